@@ -1,0 +1,42 @@
+/*
+ * testutil.h: helpers shared by the Criterion tests: files, the shared test
+ * vectors in ../shared/testdata, and a small JSON reader for their manifests.
+ */
+#ifndef SCITT_TESTS_TESTUTIL_H
+#define SCITT_TESTS_TESTUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* tu_testdata_path returns a newly allocated path under the shared test data
+ * folder ($SCITT_TESTDATA, which meson sets to ../shared/testdata). */
+char *tu_testdata_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* tu_read_file returns the newly allocated contents of `path` (NUL-terminated,
+ * `*len` excludes the NUL), or NULL if it cannot be read. */
+uint8_t *tu_read_file(const char *path, size_t *len);
+
+/* tu_hex decodes `hex` into a newly allocated buffer; aborts on bad input. */
+uint8_t *tu_hex(const char *hex, size_t *len);
+
+/* A parsed JSON value. Objects keep their keys in order. */
+typedef enum { TJ_NULL, TJ_BOOL, TJ_NUM, TJ_STR, TJ_ARR, TJ_OBJ } tj_type_t;
+typedef struct tj {
+    tj_type_t type;
+    bool b;
+    double num;
+    long long i; /* num as an integer when it has no fraction */
+    char *str;   /* TJ_STR: NUL-terminated, `len` bytes */
+    size_t len;  /* TJ_STR: bytes; TJ_ARR/TJ_OBJ: count */
+    struct tj **items;
+    char **keys; /* TJ_OBJ only */
+} tj_t;
+
+tj_t *tj_parse(const char *text, size_t len);
+tj_t *tj_parse_file(const char *path);
+/* tj_get returns the member `key` of an object, or NULL. */
+const tj_t *tj_get(const tj_t *obj, const char *key);
+void tj_free(tj_t *v);
+
+#endif
