@@ -136,4 +136,29 @@ int scitt_sig_verify(const scitt_key_t *key, int alg, const uint8_t *msg, size_t
 int scitt_sig_sign(const scitt_key_t *key, int alg, const uint8_t *msg, size_t msg_len, uint8_t *out, size_t out_cap,
                    size_t *out_len);
 
+/* X.509 (issuers identified by x5chain, RFC 9360). */
+
+typedef struct scitt_trust_store scitt_trust_store_t;
+
+/* scitt_trust_store_from_pem loads every certificate of a PEM bundle as a
+ * trust root. SCITT_ECERT when the text holds no certificate or a malformed
+ * one. `*out` is newly allocated and may be shared by threads (read-only). */
+int scitt_trust_store_from_pem(scitt_trust_store_t **out, const uint8_t *pem, size_t len);
+void scitt_trust_store_free(scitt_trust_store_t *store);
+size_t scitt_trust_store_count(const scitt_trust_store_t *store);
+
+/* scitt_x509_verify_chain validates `certs` (DER, leaf first, then any
+ * intermediates in any order) against `roots` at time `now` (Unix seconds):
+ * a full path to a root, every certificate valid at `now`, CA basic
+ * constraints on issuers, and a leaf whose key usage (when present) allows
+ * digitalSignature. On success `*out_leaf_key` is the leaf's public key,
+ * newly allocated. Failures are SCITT_ECERT (with `*out_err_desc` naming the
+ * reason, static text) or SCITT_EBADKEY for an unsupported leaf key. */
+int scitt_x509_verify_chain(const scitt_trust_store_t *roots, const scitt_span_t *certs, size_t num_certs, int64_t now,
+                            scitt_key_t **out_leaf_key, const char **out_err_desc);
+
+/* scitt_x509_public_key returns the public key of one DER certificate
+ * without validating anything (for --allow-unknown-issuers). */
+int scitt_x509_public_key(const uint8_t *der, size_t len, scitt_key_t **out);
+
 #endif /* SCITT_CRYPTO_H */
