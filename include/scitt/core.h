@@ -13,7 +13,7 @@
 
 #include "scitt/err.h"
 
-#define scitt_countof(a) (sizeof(a) / sizeof((a)[0]))
+#define scitt_countof(a)                      (sizeof(a) / sizeof((a)[0]))
 #define scitt_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* scitt_span_t is a borrowed view of bytes. It never owns `base`; it lives

@@ -36,7 +36,7 @@
     XX(ECRYPTO, -1015, "crypto library failure")                                                                       \
     XX(EPAYLOAD, -1020, "payload missing")                                                                             \
     XX(ECRIT, -1021, "unknown critical header parameter")                                                              \
-    XX(EHEADER, -1022, "required header parameter missing or invalid")                                                \
+    XX(EHEADER, -1022, "required header parameter missing or invalid")                                                 \
     XX(EPOLICY, -1023, "rejected by registration policy")                                                              \
     XX(EPROOF, -1030, "proof does not verify")                                                                         \
     XX(ERANGE, -1031, "index or size out of range")                                                                    \

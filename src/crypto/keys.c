@@ -118,7 +118,7 @@ int scitt_key_generate(scitt_key_t **out, int alg)
 {
     EVP_PKEY *pkey = NULL;
     EVP_PKEY_CTX *ctx = NULL;
-    int crv = alg == SCITT_ALG_ES256 ? SCITT_CRV_P256
+    int crv = alg == SCITT_ALG_ES256   ? SCITT_CRV_P256
               : alg == SCITT_ALG_ES384 ? SCITT_CRV_P384
               : alg == SCITT_ALG_ES512 ? SCITT_CRV_P521
                                        : 0;
