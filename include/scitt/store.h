@@ -1,0 +1,106 @@
+/*
+ * store.h: the log's durable state in one LMDB environment (DESIGN.md
+ * section 3).
+ *
+ *   entries  leaf index (u64 BE)          -> normalised statement bytes
+ *   tiles    level (u8) || index (u64 BE) -> up to 256 x 32-byte hashes
+ *   heads    tree size (u64 BE)           -> signed tree head (see below)
+ *   dedup    entry hash (32 bytes)        -> leaf index (u64 BE)
+ *   meta     text key                     -> value ("format", "origin", key ids)
+ *
+ * One writer (the sequencer) commits whole batches with scitt_store_commit();
+ * any number of threads read through short read transactions whose values
+ * are borrowed until scitt_store_read_end(). A commit that finds the map
+ * full grows it and retries; a disk that is full gives SCITT_ENOSPC and
+ * leaves the last committed state intact (LMDB's copy-on-write B-trees).
+ */
+#ifndef SCITT_STORE_H
+#define SCITT_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "scitt/core.h"
+
+#define SCITT_STORE_FORMAT "1"
+
+typedef struct scitt_store scitt_store_t;
+typedef struct scitt_store_read scitt_store_read_t;
+
+typedef struct scitt_store_config {
+    const char *dir;     /* created (0700) if missing */
+    size_t map_size;     /* initial map size; 0 means 1 GiB */
+    size_t map_size_max; /* growth stops here (SCITT_ENOSPC); 0 means no limit */
+    bool nosync;         /* MDB_NOSYNC: benchmarks only, loses durability */
+} scitt_store_config_t;
+
+/* scitt_store_open opens or creates the environment in `cfg->dir` and checks
+ * the format version in meta (SCITT_EFORMAT when it differs). `*out` is newly
+ * allocated. `*out_err_desc` (static text) explains a failure. */
+int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const char **out_err_desc);
+
+/* scitt_store_close closes the environment; no transaction may be open. */
+void scitt_store_close(scitt_store_t *st);
+
+/* scitt_store_map_size returns the current map size in bytes. */
+size_t scitt_store_map_size(scitt_store_t *st);
+
+/* A tile to write: `width` hashes (1..256) of tile (`level`, `index`). */
+typedef struct scitt_store_tile {
+    unsigned level;
+    uint64_t index;
+    size_t width;
+    const uint8_t (*hashes)[32];
+} scitt_store_tile_t;
+
+/* A signed tree head as stored: the root at `size`, the commit time, the
+ * receipt signature shared by every receipt of that size, and the signed
+ * checkpoint note. Read from the store, the spans are borrowed. */
+typedef struct scitt_store_head {
+    uint64_t size;
+    uint8_t root[32];
+    int64_t time;
+    scitt_span_t receipt_sig;
+    scitt_span_t checkpoint;
+} scitt_store_head_t;
+
+/* One batch, committed in one write transaction: entries first_index ..
+ * first_index + num_entries - 1 with their entry hashes (dedup keys), the
+ * changed tiles and the new head. */
+typedef struct scitt_store_batch {
+    uint64_t first_index;
+    size_t num_entries;
+    const scitt_span_t *entries;
+    const uint8_t (*entry_hashes)[32];
+    const scitt_store_tile_t *tiles;
+    size_t num_tiles;
+    const scitt_store_head_t *head;
+} scitt_store_batch_t;
+
+/* scitt_store_commit writes `batch` and commits it durably (fsync unless
+ * nosync). On SCITT_ENOSPC, SCITT_EIO or any other failure nothing of the
+ * batch is visible and the store stays usable. */
+int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch);
+
+/* scitt_store_meta_put writes one meta value in its own transaction. */
+int scitt_store_meta_put(scitt_store_t *st, const char *key, scitt_span_t value);
+
+/* Reading. scitt_store_read_begin starts a read transaction; every span it
+ * hands out is valid until scitt_store_read_end(). A reader is used by one
+ * thread at a time. */
+int scitt_store_read_begin(scitt_store_t *st, scitt_store_read_t **out);
+void scitt_store_read_end(scitt_store_read_t *rd);
+
+/* Each getter returns 0, SCITT_ENOTFOUND, or SCITT_ECORRUPT for a value of
+ * the wrong shape. */
+int scitt_store_get_entry(scitt_store_read_t *rd, uint64_t index, scitt_span_t *out);
+int scitt_store_get_tile(scitt_store_read_t *rd, unsigned level, uint64_t index, const uint8_t **out_hashes,
+                         size_t *out_width);
+int scitt_store_get_head(scitt_store_read_t *rd, uint64_t size, scitt_store_head_t *out);
+/* scitt_store_get_latest_head returns the head of the largest tree size;
+ * SCITT_ENOTFOUND for an empty log. */
+int scitt_store_get_latest_head(scitt_store_read_t *rd, scitt_store_head_t *out);
+int scitt_store_get_dedup(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index);
+int scitt_store_get_meta(scitt_store_read_t *rd, const char *key, scitt_span_t *out);
+
+#endif /* SCITT_STORE_H */

@@ -1,0 +1,468 @@
+/*
+ * store.c: scittd's LMDB environment.
+ *
+ * Invariants:
+ *  - The sequencer is the only writer; scitt_store_commit writes one batch
+ *    in one transaction, so a batch is either wholly visible or not at all.
+ *  - Growing the map (mdb_env_set_mapsize) is only allowed while no
+ *    transaction is open in this process. Readers therefore hold `grow_lock`
+ *    shared for the life of their read transaction, and a commit that hits
+ *    MDB_MAP_FULL aborts, takes the lock exclusively, doubles the map and
+ *    replays the batch. Read transactions are short (one GET), so the wait
+ *    is short; the lock prefers the writer so GET load cannot starve it.
+ *  - Errors from LMDB are mapped once, in from_mdb(); a failed commit leaves
+ *    the previous committed state, because LMDB never overwrites live pages.
+ */
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include "scitt/store.h"
+
+enum { DB_ENTRIES, DB_TILES, DB_HEADS, DB_DEDUP, DB_META, NUM_DBS };
+static const char *const db_names[NUM_DBS] = {"entries", "tiles", "heads", "dedup", "meta"};
+
+#define DEFAULT_MAP_SIZE ((size_t)1 << 30)
+#define HEAD_FIXED_LEN   (32 + 8 + 2)
+
+struct scitt_store {
+    char *dir;
+    MDB_env *env;
+    MDB_dbi dbi[NUM_DBS];
+    pthread_rwlock_t grow_lock;
+    size_t map_size;
+    size_t map_size_max;
+};
+
+struct scitt_store_read {
+    scitt_store_t *st;
+    MDB_txn *txn;
+};
+
+static int from_mdb(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return 0;
+    case MDB_NOTFOUND:
+        return SCITT_ENOTFOUND;
+    case MDB_MAP_FULL:
+        return SCITT_ENOSPC;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+        return SCITT_ECORRUPT;
+    case MDB_VERSION_MISMATCH:
+        return SCITT_EFORMAT;
+    case MDB_KEYEXIST:
+        return SCITT_EINVAL; /* an index or entry hash written twice: a caller bug */
+    case ENOSPC:
+    case EFBIG:
+    case EDQUOT:
+        return SCITT_ENOSPC;
+    default:
+        return rc > 0 ? -rc : SCITT_EIO; /* errno values pass through */
+    }
+}
+
+static MDB_val val(const void *p, size_t n)
+{
+    MDB_val v = {n, (void *)p};
+    return v;
+}
+
+static int check_format(scitt_store_t *st, const char **why)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return from_mdb(rc);
+    }
+    MDB_val k = val("format", 6), v;
+    rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        v = val(SCITT_STORE_FORMAT, strlen(SCITT_STORE_FORMAT));
+        rc = mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
+        if (rc == 0) {
+            return from_mdb(mdb_txn_commit(txn));
+        }
+    } else if (rc == 0 && !scitt_span_eq(scitt_span(v.mv_data, v.mv_size), scitt_span_str(SCITT_STORE_FORMAT))) {
+        *why = "the data folder was written by an incompatible scittd (format version differs)";
+        rc = -1;
+    }
+    mdb_txn_abort(txn);
+    return rc == -1 ? SCITT_EFORMAT : from_mdb(rc);
+}
+
+int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const char **out_err_desc)
+{
+    static const char *no_desc;
+    const char **why = out_err_desc != NULL ? out_err_desc : &no_desc;
+    *why = NULL;
+    if (mkdir(cfg->dir, 0700) != 0 && errno != EEXIST) {
+        *why = "cannot create the data folder";
+        return -errno;
+    }
+    scitt_store_t *st = calloc(1, sizeof(*st));
+    if (st == NULL) {
+        return SCITT_ENOMEM;
+    }
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&st->grow_lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    st->dir = strdup(cfg->dir);
+    if (st->dir == NULL) {
+        free(st);
+        return SCITT_ENOMEM;
+    }
+    st->map_size = cfg->map_size != 0 ? cfg->map_size : DEFAULT_MAP_SIZE;
+    st->map_size_max = cfg->map_size_max != 0 ? cfg->map_size_max : SIZE_MAX;
+
+    int rc = mdb_env_create(&st->env);
+    if (rc != 0) {
+        goto fail;
+    }
+    mdb_env_set_maxdbs(st->env, NUM_DBS);
+    mdb_env_set_maxreaders(st->env, 512);
+    rc = mdb_env_set_mapsize(st->env, st->map_size);
+    if (rc == 0) {
+        rc = mdb_env_open(st->env, cfg->dir, MDB_NOTLS | (cfg->nosync ? MDB_NOSYNC : 0), 0600);
+    }
+    if (rc != 0) {
+        *why = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ? "the data folder does not hold an LMDB environment"
+                                                               : "cannot open the LMDB environment";
+        goto fail_env;
+    }
+    /* An existing environment may be larger than asked: adopt its size. */
+    MDB_envinfo info;
+    mdb_env_info(st->env, &info);
+    st->map_size = info.me_mapsize;
+
+    MDB_txn *txn;
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    for (int i = 0; rc == 0 && i < NUM_DBS; i++) {
+        rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &st->dbi[i]);
+    }
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+    } else {
+        mdb_txn_abort(txn);
+    }
+    if (rc != 0) {
+        *why = "cannot open the sub-databases";
+        goto fail_env;
+    }
+    rc = check_format(st, why);
+    if (rc != 0) {
+        mdb_env_close(st->env);
+        pthread_rwlock_destroy(&st->grow_lock);
+        free(st->dir);
+        free(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+fail_env:
+    mdb_env_close(st->env);
+fail:
+    pthread_rwlock_destroy(&st->grow_lock);
+    free(st->dir);
+    free(st);
+    return from_mdb(rc);
+}
+
+void scitt_store_close(scitt_store_t *st)
+{
+    if (st != NULL) {
+        mdb_env_close(st->env);
+        pthread_rwlock_destroy(&st->grow_lock);
+        free(st->dir);
+        free(st);
+    }
+}
+
+size_t scitt_store_map_size(scitt_store_t *st)
+{
+    return st->map_size;
+}
+
+static void tile_key(uint8_t key[9], unsigned level, uint64_t index)
+{
+    key[0] = (uint8_t)level;
+    scitt_store_be64(key + 1, index);
+}
+
+static int put_batch(scitt_store_t *st, MDB_txn *txn, const scitt_store_batch_t *b)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < b->num_entries; i++) {
+        uint8_t key[8], idx[8];
+        scitt_store_be64(key, b->first_index + i);
+        MDB_val k = val(key, 8), v = val(b->entries[i].base, b->entries[i].len);
+        rc = mdb_put(txn, st->dbi[DB_ENTRIES], &k, &v, MDB_APPEND);
+        if (rc == 0) {
+            memcpy(idx, key, 8);
+            k = val(b->entry_hashes[i], 32);
+            v = val(idx, 8);
+            rc = mdb_put(txn, st->dbi[DB_DEDUP], &k, &v, MDB_NOOVERWRITE);
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < b->num_tiles; i++) {
+        const scitt_store_tile_t *t = &b->tiles[i];
+        uint8_t key[9];
+        tile_key(key, t->level, t->index);
+        MDB_val k = val(key, 9), v = val(t->hashes, t->width * 32);
+        rc = mdb_put(txn, st->dbi[DB_TILES], &k, &v, 0);
+    }
+    if (rc == 0 && b->head != NULL) {
+        const scitt_store_head_t *h = b->head;
+        uint8_t key[8];
+        scitt_store_be64(key, h->size);
+        MDB_val k = val(key, 8), v = val(NULL, HEAD_FIXED_LEN + h->receipt_sig.len + h->checkpoint.len);
+        if (h->receipt_sig.len > UINT16_MAX) {
+            return MDB_BAD_VALSIZE;
+        }
+        rc = mdb_put(txn, st->dbi[DB_HEADS], &k, &v, MDB_RESERVE);
+        if (rc == 0) {
+            uint8_t *p = v.mv_data;
+            memcpy(p, h->root, 32);
+            scitt_store_be64(p + 32, (uint64_t)h->time);
+            scitt_store_be16(p + 40, (uint16_t)h->receipt_sig.len);
+            memcpy(p + HEAD_FIXED_LEN, h->receipt_sig.base, h->receipt_sig.len);
+            memcpy(p + HEAD_FIXED_LEN + h->receipt_sig.len, h->checkpoint.base, h->checkpoint.len);
+        }
+    }
+    return rc;
+}
+
+/* grow doubles the map (bounded by map_size_max) with every reader out. */
+static int grow(scitt_store_t *st)
+{
+    if (st->map_size >= st->map_size_max) {
+        return MDB_MAP_FULL;
+    }
+    size_t next = st->map_size > st->map_size_max / 2 ? st->map_size_max : st->map_size * 2;
+    pthread_rwlock_wrlock(&st->grow_lock);
+    int rc = mdb_env_set_mapsize(st->env, next);
+    if (rc == 0) {
+        MDB_envinfo info;
+        mdb_env_info(st->env, &info);
+        st->map_size = info.me_mapsize;
+    }
+    pthread_rwlock_unlock(&st->grow_lock);
+    return rc;
+}
+
+/* LMDB reports a failed page write as EIO even when the cause is a full
+ * disk (a short write has no errno). When a commit fails that way, look at
+ * the file system and the process's file size limit to name the cause. */
+static int explain_eio(scitt_store_t *st)
+{
+    struct statvfs vfs;
+    if (statvfs(st->dir, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < 4u << 20) {
+        return SCITT_ENOSPC;
+    }
+    char path[4096];
+    struct stat sb;
+    struct rlimit lim;
+    snprintf(path, sizeof(path), "%s/data.mdb", st->dir);
+    if (getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY && stat(path, &sb) == 0 &&
+        (uint64_t)sb.st_size + (4u << 20) > lim.rlim_cur) {
+        return SCITT_ENOSPC;
+    }
+    return SCITT_EIO;
+}
+
+/* write_txn runs `fill` in a write transaction and commits, growing the map
+ * and replaying while LMDB reports it full. */
+static int write_txn(scitt_store_t *st, int (*fill)(scitt_store_t *, MDB_txn *, const void *), const void *arg)
+{
+    for (;;) {
+        MDB_txn *txn;
+        int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+        if (rc != 0) {
+            return from_mdb(rc);
+        }
+        rc = fill(st, txn, arg);
+        if (rc == 0) {
+            rc = mdb_txn_commit(txn); /* frees txn whatever the outcome */
+        } else {
+            mdb_txn_abort(txn);
+        }
+        if (rc == EIO) {
+            return explain_eio(st);
+        }
+        if (rc != MDB_MAP_FULL) {
+            return from_mdb(rc);
+        }
+        rc = grow(st);
+        if (rc != 0) {
+            return from_mdb(rc);
+        }
+    }
+}
+
+static int fill_batch(scitt_store_t *st, MDB_txn *txn, const void *arg)
+{
+    return put_batch(st, txn, arg);
+}
+
+int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch)
+{
+    return write_txn(st, fill_batch, batch);
+}
+
+typedef struct {
+    const char *key;
+    scitt_span_t value;
+} meta_kv_t;
+
+static int fill_meta(scitt_store_t *st, MDB_txn *txn, const void *arg)
+{
+    const meta_kv_t *kv = arg;
+    MDB_val k = val(kv->key, strlen(kv->key)), v = val(kv->value.base, kv->value.len);
+    return mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
+}
+
+int scitt_store_meta_put(scitt_store_t *st, const char *key, scitt_span_t value)
+{
+    meta_kv_t kv = {key, value};
+    return write_txn(st, fill_meta, &kv);
+}
+
+int scitt_store_read_begin(scitt_store_t *st, scitt_store_read_t **out)
+{
+    scitt_store_read_t *rd = malloc(sizeof(*rd));
+    if (rd == NULL) {
+        return SCITT_ENOMEM;
+    }
+    pthread_rwlock_rdlock(&st->grow_lock);
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &rd->txn);
+    if (rc != 0) {
+        pthread_rwlock_unlock(&st->grow_lock);
+        free(rd);
+        return from_mdb(rc);
+    }
+    rd->st = st;
+    *out = rd;
+    return 0;
+}
+
+void scitt_store_read_end(scitt_store_read_t *rd)
+{
+    if (rd != NULL) {
+        mdb_txn_abort(rd->txn);
+        pthread_rwlock_unlock(&rd->st->grow_lock);
+        free(rd);
+    }
+}
+
+static int get(scitt_store_read_t *rd, int db, const void *key, size_t key_len, MDB_val *out)
+{
+    MDB_val k = val(key, key_len);
+    return from_mdb(mdb_get(rd->txn, rd->st->dbi[db], &k, out));
+}
+
+int scitt_store_get_entry(scitt_store_read_t *rd, uint64_t index, scitt_span_t *out)
+{
+    uint8_t key[8];
+    MDB_val v;
+    scitt_store_be64(key, index);
+    int rc = get(rd, DB_ENTRIES, key, 8, &v);
+    if (rc == 0) {
+        *out = scitt_span(v.mv_data, v.mv_size);
+    }
+    return rc;
+}
+
+int scitt_store_get_tile(scitt_store_read_t *rd, unsigned level, uint64_t index, const uint8_t **out_hashes,
+                         size_t *out_width)
+{
+    uint8_t key[9];
+    MDB_val v;
+    tile_key(key, level, index);
+    int rc = get(rd, DB_TILES, key, 9, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    if (v.mv_size == 0 || v.mv_size % 32 != 0 || v.mv_size > 256 * 32) {
+        return SCITT_ECORRUPT;
+    }
+    *out_hashes = v.mv_data;
+    *out_width = v.mv_size / 32;
+    return 0;
+}
+
+static int decode_head(uint64_t size, const MDB_val *v, scitt_store_head_t *out)
+{
+    const uint8_t *p = v->mv_data;
+    if (v->mv_size < HEAD_FIXED_LEN || v->mv_size - HEAD_FIXED_LEN < scitt_load_be16(p + 40)) {
+        return SCITT_ECORRUPT;
+    }
+    size_t sig_len = scitt_load_be16(p + 40);
+    out->size = size;
+    memcpy(out->root, p, 32);
+    out->time = (int64_t)scitt_load_be64(p + 32);
+    out->receipt_sig = scitt_span(p + HEAD_FIXED_LEN, sig_len);
+    out->checkpoint = scitt_span(p + HEAD_FIXED_LEN + sig_len, v->mv_size - HEAD_FIXED_LEN - sig_len);
+    return 0;
+}
+
+int scitt_store_get_head(scitt_store_read_t *rd, uint64_t size, scitt_store_head_t *out)
+{
+    uint8_t key[8];
+    MDB_val v;
+    scitt_store_be64(key, size);
+    int rc = get(rd, DB_HEADS, key, 8, &v);
+    return rc != 0 ? rc : decode_head(size, &v, out);
+}
+
+int scitt_store_get_latest_head(scitt_store_read_t *rd, scitt_store_head_t *out)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(rd->txn, rd->st->dbi[DB_HEADS], &cur);
+    if (rc != 0) {
+        return from_mdb(rc);
+    }
+    MDB_val k, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    mdb_cursor_close(cur);
+    if (rc != 0) {
+        return from_mdb(rc);
+    }
+    if (k.mv_size != 8) {
+        return SCITT_ECORRUPT;
+    }
+    return decode_head(scitt_load_be64(k.mv_data), &v, out);
+}
+
+int scitt_store_get_dedup(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index)
+{
+    MDB_val v;
+    int rc = get(rd, DB_DEDUP, entry_hash, 32, &v);
+    if (rc != 0) {
+        return rc;
+    }
+    if (v.mv_size != 8) {
+        return SCITT_ECORRUPT;
+    }
+    *out_index = scitt_load_be64(v.mv_data);
+    return 0;
+}
+
+int scitt_store_get_meta(scitt_store_read_t *rd, const char *key, scitt_span_t *out)
+{
+    MDB_val v;
+    int rc = get(rd, DB_META, key, strlen(key), &v);
+    if (rc == 0) {
+        *out = scitt_span(v.mv_data, v.mv_size);
+    }
+    return rc;
+}

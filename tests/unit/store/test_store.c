@@ -1,0 +1,250 @@
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "scitt/store.h"
+
+static char dir[256];
+
+static void make_dir(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/scitt-store-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void remove_dir(void)
+{
+    char cmd[300];
+    umount(dir); /* full_tmpfs may leave its mount behind when it fails */
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(store, .init = make_dir, .fini = remove_dir);
+
+static scitt_store_t *open_store(size_t map_size, size_t map_max)
+{
+    scitt_store_config_t cfg = {.dir = dir, .map_size = map_size, .map_size_max = map_max};
+    scitt_store_t *st;
+    const char *why;
+    int rc = scitt_store_open(&st, &cfg, &why);
+    cr_assert_eq(rc, 0, "open: %s (%s)", scitt_strerror(rc), why ? why : "");
+    return st;
+}
+
+/* commit_batch writes `n` entries of `entry_len` bytes starting at `first`,
+ * each filled with a byte derived from its index, and a head at first + n. */
+static int commit_batch(scitt_store_t *st, uint64_t first, size_t n, size_t entry_len)
+{
+    uint8_t *data = malloc(n * entry_len);
+    scitt_span_t *entries = malloc(n * sizeof(*entries));
+    uint8_t(*hashes)[32] = calloc(n, 32);
+    for (size_t i = 0; i < n; i++) {
+        memset(data + i * entry_len, (int)((first + i) & 0xff), entry_len);
+        entries[i] = scitt_span(data + i * entry_len, entry_len);
+        scitt_store_be64(hashes[i], first + i); /* unique dedup keys */
+    }
+    uint8_t tile[256][32];
+    for (int i = 0; i < 256; i++) {
+        memset(tile[i], (int)((first + n) & 0xff), 32);
+    }
+    /* The growing level-0 tile that holds the batch's last entry. */
+    scitt_store_tile_t t = {0, (first + n - 1) / 256, (first + n - 1) % 256 + 1, (const uint8_t(*)[32])tile};
+    scitt_store_head_t head = {.size = first + n, .time = 1700000000 + (int64_t)first};
+    memset(head.root, (int)(n & 0xff), 32);
+    head.receipt_sig = scitt_span("sig", 3);
+    head.checkpoint = scitt_span("note\n", 5);
+    scitt_store_batch_t b = {first, n, entries, (const uint8_t(*)[32])hashes, &t, 1, &head};
+    int rc = scitt_store_commit(st, &b);
+    free(data);
+    free(entries);
+    free(hashes);
+    return rc;
+}
+
+/* check_log asserts entries 0..size-1 and the head at `size` are present. */
+static void check_log(scitt_store_t *st, uint64_t size, size_t entry_len)
+{
+    scitt_store_read_t *rd;
+    cr_assert_eq(scitt_store_read_begin(st, &rd), 0);
+    for (uint64_t i = 0; i < size; i++) {
+        scitt_span_t e;
+        cr_assert_eq(scitt_store_get_entry(rd, i, &e), 0, "entry %lu", (unsigned long)i);
+        cr_assert_eq(e.len, entry_len);
+        cr_assert_eq(e.base[entry_len - 1], (uint8_t)(i & 0xff));
+        uint8_t h[32] = {0};
+        uint64_t idx;
+        scitt_store_be64(h, i);
+        cr_assert_eq(scitt_store_get_dedup(rd, h, &idx), 0);
+        cr_assert_eq(idx, i);
+    }
+    scitt_span_t e;
+    cr_assert_eq(scitt_store_get_entry(rd, size, &e), SCITT_ENOTFOUND);
+    scitt_store_head_t head;
+    if (size > 0) {
+        cr_assert_eq(scitt_store_get_latest_head(rd, &head), 0);
+        cr_assert_eq(head.size, size);
+        cr_assert(scitt_span_eq(head.receipt_sig, scitt_span("sig", 3)));
+        cr_assert(scitt_span_eq(head.checkpoint, scitt_span("note\n", 5)));
+    }
+    scitt_store_read_end(rd);
+}
+
+Test(store, round_trip_and_reopen)
+{
+    scitt_store_t *st = open_store(0, 0);
+    scitt_store_read_t *rd;
+    scitt_store_head_t head;
+    cr_assert_eq(scitt_store_read_begin(st, &rd), 0);
+    cr_assert_eq(scitt_store_get_latest_head(rd, &head), SCITT_ENOTFOUND);
+    scitt_span_t fmt;
+    cr_assert_eq(scitt_store_get_meta(rd, "format", &fmt), 0);
+    cr_assert(scitt_span_eq(fmt, scitt_span_str(SCITT_STORE_FORMAT)));
+    scitt_store_read_end(rd);
+
+    cr_assert_eq(commit_batch(st, 0, 10, 100), 0);
+    cr_assert_eq(commit_batch(st, 10, 300, 100), 0);
+    check_log(st, 310, 100);
+    cr_assert_eq(scitt_store_read_begin(st, &rd), 0);
+    cr_assert_eq(scitt_store_get_head(rd, 10, &head), 0);
+    cr_assert_eq(head.time, 1700000000);
+    const uint8_t *hashes;
+    size_t width;
+    cr_assert_eq(scitt_store_get_tile(rd, 0, 1, &hashes, &width), 0);
+    cr_assert_eq(width, 310 % 256);
+    cr_assert_eq(scitt_store_get_tile(rd, 1, 0, &hashes, &width), SCITT_ENOTFOUND);
+    scitt_store_read_end(rd);
+    /* Writing an index or an entry hash twice is refused; nothing changes. */
+    cr_assert_eq(commit_batch(st, 5, 1, 100), SCITT_EINVAL);
+    check_log(st, 310, 100);
+    scitt_store_close(st);
+
+    st = open_store(0, 0);
+    check_log(st, 310, 100);
+    scitt_store_close(st);
+}
+
+Test(store, refuses_another_format)
+{
+    scitt_store_t *st = open_store(0, 0);
+    cr_assert_eq(scitt_store_meta_put(st, "format", scitt_span_str("999")), 0);
+    scitt_store_close(st);
+    scitt_store_config_t cfg = {.dir = dir};
+    const char *why;
+    cr_assert_eq(scitt_store_open(&st, &cfg, &why), SCITT_EFORMAT);
+    cr_assert_not_null(why);
+}
+
+static volatile int readers_stop;
+
+static void *reader_loop(void *arg)
+{
+    scitt_store_t *st = arg;
+    while (!readers_stop) {
+        scitt_store_read_t *rd;
+        if (scitt_store_read_begin(st, &rd) != 0) {
+            return (void *)1;
+        }
+        scitt_span_t e;
+        if (scitt_store_get_entry(rd, 0, &e) == 0 && e.len != 1000) {
+            scitt_store_read_end(rd);
+            return (void *)1;
+        }
+        scitt_store_read_end(rd);
+    }
+    return NULL;
+}
+
+/* MDB_MAP_FULL is handled: the map grows while readers keep reading. */
+Test(store, map_grows_under_readers, .timeout = 60)
+{
+    scitt_store_t *st = open_store(1 << 20, 0);
+    size_t before = scitt_store_map_size(st);
+    pthread_t th;
+    readers_stop = 0;
+    pthread_create(&th, NULL, reader_loop, st);
+    for (uint64_t first = 0; first < 20000; first += 1000) {
+        cr_assert_eq(commit_batch(st, first, 1000, 1000), 0);
+    }
+    readers_stop = 1;
+    void *res;
+    pthread_join(th, &res);
+    cr_assert_null(res);
+    cr_assert_gt(scitt_store_map_size(st), before);
+    check_log(st, 20000, 1000);
+    scitt_store_close(st);
+}
+
+/* A map that may not grow past its maximum gives a clean SCITT_ENOSPC, and
+ * every batch committed before stays readable and consistent. */
+Test(store, map_limit_is_a_clean_error, .timeout = 60)
+{
+    scitt_store_t *st = open_store(1 << 20, 4 << 20);
+    uint64_t size = 0;
+    int rc;
+    while ((rc = commit_batch(st, size, 100, 1000)) == 0) {
+        size += 100;
+    }
+    cr_assert_eq(rc, SCITT_ENOSPC);
+    cr_assert_gt(size, 0);
+    check_log(st, size, 1000);
+    scitt_store_close(st);
+    st = open_store(0, 0);
+    check_log(st, size, 1000);
+    cr_assert_eq(commit_batch(st, size, 100, 1000), 0, "appending resumes with room");
+    scitt_store_close(st);
+}
+
+/* fill_until_full commits batches until one fails, checks the failure is
+ * SCITT_ENOSPC and returns the committed size. */
+static uint64_t fill_until_full(scitt_store_t *st)
+{
+    uint64_t size = 0;
+    int rc;
+    while ((rc = commit_batch(st, size, 50, 2000)) == 0) {
+        size += 50;
+    }
+    cr_assert_eq(rc, SCITT_ENOSPC, "got %s", scitt_err_name(rc));
+    return size;
+}
+
+/* A full disk: the file size limit makes every write past it fail the way a
+ * full file system does. */
+Test(store, full_disk_leaves_last_commit_intact, .timeout = 60)
+{
+    scitt_store_t *st = open_store(64 << 20, 0);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old;
+    getrlimit(RLIMIT_FSIZE, &old);
+    struct rlimit lim = {4 << 20, old.rlim_max};
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    uint64_t size = fill_until_full(st);
+    check_log(st, size, 2000);
+    scitt_store_close(st);
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    st = open_store(0, 0);
+    check_log(st, size, 2000);
+    cr_assert_eq(commit_batch(st, size, 50, 2000), 0);
+    check_log(st, size + 50, 2000);
+    scitt_store_close(st);
+}
+
+/* The same on a real, tiny tmpfs when we may mount one (root). */
+Test(store, full_tmpfs, .timeout = 60)
+{
+    if (geteuid() != 0 || mount("tmpfs", dir, "tmpfs", 0, "size=3m") != 0) {
+        cr_skip_test("cannot mount a tmpfs here (needs root)");
+    }
+    scitt_store_t *st = open_store(64 << 20, 0);
+    uint64_t size = fill_until_full(st);
+    scitt_store_close(st);
+    st = open_store(0, 0);
+    check_log(st, size, 2000);
+    scitt_store_close(st);
+    umount(dir);
+}
