@@ -38,6 +38,8 @@
     XX(ECRIT, -1021, "unknown critical header parameter")                                                              \
     XX(EHEADER, -1022, "required header parameter missing or invalid")                                                 \
     XX(EPOLICY, -1023, "rejected by registration policy")                                                              \
+    /* ECONFIRM: the issuer named no key (kid, x5chain or x5t); SCRAPI's "Confirmation Missing". */                    \
+    XX(ECONFIRM, -1024, "confirmation material (kid, x5chain or x5t) missing")                                         \
     XX(EPROOF, -1030, "proof does not verify")                                                                         \
     XX(ERANGE, -1031, "index or size out of range")                                                                    \
     XX(EVDS, -1032, "unsupported verifiable data structure")                                                           \

@@ -6,8 +6,9 @@
  * These calls hash a whole batch, so a kernel can interleave several messages
  * (SHA-NI) or run one message per SIMD lane (AVX2: 8, AVX-512: 16).
  *
- * The kernel is chosen once at run time from cpuid. The environment variable
- * SCITT_SHA256_KERNEL (portable, shani, avx2, avx512) or
+ * The kernel is chosen once at run time from cpuid: the first this CPU (and
+ * OS) supports of avx512, shani, avx2, then portable. The environment
+ * variable SCITT_SHA256_KERNEL (portable, shani, avx2, avx512) or
  * scitt_sha256_set_kernel() overrides the choice for tests and benchmarks.
  * Every kernel gives the same bytes as the portable one. All functions are
  * thread-safe; set_kernel is meant for start-up.

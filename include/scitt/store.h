@@ -100,6 +100,10 @@ int scitt_store_get_head(scitt_store_read_t *rd, uint64_t size, scitt_store_head
 /* scitt_store_get_latest_head returns the head of the largest tree size;
  * SCITT_ENOTFOUND for an empty log. */
 int scitt_store_get_latest_head(scitt_store_read_t *rd, scitt_store_head_t *out);
+/* scitt_store_get_head_from returns the first head whose tree size is at
+ * least `size`: for size = index + 1, the head of the batch that committed
+ * leaf `index`, whose receipt for that leaf never changes. */
+int scitt_store_get_head_from(scitt_store_read_t *rd, uint64_t size, scitt_store_head_t *out);
 int scitt_store_get_dedup(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index);
 int scitt_store_get_meta(scitt_store_read_t *rd, const char *key, scitt_span_t *out);
 

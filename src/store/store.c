@@ -424,15 +424,19 @@ int scitt_store_get_head(scitt_store_read_t *rd, uint64_t size, scitt_store_head
     return rc != 0 ? rc : decode_head(size, &v, out);
 }
 
-int scitt_store_get_latest_head(scitt_store_read_t *rd, scitt_store_head_t *out)
+/* head_cursor positions a cursor on the heads table with `op` (MDB_LAST, or
+ * MDB_SET_RANGE from `size`) and decodes the head found. */
+static int head_cursor(scitt_store_read_t *rd, MDB_cursor_op op, uint64_t size, scitt_store_head_t *out)
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open(rd->txn, rd->st->dbi[DB_HEADS], &cur);
     if (rc != 0) {
         return from_mdb(rc);
     }
-    MDB_val k, v;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    uint8_t key[8];
+    scitt_store_be64(key, size);
+    MDB_val k = val(key, 8), v;
+    rc = mdb_cursor_get(cur, &k, &v, op);
     mdb_cursor_close(cur);
     if (rc != 0) {
         return from_mdb(rc);
@@ -441,6 +445,16 @@ int scitt_store_get_latest_head(scitt_store_read_t *rd, scitt_store_head_t *out)
         return SCITT_ECORRUPT;
     }
     return decode_head(scitt_load_be64(k.mv_data), &v, out);
+}
+
+int scitt_store_get_latest_head(scitt_store_read_t *rd, scitt_store_head_t *out)
+{
+    return head_cursor(rd, MDB_LAST, 0, out);
+}
+
+int scitt_store_get_head_from(scitt_store_read_t *rd, uint64_t size, scitt_store_head_t *out)
+{
+    return head_cursor(rd, MDB_SET_RANGE, size, out);
 }
 
 int scitt_store_get_dedup(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index)

@@ -6,6 +6,8 @@ receipts that pass here were not only checked by our own decoder.
 
 usage: scitt_verify.py STATEMENT RECEIPT LOG_KEY.pem [--issuer-key KEY.pem] [--normalise]
        scitt_verify.py --self-test VECTORS_DIR   (the scitt-cose-v1 RFC 9162 vectors)
+With --ours ORIGIN it also checks that the receipt has exactly scittd's shape
+(DESIGN.md section 2), byte for byte in deterministic CBOR.
 Exit 0 and print VALID, or exit 1 and print INVALID: <reason>."""
 import argparse
 import hashlib
@@ -143,6 +145,27 @@ def self_test(root):
     return 1 if failed or checked < 5 else 0
 
 
+def check_ours(receipt, origin):
+    """The receipt is exactly {1: -7, 4: kid, 15: {1: origin, 2: "scitt-receipt",
+    6: iat}, 395: 1} / {396: {-1: [proof]}} / nil, deterministically encoded."""
+    item, prot = sign1(receipt)
+    kid, cwt = prot.get(4), prot.get(15)
+    if set(prot) != {1, 4, 15, 395} or prot[1] != -7 or prot[395] != 1:
+        raise Invalid(f"protected header is {prot}")
+    if not isinstance(kid, bytes) or len(kid) != 32:
+        raise Invalid("kid is not a 32-byte thumbprint")
+    if not isinstance(cwt, dict) or set(cwt) != {1, 2, 6} or cwt[1] != origin or cwt[2] != "scitt-receipt" \
+            or not isinstance(cwt[6], int):
+        raise Invalid(f"CWT claims are {cwt}")
+    if cbor2.dumps(prot, canonical=True) != item[0]:
+        raise Invalid("protected header is not deterministically encoded")
+    unprot = item[1]
+    if set(unprot) != {396} or set(unprot[396]) != {-1} or len(unprot[396][-1]) != 1 or item[2] is not None:
+        raise Invalid(f"unprotected header is {unprot}")
+    if cbor2.dumps(item, canonical=True) != receipt[1:] or receipt[0] != 0xd2:
+        raise Invalid("receipt is not tagged 18 with deterministic CBOR")
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--self-test":
         return self_test(sys.argv[2])
@@ -152,14 +175,17 @@ def main():
     ap.add_argument("log_key")
     ap.add_argument("--issuer-key")
     ap.add_argument("--normalise", action="store_true")
+    ap.add_argument("--ours", metavar="ORIGIN")
     a = ap.parse_args()
     statement = open(a.statement, "rb").read()
     if a.normalise:
         statement = normalise(statement)
     load = lambda p: serialization.load_pem_public_key(open(p, "rb").read())
+    receipt = open(a.receipt, "rb").read()
     try:
-        verify(statement, open(a.receipt, "rb").read(), load(a.log_key),
-               load(a.issuer_key) if a.issuer_key else None)
+        verify(statement, receipt, load(a.log_key), load(a.issuer_key) if a.issuer_key else None)
+        if a.ours:
+            check_ours(receipt, a.ours)
     except (Invalid, ValueError, TypeError, KeyError, cbor2.CBORDecodeError) as e:
         print(f"INVALID: {e}")
         return 1

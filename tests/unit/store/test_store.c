@@ -113,6 +113,11 @@ Test(store, round_trip_and_reopen)
     cr_assert_eq(scitt_store_read_begin(st, &rd), 0);
     cr_assert_eq(scitt_store_get_head(rd, 10, &head), 0);
     cr_assert_eq(head.time, 1700000000);
+    cr_assert_eq(scitt_store_get_head_from(rd, 5, &head), 0);
+    cr_assert_eq(head.size, 10, "leaf 4 was committed by the batch that ended at 10");
+    cr_assert_eq(scitt_store_get_head_from(rd, 11, &head), 0);
+    cr_assert_eq(head.size, 310);
+    cr_assert_eq(scitt_store_get_head_from(rd, 311, &head), SCITT_ENOTFOUND);
     const uint8_t *hashes;
     size_t width;
     cr_assert_eq(scitt_store_get_tile(rd, 0, 1, &hashes, &width), 0);
