@@ -1,0 +1,113 @@
+/*
+ * seq.h: the registration pipeline behind POST /entries (DESIGN.md section 1):
+ * a verify pool of W threads and one sequencer thread, the only LMDB writer.
+ *
+ *   scitt_seq_submit ──▶ [verify queue] ──▶ verify pool (policy, signature,
+ *   normalise, entry hash) ──▶ [sequencer queue] ──▶ sequencer: dedup, index,
+ *   batched Merkle append, one LMDB transaction with the signed tree head,
+ *   commit (fsync) ──▶ completions with each entry's receipt
+ *
+ * Natural group commit: while one batch commits, the next accumulates; when
+ * the commit returns, everything queued (up to batch_max) is the next batch.
+ * Durability: a completion with a receipt is delivered only after the LMDB
+ * commit holding its entry returned success.
+ *
+ * Completions run on a pipeline thread (verify pool for rejections, the
+ * sequencer for accepted entries); the callback must be quick and must not
+ * call back into this module except scitt_seq_is_pending. The HTTP front end
+ * posts them to its loop (uv_async_send).
+ */
+#ifndef SCITT_SEQ_H
+#define SCITT_SEQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "scitt/core.h"
+#include "scitt/crypto.h"
+#include "scitt/store.h"
+#include "scitt/verify.h"
+
+/* The service's signing identity, kept beside the LMDB environment:
+ * service-es256.pem (receipts) and checkpoint-ed25519.key (checkpoints). */
+typedef struct scitt_seq_keys {
+    scitt_key_t *receipt_key;           /* ES256, private */
+    uint8_t receipt_kid[SCITT_SHA256_LEN]; /* RFC 9679 thumbprint */
+    scitt_key_t *checkpoint_key;        /* Ed25519, private */
+} scitt_seq_keys_t;
+
+/* scitt_seq_keys_load loads both keys from `dir`, creating them (mode 0600,
+ * written atomically) on first start, and checks them against the key ids
+ * recorded in the store's meta (recording them the first time). Refuses
+ * (SCITT_EBADKEY / -errno, with a reason) keys that are unreadable or do not
+ * match meta. */
+int scitt_seq_keys_load(scitt_seq_keys_t *keys, const char *dir, scitt_store_t *st, const char **out_err_desc);
+void scitt_seq_keys_cleanup(scitt_seq_keys_t *keys);
+
+typedef struct scitt_seq_config {
+    scitt_store_t *store;
+    const scitt_seq_keys_t *keys;
+    const scitt_policy_t *policy;
+    const char *origin;  /* checkpoint origin and receipt iss; default "localhost/scittd" */
+    unsigned workers;    /* verify threads; 0 means the number of CPUs */
+    size_t batch_max;    /* entries per batch; 0 means 16384 */
+    size_t max_pending;  /* statements accepted but not yet answered; 0 means 100000 */
+} scitt_seq_config_t;
+
+typedef struct scitt_seq scitt_seq_t;
+
+/* The answer to one submission. On success (rc 0) `index` is the entry's
+ * leaf index and `receipt` its COSE receipt (borrowed for the callback's
+ * duration); `existing` tells a duplicate of an entry already logged. On
+ * failure rc is the rejection code (scitt_cose_problem_for maps it) and
+ * `err_desc` a static reason. `entry` is set whenever the statement parsed. */
+typedef struct scitt_seq_result {
+    int rc;
+    const char *err_desc;
+    bool has_entry;
+    uint8_t entry[SCITT_SHA256_LEN];
+    uint64_t index;
+    bool existing;
+    scitt_span_t receipt;
+} scitt_seq_result_t;
+
+typedef void (*scitt_seq_done_cb)(void *ctx, const scitt_seq_result_t *res);
+
+/* scitt_seq_start recovers the log (the frontier rebuilt from tiles must
+ * reproduce the latest head's root; SCITT_ECORRUPT otherwise, with a reason)
+ * and starts the threads. */
+int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char **out_err_desc);
+
+/* scitt_seq_submit queues `body` (copied) for registration. `done` runs
+ * exactly once, later, on a pipeline thread. Returns SCITT_EFULL without
+ * queueing when max_pending statements are in flight (answer 503), and
+ * SCITT_ESHUTDOWN after scitt_seq_stop began. */
+int scitt_seq_submit(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_seq_done_cb done, void *ctx);
+
+/* scitt_seq_is_pending reports whether an entry is accepted but not yet
+ * committed (GET /entries/{id} answers 204 then). Thread-safe. */
+bool scitt_seq_is_pending(scitt_seq_t *seq, const uint8_t entry[SCITT_SHA256_LEN]);
+
+/* scitt_seq_stop drains both queues: everything submitted before it is
+ * verified, committed and answered; then the threads exit. */
+void scitt_seq_stop(scitt_seq_t *seq);
+void scitt_seq_free(scitt_seq_t *seq);
+
+/* Pipeline gauges for /metrics (approximate, read without locks). */
+typedef struct scitt_seq_stats {
+    uint64_t tree_size;
+    size_t pending;
+    uint64_t batches;
+    uint64_t last_batch_size;
+    double last_commit_seconds;
+} scitt_seq_stats_t;
+void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out);
+
+/* scitt_seq_receipt rebuilds, from the store alone, the receipt of leaf
+ * `index` at the head of the batch that committed it: byte for byte the
+ * receipt its registration returned. Any thread (a read transaction).
+ * SCITT_ENOTFOUND when the index is not committed. */
+int scitt_seq_receipt(scitt_store_t *st, const scitt_seq_keys_t *keys, const char *origin, uint64_t index,
+                      scitt_buf_t *out);
+
+#endif /* SCITT_SEQ_H */
