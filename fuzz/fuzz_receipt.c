@@ -37,8 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                              r.path_len, r.sign1.signature) != 0 ||
         scitt_receipt_decode(&again, buf.base, buf.len, NULL) != 0 || again.tree_size != r.tree_size ||
         again.leaf_index != r.leaf_index || again.path_len != r.path_len ||
-        memcmp(again.path, r.path, r.path_len * 32) != 0 ||
-        !scitt_span_eq(again.sign1.signature, r.sign1.signature)) {
+        memcmp(again.path, r.path, r.path_len * 32) != 0 || !scitt_span_eq(again.sign1.signature, r.sign1.signature)) {
         abort();
     }
     uint8_t entry[32];

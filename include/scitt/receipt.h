@@ -20,7 +20,7 @@
 
 #include "scitt/cose.h"
 
-#define SCITT_RECEIPT_SUB "scitt-receipt"
+#define SCITT_RECEIPT_SUB         "scitt-receipt"
 #define SCITT_RECEIPT_VDS_RFC9162 1
 
 /* scitt_receipt_protected appends the serialised protected header map. */
@@ -44,8 +44,8 @@ typedef struct scitt_receipt {
     uint64_t leaf_index;
     size_t path_len;
     uint8_t path[64][32];
-    size_t num_proofs;        /* inclusion proofs in 396/-1 (1..8) */
-    scitt_span_t proofs[8];   /* each proof's bstr content */
+    size_t num_proofs;      /* inclusion proofs in 396/-1 (1..8) */
+    scitt_span_t proofs[8]; /* each proof's bstr content */
 } scitt_receipt_t;
 
 /* scitt_receipt_decode decodes and checks the shape of a receipt: tagged

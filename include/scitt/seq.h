@@ -31,9 +31,9 @@
 /* The service's signing identity, kept beside the LMDB environment:
  * service-es256.pem (receipts) and checkpoint-ed25519.key (checkpoints). */
 typedef struct scitt_seq_keys {
-    scitt_key_t *receipt_key;           /* ES256, private */
+    scitt_key_t *receipt_key;              /* ES256, private */
     uint8_t receipt_kid[SCITT_SHA256_LEN]; /* RFC 9679 thumbprint */
-    scitt_key_t *checkpoint_key;        /* Ed25519, private */
+    scitt_key_t *checkpoint_key;           /* Ed25519, private */
 } scitt_seq_keys_t;
 
 /* scitt_seq_keys_load loads both keys from `dir`, creating them (mode 0600,
@@ -48,10 +48,10 @@ typedef struct scitt_seq_config {
     scitt_store_t *store;
     const scitt_seq_keys_t *keys;
     const scitt_policy_t *policy;
-    const char *origin;  /* checkpoint origin and receipt iss; default "localhost/scittd" */
-    unsigned workers;    /* verify threads; 0 means the number of CPUs */
-    size_t batch_max;    /* entries per batch; 0 means 16384 */
-    size_t max_pending;  /* statements accepted but not yet answered; 0 means 100000 */
+    const char *origin; /* checkpoint origin and receipt iss; default "localhost/scittd" */
+    unsigned workers;   /* verify threads; 0 means the number of CPUs */
+    size_t batch_max;   /* entries per batch; 0 means 16384 */
+    size_t max_pending; /* statements accepted but not yet answered; 0 means 100000 */
 } scitt_seq_config_t;
 
 typedef struct scitt_seq scitt_seq_t;

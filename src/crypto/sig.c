@@ -10,7 +10,6 @@
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
-#include <openssl/sha.h>
 
 #include "internal.h"
 
@@ -86,17 +85,12 @@ static const EVP_MD *alg_md(int alg)
 /* The ECDSA digest: SHA-256/384/512 for ES256/384/512. */
 static size_t ecdsa_digest(int alg, const uint8_t *msg, size_t len, uint8_t out[64])
 {
-    switch (alg) {
-    case SCITT_ALG_ES256:
-        SHA256(msg, len, out);
-        return 32;
-    case SCITT_ALG_ES384:
-        SHA384(msg, len, out);
-        return 48;
-    default:
-        SHA512(msg, len, out);
-        return 64;
-    }
+    int hash_alg = alg == SCITT_ALG_ES256   ? SCITT_HASH_SHA256
+                   : alg == SCITT_ALG_ES384 ? SCITT_HASH_SHA384
+                                            : SCITT_HASH_SHA512;
+    size_t out_len = 0;
+    scitt_hash(hash_alg, out, &out_len, msg, len);
+    return out_len;
 }
 
 static int ecdsa_verify(const scitt_key_t *key, const struct alg_info *a, const uint8_t *msg, size_t msg_len,

@@ -137,8 +137,8 @@ static int load_roots(scitt_policy_t *p, const char *path, const char **why)
     }
     scitt_buf_cleanup(&pem);
     if (rc != 0) {
-        *why = explain(rc == SCITT_ECERT ? "no valid certificates in the trust roots" : "cannot read trust roots",
-                       path);
+        *why =
+            explain(rc == SCITT_ECERT ? "no valid certificates in the trust roots" : "cannot read trust roots", path);
     }
     return rc;
 }

@@ -47,8 +47,7 @@ void tu_sign_statement(scitt_buf_t *out, const scitt_key_t *key, const tu_statem
             OK(scitt_cose__put_bstr(&prot, st->x5chain[i]));
         }
     }
-    OK(scitt_cose_sign1_sign(out, key, st->alg, scitt_buf_span(&prot), st->unprotected, st->payload, false,
-                             &scratch));
+    OK(scitt_cose_sign1_sign(out, key, st->alg, scitt_buf_span(&prot), st->unprotected, st->payload, false, &scratch));
     scitt_buf_cleanup(&prot);
     scitt_buf_cleanup(&scratch);
 }

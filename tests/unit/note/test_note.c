@@ -107,9 +107,9 @@ Test(note, rejects_malformed_notes)
     cr_assert_eq(open_note(good, &v, 1, &cp), 0);
     const char *sig = strstr(good, "\n\n") + 2;
     static const char *bodies[] = {
-        "example.com/log/testdata\n03\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n", /* leading zero */
-        "example.com/log/testdata\n3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavK=\n",  /* bad base64 */
-        "example.com/log/testdata\n3\n",                                               /* no root */
+        "example.com/log/testdata\n03\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n",  /* leading zero */
+        "example.com/log/testdata\n3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavK=\n",    /* bad base64 */
+        "example.com/log/testdata\n3\n",                                                 /* no root */
         "example.com/log/testdata\n3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n\n", /* empty line kept */
     };
     for (size_t i = 0; i < scitt_countof(bodies); i++) {

@@ -86,8 +86,11 @@ static void statement(scitt_buf_t *out, const scitt_key_t *issuer, int i)
     char sub[32];
     tu_kid(kid, issuer);
     snprintf(sub, sizeof(sub), "pkg:test/%d", i);
-    tu_statement_t st = {.alg = SCITT_ALG_ES256, .kid = scitt_span(kid, 32), .iss = "https://ci.example",
-                         .sub = sub, .payload = scitt_span_str(sub)};
+    tu_statement_t st = {.alg = SCITT_ALG_ES256,
+                         .kid = scitt_span(kid, 32),
+                         .iss = "https://ci.example",
+                         .sub = sub,
+                         .payload = scitt_span_str(sub)};
     tu_sign_statement(out, issuer, &st);
 }
 
@@ -167,8 +170,8 @@ static void issue_and_check(size_t n)
         size_t path_len;
         cr_assert_eq(scitt_merkle_prover_inclusion(prover, path, &path_len, i), 0);
         scitt_buf_reset(&receipt);
-        cr_assert_eq(scitt_receipt_encode(&receipt, scitt_buf_span(&prot), n, i, (const uint8_t(*)[32])path,
-                                          path_len, scitt_span(sig, sig_len)),
+        cr_assert_eq(scitt_receipt_encode(&receipt, scitt_buf_span(&prot), n, i, (const uint8_t(*)[32])path, path_len,
+                                          scitt_span(sig, sig_len)),
                      0);
         const char *why = NULL;
         uint8_t entry[32], got_root[32];

@@ -88,8 +88,11 @@ static int check(const scitt_policy_t *p, const scitt_key_t *signer, tu_statemen
 
 static tu_statement_t by_kid(const uint8_t kid[32])
 {
-    tu_statement_t st = {.alg = SCITT_ALG_ES256, .kid = scitt_span(kid, 32), .iss = "https://ci.example",
-                         .sub = "pkg:deb/scittd", .payload = scitt_span_str("{\"build\":1}")};
+    tu_statement_t st = {.alg = SCITT_ALG_ES256,
+                         .kid = scitt_span(kid, 32),
+                         .iss = "https://ci.example",
+                         .sub = "pkg:deb/scittd",
+                         .payload = scitt_span_str("{\"build\":1}")};
     return st;
 }
 
@@ -194,8 +197,11 @@ static int check_chain(const char *roots, bool allow_unknown, const char *leaf_n
     scitt_key_t *key;
     cr_assert_eq(scitt_key_from_pem(&key, key_pem, key_len), 0);
     scitt_span_t chain[2] = {scitt_span(leaf, leaf_len), scitt_span(inter, int_len)};
-    tu_statement_t st = {.alg = SCITT_ALG_ES256, .x5chain = chain, .num_x5chain = 2,
-                         .iss = "did:x509:0:sha256:test::subject:CN:test%20leaf", .sub = "firmware",
+    tu_statement_t st = {.alg = SCITT_ALG_ES256,
+                         .x5chain = chain,
+                         .num_x5chain = 2,
+                         .iss = "did:x509:0:sha256:test::subject:CN:test%20leaf",
+                         .sub = "firmware",
                          .payload = scitt_span_str("image")};
     const char *why;
     int rc = check(p, key, st, &why);
