@@ -28,7 +28,9 @@ typedef __m256i vec_t;
 /* Ch = g ^ (e & (f ^ g)); Maj = (a & b) | (c & (a | b)). */
 #define V_CH(g, e, f)  _mm256_xor_si256(_mm256_and_si256(e, _mm256_xor_si256(f, g)), g)
 #define V_MAJ(a, b, c) V_OR(_mm256_and_si256(a, b), _mm256_and_si256(c, V_OR(a, b)))
-#define V_BSWAP(x)     _mm256_shuffle_epi8(x, _mm256_broadcastsi128_si256(_mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3)))
+#define V_BSWAP(x)                                                                                                     \
+    _mm256_shuffle_epi8(                                                                                               \
+        x, _mm256_broadcastsi128_si256(_mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3)))
 
 /* transpose8 turns 8 rows of 8 words into 8 columns: interleave words, then
  * word pairs, then swap 128-bit halves. */

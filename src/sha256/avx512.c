@@ -33,9 +33,9 @@ typedef __m512i vec_t;
 #define V_ROR(x, n)     _mm512_ror_epi32(x, n)
 #define V_XOR3(a, b, c) _mm512_ternarylogic_epi32(a, b, c, TERN_XOR3)
 #define V_CH(g, e, f)   _mm512_ternarylogic_epi32(g, e, f, TERN_CH)
-#define V_MAJ(x, a, b)  _mm512_ternarylogic_epi32(x, a, b, 0xca)
-#define V_XOR(a, b) _mm512_xor_si512(a, b)
-#define V_BSWAP(x)      _mm512_shuffle_epi8(x, _mm512_broadcast_i32x4(_mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3)))
+#define V_MAJ(a, b, c)  _mm512_ternarylogic_epi32(a, b, c, TERN_MAJ)
+#define V_BSWAP(x)                                                                                                     \
+    _mm512_shuffle_epi8(x, _mm512_broadcast_i32x4(_mm_set_epi8(12, 13, 14, 15, 8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3)))
 
 /* transpose16 turns 16 rows of 16 words into 16 columns: interleave words,
  * then word pairs (each 128-bit lane then holds a 4x4 block), then move the

@@ -81,8 +81,8 @@ static void start(msg_t *m, uint32_t st[8], const scitt_span_t *msgs, size_t num
     (*next)++;
 }
 
-void scitt_sha256__mb_batch(size_t lanes, scitt_sha256__blocks_fn blocks, uint8_t (*out)[32],
-                            const scitt_span_t *msgs, size_t num)
+void scitt_sha256__mb_batch(size_t lanes, scitt_sha256__blocks_fn blocks, uint8_t (*out)[32], const scitt_span_t *msgs,
+                            size_t num)
 {
     static const uint8_t idle_block[64];
     msg_t m[SCITT_SHA256__MAX_LANES];

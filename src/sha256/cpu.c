@@ -16,9 +16,9 @@
 #define XCR0_AVX512 (7u << 5) /* opmask, ZMM_Hi256, Hi16_ZMM */
 
 typedef struct features {
-    unsigned ecx1;  /* CPUID.1:ECX */
-    unsigned ebx7;  /* CPUID.(7,0):EBX */
-    uint64_t xcr0;  /* 0 unless the OS enabled XSAVE */
+    unsigned ecx1; /* CPUID.1:ECX */
+    unsigned ebx7; /* CPUID.(7,0):EBX */
+    uint64_t xcr0; /* 0 unless the OS enabled XSAVE */
 } features_t;
 
 static features_t features(void)

@@ -44,7 +44,7 @@ typedef void (*scitt_sha256__blocks_fn)(uint32_t (*st)[8], const uint8_t *const 
  * compresses `lanes` independent blocks per call (multi-buffer): each lane
  * takes the next message as soon as its current one ends, so lanes stay busy
  * however the lengths mix. out[i] = SHA-256(msgs[i]). */
-void scitt_sha256__mb_batch(size_t lanes, scitt_sha256__blocks_fn blocks, uint8_t (*out)[32],
-                            const scitt_span_t *msgs, size_t num);
+void scitt_sha256__mb_batch(size_t lanes, scitt_sha256__blocks_fn blocks, uint8_t (*out)[32], const scitt_span_t *msgs,
+                            size_t num);
 
 #endif

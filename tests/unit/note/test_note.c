@@ -83,8 +83,12 @@ Test(note, sign_open_round_trip_and_key_rules)
     cr_assert_eq(scitt_note_open(note.base, note.len, v, 2, &cp, &open_why), 0);
     cr_assert_eq(cp.num_verified, 2);
     /* A known key whose signature is wrong rejects the note even though the
-     * other signature is good: corrupt the last base64 character pair. */
-    note.base[note.len - 3] = note.base[note.len - 3] == 'A' ? 'B' : 'A';
+     * other signature is good. Change a base64 character well inside the
+     * last signature: its 6 bits are all significant, so the text stays
+     * canonical base64 and only the signature is wrong. (The last character
+     * before the padding carries unused bits; changing it would make the
+     * line malformed instead.) */
+    note.base[note.len - 10] = note.base[note.len - 10] == 'A' ? 'B' : 'A';
     cr_assert_eq(scitt_note_open(note.base, note.len, v, 2, &cp, &open_why), SCITT_EBADSIG);
     scitt_buf_cleanup(&body);
     scitt_buf_cleanup(&note);

@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -169,8 +170,8 @@ Test(sha256_kernels, every_batch_size)
             memcpy(buf, entries, sizeof(buf));
             scitt_sha256_leaves_with(k, buf, (const uint8_t(*)[32])buf, num);
             cr_assert_arr_eq(buf, want, 32 * num, "kernel %s, %zu leaves in place", name, num);
-            cr_assert_arr_eq(buf[num], entries[num], 32 * (2 * MAX_BATCH - num), "kernel %s: wrote past leaf %zu",
-                             name, num);
+            cr_assert_arr_eq(buf[num], entries[num], 32 * (2 * MAX_BATCH - num), "kernel %s: wrote past leaf %zu", name,
+                             num);
 
             for (size_t i = 0; i < num; i++) {
                 node_ref(want[i], entries[2 * i]);
@@ -181,10 +182,53 @@ Test(sha256_kernels, every_batch_size)
             memcpy(buf, entries, sizeof(buf));
             scitt_sha256_nodes_with(k, buf, (const uint8_t(*)[32])buf, num);
             cr_assert_arr_eq(buf, want, 32 * num, "kernel %s, %zu nodes in place", name, num);
-            cr_assert_arr_eq(buf[num], entries[num], 32 * (2 * MAX_BATCH - num), "kernel %s: wrote past node %zu",
-                             name, num);
+            cr_assert_arr_eq(buf[num], entries[num], 32 * (2 * MAX_BATCH - num), "kernel %s: wrote past node %zu", name,
+                             num);
         }
     }
+}
+
+/* Inputs that end where an inaccessible page begins: a kernel reading one
+ * byte past a message, an entry or a child pair crashes here. */
+Test(sha256_kernels, no_read_past_inputs)
+{
+    /* 64 * MAX_BATCH bytes of readable pages, then the guard page. */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), size = (64 * MAX_BATCH + page - 1) / page * page;
+    uint8_t *map = mmap(NULL, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(map, MAP_FAILED);
+    cr_assert_eq(mprotect(map + size, page, PROT_NONE), 0);
+    uint8_t *end = map + size;
+    fill(map, size, 5);
+    for (int k = 0; k < SCITT_SHA256_NUM_KERNELS; k++) {
+        if (!supported(k)) {
+            continue;
+        }
+        for (size_t num = 1; num <= MAX_BATCH; num++) {
+            uint8_t got[MAX_BATCH][32], want[MAX_BATCH][32];
+            const uint8_t(*entries)[32] = (const uint8_t(*)[32])(end - 32 * num);
+            scitt_sha256_leaves_with(k, got, entries, num);
+            for (size_t i = 0; i < num; i++) {
+                leaf_ref(want[i], entries[i]);
+            }
+            cr_assert_arr_eq(got, want, 32 * num);
+            const uint8_t(*pairs)[32] = (const uint8_t(*)[32])(end - 64 * num);
+            scitt_sha256_nodes_with(k, got, pairs, num);
+            for (size_t i = 0; i < num; i++) {
+                node_ref(want[i], pairs[2 * i]);
+            }
+            cr_assert_arr_eq(got, want, 32 * num);
+            /* Messages of lengths num * 3 + i, each ending at the page end. */
+            scitt_span_t spans[MAX_BATCH];
+            for (size_t i = 0; i < num; i++) {
+                size_t len = num * 3 + i;
+                spans[i] = scitt_span(end - len, len);
+                scitt_sha256(want[i], spans[i].base, len);
+            }
+            scitt_sha256_batch_with(k, got, spans, num);
+            cr_assert_arr_eq(got, want, 32 * num, "kernel %s, batch of %zu", scitt_sha256_kernel_name(k), num);
+        }
+    }
+    munmap(map, size + page);
 }
 
 /* A zero-sized batch touches nothing. */
