@@ -73,7 +73,7 @@ void scitt_cleanse(void *p, size_t len);
 const char *scitt_alg_name(int alg);
 /* scitt_alg_from_name parses "ES256" etc. (case-sensitive). */
 int scitt_alg_from_name(const char *name, int *out_alg);
-/* scitt_sig_len returns the fixed signature length of ECDSA/EdDSA algs, or
+/* scitt_sig_max_len returns the fixed signature length of ECDSA/EdDSA algs, or
  * the maximum (512) for RSA-PSS; 0 for an unknown alg. */
 size_t scitt_sig_max_len(int alg);
 

@@ -64,7 +64,9 @@ typedef struct scitt_checkpoint {
 } scitt_checkpoint_t;
 
 /* scitt_note_open verifies `note` against `verifiers` and parses its
- * checkpoint. Signature lines by unknown keys are ignored; a signature by a
+ * checkpoint. The caller checks that `out->origin` is the log it expects
+ * (the key name of a log's own signature is its origin). Signature lines by
+ * unknown keys are ignored, whatever their size; a signature by a
  * known key that fails, or no known key at all, rejects the note
  * (SCITT_EBADSIG); malformed text is SCITT_EMALFORMED; a body that is not a
  * checkpoint is SCITT_EMALFORMED too. `*out_err_desc` says why. */

@@ -42,15 +42,16 @@ typedef struct scitt_receipt {
     int64_t iat; /* 0 when the receipt carries no CWT iat */
     uint64_t tree_size;
     uint64_t leaf_index;
-    size_t path_len;
-    uint8_t path[64][32];
     size_t num_proofs;      /* inclusion proofs in 396/-1 (1..8) */
     scitt_span_t proofs[8]; /* each proof's bstr content */
+    size_t path_len;
+    uint8_t path[64][32]; /* last: decode clears everything before it */
 } scitt_receipt_t;
 
 /* scitt_receipt_decode decodes and checks the shape of a receipt: tagged
  * COSE_Sign1, protected alg, vds = 1 (SCITT_EVDS otherwise, read from the
- * protected header only), at least one well-formed inclusion proof.
+ * protected header only), at least one well-formed inclusion proof, no
+ * critical header we do not understand (SCITT_ECRIT).
  * `out` is large (about 2 KiB): keep it off small stacks. */
 int scitt_receipt_decode(scitt_receipt_t *out, const uint8_t *data, size_t len, const char **out_err_desc);
 

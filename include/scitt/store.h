@@ -87,7 +87,8 @@ int scitt_store_meta_put(scitt_store_t *st, const char *key, scitt_span_t value)
 
 /* Reading. scitt_store_read_begin starts a read transaction; every span it
  * hands out is valid until scitt_store_read_end(). A reader is used by one
- * thread at a time. */
+ * thread at a time. Never nest read transactions on one thread: a map
+ * growth waiting between the two would deadlock it. */
 int scitt_store_read_begin(scitt_store_t *st, scitt_store_read_t **out);
 void scitt_store_read_end(scitt_store_read_t *rd);
 

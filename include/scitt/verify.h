@@ -24,8 +24,12 @@
 typedef struct scitt_policy_config {
     const int *algs; /* accepted COSE algorithms; NULL means all seven */
     size_t num_algs;
-    size_t max_statement_len;     /* 0 means 1 MiB */
-    const char *issuer_keys_dir;  /* every *.pem public key in it is a trusted issuer; NULL: none */
+    size_t max_statement_len; /* 0 means 1 MiB */
+    /* Every *.pem public key in issuer_keys_dir is a trusted issuer, named by
+     * kid = its RFC 9679 thumbprint. An optional NAME.iss beside NAME.pem
+     * lists (one per line) the CWT iss values that key may claim; without
+     * it the key may claim any iss. NULL: no issuer keys. */
+    const char *issuer_keys_dir;
     const char *trust_roots_file; /* PEM bundle of roots for x5chain issuers; NULL: none */
     bool allow_unknown_issuers;   /* development only: trust a statement's own x5chain leaf */
     const char *const *iss_allow; /* when num_iss_allow > 0, iss must be one of these */

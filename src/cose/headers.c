@@ -26,7 +26,7 @@ static int read_int_or_text(scitt_cose__cur_t *cur, scitt_cose_label_t *out, con
 
 static int read_crit(scitt_cose__cur_t *cur, scitt_cose_hdrs_t *out)
 {
-    uint64_t n;
+    uint64_t n = 0;
     int rc = scitt_cose__read_array(cur, &n, "crit (2) must be an array");
     if (rc != 0) {
         return rc;
@@ -44,7 +44,7 @@ static int read_crit(scitt_cose__cur_t *cur, scitt_cose_hdrs_t *out)
 static int read_cwt(scitt_cose__cur_t *cur, scitt_cose_cwt_t *out)
 {
     scitt_cose__keys_t keys;
-    uint64_t n;
+    uint64_t n = 0;
     int rc = scitt_cose__read_map(cur, &n, "CWT claims (15) must be a map");
     keys.num = 0;
     for (uint64_t i = 0; i < n && rc == 0; i++) {
@@ -77,7 +77,7 @@ static int read_cwt(scitt_cose__cur_t *cur, scitt_cose_cwt_t *out)
 static int read_x5chain(scitt_cose__cur_t *cur, scitt_cose_hdrs_t *out)
 {
     static const char what[] = "x5chain (33) must be a byte string or an array of byte strings";
-    uint64_t n;
+    uint64_t n = 0;
     int rc;
     if (scitt_cose__peek(cur) == SCITT_CBOR_BSTR) {
         out->num_x5chain = 1;
@@ -100,7 +100,7 @@ static int read_x5chain(scitt_cose__cur_t *cur, scitt_cose_hdrs_t *out)
 static int read_x5t(scitt_cose__cur_t *cur, scitt_cose_hdrs_t *out)
 {
     static const char what[] = "x5t (34) must be [hash algorithm, hash]";
-    uint64_t n;
+    uint64_t n = 0;
     int rc = scitt_cose__read_array(cur, &n, what);
     if (rc == 0 && n != 2) {
         rc = scitt_cose__fail(cur, SCITT_ETYPE, what);
@@ -119,7 +119,7 @@ static int read_x5t(scitt_cose__cur_t *cur, scitt_cose_hdrs_t *out)
 static int read_receipts(scitt_cose__cur_t *cur, scitt_cose_hdrs_t *out)
 {
     static const char what[] = "receipts (394) must be an array of byte strings or tagged COSE_Sign1";
-    uint64_t n;
+    uint64_t n = 0;
     int rc = scitt_cose__read_array(cur, &n, what);
     if (rc != 0) {
         return rc;
@@ -200,7 +200,7 @@ static int read_param(scitt_cose__cur_t *cur, scitt_cose_hdrs_t *out, const scit
 int scitt_cose__hdrs_read(scitt_cose__cur_t *cur, scitt_cose_hdrs_t *out, scitt_cose__keys_t *keys)
 {
     const uint8_t *start = cur->p;
-    uint64_t n;
+    uint64_t n = 0;
     int rc;
     memset(out, 0, sizeof(*out));
     rc = scitt_cose__read_map(cur, &n, "header must be a map");

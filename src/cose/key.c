@@ -164,7 +164,7 @@ static int parse_key(scitt_cose__cur_t *cur, scitt_cose_key_t *out)
     scitt_cose__keys_t keys = {0};
     raw_params_t raw = {0};
     bool has_kty = false;
-    uint64_t n;
+    uint64_t n = 0;
     memset(out, 0, sizeof(*out));
     int rc = scitt_cose__read_map(cur, &n, "COSE_Key must be a map");
     for (uint64_t i = 0; i < n && rc == 0; i++) {
@@ -225,7 +225,7 @@ int scitt_cose_keyset_parse(scitt_cose_key_t *out, size_t max_keys, size_t *out_
                             const char **out_err_desc)
 {
     scitt_cose__cur_t cur;
-    uint64_t n;
+    uint64_t n = 0;
     scitt_cose__cur_init(&cur, scitt_span(data, len));
     int rc = scitt_cose__read_array(&cur, &n, "COSE_KeySet must be an array");
     if (rc == 0 && n > max_keys) {

@@ -80,26 +80,31 @@ int scitt_receipt_encode(scitt_buf_t *out, scitt_span_t protected_map, uint64_t 
     return rc;
 }
 
-/* find_label walks a header map and sets `*out` to the raw value item of the
- * integer label `label`; SCITT_ENOTFOUND when absent. The map was already
- * validated by the COSE_Sign1 decoder. */
+/* find_label walks a map and sets `*out` to the raw value item of the
+ * integer label `label`; SCITT_ENOTFOUND when absent, SCITT_EDUPKEY when a
+ * label repeats (the header maps were checked by the COSE_Sign1 decoder,
+ * the maps inside 396 were not). */
 static int find_label(scitt_span_t map, int64_t label, scitt_span_t *out)
 {
     scitt_cose__cur_t cur;
-    uint64_t n;
+    scitt_cose__keys_t keys = {0};
+    uint64_t n = 0;
+    int found = SCITT_ENOTFOUND;
     scitt_cose__cur_init(&cur, map);
     int rc = scitt_cose__read_map(&cur, &n, "header map");
     for (uint64_t i = 0; rc == 0 && i < n; i++) {
         scitt_cose_label_t l;
         scitt_span_t value;
+        const uint8_t *start = cur.p;
         rc = scitt_cose__read_label(&cur, &l, "header label");
+        rc = rc != 0 ? rc : scitt_cose__keys_add(&cur, &keys, scitt_span(start, (size_t)(cur.p - start)));
         rc = rc != 0 ? rc : scitt_cose__read_skip(&cur, &value);
         if (rc == 0 && scitt_cose__label_is(&l, label)) {
             *out = value;
-            return 0;
+            found = 0;
         }
     }
-    return rc != 0 ? rc : SCITT_ENOTFOUND;
+    return rc != 0 ? rc : found;
 }
 
 /* read_proof decodes [tree_size, leaf_index, [path...]] from a bstr content. */
@@ -167,7 +172,7 @@ static int read_proofs(scitt_receipt_t *r, scitt_span_t vdp, const char **why)
 
 int scitt_receipt_decode(scitt_receipt_t *r, const uint8_t *data, size_t len, const char **out_err_desc)
 {
-    static const char *unused;
+    const char *unused = NULL;
     const char **why = out_err_desc != NULL ? out_err_desc : &unused;
     *why = NULL;
     memset(r, 0, offsetof(scitt_receipt_t, path));
@@ -182,6 +187,15 @@ int scitt_receipt_decode(scitt_receipt_t *r, const uint8_t *data, size_t len, co
     if (!(r->sign1.prot.present & SCITT_COSE_HAS_ALG)) {
         *why = "the receipt has no protected alg";
         return SCITT_EBADALG;
+    }
+    /* RFC 9052 section 3.1: reject critical parameters we do not process. */
+    for (size_t i = 0; i < r->sign1.prot.num_crit; i++) {
+        const scitt_cose_label_t *c = &r->sign1.prot.crit[i];
+        if (!(scitt_cose__label_is(c, SCITT_COSE_LABEL_ALG) || scitt_cose__label_is(c, SCITT_COSE_LABEL_KID) ||
+              scitt_cose__label_is(c, SCITT_COSE_LABEL_CWT_CLAIMS) || scitt_cose__label_is(c, SCITT_COSE_LABEL_VDS))) {
+            *why = "the receipt marks a header parameter critical that this verifier does not process";
+            return SCITT_ECRIT;
+        }
     }
     scitt_span_t item;
     scitt_cose__cur_t cur;
@@ -208,7 +222,7 @@ int scitt_receipt_decode(scitt_receipt_t *r, const uint8_t *data, size_t len, co
 int scitt_receipt_verify(const scitt_receipt_t *r, const uint8_t entry[32], const scitt_key_t *key,
                          uint8_t out_root[32], scitt_buf_t *scratch, const char **out_err_desc)
 {
-    static const char *unused;
+    const char *unused = NULL;
     const char **why = out_err_desc != NULL ? out_err_desc : &unused;
     *why = NULL;
     uint8_t leaf[32], root[32];

@@ -68,6 +68,8 @@ int scitt_note_verifier_init(scitt_note_verifier_t *v, const char *name, const s
 
 int scitt_note_verifier_parse(scitt_note_verifier_t *v, const char *vkey, size_t len)
 {
+    v->key = NULL;
+    v->_owns_key = false;
     const char *plus1 = memchr(vkey, '+', len);
     const char *plus2 = plus1 != NULL ? memchr(plus1 + 1, '+', (size_t)(vkey + len - plus1 - 1)) : NULL;
     if (plus2 == NULL || plus2 - plus1 != 9 || !valid_name(vkey, (size_t)(plus1 - vkey))) {
@@ -87,8 +89,10 @@ int scitt_note_verifier_parse(scitt_note_verifier_t *v, const char *vkey, size_t
     if (memcmp(v->id, id, 4) != 0) {
         return SCITT_EMALFORMED;
     }
-    v->_owns_key = true;
-    return scitt_key_from_cose(&v->key, SCITT_KTY_OKP, SCITT_CRV_ED25519, scitt_span(raw + 1, 32), scitt_span(NULL, 0));
+    int rc =
+        scitt_key_from_cose(&v->key, SCITT_KTY_OKP, SCITT_CRV_ED25519, scitt_span(raw + 1, 32), scitt_span(NULL, 0));
+    v->_owns_key = rc == 0;
+    return rc;
 }
 
 void scitt_note_verifier_cleanup(scitt_note_verifier_t *v)
@@ -224,7 +228,8 @@ static int parse_checkpoint(scitt_span_t body, scitt_checkpoint_t *out, const ch
 }
 
 /* check_signature handles one signature line; 0 when it verified, 1 when
- * its key is unknown. */
+ * its key is unknown. Only a known key's signature is decoded in full:
+ * other signers (witness cosignatures, post-quantum ones) may use any size. */
 static int check_signature(scitt_span_t line, scitt_span_t body, const scitt_note_verifier_t *verifiers,
                            size_t num_verifiers, const char **why)
 {
@@ -239,19 +244,23 @@ static int check_signature(scitt_span_t line, scitt_span_t body, const scitt_not
         return SCITT_EMALFORMED;
     }
     scitt_span_t name = scitt_span(rest.base, (size_t)(space - rest.base));
-    uint8_t blob[256];
-    size_t blob_len;
-    if (scitt_base64_decode(blob, sizeof(blob), &blob_len, (const char *)space + 1,
-                            (size_t)(rest.base + rest.len - space - 1), SCITT_B64_STD) != 0 ||
-        blob_len < 5) {
+    const char *b64 = (const char *)space + 1;
+    size_t b64_len = (size_t)(rest.base + rest.len - space - 1);
+    /* The first 8 characters are the key id and 2 signature bytes. */
+    uint8_t head[6];
+    size_t n;
+    if (b64_len < 8 || scitt_base64_decode(head, sizeof(head), &n, b64, 8, SCITT_B64_STD) != 0) {
         return SCITT_EMALFORMED;
     }
     for (size_t i = 0; i < num_verifiers; i++) {
         const scitt_note_verifier_t *v = &verifiers[i];
-        if (!scitt_span_eq(name, scitt_span_str(v->name)) || memcmp(blob, v->id, 4) != 0) {
+        if (!scitt_span_eq(name, scitt_span_str(v->name)) || memcmp(head, v->id, 4) != 0) {
             continue;
         }
-        if (scitt_sig_verify(v->key, SCITT_ALG_EDDSA, body.base, body.len, blob + 4, blob_len - 4) != 0) {
+        uint8_t blob[4 + 64];
+        size_t blob_len;
+        if (scitt_base64_decode(blob, sizeof(blob), &blob_len, b64, b64_len, SCITT_B64_STD) != 0 ||
+            scitt_sig_verify(v->key, SCITT_ALG_EDDSA, body.base, body.len, blob + 4, blob_len - 4) != 0) {
             *why = "a signature by a known key does not verify";
             return SCITT_EBADSIG;
         }
@@ -265,7 +274,7 @@ static int check_signature(scitt_span_t line, scitt_span_t body, const scitt_not
 int scitt_note_open(const uint8_t *note, size_t len, const scitt_note_verifier_t *verifiers, size_t num_verifiers,
                     scitt_checkpoint_t *out, const char **out_err_desc)
 {
-    static const char *unused;
+    const char *unused = NULL;
     const char **why = out_err_desc != NULL ? out_err_desc : &unused;
     if (len > SCITT_NOTE_MAX_LEN) {
         *why = "the note is too long";

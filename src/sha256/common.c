@@ -86,7 +86,8 @@ void scitt_sha256__mb_batch(size_t lanes, scitt_sha256__blocks_fn blocks, uint8_
 {
     static const uint8_t idle_block[64];
     msg_t m[SCITT_SHA256__MAX_LANES];
-    uint32_t st[SCITT_SHA256__MAX_LANES][8] __attribute__((aligned(64)));
+    /* Zeroed so idle lanes hash defined state (their results are discarded). */
+    uint32_t st[SCITT_SHA256__MAX_LANES][8] __attribute__((aligned(64))) = {{0}};
     const uint8_t *blk[SCITT_SHA256__MAX_LANES];
     size_t next = 0;
 

@@ -61,6 +61,12 @@ static int from_mdb(int rc)
         return SCITT_EFORMAT;
     case MDB_KEYEXIST:
         return SCITT_EINVAL; /* an index or entry hash written twice: a caller bug */
+    case MDB_READERS_FULL:
+    case MDB_MAP_RESIZED:
+        return SCITT_EAGAIN; /* transient: the request may be retried */
+    case MDB_TXN_FULL:
+    case MDB_BAD_VALSIZE:
+        return SCITT_ETOOBIG;
     case ENOSPC:
     case EFBIG:
     case EDQUOT:
@@ -101,7 +107,7 @@ static int check_format(scitt_store_t *st, const char **why)
 
 int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const char **out_err_desc)
 {
-    static const char *no_desc;
+    const char *no_desc = NULL;
     const char **why = out_err_desc != NULL ? out_err_desc : &no_desc;
     *why = NULL;
     if (mkdir(cfg->dir, 0700) != 0 && errno != EEXIST) {

@@ -16,9 +16,12 @@
 static const int default_algs[] = {SCITT_ALG_ES256, SCITT_ALG_ES384, SCITT_ALG_ES512, SCITT_ALG_EDDSA,
                                    SCITT_ALG_PS256, SCITT_ALG_PS384, SCITT_ALG_PS512};
 
+/* An issuer key, and the CWT iss values it may claim (newline-separated,
+ * from the optional `<name>.iss` file beside `<name>.pem`; empty: any). */
 typedef struct issuer_key {
     uint8_t kid[SCITT_SHA256_LEN];
     scitt_key_t *key;
+    scitt_buf_t iss;
 } issuer_key_t;
 
 struct scitt_policy {
@@ -94,21 +97,54 @@ static int add_key_file(scitt_policy_t *p, const char *path, const char **why)
         return SCITT_ENOMEM;
     }
     p->keys = grown;
-    rc = scitt_cose_key_thumbprint(NULL, p->keys[p->num_keys].kid, key);
+    issuer_key_t *ik = &p->keys[p->num_keys];
+    rc = scitt_cose_key_thumbprint(NULL, ik->kid, key);
     if (rc != 0) {
         scitt_key_free(key);
         return rc;
     }
-    p->keys[p->num_keys++].key = key;
-    return 0;
+    ik->key = key;
+    scitt_buf_init(&ik->iss, NULL, 1 << 20);
+    p->num_keys++;
+    /* The optional iss list binds the claims this key may make. */
+    char iss_path[4096];
+    snprintf(iss_path, sizeof(iss_path), "%.*s.iss", (int)(strlen(path) - 4), path);
+    rc = read_file(iss_path, &ik->iss);
+    if (rc == -ENOENT) {
+        return 0;
+    }
+    if (rc != 0) {
+        *why = explain("cannot read issuer names", iss_path);
+    }
+    return rc;
+}
+
+/* iss_bound reports whether `iss` is one of the lines of `list` (any iss
+ * when the list is empty). */
+static bool iss_bound(const scitt_buf_t *list, scitt_span_t iss)
+{
+    if (list->len == 0) {
+        return true;
+    }
+    const uint8_t *p = list->base, *end = list->base + list->len;
+    while (p < end) {
+        const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl != NULL ? nl : end) - p);
+        if (n > 0 && scitt_span_eq(scitt_span(p, n), iss)) {
+            return true;
+        }
+        p += n + 1;
+    }
+    return false;
 }
 
 static int load_issuer_keys(scitt_policy_t *p, const char *dir_path, const char **why)
 {
     DIR *dir = opendir(dir_path);
     if (dir == NULL) {
+        int err = errno;
         *why = explain("cannot open the issuer keys folder", dir_path);
-        return -errno;
+        return -err;
     }
     int rc = 0;
     struct dirent *de;
@@ -145,7 +181,7 @@ static int load_roots(scitt_policy_t *p, const char *path, const char **why)
 
 int scitt_policy_new(scitt_policy_t **out, const scitt_policy_config_t *cfg, const char **out_err_desc)
 {
-    static const char *unused;
+    const char *unused = NULL;
     const char **why = out_err_desc != NULL ? out_err_desc : &unused;
     *why = NULL;
     scitt_policy_t *p = calloc(1, sizeof(*p));
@@ -189,6 +225,7 @@ void scitt_policy_free(scitt_policy_t *p)
     }
     for (size_t i = 0; i < p->num_keys; i++) {
         scitt_key_free(p->keys[i].key);
+        scitt_buf_cleanup(&p->keys[i].iss);
     }
     free(p->keys);
     scitt_trust_store_free(p->roots);
@@ -213,15 +250,14 @@ static bool allowed(scitt_span_t value, const char *const *list, size_t num)
     return false;
 }
 
-static const scitt_key_t *find_issuer_key(const scitt_policy_t *p, scitt_span_t kid)
+static const issuer_key_t *find_issuer_key(const scitt_policy_t *p, scitt_span_t kid)
 {
     if (kid.len != SCITT_SHA256_LEN || p->num_keys == 0) {
         return NULL;
     }
     issuer_key_t probe;
     memcpy(probe.kid, kid.base, SCITT_SHA256_LEN);
-    const issuer_key_t *hit = bsearch(&probe, p->keys, p->num_keys, sizeof(*p->keys), cmp_kid);
-    return hit != NULL ? hit->key : NULL;
+    return bsearch(&probe, p->keys, p->num_keys, sizeof(*p->keys), cmp_kid);
 }
 
 /* x5chain_key finds the certificate chain (protected, or unprotected when a
@@ -231,17 +267,18 @@ static int x5chain_key(const scitt_policy_t *p, const scitt_cose_sign1_t *s, int
 {
     const scitt_cose_hdrs_t *h = &s->prot;
     if (!(h->present & SCITT_COSE_HAS_X5CHAIN)) {
-        if (!(s->unprot.present & SCITT_COSE_HAS_X5CHAIN) || !(h->present & SCITT_COSE_HAS_X5T)) {
-            *why = "x5t needs an x5chain to identify the issuer";
-            return SCITT_ECONFIRM;
-        }
-        h = &s->unprot;
+        /* RFC 9360 allows the chain in the unprotected header when x5t pins
+         * it, but the log keeps only the protected header (RFC 9943 resets
+         * the unprotected one), so auditors could not replay the check. */
+        *why = "x5chain must be in the protected header, so auditors can replay the chain validation";
+        return SCITT_ECONFIRM;
     }
     if (s->prot.present & SCITT_COSE_HAS_X5T) {
         uint8_t digest[64];
         size_t digest_len;
         scitt_span_t leaf = h->x5chain[0];
-        if (scitt_hash((int)s->prot.x5t_alg, digest, &digest_len, leaf.base, leaf.len) != 0 ||
+        if (s->prot.x5t_alg < INT32_MIN || s->prot.x5t_alg > INT32_MAX ||
+            scitt_hash((int)s->prot.x5t_alg, digest, &digest_len, leaf.base, leaf.len) != 0 ||
             !scitt_span_eq(scitt_span(digest, digest_len), s->prot.x5t_hash)) {
             *why = "x5t does not match the leaf certificate of x5chain";
             return SCITT_ECONFIRM;
@@ -256,14 +293,16 @@ static int x5chain_key(const scitt_policy_t *p, const scitt_cose_sign1_t *s, int
         *why = "this service trusts no certificate roots";
         return SCITT_ECERT;
     }
-    *why = "the leaf certificate is malformed";
-    return scitt_x509_public_key(h->x5chain[0].base, h->x5chain[0].len, out);
+    /* --allow-unknown-issuers: the leaf's own key, unvalidated. */
+    int rc = scitt_x509_public_key(h->x5chain[0].base, h->x5chain[0].len, out);
+    *why = rc == 0 ? NULL : "the leaf certificate is malformed";
+    return rc;
 }
 
 int scitt_policy_check(const scitt_policy_t *p, const uint8_t *body, size_t len, int64_t now, scitt_verified_t *out,
                        scitt_buf_t *scratch, const char **out_err_desc)
 {
-    static const char *unused;
+    const char *unused = NULL;
     const char **why = out_err_desc != NULL ? out_err_desc : &unused;
     *why = NULL;
     scitt_cose_sign1_t *s = &out->stmt;
@@ -288,10 +327,14 @@ int scitt_policy_check(const scitt_policy_t *p, const uint8_t *body, size_t len,
         rc = x5chain_key(p, s, now, &owned, why);
         key = owned;
     } else {
-        key = find_issuer_key(p, s->prot.kid);
-        if (key == NULL) {
+        const issuer_key_t *ik = find_issuer_key(p, s->prot.kid);
+        key = ik != NULL ? ik->key : NULL;
+        if (ik == NULL) {
             *why = "the kid does not name an issuer key this service trusts";
             rc = SCITT_ENOKEY;
+        } else if (!iss_bound(&ik->iss, s->prot.cwt.iss)) {
+            *why = "this issuer key may not claim that iss (see its .iss file)";
+            rc = SCITT_EPOLICY;
         }
     }
     if (rc == 0) {

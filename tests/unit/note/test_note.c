@@ -82,6 +82,20 @@ Test(note, sign_open_round_trip_and_key_rules)
     scitt_buf_append(&note, both.base + body.len + 1, both.len - body.len - 1);
     cr_assert_eq(scitt_note_open(note.base, note.len, v, 2, &cp, &open_why), 0);
     cr_assert_eq(cp.num_verified, 2);
+    /* A huge signature by an unknown key (an ML-DSA-44 cosignature is 2432
+     * bytes) is ignored, not an error. */
+    {
+        scitt_buf_t big;
+        scitt_buf_init(&big, NULL, 0);
+        scitt_buf_append(&big, note.base, note.len);
+        static uint8_t blob[2432];
+        static char b64[3300];
+        memset(blob, 0x5a, sizeof(blob));
+        scitt_base64_encode(b64, blob, sizeof(blob), SCITT_B64_STD);
+        scitt_buf_printf(&big, "\xe2\x80\x94 witness.example/pq %s\n", b64);
+        cr_assert_eq(scitt_note_open(big.base, big.len, v, 1, &cp, &open_why), 0, "%s", open_why);
+        scitt_buf_cleanup(&big);
+    }
     /* A known key whose signature is wrong rejects the note even though the
      * other signature is good. Change a base64 character well inside the
      * last signature: its 6 bits are all significant, so the text stays

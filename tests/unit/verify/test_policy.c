@@ -117,6 +117,24 @@ Test(verify_policy, issuer_keys_by_kid)
     scitt_policy_free(p);
 }
 
+/* A NAME.iss file binds the iss values NAME.pem may claim. */
+Test(verify_policy, issuer_key_bound_to_iss)
+{
+    char path[600];
+    snprintf(path, sizeof(path), "%s/ci.iss", keys_dir);
+    write_file(path, scitt_span_str("https://other.example\nhttps://ci.example\n"));
+    scitt_policy_config_t cfg = {.issuer_keys_dir = keys_dir};
+    scitt_policy_t *p = policy(&cfg);
+    uint8_t kid[32];
+    tu_kid(kid, trusted);
+    const char *why;
+    cr_assert_eq(check(p, trusted, by_kid(kid), &why), 0, "%s", why);
+    tu_statement_t st = by_kid(kid);
+    st.iss = "https://vendor-b.example";
+    cr_assert_eq(check(p, trusted, st, &why), SCITT_EPOLICY);
+    scitt_policy_free(p);
+}
+
 Test(verify_policy, algorithms_limits_and_allow_lists)
 {
     static const int eddsa_only[] = {SCITT_ALG_EDDSA};
