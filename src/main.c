@@ -1,10 +1,227 @@
-/* Placeholder scittd until the HTTP/2 service issue lands. */
+/*
+ * main.c: scittd. Owns the uv_loop_t and connects the modules:
+ *
+ *   config -> store -> service keys -> policy -> pipeline (seq) -> front end
+ *
+ * Start-up failures print one line and exit 1. SIGTERM/SIGINT stop
+ * accepting, stop the pipeline off the loop (scitt_seq_stop drains: every
+ * statement already submitted is committed and answered), let the front end
+ * answer and close its connections, then exit 0.
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <uv.h>
 
-#include "scitt/crypto.h"
+#include "scitt/config.h"
+#include "scitt/frontend.h"
+#include "scitt/seq.h"
+#include "scitt/store.h"
+#include "scitt/tls.h"
+#include "scitt/verify.h"
 
-int main(void)
+typedef struct app {
+    uv_loop_t *loop;
+    scitt_seq_t *seq;
+    scitt_frontend_t *fe;
+    uv_signal_t sigterm, sigint;
+    uv_work_t stop_work;
+    bool stopping;
+} app_t;
+
+static void on_signal_closed(uv_handle_t *h)
 {
-    fprintf(stderr, "scittd: the HTTP/2 service is not built yet (crypto backend: %s)\n", scitt_crypto_backend());
-    return 0;
+    (void)h;
+}
+
+static void on_frontend_done(void *ctx)
+{
+    app_t *app = ctx;
+    uv_close((uv_handle_t *)&app->sigterm, on_signal_closed);
+    uv_close((uv_handle_t *)&app->sigint, on_signal_closed);
+}
+
+static void stop_seq(uv_work_t *w)
+{
+    app_t *app = w->data;
+    scitt_seq_stop(app->seq); /* blocks until both queues drained */
+}
+
+static void after_stop_seq(uv_work_t *w, int status)
+{
+    (void)status;
+    app_t *app = w->data;
+    scitt_frontend_shutdown(app->fe, on_frontend_done, app);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    app_t *app = s->data;
+    if (app->stopping) {
+        return;
+    }
+    app->stopping = true;
+    fprintf(stderr, "scittd: %s: finishing in-flight registrations, then exiting\n",
+            signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    scitt_frontend_stop_accepting(app->fe);
+    app->stop_work.data = app;
+    if (uv_queue_work(app->loop, &app->stop_work, stop_seq, after_stop_seq) != 0) {
+        scitt_seq_stop(app->seq);
+        scitt_frontend_shutdown(app->fe, on_frontend_done, app);
+    }
+}
+
+static int die(const char *what, const char *why)
+{
+    fprintf(stderr, "scittd: %s: %s\n", what, why);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    scitt_config_t cfg;
+    char err[512];
+    if (scitt_config_init(&cfg) != 0) {
+        return die("start", "out of memory");
+    }
+    if (scitt_config_parse_args(&cfg, argc, argv, err, sizeof(err)) != 0) {
+        scitt_config_cleanup(&cfg);
+        return die("options", err);
+    }
+    if (cfg.help) {
+        scitt_config_usage(stdout, "scittd");
+        scitt_config_cleanup(&cfg);
+        return 0;
+    }
+
+    int status = 1;
+    const char *why = NULL;
+    scitt_store_t *store = NULL;
+    scitt_seq_keys_t keys = {0};
+    bool have_keys = false;
+    scitt_policy_t *policy = NULL;
+    scitt_tls_ctx_t *tls = NULL;
+    app_t app = {0};
+    uv_loop_t loop;
+
+    scitt_store_config_t scfg = {.dir = cfg.data_dir};
+    int rc = scitt_store_open(&store, &scfg, &why);
+    if (rc != 0) {
+        fprintf(stderr, "scittd: --data %s: %s (%s)\n", cfg.data_dir, why != NULL ? why : "", scitt_strerror(rc));
+        goto out;
+    }
+    why = NULL;
+    rc = scitt_seq_keys_load(&keys, cfg.data_dir, store, &why);
+    if (rc != 0) {
+        fprintf(stderr, "scittd: service keys in %s: %s (%s)\n", cfg.data_dir, why != NULL ? why : "",
+                scitt_strerror(rc));
+        goto out;
+    }
+    have_keys = true;
+
+    scitt_policy_config_t pcfg = {
+        .max_statement_len = cfg.max_statement_bytes,
+        .issuer_keys_dir = cfg.issuer_keys,
+        .trust_roots_file = cfg.trust_roots,
+        .allow_unknown_issuers = cfg.allow_unknown_issuers,
+    };
+    why = NULL;
+    rc = scitt_policy_new(&policy, &pcfg, &why);
+    if (rc != 0) {
+        fprintf(stderr, "scittd: registration policy: %s (%s)\n", why != NULL ? why : "", scitt_strerror(rc));
+        goto out;
+    }
+    if (cfg.allow_unknown_issuers) {
+        fprintf(stderr, "scittd: WARNING: --allow-unknown-issuers is set: statements are accepted from ANY issuer\n"
+                        "scittd: WARNING: whose own x5chain or key verifies the signature. Development only;\n"
+                        "scittd: WARNING: never run a public log like this.\n");
+    } else if (cfg.issuer_keys == NULL && cfg.trust_roots == NULL) {
+        fprintf(stderr, "scittd: warning: no --issuer-keys or --trust-roots: every registration will be rejected\n");
+    }
+    if (cfg.tls_cert != NULL) {
+        why = NULL;
+        rc = scitt_tls_ctx_new(&tls, cfg.tls_cert, cfg.tls_key, &why);
+        if (rc != 0) {
+            fprintf(stderr, "scittd: TLS: %s\n", why != NULL ? why : scitt_strerror(rc));
+            goto out;
+        }
+    }
+
+    scitt_seq_config_t qcfg = {
+        .store = store,
+        .keys = &keys,
+        .policy = policy,
+        .origin = cfg.origin,
+        .workers = cfg.workers,
+        .batch_max = cfg.batch_max,
+        .max_pending = cfg.max_pending,
+    };
+    why = NULL;
+    rc = scitt_seq_start(&app.seq, &qcfg, &why);
+    if (rc != 0) {
+        fprintf(stderr, "scittd: log recovery: %s (%s)\n", why != NULL ? why : "", scitt_strerror(rc));
+        goto out;
+    }
+
+    rc = uv_loop_init(&loop);
+    if (rc != 0) {
+        fprintf(stderr, "scittd: event loop: %s\n", uv_strerror(rc));
+        scitt_seq_stop(app.seq);
+        goto out;
+    }
+    app.loop = &loop;
+    scitt_frontend_config_t fcfg = {
+        .store = store,
+        .seq = app.seq,
+        .keys = &keys,
+        .origin = cfg.origin,
+        .tls = tls,
+        .max_statement_bytes = cfg.max_statement_bytes,
+        .max_connections = cfg.max_connections,
+        .max_header_bytes = cfg.max_header_bytes,
+        .max_streams = cfg.max_streams,
+        .register_wait_ms = cfg.register_wait_ms,
+        .idle_timeout_ms = cfg.idle_timeout_ms,
+        .request_timeout_ms = cfg.request_timeout_ms,
+        .log_level = cfg.log_level,
+    };
+    why = NULL;
+    rc = scitt_frontend_new(&app.fe, &loop, &fcfg, &why);
+    if (rc != 0) {
+        fprintf(stderr, "scittd: front end: %s\n", why != NULL ? why : scitt_strerror(rc));
+        scitt_seq_stop(app.seq);
+        uv_loop_close(&loop);
+        goto out;
+    }
+    uv_signal_init(&loop, &app.sigterm);
+    uv_signal_init(&loop, &app.sigint);
+    app.sigterm.data = app.sigint.data = &app;
+    why = NULL;
+    rc = scitt_frontend_listen(app.fe, cfg.listen_host, cfg.listen_port, &why);
+    if (rc != 0) {
+        fprintf(stderr, "scittd: --listen %s:%u: %s\n", cfg.listen_host, cfg.listen_port, why);
+        app.stopping = true;
+        scitt_seq_stop(app.seq);
+        scitt_frontend_shutdown(app.fe, on_frontend_done, &app);
+    } else {
+        uv_signal_start(&app.sigterm, on_signal, SIGTERM);
+        uv_signal_start(&app.sigint, on_signal, SIGINT);
+        fprintf(stderr, "scittd: serving log %s from %s (%zu trusted issuer keys)\n", cfg.origin, cfg.data_dir,
+                scitt_policy_num_issuer_keys(policy));
+        status = 0;
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&loop) != 0) {
+        fprintf(stderr, "scittd: warning: handles left open at exit\n");
+    }
+    scitt_frontend_free(app.fe);
+out:
+    scitt_seq_free(app.seq);
+    scitt_tls_ctx_free(tls);
+    scitt_policy_free(policy);
+    if (have_keys) {
+        scitt_seq_keys_cleanup(&keys);
+    }
+    scitt_store_close(store);
+    scitt_config_cleanup(&cfg);
+    return status;
 }

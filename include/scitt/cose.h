@@ -253,4 +253,43 @@ void scitt_cose_problem_for(int rc, int *out_status, const char **out_title);
  * `response_code` is not 0, -4: response_code, in deterministic order. */
 int scitt_cose_problem_encode(scitt_buf_t *out, const char *title, const char *detail, int response_code);
 
+/* ------------------------------------------------------------------------ */
+/* For tools (the scitt command line): building a statement's protected     */
+/* header and printing CBOR. Nothing in the service calls these.            */
+
+/* scitt_cose_statement_params_t describes a new signed statement's protected
+ * header. Strings are borrowed, NUL-terminated. */
+typedef struct scitt_cose_statement_params {
+    int alg;
+    scitt_span_t kid; /* empty: no kid */
+    const char *iss;  /* CWT claims (15); NULL: left out */
+    const char *sub;
+    int64_t iat;                 /* 0: left out */
+    const char *content_type;    /* 3, or 259 in a hash envelope; NULL: none */
+    const scitt_span_t *x5chain; /* DER certificates, leaf first */
+    size_t num_x5chain;
+    int payload_hash_alg;         /* non-zero: a hash envelope (258, RFC 9995) */
+    const char *payload_location; /* 260, hash envelopes only; NULL: none */
+} scitt_cose_statement_params_t;
+
+/* scitt_cose_statement_protected appends the serialised protected header map
+ * described by `p`, in preferred serialisation. A hash envelope never gets
+ * label 3: its content type is written under 259. On failure (SCITT_ENOMEM,
+ * SCITT_ETOOBIG) `out` keeps its previous length. */
+int scitt_cose_statement_protected(scitt_buf_t *out, const scitt_cose_statement_params_t *p);
+
+/* scitt_cose_diag appends an indented CBOR diagnostic notation (RFC 8949
+ * section 8) rendering of the one CBOR item in `data`, ending in a newline,
+ * with COSE and SCITT names as comments: header labels (1 alg, 3 content
+ * type, 4 kid, 15 CWT claims and its claims, 33 x5chain, 34 x5t, 258-260,
+ * 394 receipts, 395 vds, 396 proofs), algorithm and vds values, COSE_Key
+ * parameters, and the four parts of a COSE_Sign1. CBOR that COSE nests in
+ * byte strings (protected headers, receipts, inclusion proofs) is printed
+ * as << ... >>. Byte strings over 64 bytes are shortened, with their length.
+ * The input is read as strictly as the decoders read it. Returns 0, or a
+ * cursor error (SCITT_ETRUNCATED, SCITT_EMALFORMED, SCITT_EINDEF,
+ * SCITT_EDEPTH, SCITT_ETRAILING, SCITT_ENOMEM) with `*out_err_desc` set,
+ * and then `out` keeps its previous length. */
+int scitt_cose_diag(scitt_buf_t *out, const uint8_t *data, size_t len, const char **out_err_desc);
+
 #endif /* SCITT_COSE_H */

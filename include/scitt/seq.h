@@ -16,6 +16,14 @@
  * sequencer for accepted entries); the callback must be quick and must not
  * call back into this module except scitt_seq_is_pending. The HTTP front end
  * posts them to its loop (uv_async_send).
+ *
+ * Threading: scitt_seq_submit, scitt_seq_is_pending, scitt_seq_stats and
+ * scitt_seq_receipt may be called from any thread at any time between
+ * scitt_seq_start and scitt_seq_stop (submit answers SCITT_ESHUTDOWN once
+ * stop began). scitt_seq_stop and scitt_seq_free are called once, by the
+ * owner, never from a completion callback. The store may be read by other
+ * threads meanwhile (read transactions); only the sequencer writes it.
+ * Keys and policy are borrowed and must outlive the pipeline.
  */
 #ifndef SCITT_SEQ_H
 #define SCITT_SEQ_H
@@ -40,18 +48,22 @@ typedef struct scitt_seq_keys {
  * written atomically) on first start, and checks them against the key ids
  * recorded in the store's meta (recording them the first time). Refuses
  * (SCITT_EBADKEY / -errno, with a reason) keys that are unreadable or do not
- * match meta. */
+ * match meta. A key file that is missing while meta records an id is
+ * refused (SCITT_ENOENT), never recreated; a key file other users may access
+ * is refused (SCITT_EACCES). `*out_err_desc` points into a per-thread buffer
+ * valid until the next call on that thread. The keys are newly allocated:
+ * release them with scitt_seq_keys_cleanup (safe on a zeroed struct). */
 int scitt_seq_keys_load(scitt_seq_keys_t *keys, const char *dir, scitt_store_t *st, const char **out_err_desc);
 void scitt_seq_keys_cleanup(scitt_seq_keys_t *keys);
 
 typedef struct scitt_seq_config {
     scitt_store_t *store;
     const scitt_seq_keys_t *keys;
-    const scitt_policy_t *policy;
-    const char *origin; /* checkpoint origin and receipt iss; default "localhost/scittd" */
-    unsigned workers;   /* verify threads; 0 means the number of CPUs */
-    size_t batch_max;   /* entries per batch; 0 means 16384 */
-    size_t max_pending; /* statements accepted but not yet answered; 0 means 100000 */
+    const scitt_policy_t *policy; /* NULL only in tests and benchmarks (scitt_seq_submit then fails) */
+    const char *origin;           /* checkpoint origin and receipt iss; default "localhost/scittd" */
+    unsigned workers;             /* verify threads; 0 means the number of CPUs */
+    size_t batch_max;             /* entries per batch; 0 means 16384; capped at max_pending */
+    size_t max_pending;           /* statements accepted but not yet answered; 0 means 100000 */
 } scitt_seq_config_t;
 
 typedef struct scitt_seq scitt_seq_t;
@@ -75,21 +87,40 @@ typedef void (*scitt_seq_done_cb)(void *ctx, const scitt_seq_result_t *res);
 
 /* scitt_seq_start recovers the log (the frontier rebuilt from tiles must
  * reproduce the latest head's root; SCITT_ECORRUPT otherwise, with a reason)
- * and starts the threads. */
+ * and starts the threads. Recovery also checks that the entry at size - 1
+ * exists and none at size, that the receipt of the last leaf rebuilt from
+ * the store verifies with the service key, and that the latest checkpoint
+ * verifies. The origin must equal the one meta recorded when the log was
+ * created (SCITT_EINVAL otherwise); an empty log records it. `*out_err_desc`
+ * is static text. */
 int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char **out_err_desc);
 
 /* scitt_seq_submit queues `body` (copied) for registration. `done` runs
  * exactly once, later, on a pipeline thread. Returns SCITT_EFULL without
  * queueing when max_pending statements are in flight (answer 503), and
- * SCITT_ESHUTDOWN after scitt_seq_stop began. */
+ * SCITT_ESHUTDOWN after scitt_seq_stop began, SCITT_ENOMEM; `done` is not
+ * called when submit fails.
+ *
+ * Answers: rc 0 with the receipt; a rejection code from scitt_policy_check;
+ * SCITT_ENOSPC (storage full) or another store error when the batch could
+ * not be committed (nothing of it was logged: answer 503, the client may
+ * retry); rarely, for an entry that IS committed, an error building its
+ * receipt (a retry gets the receipt as a duplicate). The first occurrence of
+ * a statement has existing = false; a repeat, in the same batch or later,
+ * has existing = true, the same index and byte-identical receipt. */
 int scitt_seq_submit(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_seq_done_cb done, void *ctx);
 
 /* scitt_seq_is_pending reports whether an entry is accepted but not yet
- * committed (GET /entries/{id} answers 204 then). Thread-safe. */
+ * answered (GET /entries/{id} answers 204 then). Thread-safe. An entry
+ * leaves the pending set only after its commit returned, so check pending
+ * FIRST and the store second: pending, then 204; not pending and not in the
+ * store, then 404 (checked the other way round, an entry committed between
+ * the two calls would look absent). */
 bool scitt_seq_is_pending(scitt_seq_t *seq, const uint8_t entry[SCITT_SHA256_LEN]);
 
 /* scitt_seq_stop drains both queues: everything submitted before it is
- * verified, committed and answered; then the threads exit. */
+ * verified, committed and answered; then the threads exit. Idempotent.
+ * scitt_seq_free stops first when needed; NULL is a no-op. */
 void scitt_seq_stop(scitt_seq_t *seq);
 void scitt_seq_free(scitt_seq_t *seq);
 
@@ -106,7 +137,9 @@ void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out);
 /* scitt_seq_receipt rebuilds, from the store alone, the receipt of leaf
  * `index` at the head of the batch that committed it: byte for byte the
  * receipt its registration returned. Any thread (a read transaction).
- * SCITT_ENOTFOUND when the index is not committed. */
+ * The receipt is appended to `out`. `origin` NULL means the default.
+ * SCITT_ENOTFOUND when the index is not committed; SCITT_ECORRUPT for
+ * damaged tiles; SCITT_ENOMEM. */
 int scitt_seq_receipt(scitt_store_t *st, const scitt_seq_keys_t *keys, const char *origin, uint64_t index,
                       scitt_buf_t *out);
 

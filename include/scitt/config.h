@@ -1,0 +1,69 @@
+/*
+ * config.h: scittd's options, from the command line and from a config file.
+ *
+ * Every option has a long name (`--max-pending 1000`, or `--max-pending=1000`)
+ * and the same name without the dashes in a config file given with
+ * `--config FILE`: one `key = value` per line, `#` starts a comment, blank
+ * lines are ignored, and a flag takes `true` or `false`. The command line
+ * wins over the file whatever their order. Defaults are those of issue 6.
+ *
+ * The module is pure: it reads the config file but opens nothing else, so
+ * main.c decides what to do with the values.
+ */
+#ifndef SCITT_CONFIG_H
+#define SCITT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum { SCITT_LOG_ERROR = 0, SCITT_LOG_WARN = 1, SCITT_LOG_INFO = 2, SCITT_LOG_DEBUG = 3 };
+
+/* scitt_config_t: every option. Strings are newly allocated and freed by
+ * scitt_config_cleanup; NULL means "not given". */
+typedef struct scitt_config {
+    char *data_dir;    /* --data, default ./scitt-data */
+    char *listen_host; /* --listen HOST:PORT, default 127.0.0.1:8000 */
+    uint16_t listen_port;
+    char *origin;      /* --origin, default localhost/scittd */
+    char *tls_cert;    /* --tls-cert PEM chain; with --tls-key enables TLS */
+    char *tls_key;     /* --tls-key PEM private key */
+    char *issuer_keys; /* --issuer-keys DIR */
+    char *trust_roots; /* --trust-roots FILE */
+    bool allow_unknown_issuers;
+    unsigned workers;            /* --workers, 0 = CPU count */
+    size_t batch_max;            /* --batch-max, default 16384 */
+    size_t max_pending;          /* --max-pending, default 100000 */
+    uint64_t register_wait_ms;   /* --register-wait-ms, default 5000 */
+    size_t max_statement_bytes;  /* --max-statement-bytes, default 1 MiB */
+    size_t max_connections;      /* --max-connections, default 10000 */
+    uint32_t max_streams;        /* --max-concurrent-streams, default 100 */
+    size_t max_header_bytes;     /* --max-header-bytes, default 16 KiB */
+    uint64_t idle_timeout_ms;    /* --idle-timeout-ms, default 60000 */
+    uint64_t request_timeout_ms; /* --request-timeout-ms, default 30000 */
+    int log_level;               /* --log-level error|warn|info|debug, default info */
+    bool help;                   /* --help was given */
+} scitt_config_t;
+
+/* scitt_config_init fills `cfg` with the defaults (strings allocated).
+ * Returns 0 or SCITT_ENOMEM. */
+int scitt_config_init(scitt_config_t *cfg);
+void scitt_config_cleanup(scitt_config_t *cfg);
+
+/* scitt_config_parse_args applies `--config FILE` (if present) and then the
+ * other arguments of `argv` (argv[0] is the program name). On failure it
+ * returns SCITT_EINVAL (or -errno for an unreadable config file) and writes
+ * a one-line reason into `err` (capacity `err_cap`). */
+int scitt_config_parse_args(scitt_config_t *cfg, int argc, char **argv, char *err, size_t err_cap);
+
+/* scitt_config_parse_file applies the `key = value` lines of `text` (used
+ * by parse_args for --config; exposed for tests and fuzzing). `origin`
+ * names the file in error messages. */
+int scitt_config_parse_file(scitt_config_t *cfg, const char *text, size_t len, const char *origin, char *err,
+                            size_t err_cap);
+
+/* scitt_config_usage writes the --help text. */
+void scitt_config_usage(FILE *out, const char *prog);
+
+#endif /* SCITT_CONFIG_H */

@@ -1,0 +1,72 @@
+/*
+ * frontend.h: the HTTP/2 service (SCRAPI-11 registration and receipts, COSE
+ * keys, C2SP checkpoints and tiles, metrics) on one libuv loop.
+ *
+ * The front end accepts TCP connections, runs one nghttp2 server session per
+ * connection (cleartext h2c with prior knowledge, or TLS with ALPN h2 through
+ * scitt/tls.h), serves GETs from short LMDB read transactions and hands POST
+ * bodies to the registration pipeline (scitt/seq.h), whose completions it
+ * marshals back onto the loop. It never blocks the loop: work that may take
+ * long (entry bundles hash up to 256 statements) runs on libuv's pool.
+ *
+ * Threading: every function here runs on the loop's thread.
+ */
+#ifndef SCITT_FRONTEND_H
+#define SCITT_FRONTEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scitt/seq.h"
+#include "scitt/store.h"
+#include "scitt/tls.h"
+
+struct uv_loop_s;
+
+typedef struct scitt_frontend_config {
+    scitt_store_t *store;
+    scitt_seq_t *seq; /* NULL: POST answers 503 (fuzzing) */
+    const scitt_seq_keys_t *keys;
+    const char *origin;
+    scitt_tls_ctx_t *tls; /* NULL: cleartext h2c */
+    size_t max_statement_bytes;
+    size_t max_connections;
+    size_t max_header_bytes;
+    uint32_t max_streams;
+    uint64_t register_wait_ms;
+    uint64_t idle_timeout_ms;
+    uint64_t request_timeout_ms;
+    int log_level; /* SCITT_LOG_* from scitt/config.h */
+} scitt_frontend_config_t;
+
+typedef struct scitt_frontend scitt_frontend_t;
+
+/* scitt_frontend_new prepares the service on `loop` (timers, the completion
+ * queue, the published key set and checkpoint key). The configuration and
+ * everything it points to are borrowed and must outlive the front end.
+ * `*out` is newly allocated. Returns 0, SCITT_ENOMEM, or another code with
+ * a reason in `*out_err_desc`. */
+int scitt_frontend_new(scitt_frontend_t **out, struct uv_loop_s *loop, const scitt_frontend_config_t *cfg,
+                       const char **out_err_desc);
+
+/* scitt_frontend_listen binds `host`:`port` (IPv4 or IPv6 literal) and
+ * starts accepting. Returns 0 or a negative libuv/errno code with a reason. */
+int scitt_frontend_listen(scitt_frontend_t *fe, const char *host, uint16_t port, const char **out_err_desc);
+
+/* scitt_frontend_stop_accepting closes the listening socket and makes new
+ * registrations answer 503; connections already open keep being served. */
+void scitt_frontend_stop_accepting(scitt_frontend_t *fe);
+
+/* scitt_frontend_shutdown answers every registration whose completion has
+ * arrived, sends GOAWAY on every connection, closes each once its streams
+ * are answered (or after a grace period), closes the front end's own
+ * handles and then calls `done(ctx)`. Call it after scitt_seq_stop returned
+ * so that every in-flight registration gets its answer. */
+void scitt_frontend_shutdown(scitt_frontend_t *fe, void (*done)(void *ctx), void *ctx);
+
+/* scitt_frontend_free releases the front end once shutdown called `done`
+ * (or, never started, right after new). NULL is a no-op. */
+void scitt_frontend_free(scitt_frontend_t *fe);
+
+#endif /* SCITT_FRONTEND_H */

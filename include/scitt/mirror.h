@@ -1,0 +1,114 @@
+/*
+ * mirror.h: a verifying copy of a SCITT log, kept by tailing its C2SP
+ * checkpoints and tiles and its statements (GET /entries/{id}/statement).
+ *
+ * Trust: the mirror trusts one signed-note key (the log's vkey: given,
+ * pinned in the mirror's folder, or fetched on first contact) and nothing
+ * the log says without proof. For every new checkpoint it checks
+ *  1. the signature (and the origin it first saw);
+ *  2. that the log's own tiles reproduce the new root, and the roots of the
+ *     last checkpoint it trusted and of any entries it already holds
+ *     (consistency, recomputed from tiles rather than taken from a proof);
+ *  3. for every new entry, that the entry bundle matches the level-0 tile,
+ *     that the statement served for it hashes to it (SHA-256 of the
+ *     normalised statement), and that every tile it recomputes from those
+ *     entries equals the tile the log serves;
+ * and only then stores the entries, its own recomputed tiles and the
+ * checkpoint in its LMDB (src/store, the same tables as the service).
+ * Entries are committed in chunks as they are verified, so an interrupted
+ * mirror resumes where it stopped; the checkpoint being worked towards is
+ * kept as "pending" evidence meanwhile.
+ *
+ * Any inconsistency stops the mirror with its own verdict (below), leaves
+ * the store untouched by the offending data, and writes the evidence to
+ * DIR/evidence/<time>-<kind>/: trusted.checkpoint (the last one trusted),
+ * pending.checkpoint (when catching up), offered.checkpoint (the new one),
+ * the offending tile or statement, and report.txt (the message).
+ *
+ * Layout of DIR: db/ (LMDB), checkpoint.vkey (the pinned key), evidence/.
+ */
+#ifndef SCITT_MIRROR_H
+#define SCITT_MIRROR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "scitt/core.h"
+
+/* Outcomes of scitt_mirror_sync, also the exit codes of `scitt mirror`. */
+typedef enum scitt_mirror_verdict {
+    SCITT_MIRROR_OK = 0,              /* in sync with a verified checkpoint */
+    SCITT_MIRROR_FAILED = 1,          /* could not finish: network, disk, a resource the log did not serve */
+    SCITT_MIRROR_BAD_CHECKPOINT = 10, /* not signed by the pinned key, malformed, or another origin */
+    SCITT_MIRROR_FORK = 11,           /* signed, but inconsistent with what the mirror already trusts */
+    SCITT_MIRROR_BAD_TILE = 12,       /* tiles that do not reproduce the root or disagree with the entries */
+    SCITT_MIRROR_BAD_STATEMENT = 13,  /* a statement that does not hash to its entry, or is missing */
+} scitt_mirror_verdict_t;
+
+/* scitt_mirror_verdict_name returns a short name ("fork", ...). */
+const char *scitt_mirror_verdict_name(int verdict);
+
+/* One GET for a source; `body` is initialised by the caller (with its
+ * maximum) and filled by the source. */
+typedef struct scitt_mirror_get {
+    char path[160];
+    scitt_buf_t body;
+    int status; /* HTTP status (a directory source answers 200 or 404) */
+    int rc;     /* 0 when a response arrived, else why not */
+} scitt_mirror_get_t;
+
+/* scitt_mirror_source_t is where the log is read from: `get` answers
+ * `num` GETs (concurrently where it can) and returns 0, or an error that
+ * stops the round (each get's rc says which failed). */
+typedef struct scitt_mirror_source {
+    int (*get)(void *ud, scitt_mirror_get_t *gets, size_t num);
+    void (*free)(void *ud);
+    void *ud;
+} scitt_mirror_source_t;
+
+/* scitt_mirror_source_open makes a source for `url`: "http://..." (one
+ * HTTP/2 connection, reconnected when it drops, up to 64 concurrent
+ * streams) or "file:///path" (a static copy of the log laid out as its URL
+ * paths: checkpoint, checkpoint.vkey, tile/..., entries/<id>/statement).
+ * Returns 0, SCITT_EINVAL for another scheme, or a client error. */
+int scitt_mirror_source_open(scitt_mirror_source_t *out, const char *url);
+void scitt_mirror_source_close(scitt_mirror_source_t *src);
+
+typedef struct scitt_mirror_config {
+    const char *dir;               /* created if missing */
+    const char *vkey;              /* the log's vkey line; NULL: pinned, else fetched */
+    scitt_mirror_source_t *source; /* borrowed */
+    size_t chunk_entries;          /* entries verified and committed at a time; 0: 1024 */
+    /* progress, when not NULL, is called after each chunk. */
+    void (*progress)(void *ud, uint64_t done, uint64_t target);
+    void *progress_ud;
+} scitt_mirror_config_t;
+
+typedef struct scitt_mirror scitt_mirror_t;
+
+/* scitt_mirror_open opens (or creates) the mirror in cfg->dir, pins or
+ * checks the vkey, and restores its tree from its own tiles. On failure it
+ * returns a verdict (SCITT_MIRROR_FAILED, or SCITT_MIRROR_BAD_CHECKPOINT for
+ * a vkey that differs from the pinned one) and explains it in `msg`. */
+int scitt_mirror_open(scitt_mirror_t **out, const scitt_mirror_config_t *cfg, scitt_buf_t *msg);
+void scitt_mirror_close(scitt_mirror_t *m);
+
+typedef struct scitt_mirror_status {
+    uint64_t trusted_size; /* size of the last verified checkpoint */
+    uint64_t entries;      /* entries held (may exceed trusted_size while catching up) */
+    uint64_t log_size;     /* size of the checkpoint the last sync saw */
+} scitt_mirror_status_t;
+
+/* scitt_mirror_sync fetches the current checkpoint and mirrors up to it.
+ * Returns a verdict; anything but SCITT_MIRROR_OK comes with a message in
+ * `msg` saying exactly what differs (and, for 10-13, where the evidence
+ * went). `status` (may be NULL) is filled in either way. */
+int scitt_mirror_sync(scitt_mirror_t *m, scitt_mirror_status_t *status, scitt_buf_t *msg);
+
+/* scitt_mirror_get_status reports the state without touching the log. */
+void scitt_mirror_get_status(const scitt_mirror_t *m, scitt_mirror_status_t *out);
+
+/* scitt_mirror_store_dir returns DIR/db, the LMDB folder (for --serve). */
+const char *scitt_mirror_store_dir(const scitt_mirror_t *m);
+
+#endif /* SCITT_MIRROR_H */

@@ -1,0 +1,64 @@
+/*
+ * tls.h: server-side TLS as a byte pump, so the HTTP/2 front end can run it
+ * on its own loop without this module knowing about sockets.
+ *
+ *   network ciphertext --scitt_tls_feed--> [TLS] --scitt_tls_read--> plaintext
+ *   plaintext --scitt_tls_write--> [TLS] --scitt_tls_take_output--> ciphertext
+ *
+ * The connection is TLS 1.3 or 1.2 (AEAD ECDHE suites, as RFC 9113 section
+ * 9.2 asks for HTTP/2) and negotiates ALPN "h2" or fails the handshake: the
+ * server speaks nothing else. Implemented on BoringSSL or OpenSSL 3 memory
+ * BIOs in src/crypto/tls.c, the only file that includes <openssl/ssl.h>.
+ *
+ * Thread safety: a context is shared read-only by connections; a
+ * connection is used by one thread at a time.
+ */
+#ifndef SCITT_TLS_H
+#define SCITT_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scitt/core.h"
+
+typedef struct scitt_tls_ctx scitt_tls_ctx_t;
+typedef struct scitt_tls scitt_tls_t;
+
+/* scitt_tls_ctx_new loads a PEM certificate chain (leaf first) and its PEM
+ * private key. `*out` is newly allocated. Returns 0, or SCITT_EBADKEY with a
+ * reason in `*out_err_desc` (static text) when a file cannot be read or the
+ * key does not match the certificate. */
+int scitt_tls_ctx_new(scitt_tls_ctx_t **out, const char *cert_file, const char *key_file, const char **out_err_desc);
+void scitt_tls_ctx_free(scitt_tls_ctx_t *ctx);
+
+/* scitt_tls_new starts the server side of one connection. */
+int scitt_tls_new(scitt_tls_t **out, scitt_tls_ctx_t *ctx);
+void scitt_tls_free(scitt_tls_t *t);
+
+/* scitt_tls_feed queues `len` bytes received from the peer. 0 or
+ * SCITT_ENOMEM. */
+int scitt_tls_feed(scitt_tls_t *t, const uint8_t *data, size_t len);
+
+/* scitt_tls_read advances the handshake and decrypts into `out` (capacity
+ * `cap`). Returns 0 with `*out_len` bytes (0 when more input is needed);
+ * SCITT_ESHUTDOWN when the peer closed the TLS session; SCITT_EIO when the
+ * connection failed (a handshake failure, a bad record: an alert may be
+ * waiting in the output, send it and close). */
+int scitt_tls_read(scitt_tls_t *t, uint8_t *out, size_t cap, size_t *out_len);
+
+/* scitt_tls_write encrypts all of `data` (only once scitt_tls_ready).
+ * 0, SCITT_EIO or SCITT_EINVAL before the handshake completed. */
+int scitt_tls_write(scitt_tls_t *t, const uint8_t *data, size_t len);
+
+/* scitt_tls_take_output appends every ciphertext byte waiting to be sent to
+ * `out` (and forgets them). 0, SCITT_ETOOBIG or SCITT_ENOMEM. */
+int scitt_tls_take_output(scitt_tls_t *t, scitt_buf_t *out);
+
+/* scitt_tls_output_pending reports whether take_output has bytes to give. */
+bool scitt_tls_output_pending(const scitt_tls_t *t);
+
+/* scitt_tls_ready reports whether the handshake completed (with ALPN h2). */
+bool scitt_tls_ready(const scitt_tls_t *t);
+
+#endif /* SCITT_TLS_H */

@@ -1,0 +1,425 @@
+/*
+ * config.c: scittd's options (see include/scitt/config.h).
+ *
+ * One table lists every option with its type, its field and its help text,
+ * so the command line, the config file and --help cannot drift apart.
+ * Command-line values win over the file: the file is applied first, then
+ * every argument, whatever the order in which --config appears.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "scitt/config.h"
+#include "scitt/core.h"
+
+typedef enum opt_type { OPT_STR, OPT_FLAG, OPT_UINT, OPT_SIZE, OPT_U64, OPT_U32, OPT_LISTEN, OPT_LOG } opt_type_t;
+
+typedef struct opt {
+    const char *name; /* without dashes */
+    opt_type_t type;
+    size_t offset;
+    const char *arg; /* shown in --help */
+    const char *help;
+} opt_t;
+
+#define F(field) offsetof(scitt_config_t, field)
+
+static const opt_t opts[] = {
+    {"data", OPT_STR, F(data_dir), "DIR", "LMDB log and service keys (default ./scitt-data)"},
+    {"listen", OPT_LISTEN, 0, "HOST:PORT", "address to serve HTTP/2 on (default 127.0.0.1:8000)"},
+    {"origin", OPT_STR, F(origin), "NAME", "checkpoint origin and receipt issuer (default localhost/scittd)"},
+    {"tls-cert", OPT_STR, F(tls_cert), "FILE", "PEM certificate chain; with --tls-key serves TLS 1.3/1.2 + ALPN h2"},
+    {"tls-key", OPT_STR, F(tls_key), "FILE", "PEM private key of --tls-cert (without both: cleartext h2c)"},
+    {"issuer-keys", OPT_STR, F(issuer_keys), "DIR",
+     "every PEM public key in DIR is a trusted issuer (kid = its RFC 9679 thumbprint)"},
+    {"trust-roots", OPT_STR, F(trust_roots), "FILE", "PEM bundle of root certificates for x5chain issuers"},
+    {"allow-unknown-issuers", OPT_FLAG, F(allow_unknown_issuers), NULL,
+     "DEVELOPMENT ONLY: accept statements whose own x5chain or key verifies, without a trusted root"},
+    {"workers", OPT_UINT, F(workers), "N", "verify threads (default 0 = number of CPUs)"},
+    {"batch-max", OPT_SIZE, F(batch_max), "N", "entries per commit batch (default 16384)"},
+    {"max-pending", OPT_SIZE, F(max_pending), "N",
+     "statements accepted but not yet answered; above it POST answers 503 (default 100000)"},
+    {"register-wait-ms", OPT_U64, F(register_wait_ms), "MS",
+     "how long POST waits for the commit before answering 202 (default 5000)"},
+    {"max-statement-bytes", OPT_SIZE, F(max_statement_bytes), "N",
+     "largest POST body; larger answers 413 (default 1048576)"},
+    {"max-connections", OPT_SIZE, F(max_connections), "N", "concurrent client connections (default 10000)"},
+    {"max-concurrent-streams", OPT_U32, F(max_streams), "N",
+     "HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection (default 100)"},
+    {"max-header-bytes", OPT_SIZE, F(max_header_bytes), "N",
+     "largest request header list; larger answers 431 (default 16384)"},
+    {"idle-timeout-ms", OPT_U64, F(idle_timeout_ms), "MS",
+     "close a connection that makes no progress for this long, zero-window stalls included (default 60000)"},
+    {"request-timeout-ms", OPT_U64, F(request_timeout_ms), "MS",
+     "a request's headers and body must arrive within this (slow clients; default 30000)"},
+    {"log-level", OPT_LOG, F(log_level), "LEVEL", "error, warn, info (default) or debug"},
+};
+
+#undef F
+
+static void fail(char *err, size_t err_cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(char *err, size_t err_cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_cap, fmt, ap);
+    va_end(ap);
+}
+
+static char *dup_str(const char *s, size_t len)
+{
+    char *p = malloc(len + 1);
+    if (p != NULL) {
+        memcpy(p, s, len);
+        p[len] = '\0';
+    }
+    return p;
+}
+
+int scitt_config_init(scitt_config_t *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->data_dir = dup_str("./scitt-data", 12);
+    cfg->listen_host = dup_str("127.0.0.1", 9);
+    cfg->origin = dup_str("localhost/scittd", 16);
+    if (cfg->data_dir == NULL || cfg->listen_host == NULL || cfg->origin == NULL) {
+        scitt_config_cleanup(cfg);
+        return SCITT_ENOMEM;
+    }
+    cfg->listen_port = 8000;
+    cfg->batch_max = 16384;
+    cfg->max_pending = 100000;
+    cfg->register_wait_ms = 5000;
+    cfg->max_statement_bytes = 1u << 20;
+    cfg->max_connections = 10000;
+    cfg->max_streams = 100;
+    cfg->max_header_bytes = 16384;
+    cfg->idle_timeout_ms = 60000;
+    cfg->request_timeout_ms = 30000;
+    cfg->log_level = SCITT_LOG_INFO;
+    return 0;
+}
+
+void scitt_config_cleanup(scitt_config_t *cfg)
+{
+    char **strs[] = {&cfg->data_dir, &cfg->listen_host, &cfg->origin,     &cfg->tls_cert,
+                     &cfg->tls_key,  &cfg->issuer_keys, &cfg->trust_roots};
+    for (size_t i = 0; i < scitt_countof(strs); i++) {
+        free(*strs[i]);
+        *strs[i] = NULL;
+    }
+}
+
+static const opt_t *find_opt(const char *name, size_t len)
+{
+    for (size_t i = 0; i < scitt_countof(opts); i++) {
+        if (strlen(opts[i].name) == len && memcmp(opts[i].name, name, len) == 0) {
+            return &opts[i];
+        }
+    }
+    return NULL;
+}
+
+static int parse_listen(scitt_config_t *cfg, const char *v, size_t len)
+{
+    /* HOST:PORT, with [v6]:PORT for IPv6 literals. */
+    const char *colon = NULL;
+    for (size_t i = len; i > 0; i--) {
+        if (v[i - 1] == ':') {
+            colon = v + i - 1;
+            break;
+        }
+    }
+    uint64_t port;
+    if (colon == NULL || colon == v || scitt_parse_u64(colon + 1, (size_t)(v + len - colon - 1), &port) != 0 ||
+        port == 0 || port > 65535) {
+        return SCITT_EINVAL;
+    }
+    const char *host = v;
+    size_t host_len = (size_t)(colon - v);
+    if (host_len >= 2 && host[0] == '[' && host[host_len - 1] == ']') {
+        host++;
+        host_len -= 2;
+    }
+    char *h = dup_str(host, host_len);
+    if (h == NULL) {
+        return SCITT_ENOMEM;
+    }
+    free(cfg->listen_host);
+    cfg->listen_host = h;
+    cfg->listen_port = (uint16_t)port;
+    return 0;
+}
+
+/* apply sets one option from text `v` (`len` bytes, not NUL-terminated). */
+static int apply(scitt_config_t *cfg, const opt_t *o, const char *v, size_t len)
+{
+    void *field = (char *)cfg + o->offset;
+    uint64_t n = 0;
+    switch (o->type) {
+    case OPT_STR: {
+        char *s = dup_str(v, len);
+        if (s == NULL) {
+            return SCITT_ENOMEM;
+        }
+        free(*(char **)field);
+        *(char **)field = s;
+        return 0;
+    }
+    case OPT_FLAG:
+        if (len == 4 && memcmp(v, "true", 4) == 0) {
+            *(bool *)field = true;
+        } else if (len == 5 && memcmp(v, "false", 5) == 0) {
+            *(bool *)field = false;
+        } else {
+            return SCITT_EINVAL;
+        }
+        return 0;
+    case OPT_LISTEN:
+        return parse_listen(cfg, v, len);
+    case OPT_LOG: {
+        static const char *const names[] = {"error", "warn", "info", "debug"};
+        for (size_t i = 0; i < scitt_countof(names); i++) {
+            if (strlen(names[i]) == len && memcmp(names[i], v, len) == 0) {
+                *(int *)field = (int)i;
+                return 0;
+            }
+        }
+        return SCITT_EINVAL;
+    }
+    default:
+        break;
+    }
+    if (scitt_parse_u64(v, len, &n) != 0) {
+        return SCITT_EINVAL;
+    }
+    switch (o->type) {
+    case OPT_UINT:
+        if (n > 4096) {
+            return SCITT_EINVAL;
+        }
+        *(unsigned *)field = (unsigned)n;
+        return 0;
+    case OPT_U32:
+        if (n == 0 || n > UINT32_MAX) {
+            return SCITT_EINVAL;
+        }
+        *(uint32_t *)field = (uint32_t)n;
+        return 0;
+    case OPT_SIZE:
+        if (n == 0 || n > SIZE_MAX / 2) {
+            return SCITT_EINVAL;
+        }
+        *(size_t *)field = (size_t)n;
+        return 0;
+    case OPT_U64:
+        if (n == 0 || n > (uint64_t)1 << 40) {
+            return SCITT_EINVAL;
+        }
+        *(uint64_t *)field = n;
+        return 0;
+    default:
+        return SCITT_EINVAL;
+    }
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+static void trim(const char **s, size_t *len)
+{
+    while (*len > 0 && is_space(**s)) {
+        (*s)++;
+        (*len)--;
+    }
+    while (*len > 0 && is_space((*s)[*len - 1])) {
+        (*len)--;
+    }
+}
+
+int scitt_config_parse_file(scitt_config_t *cfg, const char *text, size_t len, const char *origin, char *err,
+                            size_t err_cap)
+{
+    size_t line_no = 0;
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = nl != NULL ? nl : end;
+        const char *line = p;
+        size_t line_len = (size_t)(line_end - p);
+        p = nl != NULL ? nl + 1 : end;
+        line_no++;
+        const char *hash = memchr(line, '#', line_len);
+        if (hash != NULL) {
+            line_len = (size_t)(hash - line);
+        }
+        trim(&line, &line_len);
+        if (line_len == 0) {
+            continue;
+        }
+        const char *eq = memchr(line, '=', line_len);
+        if (eq == NULL) {
+            fail(err, err_cap, "%s:%zu: expected `key = value`", origin, line_no);
+            return SCITT_EINVAL;
+        }
+        const char *key = line, *val = eq + 1;
+        size_t key_len = (size_t)(eq - line), val_len = (size_t)(line + line_len - val);
+        trim(&key, &key_len);
+        trim(&val, &val_len);
+        const opt_t *o = find_opt(key, key_len);
+        if (o == NULL) {
+            fail(err, err_cap, "%s:%zu: unknown option `%.*s`", origin, line_no, (int)key_len, key);
+            return SCITT_EINVAL;
+        }
+        int rc = apply(cfg, o, val, val_len);
+        if (rc != 0) {
+            fail(err, err_cap, "%s:%zu: bad value for %s: `%.*s`", origin, line_no, o->name, (int)val_len, val);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int load_file(scitt_config_t *cfg, const char *path, char *err, size_t err_cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int rc = -errno;
+        fail(err, err_cap, "--config %s: %s", path, strerror(errno));
+        return rc;
+    }
+    scitt_buf_t buf;
+    scitt_buf_init(&buf, NULL, 1u << 20);
+    int rc = 0;
+    for (;;) {
+        rc = scitt_buf_reserve(&buf, 4096);
+        if (rc != 0) {
+            fail(err, err_cap, "--config %s: file too large", path);
+            break;
+        }
+        ssize_t n = read(fd, buf.base + buf.len, 4096);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            rc = -errno;
+            fail(err, err_cap, "--config %s: %s", path, strerror(errno));
+            break;
+        }
+        if (n == 0) {
+            rc = scitt_config_parse_file(cfg, (const char *)buf.base, buf.len, path, err, err_cap);
+            break;
+        }
+        buf.len += (size_t)n;
+    }
+    close(fd);
+    scitt_buf_cleanup(&buf);
+    return rc;
+}
+
+/* split_arg reads argv[*i] as `--name`, `--name=value` or `--name value`. */
+static int split_arg(int argc, char **argv, int *i, const opt_t **out_opt, const char **out_val, bool *is_config,
+                     char *err, size_t err_cap)
+{
+    const char *a = argv[*i];
+    if (strncmp(a, "--", 2) != 0) {
+        fail(err, err_cap, "unexpected argument `%s` (see --help)", a);
+        return SCITT_EINVAL;
+    }
+    a += 2;
+    const char *eq = strchr(a, '=');
+    size_t name_len = eq != NULL ? (size_t)(eq - a) : strlen(a);
+    *is_config = name_len == 6 && memcmp(a, "config", 6) == 0;
+    *out_opt = *is_config ? NULL : find_opt(a, name_len);
+    if (!*is_config && *out_opt == NULL) {
+        fail(err, err_cap, "unknown option `--%.*s` (see --help)", (int)name_len, a);
+        return SCITT_EINVAL;
+    }
+    if (eq != NULL) {
+        *out_val = eq + 1;
+    } else if (!*is_config && (*out_opt)->type == OPT_FLAG) {
+        *out_val = "true";
+    } else if (*i + 1 < argc) {
+        *out_val = argv[++*i];
+    } else {
+        fail(err, err_cap, "option `--%.*s` needs a value", (int)name_len, a);
+        return SCITT_EINVAL;
+    }
+    return 0;
+}
+
+int scitt_config_parse_args(scitt_config_t *cfg, int argc, char **argv, char *err, size_t err_cap)
+{
+    /* Pass 1: --help and --config. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            cfg->help = true;
+            return 0;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const opt_t *o;
+        const char *v;
+        bool is_config;
+        int rc = split_arg(argc, argv, &i, &o, &v, &is_config, err, err_cap);
+        if (rc != 0) {
+            return rc;
+        }
+        if (is_config) {
+            rc = load_file(cfg, v, err, err_cap);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+    /* Pass 2: everything else, so the command line wins. */
+    for (int i = 1; i < argc; i++) {
+        const opt_t *o;
+        const char *v;
+        bool is_config;
+        int rc = split_arg(argc, argv, &i, &o, &v, &is_config, err, err_cap);
+        if (rc != 0) {
+            return rc;
+        }
+        if (is_config) {
+            continue;
+        }
+        rc = apply(cfg, o, v, strlen(v));
+        if (rc != 0) {
+            fail(err, err_cap, "bad value for --%s: `%s`", o->name, v);
+            return rc;
+        }
+    }
+    if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
+        fail(err, err_cap, "--tls-cert and --tls-key go together");
+        return SCITT_EINVAL;
+    }
+    return 0;
+}
+
+void scitt_config_usage(FILE *out, const char *prog)
+{
+    fprintf(out,
+            "usage: %s [options]\n"
+            "\n"
+            "scittd: a SCITT transparency service (SCRAPI-11 over HTTP/2, C2SP tiles and checkpoints).\n"
+            "\n"
+            "Options (each also readable from --config FILE as `name = value`, without the dashes;\n"
+            "the command line wins):\n"
+            "  --config FILE                 read options from FILE\n",
+            prog);
+    for (size_t i = 0; i < scitt_countof(opts); i++) {
+        char left[64];
+        snprintf(left, sizeof(left), "--%s%s%s", opts[i].name, opts[i].arg != NULL ? " " : "",
+                 opts[i].arg != NULL ? opts[i].arg : "");
+        fprintf(out, "  %-29s %s\n", left, opts[i].help);
+    }
+    fprintf(out, "  %-29s %s\n", "--help", "show this text");
+}

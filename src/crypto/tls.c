@@ -1,0 +1,227 @@
+/*
+ * tls.c: server TLS over memory BIOs (see include/scitt/tls.h).
+ *
+ * The SSL object reads ciphertext from `rbio` (filled by scitt_tls_feed) and
+ * writes ciphertext to `wbio` (drained by scitt_tls_take_output). The front
+ * end owns the socket; nothing here blocks or does I/O. The handshake only
+ * completes when the client offers ALPN "h2": scittd speaks HTTP/2 only, and
+ * RFC 9113 section 3.2 says a TLS client must negotiate it that way.
+ */
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <stdlib.h>
+
+#include "scitt/tls.h"
+
+struct scitt_tls_ctx {
+    SSL_CTX *ctx;
+};
+
+struct scitt_tls {
+    SSL *ssl;
+    BIO *rbio; /* owned by ssl */
+    BIO *wbio; /* owned by ssl */
+};
+
+/* RFC 9113 section 9.2.2 forbids the TLS 1.2 suites without ephemeral key
+ * exchange and AEAD; these are the ones both libraries name alike. TLS 1.3
+ * suites are all AEAD and stay at the library defaults. */
+static const char tls12_ciphers[] = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                                    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                                    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+static int select_h2(SSL *ssl, const unsigned char **out, unsigned char *out_len, const unsigned char *in,
+                     unsigned int in_len, void *arg)
+{
+    (void)ssl;
+    (void)arg;
+    /* `in` is the client's list of length-prefixed protocol names. */
+    for (unsigned int i = 0; i < in_len;) {
+        unsigned int n = in[i];
+        if (n > in_len - i - 1) {
+            break;
+        }
+        if (n == 2 && in[i + 1] == 'h' && in[i + 2] == '2') {
+            *out = in + i + 1;
+            *out_len = 2;
+            return SSL_TLSEXT_ERR_OK;
+        }
+        i += n + 1;
+    }
+    return SSL_TLSEXT_ERR_ALERT_FATAL; /* no_application_protocol */
+}
+
+int scitt_tls_ctx_new(scitt_tls_ctx_t **out, const char *cert_file, const char *key_file, const char **out_err_desc)
+{
+    const char *why = "cannot create the TLS context";
+    scitt_tls_ctx_t *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return SCITT_ENOMEM;
+    }
+    c->ctx = SSL_CTX_new(TLS_server_method());
+    if (c->ctx == NULL) {
+        goto fail;
+    }
+    if (SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_cipher_list(c->ctx, tls12_ciphers) != 1) {
+        goto fail;
+    }
+#ifdef SSL_OP_NO_RENEGOTIATION
+    SSL_CTX_set_options(c->ctx, SSL_OP_NO_RENEGOTIATION);
+#endif
+    SSL_CTX_set_options(c->ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* The key first: loading a certificate that does not match it then
+     * drops the key (both libraries), which check_private_key reports as a
+     * mismatch rather than as an unreadable file. */
+    why = "cannot read the --tls-key PEM private key";
+    if (SSL_CTX_use_PrivateKey_file(c->ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+        goto fail;
+    }
+    why = "cannot read the --tls-cert PEM certificate chain";
+    if (SSL_CTX_use_certificate_chain_file(c->ctx, cert_file) != 1) {
+        goto fail;
+    }
+    why = "the --tls-key private key does not match the --tls-cert certificate";
+    if (SSL_CTX_check_private_key(c->ctx) != 1) {
+        goto fail;
+    }
+    SSL_CTX_set_alpn_select_cb(c->ctx, select_h2, NULL);
+    *out = c;
+    return 0;
+fail:
+    ERR_clear_error();
+    if (out_err_desc != NULL) {
+        *out_err_desc = why;
+    }
+    scitt_tls_ctx_free(c);
+    return SCITT_EBADKEY;
+}
+
+void scitt_tls_ctx_free(scitt_tls_ctx_t *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    SSL_CTX_free(c->ctx);
+    free(c);
+}
+
+int scitt_tls_new(scitt_tls_t **out, scitt_tls_ctx_t *ctx)
+{
+    scitt_tls_t *t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        return SCITT_ENOMEM;
+    }
+    t->ssl = SSL_new(ctx->ctx);
+    t->rbio = BIO_new(BIO_s_mem());
+    t->wbio = BIO_new(BIO_s_mem());
+    if (t->ssl == NULL || t->rbio == NULL || t->wbio == NULL) {
+        BIO_free(t->rbio);
+        BIO_free(t->wbio);
+        SSL_free(t->ssl);
+        free(t);
+        ERR_clear_error();
+        return SCITT_ENOMEM;
+    }
+    SSL_set_bio(t->ssl, t->rbio, t->wbio); /* ssl owns both from here */
+    SSL_set_accept_state(t->ssl);
+    *out = t;
+    return 0;
+}
+
+void scitt_tls_free(scitt_tls_t *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    SSL_free(t->ssl);
+    free(t);
+}
+
+int scitt_tls_feed(scitt_tls_t *t, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
+        int n = BIO_write(t->rbio, data, chunk);
+        if (n <= 0) {
+            ERR_clear_error();
+            return SCITT_ENOMEM;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int scitt_tls_read(scitt_tls_t *t, uint8_t *out, size_t cap, size_t *out_len)
+{
+    *out_len = 0;
+    if (!SSL_is_init_finished(t->ssl)) {
+        int r = SSL_do_handshake(t->ssl);
+        if (r != 1) {
+            int e = SSL_get_error(t->ssl, r);
+            ERR_clear_error();
+            return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : SCITT_EIO;
+        }
+    }
+    int chunk = cap > (1u << 30) ? (1 << 30) : (int)cap;
+    int n = SSL_read(t->ssl, out, chunk);
+    if (n > 0) {
+        *out_len = (size_t)n;
+        return 0;
+    }
+    int e = SSL_get_error(t->ssl, n);
+    ERR_clear_error();
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        return 0;
+    }
+    return e == SSL_ERROR_ZERO_RETURN ? SCITT_ESHUTDOWN : SCITT_EIO;
+}
+
+int scitt_tls_write(scitt_tls_t *t, const uint8_t *data, size_t len)
+{
+    if (!SSL_is_init_finished(t->ssl)) {
+        return SCITT_EINVAL;
+    }
+    while (len > 0) {
+        /* The write BIO grows as needed, so SSL_write never wants to wait. */
+        int chunk = len > 16384 ? 16384 : (int)len;
+        int n = SSL_write(t->ssl, data, chunk);
+        if (n <= 0) {
+            ERR_clear_error();
+            return SCITT_EIO;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int scitt_tls_take_output(scitt_tls_t *t, scitt_buf_t *out)
+{
+    size_t n = BIO_pending(t->wbio);
+    if (n == 0) {
+        return 0;
+    }
+    int rc = scitt_buf_reserve(out, n);
+    if (rc != 0) {
+        return rc;
+    }
+    int got = BIO_read(t->wbio, out->base + out->len, (int)n);
+    if (got > 0) {
+        out->len += (size_t)got;
+    }
+    ERR_clear_error();
+    return 0;
+}
+
+bool scitt_tls_output_pending(const scitt_tls_t *t)
+{
+    return BIO_pending(t->wbio) > 0;
+}
+
+bool scitt_tls_ready(const scitt_tls_t *t)
+{
+    return SSL_is_init_finished(t->ssl);
+}

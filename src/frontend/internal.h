@@ -1,0 +1,288 @@
+/*
+ * internal.h: shared by the files of src/frontend only.
+ *
+ * Ownership, outermost first:
+ *   scitt_frontend_t  owns the listener, the timers, the completion queue and
+ *                     every connection (list `conns`).
+ *   scitt_h2_conn_t   owns its uv_tcp_t, nghttp2 session, TLS state and every
+ *                     stream (list `streams`). Freed only in the uv_close
+ *                     callback (STYLE.md practice 7); nghttp2_session_del
+ *                     does not call on_stream_close, so streams still listed
+ *                     then are freed by the connection.
+ *   scitt_h2_stream_t owns its request body and response body. Freed in
+ *                     nghttp2's on_stream_close (or with its connection).
+ *   scitt_h2_reg_t    one POST handed to the pipeline: shared by the stream
+ *                     (until it is answered or closes) and the pipeline (until
+ *                     its completion is processed on the loop). `refs` counts
+ *                     the two and is touched on the loop thread only.
+ *   scitt_h2_job_t    one GET offloaded to libuv's pool (entry bundles);
+ *                     the stream forgets it on close, the job frees itself
+ *                     after its after-work callback.
+ * A stream never points at a freed reg or job and vice versa: whichever side
+ * goes first clears the other's pointer.
+ */
+#ifndef SCITT_SRC_FRONTEND_INTERNAL_H
+#define SCITT_SRC_FRONTEND_INTERNAL_H
+
+#include <nghttp2/nghttp2.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "scitt/config.h"
+#include "scitt/frontend.h"
+
+/* Output gathered per connection before a uv_write, and the soft limit on
+ * bytes handed to the kernel but not yet written: above it the connection
+ * stops producing frames and stops reading (h2o's backpressure). */
+#define SCITT_H2_WRITE_CHUNK (64u * 1024)
+#define SCITT_H2_WRITE_SOFT  (512u * 1024)
+/* Request bodies buffered across all connections; above it POST answers
+ * 503, so memory stays flat under any number of slow uploads. */
+#define SCITT_H2_BODY_BUDGET (128u * 1024 * 1024)
+/* Grace period for connections after SIGTERM. */
+#define SCITT_H2_SHUTDOWN_GRACE_MS 10000
+
+/* Intrusive doubly linked list (the owner holds a sentinel). */
+typedef struct scitt_h2_link {
+    struct scitt_h2_link *prev, *next;
+} scitt_h2_link_t;
+
+static inline void scitt_h2__list_init(scitt_h2_link_t *l)
+{
+    l->prev = l->next = l;
+}
+static inline bool scitt_h2__list_empty(const scitt_h2_link_t *l)
+{
+    return l->next == l;
+}
+static inline void scitt_h2__list_push(scitt_h2_link_t *l, scitt_h2_link_t *n)
+{
+    n->prev = l->prev;
+    n->next = l;
+    l->prev->next = n;
+    l->prev = n;
+}
+static inline void scitt_h2__list_remove(scitt_h2_link_t *n)
+{
+    n->prev->next = n->next;
+    n->next->prev = n->prev;
+    n->prev = n->next = n;
+}
+
+typedef struct scitt_h2_conn scitt_h2_conn_t;
+typedef struct scitt_h2_stream scitt_h2_stream_t;
+typedef struct scitt_h2_reg scitt_h2_reg_t;
+typedef struct scitt_h2_job scitt_h2_job_t;
+
+/* Histograms for /metrics (fixed buckets, cumulative at render time). */
+#define SCITT_H2_HIST_MAX 16
+typedef struct scitt_h2_hist {
+    size_t num_bounds;
+    double bounds[SCITT_H2_HIST_MAX];
+    uint64_t counts[SCITT_H2_HIST_MAX + 1];
+    double sum;
+    uint64_t total;
+} scitt_h2_hist_t;
+
+enum {
+    SCITT_H2_REG_CREATED,   /* 201 */
+    SCITT_H2_REG_DUPLICATE, /* 201 for an entry already logged */
+    SCITT_H2_REG_ACCEPTED,  /* 202 */
+    SCITT_H2_REG_REJECTED,  /* 4xx from the policy */
+    SCITT_H2_REG_TOO_LARGE, /* 413 */
+    SCITT_H2_REG_MEDIA,     /* 415 */
+    SCITT_H2_REG_FULL,      /* 503 */
+    SCITT_H2_REG_ERROR,     /* 500 */
+    SCITT_H2_REG_NUM
+};
+
+typedef struct scitt_h2_metrics {
+    uint64_t registrations[SCITT_H2_REG_NUM];
+    uint64_t responses_2xx, responses_4xx, responses_5xx;
+    uint64_t connections_total, connections_refused;
+    uint64_t last_batches; /* seq stats seen at the last sample */
+    scitt_h2_hist_t e2e_seconds;
+    scitt_h2_hist_t commit_seconds;
+    scitt_h2_hist_t batch_size;
+} scitt_h2_metrics_t;
+
+struct scitt_frontend {
+    uv_loop_t *loop;
+    scitt_frontend_config_t cfg;
+    uv_tcp_t listener;
+    bool listening;
+    bool draining;      /* stop_accepting was called */
+    bool shutting_down; /* shutdown was called */
+    scitt_h2_link_t conns;
+    size_t num_conns;
+    size_t num_jobs;         /* offloaded GETs not yet finished */
+    size_t num_waiting_regs; /* POSTs waiting for their commit */
+    uv_timer_t sweep;        /* 1 s: idle and slow-client timeouts */
+    uv_timer_t reg_timer;    /* the earliest 202 deadline */
+    uv_timer_t grace;        /* hard end of shutdown */
+    scitt_h2_link_t waiting; /* regs whose stream waits, in deadline order */
+    uv_async_t async;        /* pipeline threads wake the loop */
+    uv_mutex_t q_mutex;
+    scitt_h2_reg_t *q_head, *q_tail; /* completions not yet processed */
+    int handles_open;                /* own handles not yet closed */
+    void (*shutdown_done)(void *ctx);
+    void *shutdown_ctx;
+    size_t body_bytes;            /* request bytes buffered by all streams */
+    uint8_t read_buf[64 * 1024];  /* shared: read callbacks run one at a time */
+    uint8_t plain_buf[16 * 1024]; /* TLS plaintext scratch */
+    scitt_buf_t keyset;           /* the COSE_KeySet, encoded once */
+    scitt_buf_t key;              /* the one COSE_Key of it */
+    char kid_b64[64];             /* unpadded base64url of the receipt kid */
+    scitt_buf_t vkey;             /* checkpoint verifier key line */
+    scitt_buf_t empty_checkpoint; /* signed note for size 0, until a head exists */
+    nghttp2_session_callbacks *callbacks;
+    nghttp2_option *options;
+    scitt_h2_metrics_t metrics;
+};
+
+struct scitt_h2_conn {
+    scitt_h2_link_t node;
+    scitt_frontend_t *fe;
+    uv_tcp_t tcp;
+    bool has_socket; /* false for the fuzz harness */
+    bool closing;
+    bool close_after_write; /* a GOAWAY or alert is being written, then close */
+    bool reading;
+    nghttp2_session *session;
+    scitt_tls_t *tls;
+    scitt_h2_link_t streams;
+    size_t num_waiting;     /* streams waiting on the pipeline or the pool */
+    size_t write_pending;   /* bytes in uv_write requests not yet done */
+    scitt_buf_t out;        /* frames gathered for the next uv_write */
+    uint64_t last_progress; /* uv_now() of the last request or data frame */
+};
+
+struct scitt_h2_stream {
+    scitt_h2_link_t node;
+    scitt_h2_conn_t *conn;
+    int32_t id;
+    char method[8];
+    char path[1024];
+    char content_type[128];
+    char accept[256];
+    int64_t content_length; /* -1 when absent */
+    size_t header_bytes;
+    bool headers_too_big;
+    bool path_too_long;
+    bool request_done;   /* END_STREAM seen */
+    bool responded;      /* a response was submitted */
+    bool discard_body;   /* answered early: drop further DATA */
+    uint64_t deadline;   /* uv_now() after which a stalled stream is reset */
+    scitt_buf_t body;    /* request body, counted in fe->body_bytes */
+    scitt_buf_t resp;    /* response body */
+    size_t resp_off;     /* bytes of resp already handed to nghttp2 */
+    scitt_h2_reg_t *reg; /* waiting registration, or NULL */
+    scitt_h2_job_t *job; /* offloaded GET, or NULL */
+};
+
+struct scitt_h2_reg {
+    scitt_h2_link_t wait_node; /* in fe->waiting while the stream waits */
+    scitt_h2_reg_t *q_next;    /* completion queue */
+    scitt_frontend_t *fe;
+    scitt_h2_stream_t *stream; /* NULL once the stream stopped waiting */
+    int refs;
+    uint64_t deadline; /* uv_now() at which to answer 202 */
+    uint64_t t0_ns;    /* uv_hrtime() when the body was complete */
+    /* Written by the pipeline thread before the reg is queued. */
+    int rc;
+    const char *err_desc;
+    bool has_entry;
+    bool existing;
+    uint8_t entry[32];
+    uint8_t *receipt; /* malloc'd copy */
+    size_t receipt_len;
+};
+
+/* -- server.c -- */
+void scitt_h2__log(const scitt_frontend_t *fe, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void scitt_h2__conn_count_closed(scitt_frontend_t *fe);
+/* scitt_h2__maybe_finish ends a shutdown once no connection or job is left. */
+void scitt_h2__maybe_finish(scitt_frontend_t *fe);
+
+/* -- session.c -- */
+/* scitt_h2__conn_new makes a connection object with its nghttp2 session and
+ * server SETTINGS queued; the caller accepts the socket into `tcp` (when
+ * `with_socket`) and links it. */
+int scitt_h2__conn_new(scitt_frontend_t *fe, bool with_socket, scitt_h2_conn_t **out);
+/* scitt_h2__conn_start begins reading a connection accepted into its tcp. */
+int scitt_h2__conn_start(scitt_h2_conn_t *c);
+/* scitt_h2__conn_recv feeds bytes from the peer (already decrypted). */
+int scitt_h2__conn_recv(scitt_h2_conn_t *c, const uint8_t *data, size_t len);
+/* scitt_h2__conn_flush hands every frame nghttp2 has to the socket (within
+ * the soft write limit) and closes the connection when it is finished. */
+void scitt_h2__conn_flush(scitt_h2_conn_t *c);
+/* scitt_h2__conn_close closes at once (uv_close; freed in its callback). */
+void scitt_h2__conn_close(scitt_h2_conn_t *c);
+/* scitt_h2__conn_free frees a connection that has no socket (fuzzing). */
+void scitt_h2__conn_free(scitt_h2_conn_t *c);
+/* scitt_h2__conn_goaway starts a graceful close. */
+void scitt_h2__conn_goaway(scitt_h2_conn_t *c);
+/* scitt_h2__conn_sweep applies the idle and slow-client timeouts. */
+void scitt_h2__conn_sweep(scitt_h2_conn_t *c, uint64_t now);
+int scitt_h2__session_callbacks(nghttp2_session_callbacks **out);
+
+/* -- stream.c -- */
+scitt_h2_stream_t *scitt_h2__stream_new(scitt_h2_conn_t *c, int32_t id);
+/* scitt_h2__stream_free detaches a reg or job and frees the stream. */
+void scitt_h2__stream_free(scitt_h2_stream_t *s);
+int scitt_h2__stream_header(scitt_h2_stream_t *s, const uint8_t *name, size_t name_len, const uint8_t *value,
+                            size_t value_len);
+int scitt_h2__stream_data(scitt_h2_stream_t *s, const uint8_t *data, size_t len);
+void scitt_h2__stream_headers_done(scitt_h2_stream_t *s);
+void scitt_h2__stream_request_done(scitt_h2_stream_t *s);
+
+/* A header to add to a response. */
+typedef struct scitt_h2_hdr {
+    const char *name;
+    const char *value;
+} scitt_h2_hdr_t;
+
+/* scitt_h2__respond submits a response whose body is `body` (taken: the
+ * stream owns it afterwards; NULL means no body). Never flushes: callers
+ * are inside nghttp2 callbacks or flush afterwards. */
+void scitt_h2__respond(scitt_h2_stream_t *s, int status, const char *content_type, scitt_buf_t *body,
+                       const scitt_h2_hdr_t *hdrs, size_t num_hdrs);
+/* scitt_h2__respond_bytes copies `len` bytes into the response. */
+void scitt_h2__respond_bytes(scitt_h2_stream_t *s, int status, const char *content_type, const void *data, size_t len,
+                             const scitt_h2_hdr_t *hdrs, size_t num_hdrs);
+/* scitt_h2__respond_problem answers with a concise problem details body. */
+void scitt_h2__respond_problem(scitt_h2_stream_t *s, int status, const char *title, const char *detail,
+                               const scitt_h2_hdr_t *hdrs, size_t num_hdrs);
+
+/* -- routes.c -- */
+/* scitt_h2__route answers a complete request (GETs at once; POST /entries
+ * through register.c). */
+void scitt_h2__route(scitt_h2_stream_t *s);
+/* scitt_h2__route_early checks a request whose body is still coming: answers
+ * 404/405/413/415 at once (then the body is discarded) and returns true. */
+bool scitt_h2__route_early(scitt_h2_stream_t *s);
+bool scitt_h2__accepts(const scitt_h2_stream_t *s, const char *media_type);
+
+/* -- register.c -- */
+void scitt_h2__register(scitt_h2_stream_t *s);
+/* scitt_h2__reg_detach: the stream no longer waits (closed or answered). */
+void scitt_h2__reg_detach(scitt_h2_reg_t *r);
+void scitt_h2__reg_drain(scitt_frontend_t *fe);
+void scitt_h2__reg_timer_cb(uv_timer_t *t);
+void scitt_h2__async_cb(uv_async_t *a);
+
+/* -- tiles.c -- */
+void scitt_h2__get_tile(scitt_h2_stream_t *s, const char *path, size_t len);
+void scitt_h2__job_detach(scitt_h2_job_t *j);
+
+/* -- metrics.c -- */
+void scitt_h2__hist_init(scitt_h2_hist_t *h, const double *bounds, size_t num_bounds);
+void scitt_h2__hist_observe(scitt_h2_hist_t *h, double v);
+void scitt_h2__metrics_init(scitt_h2_metrics_t *m);
+/* scitt_h2__metrics_sample folds the pipeline's last batch into the
+ * histograms when a new batch committed since the last sample. */
+void scitt_h2__metrics_sample(scitt_frontend_t *fe);
+int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *out);
+
+#endif /* SCITT_SRC_FRONTEND_INTERNAL_H */

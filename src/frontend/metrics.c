@@ -1,0 +1,128 @@
+/*
+ * metrics.c: /metrics in the Prometheus text format (version 0.0.4).
+ *
+ * Counters and histograms live on the loop thread and need no locks. The
+ * pipeline publishes only gauges (scitt_seq_stats: the last batch's size and
+ * commit time), so the batch histograms are sampled whenever completions
+ * arrive, i.e. right after each commit; batches that commit between two
+ * samples are counted in scittd_batches_total but not in the histograms.
+ */
+#include <stdio.h>
+
+#include "internal.h"
+
+void scitt_h2__hist_init(scitt_h2_hist_t *h, const double *bounds, size_t num_bounds)
+{
+    memset(h, 0, sizeof(*h));
+    h->num_bounds = num_bounds < SCITT_H2_HIST_MAX ? num_bounds : SCITT_H2_HIST_MAX;
+    memcpy(h->bounds, bounds, h->num_bounds * sizeof(double));
+}
+
+void scitt_h2__hist_observe(scitt_h2_hist_t *h, double v)
+{
+    size_t i = 0;
+    while (i < h->num_bounds && v > h->bounds[i]) {
+        i++;
+    }
+    h->counts[i]++;
+    h->sum += v;
+    h->total++;
+}
+
+void scitt_h2__metrics_init(scitt_h2_metrics_t *m)
+{
+    static const double secs[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    static const double sizes[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384};
+    memset(m, 0, sizeof(*m));
+    scitt_h2__hist_init(&m->e2e_seconds, secs, scitt_countof(secs));
+    scitt_h2__hist_init(&m->commit_seconds, secs, scitt_countof(secs));
+    scitt_h2__hist_init(&m->batch_size, sizes, scitt_countof(sizes));
+}
+
+void scitt_h2__metrics_sample(scitt_frontend_t *fe)
+{
+    if (fe->cfg.seq == NULL) {
+        return;
+    }
+    scitt_seq_stats_t st;
+    scitt_seq_stats(fe->cfg.seq, &st);
+    if (st.batches != fe->metrics.last_batches) {
+        fe->metrics.last_batches = st.batches;
+        scitt_h2__hist_observe(&fe->metrics.commit_seconds, st.last_commit_seconds);
+        scitt_h2__hist_observe(&fe->metrics.batch_size, (double)st.last_batch_size);
+    }
+}
+
+static int hist(scitt_buf_t *b, const char *name, const char *help, const scitt_h2_hist_t *h)
+{
+    int rc = scitt_buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    uint64_t cum = 0;
+    for (size_t i = 0; rc == 0 && i < h->num_bounds; i++) {
+        cum += h->counts[i];
+        rc = scitt_buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, h->bounds[i], (unsigned long long)cum);
+    }
+    if (rc == 0) {
+        rc = scitt_buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name,
+                              (unsigned long long)h->total, name, h->sum, name, (unsigned long long)h->total);
+    }
+    return rc;
+}
+
+int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
+{
+    static const char *const results[SCITT_H2_REG_NUM] = {"created",   "duplicate",   "accepted", "rejected",
+                                                          "too_large", "unsupported", "full",     "error"};
+    const scitt_h2_metrics_t *m = &fe->metrics;
+    scitt_seq_stats_t st = {0};
+    if (fe->cfg.seq != NULL) {
+        scitt_seq_stats(fe->cfg.seq, &st);
+    }
+    int rc = scitt_buf_printf(b, "# HELP scittd_registrations_total POST /entries answers by result.\n"
+                                 "# TYPE scittd_registrations_total counter\n");
+    for (size_t i = 0; rc == 0 && i < SCITT_H2_REG_NUM; i++) {
+        rc = scitt_buf_printf(b, "scittd_registrations_total{result=\"%s\"} %llu\n", results[i],
+                              (unsigned long long)m->registrations[i]);
+    }
+    if (rc == 0) {
+        rc = scitt_buf_printf(
+            b,
+            "# HELP scittd_responses_total HTTP responses by status class.\n"
+            "# TYPE scittd_responses_total counter\n"
+            "scittd_responses_total{class=\"2xx\"} %llu\nscittd_responses_total{class=\"4xx\"} %llu\n"
+            "scittd_responses_total{class=\"5xx\"} %llu\n"
+            "# HELP scittd_queue_depth Statements accepted by the pipeline and not yet answered.\n"
+            "# TYPE scittd_queue_depth gauge\nscittd_queue_depth %zu\n"
+            "# HELP scittd_waiting_requests POST requests waiting for their commit.\n"
+            "# TYPE scittd_waiting_requests gauge\nscittd_waiting_requests %zu\n"
+            "# HELP scittd_tree_size Leaves in the log.\n# TYPE scittd_tree_size gauge\nscittd_tree_size %llu\n"
+            "# HELP scittd_batches_total Batches committed.\n# TYPE scittd_batches_total counter\n"
+            "scittd_batches_total %llu\n"
+            "# HELP scittd_last_batch_size Entries in the last batch.\n# TYPE scittd_last_batch_size gauge\n"
+            "scittd_last_batch_size %llu\n"
+            "# HELP scittd_connections Open client connections.\n# TYPE scittd_connections gauge\n"
+            "scittd_connections %zu\n"
+            "# HELP scittd_connections_total Connections accepted.\n# TYPE scittd_connections_total counter\n"
+            "scittd_connections_total %llu\n"
+            "# HELP scittd_connections_refused_total Connections closed at once over --max-connections.\n"
+            "# TYPE scittd_connections_refused_total counter\nscittd_connections_refused_total %llu\n"
+            "# HELP scittd_request_body_bytes Request body bytes buffered.\n"
+            "# TYPE scittd_request_body_bytes gauge\nscittd_request_body_bytes %zu\n",
+            (unsigned long long)m->responses_2xx, (unsigned long long)m->responses_4xx,
+            (unsigned long long)m->responses_5xx, st.pending, fe->num_waiting_regs, (unsigned long long)st.tree_size,
+            (unsigned long long)st.batches, (unsigned long long)st.last_batch_size, fe->num_conns,
+            (unsigned long long)m->connections_total, (unsigned long long)m->connections_refused, fe->body_bytes);
+    }
+    if (rc == 0) {
+        rc = hist(b, "scittd_registration_seconds",
+                  "POST /entries from complete body to its answer (201 or rejection).", &m->e2e_seconds);
+    }
+    if (rc == 0) {
+        rc = hist(b, "scittd_commit_seconds", "Batch commit (LMDB write + fsync) time, sampled per completion wake-up.",
+                  &m->commit_seconds);
+    }
+    if (rc == 0) {
+        rc = hist(b, "scittd_batch_size", "Entries per committed batch, sampled per completion wake-up.",
+                  &m->batch_size);
+    }
+    return rc;
+}

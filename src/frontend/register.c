@@ -1,0 +1,235 @@
+/*
+ * register.c: POST /entries through the pipeline (scitt/seq.h).
+ *
+ * A complete body is submitted with a reg as the callback context. The
+ * pipeline answers on one of its threads: the callback copies the result
+ * into the reg, queues it under `q_mutex` and wakes the loop with
+ * uv_async_send (the only cross-thread touch). On the loop, a completion
+ * whose stream still waits is answered 201 (or with the rejection); a
+ * stream still waiting at its deadline (--register-wait-ms) is answered 202
+ * with the same Location, and the later completion is dropped.
+ *
+ * Waiting regs form a FIFO: every deadline is "submission + the same wait",
+ * so the list is in deadline order and one timer armed for its head serves
+ * them all.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "scitt/cose.h"
+
+static void reg_unref(scitt_h2_reg_t *r)
+{
+    if (--r->refs == 0) {
+        free(r->receipt);
+        free(r);
+    }
+}
+
+static void arm_timer(scitt_frontend_t *fe)
+{
+    if (scitt_h2__list_empty(&fe->waiting) || fe->handles_open == 0) {
+        uv_timer_stop(&fe->reg_timer);
+        return;
+    }
+    scitt_h2_reg_t *head = scitt_container_of(fe->waiting.next, scitt_h2_reg_t, wait_node);
+    uint64_t now = uv_now(fe->loop);
+    uv_timer_start(&fe->reg_timer, scitt_h2__reg_timer_cb, head->deadline > now ? head->deadline - now : 0, 0);
+}
+
+/* Runs on a pipeline thread: copy, queue, wake the loop. Nothing else. */
+static void on_done(void *ctx, const scitt_seq_result_t *res)
+{
+    scitt_h2_reg_t *r = ctx;
+    r->rc = res->rc;
+    r->err_desc = res->err_desc;
+    r->has_entry = res->has_entry;
+    r->existing = res->existing;
+    memcpy(r->entry, res->entry, sizeof(r->entry));
+    if (res->rc == 0 && res->receipt.len > 0) {
+        r->receipt = malloc(res->receipt.len);
+        if (r->receipt == NULL) {
+            r->rc = SCITT_ENOMEM;
+            r->err_desc = "out of memory copying the receipt; GET the entry later";
+        } else {
+            memcpy(r->receipt, res->receipt.base, res->receipt.len);
+            r->receipt_len = res->receipt.len;
+        }
+    }
+    scitt_frontend_t *fe = r->fe;
+    uv_mutex_lock(&fe->q_mutex);
+    r->q_next = NULL;
+    if (fe->q_tail != NULL) {
+        fe->q_tail->q_next = r;
+    } else {
+        fe->q_head = r;
+    }
+    fe->q_tail = r;
+    uv_mutex_unlock(&fe->q_mutex);
+    uv_async_send(&fe->async);
+}
+
+static void location(char out[80], const uint8_t entry[32])
+{
+    memcpy(out, "/entries/", 9);
+    scitt_hex_encode(out + 9, entry, 32);
+}
+
+/* stop_waiting unlinks the stream and the reg (the stream's reference). */
+static scitt_h2_stream_t *stop_waiting(scitt_h2_reg_t *r)
+{
+    scitt_h2_stream_t *s = r->stream;
+    scitt_h2__list_remove(&r->wait_node);
+    r->stream = NULL;
+    s->reg = NULL;
+    s->conn->num_waiting--;
+    r->fe->num_waiting_regs--;
+    reg_unref(r);
+    return s;
+}
+
+void scitt_h2__reg_detach(scitt_h2_reg_t *r)
+{
+    stop_waiting(r);
+}
+
+static void answer(scitt_h2_reg_t *r)
+{
+    scitt_h2_stream_t *s = r->stream;
+    scitt_frontend_t *fe = r->fe;
+    scitt_h2__hist_observe(&fe->metrics.e2e_seconds, (double)(uv_hrtime() - r->t0_ns) / 1e9);
+    if (r->rc == 0) {
+        char loc[80];
+        location(loc, r->entry);
+        scitt_h2_hdr_t h = {"location", loc};
+        const char *type = scitt_h2__accepts(s, "application/scitt-receipt+cose") ? "application/scitt-receipt+cose"
+                                                                                  : "application/cose";
+        fe->metrics.registrations[r->existing ? SCITT_H2_REG_DUPLICATE : SCITT_H2_REG_CREATED]++;
+        scitt_h2__respond_bytes(s, 201, type, r->receipt, r->receipt_len, &h, 1);
+        return;
+    }
+    if (r->rc == SCITT_EFULL || r->rc == SCITT_ESHUTDOWN) {
+        scitt_h2_hdr_t h = {"retry-after", "1"};
+        fe->metrics.registrations[SCITT_H2_REG_FULL]++;
+        scitt_h2__respond_problem(s, 503, "Service Unavailable", scitt_strerror(r->rc), &h, 1);
+        return;
+    }
+    int status;
+    const char *title;
+    scitt_cose_problem_for(r->rc, &status, &title);
+    fe->metrics.registrations[status >= 500 ? SCITT_H2_REG_ERROR : SCITT_H2_REG_REJECTED]++;
+    scitt_h2__respond_problem(s, status, title, r->err_desc != NULL ? r->err_desc : scitt_strerror(r->rc), NULL, 0);
+}
+
+void scitt_h2__reg_drain(scitt_frontend_t *fe)
+{
+    uv_mutex_lock(&fe->q_mutex);
+    scitt_h2_reg_t *r = fe->q_head;
+    fe->q_head = fe->q_tail = NULL;
+    uv_mutex_unlock(&fe->q_mutex);
+    if (r != NULL) {
+        scitt_h2__metrics_sample(fe);
+    }
+    while (r != NULL) {
+        scitt_h2_reg_t *next = r->q_next;
+        if (r->stream != NULL) {
+            answer(r);
+            scitt_h2_stream_t *s = stop_waiting(r);
+            scitt_h2__conn_flush(s->conn);
+        }
+        reg_unref(r); /* the pipeline's reference */
+        r = next;
+    }
+    arm_timer(fe);
+}
+
+void scitt_h2__async_cb(uv_async_t *a)
+{
+    scitt_h2__reg_drain(scitt_container_of(a, scitt_frontend_t, async));
+}
+
+void scitt_h2__reg_timer_cb(uv_timer_t *t)
+{
+    scitt_frontend_t *fe = scitt_container_of(t, scitt_frontend_t, reg_timer);
+    uint64_t now = uv_now(fe->loop);
+    while (!scitt_h2__list_empty(&fe->waiting)) {
+        scitt_h2_reg_t *r = scitt_container_of(fe->waiting.next, scitt_h2_reg_t, wait_node);
+        if (r->deadline > now) {
+            break;
+        }
+        /* Still registering: 202 with the Location the 201 would carry.
+         * The entry id is the hash of the normalised statement, known from
+         * the body alone; a body that does not even decode is answered
+         * as the pipeline would. */
+        scitt_h2_stream_t *s = r->stream;
+        scitt_cose_sign1_t sign1;
+        const char *why = NULL;
+        int rc = scitt_cose_sign1_decode(&sign1, s->body.base, s->body.len, fe->cfg.max_statement_bytes, &why);
+        if (rc == 0) {
+            uint8_t entry[32];
+            char loc[80];
+            scitt_cose_entry(&sign1, entry);
+            location(loc, entry);
+            scitt_h2_hdr_t h[] = {{"location", loc}, {"retry-after", "1"}};
+            fe->metrics.registrations[SCITT_H2_REG_ACCEPTED]++;
+            scitt_h2__respond(s, 202, NULL, NULL, h, 2);
+        } else {
+            int status;
+            const char *title;
+            scitt_cose_problem_for(rc, &status, &title);
+            fe->metrics.registrations[SCITT_H2_REG_REJECTED]++;
+            scitt_h2__respond_problem(s, status, title, why != NULL ? why : scitt_strerror(rc), NULL, 0);
+        }
+        stop_waiting(r);
+        scitt_h2__conn_flush(s->conn);
+    }
+    arm_timer(fe);
+}
+
+void scitt_h2__register(scitt_h2_stream_t *s)
+{
+    scitt_frontend_t *fe = s->conn->fe;
+    scitt_h2_hdr_t ra = {"retry-after", "1"};
+    if (fe->cfg.seq == NULL || fe->draining) {
+        fe->metrics.registrations[SCITT_H2_REG_FULL]++;
+        scitt_h2__respond_problem(s, 503, "Service Unavailable", "the service is shutting down", &ra, 1);
+        return;
+    }
+    if (s->body.len == 0) {
+        fe->metrics.registrations[SCITT_H2_REG_REJECTED]++;
+        scitt_h2__respond_problem(s, 400, "Malformed request", "the request body is empty", NULL, 0);
+        return;
+    }
+    scitt_h2_reg_t *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        scitt_h2__respond_problem(s, 500, "Internal Server Error", "out of memory", NULL, 0);
+        return;
+    }
+    r->fe = fe;
+    r->t0_ns = uv_hrtime();
+    r->deadline = uv_now(fe->loop) + fe->cfg.register_wait_ms;
+    r->refs = 2; /* the stream's and the pipeline's */
+    r->stream = s;
+    int rc = scitt_seq_submit(fe->cfg.seq, s->body.base, s->body.len, on_done, r);
+    if (rc != 0) {
+        free(r);
+        fe->metrics.registrations[SCITT_H2_REG_FULL]++;
+        if (rc == SCITT_EFULL || rc == SCITT_ESHUTDOWN) {
+            scitt_h2__respond_problem(s, 503, "Service Unavailable",
+                                      rc == SCITT_EFULL ? "the registration queue is full; retry later"
+                                                        : "the service is shutting down",
+                                      &ra, 1);
+        } else {
+            scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+        }
+        return;
+    }
+    s->reg = r;
+    s->conn->num_waiting++;
+    fe->num_waiting_regs++;
+    scitt_h2__list_push(&fe->waiting, &r->wait_node);
+    if (fe->waiting.next == &r->wait_node) {
+        arm_timer(fe);
+    }
+}

@@ -1,0 +1,414 @@
+/*
+ * routes.c: which resource a request names, and the GETs answered straight
+ * from LMDB read transactions (each short: look up, copy into the stream's
+ * response buffer, end).
+ *
+ *   POST /entries                         register.c
+ *   GET  /entries/{id}                    receipt: 200 / 204 pending / 404
+ *   GET  /entries/{id}/statement          transparent statement
+ *   GET  /.well-known/scitt-keys[/{kid}]  COSE_KeySet / COSE_Key
+ *   GET  /checkpoint, /checkpoint.vkey    C2SP signed note, verifier key
+ *   GET  /tile/...                        tiles.c
+ *   GET  /metrics, /healthz
+ *
+ * EntryID is the lowercase hex of the entry hash (DESIGN.md section 2).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+#include "scitt/cose.h"
+#include "scitt/receipt.h"
+
+bool scitt_h2__accepts(const scitt_h2_stream_t *s, const char *media_type)
+{
+    /* A simple containment check is enough: we only look for our own
+     * distinctive media types, never negotiate between equals. */
+    size_t n = strlen(media_type);
+    for (const char *p = s->accept; *p != '\0'; p++) {
+        if (strncasecmp(p, media_type, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* path_only returns the length of the path without its query string. */
+static size_t path_only(const char *path)
+{
+    const char *q = strchr(path, '?');
+    return q != NULL ? (size_t)(q - path) : strlen(path);
+}
+
+static bool has_prefix(const char *p, size_t len, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return len >= n && memcmp(p, prefix, n) == 0;
+}
+
+static bool is_exact(const char *p, size_t len, const char *lit)
+{
+    return strlen(lit) == len && memcmp(p, lit, len) == 0;
+}
+
+static void method_not_allowed(scitt_h2_stream_t *s, const char *allow)
+{
+    scitt_h2_hdr_t h = {"allow", allow};
+    char detail[96];
+    snprintf(detail, sizeof(detail), "this resource allows %s only", allow);
+    scitt_h2__respond_problem(s, 405, "Method Not Allowed", detail, &h, 1);
+}
+
+static void not_found(scitt_h2_stream_t *s, const char *detail)
+{
+    scitt_h2__respond_problem(s, 404, "Not Found", detail, NULL, 0);
+}
+
+/* parse_entry_id decodes 64 lowercase hex digits. */
+static bool parse_entry_id(uint8_t out[32], const char *p, size_t len)
+{
+    if (len != 64) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f'))) {
+            return false;
+        }
+    }
+    size_t n;
+    return scitt_hex_decode(out, 32, &n, p, len) == 0 && n == 32;
+}
+
+/* lookup finds the leaf index of `entry`: 0, SCITT_ENOTFOUND or an error. */
+static int lookup(scitt_frontend_t *fe, const uint8_t entry[32], uint64_t *out_index)
+{
+    scitt_store_read_t *rd;
+    int rc = scitt_store_read_begin(fe->cfg.store, &rd);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = scitt_store_get_dedup(rd, entry, out_index);
+    scitt_store_read_end(rd);
+    return rc;
+}
+
+/* find_entry: 0 with the index; 1 when pending (answered 204 already);
+ * otherwise the request has been answered (404 or 500). */
+static int find_entry(scitt_h2_stream_t *s, const uint8_t entry[32], uint64_t *out_index)
+{
+    scitt_frontend_t *fe = s->conn->fe;
+    int rc = lookup(fe, entry, out_index);
+    if (rc == SCITT_ENOTFOUND && fe->cfg.seq != NULL && scitt_seq_is_pending(fe->cfg.seq, entry)) {
+        scitt_h2_hdr_t h[] = {{"retry-after", "1"}, {"cache-control", "no-store"}};
+        scitt_h2__respond(s, 204, NULL, NULL, h, 2);
+        return 1;
+    }
+    if (rc == SCITT_ENOTFOUND) {
+        /* The commit may have landed between the two looks. */
+        rc = lookup(fe, entry, out_index);
+    }
+    if (rc == 0) {
+        return 0;
+    }
+    if (rc == SCITT_ENOTFOUND) {
+        not_found(s, "no entry with this id is registered or pending");
+    } else {
+        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+    }
+    return -1;
+}
+
+static const char *receipt_type(const scitt_h2_stream_t *s)
+{
+    return scitt_h2__accepts(s, "application/scitt-receipt+cose") ? "application/scitt-receipt+cose"
+                                                                  : "application/cose";
+}
+
+static void get_receipt(scitt_h2_stream_t *s, const uint8_t entry[32])
+{
+    scitt_frontend_t *fe = s->conn->fe;
+    uint64_t index;
+    if (find_entry(s, entry, &index) != 0) {
+        return;
+    }
+    scitt_buf_t r;
+    scitt_buf_init(&r, NULL, 0);
+    int rc = scitt_seq_receipt(fe->cfg.store, fe->cfg.keys, fe->cfg.origin, index, &r);
+    if (rc != 0) {
+        scitt_buf_cleanup(&r);
+        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+        return;
+    }
+    scitt_h2__respond(s, 200, receipt_type(s), &r, NULL, 0);
+}
+
+static void get_statement(scitt_h2_stream_t *s, const uint8_t entry[32])
+{
+    scitt_frontend_t *fe = s->conn->fe;
+    uint64_t index;
+    if (find_entry(s, entry, &index) != 0) {
+        return;
+    }
+    scitt_buf_t stmt, receipt, out;
+    scitt_buf_init(&stmt, NULL, 0);
+    scitt_buf_init(&receipt, NULL, 0);
+    scitt_buf_init(&out, NULL, 0);
+    scitt_store_read_t *rd;
+    scitt_span_t raw;
+    int rc = scitt_store_read_begin(fe->cfg.store, &rd);
+    if (rc == 0) {
+        rc = scitt_store_get_entry(rd, index, &raw);
+        if (rc == 0) {
+            rc = scitt_buf_append(&stmt, raw.base, raw.len); /* copy before the txn ends */
+        }
+        scitt_store_read_end(rd);
+    }
+    if (rc == 0) {
+        rc = scitt_seq_receipt(fe->cfg.store, fe->cfg.keys, fe->cfg.origin, index, &receipt);
+    }
+    scitt_cose_sign1_t sign1;
+    if (rc == 0) {
+        rc = scitt_cose_sign1_decode(&sign1, stmt.base, stmt.len, SIZE_MAX, NULL);
+    }
+    if (rc == 0) {
+        rc = scitt_receipt_transparent(&out, &sign1, scitt_buf_span(&receipt));
+    }
+    scitt_buf_cleanup(&stmt);
+    scitt_buf_cleanup(&receipt);
+    if (rc != 0) {
+        scitt_buf_cleanup(&out);
+        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+        return;
+    }
+    const char *type = scitt_h2__accepts(s, "application/scitt-statement+cose") ? "application/scitt-statement+cose"
+                                                                                : "application/cose";
+    scitt_h2__respond(s, 200, type, &out, NULL, 0);
+}
+
+static void get_entries(scitt_h2_stream_t *s, const char *rest, size_t len)
+{
+    uint8_t entry[32];
+    static const char suffix[] = "/statement";
+    size_t slen = sizeof(suffix) - 1;
+    bool statement = len > slen && memcmp(rest + len - slen, suffix, slen) == 0;
+    size_t id_len = statement ? len - slen : len;
+    if (!parse_entry_id(entry, rest, id_len)) {
+        scitt_h2__respond_problem(s, 400, "Invalid locator",
+                                  "an entry id is the 64 lowercase hex digits of the entry hash", NULL, 0);
+        return;
+    }
+    if (statement) {
+        get_statement(s, entry);
+    } else {
+        get_receipt(s, entry);
+    }
+}
+
+static void get_key(scitt_h2_stream_t *s, const char *kid, size_t len)
+{
+    scitt_frontend_t *fe = s->conn->fe;
+    uint8_t raw[64];
+    size_t n;
+    /* SCRAPI: unpadded base64url always; the raw kid when path-safe (ours
+     * are binary thumbprints, so the base64url form is the only one). */
+    if (scitt_base64_decode(raw, sizeof(raw), &n, kid, len, SCITT_B64_URL) == 0 && n == SCITT_SHA256_LEN &&
+        memcmp(raw, fe->cfg.keys->receipt_kid, n) == 0) {
+        scitt_h2__respond_bytes(s, 200, "application/cbor", fe->key.base, fe->key.len, NULL, 0);
+        return;
+    }
+    scitt_h2__respond_problem(s, 404, "No such key", "the service has no key with this kid", NULL, 0);
+}
+
+static void get_checkpoint(scitt_h2_stream_t *s)
+{
+    scitt_frontend_t *fe = s->conn->fe;
+    scitt_h2_hdr_t h = {"cache-control", "public, max-age=1"};
+    scitt_store_read_t *rd;
+    scitt_store_head_t head;
+    int rc = scitt_store_read_begin(fe->cfg.store, &rd);
+    if (rc != 0) {
+        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+        return;
+    }
+    rc = scitt_store_get_latest_head(rd, &head);
+    if (rc == 0) {
+        scitt_h2__respond_bytes(s, 200, "text/plain; charset=utf-8", head.checkpoint.base, head.checkpoint.len, &h, 1);
+    } else if (rc == SCITT_ENOTFOUND) {
+        /* An empty log still has a checkpoint: size 0, root SHA-256(""). */
+        scitt_h2__respond_bytes(s, 200, "text/plain; charset=utf-8", fe->empty_checkpoint.base,
+                                fe->empty_checkpoint.len, &h, 1);
+    } else {
+        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+    }
+    scitt_store_read_end(rd);
+}
+
+static void get_health(scitt_h2_stream_t *s)
+{
+    scitt_frontend_t *fe = s->conn->fe;
+    scitt_h2_hdr_t h = {"cache-control", "no-store"};
+    if (fe->draining) {
+        scitt_h2__respond_problem(s, 503, "Service Unavailable", "shutting down", &h, 1);
+        return;
+    }
+    scitt_h2__respond_bytes(s, 200, "text/plain; charset=utf-8", "ok\n", 3, &h, 1);
+}
+
+static void get_metrics(scitt_h2_stream_t *s)
+{
+    scitt_buf_t b;
+    scitt_buf_init(&b, NULL, 0);
+    if (scitt_h2__metrics_render(s->conn->fe, &b) != 0) {
+        scitt_buf_cleanup(&b);
+        scitt_h2__respond_problem(s, 500, "Internal Server Error", "out of memory", NULL, 0);
+        return;
+    }
+    scitt_h2_hdr_t h = {"cache-control", "no-store"};
+    scitt_h2__respond(s, 200, "text/plain; version=0.0.4; charset=utf-8", &b, &h, 1);
+}
+
+typedef enum route {
+    R_NONE,
+    R_REGISTER,
+    R_ENTRY,
+    R_KEYS,
+    R_KEY,
+    R_CHECKPOINT,
+    R_VKEY,
+    R_TILE,
+    R_METRICS,
+    R_HEALTH
+} route_t;
+
+static route_t classify(const char *p, size_t len)
+{
+    if (is_exact(p, len, "/entries")) {
+        return R_REGISTER;
+    }
+    if (has_prefix(p, len, "/entries/")) {
+        return R_ENTRY;
+    }
+    if (is_exact(p, len, "/.well-known/scitt-keys")) {
+        return R_KEYS;
+    }
+    if (has_prefix(p, len, "/.well-known/scitt-keys/")) {
+        return R_KEY;
+    }
+    if (is_exact(p, len, "/checkpoint")) {
+        return R_CHECKPOINT;
+    }
+    if (is_exact(p, len, "/checkpoint.vkey")) {
+        return R_VKEY;
+    }
+    if (has_prefix(p, len, "/tile/")) {
+        return R_TILE;
+    }
+    if (is_exact(p, len, "/metrics")) {
+        return R_METRICS;
+    }
+    if (is_exact(p, len, "/healthz")) {
+        return R_HEALTH;
+    }
+    return R_NONE;
+}
+
+static bool is_cose_type(const char *ct)
+{
+    /* Media type before any parameters, case-insensitive, trimmed. */
+    size_t n = strcspn(ct, ";");
+    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t')) {
+        n--;
+    }
+    return (n == 16 && strncasecmp(ct, "application/cose", n) == 0) ||
+           (n == 32 && strncasecmp(ct, "application/scitt-statement+cose", n) == 0);
+}
+
+bool scitt_h2__route_early(scitt_h2_stream_t *s)
+{
+    scitt_frontend_t *fe = s->conn->fe;
+    size_t len = path_only(s->path);
+    route_t r = classify(s->path, len);
+    if (r != R_REGISTER || strcmp(s->method, "POST") != 0 || s->path_too_long) {
+        if (strcmp(s->method, "POST") == 0 || strcmp(s->method, "PUT") == 0) {
+            scitt_h2__route(s); /* 404/405 at once; other bodies are ignored */
+            return true;
+        }
+        return false;
+    }
+    if (!is_cose_type(s->content_type)) {
+        fe->metrics.registrations[SCITT_H2_REG_MEDIA]++;
+        scitt_h2__respond_problem(s, 415, "Unsupported Media Type",
+                                  "POST /entries takes application/cose or application/scitt-statement+cose", NULL, 0);
+        return true;
+    }
+    if (s->content_length >= 0 && (uint64_t)s->content_length > fe->cfg.max_statement_bytes) {
+        fe->metrics.registrations[SCITT_H2_REG_TOO_LARGE]++;
+        scitt_h2__respond_problem(s, 413, "Content Too Large", "the statement exceeds --max-statement-bytes", NULL, 0);
+        return true;
+    }
+    return false;
+}
+
+void scitt_h2__route(scitt_h2_stream_t *s)
+{
+    scitt_frontend_t *fe = s->conn->fe;
+    if (s->path_too_long) {
+        scitt_h2__respond_problem(s, 414, "URI Too Long", "the request path is too long", NULL, 0);
+        return;
+    }
+    size_t len = path_only(s->path);
+    const char *p = s->path;
+    route_t r = classify(p, len);
+    bool get = strcmp(s->method, "GET") == 0;
+    bool post = strcmp(s->method, "POST") == 0;
+    switch (r) {
+    case R_NONE:
+        not_found(s, "no such resource");
+        return;
+    case R_REGISTER:
+        if (!post) {
+            method_not_allowed(s, "POST");
+            return;
+        }
+        if (!scitt_h2__route_early(s)) {
+            scitt_h2__register(s);
+        }
+        return;
+    default:
+        break;
+    }
+    if (!get) {
+        method_not_allowed(s, "GET");
+        return;
+    }
+    switch (r) {
+    case R_ENTRY:
+        get_entries(s, p + 9, len - 9);
+        return;
+    case R_KEYS:
+        scitt_h2__respond_bytes(s, 200, "application/cbor", fe->keyset.base, fe->keyset.len, NULL, 0);
+        return;
+    case R_KEY:
+        get_key(s, p + 24, len - 24);
+        return;
+    case R_CHECKPOINT:
+        get_checkpoint(s);
+        return;
+    case R_VKEY:
+        scitt_h2__respond_bytes(s, 200, "text/plain; charset=utf-8", fe->vkey.base, fe->vkey.len, NULL, 0);
+        return;
+    case R_TILE:
+        scitt_h2__get_tile(s, p + 1, len - 1);
+        return;
+    case R_METRICS:
+        get_metrics(s);
+        return;
+    case R_HEALTH:
+        get_health(s);
+        return;
+    default:
+        not_found(s, "no such resource");
+        return;
+    }
+}

@@ -1,0 +1,261 @@
+/*
+ * stream.c: one HTTP/2 request and its response.
+ *
+ * A stream collects the few request headers routing needs (bounded copies),
+ * the request body up to --max-statement-bytes (counted against the global
+ * body budget), and owns its response body, which nghttp2 pulls through
+ * read_body until it is sent. Oversized or unwanted bodies are answered
+ * early and then read and dropped, never reset: curl (7.88) discards a
+ * response whose stream it sees reset (DESIGN.md section 1).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+#include "scitt/cose.h"
+
+scitt_h2_stream_t *scitt_h2__stream_new(scitt_h2_conn_t *c, int32_t id)
+{
+    scitt_h2_stream_t *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return NULL;
+    }
+    s->conn = c;
+    s->id = id;
+    s->content_length = -1;
+    s->deadline = uv_now(c->fe->loop) + c->fe->cfg.request_timeout_ms;
+    scitt_buf_init(&s->body, NULL, c->fe->cfg.max_statement_bytes);
+    scitt_buf_init(&s->resp, NULL, 0);
+    scitt_h2__list_push(&c->streams, &s->node);
+    return s;
+}
+
+static void drop_body(scitt_h2_stream_t *s)
+{
+    s->conn->fe->body_bytes -= s->body.len;
+    scitt_buf_cleanup(&s->body);
+    scitt_buf_init(&s->body, NULL, s->conn->fe->cfg.max_statement_bytes);
+}
+
+void scitt_h2__stream_free(scitt_h2_stream_t *s)
+{
+    if (s->reg != NULL) {
+        scitt_h2__reg_detach(s->reg);
+    }
+    if (s->job != NULL) {
+        scitt_h2__job_detach(s->job);
+    }
+    drop_body(s);
+    scitt_buf_cleanup(&s->body);
+    scitt_buf_cleanup(&s->resp);
+    scitt_h2__list_remove(&s->node);
+    free(s);
+}
+
+/* copy_field keeps a bounded copy of a header value; too long is too big. */
+static bool copy_field(char *dst, size_t cap, const uint8_t *v, size_t len)
+{
+    if (len >= cap) {
+        return false;
+    }
+    memcpy(dst, v, len);
+    dst[len] = '\0';
+    return true;
+}
+
+static bool name_is(const uint8_t *name, size_t len, const char *lit)
+{
+    return strlen(lit) == len && memcmp(name, lit, len) == 0;
+}
+
+int scitt_h2__stream_header(scitt_h2_stream_t *s, const uint8_t *name, size_t name_len, const uint8_t *value,
+                            size_t value_len)
+{
+    /* RFC 9113 section 6.5.2 counts 32 bytes of overhead per field. */
+    s->header_bytes += name_len + value_len + 32;
+    if (s->header_bytes > s->conn->fe->cfg.max_header_bytes) {
+        s->headers_too_big = true;
+        return 0;
+    }
+    /* nghttp2 has validated the pseudo-headers and lower-cased names. */
+    if (name_is(name, name_len, ":method")) {
+        if (!copy_field(s->method, sizeof(s->method), value, value_len)) {
+            copy_field(s->method, sizeof(s->method), (const uint8_t *)"OTHER", 5);
+        }
+    } else if (name_is(name, name_len, ":path")) {
+        if (!copy_field(s->path, sizeof(s->path), value, value_len)) {
+            s->path_too_long = true;
+        }
+    } else if (name_is(name, name_len, "content-type")) {
+        copy_field(s->content_type, sizeof(s->content_type), value, value_len);
+    } else if (name_is(name, name_len, "accept")) {
+        copy_field(s->accept, sizeof(s->accept), value, value_len);
+    } else if (name_is(name, name_len, "content-length")) {
+        uint64_t n;
+        if (scitt_parse_u64((const char *)value, value_len, &n) == 0 && n <= INT64_MAX) {
+            s->content_length = (int64_t)n;
+        }
+    }
+    return 0;
+}
+
+void scitt_h2__stream_headers_done(scitt_h2_stream_t *s)
+{
+    if (s->headers_too_big) {
+        scitt_h2__respond_problem(s, 431, "Request Header Fields Too Large",
+                                  "the request header list exceeds the server's limit", NULL, 0);
+        s->discard_body = true;
+        return;
+    }
+    if (!s->request_done && scitt_h2__route_early(s)) {
+        s->discard_body = true;
+    }
+}
+
+int scitt_h2__stream_data(scitt_h2_stream_t *s, const uint8_t *data, size_t len)
+{
+    scitt_frontend_t *fe = s->conn->fe;
+    if (s->discard_body || s->responded) {
+        return 0;
+    }
+    if (strcmp(s->method, "POST") != 0) {
+        return 0; /* bodies of other methods are read and ignored */
+    }
+    if (fe->body_bytes + len > SCITT_H2_BODY_BUDGET) {
+        drop_body(s);
+        s->discard_body = true;
+        fe->metrics.registrations[SCITT_H2_REG_FULL]++;
+        scitt_h2_hdr_t ra = {"retry-after", "1"};
+        scitt_h2__respond_problem(s, 503, "Service Unavailable", "too many uploads in progress; retry later", &ra, 1);
+        return 0;
+    }
+    int rc = scitt_buf_append(&s->body, data, len);
+    if (rc == SCITT_ETOOBIG) {
+        drop_body(s);
+        s->discard_body = true;
+        fe->metrics.registrations[SCITT_H2_REG_TOO_LARGE]++;
+        scitt_h2__respond_problem(s, 413, "Content Too Large", "the statement exceeds --max-statement-bytes", NULL, 0);
+        return 0;
+    }
+    if (rc != 0) {
+        return NGHTTP2_ERR_CALLBACK_FAILURE; /* out of memory: drop the connection */
+    }
+    fe->body_bytes += len;
+    return 0;
+}
+
+void scitt_h2__stream_request_done(scitt_h2_stream_t *s)
+{
+    s->request_done = true;
+    if (s->responded || s->discard_body) {
+        return;
+    }
+    scitt_h2__route(s);
+}
+
+/* -- responses ---------------------------------------------------------- */
+
+static ssize_t read_body(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length, uint32_t *data_flags,
+                         nghttp2_data_source *source, void *user_data)
+{
+    (void)session;
+    (void)stream_id;
+    (void)user_data;
+    scitt_h2_stream_t *s = source->ptr;
+    size_t left = s->resp.len - s->resp_off;
+    size_t n = left < length ? left : length;
+    memcpy(buf, s->resp.base + s->resp_off, n);
+    s->resp_off += n;
+    if (s->resp_off == s->resp.len) {
+        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    }
+    return (ssize_t)n;
+}
+
+static nghttp2_nv nv(const char *name, const char *value)
+{
+    nghttp2_nv h = {(uint8_t *)name, (uint8_t *)value, strlen(name), strlen(value), NGHTTP2_NV_FLAG_NONE};
+    return h;
+}
+
+void scitt_h2__respond(scitt_h2_stream_t *s, int status, const char *content_type, scitt_buf_t *body,
+                       const scitt_h2_hdr_t *hdrs, size_t num_hdrs)
+{
+    scitt_frontend_t *fe = s->conn->fe;
+    if (s->responded) {
+        if (body != NULL) {
+            scitt_buf_cleanup(body);
+        }
+        return;
+    }
+    s->responded = true;
+    /* The response has request_timeout to drain from now on. */
+    s->deadline = uv_now(fe->loop) + fe->cfg.request_timeout_ms;
+    scitt_buf_cleanup(&s->resp);
+    if (body != NULL) {
+        s->resp = *body; /* take it */
+        scitt_buf_init(body, NULL, 0);
+    } else {
+        scitt_buf_init(&s->resp, NULL, 0);
+    }
+    s->resp_off = 0;
+    /* Once answered, the request body is no longer needed. */
+    drop_body(s);
+
+    char status_text[4], length_text[24];
+    snprintf(status_text, sizeof(status_text), "%d", status);
+    snprintf(length_text, sizeof(length_text), "%zu", s->resp.len);
+    nghttp2_nv nva[12];
+    size_t n = 0;
+    nva[n++] = nv(":status", status_text);
+    if (content_type != NULL) {
+        nva[n++] = nv("content-type", content_type);
+    }
+    if (status != 204) {
+        nva[n++] = nv("content-length", length_text);
+    }
+    for (size_t i = 0; i < num_hdrs && n < scitt_countof(nva); i++) {
+        nva[n++] = nv(hdrs[i].name, hdrs[i].value);
+    }
+    nghttp2_data_provider prd = {.source = {.ptr = s}, .read_callback = read_body};
+    int rc = nghttp2_submit_response(s->conn->session, s->id, nva, n, s->resp.len > 0 ? &prd : NULL);
+    if (rc != 0) {
+        nghttp2_submit_rst_stream(s->conn->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
+    }
+    if (status >= 500) {
+        fe->metrics.responses_5xx++;
+    } else if (status >= 400) {
+        fe->metrics.responses_4xx++;
+    } else {
+        fe->metrics.responses_2xx++;
+    }
+    scitt_h2__log(fe, SCITT_LOG_DEBUG, "%s %s -> %d (%zu bytes)", s->method, s->path, status, s->resp.len);
+}
+
+void scitt_h2__respond_bytes(scitt_h2_stream_t *s, int status, const char *content_type, const void *data, size_t len,
+                             const scitt_h2_hdr_t *hdrs, size_t num_hdrs)
+{
+    scitt_buf_t b;
+    scitt_buf_init(&b, NULL, 0);
+    if (scitt_buf_append(&b, data, len) != 0) {
+        scitt_buf_cleanup(&b);
+        scitt_h2__respond(s, 500, NULL, NULL, NULL, 0);
+        return;
+    }
+    scitt_h2__respond(s, status, content_type, &b, hdrs, num_hdrs);
+}
+
+void scitt_h2__respond_problem(scitt_h2_stream_t *s, int status, const char *title, const char *detail,
+                               const scitt_h2_hdr_t *hdrs, size_t num_hdrs)
+{
+    scitt_buf_t b;
+    scitt_buf_init(&b, NULL, 0);
+    if (scitt_cose_problem_encode(&b, title, detail, status) != 0) {
+        scitt_buf_cleanup(&b);
+        scitt_h2__respond(s, status, NULL, NULL, hdrs, num_hdrs);
+        return;
+    }
+    scitt_h2__respond(s, status, "application/concise-problem-details+cbor", &b, hdrs, num_hdrs);
+}

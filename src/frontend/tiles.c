@@ -1,0 +1,178 @@
+/*
+ * tiles.c: C2SP tlog-tiles resources.
+ *
+ *   tile/<L>/<N>[.p/<W>]      hashes: a prefix of the stored tile
+ *   tile/entries/<N>[.p/<W>]  entry bundles: uint16 length || 32-byte entry
+ *
+ * A tile is served only within the latest committed tree size: the full
+ * tile when the tree holds all 256 of its hashes, a partial one of width W
+ * when the tree holds at least its first W (any earlier checkpoint's
+ * partial tile is such a prefix, DESIGN.md section 2). Both never change
+ * once served, so both get immutable cache headers; a 404 is not cached.
+ *
+ * Hash tiles are one LMDB lookup and a copy of at most 8 KiB, done on the
+ * loop. An entry bundle hashes up to 256 stored statements (each up to
+ * --max-statement-bytes), so it runs on libuv's pool (a job) and answers
+ * from the after-work callback, if its stream is still there.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "scitt/merkle.h"
+
+static const scitt_h2_hdr_t immutable = {"cache-control", "public, max-age=31536000, immutable"};
+
+struct scitt_h2_job {
+    uv_work_t work;
+    scitt_frontend_t *fe;
+    scitt_h2_stream_t *stream; /* NULL once the stream closed */
+    uint64_t first;            /* first leaf index */
+    size_t count;
+    int rc;
+    scitt_buf_t body;
+};
+
+/* hashes_at returns how many hashes level `level` has in a tree of `size`. */
+static uint64_t hashes_at(uint64_t size, unsigned level)
+{
+    return level >= SCITT_MERKLE_MAX_LEVELS ? 0 : size >> (8 * level);
+}
+
+/* tile_width: how many hashes of tile `index` at a level holding `avail`
+ * hashes exist (0..256). */
+static uint64_t tile_width(uint64_t avail, uint64_t index)
+{
+    if (index > (avail >> 8)) {
+        return 0;
+    }
+    uint64_t left = avail - (index << 8);
+    return left > 256 ? 256 : left;
+}
+
+static void answer_tile_error(scitt_h2_stream_t *s, int rc)
+{
+    if (rc == SCITT_ENOTFOUND) {
+        scitt_h2__respond_problem(s, 404, "Not Found", "no such tile in the current tree", NULL, 0);
+    } else {
+        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+    }
+}
+
+static void work_bundle(uv_work_t *w)
+{
+    scitt_h2_job_t *j = scitt_container_of(w, scitt_h2_job_t, work);
+    scitt_span_t entries[256];
+    uint8_t hashes[256][32];
+    scitt_store_read_t *rd;
+    j->rc = scitt_store_read_begin(j->fe->cfg.store, &rd);
+    if (j->rc != 0) {
+        return;
+    }
+    for (size_t i = 0; i < j->count && j->rc == 0; i++) {
+        scitt_span_t stmt;
+        j->rc = scitt_store_get_entry(rd, j->first + i, &stmt);
+        if (j->rc == 0) {
+            scitt_sha256(hashes[i], stmt.base, stmt.len); /* entry = SHA-256(normalised statement) */
+            entries[i] = scitt_span(hashes[i], 32);
+        }
+    }
+    scitt_store_read_end(rd);
+    if (j->rc == SCITT_ENOTFOUND) {
+        j->rc = SCITT_ECORRUPT; /* the head said these entries exist */
+    }
+    if (j->rc == 0) {
+        j->rc = scitt_merkle_bundle_encode(&j->body, entries, j->count);
+    }
+}
+
+static void after_bundle(uv_work_t *w, int status)
+{
+    scitt_h2_job_t *j = scitt_container_of(w, scitt_h2_job_t, work);
+    scitt_frontend_t *fe = j->fe;
+    scitt_h2_stream_t *s = j->stream;
+    fe->num_jobs--;
+    if (s != NULL) {
+        s->job = NULL;
+        s->conn->num_waiting--;
+        if (status != 0 || j->rc != 0) {
+            answer_tile_error(s, status != 0 ? SCITT_ESHUTDOWN : j->rc);
+        } else {
+            scitt_h2__respond(s, 200, "application/octet-stream", &j->body, &immutable, 1);
+        }
+        scitt_h2__conn_flush(s->conn);
+    }
+    scitt_buf_cleanup(&j->body);
+    free(j);
+    scitt_h2__maybe_finish(fe);
+}
+
+void scitt_h2__job_detach(scitt_h2_job_t *j)
+{
+    j->stream->conn->num_waiting--;
+    j->stream = NULL;
+}
+
+void scitt_h2__get_tile(scitt_h2_stream_t *s, const char *path, size_t len)
+{
+    scitt_frontend_t *fe = s->conn->fe;
+    scitt_tile_path_t tp;
+    if (scitt_merkle_tile_path_parse(&tp, path, len) != 0) {
+        scitt_h2__respond_problem(s, 404, "Not Found", "not a tlog-tiles path", NULL, 0);
+        return;
+    }
+    scitt_store_read_t *rd;
+    int rc = scitt_store_read_begin(fe->cfg.store, &rd);
+    if (rc != 0) {
+        answer_tile_error(s, rc);
+        return;
+    }
+    scitt_store_head_t head;
+    rc = scitt_store_get_latest_head(rd, &head);
+    uint64_t size = rc == 0 ? head.size : 0;
+    if (rc == SCITT_ENOTFOUND) {
+        rc = 0;
+    }
+    uint64_t avail = tile_width(hashes_at(size, tp.level), tp.index);
+    uint64_t want = tp.width == 0 ? 256 : tp.width;
+    if (rc == 0 && avail < want) {
+        rc = SCITT_ENOTFOUND;
+    }
+    if (rc == 0 && tp.entries) {
+        scitt_store_read_end(rd);
+        scitt_h2_job_t *j = calloc(1, sizeof(*j));
+        if (j == NULL) {
+            answer_tile_error(s, SCITT_ENOMEM);
+            return;
+        }
+        j->fe = fe;
+        j->stream = s;
+        j->first = tp.index << 8;
+        j->count = (size_t)want;
+        scitt_buf_init(&j->body, NULL, 0);
+        rc = uv_queue_work(fe->loop, &j->work, work_bundle, after_bundle);
+        if (rc != 0) {
+            free(j);
+            answer_tile_error(s, SCITT_ENOMEM);
+            return;
+        }
+        s->job = j;
+        s->conn->num_waiting++;
+        fe->num_jobs++;
+        return;
+    }
+    const uint8_t *hashes = NULL;
+    size_t stored = 0;
+    if (rc == 0) {
+        rc = scitt_store_get_tile(rd, tp.level, tp.index, &hashes, &stored);
+        if (rc == 0 && stored < want) {
+            rc = SCITT_ECORRUPT; /* the head covers it, the tile must too */
+        }
+    }
+    if (rc == 0) {
+        scitt_h2__respond_bytes(s, 200, "application/octet-stream", hashes, (size_t)want * 32, &immutable, 1);
+    } else {
+        answer_tile_error(s, rc);
+    }
+    scitt_store_read_end(rd);
+}

@@ -1,0 +1,959 @@
+/*
+ * mirror.c: the mirror's checks and its store (see mirror.h for the trust
+ * model). One sync round:
+ *
+ *   checkpoint  verify the note with the pinned key; same origin as before
+ *   sizes       smaller than trusted, or same size and another root: fork
+ *   log tiles   through `logtiles` (a tile reader that fetches the log's
+ *               tiles as of the new size): its root must be the new root
+ *               (else bad tile), and the roots at the trusted size and at
+ *               the entries already held must be ours (else fork)
+ *   chunks      bundles and level-0 tiles, then statements, then our own
+ *               tiles recomputed from the entries compared with the log's,
+ *               then one commit per chunk (entries + our tiles)
+ *   head        the new checkpoint as the trusted head
+ *
+ * The local tree (`tree`) is always restored from the store at the start
+ * of a round, so a round that stops half way leaves nothing stale behind.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "scitt/cose.h"
+#include "scitt/merkle.h"
+#include "scitt/mirror.h"
+#include "scitt/note.h"
+#include "scitt/store.h"
+
+#define CACHE_SLOTS   64
+#define MAX_STATEMENT (1u << 20)
+#define META_ORIGIN   "mirror.origin"
+#define META_PENDING  "mirror.pending"
+#define VKEY_FILE     "checkpoint.vkey"
+
+/* A tile as the log serves it for the size being verified. */
+typedef struct cached_tile {
+    bool used;
+    unsigned level;
+    uint64_t index;
+    scitt_buf_t hashes;
+} cached_tile_t;
+
+struct scitt_mirror {
+    scitt_mirror_config_t cfg;
+    char dir[4096];
+    char db_dir[4200];
+    scitt_store_t *store;
+    scitt_note_verifier_t verifier;
+    scitt_buf_t vkey;
+
+    /* Our state: the trusted head and the entries held (>= head). */
+    uint64_t head_size;
+    uint8_t head_root[32];
+    scitt_buf_t head_note;
+    scitt_merkle_t *tree; /* over every entry held */
+
+    /* The round in progress. */
+    uint64_t log_size;
+    cached_tile_t cache[CACHE_SLOTS];
+    int fetch_verdict;     /* set by the log tile reader when a fetch fails */
+    scitt_buf_t fetch_why; /* and why */
+    scitt_buf_t offered;   /* the new checkpoint note */
+};
+
+const char *scitt_mirror_verdict_name(int verdict)
+{
+    switch (verdict) {
+    case SCITT_MIRROR_OK:
+        return "ok";
+    case SCITT_MIRROR_FAILED:
+        return "failed";
+    case SCITT_MIRROR_BAD_CHECKPOINT:
+        return "bad-checkpoint";
+    case SCITT_MIRROR_FORK:
+        return "fork";
+    case SCITT_MIRROR_BAD_TILE:
+        return "bad-tile";
+    case SCITT_MIRROR_BAD_STATEMENT:
+        return "bad-statement";
+    }
+    return "unknown";
+}
+
+/* say appends a formatted sentence to `msg` and returns `verdict`, for
+ * one-line exits. */
+static int say(scitt_buf_t *msg, int verdict, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int say(scitt_buf_t *msg, int verdict, const char *fmt, ...)
+{
+    char text[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    scitt_buf_append_str(msg, text);
+    return verdict;
+}
+
+static void hex32(char out[65], const uint8_t h[32])
+{
+    scitt_hex_encode(out, h, 32);
+}
+
+/* -- Files -- */
+
+static int write_file(const char *path, scitt_span_t data)
+{
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) {
+        return -errno;
+    }
+    size_t n = fwrite(data.base, 1, data.len, f);
+    int rc = fclose(f);
+    return n == data.len && rc == 0 ? 0 : SCITT_EIO;
+}
+
+static int read_small_file(const char *path, scitt_buf_t *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        return -errno;
+    }
+    uint8_t chunk[4096];
+    size_t n;
+    int rc = 0;
+    while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        rc = scitt_buf_append(out, chunk, n);
+    }
+    fclose(f);
+    return rc;
+}
+
+/* evidence keeps what proves an inconsistency: the checkpoints involved,
+ * the offending item and the message, in DIR/evidence/<time>-<kind>/. */
+static void evidence(scitt_mirror_t *m, int verdict, const char *item_name, scitt_span_t item, scitt_buf_t *msg)
+{
+    char base[4400], path[4600], stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(base, sizeof(base), "%s/evidence", m->dir);
+    mkdir(base, 0700);
+    snprintf(base, sizeof(base), "%s/evidence/%s-%s", m->dir, stamp, scitt_mirror_verdict_name(verdict));
+    for (int i = 2; mkdir(base, 0700) != 0 && errno == EEXIST && i < 100; i++) {
+        snprintf(base, sizeof(base), "%s/evidence/%s-%s-%d", m->dir, stamp, scitt_mirror_verdict_name(verdict), i);
+    }
+    if (m->head_note.len > 0) {
+        snprintf(path, sizeof(path), "%s/trusted.checkpoint", base);
+        write_file(path, scitt_buf_span(&m->head_note));
+    }
+    scitt_store_read_t *rd;
+    if (scitt_store_read_begin(m->store, &rd) == 0) {
+        scitt_span_t pending;
+        if (scitt_store_get_meta(rd, META_PENDING, &pending) == 0) {
+            snprintf(path, sizeof(path), "%s/pending.checkpoint", base);
+            write_file(path, pending);
+        }
+        scitt_store_read_end(rd);
+    }
+    if (m->offered.len > 0) {
+        snprintf(path, sizeof(path), "%s/offered.checkpoint", base);
+        write_file(path, scitt_buf_span(&m->offered));
+    }
+    if (item_name != NULL) {
+        snprintf(path, sizeof(path), "%s/%s", base, item_name);
+        write_file(path, item);
+    }
+    snprintf(path, sizeof(path), "%s/report.txt", base);
+    scitt_buf_append_str(msg, "\n");
+    write_file(path, scitt_buf_span(msg));
+    msg->len--;
+    say(msg, verdict, "\nevidence kept in %s", base);
+}
+
+/* -- Fetching -- */
+
+static void get_init(scitt_mirror_get_t *g, size_t max)
+{
+    memset(g, 0, sizeof(*g));
+    scitt_buf_init(&g->body, NULL, max);
+}
+
+/* fetch_one GETs one path into `g` (initialised here; the caller cleans
+ * the body up). Returns 0 with g->status set, or the source's error. */
+static int fetch_one(scitt_mirror_t *m, scitt_mirror_get_t *g, const char *path, size_t max)
+{
+    get_init(g, max);
+    snprintf(g->path, sizeof(g->path), "%s", path);
+    int rc = m->cfg.source->get(m->cfg.source->ud, g, 1);
+    return rc != 0 ? rc : g->rc;
+}
+
+/* tile_path writes the path of tile (level, index) as of tree size `size`
+ * (full or partial) and its width in hashes; false when the tile does not
+ * exist at that size. */
+static bool tile_path(char *out, size_t cap, bool entries, unsigned level, uint64_t index, uint64_t size,
+                      size_t *out_width)
+{
+    uint64_t level_size = level >= 8 ? 0 : size >> (8 * level);
+    if (index >= (level_size + 255) / 256) {
+        return false;
+    }
+    uint64_t w = level_size - index * 256;
+    scitt_tile_path_t tp = {.entries = entries, .level = level, .index = index, .width = w >= 256 ? 0 : (unsigned)w};
+    size_t len;
+    out[0] = '/';
+    if (scitt_merkle_tile_path_encode(out + 1, cap - 1, &len, &tp) != 0) {
+        return false;
+    }
+    *out_width = w >= 256 ? 256 : (size_t)w;
+    return true;
+}
+
+static void cache_clear(scitt_mirror_t *m, bool level0_only)
+{
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        cached_tile_t *t = &m->cache[i];
+        if (t->used && (!level0_only || t->level == 0)) {
+            scitt_buf_cleanup(&t->hashes);
+            t->used = false;
+        }
+    }
+}
+
+static cached_tile_t *cache_find(scitt_mirror_t *m, unsigned level, uint64_t index)
+{
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        if (m->cache[i].used && m->cache[i].level == level && m->cache[i].index == index) {
+            return &m->cache[i];
+        }
+    }
+    return NULL;
+}
+
+/* cache_put takes over `hashes` (its storage moves into the cache). */
+static void cache_put(scitt_mirror_t *m, unsigned level, uint64_t index, scitt_buf_t *hashes)
+{
+    cached_tile_t *slot = NULL;
+    for (int pass = 0; slot == NULL && pass < 3; pass++) {
+        for (size_t i = 0; slot == NULL && i < CACHE_SLOTS; i++) {
+            slot = m->cache[i].used ? NULL : &m->cache[i];
+        }
+        if (slot == NULL) {
+            cache_clear(m, pass == 0); /* level-0 tiles first: they are only needed once */
+        }
+    }
+    slot->used = true;
+    slot->level = level;
+    slot->index = index;
+    slot->hashes = *hashes;
+    scitt_buf_init(hashes, NULL, 0);
+}
+
+/* check_tile_body checks that a fetched tile has the width its path says. */
+static int check_tile_body(scitt_mirror_t *m, const scitt_mirror_get_t *g, size_t width)
+{
+    if (g->status != 200) {
+        scitt_buf_reset(&m->fetch_why);
+        say(&m->fetch_why, 0, "the log does not serve %s (HTTP %d)", g->path, g->status);
+        m->fetch_verdict = SCITT_MIRROR_FAILED;
+        return SCITT_ENOTFOUND;
+    }
+    if (g->body.len != width * 32) {
+        scitt_buf_reset(&m->fetch_why);
+        say(&m->fetch_why, 0, "the log serves %s with %zu bytes, not %zu", g->path, g->body.len, width * 32);
+        m->fetch_verdict = SCITT_MIRROR_BAD_TILE;
+        return SCITT_ECORRUPT;
+    }
+    return 0;
+}
+
+/* logtiles_read is the tile reader over the log's tiles at m->log_size. */
+static int logtiles_read(void *ud, unsigned level, uint64_t index, const uint8_t **out_hashes, size_t *out_width)
+{
+    scitt_mirror_t *m = ud;
+    cached_tile_t *t = cache_find(m, level, index);
+    if (t == NULL) {
+        char path[SCITT_MERKLE_TILE_PATH_MAX + 2];
+        size_t width;
+        if (!tile_path(path, sizeof(path), false, level, index, m->log_size, &width)) {
+            return SCITT_ENOTFOUND;
+        }
+        scitt_mirror_get_t g;
+        int rc = fetch_one(m, &g, path, 256 * 32);
+        if (rc != 0) {
+            scitt_buf_reset(&m->fetch_why);
+            say(&m->fetch_why, 0, "cannot fetch %s: %s", path, scitt_strerror(rc));
+            m->fetch_verdict = SCITT_MIRROR_FAILED;
+        } else {
+            rc = check_tile_body(m, &g, width);
+        }
+        if (rc == 0) {
+            cache_put(m, level, index, &g.body);
+            t = cache_find(m, level, index);
+        }
+        scitt_buf_cleanup(&g.body);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    *out_hashes = t->hashes.base;
+    *out_width = t->hashes.len / 32;
+    return 0;
+}
+
+/* log_root computes the root at `size` from the log's tiles. On failure it
+ * returns the verdict and says why in `msg`. */
+static int log_root(scitt_mirror_t *m, uint64_t size, uint8_t out[32], scitt_buf_t *msg)
+{
+    scitt_tile_reader_t rd = {logtiles_read, m};
+    m->fetch_verdict = 0;
+    int rc = scitt_merkle_root_at(NULL, &rd, size, out);
+    if (rc == 0) {
+        return SCITT_MIRROR_OK;
+    }
+    if (m->fetch_verdict != 0) {
+        say(msg, m->fetch_verdict, "%.*s", (int)m->fetch_why.len, (const char *)m->fetch_why.base);
+        return m->fetch_verdict;
+    }
+    return say(msg, SCITT_MIRROR_BAD_TILE, "the log's tiles cannot give a root for size %llu: %s",
+               (unsigned long long)size, scitt_strerror(rc));
+}
+
+/* -- The store -- */
+
+static int store_read_tile(void *ud, unsigned level, uint64_t index, const uint8_t **out_hashes, size_t *out_width)
+{
+    return scitt_store_get_tile(ud, level, index, out_hashes, out_width);
+}
+
+/* count_entries finds how many entries the store holds: entries are
+ * appended in index order, so it is the first absent index (exponential
+ * then binary search). */
+static int count_entries(scitt_store_read_t *rd, uint64_t *out)
+{
+    scitt_span_t v;
+    uint64_t lo = 0, hi = 1; /* entries [0, lo) exist; index hi-1 is unknown */
+    int rc;
+    while ((rc = scitt_store_get_entry(rd, hi - 1, &v)) == 0) {
+        lo = hi;
+        hi = hi * 2;
+    }
+    if (rc != SCITT_ENOTFOUND) {
+        return rc;
+    }
+    hi = hi - 1; /* absent */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        rc = scitt_store_get_entry(rd, mid, &v);
+        if (rc == 0) {
+            lo = mid + 1;
+        } else if (rc == SCITT_ENOTFOUND) {
+            hi = mid;
+        } else {
+            return rc;
+        }
+    }
+    *out = lo;
+    return 0;
+}
+
+/* load_state reads the trusted head and rebuilds the tree over every entry
+ * held from our own tiles. */
+static int load_state(scitt_mirror_t *m, scitt_buf_t *msg)
+{
+    scitt_store_read_t *rd;
+    int rc = scitt_store_read_begin(m->store, &rd);
+    if (rc != 0) {
+        return say(msg, SCITT_MIRROR_FAILED, "cannot read the mirror's store: %s", scitt_strerror(rc));
+    }
+    scitt_store_head_t head;
+    uint64_t held = 0;
+    m->head_size = 0;
+    scitt_buf_reset(&m->head_note);
+    scitt_merkle_empty_root(m->head_root);
+    rc = scitt_store_get_latest_head(rd, &head);
+    if (rc == 0) {
+        m->head_size = head.size;
+        memcpy(m->head_root, head.root, 32);
+        rc = scitt_buf_append(&m->head_note, head.checkpoint.base, head.checkpoint.len);
+    } else if (rc == SCITT_ENOTFOUND) {
+        rc = 0;
+    }
+    rc = rc != 0 ? rc : count_entries(rd, &held);
+    scitt_tile_reader_t tr = {store_read_tile, rd};
+    rc = rc != 0 ? rc : scitt_merkle_restore(m->tree, &tr, held);
+    scitt_store_read_end(rd);
+    if (rc != 0) {
+        return say(msg, SCITT_MIRROR_FAILED, "the mirror's store is damaged: %s", scitt_strerror(rc));
+    }
+    uint8_t root[32];
+    if (held == m->head_size) {
+        scitt_merkle_root(m->tree, root);
+        if (memcmp(root, m->head_root, 32) != 0) {
+            return say(msg, SCITT_MIRROR_FAILED, "the mirror's store is damaged: its tiles do not give its head");
+        }
+    }
+    if (held < m->head_size) {
+        return say(msg, SCITT_MIRROR_FAILED, "the mirror's store is damaged: fewer entries than its head");
+    }
+    return SCITT_MIRROR_OK;
+}
+
+/* -- Opening -- */
+
+static int pin_vkey(scitt_mirror_t *m, scitt_buf_t *msg)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/%s", m->dir, VKEY_FILE);
+    scitt_buf_t pinned;
+    scitt_buf_init(&pinned, NULL, 4096);
+    int rc = read_small_file(path, &pinned);
+    bool was_pinned = rc == 0;
+    while (pinned.len > 0 && (pinned.base[pinned.len - 1] == '\n' || pinned.base[pinned.len - 1] == '\r')) {
+        pinned.len--;
+    }
+    int verdict = SCITT_MIRROR_OK;
+    if (rc == 0 && m->cfg.vkey != NULL && !scitt_span_eq(scitt_buf_span(&pinned), scitt_span_str(m->cfg.vkey))) {
+        verdict =
+            say(msg, SCITT_MIRROR_BAD_CHECKPOINT, "the --vkey given (%s) differs from the one pinned in %s (%.*s)",
+                m->cfg.vkey, path, (int)pinned.len, (const char *)pinned.base);
+    } else if (rc == 0) {
+        scitt_buf_append(&m->vkey, pinned.base, pinned.len);
+    } else if (m->cfg.vkey != NULL) {
+        scitt_buf_append_str(&m->vkey, m->cfg.vkey);
+    } else {
+        /* First contact and no key given: trust what the log publishes, and
+         * pin it so that every later round holds the log to it. */
+        scitt_mirror_get_t g;
+        rc = fetch_one(m, &g, "/checkpoint.vkey", 4096);
+        if (rc != 0 || g.status != 200) {
+            verdict = say(msg, SCITT_MIRROR_FAILED, "cannot fetch /checkpoint.vkey (%s, HTTP %d); give --vkey",
+                          scitt_strerror(rc), g.status);
+        } else {
+            scitt_buf_append(&m->vkey, g.body.base, g.body.len);
+            while (m->vkey.len > 0 && m->vkey.base[m->vkey.len - 1] == '\n') {
+                m->vkey.len--;
+            }
+        }
+        scitt_buf_cleanup(&g.body);
+    }
+    scitt_buf_cleanup(&pinned);
+    if (verdict != SCITT_MIRROR_OK) {
+        return verdict;
+    }
+    if (scitt_note_verifier_parse(&m->verifier, (const char *)m->vkey.base, m->vkey.len) != 0) {
+        return say(msg, SCITT_MIRROR_BAD_CHECKPOINT, "not a signed-note vkey: %.*s", (int)m->vkey.len,
+                   (const char *)m->vkey.base);
+    }
+    if (!was_pinned) {
+        scitt_buf_append_byte(&m->vkey, '\n');
+        rc = write_file(path, scitt_buf_span(&m->vkey));
+        m->vkey.len--;
+        if (rc != 0) {
+            return say(msg, SCITT_MIRROR_FAILED, "cannot write %s: %s", path, scitt_strerror(rc));
+        }
+    }
+    return SCITT_MIRROR_OK;
+}
+
+int scitt_mirror_open(scitt_mirror_t **out, const scitt_mirror_config_t *cfg, scitt_buf_t *msg)
+{
+    scitt_mirror_t *m = calloc(1, sizeof(*m));
+    if (m == NULL) {
+        return say(msg, SCITT_MIRROR_FAILED, "out of memory");
+    }
+    m->cfg = *cfg;
+    if (m->cfg.chunk_entries == 0) {
+        m->cfg.chunk_entries = 1024;
+    }
+    if (m->cfg.chunk_entries > 256 * 255) {
+        m->cfg.chunk_entries = 256 * 255; /* chunk_entries keeps widths for 2 x 256 tiles */
+    }
+    snprintf(m->dir, sizeof(m->dir), "%s", cfg->dir);
+    snprintf(m->db_dir, sizeof(m->db_dir), "%s/db", cfg->dir);
+    scitt_buf_init(&m->vkey, NULL, 4096);
+    scitt_buf_init(&m->head_note, NULL, 0);
+    scitt_buf_init(&m->fetch_why, NULL, 0);
+    scitt_buf_init(&m->offered, NULL, SCITT_NOTE_MAX_LEN);
+    int verdict = SCITT_MIRROR_OK;
+    const char *why = NULL;
+    if (mkdir(m->dir, 0700) != 0 && errno != EEXIST) {
+        verdict = say(msg, SCITT_MIRROR_FAILED, "cannot create %s: %s", m->dir, strerror(errno));
+    }
+    scitt_store_config_t sc = {.dir = m->db_dir};
+    int rc = verdict == 0 ? scitt_store_open(&m->store, &sc, &why) : 0;
+    if (rc != 0) {
+        verdict = say(msg, SCITT_MIRROR_FAILED, "cannot open the mirror's store in %s: %s", m->db_dir,
+                      why != NULL ? why : scitt_strerror(rc));
+    }
+    if (verdict == 0 && scitt_merkle_new(&m->tree, NULL) != 0) {
+        verdict = say(msg, SCITT_MIRROR_FAILED, "out of memory");
+    }
+    verdict = verdict != 0 ? verdict : pin_vkey(m, msg);
+    verdict = verdict != 0 ? verdict : load_state(m, msg);
+    if (verdict != 0) {
+        scitt_mirror_close(m);
+        return verdict;
+    }
+    *out = m;
+    return SCITT_MIRROR_OK;
+}
+
+void scitt_mirror_close(scitt_mirror_t *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    cache_clear(m, false);
+    scitt_merkle_free(m->tree);
+    if (m->store != NULL) {
+        scitt_store_close(m->store);
+    }
+    if (m->verifier.key != NULL) {
+        scitt_note_verifier_cleanup(&m->verifier);
+    }
+    scitt_buf_cleanup(&m->vkey);
+    scitt_buf_cleanup(&m->head_note);
+    scitt_buf_cleanup(&m->fetch_why);
+    scitt_buf_cleanup(&m->offered);
+    free(m);
+}
+
+void scitt_mirror_get_status(const scitt_mirror_t *m, scitt_mirror_status_t *out)
+{
+    out->trusted_size = m->head_size;
+    out->entries = scitt_merkle_size(m->tree);
+    out->log_size = m->log_size;
+}
+
+const char *scitt_mirror_store_dir(const scitt_mirror_t *m)
+{
+    return m->db_dir;
+}
+
+/* -- One chunk of entries -- */
+
+/* chunk_t holds the fetched material of entries [first, end). */
+typedef struct chunk {
+    uint64_t first, end;
+    uint64_t first_tile;
+    size_t num_tiles;
+    scitt_mirror_get_t *tiles; /* level-0 tiles, then bundles: 2 * num_tiles */
+    scitt_mirror_get_t *stmts; /* end - first statements */
+    uint8_t (*entries)[32];    /* end - first entries */
+    uint8_t (*leaves)[32];
+    scitt_span_t *stored;
+} chunk_t;
+
+static void chunk_free(chunk_t *c)
+{
+    for (size_t i = 0; c->tiles != NULL && i < 2 * c->num_tiles; i++) {
+        scitt_buf_cleanup(&c->tiles[i].body);
+    }
+    for (uint64_t i = 0; c->stmts != NULL && i < c->end - c->first; i++) {
+        scitt_buf_cleanup(&c->stmts[i].body);
+    }
+    free(c->tiles);
+    free(c->stmts);
+    free(c->entries);
+    free(c->leaves);
+    free(c->stored);
+}
+
+/* chunk_entries fetches the level-0 tiles and entry bundles of the chunk,
+ * checks every bundle entry against the tile, and extracts the entries. */
+static int chunk_entries(scitt_mirror_t *m, chunk_t *c, scitt_buf_t *msg)
+{
+    size_t nt = c->num_tiles, widths[2 * 256];
+    for (size_t i = 0; i < 2 * nt; i++) {
+        get_init(&c->tiles[i], 256 * (2 + 65535));
+        tile_path(c->tiles[i].path, sizeof(c->tiles[i].path), i >= nt, 0, c->first_tile + i % nt, m->log_size,
+                  &widths[i]);
+    }
+    int rc = m->cfg.source->get(m->cfg.source->ud, c->tiles, 2 * nt);
+    if (rc != 0) {
+        return say(msg, SCITT_MIRROR_FAILED, "cannot fetch tiles: %s", scitt_strerror(rc));
+    }
+    for (size_t i = 0; i < nt; i++) {
+        scitt_mirror_get_t *tile = &c->tiles[i], *bundle = &c->tiles[nt + i];
+        m->fetch_verdict = 0;
+        if (check_tile_body(m, tile, widths[i]) != 0) {
+            if (m->fetch_verdict == SCITT_MIRROR_BAD_TILE) {
+                say(msg, SCITT_MIRROR_BAD_TILE, "%.*s", (int)m->fetch_why.len, (const char *)m->fetch_why.base);
+                evidence(m, SCITT_MIRROR_BAD_TILE, "tile", scitt_buf_span(&tile->body), msg);
+            } else {
+                say(msg, m->fetch_verdict, "%.*s", (int)m->fetch_why.len, (const char *)m->fetch_why.base);
+            }
+            return m->fetch_verdict;
+        }
+        if (bundle->status != 200) {
+            return say(msg, SCITT_MIRROR_FAILED, "the log does not serve %s (HTTP %d)", bundle->path, bundle->status);
+        }
+        scitt_span_t ents[256];
+        size_t num;
+        uint64_t tile_index = c->first_tile + i;
+        if (scitt_merkle_bundle_decode(ents, 256, &num, bundle->body.base, bundle->body.len) != 0 || num != widths[i]) {
+            say(msg, SCITT_MIRROR_BAD_TILE, "the entry bundle %s does not hold %zu entries", bundle->path, widths[i]);
+            evidence(m, SCITT_MIRROR_BAD_TILE, "bundle", scitt_buf_span(&bundle->body), msg);
+            return SCITT_MIRROR_BAD_TILE;
+        }
+        for (size_t k = 0; k < num; k++) {
+            uint64_t index = tile_index * 256 + k;
+            if (index < c->first || index >= c->end) {
+                continue;
+            }
+            uint8_t leaf[32];
+            char want[65], got[65];
+            scitt_merkle_leaf_hash(leaf, ents[k].base, ents[k].len);
+            if (ents[k].len != 32 || memcmp(leaf, tile->body.base + 32 * k, 32) != 0) {
+                hex32(want, tile->body.base + 32 * k);
+                hex32(got, leaf);
+                say(msg, SCITT_MIRROR_BAD_TILE,
+                    "entry %llu: tile %s holds leaf hash %s, but entry %zu of bundle %s (%zu bytes) hashes to %s",
+                    (unsigned long long)index, tile->path, want, k, bundle->path, ents[k].len, got);
+                evidence(m, SCITT_MIRROR_BAD_TILE, "tile", scitt_buf_span(&tile->body), msg);
+                return SCITT_MIRROR_BAD_TILE;
+            }
+            memcpy(c->entries[index - c->first], ents[k].base, 32);
+            memcpy(c->leaves[index - c->first], leaf, 32);
+        }
+        /* The level-0 tile is the log's; the reader uses it for comparisons. */
+        if (cache_find(m, 0, tile_index) == NULL) {
+            scitt_buf_t copy;
+            scitt_buf_init(&copy, NULL, 0);
+            if (scitt_buf_append(&copy, tile->body.base, tile->body.len) != 0) {
+                scitt_buf_cleanup(&copy);
+                return say(msg, SCITT_MIRROR_FAILED, "out of memory");
+            }
+            cache_put(m, 0, tile_index, &copy);
+        }
+    }
+    return SCITT_MIRROR_OK;
+}
+
+/* chunk_statements fetches the statement of every entry and checks that
+ * it hashes to the entry. */
+static int chunk_statements(scitt_mirror_t *m, chunk_t *c, scitt_buf_t *msg)
+{
+    size_t n = (size_t)(c->end - c->first);
+    for (size_t i = 0; i < n; i++) {
+        char id[65];
+        hex32(id, c->entries[i]);
+        get_init(&c->stmts[i], MAX_STATEMENT);
+        snprintf(c->stmts[i].path, sizeof(c->stmts[i].path), "/entries/%s/statement", id);
+    }
+    int rc = m->cfg.source->get(m->cfg.source->ud, c->stmts, n);
+    if (rc != 0) {
+        return say(msg, SCITT_MIRROR_FAILED, "cannot fetch statements: %s", scitt_strerror(rc));
+    }
+    for (size_t i = 0; i < n; i++) {
+        scitt_mirror_get_t *g = &c->stmts[i];
+        unsigned long long index = (unsigned long long)(c->first + i);
+        if (g->status == 404) {
+            say(msg, SCITT_MIRROR_BAD_STATEMENT, "entry %llu: the log serves no statement at %s", index, g->path);
+            evidence(m, SCITT_MIRROR_BAD_STATEMENT, NULL, scitt_span(NULL, 0), msg);
+            return SCITT_MIRROR_BAD_STATEMENT;
+        }
+        if (g->status != 200) {
+            return say(msg, SCITT_MIRROR_FAILED, "GET %s: HTTP %d", g->path, g->status);
+        }
+        scitt_cose_sign1_t s;
+        const char *why = NULL;
+        uint8_t got[32];
+        char want_hex[65], got_hex[65];
+        rc = scitt_cose_sign1_decode(&s, g->body.base, g->body.len, MAX_STATEMENT, &why);
+        if (rc == 0) {
+            scitt_cose_entry(&s, got);
+        }
+        if (rc != 0 || memcmp(got, c->entries[i], 32) != 0) {
+            hex32(want_hex, c->entries[i]);
+            if (rc != 0) {
+                say(msg, SCITT_MIRROR_BAD_STATEMENT, "entry %llu: the statement at %s is not a COSE_Sign1 (%s)", index,
+                    g->path, why != NULL ? why : scitt_strerror(rc));
+            } else {
+                hex32(got_hex, got);
+                say(msg, SCITT_MIRROR_BAD_STATEMENT,
+                    "entry %llu: the statement served at %s hashes to %s, but the log's entry is %s", index, g->path,
+                    got_hex, want_hex);
+            }
+            evidence(m, SCITT_MIRROR_BAD_STATEMENT, "statement", scitt_buf_span(&g->body), msg);
+            return SCITT_MIRROR_BAD_STATEMENT;
+        }
+        c->stored[i] = scitt_buf_span(&g->body);
+    }
+    return SCITT_MIRROR_OK;
+}
+
+/* chunk_commit appends the chunk to our tree, compares every tile that
+ * changed with the log's, and commits entries and our tiles together. */
+static int chunk_commit(scitt_mirror_t *m, chunk_t *c, scitt_buf_t *msg)
+{
+    const scitt_merkle_tile_t *tiles;
+    size_t num_tiles;
+    size_t n = (size_t)(c->end - c->first);
+    int rc = scitt_merkle_append(m->tree, (const uint8_t(*)[32])c->leaves, n, &tiles, &num_tiles, NULL);
+    if (rc != 0) {
+        return say(msg, SCITT_MIRROR_FAILED, "cannot extend the tree: %s", scitt_strerror(rc));
+    }
+    scitt_store_tile_t stiles[64];
+    if (num_tiles > scitt_countof(stiles)) {
+        return say(msg, SCITT_MIRROR_FAILED, "too many tiles changed at once (%zu)", num_tiles);
+    }
+    scitt_tile_reader_t rd = {logtiles_read, m};
+    for (size_t i = 0; i < num_tiles; i++) {
+        const scitt_merkle_tile_t *t = &tiles[i];
+        const uint8_t *theirs;
+        size_t width;
+        m->fetch_verdict = 0;
+        rc = rd.read(rd.ud, t->level, t->index, &theirs, &width);
+        if (rc != 0) {
+            return say(msg, m->fetch_verdict != 0 ? m->fetch_verdict : SCITT_MIRROR_FAILED, "%.*s",
+                       (int)m->fetch_why.len, (const char *)m->fetch_why.base);
+        }
+        for (size_t k = 0; k < t->width; k++) {
+            if (k >= width || memcmp(theirs + 32 * k, t->hashes[k], 32) != 0) {
+                char want[65] = "(absent)", got[65];
+                if (k < width) {
+                    hex32(want, theirs + 32 * k);
+                }
+                hex32(got, t->hashes[k]);
+                say(msg, SCITT_MIRROR_BAD_TILE,
+                    "tile %u/%llu hash %zu: the log serves %s, but the entries it logged give %s", t->level,
+                    (unsigned long long)t->index, k, want, got);
+                evidence(m, SCITT_MIRROR_BAD_TILE, "tile", scitt_span(theirs, 32 * width), msg);
+                return SCITT_MIRROR_BAD_TILE;
+            }
+        }
+        stiles[i] = (scitt_store_tile_t){t->level, t->index, t->width, t->hashes};
+    }
+    scitt_store_batch_t b = {.first_index = c->first,
+                             .num_entries = n,
+                             .entries = c->stored,
+                             .entry_hashes = (const uint8_t(*)[32])c->entries,
+                             .tiles = stiles,
+                             .num_tiles = num_tiles};
+    rc = scitt_store_commit(m->store, &b);
+    if (rc != 0) {
+        return say(msg, SCITT_MIRROR_FAILED, "cannot store entries %llu..%llu: %s", (unsigned long long)c->first,
+                   (unsigned long long)c->end - 1, scitt_strerror(rc));
+    }
+    return SCITT_MIRROR_OK;
+}
+
+static int mirror_chunk(scitt_mirror_t *m, uint64_t first, uint64_t end, scitt_buf_t *msg)
+{
+    chunk_t c = {.first = first, .end = end, .first_tile = first / 256};
+    c.num_tiles = (size_t)((end - 1) / 256 - c.first_tile + 1);
+    size_t n = (size_t)(end - first);
+    c.tiles = calloc(2 * c.num_tiles, sizeof(*c.tiles));
+    c.stmts = calloc(n, sizeof(*c.stmts));
+    c.entries = calloc(n, 32);
+    c.leaves = calloc(n, 32);
+    c.stored = calloc(n, sizeof(*c.stored));
+    int verdict = SCITT_MIRROR_OK;
+    if (c.tiles == NULL || c.stmts == NULL || c.entries == NULL || c.leaves == NULL || c.stored == NULL) {
+        verdict = say(msg, SCITT_MIRROR_FAILED, "out of memory");
+    }
+    verdict = verdict != 0 ? verdict : chunk_entries(m, &c, msg);
+    verdict = verdict != 0 ? verdict : chunk_statements(m, &c, msg);
+    verdict = verdict != 0 ? verdict : chunk_commit(m, &c, msg);
+    chunk_free(&c);
+    cache_clear(m, true);
+    return verdict;
+}
+
+/* -- A round -- */
+
+static int fetch_checkpoint(scitt_mirror_t *m, scitt_checkpoint_t *cp, scitt_buf_t *msg)
+{
+    scitt_mirror_get_t g;
+    int rc = fetch_one(m, &g, "/checkpoint", SCITT_NOTE_MAX_LEN);
+    scitt_buf_reset(&m->offered);
+    if (rc != 0 || g.status != 200) {
+        scitt_buf_cleanup(&g.body);
+        return say(msg, SCITT_MIRROR_FAILED, "cannot fetch /checkpoint: %s (HTTP %d)", scitt_strerror(rc), g.status);
+    }
+    scitt_buf_append(&m->offered, g.body.base, g.body.len);
+    scitt_buf_cleanup(&g.body);
+    const char *why = NULL;
+    rc = scitt_note_open(m->offered.base, m->offered.len, &m->verifier, 1, cp, &why);
+    if (rc != 0) {
+        say(msg, SCITT_MIRROR_BAD_CHECKPOINT, "the log's checkpoint does not verify with the pinned key %s: %s",
+            m->verifier.name, why != NULL ? why : scitt_strerror(rc));
+        evidence(m, SCITT_MIRROR_BAD_CHECKPOINT, NULL, scitt_span(NULL, 0), msg);
+        return SCITT_MIRROR_BAD_CHECKPOINT;
+    }
+    /* The origin names the log: it may never change under a mirror. */
+    scitt_store_read_t *rd;
+    scitt_span_t origin;
+    bool known = false, same = true;
+    if (scitt_store_read_begin(m->store, &rd) == 0) {
+        if (scitt_store_get_meta(rd, META_ORIGIN, &origin) == 0) {
+            known = true;
+            same = scitt_span_eq(origin, cp->origin);
+        }
+        scitt_store_read_end(rd);
+    }
+    if (!same) {
+        say(msg, SCITT_MIRROR_BAD_CHECKPOINT, "the checkpoint's origin \"%.*s\" is not the log this mirror follows",
+            (int)cp->origin.len, (const char *)cp->origin.base);
+        evidence(m, SCITT_MIRROR_BAD_CHECKPOINT, NULL, scitt_span(NULL, 0), msg);
+        return SCITT_MIRROR_BAD_CHECKPOINT;
+    }
+    if (!known && scitt_store_meta_put(m->store, META_ORIGIN, cp->origin) != 0) {
+        return say(msg, SCITT_MIRROR_FAILED, "cannot write the mirror's store");
+    }
+    return SCITT_MIRROR_OK;
+}
+
+static int fork_at(scitt_mirror_t *m, scitt_buf_t *msg, const char *what, uint64_t size, const uint8_t ours[32],
+                   const uint8_t theirs[32])
+{
+    char a[65], b[65];
+    hex32(a, ours);
+    hex32(b, theirs);
+    say(msg, SCITT_MIRROR_FORK, "at tree size %llu %s has root %s, but the log's new checkpoint (size %llu) gives %s",
+        (unsigned long long)size, what, a, (unsigned long long)m->log_size, b);
+    evidence(m, SCITT_MIRROR_FORK, NULL, scitt_span(NULL, 0), msg);
+    return SCITT_MIRROR_FORK;
+}
+
+static int commit_head(scitt_mirror_t *m, const scitt_checkpoint_t *cp, scitt_buf_t *msg)
+{
+    /* A mirror has no receipt signature. The span still points at a byte:
+     * the store memcpy()s it, and memcpy from NULL is undefined even for 0
+     * bytes. */
+    static const uint8_t no_sig[1];
+    scitt_store_head_t head = {.size = cp->size,
+                               .time = (int64_t)time(NULL),
+                               .receipt_sig = scitt_span(no_sig, 0),
+                               .checkpoint = scitt_buf_span(&m->offered)};
+    memcpy(head.root, cp->root, 32);
+    scitt_store_batch_t b = {.first_index = scitt_merkle_size(m->tree), .head = &head};
+    int rc = scitt_store_commit(m->store, &b);
+    if (rc != 0) {
+        return say(msg, SCITT_MIRROR_FAILED, "cannot store the checkpoint: %s", scitt_strerror(rc));
+    }
+    m->head_size = cp->size;
+    memcpy(m->head_root, cp->root, 32);
+    scitt_buf_reset(&m->head_note);
+    scitt_buf_append(&m->head_note, m->offered.base, m->offered.len);
+    return SCITT_MIRROR_OK;
+}
+
+static int sync_round(scitt_mirror_t *m, scitt_buf_t *msg)
+{
+    int verdict = load_state(m, msg);
+    if (verdict != 0) {
+        return verdict;
+    }
+    scitt_checkpoint_t cp;
+    verdict = fetch_checkpoint(m, &cp, msg);
+    if (verdict != 0) {
+        return verdict;
+    }
+    m->log_size = cp.size;
+    uint64_t held = scitt_merkle_size(m->tree);
+    uint8_t root[32];
+
+    if (cp.size < m->head_size) {
+        say(msg, SCITT_MIRROR_FORK,
+            "the log's new checkpoint has size %llu, smaller than the size %llu it signed before",
+            (unsigned long long)cp.size, (unsigned long long)m->head_size);
+        evidence(m, SCITT_MIRROR_FORK, NULL, scitt_span(NULL, 0), msg);
+        return SCITT_MIRROR_FORK;
+    }
+    if (cp.size <= held) {
+        /* Nothing new to fetch: the checkpoint must agree with what we hold. */
+        scitt_store_read_t *rd;
+        int rc = scitt_store_read_begin(m->store, &rd);
+        if (rc == 0) {
+            scitt_tile_reader_t tr = {store_read_tile, rd};
+            rc = scitt_merkle_root_at(NULL, &tr, cp.size, root);
+            scitt_store_read_end(rd);
+        }
+        if (rc != 0) {
+            return say(msg, SCITT_MIRROR_FAILED, "the mirror's store is damaged: %s", scitt_strerror(rc));
+        }
+        if (memcmp(root, cp.root, 32) != 0) {
+            return fork_at(m, msg, "the mirror's verified copy", cp.size, root, cp.root);
+        }
+        return cp.size > m->head_size ? commit_head(m, &cp, msg) : SCITT_MIRROR_OK;
+    }
+
+    /* The log's own tiles must give its root, and the roots we trust. */
+    cache_clear(m, false);
+    verdict = log_root(m, cp.size, root, msg);
+    if (verdict != 0) {
+        return verdict;
+    }
+    if (memcmp(root, cp.root, 32) != 0) {
+        char a[65], b[65];
+        hex32(a, root);
+        hex32(b, cp.root);
+        say(msg, SCITT_MIRROR_BAD_TILE, "the log's tiles for size %llu give root %s, but its checkpoint says %s",
+            (unsigned long long)cp.size, a, b);
+        evidence(m, SCITT_MIRROR_BAD_TILE, NULL, scitt_span(NULL, 0), msg);
+        return SCITT_MIRROR_BAD_TILE;
+    }
+    if (m->head_size > 0) {
+        verdict = log_root(m, m->head_size, root, msg);
+        if (verdict != 0) {
+            return verdict;
+        }
+        if (memcmp(root, m->head_root, 32) != 0) {
+            return fork_at(m, msg, "the last checkpoint the mirror trusted", m->head_size, m->head_root, root);
+        }
+    }
+    if (held > m->head_size) {
+        uint8_t ours[32];
+        scitt_merkle_root(m->tree, ours);
+        verdict = log_root(m, held, root, msg);
+        if (verdict != 0) {
+            return verdict;
+        }
+        if (memcmp(root, ours, 32) != 0) {
+            return fork_at(m, msg, "the entries the mirror verified under its pending checkpoint", held, ours, root);
+        }
+    }
+    if (scitt_store_meta_put(m->store, META_PENDING, scitt_buf_span(&m->offered)) != 0) {
+        return say(msg, SCITT_MIRROR_FAILED, "cannot write the mirror's store");
+    }
+
+    /* Chunks aligned to level-0 tiles, so a chunk fetches whole bundles. */
+    uint64_t step = (m->cfg.chunk_entries + 255) / 256 * 256;
+    while (held < cp.size) {
+        uint64_t end = (held / 256) * 256 + step;
+        end = end > cp.size ? cp.size : end;
+        verdict = mirror_chunk(m, held, end, msg);
+        if (verdict != 0) {
+            return verdict;
+        }
+        held = end;
+        if (m->cfg.progress != NULL) {
+            m->cfg.progress(m->cfg.progress_ud, held, cp.size);
+        }
+    }
+    scitt_merkle_root(m->tree, root);
+    if (memcmp(root, cp.root, 32) != 0) {
+        /* Unreachable unless a tile check above is wrong: stop, never store. */
+        return say(msg, SCITT_MIRROR_BAD_TILE, "the entries do not reproduce the checkpoint root");
+    }
+    return commit_head(m, &cp, msg);
+}
+
+int scitt_mirror_sync(scitt_mirror_t *m, scitt_mirror_status_t *status, scitt_buf_t *msg)
+{
+    m->log_size = 0;
+    int verdict = sync_round(m, msg);
+    cache_clear(m, false);
+    if (status != NULL) {
+        scitt_mirror_get_status(m, status);
+    }
+    return verdict;
+}

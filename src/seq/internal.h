@@ -1,0 +1,169 @@
+/*
+ * internal.h: what the files of src/seq share, and the internal entry points
+ * the tests and the benchmark use (never the front end).
+ *
+ * A submission travels as one scitt_seq__job_t, allocated by the submitting
+ * thread and freed by whichever pipeline thread answers it: a verify thread
+ * for a rejection, the sequencer for everything accepted. Between the
+ * threads it moves only through the two mutex-protected FIFOs, so exactly one
+ * thread owns a job at any time.
+ */
+#ifndef SCITT_SRC_SEQ_INTERNAL_H
+#define SCITT_SRC_SEQ_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "scitt/merkle.h"
+#include "scitt/note.h"
+#include "scitt/seq.h"
+
+#define SCITT_SEQ__DEFAULT_ORIGIN      "localhost/scittd"
+#define SCITT_SEQ__DEFAULT_BATCH_MAX   16384
+#define SCITT_SEQ__DEFAULT_MAX_PENDING 100000
+
+/* Meta keys this module owns (hex of 32-byte thumbprints, and the origin). */
+#define SCITT_SEQ__META_RECEIPT_KID    "receipt_kid"
+#define SCITT_SEQ__META_CHECKPOINT_KID "checkpoint_kid"
+#define SCITT_SEQ__META_ORIGIN         "origin"
+
+/* How the sequencer classified a job. */
+enum { SCITT_SEQ__NEW, SCITT_SEQ__DUP_BATCH, SCITT_SEQ__DUP_STORE };
+
+typedef struct scitt_seq__job {
+    struct scitt_seq__job *next;
+    scitt_seq_done_cb done;
+    void *ctx;
+    uint8_t entry[SCITT_SHA256_LEN];
+    uint64_t index;  /* set by the sequencer */
+    uint8_t kind;    /* SCITT_SEQ__NEW etc., set by the sequencer */
+    bool in_pending; /* counted in the pending set */
+    size_t len;      /* bytes in data: the body, then the normalised statement */
+    size_t cap;      /* room in data; body length + 1 (normalising may add the tag) */
+    uint8_t data[];
+} scitt_seq__job_t;
+
+typedef struct scitt_seq__fifo {
+    scitt_seq__job_t *head, *tail;
+    size_t num;
+} scitt_seq__fifo_t;
+
+void scitt_seq__fifo_push(scitt_seq__fifo_t *q, scitt_seq__job_t *job);
+scitt_seq__job_t *scitt_seq__fifo_pop(scitt_seq__fifo_t *q);
+
+/* The pending set: entry hash -> number of accepted, uncommitted jobs with
+ * that entry, an open-addressing table sized at start for max_pending
+ * entries so inserting never allocates. Guarded by its own mutex. */
+typedef struct scitt_seq__pendset {
+    pthread_mutex_t lock;
+    struct scitt_seq__pend_slot *slots;
+    size_t mask;
+} scitt_seq__pendset_t;
+
+int scitt_seq__pendset_init(scitt_seq__pendset_t *ps, size_t max_entries);
+void scitt_seq__pendset_cleanup(scitt_seq__pendset_t *ps);
+void scitt_seq__pendset_add(scitt_seq__pendset_t *ps, const uint8_t entry[32]);
+/* scitt_seq__pendset_remove_batch removes the entries of every job of the
+ * list that is counted (in_pending) under one lock. */
+void scitt_seq__pendset_remove_jobs(scitt_seq__pendset_t *ps, scitt_seq__job_t *const *jobs, size_t num);
+bool scitt_seq__pendset_has(scitt_seq__pendset_t *ps, const uint8_t entry[32]);
+
+typedef struct scitt_seq__sequencer scitt_seq__sequencer_t;
+
+struct scitt_seq {
+    scitt_store_t *store;
+    const scitt_seq_keys_t *keys;
+    const scitt_policy_t *policy;
+    char *origin;
+    size_t batch_max;
+    size_t max_pending;
+    unsigned workers;
+
+    /* Submissions accepted and not yet answered (both queues and the batch
+     * in hand). Bounded by max_pending. */
+    atomic_size_t pending;
+
+    /* Verify queue: submit -> verify pool. */
+    pthread_mutex_t vq_lock;
+    pthread_cond_t vq_cond;
+    scitt_seq__fifo_t vq;
+    bool stopping; /* no more submissions; pool threads exit once vq is empty */
+
+    /* Sequencer queue: verify pool (and scitt_seq__submit_entry) -> sequencer. */
+    pthread_mutex_t sq_lock;
+    pthread_cond_t sq_cond;
+    scitt_seq__fifo_t sq;
+    unsigned workers_alive; /* the sequencer exits when 0, sq_closed and sq is empty */
+    bool sq_closed;
+    bool hold; /* tests: the sequencer takes no batch while set */
+
+    scitt_seq__pendset_t pendset;
+
+    pthread_t *pool_threads;
+    unsigned num_pool_threads;
+    pthread_t seq_thread;
+    bool seq_thread_started;
+    bool stopped;
+
+    scitt_seq__sequencer_t *sequencer; /* sequencer-thread state */
+
+    /* Gauges (relaxed atomics). */
+    atomic_uint_fast64_t tree_size;
+    atomic_uint_fast64_t batches;
+    atomic_uint_fast64_t last_batch_size;
+    atomic_uint_fast64_t last_commit_ns;
+};
+
+/* scitt_seq__job_new allocates a job holding a copy of `len` bytes. */
+scitt_seq__job_t *scitt_seq__job_new(const uint8_t *body, size_t len, scitt_seq_done_cb done, void *ctx);
+
+/* scitt_seq__unpend is called just before `num` jobs are answered: it
+ * takes them out of the pending set and the pending count, so a client
+ * that hears back can submit again at once and a waiter that looks at the
+ * gauges after its answer sees them settled. */
+void scitt_seq__unpend(scitt_seq_t *seq, scitt_seq__job_t *const *jobs, size_t num);
+/* scitt_seq__free_jobs frees `num` answered jobs. */
+void scitt_seq__free_jobs(scitt_seq__job_t *const *jobs, size_t num);
+
+/* Pool (pool.c). */
+int scitt_seq__pool_start(scitt_seq_t *seq);
+void *scitt_seq__pool_main(void *arg);
+/* scitt_seq__queue_verified hands an accepted job to the sequencer:
+ * SCITT_ESHUTDOWN once the sequencer queue is closed. */
+int scitt_seq__queue_verified(scitt_seq_t *seq, scitt_seq__job_t *job);
+
+/* Sequencer (sequencer.c). scitt_seq__sequencer_new recovers the log from
+ * the store (SCITT_ECORRUPT with a reason when it is inconsistent). */
+int scitt_seq__sequencer_new(scitt_seq_t *seq, const char **out_err_desc);
+void scitt_seq__sequencer_free(scitt_seq__sequencer_t *s);
+void *scitt_seq__sequencer_main(void *arg);
+
+/* scitt_seq__tile_reader adapts a store read transaction to the Merkle
+ * engine's tile reader (tiles stay valid until the transaction ends). */
+scitt_tile_reader_t scitt_seq__tile_reader(scitt_store_read_t *rd);
+
+/* scitt_seq__receipt_at appends the receipt of committed leaf `index` built
+ * from the read transaction `rd`: the head of its batch, a prover at that
+ * size, the stored signature. `prot` is scratch for the protected header. */
+int scitt_seq__receipt_at(scitt_store_read_t *rd, const scitt_seq_keys_t *keys, scitt_span_t origin, uint64_t index,
+                          scitt_buf_t *prot, scitt_buf_t *out);
+
+/* scitt_seq__put_receipt appends the receipt of `index` at the prover's tree
+ * size under `prot` and `sig`. */
+int scitt_seq__put_receipt(scitt_buf_t *out, scitt_merkle_prover_t *prover, uint64_t size, scitt_span_t prot,
+                           uint64_t index, scitt_span_t sig);
+
+/* ------------------------------------------------------------------------ */
+/* Entry points for tests and the benchmark                                  */
+
+/* scitt_seq__submit_entry queues an already verified, normalised statement
+ * `stmt` (copied) with its entry hash, bypassing the verify pool. Same
+ * answers as scitt_seq_submit (SCITT_EFULL, SCITT_ESHUTDOWN). */
+int scitt_seq__submit_entry(scitt_seq_t *seq, const uint8_t *stmt, size_t len, const uint8_t entry[32],
+                            scitt_seq_done_cb done, void *ctx);
+
+/* scitt_seq__hold stops (true) or resumes (false) the sequencer taking new
+ * batches, so a test can make several submissions land in one batch. */
+void scitt_seq__hold(scitt_seq_t *seq, bool hold);
+
+#endif /* SCITT_SRC_SEQ_INTERNAL_H */

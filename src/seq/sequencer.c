@@ -1,0 +1,596 @@
+/*
+ * sequencer.c: the one thread that writes the log (DESIGN.md section 1),
+ * recovery at start, and receipts rebuilt from the store.
+ *
+ * Natural group commit: the thread takes everything queued (up to
+ * batch_max) as one batch; while it commits, the next batch accumulates.
+ * Per batch:
+ *   1. classify (one read transaction): an entry already in the store keeps
+ *      its index (DUP_STORE); a repeat inside the batch gets the index of
+ *      its first occurrence (DUP_BATCH); the rest get new indexes in order;
+ *   2. leaf hashes (scitt_sha256_leaves) and scitt_merkle_append;
+ *   3. sign the new head: one ES256 signature over the root (the signature
+ *      every receipt of this tree size carries) and one Ed25519 checkpoint;
+ *   4. ONE scitt_store_commit: entries, dedup keys, changed tiles and the
+ *      signed head, durably (fsync);
+ *   5. only then build each receipt from one prover over the committed
+ *      tiles and run the completions.
+ *
+ * Invariants:
+ *  - Durability: no receipt, index or checkpoint leaves this thread before
+ *    the commit holding it returned 0. A failed commit answers every new
+ *    entry of the batch with the error and restores the in-memory tree from
+ *    the store at the last committed size, so the next batch starts from
+ *    exactly what is on disk. Entries already in the store are answered
+ *    normally even then: they are durable.
+ *  - `size`/`root` always describe the last committed head; `tree` equals
+ *    them between batches unless `broken` (a failed restore), in which case
+ *    the next batch restores again before doing anything else.
+ *  - Every receipt is a pure function of the store: head of the batch that
+ *    committed the leaf (scitt_store_get_head_from(index + 1)), protected
+ *    header from kid, origin and the head's time, proof at that size, stored
+ *    signature. scitt_seq_receipt therefore rebuilds registrations' receipts
+ *    byte for byte.
+ *  - A read transaction holds the store's grow lock, and a commit may need
+ *    that lock exclusively: this thread never holds a read transaction
+ *    across its own commit.
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include "internal.h"
+#include "scitt/receipt.h"
+#include "scitt/sha256.h"
+
+#define RECEIPT_ALG SCITT_ALG_ES256
+#define SIG_CAP     132
+
+struct scitt_seq__sequencer {
+    scitt_seq_t *seq;
+    scitt_span_t origin;
+    scitt_merkle_t *tree;
+    uint64_t size;    /* last committed tree size */
+    uint8_t root[32]; /* and its root */
+    int64_t time;     /* and its time (heads' times never go backwards) */
+    bool broken;      /* `tree` differs from the store; restore before the next batch */
+    scitt_note_verifier_t note_v;
+
+    /* Batch scratch, sized for batch_max at start (no allocation per batch
+     * except the tile list, which grows to its high-water mark). */
+    size_t cap;
+    scitt_seq__job_t **jobs;
+    size_t num_jobs;
+    scitt_seq__job_t **fresh; /* new entries, in index order */
+    size_t num_fresh;
+    uint8_t (*leaves)[32];
+    uint8_t (*hashes)[32];
+    scitt_span_t *entries;
+    uint32_t *slots; /* in-batch dedup: 0 or 1 + position in fresh */
+    size_t num_slots;
+    scitt_store_tile_t *tiles;
+    size_t tiles_cap;
+
+    scitt_buf_t prot, body, note, scratch, receipt, prot2;
+    uint8_t sig[SIG_CAP];
+    size_t sig_len;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Receipts from the store                                                  */
+
+static int read_tile(void *ud, unsigned level, uint64_t index, const uint8_t **out_hashes, size_t *out_width)
+{
+    return scitt_store_get_tile(ud, level, index, out_hashes, out_width);
+}
+
+scitt_tile_reader_t scitt_seq__tile_reader(scitt_store_read_t *rd)
+{
+    scitt_tile_reader_t r = {read_tile, rd};
+    return r;
+}
+
+int scitt_seq__put_receipt(scitt_buf_t *out, scitt_merkle_prover_t *prover, uint64_t size, scitt_span_t prot,
+                           uint64_t index, scitt_span_t sig)
+{
+    uint8_t path[SCITT_MERKLE_MAX_PROOF][32];
+    size_t path_len;
+    int rc = scitt_merkle_prover_inclusion(prover, path, &path_len, index);
+    if (rc != 0) {
+        return rc;
+    }
+    return scitt_receipt_encode(out, prot, size, index, (const uint8_t(*)[32])path, path_len, sig);
+}
+
+int scitt_seq__receipt_at(scitt_store_read_t *rd, const scitt_seq_keys_t *keys, scitt_span_t origin, uint64_t index,
+                          scitt_buf_t *prot, scitt_buf_t *out)
+{
+    scitt_store_head_t head;
+    if (index == UINT64_MAX) {
+        return SCITT_ENOTFOUND;
+    }
+    int rc = scitt_store_get_head_from(rd, index + 1, &head);
+    if (rc != 0) {
+        return rc;
+    }
+    scitt_buf_reset(prot);
+    rc = scitt_receipt_protected(prot, RECEIPT_ALG, scitt_span(keys->receipt_kid, SCITT_SHA256_LEN), origin, head.time);
+    if (rc != 0) {
+        return rc;
+    }
+    scitt_tile_reader_t reader = scitt_seq__tile_reader(rd);
+    scitt_merkle_prover_t *prover;
+    rc = scitt_merkle_prover_new(&prover, NULL, &reader, head.size, 8);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = scitt_seq__put_receipt(out, prover, head.size, scitt_buf_span(prot), index, head.receipt_sig);
+    scitt_merkle_prover_free(prover);
+    return rc;
+}
+
+int scitt_seq_receipt(scitt_store_t *st, const scitt_seq_keys_t *keys, const char *origin, uint64_t index,
+                      scitt_buf_t *out)
+{
+    scitt_store_read_t *rd;
+    scitt_buf_t prot;
+    int rc = scitt_store_read_begin(st, &rd);
+    if (rc != 0) {
+        return rc;
+    }
+    scitt_buf_init(&prot, NULL, 0);
+    rc = scitt_seq__receipt_at(rd, keys, scitt_span_str(origin != NULL ? origin : SCITT_SEQ__DEFAULT_ORIGIN), index,
+                               &prot, out);
+    scitt_buf_cleanup(&prot);
+    scitt_store_read_end(rd);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Recovery                                                                 */
+
+/* restore_tree rebuilds `tree` from the store at the committed size. */
+static int restore_tree(scitt_seq__sequencer_t *s)
+{
+    scitt_store_read_t *rd;
+    int rc = scitt_store_read_begin(s->seq->store, &rd);
+    if (rc != 0) {
+        return rc;
+    }
+    scitt_tile_reader_t reader = scitt_seq__tile_reader(rd);
+    rc = scitt_merkle_restore(s->tree, &reader, s->size);
+    scitt_store_read_end(rd);
+    if (rc == 0) {
+        uint8_t root[32];
+        scitt_merkle_root(s->tree, root);
+        rc = memcmp(root, s->root, 32) == 0 ? 0 : SCITT_ECORRUPT;
+    }
+    s->broken = rc != 0;
+    return rc;
+}
+
+/* check_last_head proves the latest head is ours and reproducible: the
+ * receipt of its last leaf, rebuilt from the store, verifies with our key
+ * and origin, and its checkpoint verifies and names the same tree. */
+static int check_last_head(scitt_seq__sequencer_t *s, scitt_store_read_t *rd, const scitt_store_head_t *head,
+                           scitt_span_t last_entry, const char **why)
+{
+    const scitt_seq_keys_t *keys = s->seq->keys;
+    uint8_t entry[32];
+    scitt_sha256(entry, last_entry.base, last_entry.len);
+    scitt_buf_reset(&s->receipt);
+    int rc = scitt_seq__receipt_at(rd, keys, s->origin, head->size - 1, &s->prot, &s->receipt);
+    scitt_receipt_t *r = malloc(sizeof(*r));
+    if (r == NULL) {
+        return SCITT_ENOMEM;
+    }
+    if (rc == 0) {
+        rc = scitt_receipt_decode(r, s->receipt.base, s->receipt.len, NULL);
+    }
+    if (rc == 0) {
+        rc = scitt_receipt_verify(r, entry, keys->receipt_key, NULL, &s->scratch, NULL);
+    }
+    free(r);
+    if (rc != 0) {
+        *why = "the latest tree head's receipt signature does not verify with this service's key and origin";
+        return rc == SCITT_ENOMEM ? rc : SCITT_ECORRUPT;
+    }
+    scitt_checkpoint_t cp;
+    rc = scitt_note_open(head->checkpoint.base, head->checkpoint.len, &s->note_v, 1, &cp, NULL);
+    if (rc != 0 || cp.size != head->size || memcmp(cp.root, head->root, 32) != 0 ||
+        !scitt_span_eq(cp.origin, s->origin)) {
+        *why = "the latest checkpoint does not verify with this service's key or does not match its tree head";
+        return SCITT_ECORRUPT;
+    }
+    return 0;
+}
+
+static int recover(scitt_seq__sequencer_t *s, const char **why)
+{
+    scitt_store_read_t *rd;
+    scitt_store_head_t head;
+    scitt_span_t entry;
+    int rc = scitt_store_read_begin(s->seq->store, &rd);
+    if (rc != 0) {
+        *why = "cannot read the store";
+        return rc;
+    }
+    rc = scitt_store_get_latest_head(rd, &head);
+    if (rc == SCITT_ENOTFOUND) {
+        s->size = 0;
+        scitt_merkle_empty_root(s->root);
+        rc = scitt_store_get_entry(rd, 0, &entry);
+        if (rc == 0) {
+            *why = "the store holds entries but no tree head";
+            rc = SCITT_ECORRUPT;
+        } else if (rc == SCITT_ENOTFOUND) {
+            rc = 0;
+        }
+        goto out;
+    }
+    if (rc != 0) {
+        *why = "cannot read the latest tree head";
+        goto out;
+    }
+    s->size = head.size;
+    s->time = head.time;
+    memcpy(s->root, head.root, 32);
+    scitt_tile_reader_t reader = scitt_seq__tile_reader(rd);
+    rc = scitt_merkle_restore(s->tree, &reader, head.size);
+    if (rc != 0) {
+        *why = "the stored tiles do not hold the latest tree head's right edge (tiles missing or damaged)";
+        rc = rc == SCITT_ENOMEM ? rc : SCITT_ECORRUPT;
+        goto out;
+    }
+    uint8_t root[32];
+    scitt_merkle_root(s->tree, root);
+    if (memcmp(root, head.root, 32) != 0) {
+        *why = "the Merkle root rebuilt from the stored tiles differs from the latest tree head's root";
+        rc = SCITT_ECORRUPT;
+        goto out;
+    }
+    rc = scitt_store_get_entry(rd, head.size, &entry);
+    if (rc != SCITT_ENOTFOUND) {
+        *why = rc == 0 ? "the store holds entries past the latest tree head" : "cannot read the entries";
+        rc = rc == 0 ? SCITT_ECORRUPT : rc;
+        goto out;
+    }
+    rc = scitt_store_get_entry(rd, head.size - 1, &entry);
+    if (rc != 0) {
+        *why = "an entry the latest tree head covers is missing";
+        rc = SCITT_ECORRUPT;
+        goto out;
+    }
+    rc = check_last_head(s, rd, &head, entry, why);
+out:
+    scitt_store_read_end(rd);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Setup                                                                    */
+
+void scitt_seq__sequencer_free(scitt_seq__sequencer_t *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    scitt_merkle_free(s->tree);
+    scitt_note_verifier_cleanup(&s->note_v);
+    free(s->jobs);
+    free(s->fresh);
+    free(s->leaves);
+    free(s->hashes);
+    free(s->entries);
+    free(s->slots);
+    free(s->tiles);
+    scitt_buf_cleanup(&s->prot);
+    scitt_buf_cleanup(&s->body);
+    scitt_buf_cleanup(&s->note);
+    scitt_buf_cleanup(&s->scratch);
+    scitt_buf_cleanup(&s->receipt);
+    scitt_buf_cleanup(&s->prot2);
+    free(s);
+}
+
+int scitt_seq__sequencer_new(scitt_seq_t *seq, const char **why)
+{
+    scitt_seq__sequencer_t *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return SCITT_ENOMEM;
+    }
+    s->seq = seq;
+    s->origin = scitt_span_str(seq->origin);
+    s->cap = seq->batch_max;
+    s->num_slots = 16;
+    while (s->num_slots < 2 * s->cap) {
+        s->num_slots *= 2;
+    }
+    scitt_buf_init(&s->prot, NULL, 0);
+    scitt_buf_init(&s->body, NULL, 0);
+    scitt_buf_init(&s->note, NULL, 0);
+    scitt_buf_init(&s->scratch, NULL, 0);
+    scitt_buf_init(&s->receipt, NULL, 0);
+    scitt_buf_init(&s->prot2, NULL, 0);
+    s->jobs = calloc(s->cap, sizeof(*s->jobs));
+    s->fresh = calloc(s->cap, sizeof(*s->fresh));
+    s->leaves = calloc(s->cap, sizeof(*s->leaves));
+    s->hashes = calloc(s->cap, sizeof(*s->hashes));
+    s->entries = calloc(s->cap, sizeof(*s->entries));
+    s->slots = calloc(s->num_slots, sizeof(*s->slots));
+    int rc = 0;
+    if (s->jobs == NULL || s->fresh == NULL || s->leaves == NULL || s->hashes == NULL || s->entries == NULL ||
+        s->slots == NULL) {
+        rc = SCITT_ENOMEM;
+    }
+    if (rc == 0) {
+        rc = scitt_merkle_new(&s->tree, NULL);
+    }
+    if (rc == 0) {
+        rc = scitt_note_verifier_init(&s->note_v, seq->origin, seq->keys->checkpoint_key);
+        if (rc == SCITT_EINVAL) {
+            *why = "the origin is not a valid checkpoint key name (no spaces, '+' or control characters)";
+        } else if (rc != 0) {
+            *why = "the checkpoint key is not an Ed25519 key";
+        }
+    }
+    if (rc == 0) {
+        rc = recover(s, why);
+    }
+    if (rc != 0) {
+        scitt_seq__sequencer_free(s);
+        return rc;
+    }
+    atomic_store_explicit(&seq->tree_size, s->size, memory_order_relaxed);
+    seq->sequencer = s;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* One batch                                                                */
+
+static size_t slot_home(const uint8_t entry[32], size_t mask)
+{
+    uint64_t h;
+    memcpy(&h, entry, sizeof(h));
+    return (size_t)h & mask;
+}
+
+/* classify sorts the batch into new entries and repeats (see the top). */
+static int classify(scitt_seq__sequencer_t *s, scitt_store_read_t *rd)
+{
+    size_t n = 16;
+    while (n < 2 * s->num_jobs) {
+        n *= 2;
+    }
+    size_t mask = n - 1;
+    memset(s->slots, 0, n * sizeof(*s->slots));
+    s->num_fresh = 0;
+    for (size_t i = 0; i < s->num_jobs; i++) {
+        scitt_seq__job_t *job = s->jobs[i];
+        uint64_t index;
+        int rc = scitt_store_get_dedup(rd, job->entry, &index);
+        if (rc == 0) {
+            if (index >= s->size) {
+                return SCITT_ECORRUPT;
+            }
+            job->kind = SCITT_SEQ__DUP_STORE;
+            job->index = index;
+            continue;
+        }
+        if (rc != SCITT_ENOTFOUND) {
+            return rc;
+        }
+        size_t h = slot_home(job->entry, mask);
+        while (s->slots[h] != 0 && memcmp(s->fresh[s->slots[h] - 1]->entry, job->entry, 32) != 0) {
+            h = (h + 1) & mask;
+        }
+        if (s->slots[h] != 0) {
+            job->kind = SCITT_SEQ__DUP_BATCH;
+            job->index = s->fresh[s->slots[h] - 1]->index;
+            continue;
+        }
+        job->kind = SCITT_SEQ__NEW;
+        job->index = s->size + s->num_fresh;
+        s->fresh[s->num_fresh++] = job;
+        s->slots[h] = (uint32_t)s->num_fresh;
+    }
+    return 0;
+}
+
+/* sign_head signs the tree of `size` leaves with `root` at `time`: the
+ * receipt signature (under s->prot) and the checkpoint note (s->note). */
+static int sign_head(scitt_seq__sequencer_t *s, uint64_t size, const uint8_t root[32], int64_t time)
+{
+    const scitt_seq_keys_t *keys = s->seq->keys;
+    scitt_buf_reset(&s->prot);
+    scitt_buf_reset(&s->body);
+    scitt_buf_reset(&s->note);
+    int rc = scitt_receipt_protected(&s->prot, RECEIPT_ALG, scitt_span(keys->receipt_kid, SCITT_SHA256_LEN), s->origin,
+                                     time);
+    if (rc == 0) {
+        rc = scitt_receipt_sign_root(keys->receipt_key, RECEIPT_ALG, scitt_buf_span(&s->prot), root, s->sig,
+                                     sizeof(s->sig), &s->sig_len, &s->scratch);
+    }
+    if (rc == 0) {
+        rc = scitt_checkpoint_body(&s->body, s->origin, size, root);
+    }
+    if (rc == 0) {
+        rc = scitt_note_sign(&s->note, scitt_buf_span(&s->body), &s->note_v, keys->checkpoint_key);
+    }
+    return rc;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* integrate appends the new entries, signs the head and commits the batch. */
+static int integrate(scitt_seq__sequencer_t *s, int64_t time)
+{
+    for (size_t i = 0; i < s->num_fresh; i++) {
+        scitt_seq__job_t *job = s->fresh[i];
+        memcpy(s->hashes[i], job->entry, 32);
+        s->entries[i] = scitt_span(job->data, job->len);
+    }
+    scitt_sha256_leaves(s->leaves, (const uint8_t(*)[32])s->hashes, s->num_fresh);
+    const scitt_merkle_tile_t *tiles;
+    size_t num_tiles;
+    uint8_t root[32];
+    int rc = scitt_merkle_append(s->tree, (const uint8_t(*)[32])s->leaves, s->num_fresh, &tiles, &num_tiles, root);
+    if (rc != 0) {
+        return rc;
+    }
+    s->broken = true; /* until committed: the tree is ahead of the store */
+    uint64_t size = s->size + s->num_fresh;
+    rc = sign_head(s, size, root, time);
+    if (rc != 0) {
+        return rc;
+    }
+    if (num_tiles > s->tiles_cap) {
+        scitt_store_tile_t *t = realloc(s->tiles, num_tiles * sizeof(*t));
+        if (t == NULL) {
+            return SCITT_ENOMEM;
+        }
+        s->tiles = t;
+        s->tiles_cap = num_tiles;
+    }
+    for (size_t i = 0; i < num_tiles; i++) {
+        s->tiles[i] = (scitt_store_tile_t){tiles[i].level, tiles[i].index, tiles[i].width, tiles[i].hashes};
+    }
+    scitt_store_head_t head = {.size = size, .time = time};
+    memcpy(head.root, root, 32);
+    head.receipt_sig = scitt_span(s->sig, s->sig_len);
+    head.checkpoint = scitt_buf_span(&s->note);
+    scitt_store_batch_t batch = {.first_index = s->size,
+                                 .num_entries = s->num_fresh,
+                                 .entries = s->entries,
+                                 .entry_hashes = (const uint8_t(*)[32])s->hashes,
+                                 .tiles = s->tiles,
+                                 .num_tiles = num_tiles,
+                                 .head = &head};
+    double t0 = now_seconds();
+    rc = scitt_store_commit(s->seq->store, &batch);
+    double dt = now_seconds() - t0;
+    atomic_store_explicit(&s->seq->last_commit_ns, (uint64_t)(dt * 1e9), memory_order_relaxed);
+    if (rc != 0) {
+        return rc;
+    }
+    s->size = size;
+    s->time = time;
+    memcpy(s->root, root, 32);
+    s->broken = false;
+    atomic_store_explicit(&s->seq->tree_size, size, memory_order_relaxed);
+    return 0;
+}
+
+static const char *describe_failure(int rc)
+{
+    if (rc == SCITT_ENOSPC) {
+        return "the log's storage is full; the statement was not registered, try again later";
+    }
+    return "the log could not commit the statement; it was not registered, try again later";
+}
+
+/* answer runs every completion of the batch. `fail_rc` is the error for
+ * entries that are not committed (new ones and their repeats), or 0. */
+static void answer(scitt_seq__sequencer_t *s, int fail_rc)
+{
+    scitt_seq_t *seq = s->seq;
+    scitt_store_read_t *rd = NULL;
+    scitt_merkle_prover_t *prover = NULL;
+    int rd_rc = scitt_store_read_begin(seq->store, &rd);
+    int prover_rc = rd_rc;
+    if (rd_rc == 0 && fail_rc == 0 && s->num_fresh > 0) {
+        scitt_tile_reader_t reader = scitt_seq__tile_reader(rd);
+        prover_rc = scitt_merkle_prover_new(&prover, NULL, &reader, s->size, 0);
+    }
+    scitt_seq__unpend(seq, s->jobs, s->num_jobs); /* committed (or refused): no longer pending */
+    for (size_t i = 0; i < s->num_jobs; i++) {
+        scitt_seq__job_t *job = s->jobs[i];
+        scitt_seq_result_t res = {.has_entry = true, .index = job->index};
+        memcpy(res.entry, job->entry, 32);
+        scitt_buf_reset(&s->receipt);
+        if (job->kind == SCITT_SEQ__DUP_STORE) {
+            res.existing = true;
+            res.rc = rd_rc != 0 ? rd_rc
+                                : scitt_seq__receipt_at(rd, seq->keys, s->origin, job->index, &s->prot2, &s->receipt);
+        } else if (fail_rc != 0) {
+            res.rc = fail_rc;
+            res.err_desc = describe_failure(fail_rc);
+        } else {
+            res.existing = job->kind == SCITT_SEQ__DUP_BATCH;
+            res.rc = prover_rc != 0 ? prover_rc
+                                    : scitt_seq__put_receipt(&s->receipt, prover, s->size, scitt_buf_span(&s->prot),
+                                                             job->index, scitt_span(s->sig, s->sig_len));
+        }
+        if (res.rc == 0) {
+            res.receipt = scitt_buf_span(&s->receipt);
+        } else if (res.err_desc == NULL) {
+            /* Committed, but the receipt could not be built now: a retry finds it. */
+            res.err_desc = "the statement is registered but its receipt could not be built; ask again";
+        }
+        job->done(job->ctx, &res);
+    }
+    scitt_merkle_prover_free(prover);
+    scitt_store_read_end(rd);
+    scitt_seq__free_jobs(s->jobs, s->num_jobs);
+    s->num_jobs = 0;
+}
+
+static void run_batch(scitt_seq__sequencer_t *s)
+{
+    int rc = s->broken ? restore_tree(s) : 0;
+    if (rc == 0) {
+        scitt_store_read_t *rd;
+        rc = scitt_store_read_begin(s->seq->store, &rd);
+        if (rc == 0) {
+            rc = classify(s, rd);
+            scitt_store_read_end(rd);
+        }
+    }
+    if (rc != 0) {
+        /* Nothing is known about the batch: answer all of it with the error. */
+        for (size_t i = 0; i < s->num_jobs; i++) {
+            s->jobs[i]->kind = SCITT_SEQ__NEW;
+        }
+        s->num_fresh = 0;
+    }
+    if (rc == 0 && s->num_fresh > 0) {
+        int64_t t = (int64_t)time(NULL);
+        rc = integrate(s, t > s->time ? t : s->time);
+        if (rc != 0 && restore_tree(s) != 0) {
+            s->broken = true; /* retried before the next batch */
+        }
+    }
+    atomic_fetch_add_explicit(&s->seq->batches, 1, memory_order_relaxed);
+    atomic_store_explicit(&s->seq->last_batch_size, s->num_jobs, memory_order_relaxed);
+    answer(s, rc);
+}
+
+void *scitt_seq__sequencer_main(void *arg)
+{
+    scitt_seq_t *seq = arg;
+    scitt_seq__sequencer_t *s = seq->sequencer;
+    for (;;) {
+        pthread_mutex_lock(&seq->sq_lock);
+        for (;;) {
+            bool drained = seq->sq_closed && seq->workers_alive == 0;
+            if ((seq->sq.num > 0 && !seq->hold) || (drained && seq->sq.num == 0)) {
+                break;
+            }
+            pthread_cond_wait(&seq->sq_cond, &seq->sq_lock);
+        }
+        while (s->num_jobs < s->cap && seq->sq.num > 0) {
+            s->jobs[s->num_jobs++] = scitt_seq__fifo_pop(&seq->sq);
+        }
+        pthread_mutex_unlock(&seq->sq_lock);
+        if (s->num_jobs == 0) {
+            break;
+        }
+        run_batch(s);
+    }
+    return NULL;
+}

@@ -1,0 +1,96 @@
+/*
+ * make_statement: write a signed statement for trying scittd by hand and for
+ * the integration tests, until the `scitt` command line exists.
+ *
+ *   make_statement DIR OUT [PAYLOAD]
+ *
+ * DIR/issuer.key  the issuer's private key (ES256 PEM), created on first use
+ * DIR/keys/       its public key as issuer.pem: give this to --issuer-keys
+ * OUT             a tagged COSE_Sign1 with kid = the key's RFC 9679
+ *                 thumbprint, CWT iss/sub and PAYLOAD attached (default
+ *                 "hello, transparency"); `-` writes to stdout
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "statement.h"
+#include "testutil.h"
+
+static void die(const char *what)
+{
+    fprintf(stderr, "make_statement: %s\n", what);
+    exit(1);
+}
+
+static void write_file(const char *path, const uint8_t *data, size_t len, mode_t mode)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
+    if (f == NULL) {
+        die(strerror(errno));
+    }
+    if (f != stdout) {
+        chmod(path, mode);
+    }
+    if (fwrite(data, 1, len, f) != len || (f != stdout ? fclose(f) : fflush(f)) != 0) {
+        die("write failed");
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3 || argc > 4) {
+        fprintf(stderr, "usage: make_statement DIR OUT [PAYLOAD]\n");
+        return 2;
+    }
+    const char *dir = argv[1], *out = argv[2];
+    const char *payload = argc == 4 ? argv[3] : "hello, transparency";
+    char path[4096];
+    mkdir(dir, 0700);
+    snprintf(path, sizeof(path), "%s/keys", dir);
+    mkdir(path, 0700);
+
+    scitt_key_t *key = NULL;
+    size_t len;
+    snprintf(path, sizeof(path), "%s/issuer.key", dir);
+    uint8_t *pem = tu_read_file(path, &len);
+    if (pem != NULL) {
+        if (scitt_key_from_pem(&key, pem, len) != 0) {
+            die("cannot read DIR/issuer.key");
+        }
+        free(pem);
+    } else {
+        scitt_buf_t b;
+        scitt_buf_init(&b, NULL, 0);
+        if (scitt_key_generate(&key, SCITT_ALG_ES256) != 0 || scitt_key_private_pem(key, &b) != 0) {
+            die("cannot make a key");
+        }
+        write_file(path, b.base, b.len, 0600);
+        scitt_buf_reset(&b);
+        if (scitt_key_public_pem(key, &b) != 0) {
+            die("cannot write the public key");
+        }
+        snprintf(path, sizeof(path), "%s/keys/issuer.pem", dir);
+        write_file(path, b.base, b.len, 0644);
+        scitt_buf_cleanup(&b);
+    }
+
+    uint8_t kid[32];
+    tu_kid(kid, key);
+    tu_statement_t st = {
+        .alg = SCITT_ALG_ES256,
+        .kid = scitt_span(kid, sizeof(kid)),
+        .iss = "https://issuer.example",
+        .sub = "demo",
+        .payload = scitt_span_str(payload),
+    };
+    scitt_buf_t stmt;
+    scitt_buf_init(&stmt, NULL, 0);
+    tu_sign_statement(&stmt, key, &st);
+    write_file(out, stmt.base, stmt.len, 0644);
+    scitt_buf_cleanup(&stmt);
+    scitt_key_free(key);
+    return 0;
+}

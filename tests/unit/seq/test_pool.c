@@ -1,0 +1,194 @@
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "statement.h"
+
+static h_env_t env;
+
+static void setup(void)
+{
+    h_setup(&env);
+    h_open(&env, 0, 0);
+}
+
+static void teardown(void)
+{
+    h_teardown(&env);
+}
+
+TestSuite(pool, .init = setup, .fini = teardown, .timeout = 60);
+
+Test(pool, rejections_are_answered_with_a_reason)
+{
+    h_start(&env, 0, 0, 2);
+    scitt_key_t *stranger;
+    cr_assert_eq(scitt_key_generate(&stranger, SCITT_ALG_EDDSA), 0);
+    scitt_buf_t forged, garbage;
+    scitt_buf_init(&forged, NULL, 0);
+    scitt_buf_init(&garbage, NULL, 0);
+    /* Names the trusted issuer's kid, signed by another key. */
+    tu_statement_t st = {.alg = SCITT_ALG_EDDSA,
+                         .kid = scitt_span(env.issuer_kid, 32),
+                         .iss = "https://ci.example",
+                         .sub = "pkg:forged",
+                         .payload = scitt_span_str("x")};
+    tu_sign_statement(&forged, stranger, &st);
+    scitt_buf_append_str(&garbage, "not cbor at all");
+    h_waiter_t w;
+    h_waiter_init(&w, 2);
+    h_submit(&env, &w, 0, &forged);
+    h_submit(&env, &w, 1, &garbage);
+    h_wait(&w, 2, 30);
+    cr_assert_eq(w.results[0].rc, SCITT_EBADSIG);
+    cr_assert(w.results[0].has_entry, "a statement that parsed has an entry");
+    uint8_t entry[32];
+    h_entry(&forged, entry);
+    cr_assert_arr_eq(w.results[0].entry, entry, 32);
+    cr_assert_neq(w.results[1].rc, 0);
+    cr_assert(!w.results[1].has_entry);
+    cr_assert_eq(h_tree_size(&env), 0, "nothing was logged");
+    cr_assert(!scitt_seq_is_pending(env.seq, entry));
+    h_waiter_cleanup(&w);
+    scitt_buf_cleanup(&forged);
+    scitt_buf_cleanup(&garbage);
+    scitt_key_free(stranger);
+}
+
+/* Stopping right after a burst of submissions answers every one of them
+ * exactly once: the valid ones with committed receipts. */
+Test(pool, clean_stop_answers_every_waiter)
+{
+    enum { N = 400 };
+    h_start(&env, 16, 100000, 2);
+    scitt_buf_t *stmts = calloc(N, sizeof(*stmts));
+    for (size_t i = 0; i < N; i++) {
+        scitt_buf_init(&stmts[i], NULL, 0);
+        if (i % 10 == 9) {
+            scitt_buf_append_str(&stmts[i], "garbage");
+        } else {
+            char sub[32];
+            snprintf(sub, sizeof(sub), "pkg:stop/%zu", i);
+            h_statement(&env, &stmts[i], sub, false);
+        }
+    }
+    h_waiter_t w;
+    h_waiter_init(&w, N);
+    for (size_t i = 0; i < N; i++) {
+        h_submit(&env, &w, i, &stmts[i]);
+    }
+    scitt_seq_stop(env.seq);
+    cr_assert_eq(w.answered, N, "stop returned with %zu of %d answered", w.answered, N);
+    cr_assert_eq(w.twice, 0);
+    cr_assert_eq(scitt_seq_submit(env.seq, stmts[0].base, stmts[0].len, h_done, &w.results[0]), SCITT_ESHUTDOWN);
+    uint8_t entry[32];
+    scitt_sha256(entry, "x", 1);
+    cr_assert_eq(scitt_seq__submit_entry(env.seq, (const uint8_t *)"x", 1, entry, h_done, &w.results[0]),
+                 SCITT_ESHUTDOWN);
+    scitt_seq_stop(env.seq); /* idempotent */
+    size_t ok = 0;
+    for (size_t i = 0; i < N; i++) {
+        if (i % 10 == 9) {
+            cr_assert_neq(w.results[i].rc, 0);
+            continue;
+        }
+        cr_assert_eq(w.results[i].rc, 0);
+        h_entry(&stmts[i], entry);
+        h_check_receipt(&env, entry, w.results[i].index, w.results[i].receipt, w.results[i].receipt_len);
+        ok++;
+    }
+    cr_assert_eq(h_tree_size(&env), ok);
+    scitt_seq_stats_t st;
+    scitt_seq_stats(env.seq, &st);
+    cr_assert_eq(st.pending, 0);
+    h_waiter_cleanup(&w);
+    for (size_t i = 0; i < N; i++) {
+        scitt_buf_cleanup(&stmts[i]);
+    }
+    free(stmts);
+}
+
+Test(pool, max_pending_refuses_with_efull)
+{
+    h_start(&env, 0, 8, 1);
+    scitt_seq__hold(env.seq, true);
+    h_waiter_t w;
+    h_waiter_init(&w, 9);
+    uint8_t stmt[16], entry[32];
+    for (size_t i = 0; i < 9; i++) {
+        memset(stmt, (int)i, sizeof(stmt));
+        scitt_sha256(entry, stmt, sizeof(stmt));
+        int rc = scitt_seq__submit_entry(env.seq, stmt, sizeof(stmt), entry, h_done, &w.results[i]);
+        cr_assert_eq(rc, i < 8 ? 0 : SCITT_EFULL, "submission %zu: %s", i, scitt_err_name(rc));
+        cr_assert(scitt_seq_is_pending(env.seq, entry) == (i < 8));
+    }
+    scitt_buf_t body;
+    scitt_buf_init(&body, NULL, 0);
+    h_statement(&env, &body, "pkg:full", false);
+    cr_assert_eq(scitt_seq_submit(env.seq, body.base, body.len, h_done, &w.results[8]), SCITT_EFULL);
+    scitt_seq_stats_t st;
+    scitt_seq_stats(env.seq, &st);
+    cr_assert_eq(st.pending, 8);
+    scitt_seq__hold(env.seq, false);
+    h_wait(&w, 8, 30);
+    for (size_t i = 0; i < 8; i++) {
+        memset(stmt, (int)i, sizeof(stmt));
+        scitt_sha256(entry, stmt, sizeof(stmt));
+        cr_assert(!scitt_seq_is_pending(env.seq, entry));
+        cr_assert_eq(w.results[i].rc, 0);
+    }
+    h_submit(&env, &w, 8, &body); /* room again */
+    h_wait(&w, 9, 30);
+    cr_assert_eq(w.results[8].rc, 0);
+    cr_assert_eq(h_tree_size(&env), 9);
+    scitt_buf_cleanup(&body);
+    h_waiter_cleanup(&w);
+}
+
+/* The pending set keeps counts: two pending copies of one entry stay
+ * pending until both are answered, and removal keeps other entries that
+ * share a probe run findable. */
+Test(pool, pending_set_counts_and_deletes)
+{
+    scitt_seq__pendset_t ps;
+    cr_assert_eq(scitt_seq__pendset_init(&ps, 4), 0); /* 16 slots */
+    uint8_t e[6][32];
+    memset(e, 0, sizeof(e));
+    for (int i = 0; i < 6; i++) {
+        e[i][0] = 3; /* all share home slot 3 */
+        e[i][31] = (uint8_t)(i + 1);
+    }
+    e[5][0] = 4; /* home 4, displaced by the run */
+    for (int i = 0; i < 6; i++) {
+        scitt_seq__pendset_add(&ps, e[i]);
+    }
+    scitt_seq__pendset_add(&ps, e[2]);
+    scitt_seq__job_t *jobs[2];
+    for (int i = 0; i < 2; i++) {
+        jobs[i] = scitt_seq__job_new(NULL, 0, NULL, NULL);
+        jobs[i]->in_pending = true;
+    }
+    memcpy(jobs[0]->entry, e[0], 32);
+    memcpy(jobs[1]->entry, e[2], 32);
+    scitt_seq__pendset_remove_jobs(&ps, jobs, 2);
+    cr_assert(!scitt_seq__pendset_has(&ps, e[0]));
+    cr_assert(scitt_seq__pendset_has(&ps, e[2]), "counted twice, removed once");
+    for (int i = 1; i < 6; i++) {
+        cr_assert(scitt_seq__pendset_has(&ps, e[i]), "entry %d lost by a deletion", i);
+    }
+    jobs[0]->in_pending = true;
+    memcpy(jobs[0]->entry, e[2], 32);
+    jobs[1]->in_pending = true;
+    memcpy(jobs[1]->entry, e[5], 32);
+    scitt_seq__pendset_remove_jobs(&ps, jobs, 2);
+    cr_assert(!scitt_seq__pendset_has(&ps, e[2]));
+    cr_assert(!scitt_seq__pendset_has(&ps, e[5]));
+    for (int i = 1; i < 5; i++) {
+        cr_assert(scitt_seq__pendset_has(&ps, e[i]) == (i != 2));
+    }
+    free(jobs[0]);
+    free(jobs[1]);
+    scitt_seq__pendset_cleanup(&ps);
+}

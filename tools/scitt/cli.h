@@ -1,0 +1,74 @@
+/*
+ * cli.h: what the subcommands of `scitt` share: the command table, file
+ * helpers, key loading and connecting. Tools may abort on out-of-memory
+ * (scitt_xmalloc); every other failure is reported and turned into an exit
+ * code.
+ *
+ * Exit codes common to every subcommand: 0 success, 1 failure (the check
+ * failed, the server refused, a file could not be read), 2 usage error.
+ * `scitt help mirror` lists the mirror's own codes.
+ */
+#ifndef SCITT_TOOLS_CLI_H
+#define SCITT_TOOLS_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "scitt/client.h"
+#include "scitt/cose.h"
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+typedef struct cli_cmd {
+    const char *name;
+    const char *summary; /* one line for `scitt help` */
+    const char *help;    /* the full text for `scitt help NAME` */
+    int (*run)(int argc, char **argv);
+} cli_cmd_t;
+
+extern const cli_cmd_t cli_keygen, cli_sign, cli_register, cli_verify, cli_get, cli_inspect, cli_mirror;
+
+/* cli_err prints "scitt: " and the message to stderr, and a newline. */
+void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* cli_usage prints the message and "see `scitt help CMD`"; returns CLI_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* cli_read_file reads `path` ("-" is stdin) into `out` (appended). Returns
+ * 0, or reports the error and returns -1. */
+int cli_read_file(const char *path, scitt_buf_t *out);
+/* cli_write_file writes `data` to `path` ("-" is stdout) through a
+ * temporary file and a rename, so a reader never sees half a file; `mode`
+ * as for open(2). Reports errors; returns 0 or -1. */
+int cli_write_file(const char *path, scitt_span_t data, int mode);
+
+/* cli_load_key reads a PEM key (private or public). Reports errors; NULL on
+ * failure. The key is newly allocated. */
+scitt_key_t *cli_load_key(const char *path);
+
+/* cli_key_alg picks the COSE algorithm that `key` signs with: ES256/384/512
+ * by curve, EdDSA for Ed25519, PS256 for RSA. */
+int cli_key_alg(const scitt_key_t *key);
+
+/* cli_connect parses `url` and starts a client on its own loop. Reports
+ * errors; NULL on failure. */
+scitt_client_t *cli_connect(const char *url);
+
+/* cli_print_problem prints a response's status and, when the body is RFC
+ * 9290 concise problem details, its title and detail. */
+void cli_print_problem(const char *what, const scitt_client_req_t *req);
+
+/* cli_entry_id writes the 64-hex EntryID of a statement (SHA-256 of the
+ * normalised statement) into `out` (65 bytes). Returns 0 or a decode error
+ * (with `*why`). */
+int cli_entry_id(char out[65], scitt_span_t stmt, const char **why);
+
+/* cli_time writes `t` (Unix seconds) as "YYYY-MM-DDTHH:MM:SSZ". */
+void cli_time(char out[32], int64_t t);
+
+/* cli_progress draws "label [#####     ] done/total" on stderr when it is a
+ * terminal (nothing otherwise); cli_progress_end finishes the line. */
+void cli_progress(const char *label, uint64_t done, uint64_t total);
+void cli_progress_end(void);
+
+#endif /* SCITT_TOOLS_CLI_H */

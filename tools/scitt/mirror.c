@@ -1,0 +1,188 @@
+/*
+ * mirror.c: `scitt mirror`: keep a verified copy of a log (src/mirror does
+ * the checking and storing; this file is options, progress and the
+ * --follow loop). The exit code is the verdict of the last round.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "scitt/mirror.h"
+
+static const char help[] = "usage: scitt mirror --url URL --dir DIR [--vkey VKEY] [--follow [--interval S]]\n"
+                           "                    [--chunk N]\n\n"
+                           "Copies the log at URL into DIR (its own LMDB in DIR/db) and verifies it:\n"
+                           "  - every checkpoint is signed by the log's key: --vkey (a vkey line or a file\n"
+                           "    holding one), else the key pinned in DIR/checkpoint.vkey, else the one the\n"
+                           "    log publishes at /checkpoint.vkey on first contact (then pinned);\n"
+                           "  - each new checkpoint is consistent with the last one trusted: the log's\n"
+                           "    tiles must reproduce both roots (recomputed, not taken from a proof);\n"
+                           "  - every entry bundle matches its level-0 tile, every statement fetched\n"
+                           "    from /entries/{id}/statement hashes to its entry, and every tile the\n"
+                           "    mirror recomputes from the entries equals the one the log serves.\n"
+                           "Entries are committed as they are verified, so an interrupted mirror resumes\n"
+                           "where it stopped. URL may be file:///path for a static copy of a log.\n\n"
+                           "  --follow       keep going: a round every --interval seconds (default 5)\n"
+                           "  --chunk N      entries verified and stored per step (default 1024)\n\n"
+                           "On an inconsistency the mirror stops, stores nothing of the offending data,\n"
+                           "prints what differs and keeps the evidence (trusted.checkpoint,\n"
+                           "pending.checkpoint, offered.checkpoint, the offending tile or statement,\n"
+                           "report.txt) in DIR/evidence/<time>-<kind>/.\n\n"
+                           "exit codes:\n"
+                           "   0  in sync with a verified checkpoint\n"
+                           "   1  could not finish (network, disk, a resource the log did not serve)\n"
+                           "   2  usage error\n"
+                           "  10  bad checkpoint: not signed by the pinned key, malformed, another origin,\n"
+                           "      or a --vkey that differs from the pinned one\n"
+                           "  11  fork: a checkpoint signed by the right key that is inconsistent with\n"
+                           "      what the mirror trusts (smaller tree, other root at the same size, or\n"
+                           "      tiles that do not reproduce a trusted root)\n"
+                           "  12  bad tile: the log's tiles do not reproduce its checkpoint's root, or\n"
+                           "      disagree with its entry bundles or with the tiles the entries give\n"
+                           "  13  bad statement: a statement that does not hash to its tile entry, is\n"
+                           "      not a COSE_Sign1, or is not served at all\n";
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static void progress(void *ud, uint64_t done, uint64_t target)
+{
+    (void)ud;
+    cli_progress("mirror", done, target);
+}
+
+/* vkey_arg returns the vkey line: a readable file's first line, or the
+ * argument itself (vkey names contain '/', so only the file test tells). */
+static char *vkey_arg(const char *arg)
+{
+    if (access(arg, R_OK) != 0) {
+        return strdup(arg);
+    }
+    scitt_buf_t b;
+    scitt_buf_init(&b, NULL, 4096);
+    char *out = NULL;
+    if (cli_read_file(arg, &b) == 0) {
+        size_t n = 0;
+        while (n < b.len && b.base[n] != '\n' && b.base[n] != '\r') {
+            n++;
+        }
+        out = strndup((const char *)b.base, n);
+    }
+    scitt_buf_cleanup(&b);
+    return out;
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option opts[] = {{"url", required_argument, NULL, 'u'},
+                                         {"dir", required_argument, NULL, 'd'},
+                                         {"vkey", required_argument, NULL, 'k'},
+                                         {"follow", no_argument, NULL, 'f'},
+                                         {"interval", required_argument, NULL, 'i'},
+                                         {"chunk", required_argument, NULL, 'c'},
+                                         {NULL, 0, NULL, 0}};
+    const char *url = NULL, *dir = NULL, *vkey = NULL;
+    bool follow = false;
+    uint64_t interval = 5, chunk = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'u':
+            url = optarg;
+            break;
+        case 'd':
+            dir = optarg;
+            break;
+        case 'k':
+            vkey = optarg;
+            break;
+        case 'f':
+            follow = true;
+            break;
+        case 'i':
+            if (scitt_parse_u64(optarg, strlen(optarg), &interval) != 0 || interval == 0 || interval > 86400) {
+                return cli_usage("mirror", "--interval wants 1..86400 seconds");
+            }
+            break;
+        case 'c':
+            if (scitt_parse_u64(optarg, strlen(optarg), &chunk) != 0 || chunk == 0 || chunk > 65280) {
+                return cli_usage("mirror", "--chunk wants 1..65280 entries");
+            }
+            break;
+        default:
+            return cli_usage("mirror", "unknown option");
+        }
+    }
+    if (url == NULL || dir == NULL || optind != argc) {
+        return cli_usage("mirror", "--url and --dir are required");
+    }
+    char *vkey_line = vkey != NULL ? vkey_arg(vkey) : NULL;
+    if (vkey != NULL && vkey_line == NULL) {
+        return CLI_FAIL;
+    }
+
+    scitt_mirror_source_t src;
+    int rc = scitt_mirror_source_open(&src, url);
+    if (rc != 0) {
+        free(vkey_line);
+        cli_err("cannot read the log at %s: %s", url, scitt_strerror(rc));
+        return rc == SCITT_EINVAL ? CLI_USAGE : CLI_FAIL;
+    }
+    scitt_buf_t msg;
+    scitt_buf_init(&msg, NULL, 0);
+    scitt_mirror_t *m = NULL;
+    scitt_mirror_config_t cfg = {
+        .dir = dir, .vkey = vkey_line, .source = &src, .chunk_entries = chunk, .progress = progress};
+    int verdict = scitt_mirror_open(&m, &cfg, &msg);
+    if (verdict == SCITT_MIRROR_OK) {
+        scitt_mirror_status_t st;
+        scitt_mirror_get_status(m, &st);
+        if (st.entries > st.trusted_size) {
+            printf("mirror: resuming: %llu entries held, %llu under the last verified checkpoint\n",
+                   (unsigned long long)st.entries, (unsigned long long)st.trusted_size);
+        }
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    while (verdict == SCITT_MIRROR_OK) {
+        scitt_mirror_status_t st;
+        scitt_buf_reset(&msg);
+        verdict = scitt_mirror_sync(m, &st, &msg);
+        cli_progress_end();
+        if (verdict == SCITT_MIRROR_OK) {
+            printf("mirror: verified checkpoint at tree size %llu\n", (unsigned long long)st.trusted_size);
+            fflush(stdout);
+        } else if (verdict == SCITT_MIRROR_FAILED && follow && !stop) {
+            /* Network trouble is not an inconsistency: say so and try again. */
+            cli_err("mirror: %.*s (will retry)", (int)msg.len, (const char *)msg.base);
+            verdict = SCITT_MIRROR_OK;
+        }
+        if (!follow || stop || verdict != SCITT_MIRROR_OK) {
+            break;
+        }
+        for (uint64_t s = 0; s < interval * 10 && !stop; s++) {
+            nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+        }
+        if (stop) {
+            break;
+        }
+    }
+    if (verdict != SCITT_MIRROR_OK) {
+        cli_err("mirror: %s: %.*s", scitt_mirror_verdict_name(verdict), (int)msg.len, (const char *)msg.base);
+    }
+    scitt_mirror_close(m);
+    scitt_mirror_source_close(&src);
+    scitt_buf_cleanup(&msg);
+    free(vkey_line);
+    return verdict;
+}
+
+const cli_cmd_t cli_mirror = {"mirror", "keep a verified copy of a log (checkpoints, tiles, statements)", help, run};

@@ -1,0 +1,206 @@
+/* util.c: helpers shared by the subcommands (see cli.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void cli_err(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("scitt: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "scitt %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(see `scitt help %s`)\n", cmd);
+    va_end(ap);
+    return CLI_USAGE;
+}
+
+int cli_read_file(const char *path, scitt_buf_t *out)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (f == NULL) {
+        cli_err("cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    uint8_t chunk[65536];
+    size_t n;
+    while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        rc = scitt_buf_append(out, chunk, n);
+    }
+    if (rc == 0 && ferror(f)) {
+        rc = -errno;
+    }
+    if (f != stdin) {
+        fclose(f);
+    }
+    if (rc != 0) {
+        cli_err("cannot read %s: %s", path, scitt_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+int cli_write_file(const char *path, scitt_span_t data, int mode)
+{
+    if (strcmp(path, "-") == 0) {
+        if (fwrite(data.base, 1, data.len, stdout) != data.len || fflush(stdout) != 0) {
+            cli_err("cannot write to stdout: %s", strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp)) {
+        cli_err("path too long: %s", path);
+        return -1;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0) {
+        cli_err("cannot write %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t off = 0;
+    while (off < data.len) {
+        ssize_t n = write(fd, data.base + off, data.len - off);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        off += (size_t)n;
+    }
+    int err = off == data.len && fsync(fd) == 0 ? 0 : errno;
+    close(fd);
+    if (err == 0 && rename(tmp, path) != 0) {
+        err = errno;
+    }
+    if (err != 0) {
+        unlink(tmp);
+        cli_err("cannot write %s: %s", path, strerror(err));
+        return -1;
+    }
+    return 0;
+}
+
+scitt_key_t *cli_load_key(const char *path)
+{
+    scitt_buf_t pem;
+    scitt_buf_init(&pem, NULL, 1 << 20);
+    scitt_key_t *key = NULL;
+    if (cli_read_file(path, &pem) == 0) {
+        int rc = scitt_key_from_pem(&key, pem.base, pem.len);
+        if (rc != 0) {
+            cli_err("%s: not a supported PEM key: %s", path, scitt_strerror(rc));
+            key = NULL;
+        }
+    }
+    scitt_cleanse(pem.base, pem.len);
+    scitt_buf_cleanup(&pem);
+    return key;
+}
+
+int cli_key_alg(const scitt_key_t *key)
+{
+    static const int algs[] = {SCITT_ALG_ES256, SCITT_ALG_ES384, SCITT_ALG_ES512, SCITT_ALG_EDDSA, SCITT_ALG_PS256};
+    for (size_t i = 0; i < scitt_countof(algs); i++) {
+        if (scitt_key_supports(key, algs[i])) {
+            return algs[i];
+        }
+    }
+    return 0;
+}
+
+scitt_client_t *cli_connect(const char *url)
+{
+    scitt_client_url_t u;
+    if (scitt_client_url_parse(&u, url, strlen(url)) != 0) {
+        cli_err("not a URL this client understands: %s (want http://host[:port][/prefix])", url);
+        return NULL;
+    }
+    if (u.tls) {
+        cli_err("%s: https is not supported by this client yet; use http:// (h2c)", url);
+        return NULL;
+    }
+    scitt_client_t *c;
+    int rc = scitt_client_new(&c, &u, NULL);
+    if (rc != 0) {
+        cli_err("cannot connect to %s: %s", url, scitt_strerror(rc));
+        return NULL;
+    }
+    return c;
+}
+
+void cli_print_problem(const char *what, const scitt_client_req_t *req)
+{
+    fprintf(stderr, "scitt: %s: HTTP %d", what, req->status);
+    scitt_buf_t text;
+    scitt_buf_init(&text, NULL, 0);
+    if (strstr(req->content_type_resp, "problem") != NULL &&
+        scitt_cose_diag(&text, req->resp.base, req->resp.len, NULL) == 0) {
+        fprintf(stderr, " %.*s", (int)text.len, (const char *)text.base);
+    } else {
+        fputc('\n', stderr);
+    }
+    scitt_buf_cleanup(&text);
+}
+
+int cli_entry_id(char out[65], scitt_span_t stmt, const char **why)
+{
+    scitt_cose_sign1_t s;
+    int rc = scitt_cose_sign1_decode(&s, stmt.base, stmt.len, 0, why);
+    if (rc == 0) {
+        uint8_t entry[SCITT_SHA256_LEN];
+        scitt_cose_entry(&s, entry);
+        scitt_hex_encode(out, entry, sizeof(entry));
+    }
+    return rc;
+}
+
+void cli_time(char out[32], int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        snprintf(out, 32, "%lld", (long long)t);
+    }
+}
+
+static bool progress_shown;
+
+void cli_progress(const char *label, uint64_t done, uint64_t total)
+{
+    if (!isatty(STDERR_FILENO) || total == 0) {
+        return;
+    }
+    char bar[31];
+    size_t fill = (size_t)(done >= total ? 30 : done * 30 / total);
+    memset(bar, '#', fill);
+    memset(bar + fill, ' ', 30 - fill);
+    bar[30] = '\0';
+    fprintf(stderr, "\r%s [%s] %llu/%llu", label, bar, (unsigned long long)done, (unsigned long long)total);
+    progress_shown = true;
+}
+
+void cli_progress_end(void)
+{
+    if (progress_shown) {
+        fputc('\n', stderr);
+        progress_shown = false;
+    }
+}

@@ -1,0 +1,243 @@
+/*
+ * verify.c: `scitt verify`: offline verification of receipts. The log's
+ * keys come from a COSE_KeySet file, a PEM public key (the IETF vectors'
+ * log-key.pub), or a service URL (its /.well-known/scitt-keys, the one
+ * network step). The statement is a transparent statement (receipts under
+ * 394) or a plain one with a separate RECEIPT file. Each receipt must prove
+ * the statement's entry (SHA-256 of the normalised statement) under a
+ * signature by a key whose kid it names (or, with no kid, any given key).
+ */
+#include <getopt.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "scitt/receipt.h"
+
+static const char help[] = "usage: scitt verify --keys KEYSET|PEM|URL [--issuer-key PEM] STATEMENT [RECEIPT]\n\n"
+                           "Verifies that each receipt proves STATEMENT's inclusion in the log and is\n"
+                           "signed by one of the log's keys; prints the leaf index, tree size and the\n"
+                           "registration time (the receipt's iat) when the receipt carries one.\n\n"
+                           "  --keys FILE|URL   a COSE_KeySet (CBOR), a PEM public key, or the service's\n"
+                           "                    base URL (fetches /.well-known/scitt-keys)\n"
+                           "  --issuer-key PEM  also check the statement's own signature with this key\n"
+                           "  STATEMENT         a transparent statement (receipts in header 394), or a\n"
+                           "                    signed statement together with RECEIPT\n\n"
+                           "Exit status 0 when every receipt (and the issuer signature, if asked) verifies.\n";
+
+#define MAX_KEYS 16
+
+typedef struct keyring {
+    size_t num;
+    scitt_key_t *keys[MAX_KEYS];
+    uint8_t kids[MAX_KEYS][64];
+    size_t kid_lens[MAX_KEYS];
+} keyring_t;
+
+static void keyring_free(keyring_t *kr)
+{
+    for (size_t i = 0; i < kr->num; i++) {
+        scitt_key_free(kr->keys[i]);
+    }
+}
+
+static int keyring_from_keyset(keyring_t *kr, scitt_span_t data, const char *where)
+{
+    scitt_cose_key_t parsed[MAX_KEYS];
+    size_t num;
+    const char *why = NULL;
+    int rc = scitt_cose_keyset_parse(parsed, MAX_KEYS, &num, data.base, data.len, &why);
+    if (rc != 0) {
+        /* A single COSE_Key is accepted too (/.well-known/scitt-keys/{kid}). */
+        rc = scitt_cose_key_parse(&parsed[0], data.base, data.len, &why);
+        num = 1;
+    }
+    if (rc != 0) {
+        cli_err("%s: not a COSE_KeySet, COSE_Key or PEM key: %s", where, why != NULL ? why : scitt_strerror(rc));
+        return -1;
+    }
+    for (size_t i = 0; i < num; i++) {
+        if (scitt_cose_key_load(&kr->keys[kr->num], &parsed[i]) != 0) {
+            cli_err("%s: key %zu is not usable", where, i + 1);
+            return -1;
+        }
+        size_t n = parsed[i].kid.len < 64 ? parsed[i].kid.len : 64;
+        memcpy(kr->kids[kr->num], parsed[i].kid.base, n);
+        kr->kid_lens[kr->num++] = n;
+    }
+    return 0;
+}
+
+static int keyring_load(keyring_t *kr, const char *arg)
+{
+    scitt_buf_t data;
+    scitt_buf_init(&data, NULL, 1 << 20);
+    int status = -1;
+    if (strncmp(arg, "http://", 7) == 0 || strncmp(arg, "https://", 8) == 0) {
+        scitt_client_t *c = cli_connect(arg);
+        if (c == NULL) {
+            goto done;
+        }
+        scitt_client_req_t req;
+        scitt_client_req_init(&req, "GET", "/.well-known/scitt-keys");
+        req.accept = "application/cbor";
+        int rc = scitt_client_fetch(c, &req);
+        if (rc != 0) {
+            cli_err("%s: %s", arg, scitt_strerror(rc));
+        } else if (req.status != 200) {
+            cli_print_problem("GET /.well-known/scitt-keys", &req);
+        } else {
+            status = keyring_from_keyset(kr, scitt_buf_span(&req.resp), arg);
+        }
+        scitt_client_req_cleanup(&req);
+        scitt_client_free(c);
+        goto done;
+    }
+    if (cli_read_file(arg, &data) != 0) {
+        goto done;
+    }
+    if (data.len > 10 && memcmp(data.base, "-----BEGIN", 10) == 0) {
+        int rc = scitt_key_from_pem(&kr->keys[0], data.base, data.len);
+        if (rc != 0) {
+            cli_err("%s: %s", arg, scitt_strerror(rc));
+            goto done;
+        }
+        kr->kid_lens[0] = 0; /* a bare key: matches receipts with any kid */
+        kr->num = 1;
+        status = 0;
+    } else {
+        status = keyring_from_keyset(kr, scitt_buf_span(&data), arg);
+    }
+done:
+    scitt_buf_cleanup(&data);
+    return status;
+}
+
+/* verify_one checks one receipt against the entry with the keys whose kid
+ * matches the receipt's (a key without kid matches anything). */
+static int verify_one(const keyring_t *kr, scitt_span_t receipt, const uint8_t entry[32], int n)
+{
+    scitt_receipt_t *r = scitt_xmalloc(sizeof(*r));
+    scitt_buf_t scratch;
+    scitt_buf_init(&scratch, NULL, 0);
+    const char *why = NULL;
+    int rc = scitt_receipt_decode(r, receipt.base, receipt.len, &why);
+    if (rc == 0) {
+        scitt_span_t kid = r->sign1.prot.present & SCITT_COSE_HAS_KID ? r->sign1.prot.kid : scitt_span(NULL, 0);
+        rc = SCITT_ENOKEY;
+        why = "no key given matches the receipt's kid";
+        for (size_t i = 0; i < kr->num && rc != 0; i++) {
+            if (kr->kid_lens[i] != 0 && kid.len != 0 && !scitt_span_eq(kid, scitt_span(kr->kids[i], kr->kid_lens[i]))) {
+                continue;
+            }
+            why = NULL;
+            rc = scitt_receipt_verify(r, entry, kr->keys[i], NULL, &scratch, &why);
+        }
+    }
+    if (rc == 0) {
+        printf("receipt %d: OK: leaf %llu of tree size %llu", n, (unsigned long long)r->leaf_index,
+               (unsigned long long)r->tree_size);
+        if (r->iat != 0) {
+            char when[32];
+            cli_time(when, r->iat);
+            printf(", registered %s", when);
+        }
+        printf("\n");
+    } else {
+        printf("receipt %d: FAILED: %s (%s)\n", n, why != NULL ? why : scitt_strerror(rc), scitt_err_name(rc));
+    }
+    scitt_buf_cleanup(&scratch);
+    free(r);
+    return rc;
+}
+
+static int check_issuer(const char *path, const scitt_cose_sign1_t *s)
+{
+    scitt_key_t *key = cli_load_key(path);
+    if (key == NULL) {
+        return -1;
+    }
+    scitt_buf_t scratch;
+    scitt_buf_init(&scratch, NULL, 0);
+    const char *why = NULL;
+    int rc = scitt_cose_sign1_verify(s, key, scitt_span(NULL, 0), &scratch, &why);
+    if (rc == 0) {
+        printf("statement signature: OK\n");
+    } else {
+        printf("statement signature: FAILED: %s (%s)\n", why != NULL ? why : scitt_strerror(rc), scitt_err_name(rc));
+    }
+    scitt_buf_cleanup(&scratch);
+    scitt_key_free(key);
+    return rc;
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"keys", required_argument, NULL, 'k'}, {"issuer-key", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
+    const char *keys = NULL, *issuer = NULL;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (ch == 'k') {
+            keys = optarg;
+        } else if (ch == 'i') {
+            issuer = optarg;
+        } else {
+            return cli_usage("verify", "unknown option");
+        }
+    }
+    if (keys == NULL || optind >= argc || argc - optind > 2) {
+        return cli_usage("verify", "--keys and a STATEMENT (and optionally a RECEIPT) are required");
+    }
+    const char *stmt_path = argv[optind], *receipt_path = optind + 1 < argc ? argv[optind + 1] : NULL;
+
+    int status = CLI_FAIL;
+    keyring_t kr = {0};
+    scitt_buf_t stmt, rbuf;
+    scitt_buf_init(&stmt, NULL, 0);
+    scitt_buf_init(&rbuf, NULL, 0);
+    if (keyring_load(&kr, keys) != 0 || cli_read_file(stmt_path, &stmt) != 0 ||
+        (receipt_path != NULL && cli_read_file(receipt_path, &rbuf) != 0)) {
+        goto done;
+    }
+    scitt_cose_sign1_t s;
+    const char *why = NULL;
+    int rc = scitt_cose_sign1_decode(&s, stmt.base, stmt.len, 0, &why);
+    if (rc != 0) {
+        cli_err("%s: not a COSE_Sign1: %s", stmt_path, why != NULL ? why : scitt_strerror(rc));
+        goto done;
+    }
+    uint8_t entry[32];
+    const scitt_span_t *receipts;
+    size_t num;
+    rc = scitt_receipt_split(&s, entry, &receipts, &num);
+    if (rc != 0) {
+        cli_err("%s: %s", stmt_path, scitt_strerror(rc));
+        goto done;
+    }
+    scitt_span_t one = scitt_buf_span(&rbuf);
+    if (receipt_path != NULL) {
+        receipts = &one;
+        num = 1;
+    } else if (num == 0) {
+        cli_err("%s carries no receipt (header 394); give the RECEIPT file too", stmt_path);
+        goto done;
+    }
+    char id[65];
+    scitt_hex_encode(id, entry, sizeof(entry));
+    printf("entry: %s\n", id);
+    int failures = 0;
+    for (size_t i = 0; i < num; i++) {
+        failures += verify_one(&kr, receipts[i], entry, (int)i + 1) != 0;
+    }
+    if (issuer != NULL) {
+        failures += check_issuer(issuer, &s) != 0;
+    }
+    status = failures == 0 ? CLI_OK : CLI_FAIL;
+done:
+    keyring_free(&kr);
+    scitt_buf_cleanup(&stmt);
+    scitt_buf_cleanup(&rbuf);
+    return status;
+}
+
+const cli_cmd_t cli_verify = {"verify", "verify receipts or a transparent statement offline", help, run};
