@@ -261,7 +261,7 @@ Test(sha256_kernels, set_kernel)
             continue;
         }
         cr_assert_eq(scitt_sha256_set_kernel(k), 0);
-        cr_assert_eq(scitt_sha256_active_kernel(), k);
+        cr_assert_eq((int)scitt_sha256_active_kernel(), k);
         scitt_sha256_nodes(got, (const uint8_t(*)[32])pairs, 20);
         cr_assert_arr_eq(got, want, sizeof(want), "kernel %s", scitt_sha256_kernel_name(k));
     }
