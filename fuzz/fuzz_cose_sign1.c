@@ -6,10 +6,39 @@
  *  - the normalised statement re-decodes, with an empty unprotected header,
  *    the same protected header, payload and signature, and the entry equals
  *    SHA-256 of the normalised bytes.
+ * Then the whole registration policy runs on the input (scitt_policy_check
+ * with --allow-unknown-issuers semantics and no trust roots), so x5chain
+ * certificates, key loading and signature checks see fuzzed bytes too; every
+ * rejection must carry a reason and map to a 4xx problem.
  */
 #include <stdlib.h>
 
 #include "scitt/cose.h"
+#include "scitt/verify.h"
+
+static scitt_policy_t *policy;
+
+static void check_policy(const uint8_t *data, size_t size)
+{
+    if (policy == NULL) {
+        scitt_policy_config_t cfg = {.allow_unknown_issuers = true};
+        if (scitt_policy_new(&policy, &cfg, NULL) != 0) {
+            abort();
+        }
+    }
+    scitt_verified_t v;
+    scitt_buf_t scratch;
+    const char *why = NULL;
+    scitt_buf_init(&scratch, NULL, 0);
+    int rc = scitt_policy_check(policy, data, size, 1795305600, &v, &scratch, &why);
+    scitt_buf_cleanup(&scratch);
+    int status;
+    const char *title;
+    scitt_cose_problem_for(rc, &status, &title);
+    if (rc != 0 && (why == NULL || status < 400 || status >= 500)) {
+        abort();
+    }
+}
 
 static scitt_span_t input;
 
@@ -47,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     scitt_cose_sign1_t s, again;
     const char *why = NULL;
     input = scitt_span(data, size);
+    check_policy(data, size);
     if (scitt_cose_sign1_decode(&s, data, size, 0, &why) != 0) {
         if (why == NULL) {
             abort(); /* every rejection has a reason */
