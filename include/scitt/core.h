@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "scitt/err.h"
@@ -94,6 +95,12 @@ static inline scitt_span_t scitt_buf_span(const scitt_buf_t *buf)
 {
     return scitt_span(buf->base, buf->len);
 }
+
+/* scitt_read_stream appends everything `f` holds to `out`; scitt_read_file
+ * does the same for `path`. Errors: -errno from fopen, SCITT_EIO,
+ * SCITT_ETOOBIG (the buffer's maximum), SCITT_ENOMEM. */
+int scitt_read_stream(FILE *f, scitt_buf_t *out);
+int scitt_read_file(const char *path, scitt_buf_t *out);
 
 /* Big-endian loads and stores. */
 static inline uint16_t scitt_load_be16(const uint8_t *p)

@@ -116,22 +116,6 @@ static int write_file(const char *path, scitt_span_t data)
     return n == data.len && rc == 0 ? 0 : SCITT_EIO;
 }
 
-static int read_small_file(const char *path, scitt_buf_t *out)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return -errno;
-    }
-    uint8_t chunk[4096];
-    size_t n;
-    int rc = 0;
-    while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        rc = scitt_buf_append(out, chunk, n);
-    }
-    fclose(f);
-    return rc;
-}
-
 /* evidence keeps what proves an inconsistency: the checkpoints involved,
  * the offending item and the message, in DIR/evidence/<time>-<kind>/. */
 static void evidence(scitt_mirror_t *m, int verdict, const char *item_name, scitt_span_t item, scitt_buf_t *msg)
@@ -412,7 +396,7 @@ static int pin_vkey(scitt_mirror_t *m, scitt_buf_t *msg)
     snprintf(path, sizeof(path), "%s/%s", m->dir, VKEY_FILE);
     scitt_buf_t pinned;
     scitt_buf_init(&pinned, NULL, 4096);
-    int rc = read_small_file(path, &pinned);
+    int rc = scitt_read_file(path, &pinned);
     bool was_pinned = rc == 0;
     while (pinned.len > 0 && (pinned.base[pinned.len - 1] == '\n' || pinned.base[pinned.len - 1] == '\r')) {
         pinned.len--;

@@ -51,25 +51,6 @@ static int cmp_kid(const void *a, const void *b)
     return memcmp(((const issuer_key_t *)a)->kid, ((const issuer_key_t *)b)->kid, SCITT_SHA256_LEN);
 }
 
-static int read_file(const char *path, scitt_buf_t *out)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return -errno;
-    }
-    uint8_t chunk[4096];
-    size_t n;
-    int rc = 0;
-    while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        rc = scitt_buf_append(out, chunk, n);
-    }
-    if (rc == 0 && ferror(f)) {
-        rc = SCITT_EIO;
-    }
-    fclose(f);
-    return rc;
-}
-
 static bool has_suffix(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -81,7 +62,7 @@ static int add_key_file(scitt_policy_t *p, const char *path, const char **why)
 {
     scitt_buf_t pem;
     scitt_buf_init(&pem, NULL, 1 << 20);
-    int rc = read_file(path, &pem);
+    int rc = scitt_read_file(path, &pem);
     scitt_key_t *key = NULL;
     if (rc == 0) {
         rc = scitt_key_from_pem(&key, pem.base, pem.len);
@@ -109,7 +90,7 @@ static int add_key_file(scitt_policy_t *p, const char *path, const char **why)
     /* The optional iss list binds the claims this key may make. */
     char iss_path[4096];
     snprintf(iss_path, sizeof(iss_path), "%.*s.iss", (int)(strlen(path) - 4), path);
-    rc = read_file(iss_path, &ik->iss);
+    rc = scitt_read_file(iss_path, &ik->iss);
     if (rc == -ENOENT) {
         return 0;
     }
@@ -167,7 +148,7 @@ static int load_roots(scitt_policy_t *p, const char *path, const char **why)
 {
     scitt_buf_t pem;
     scitt_buf_init(&pem, NULL, 16 << 20);
-    int rc = read_file(path, &pem);
+    int rc = scitt_read_file(path, &pem);
     if (rc == 0) {
         rc = scitt_trust_store_from_pem(&p->roots, pem.base, pem.len);
     }

@@ -27,22 +27,11 @@ char *tu_testdata_path(const char *fmt, ...)
 
 uint8_t *tu_read_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
     scitt_buf_t buf;
     scitt_buf_init(&buf, NULL, 0);
-    uint8_t chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (scitt_buf_append(&buf, chunk, n) != 0) {
-            abort();
-        }
-    }
-    fclose(f);
-    if (scitt_buf_append_byte(&buf, 0) != 0) {
-        abort();
+    if (scitt_read_file(path, &buf) != 0 || scitt_buf_append_byte(&buf, 0) != 0) {
+        scitt_buf_cleanup(&buf);
+        return NULL;
     }
     *len = buf.len - 1;
     return buf.base;

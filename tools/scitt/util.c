@@ -31,23 +31,7 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 
 int cli_read_file(const char *path, scitt_buf_t *out)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (f == NULL) {
-        cli_err("cannot read %s: %s", path, strerror(errno));
-        return -1;
-    }
-    int rc = 0;
-    uint8_t chunk[65536];
-    size_t n;
-    while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        rc = scitt_buf_append(out, chunk, n);
-    }
-    if (rc == 0 && ferror(f)) {
-        rc = -errno;
-    }
-    if (f != stdin) {
-        fclose(f);
-    }
+    int rc = strcmp(path, "-") == 0 ? scitt_read_stream(stdin, out) : scitt_read_file(path, out);
     if (rc != 0) {
         cli_err("cannot read %s: %s", path, scitt_strerror(rc));
         return -1;
