@@ -78,7 +78,8 @@ typedef struct scitt_store_head {
  * first_index + num_entries - 1, the changed tiles and the new head. Each
  * entry hash must be SHA-256 of its entry (the dedup key: the index is
  * rebuilt from the entries by hashing them, and lookups confirm against the
- * stored entry). */
+ * stored entry). A mirror's store keeps transparent statements, whose hash
+ * is not the entry hash: its dedup lookups miss (nothing uses them). */
 typedef struct scitt_store_batch {
     uint64_t first_index;
     size_t num_entries;
