@@ -5,7 +5,7 @@
  *   scitt_seq_submit ──▶ [verify queue] ──▶ verify pool (policy, signature,
  *   normalise, entry hash) ──▶ [sequencer queue] ──▶ sequencer: dedup, index,
  *   batched Merkle append, one LMDB transaction with the signed tree head,
- *   commit (fsync) ──▶ completions with each entry's receipt
+ *   commit (fsync) ──▶ answer thread: completions with each entry's receipt
  *
  * Natural group commit: while one batch commits, the next accumulates; when
  * the commit returns, everything queued (up to batch_max) is the next batch.
@@ -13,7 +13,9 @@
  * commit holding its entry returned success.
  *
  * Completions run on a pipeline thread (verify pool for rejections, the
- * sequencer for accepted entries); the callback must be quick and must not
+ * sequencer's answer thread for accepted entries: it builds the receipts of
+ * a committed batch and runs its completions, in order, while the sequencer
+ * commits the next batch); the callback must be quick and must not
  * call back into this module except scitt_seq_is_pending. The HTTP front end
  * posts them to its loop (uv_async_send).
  *

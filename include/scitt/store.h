@@ -1,12 +1,22 @@
 /*
  * store.h: the log's durable state in one LMDB environment (DESIGN.md
- * section 3).
+ * section 3), plus the dedup index in a file beside it.
  *
  *   entries  leaf index (u64 BE)          -> normalised statement bytes
  *   tiles    level (u8) || index (u64 BE) -> up to 256 x 32-byte hashes
  *   heads    tree size (u64 BE)           -> signed tree head (see below)
- *   dedup    entry hash (32 bytes)        -> leaf index (u64 BE)
- *   meta     text key                     -> value ("format", "origin", key ids)
+ *   meta     text key                     -> value ("format", "origin", key ids,
+ *                                            "dedup_id")
+ *   <dir>/dedup.idx  entry hash -> leaf index (src/store/dedup.h)
+ *
+ * Format "2": the dedup index moved out of LMDB (format "1" had a `dedup`
+ * sub-database written in every commit: one random B-tree page per entry,
+ * which capped commits at ~90k entries/s with fsync). It is derived data:
+ * scitt_store_commit inserts a batch's entry hashes only after its LMDB
+ * commit returned success, a syncer thread makes it durable now and then,
+ * and scitt_store_open re-inserts what a crash lost (or rebuilds the whole
+ * table when it is missing, damaged or foreign) by hashing the stored
+ * entries. Format "1" stores are refused (SCITT_EFORMAT, with a reason).
  *
  * One writer (the sequencer) commits whole batches with scitt_store_commit();
  * any number of threads read through short read transactions whose values
@@ -22,7 +32,7 @@
 
 #include "scitt/core.h"
 
-#define SCITT_STORE_FORMAT "1"
+#define SCITT_STORE_FORMAT "2"
 
 typedef struct scitt_store scitt_store_t;
 typedef struct scitt_store_read scitt_store_read_t;
@@ -65,8 +75,11 @@ typedef struct scitt_store_head {
 } scitt_store_head_t;
 
 /* One batch, committed in one write transaction: entries first_index ..
- * first_index + num_entries - 1 with their entry hashes (dedup keys), the
- * changed tiles and the new head. */
+ * first_index + num_entries - 1, the changed tiles and the new head. Each
+ * entry hash must be SHA-256 of its entry (the dedup key: the index is
+ * rebuilt from the entries by hashing them, and lookups confirm against the
+ * stored entry). A mirror's store keeps transparent statements, whose hash
+ * is not the entry hash: its dedup lookups miss (nothing uses them). */
 typedef struct scitt_store_batch {
     uint64_t first_index;
     size_t num_entries;
@@ -78,8 +91,10 @@ typedef struct scitt_store_batch {
 } scitt_store_batch_t;
 
 /* scitt_store_commit writes `batch` and commits it durably (fsync unless
- * nosync). On SCITT_ENOSPC, SCITT_EIO or any other failure nothing of the
- * batch is visible and the store stays usable. */
+ * nosync), then (only on success) adds its entries to the dedup index, so
+ * when it returns 0 they are found by scitt_store_get_dedup. On SCITT_ENOSPC,
+ * SCITT_EIO or any other failure nothing of the batch is visible, in LMDB or
+ * the index, and the store stays usable. One writer thread at a time. */
 int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch);
 
 /* scitt_store_meta_put writes one meta value in its own transaction. */
@@ -105,6 +120,15 @@ int scitt_store_get_latest_head(scitt_store_read_t *rd, scitt_store_head_t *out)
  * least `size`: for size = index + 1, the head of the batch that committed
  * leaf `index`, whose receipt for that leaf never changes. */
 int scitt_store_get_head_from(scitt_store_read_t *rd, uint64_t size, scitt_store_head_t *out);
+/* scitt_store_get_dedup finds the leaf whose entry hash is `entry_hash`.
+ * Exact: the index slot holds 64 bits of the hash, and every candidate is
+ * confirmed by hashing the entry stored at its index in `rd`'s snapshot and
+ * comparing all 32 bytes, so hashes sharing a prefix, stale or torn slots
+ * never give a false hit. Safe from any thread while the writer commits
+ * (an rwlock: lookups share it; a batch insert and the swap to a grown
+ * table take it exclusively, for microseconds). An entry is found once the
+ * commit that wrote it returned (and in snapshots that include it).
+ * SCITT_EIO-class errors only if the index could not grow (until reopen). */
 int scitt_store_get_dedup(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index);
 int scitt_store_get_meta(scitt_store_read_t *rd, const char *key, scitt_span_t *out);
 

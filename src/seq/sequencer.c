@@ -11,10 +11,17 @@
  *   2. leaf hashes (scitt_sha256_leaves) and scitt_merkle_append;
  *   3. sign the new head: one ES256 signature over the root (the signature
  *      every receipt of this tree size carries) and one Ed25519 checkpoint;
- *   4. ONE scitt_store_commit: entries, dedup keys, changed tiles and the
- *      signed head, durably (fsync);
- *   5. only then build each receipt from one prover over the committed
- *      tiles and run the completions.
+ *   4. ONE scitt_store_commit: entries, changed tiles and the signed head,
+ *      durably (fsync); the store then indexes the new entries for dedup;
+ *   5. only then hand the batch to the answer thread, which builds each
+ *      receipt from one prover over the committed tiles (one read
+ *      transaction, ended before any callback runs) and runs the
+ *      completions, while this thread goes on with the next batch.
+ *
+ * Pipelining: one batch in flight to the answer thread (hand_off waits for
+ * it to finish the previous one), so completions keep their batch order,
+ * memory stays bounded by max_pending, and a clean stop joins the answer
+ * thread after the last batch, answering everything.
  *
  * Invariants:
  *  - Durability: no receipt, index or checkpoint leaves this thread before
@@ -33,8 +40,10 @@
  *    byte for byte.
  *  - A read transaction holds the store's grow lock, and a commit may need
  *    that lock exclusively: this thread never holds a read transaction
- *    across its own commit.
+ *    across its own commit, and the answer thread never waits for this one
+ *    while it holds one (it only builds receipts under it).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -45,8 +54,40 @@
 #define RECEIPT_ALG SCITT_ALG_ES256
 #define SIG_CAP     132
 
+/* A committed (or failed) batch on its way to its completions. */
+typedef struct answer_batch {
+    scitt_seq__job_t **jobs; /* batch_max slots; swapped with the sequencer's */
+    size_t num_jobs;
+    int fail_rc;   /* the error for entries not committed, or 0 */
+    uint64_t size; /* the committed tree size the new entries' receipts are for */
+    scitt_buf_t prot;
+    uint8_t sig[SIG_CAP];
+    size_t sig_len;
+} answer_batch_t;
+
+/* Per job: the answer built in phase 1 (receipt at receipts[off, off + len)). */
+typedef struct answer_out {
+    int rc;
+    size_t off, len;
+} answer_out_t;
+
+/* The answer thread: receipts and completions of batch k while the
+ * sequencer works on batch k + 1. One batch in flight (`busy`). */
+typedef struct answerer {
+    scitt_seq_t *seq;
+    scitt_span_t origin;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool busy, stop, running;
+    pthread_t thread;
+    answer_batch_t b;
+    answer_out_t *out;
+    scitt_buf_t receipts, prot2;
+} answerer_t;
+
 struct scitt_seq__sequencer {
     scitt_seq_t *seq;
+    answerer_t ans;
     scitt_span_t origin;
     scitt_merkle_t *tree;
     uint64_t size;    /* last committed tree size */
@@ -70,7 +111,7 @@ struct scitt_seq__sequencer {
     scitt_store_tile_t *tiles;
     size_t tiles_cap;
 
-    scitt_buf_t prot, body, note, scratch, receipt, prot2;
+    scitt_buf_t prot, body, note, scratch, receipt;
     uint8_t sig[SIG_CAP];
     size_t sig_len;
 };
@@ -276,6 +317,13 @@ void scitt_seq__sequencer_free(scitt_seq__sequencer_t *s)
     }
     scitt_merkle_free(s->tree);
     scitt_note_verifier_cleanup(&s->note_v);
+    pthread_mutex_destroy(&s->ans.lock);
+    pthread_cond_destroy(&s->ans.cond);
+    free(s->ans.b.jobs);
+    free(s->ans.out);
+    scitt_buf_cleanup(&s->ans.b.prot);
+    scitt_buf_cleanup(&s->ans.receipts);
+    scitt_buf_cleanup(&s->ans.prot2);
     free(s->jobs);
     free(s->fresh);
     free(s->leaves);
@@ -288,7 +336,6 @@ void scitt_seq__sequencer_free(scitt_seq__sequencer_t *s)
     scitt_buf_cleanup(&s->note);
     scitt_buf_cleanup(&s->scratch);
     scitt_buf_cleanup(&s->receipt);
-    scitt_buf_cleanup(&s->prot2);
     free(s);
 }
 
@@ -310,7 +357,16 @@ int scitt_seq__sequencer_new(scitt_seq_t *seq, const char **why)
     scitt_buf_init(&s->note, NULL, 0);
     scitt_buf_init(&s->scratch, NULL, 0);
     scitt_buf_init(&s->receipt, NULL, 0);
-    scitt_buf_init(&s->prot2, NULL, 0);
+    answerer_t *a = &s->ans;
+    a->seq = seq;
+    a->origin = s->origin;
+    pthread_mutex_init(&a->lock, NULL);
+    pthread_cond_init(&a->cond, NULL);
+    scitt_buf_init(&a->b.prot, NULL, 0);
+    scitt_buf_init(&a->receipts, NULL, 0);
+    scitt_buf_init(&a->prot2, NULL, 0);
+    a->b.jobs = calloc(s->cap, sizeof(*a->b.jobs));
+    a->out = calloc(s->cap, sizeof(*a->out));
     s->jobs = calloc(s->cap, sizeof(*s->jobs));
     s->fresh = calloc(s->cap, sizeof(*s->fresh));
     s->leaves = calloc(s->cap, sizeof(*s->leaves));
@@ -319,7 +375,7 @@ int scitt_seq__sequencer_new(scitt_seq_t *seq, const char **why)
     s->slots = calloc(s->num_slots, sizeof(*s->slots));
     int rc = 0;
     if (s->jobs == NULL || s->fresh == NULL || s->leaves == NULL || s->hashes == NULL || s->entries == NULL ||
-        s->slots == NULL) {
+        s->slots == NULL || a->b.jobs == NULL || a->out == NULL) {
         rc = SCITT_ENOMEM;
     }
     if (rc == 0) {
@@ -494,50 +550,135 @@ static const char *describe_failure(int rc)
     return "the log could not commit the statement; it was not registered, try again later";
 }
 
-/* answer runs every completion of the batch. `fail_rc` is the error for
- * entries that are not committed (new ones and their repeats), or 0. */
-static void answer(scitt_seq__sequencer_t *s, int fail_rc)
+/* build_answers (phase 1) builds every receipt of the batch into
+ * a->receipts under one read transaction; the transaction ends before any
+ * completion runs, so a callback may read the store itself. */
+static void build_answers(answerer_t *a)
 {
-    scitt_seq_t *seq = s->seq;
+    answer_batch_t *b = &a->b;
+    scitt_seq_t *seq = a->seq;
     scitt_store_read_t *rd = NULL;
     scitt_merkle_prover_t *prover = NULL;
     int rd_rc = scitt_store_read_begin(seq->store, &rd);
     int prover_rc = rd_rc;
-    if (rd_rc == 0 && fail_rc == 0 && s->num_fresh > 0) {
-        scitt_tile_reader_t reader = scitt_seq__tile_reader(rd);
-        prover_rc = scitt_merkle_prover_new(&prover, NULL, &reader, s->size, 0);
+    bool any_fresh = false;
+    for (size_t i = 0; i < b->num_jobs && !any_fresh; i++) {
+        any_fresh = b->jobs[i]->kind != SCITT_SEQ__DUP_STORE;
     }
-    scitt_seq__unpend(seq, s->jobs, s->num_jobs); /* committed (or refused): no longer pending */
-    for (size_t i = 0; i < s->num_jobs; i++) {
-        scitt_seq__job_t *job = s->jobs[i];
-        scitt_seq_result_t res = {.has_entry = true, .index = job->index};
-        memcpy(res.entry, job->entry, 32);
-        scitt_buf_reset(&s->receipt);
+    if (rd_rc == 0 && b->fail_rc == 0 && any_fresh) {
+        scitt_tile_reader_t reader = scitt_seq__tile_reader(rd);
+        prover_rc = scitt_merkle_prover_new(&prover, NULL, &reader, b->size, 0);
+    }
+    scitt_buf_reset(&a->receipts);
+    for (size_t i = 0; i < b->num_jobs; i++) {
+        scitt_seq__job_t *job = b->jobs[i];
+        answer_out_t *o = &a->out[i];
+        o->off = a->receipts.len;
         if (job->kind == SCITT_SEQ__DUP_STORE) {
-            res.existing = true;
-            res.rc = rd_rc != 0 ? rd_rc
-                                : scitt_seq__receipt_at(rd, seq->keys, s->origin, job->index, &s->prot2, &s->receipt);
-        } else if (fail_rc != 0) {
-            res.rc = fail_rc;
-            res.err_desc = describe_failure(fail_rc);
+            o->rc = rd_rc != 0 ? rd_rc
+                               : scitt_seq__receipt_at(rd, seq->keys, a->origin, job->index, &a->prot2, &a->receipts);
+        } else if (b->fail_rc != 0) {
+            o->rc = b->fail_rc;
         } else {
-            res.existing = job->kind == SCITT_SEQ__DUP_BATCH;
-            res.rc = prover_rc != 0 ? prover_rc
-                                    : scitt_seq__put_receipt(&s->receipt, prover, s->size, scitt_buf_span(&s->prot),
-                                                             job->index, scitt_span(s->sig, s->sig_len));
+            o->rc = prover_rc != 0 ? prover_rc
+                                   : scitt_seq__put_receipt(&a->receipts, prover, b->size, scitt_buf_span(&b->prot),
+                                                            job->index, scitt_span(b->sig, b->sig_len));
         }
-        if (res.rc == 0) {
-            res.receipt = scitt_buf_span(&s->receipt);
-        } else if (res.err_desc == NULL) {
+        if (o->rc != 0) {
+            a->receipts.len = o->off; /* drop a partial receipt */
+        }
+        o->len = a->receipts.len - o->off;
+    }
+    scitt_merkle_prover_free(prover);
+    scitt_store_read_end(rd);
+}
+
+/* run_answers (phase 2) runs every completion of the batch, in order. */
+static void run_answers(answerer_t *a)
+{
+    answer_batch_t *b = &a->b;
+    scitt_seq__unpend(a->seq, b->jobs, b->num_jobs); /* committed (or refused): no longer pending */
+    for (size_t i = 0; i < b->num_jobs; i++) {
+        scitt_seq__job_t *job = b->jobs[i];
+        const answer_out_t *o = &a->out[i];
+        scitt_seq_result_t res = {.has_entry = true, .index = job->index, .rc = o->rc};
+        memcpy(res.entry, job->entry, 32);
+        if (o->rc == 0) {
+            res.existing = job->kind != SCITT_SEQ__NEW;
+            res.receipt = scitt_span(a->receipts.base + o->off, o->len);
+        } else if (job->kind != SCITT_SEQ__DUP_STORE && b->fail_rc != 0) {
+            res.err_desc = describe_failure(b->fail_rc);
+        } else {
             /* Committed, but the receipt could not be built now: a retry finds it. */
+            res.existing = job->kind != SCITT_SEQ__NEW;
             res.err_desc = "the statement is registered but its receipt could not be built; ask again";
         }
         job->done(job->ctx, &res);
     }
-    scitt_merkle_prover_free(prover);
-    scitt_store_read_end(rd);
-    scitt_seq__free_jobs(s->jobs, s->num_jobs);
+    scitt_seq__free_jobs(b->jobs, b->num_jobs);
+    b->num_jobs = 0;
+}
+
+static void *answerer_main(void *arg)
+{
+    answerer_t *a = arg;
+    pthread_mutex_lock(&a->lock);
+    for (;;) {
+        while (!a->busy && !a->stop) {
+            pthread_cond_wait(&a->cond, &a->lock);
+        }
+        if (!a->busy) {
+            break; /* stopped and drained */
+        }
+        pthread_mutex_unlock(&a->lock);
+        build_answers(a);
+        run_answers(a);
+        pthread_mutex_lock(&a->lock);
+        a->busy = false;
+        pthread_cond_broadcast(&a->cond);
+    }
+    pthread_mutex_unlock(&a->lock);
+    return NULL;
+}
+
+/* hand_off passes the batch in hand (its jobs, and for committed entries
+ * the size, protected header and signature of their receipts) to the
+ * answer thread, once it is done with the previous one. Only after the
+ * commit returned: that is what makes the receipts durable. Without the
+ * thread (it could not start) the batch is answered here. */
+static void hand_off(scitt_seq__sequencer_t *s, int fail_rc)
+{
+    answerer_t *a = &s->ans;
+    pthread_mutex_lock(&a->lock);
+    while (a->busy) {
+        pthread_cond_wait(&a->cond, &a->lock);
+    }
+    pthread_mutex_unlock(&a->lock);
+    answer_batch_t *b = &a->b;
+    scitt_seq__job_t **jobs = b->jobs;
+    b->jobs = s->jobs;
+    b->num_jobs = s->num_jobs;
+    s->jobs = jobs;
     s->num_jobs = 0;
+    b->fail_rc = fail_rc;
+    b->size = s->size;
+    scitt_buf_reset(&b->prot);
+    int rc = fail_rc == 0 ? scitt_buf_append(&b->prot, s->prot.base, s->prot.len) : 0;
+    if (rc != 0) {
+        b->fail_rc = 0;
+        b->size = 0; /* the prover then fails: each new entry is answered with an error, retry gets it */
+    }
+    memcpy(b->sig, s->sig, s->sig_len);
+    b->sig_len = s->sig_len;
+    if (!a->running) {
+        build_answers(a);
+        run_answers(a);
+        return;
+    }
+    pthread_mutex_lock(&a->lock);
+    a->busy = true;
+    pthread_cond_broadcast(&a->cond);
+    pthread_mutex_unlock(&a->lock);
 }
 
 static void run_batch(scitt_seq__sequencer_t *s)
@@ -567,13 +708,18 @@ static void run_batch(scitt_seq__sequencer_t *s)
     }
     atomic_fetch_add_explicit(&s->seq->batches, 1, memory_order_relaxed);
     atomic_store_explicit(&s->seq->last_batch_size, s->num_jobs, memory_order_relaxed);
-    answer(s, rc);
+    hand_off(s, rc);
 }
 
 void *scitt_seq__sequencer_main(void *arg)
 {
     scitt_seq_t *seq = arg;
     scitt_seq__sequencer_t *s = seq->sequencer;
+    answerer_t *a = &s->ans;
+    a->running = pthread_create(&a->thread, NULL, answerer_main, a) == 0;
+    if (!a->running) {
+        fprintf(stderr, "scittd: seq: cannot start the answer thread; answering on the sequencer\n");
+    }
     for (;;) {
         pthread_mutex_lock(&seq->sq_lock);
         for (;;) {
@@ -591,6 +737,14 @@ void *scitt_seq__sequencer_main(void *arg)
             break;
         }
         run_batch(s);
+    }
+    if (a->running) {
+        pthread_mutex_lock(&a->lock);
+        a->stop = true;
+        pthread_cond_broadcast(&a->cond);
+        pthread_mutex_unlock(&a->lock);
+        pthread_join(a->thread, NULL); /* it answers the batch in hand first */
+        a->running = false;
     }
     return NULL;
 }

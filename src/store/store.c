@@ -12,20 +12,31 @@
  *    is short; the lock prefers the writer so GET load cannot starve it.
  *  - Errors from LMDB are mapped once, in from_mdb(); a failed commit leaves
  *    the previous committed state, because LMDB never overwrites live pages.
+ *  - The dedup index (dedup.c) is written only after a commit returned
+ *    success, and at open it is brought up to the last entry before the
+ *    store is handed out, so it never lacks a committed entry a caller could
+ *    ask about and never holds an uncommitted one (a lookup that would see
+ *    one anyway, e.g. after LMDB lost commits under nosync, fails to
+ *    confirm against the stored entry and misses).
  */
 #include <errno.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include "dedup.h"
+#include "scitt/crypto.h"
 #include "scitt/store.h"
 
-enum { DB_ENTRIES, DB_TILES, DB_HEADS, DB_DEDUP, DB_META, NUM_DBS };
-static const char *const db_names[NUM_DBS] = {"entries", "tiles", "heads", "dedup", "meta"};
+enum { DB_ENTRIES, DB_TILES, DB_HEADS, DB_META, NUM_DBS };
+static const char *const db_names[NUM_DBS] = {"entries", "tiles", "heads", "meta"};
+
+#define META_DEDUP_ID "dedup_id"
 
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
 #define HEAD_FIXED_LEN   (32 + 8 + 2)
@@ -37,6 +48,7 @@ struct scitt_store {
     pthread_rwlock_t grow_lock;
     size_t map_size;
     size_t map_size_max;
+    scitt_dedup_t *dedup;
 };
 
 struct scitt_store_read {
@@ -82,27 +94,128 @@ static MDB_val val(const void *p, size_t n)
     return v;
 }
 
-static int check_format(scitt_store_t *st, const char **why)
+/* check_format checks (or, in a new store, records) the format version and
+ * reads the dedup index's id (recorded with the format). */
+static int check_format(scitt_store_t *st, uint8_t dedup_id[SCITT_DEDUP_ID_LEN], const char **why)
 {
     MDB_txn *txn;
     int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (rc != 0) {
         return from_mdb(rc);
     }
-    MDB_val k = val("format", 6), v;
+    MDB_val k = val("format", 6), v, ik = val(META_DEDUP_ID, strlen(META_DEDUP_ID)), iv;
     rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
     if (rc == MDB_NOTFOUND) {
+        if (getrandom(dedup_id, SCITT_DEDUP_ID_LEN, 0) != SCITT_DEDUP_ID_LEN) {
+            mdb_txn_abort(txn);
+            *why = "cannot draw the dedup index id";
+            return SCITT_EIO;
+        }
         v = val(SCITT_STORE_FORMAT, strlen(SCITT_STORE_FORMAT));
+        iv = val(dedup_id, SCITT_DEDUP_ID_LEN);
         rc = mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
+        if (rc == 0) {
+            rc = mdb_put(txn, st->dbi[DB_META], &ik, &iv, 0);
+        }
         if (rc == 0) {
             return from_mdb(mdb_txn_commit(txn));
         }
+    } else if (rc == 0 && scitt_span_eq(scitt_span(v.mv_data, v.mv_size), scitt_span_str("1"))) {
+        *why = "the data folder holds a format 1 store (dedup keys in LMDB), which this scittd no longer "
+               "reads; register into a new data folder";
+        rc = -1;
     } else if (rc == 0 && !scitt_span_eq(scitt_span(v.mv_data, v.mv_size), scitt_span_str(SCITT_STORE_FORMAT))) {
         *why = "the data folder was written by an incompatible scittd (format version differs)";
         rc = -1;
+    } else if (rc == 0) {
+        rc = mdb_get(txn, st->dbi[DB_META], &ik, &iv);
+        if (rc == 0 && iv.mv_size == SCITT_DEDUP_ID_LEN) {
+            memcpy(dedup_id, iv.mv_data, SCITT_DEDUP_ID_LEN);
+        } else if (rc == 0 || rc == MDB_NOTFOUND) {
+            *why = "the store's meta has no valid dedup index id";
+            rc = -2;
+        }
     }
     mdb_txn_abort(txn);
-    return rc == -1 ? SCITT_EFORMAT : from_mdb(rc);
+    return rc == -1 ? SCITT_EFORMAT : rc == -2 ? SCITT_ECORRUPT : from_mdb(rc);
+}
+
+/* open_dedup maps the dedup index and brings it up to the log's end:
+ * entries [from, count) are hashed again from `entries` and inserted. */
+static int open_dedup(scitt_store_t *st, const uint8_t id[SCITT_DEDUP_ID_LEN], bool nosync, const char **why)
+{
+    enum { CHUNK = 4096 };
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = from_mdb(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn));
+    if (rc != 0) {
+        return rc;
+    }
+    rc = from_mdb(mdb_cursor_open(txn, st->dbi[DB_ENTRIES], &cur));
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    MDB_val k, v;
+    uint64_t count = 0, from = 0;
+    rc = from_mdb(mdb_cursor_get(cur, &k, &v, MDB_LAST));
+    if (rc == 0) {
+        rc = k.mv_size == 8 ? 0 : SCITT_ECORRUPT;
+        count = rc == 0 ? scitt_load_be64(k.mv_data) + 1 : 0;
+    } else if (rc == SCITT_ENOTFOUND) {
+        rc = 0;
+    }
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", st->dir, SCITT_DEDUP_FILE);
+    const char *rebuild_why = NULL;
+    if (rc == 0) {
+        rc = scitt_dedup_open(&st->dedup, path, id, count, nosync, &from, &rebuild_why);
+        if (rc != 0) {
+            *why = rebuild_why;
+        } else if (from < count) {
+            /* After a crash (or with no usable table): the slow path, logged. */
+            fprintf(stderr, "scittd: store: dedup index %s%s%s: inserting entries %llu..%llu from the log\n", path,
+                    rebuild_why != NULL ? ": " : "", rebuild_why != NULL ? rebuild_why : "", (unsigned long long)from,
+                    (unsigned long long)count - 1);
+        }
+    }
+    uint8_t(*hashes)[32] = NULL;
+    if (rc == 0 && from < count) {
+        hashes = malloc(CHUNK * 32);
+        rc = hashes == NULL ? SCITT_ENOMEM : 0;
+    }
+    uint8_t key[8];
+    scitt_store_be64(key, from);
+    k = val(key, 8);
+    MDB_cursor_op op = MDB_SET_RANGE;
+    for (uint64_t next = from; rc == 0 && next < count;) {
+        size_t n = 0;
+        uint64_t first = next;
+        while (rc == 0 && n < CHUNK && next < count) {
+            rc = from_mdb(mdb_cursor_get(cur, &k, &v, op));
+            op = MDB_NEXT;
+            if (rc != 0 || k.mv_size != 8 || scitt_load_be64(k.mv_data) != next) {
+                *why = "an entry is missing from the log (entries are not contiguous)";
+                rc = SCITT_ECORRUPT;
+                break;
+            }
+            scitt_sha256(hashes[n++], v.mv_data, v.mv_size);
+            next++;
+        }
+        if (rc == 0) {
+            rc = scitt_dedup_insert(st->dedup, first, (const uint8_t(*)[32])hashes, n);
+        }
+    }
+    free(hashes);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    if (rc == 0) {
+        rc = scitt_dedup_start(st->dedup);
+    }
+    if (rc != 0 && *why == NULL) {
+        *why = "cannot bring the dedup index up to date";
+    }
+    return rc;
 }
 
 int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const char **out_err_desc)
@@ -165,8 +278,13 @@ int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
         *why = "cannot open the sub-databases";
         goto fail_env;
     }
-    rc = check_format(st, why);
+    uint8_t dedup_id[SCITT_DEDUP_ID_LEN];
+    rc = check_format(st, dedup_id, why);
+    if (rc == 0) {
+        rc = open_dedup(st, dedup_id, cfg->nosync, why);
+    }
     if (rc != 0) {
+        scitt_dedup_close(st->dedup);
         mdb_env_close(st->env);
         pthread_rwlock_destroy(&st->grow_lock);
         free(st->dir);
@@ -187,6 +305,7 @@ fail:
 void scitt_store_close(scitt_store_t *st)
 {
     if (st != NULL) {
+        scitt_dedup_close(st->dedup);
         mdb_env_close(st->env);
         pthread_rwlock_destroy(&st->grow_lock);
         free(st->dir);
@@ -209,16 +328,10 @@ static int put_batch(scitt_store_t *st, MDB_txn *txn, const scitt_store_batch_t 
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < b->num_entries; i++) {
-        uint8_t key[8], idx[8];
+        uint8_t key[8];
         scitt_store_be64(key, b->first_index + i);
         MDB_val k = val(key, 8), v = val(b->entries[i].base, b->entries[i].len);
         rc = mdb_put(txn, st->dbi[DB_ENTRIES], &k, &v, MDB_APPEND);
-        if (rc == 0) {
-            memcpy(idx, key, 8);
-            k = val(b->entry_hashes[i], 32);
-            v = val(idx, 8);
-            rc = mdb_put(txn, st->dbi[DB_DEDUP], &k, &v, MDB_NOOVERWRITE);
-        }
     }
     for (size_t i = 0; rc == 0 && i < b->num_tiles; i++) {
         const scitt_store_tile_t *t = &b->tiles[i];
@@ -322,7 +435,19 @@ static int fill_batch(scitt_store_t *st, MDB_txn *txn, const void *arg)
 
 int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch)
 {
-    return write_txn(st, fill_batch, batch);
+    int rc = write_txn(st, fill_batch, batch);
+    if (rc == 0 && batch->num_entries > 0) {
+        /* Only now, with the entries durable: index them. A failure here
+         * leaves the batch committed; the index then refuses lookups (never
+         * answers wrongly) until the store is reopened and rebuilds it. */
+        (void)scitt_dedup_insert(st->dedup, batch->first_index, batch->entry_hashes, batch->num_entries);
+    }
+    return rc;
+}
+
+scitt_dedup_t *scitt_store__dedup(struct scitt_store *st)
+{
+    return st->dedup;
 }
 
 typedef struct {
@@ -463,18 +588,22 @@ int scitt_store_get_head_from(scitt_store_read_t *rd, uint64_t size, scitt_store
     return head_cursor(rd, MDB_SET_RANGE, size, out);
 }
 
+/* confirm_entry: the stored entry at `index` hashes to `hash` (all 32
+ * bytes), in the snapshot of the read transaction `ctx`. */
+static bool confirm_entry(void *ctx, uint64_t index, const uint8_t hash[32])
+{
+    scitt_span_t e;
+    uint8_t h[32];
+    if (scitt_store_get_entry(ctx, index, &e) != 0) {
+        return false;
+    }
+    scitt_sha256(h, e.base, e.len);
+    return memcmp(h, hash, 32) == 0;
+}
+
 int scitt_store_get_dedup(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index)
 {
-    MDB_val v;
-    int rc = get(rd, DB_DEDUP, entry_hash, 32, &v);
-    if (rc != 0) {
-        return rc;
-    }
-    if (v.mv_size != 8) {
-        return SCITT_ECORRUPT;
-    }
-    *out_index = scitt_load_be64(v.mv_data);
-    return 0;
+    return scitt_dedup_find(rd->st->dedup, entry_hash, confirm_entry, rd, out_index);
 }
 
 int scitt_store_get_meta(scitt_store_read_t *rd, const char *key, scitt_span_t *out)

@@ -124,7 +124,9 @@ static void __attribute__((noreturn)) run_child(int round, int fd, unsigned seed
     scitt_buf_init(&stmt, NULL, 0);
     for (size_t i = 0;; i++) {
         if (round > 0 && i % 5 == 4) {
-            child_statement(&stmt, round - 1, i); /* a repeat of the previous round, registered or not */
+            /* A repeat of the previous round's statement i - 1 (never itself a
+             * repeat, so registered whenever that round got that far). */
+            child_statement(&stmt, round - 1, i - 1);
         } else {
             child_statement(&stmt, round, i);
         }

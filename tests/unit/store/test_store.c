@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "scitt/crypto.h"
 #include "scitt/store.h"
 
 static char dir[256];
@@ -46,8 +47,9 @@ static int commit_batch(scitt_store_t *st, uint64_t first, size_t n, size_t entr
     uint8_t(*hashes)[32] = calloc(n, 32);
     for (size_t i = 0; i < n; i++) {
         memset(data + i * entry_len, (int)((first + i) & 0xff), entry_len);
+        scitt_store_be64(data + i * entry_len, first + i); /* unique entries */
         entries[i] = scitt_span(data + i * entry_len, entry_len);
-        scitt_store_be64(hashes[i], first + i); /* unique dedup keys */
+        scitt_sha256(hashes[i], entries[i].base, entry_len); /* dedup keys: entry hashes */
     }
     uint8_t tile[256][32];
     for (int i = 0; i < 256; i++) {
@@ -77,10 +79,10 @@ static void check_log(scitt_store_t *st, uint64_t size, size_t entry_len)
         cr_assert_eq(scitt_store_get_entry(rd, i, &e), 0, "entry %lu", (unsigned long)i);
         cr_assert_eq(e.len, entry_len);
         cr_assert_eq(e.base[entry_len - 1], (uint8_t)(i & 0xff));
-        uint8_t h[32] = {0};
+        uint8_t h[32];
         uint64_t idx;
-        scitt_store_be64(h, i);
-        cr_assert_eq(scitt_store_get_dedup(rd, h, &idx), 0);
+        scitt_sha256(h, e.base, e.len);
+        cr_assert_eq(scitt_store_get_dedup(rd, h, &idx), 0, "dedup %lu", (unsigned long)i);
         cr_assert_eq(idx, i);
     }
     scitt_span_t e;
