@@ -354,8 +354,13 @@ static int put_batch(scitt_store_t *st, MDB_txn *txn, const scitt_store_batch_t 
             memcpy(p, h->root, 32);
             scitt_store_be64(p + 32, (uint64_t)h->time);
             scitt_store_be16(p + 40, (uint16_t)h->receipt_sig.len);
-            memcpy(p + HEAD_FIXED_LEN, h->receipt_sig.base, h->receipt_sig.len);
-            memcpy(p + HEAD_FIXED_LEN + h->receipt_sig.len, h->checkpoint.base, h->checkpoint.len);
+            /* memcpy from a NULL base is undefined even for 0 bytes. */
+            if (h->receipt_sig.len > 0) {
+                memcpy(p + HEAD_FIXED_LEN, h->receipt_sig.base, h->receipt_sig.len);
+            }
+            if (h->checkpoint.len > 0) {
+                memcpy(p + HEAD_FIXED_LEN + h->receipt_sig.len, h->checkpoint.base, h->checkpoint.len);
+            }
         }
     }
     return rc;
