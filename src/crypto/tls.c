@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "scitt/tls.h"
 
@@ -163,6 +164,14 @@ int scitt_tls_read(scitt_tls_t *t, uint8_t *out, size_t cap, size_t *out_len)
             int e = SSL_get_error(t->ssl, r);
             ERR_clear_error();
             return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : SCITT_EIO;
+        }
+        /* The ALPN callback only runs when the client offers ALPN; a client
+         * that offers none must not get HTTP/2 either. */
+        const unsigned char *proto = NULL;
+        unsigned int proto_len = 0;
+        SSL_get0_alpn_selected(t->ssl, &proto, &proto_len);
+        if (proto_len != 2 || memcmp(proto, "h2", 2) != 0) {
+            return SCITT_EIO;
         }
     }
     int chunk = cap > (1u << 30) ? (1 << 30) : (int)cap;

@@ -119,7 +119,15 @@ static void answer(scitt_h2_reg_t *r)
     const char *title;
     scitt_cose_problem_for(r->rc, &status, &title);
     fe->metrics.registrations[status >= 500 ? SCITT_H2_REG_ERROR : SCITT_H2_REG_REJECTED]++;
-    scitt_h2__respond_problem(s, status, title, r->err_desc != NULL ? r->err_desc : scitt_strerror(r->rc), NULL, 0);
+    const char *detail = r->err_desc != NULL ? r->err_desc : scitt_strerror(r->rc);
+    if (status >= 500) {
+        /* The statement was fine; the service failed (full disk, I/O, memory).
+         * Nothing was logged, so a retry later is the right move (SCRAPI 5.2). */
+        scitt_h2_hdr_t h = {"retry-after", "5"};
+        scitt_h2__respond_problem(s, 503, "Service Unavailable", detail, &h, 1);
+        return;
+    }
+    scitt_h2__respond_problem(s, status, title, detail, NULL, 0);
 }
 
 void scitt_h2__reg_drain(scitt_frontend_t *fe)

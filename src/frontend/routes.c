@@ -360,7 +360,7 @@ void scitt_h2__route(scitt_h2_stream_t *s)
     size_t len = path_only(s->path);
     const char *p = s->path;
     route_t r = classify(p, len);
-    bool get = strcmp(s->method, "GET") == 0;
+    bool get = strcmp(s->method, "GET") == 0 || strcmp(s->method, "HEAD") == 0;
     bool post = strcmp(s->method, "POST") == 0;
     switch (r) {
     case R_NONE:

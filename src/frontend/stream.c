@@ -220,7 +220,9 @@ void scitt_h2__respond(scitt_h2_stream_t *s, int status, const char *content_typ
         nva[n++] = nv(hdrs[i].name, hdrs[i].value);
     }
     nghttp2_data_provider prd = {.source = {.ptr = s}, .read_callback = read_body};
-    int rc = nghttp2_submit_response(s->conn->session, s->id, nva, n, s->resp.len > 0 ? &prd : NULL);
+    /* A HEAD response has the headers of the GET and never a body (RFC 9110 9.3.2). */
+    bool send_body = s->resp.len > 0 && strcmp(s->method, "HEAD") != 0;
+    int rc = nghttp2_submit_response(s->conn->session, s->id, nva, n, send_body ? &prd : NULL);
     if (rc != 0) {
         nghttp2_submit_rst_stream(s->conn->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
     }

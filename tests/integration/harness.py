@@ -63,8 +63,9 @@ def free_port():
 class Issuer:
     """An issuer key (made by tests/tools/make_statement) and its statements."""
 
-    def __init__(self, root):
+    def __init__(self, root, alg=None):
         self.dir = os.path.join(root, "issuer-%d" % id(self))
+        self.env = dict(os.environ, SCITT_TEST_ALG=alg) if alg else None
         self.n = 0
         self.statement("init")  # creates the key
 
@@ -76,7 +77,7 @@ class Issuer:
         self.n += 1
         out = os.path.join(self.dir, "s%d.cose" % self.n)
         subprocess.run([MAKE_STATEMENT, self.dir, out, payload or "payload %d %f" % (self.n, time.time())],
-                       check=True)
+                       check=True, env=self.env)
         with open(out, "rb") as f:
             return f.read()
 

@@ -183,7 +183,28 @@ try:
     for name in ["scittd_registrations_total{result=\"created\"}", "scittd_queue_depth", "scittd_batch_size_bucket",
                  "scittd_commit_seconds_bucket", "scittd_registration_seconds_bucket", "scittd_tree_size 303"]:
         check(name in m, "metrics has " + name)
+    # A 202 while the statement still waits in the verify queue: its Location
+    # answers 204 (pending), never 404, until the receipt is there.
+    # ES512 statements (~1 ms to verify) and one verify thread build a backlog.
     check(srv.stop() == 0, "SIGTERM: exit 0")
+    slow = Issuer(root, alg="ES512")
+    srv = Server(root, data=srv.data, args=["--issuer-keys", slow.keys_dir, "--workers", "1",
+                                            "--register-wait-ms", "1"]).start()
+    B = srv.base
+    stmts = [slow.statement("backlog %d" % i) for i in range(200)]
+    h = H2(srv.port)
+    locs, polls = [], []
+    for i in range(0, len(stmts), 50):  # the server allows 100 concurrent streams
+        got = h.wait([h.send("POST", "/entries", [("content-type", "application/cose")], st)
+                      for st in stmts[i:i + 50]])
+        batch = [x.headers.get("location") for x in got if x.status == 202]
+        polls += h.wait([h.send("GET", loc) for loc in batch])  # while later ones still wait
+        locs += batch
+    h.close()
+    check(len(locs) > 0 and all(x.status in (200, 204) for x in polls),
+          "GET after 202 is 204 or 200, never 404 (%d x 202: %s)" % (len(locs), sorted({x.status for x in polls})))
+
+    srv.stop()
 finally:
     for s in list(globals().values()):
         if isinstance(s, Server):

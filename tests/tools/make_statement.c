@@ -47,6 +47,12 @@ int main(int argc, char **argv)
     }
     const char *dir = argv[1], *out = argv[2];
     const char *payload = argc == 4 ? argv[3] : "hello, transparency";
+    /* A new issuer key uses $SCITT_TEST_ALG (default ES256). */
+    int alg = SCITT_ALG_ES256;
+    const char *alg_name = getenv("SCITT_TEST_ALG");
+    if (alg_name != NULL && scitt_alg_from_name(alg_name, &alg) != 0) {
+        die("unknown SCITT_TEST_ALG");
+    }
     char path[4096];
     mkdir(dir, 0700);
     snprintf(path, sizeof(path), "%s/keys", dir);
@@ -64,7 +70,7 @@ int main(int argc, char **argv)
     } else {
         scitt_buf_t b;
         scitt_buf_init(&b, NULL, 0);
-        if (scitt_key_generate(&key, SCITT_ALG_ES256) != 0 || scitt_key_private_pem(key, &b) != 0) {
+        if (scitt_key_generate(&key, alg) != 0 || scitt_key_private_pem(key, &b) != 0) {
             die("cannot make a key");
         }
         write_file(path, b.base, b.len, 0600);
@@ -77,10 +83,18 @@ int main(int argc, char **argv)
         scitt_buf_cleanup(&b);
     }
 
+    for (size_t i = 0; i < 7; i++) { /* the key decides: ES256..PS512 */
+        static const int algs[] = {SCITT_ALG_ES256, SCITT_ALG_ES384, SCITT_ALG_ES512, SCITT_ALG_EDDSA,
+                                   SCITT_ALG_PS256, SCITT_ALG_PS384, SCITT_ALG_PS512};
+        if (scitt_key_supports(key, algs[i]) && (alg_name == NULL || algs[i] == alg)) {
+            alg = algs[i];
+            break;
+        }
+    }
     uint8_t kid[32];
     tu_kid(kid, key);
     tu_statement_t st = {
-        .alg = SCITT_ALG_ES256,
+        .alg = alg,
         .kid = scitt_span(kid, sizeof(kid)),
         .iss = "https://issuer.example",
         .sub = "demo",

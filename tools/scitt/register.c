@@ -145,6 +145,20 @@ static void finish(job_t *job, item_t *it, scitt_span_t receipt)
     free(r);
 }
 
+/* schedule sets when `it` runs next: after `delay_ms`, but never past its
+ * --max-wait deadline, so a huge Retry-After cannot outlast it (the step
+ * that runs at the deadline then gives up in handle()). */
+static void schedule(item_t *it, uint64_t delay_ms)
+{
+    uint64_t at = now_ms() + delay_ms;
+    it->not_before = at < it->deadline ? at : it->deadline;
+}
+
+static uint64_t server_delay_ms(int64_t retry_after, uint64_t fallback_ms)
+{
+    return retry_after >= 0 ? (uint64_t)retry_after * 1000 : fallback_ms;
+}
+
 /* retry schedules the same step again, or gives up after MAX_ATTEMPTS. */
 static void retry(job_t *job, item_t *it, int64_t retry_after, const char *why)
 {
@@ -154,7 +168,7 @@ static void retry(job_t *job, item_t *it, int64_t retry_after, const char *why)
         fail_item(job, it, msg);
         return;
     }
-    it->not_before = now_ms() + (retry_after >= 0 ? (uint64_t)retry_after * 1000 : backoff_ms(it->attempts));
+    schedule(it, server_delay_ms(retry_after, backoff_ms(it->attempts)));
 }
 
 /* handle runs after a response (or a failure) for `it`. */
@@ -176,11 +190,11 @@ static void handle(job_t *job, item_t *it)
             fprintf(stderr, "scitt: %s: warning: Location %s does not name entry %s\n", it->file, loc, it->id);
         }
         it->state = ST_POLL;
-        it->not_before = now_ms() + (req->retry_after >= 0 ? (uint64_t)req->retry_after * 1000 : 1000);
+        schedule(it, server_delay_ms(req->retry_after, 1000));
     } else if (it->state == ST_POLL && status == 200) {
         finish(job, it, scitt_buf_span(&req->resp));
     } else if (it->state == ST_POLL && status == 204) {
-        it->not_before = now_ms() + (req->retry_after >= 0 ? (uint64_t)req->retry_after * 1000 : 1000);
+        schedule(it, server_delay_ms(req->retry_after, 1000));
     } else {
         cli_progress_end();
         cli_print_problem(it->file, req);
@@ -188,7 +202,7 @@ static void handle(job_t *job, item_t *it)
         job->failed++;
         scitt_buf_cleanup(&it->stmt);
     }
-    if ((it->state == ST_POST || it->state == ST_POLL) && now_ms() > it->deadline) {
+    if ((it->state == ST_POST || it->state == ST_POLL) && now_ms() >= it->deadline) {
         fail_item(job, it, "no receipt within --max-wait");
     }
     scitt_client_req_cleanup(req);
