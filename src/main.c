@@ -154,6 +154,7 @@ int main(int argc, char **argv)
         .workers = cfg.workers,
         .batch_max = cfg.batch_max,
         .max_pending = cfg.max_pending,
+        .max_pending_bytes = cfg.max_pending_bytes,
     };
     why = NULL;
     rc = scitt_seq_start(&app.seq, &qcfg, &why);
@@ -179,6 +180,7 @@ int main(int argc, char **argv)
         .max_connections = cfg.max_connections,
         .max_header_bytes = cfg.max_header_bytes,
         .max_streams = cfg.max_streams,
+        .max_streams_total = cfg.max_streams_total,
         .register_wait_ms = cfg.register_wait_ms,
         .idle_timeout_ms = cfg.idle_timeout_ms,
         .request_timeout_ms = cfg.request_timeout_ms,

@@ -35,10 +35,12 @@ typedef struct scitt_config {
     unsigned workers;            /* --workers, 0 = CPU count */
     size_t batch_max;            /* --batch-max, default 16384 */
     size_t max_pending;          /* --max-pending, default 100000 */
+    size_t max_pending_bytes;    /* --max-pending-bytes, default 64 MiB */
     uint64_t register_wait_ms;   /* --register-wait-ms, default 5000 */
     size_t max_statement_bytes;  /* --max-statement-bytes, default 1 MiB */
     size_t max_connections;      /* --max-connections, default 10000 */
     uint32_t max_streams;        /* --max-concurrent-streams, default 100 */
+    size_t max_streams_total;    /* --max-streams-total, default 32768 */
     size_t max_header_bytes;     /* --max-header-bytes, default 16 KiB */
     uint64_t idle_timeout_ms;    /* --idle-timeout-ms, default 60000 */
     uint64_t request_timeout_ms; /* --request-timeout-ms, default 30000 */

@@ -33,7 +33,8 @@ typedef struct scitt_frontend_config {
     size_t max_statement_bytes;
     size_t max_connections;
     size_t max_header_bytes;
-    uint32_t max_streams;
+    uint32_t max_streams;     /* per connection (SETTINGS) */
+    size_t max_streams_total; /* across all connections; 0 means 32768 */
     uint64_t register_wait_ms;
     uint64_t idle_timeout_ms;
     uint64_t request_timeout_ms;

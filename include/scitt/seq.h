@@ -66,6 +66,7 @@ typedef struct scitt_seq_config {
     unsigned workers;             /* verify threads; 0 means the number of CPUs */
     size_t batch_max;             /* entries per batch; 0 means 16384; capped at max_pending */
     size_t max_pending;           /* statements accepted but not yet answered; 0 means 100000 */
+    size_t max_pending_bytes;     /* and their bytes; 0 means 64 MiB (one statement is always let in) */
 } scitt_seq_config_t;
 
 typedef struct scitt_seq scitt_seq_t;
@@ -99,7 +100,8 @@ int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char
 
 /* scitt_seq_submit queues `body` (copied) for registration. `done` runs
  * exactly once, later, on a pipeline thread. Returns SCITT_EFULL without
- * queueing when max_pending statements are in flight (answer 503), and
+ * queueing when max_pending statements, or max_pending_bytes of them, are
+ * in flight (answer 503), and
  * SCITT_ESHUTDOWN after scitt_seq_stop began, SCITT_ENOMEM; `done` is not
  * called when submit fails.
  *

@@ -44,11 +44,15 @@ static const opt_t opts[] = {
     {"batch-max", OPT_SIZE, F(batch_max), "N", "entries per commit batch (default 16384)"},
     {"max-pending", OPT_SIZE, F(max_pending), "N",
      "statements accepted but not yet answered; above it POST answers 503 (default 100000)"},
+    {"max-pending-bytes", OPT_SIZE, F(max_pending_bytes), "N",
+     "bytes of those statements held at once; above it POST answers 503 (default 67108864)"},
     {"register-wait-ms", OPT_U64, F(register_wait_ms), "MS",
      "how long POST waits for the commit before answering 202 (default 5000)"},
     {"max-statement-bytes", OPT_SIZE, F(max_statement_bytes), "N",
      "largest POST body; larger answers 413 (default 1048576)"},
     {"max-connections", OPT_SIZE, F(max_connections), "N", "concurrent client connections (default 10000)"},
+    {"max-streams-total", OPT_SIZE, F(max_streams_total), "N",
+     "open streams across all connections; more are refused with REFUSED_STREAM (default 32768)"},
     {"max-concurrent-streams", OPT_U32, F(max_streams), "N",
      "HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection (default 100)"},
     {"max-header-bytes", OPT_SIZE, F(max_header_bytes), "N",
@@ -94,10 +98,12 @@ int scitt_config_init(scitt_config_t *cfg)
     cfg->listen_port = 8000;
     cfg->batch_max = 16384;
     cfg->max_pending = 100000;
+    cfg->max_pending_bytes = (size_t)64 << 20;
     cfg->register_wait_ms = 5000;
     cfg->max_statement_bytes = 1u << 20;
     cfg->max_connections = 10000;
     cfg->max_streams = 100;
+    cfg->max_streams_total = 32768;
     cfg->max_header_bytes = 16384;
     cfg->idle_timeout_ms = 60000;
     cfg->request_timeout_ms = 30000;

@@ -129,6 +129,7 @@ struct scitt_frontend {
     void (*shutdown_done)(void *ctx);
     void *shutdown_ctx;
     size_t body_bytes;            /* request bytes buffered by all streams */
+    size_t num_streams;           /* open streams on all connections (each ~2 KB with nghttp2's state) */
     uint8_t read_buf[64 * 1024];  /* shared: read callbacks run one at a time */
     uint8_t plain_buf[16 * 1024]; /* TLS plaintext scratch */
     scitt_buf_t keyset;           /* the COSE_KeySet, encoded once */

@@ -157,6 +157,9 @@ int scitt_frontend_new(scitt_frontend_t **out, uv_loop_t *loop, const scitt_fron
     }
     fe->loop = loop;
     fe->cfg = *cfg;
+    if (fe->cfg.max_streams_total == 0) {
+        fe->cfg.max_streams_total = 32768;
+    }
     scitt_h2__list_init(&fe->conns);
     scitt_h2__list_init(&fe->waiting);
     scitt_buf_init(&fe->keyset, NULL, 0);

@@ -33,6 +33,13 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
         return 0;
     }
+    /* Per-connection SETTINGS bound streams per connection; this bounds
+     * them across all connections, so memory stays flat under any number
+     * of clients. REFUSED_STREAM tells the client it may retry. */
+    if (c->fe->num_streams >= c->fe->cfg.max_streams_total) {
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    }
     scitt_h2_stream_t *s = scitt_h2__stream_new(c, frame->hd.stream_id);
     if (s == NULL) {
         /* Refuse this stream only; the connection carries on. */

@@ -22,6 +22,7 @@ scitt_h2_stream_t *scitt_h2__stream_new(scitt_h2_conn_t *c, int32_t id)
     if (s == NULL) {
         return NULL;
     }
+    c->fe->num_streams++;
     s->conn = c;
     s->id = id;
     s->content_length = -1;
@@ -51,6 +52,7 @@ void scitt_h2__stream_free(scitt_h2_stream_t *s)
     scitt_buf_cleanup(&s->body);
     scitt_buf_cleanup(&s->resp);
     scitt_h2__list_remove(&s->node);
+    s->conn->fe->num_streams--;
     free(s);
 }
 

@@ -77,6 +77,8 @@ struct scitt_seq {
     char *origin;
     size_t batch_max;
     size_t max_pending;
+    size_t max_pending_bytes; /* statement bytes held by pending jobs (job->cap) */
+    atomic_size_t pending_bytes;
     unsigned workers;
 
     /* Submissions accepted and not yet answered (both queues and the batch

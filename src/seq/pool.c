@@ -183,9 +183,22 @@ scitt_seq__job_t *scitt_seq__job_new(const uint8_t *body, size_t len, scitt_seq_
     return job;
 }
 
+/* release_pending gives back what reserve_pending took for a job that was
+ * never made. */
+static void release_pending(scitt_seq_t *seq, size_t bytes)
+{
+    atomic_fetch_sub_explicit(&seq->pending_bytes, bytes, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&seq->pending, 1, memory_order_relaxed);
+}
+
 void scitt_seq__unpend(scitt_seq_t *seq, scitt_seq__job_t *const *jobs, size_t num)
 {
+    size_t bytes = 0;
+    for (size_t i = 0; i < num; i++) {
+        bytes += jobs[i]->cap;
+    }
     scitt_seq__pendset_remove_jobs(&seq->pendset, jobs, num);
+    atomic_fetch_sub_explicit(&seq->pending_bytes, bytes, memory_order_relaxed);
     atomic_fetch_sub_explicit(&seq->pending, num, memory_order_relaxed);
 }
 
@@ -196,12 +209,16 @@ void scitt_seq__free_jobs(scitt_seq__job_t *const *jobs, size_t num)
     }
 }
 
-/* reserve_pending takes one slot of max_pending, or fails with SCITT_EFULL. */
-static int reserve_pending(scitt_seq_t *seq)
+/* reserve_pending takes one slot of max_pending and `bytes` (the job's
+ * cap) of max_pending_bytes, or fails with SCITT_EFULL. One statement is let
+ * in when nothing else is held, whatever its size. */
+static int reserve_pending(scitt_seq_t *seq, size_t bytes)
 {
     size_t n = atomic_fetch_add_explicit(&seq->pending, 1, memory_order_relaxed);
-    if (n >= seq->max_pending) {
-        atomic_fetch_sub_explicit(&seq->pending, 1, memory_order_relaxed);
+    size_t held = atomic_fetch_add_explicit(&seq->pending_bytes, bytes, memory_order_relaxed);
+    if (n >= seq->max_pending || (held != 0 && bytes > seq->max_pending_bytes - held) ||
+        held > seq->max_pending_bytes) {
+        release_pending(seq, bytes);
         return SCITT_EFULL;
     }
     return 0;
@@ -212,13 +229,16 @@ int scitt_seq_submit(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_se
     if (seq->policy == NULL) {
         return SCITT_EINVAL; /* started without a verify pool (tests, benchmarks) */
     }
-    int rc = reserve_pending(seq);
+    if (len > SIZE_MAX - sizeof(scitt_seq__job_t) - 1) {
+        return SCITT_ETOOBIG;
+    }
+    int rc = reserve_pending(seq, len + 1);
     if (rc != 0) {
         return rc;
     }
     scitt_seq__job_t *job = scitt_seq__job_new(body, len, done, ctx);
     if (job == NULL) {
-        atomic_fetch_sub_explicit(&seq->pending, 1, memory_order_relaxed);
+        release_pending(seq, len + 1);
         return SCITT_ENOMEM;
     }
     /* A statement that decodes is pending from now on, not only once it is
@@ -260,13 +280,16 @@ int scitt_seq__queue_verified(scitt_seq_t *seq, scitt_seq__job_t *job)
 int scitt_seq__submit_entry(scitt_seq_t *seq, const uint8_t *stmt, size_t len, const uint8_t entry[32],
                             scitt_seq_done_cb done, void *ctx)
 {
-    int rc = reserve_pending(seq);
+    if (len > SIZE_MAX - sizeof(scitt_seq__job_t) - 1) {
+        return SCITT_ETOOBIG;
+    }
+    int rc = reserve_pending(seq, len + 1);
     if (rc != 0) {
         return rc;
     }
     scitt_seq__job_t *job = scitt_seq__job_new(stmt, len, done, ctx);
     if (job == NULL) {
-        atomic_fetch_sub_explicit(&seq->pending, 1, memory_order_relaxed);
+        release_pending(seq, len + 1);
         return SCITT_ENOMEM;
     }
     memcpy(job->entry, entry, 32);

@@ -157,6 +157,23 @@ try:
     r = curl(B + "/healthz", headers=["x-big: " + "b" * 17000])
     check(r.status == 431 and r.problem() is not None, "header list over --max-header-bytes: 431 problem")
     check(srv.stop() == 0, "exit 0 after all that")
+
+    # --max-streams-total bounds open streams across connections: POSTs whose
+    # bodies never come hold their streams; past the cap new ones are refused.
+    srv = Server(root, data=os.path.join(root, "data-streams"), args=["--max-streams-total", "6"]).start()
+    B = srv.base
+    a, b = H2(srv.port), H2(srv.port)
+    held = [a.send("POST", "/entries", [("content-type", "application/cose")], end=False) for _ in range(4)]
+    held += [b.send("POST", "/entries", [("content-type", "application/cose")], end=False) for _ in range(4)]
+    a.pump(1)
+    b.pump(1)
+    refused = sum(1 for h in (a, b) for r in h.responses.values() if r["reset"] == 7)
+    check(refused == 2, "streams past --max-streams-total are refused with REFUSED_STREAM (%d refused)" % refused)
+    a.close()
+    b.close()
+    time.sleep(0.3)
+    healthy("after the stream cap")
+    check(srv.stop() == 0, "exit 0 after the stream cap")
 finally:
     if srv is not None:
         srv.stop(timeout=5)
