@@ -59,6 +59,7 @@ struct scitt_mirror {
 
     /* The round in progress. */
     uint64_t log_size;
+    uint8_t log_root[32]; /* the root the log's checkpoint signed at log_size */
     cached_tile_t cache[CACHE_SLOTS];
     int fetch_verdict;     /* set by the log tile reader when a fetch fails */
     scitt_buf_t fetch_why; /* and why */
@@ -715,6 +716,38 @@ static int chunk_commit(scitt_mirror_t *m, chunk_t *c, scitt_buf_t *msg)
         }
         stiles[i] = (scitt_store_tile_t){t->level, t->index, t->width, t->hashes};
     }
+    /* Bind the chunk to the signed root before storing it. Matching the
+     * log's tiles is not enough: a level-L tile is tied to the checkpoint
+     * only once the tile above it completes, up to 65536 entries later. So
+     * the tree we just extended must be a prefix of the checkpoint's tree:
+     * a consistency proof (from the log's tiles) from our root at `end` to
+     * the signed root, or the signed root itself at the last chunk. */
+    uint8_t ours[32];
+    scitt_merkle_root(m->tree, ours);
+    if (c->end == m->log_size) {
+        if (memcmp(ours, m->log_root, 32) != 0) {
+            return say(msg, SCITT_MIRROR_BAD_TILE, "the entries up to %llu do not give the checkpoint's root",
+                       (unsigned long long)c->end);
+        }
+    } else {
+        uint8_t proof[SCITT_MERKLE_MAX_PROOF][32];
+        size_t proof_len;
+        m->fetch_verdict = 0;
+        rc = scitt_merkle_consistency_proof(NULL, &rd, c->end, m->log_size, proof, &proof_len);
+        if (rc != 0) {
+            return say(msg, m->fetch_verdict != 0 ? m->fetch_verdict : SCITT_MIRROR_FAILED,
+                       "cannot prove entries up to %llu against the checkpoint: %s", (unsigned long long)c->end,
+                       scitt_strerror(rc));
+        }
+        if (scitt_merkle_verify_consistency(c->end, m->log_size, ours, m->log_root, (const uint8_t(*)[32])proof,
+                                            proof_len) != 0) {
+            say(msg, SCITT_MIRROR_BAD_TILE,
+                "the log's tiles do not prove that its first %llu entries are in the checkpoint it signed",
+                (unsigned long long)c->end);
+            evidence(m, SCITT_MIRROR_BAD_TILE, NULL, scitt_span(NULL, 0), msg);
+            return SCITT_MIRROR_BAD_TILE;
+        }
+    }
     scitt_store_batch_t b = {.first_index = c->first,
                              .num_entries = n,
                              .entries = c->stored,
@@ -842,17 +875,14 @@ static int sync_round(scitt_mirror_t *m, scitt_buf_t *msg)
         return verdict;
     }
     m->log_size = cp.size;
+    memcpy(m->log_root, cp.root, 32);
     uint64_t held = scitt_merkle_size(m->tree);
     uint8_t root[32];
 
-    if (cp.size < m->head_size) {
-        say(msg, SCITT_MIRROR_FORK,
-            "the log's new checkpoint has size %llu, smaller than the size %llu it signed before",
-            (unsigned long long)cp.size, (unsigned long long)m->head_size);
-        evidence(m, SCITT_MIRROR_FORK, NULL, scitt_span(NULL, 0), msg);
-        return SCITT_MIRROR_FORK;
-    }
     if (cp.size <= held) {
+        /* Nothing new to fetch. An older checkpoint than the one we trust is
+         * fine (a cache may serve it) when it names our tree at that size;
+         * otherwise the log signed two histories. */
         /* Nothing new to fetch: the checkpoint must agree with what we hold. */
         scitt_store_read_t *rd;
         int rc = scitt_store_read_begin(m->store, &rd);
@@ -868,6 +898,9 @@ static int sync_round(scitt_mirror_t *m, scitt_buf_t *msg)
             return fork_at(m, msg, "the mirror's verified copy", cp.size, root, cp.root);
         }
         return cp.size > m->head_size ? commit_head(m, &cp, msg) : SCITT_MIRROR_OK;
+    }
+    if (cp.size < m->head_size) { /* unreachable: held >= head_size */
+        return say(msg, SCITT_MIRROR_FAILED, "internal: checkpoint below the trusted head");
     }
 
     /* The log's own tiles must give its root, and the roots we trust. */

@@ -9,7 +9,8 @@ the offending data:
   changed statement       another entry's statement       -> 13
   missing statement       entries/<id>/statement removed  -> 13
   fork, right key         same keys, entries diverge      -> 11
-  shrunk log, right key   a smaller checkpoint            -> 11
+  shrunk fork, right key  a smaller checkpoint, other root -> 11
+  stale checkpoint        an older one of the same log    -> 0 (caches serve those)
   foreign checkpoint      signed by another key           -> 10
   --vkey not the pinned                                   -> 10
 
@@ -122,9 +123,17 @@ def main():
         _, ev = expect(tmp, fork, 11, "fork signed by the right key", ["tree size 300", "root"], prime=honest)
         check(ev is not None and os.path.exists(os.path.join(ev, "trusted.checkpoint")),
               "fork: both checkpoints kept")
+        stale = os.path.join(tmp, "stale")
+        make_log(keys, stale, 200)
+        mdir = os.path.join(tmp, "m-stale")
+        mirror(honest, mdir)
+        r = mirror(stale, mdir)
+        check(r.returncode == 0 and "tree size 300" in r.stdout and not os.path.isdir(os.path.join(mdir, "evidence")),
+              "an older checkpoint of the same log is not a fork; the mirror keeps size 300 (%s)" % r.stderr.strip())
         shrunk = os.path.join(tmp, "shrunk")
-        make_log(keys, shrunk, 200)
-        expect(tmp, shrunk, 11, "smaller checkpoint signed by the right key", ["size 200", "smaller"], prime=honest)
+        make_log(keys, shrunk, 200, 150)
+        expect(tmp, shrunk, 11, "smaller checkpoint with another history, right key", ["tree size 200", "root"],
+               prime=honest)
         same_size_fork = os.path.join(tmp, "same")
         make_log(keys, same_size_fork, 300, 299)
         expect(tmp, same_size_fork, 11, "same size, other root", ["root"], prime=honest)
