@@ -68,4 +68,10 @@ int scitt_config_parse_file(scitt_config_t *cfg, const char *text, size_t len, c
 /* scitt_config_usage writes the --help text. */
 void scitt_config_usage(FILE *out, const char *prog);
 
+/* scitt_config_parse_host_port splits "HOST:PORT" (or "[v6]:PORT") of `len`
+ * bytes into a NUL-terminated `host` (capacity `host_cap`) and a port
+ * 1..65535. SCITT_EINVAL for a malformed value, SCITT_ETOOBIG for a host
+ * that does not fit. */
+int scitt_config_parse_host_port(const char *v, size_t len, char *host, size_t host_cap, uint16_t *out_port);
+
 #endif /* SCITT_CONFIG_H */

@@ -26,8 +26,9 @@ struct uv_loop_s;
 
 typedef struct scitt_frontend_config {
     scitt_store_t *store;
-    scitt_seq_t *seq; /* NULL: POST answers 503 (fuzzing) */
-    const scitt_seq_keys_t *keys;
+    scitt_seq_t *seq;             /* NULL: POST answers 503 (fuzzing) */
+    const scitt_seq_keys_t *keys; /* NULL: a read-only mirror (no receipts, no POST) */
+    const char *vkey_line;        /* with keys NULL: the log's note verifier key, served as is */
     const char *origin;
     scitt_tls_ctx_t *tls; /* NULL: cleartext h2c */
     size_t max_statement_bytes;
@@ -69,5 +70,12 @@ void scitt_frontend_shutdown(scitt_frontend_t *fe, void (*done)(void *ctx), void
 /* scitt_frontend_free releases the front end once shutdown called `done`
  * (or, never started, right after new). NULL is a no-op. */
 void scitt_frontend_free(scitt_frontend_t *fe);
+
+/* scitt_frontend_serve runs a front end for `cfg` on a loop of its own,
+ * listening on `host`:`port`, until SIGINT or SIGTERM; then it closes every
+ * connection and returns 0. Meant for a pipeline-less front end (cfg->seq
+ * NULL), e.g. a mirror re-serving its copy read-only. */
+int scitt_frontend_serve(const scitt_frontend_config_t *cfg, const char *host, uint16_t port,
+                         const char **out_err_desc);
 
 #endif /* SCITT_FRONTEND_H */

@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "scitt/core.h"
+#include "scitt/store.h"
 
 /* Outcomes of scitt_mirror_sync, also the exit codes of `scitt mirror`. */
 typedef enum scitt_mirror_verdict {
@@ -110,5 +111,13 @@ void scitt_mirror_get_status(const scitt_mirror_t *m, scitt_mirror_status_t *out
 
 /* scitt_mirror_store_dir returns DIR/db, the LMDB folder (for --serve). */
 const char *scitt_mirror_store_dir(const scitt_mirror_t *m);
+
+/* scitt_mirror_store returns the mirror's store (entries, tiles, heads), for
+ * serving it read-only; owned by `m`. */
+scitt_store_t *scitt_mirror_store(scitt_mirror_t *m);
+
+/* scitt_mirror_entry_hash is the mirror store's entry hash: the log entry
+ * (SHA-256 of the normalised statement) of a stored transparent statement. */
+void scitt_mirror_entry_hash(uint8_t out[32], const uint8_t *stored, size_t len);
 
 #endif /* SCITT_MIRROR_H */

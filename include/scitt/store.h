@@ -42,6 +42,11 @@ typedef struct scitt_store_config {
     size_t map_size;     /* initial map size; 0 means 1 GiB */
     size_t map_size_max; /* growth stops here (SCITT_ENOSPC); 0 means no limit */
     bool nosync;         /* MDB_NOSYNC: benchmarks only, loses durability */
+    /* entry_hash computes an entry's hash (the dedup key) from its stored
+     * bytes; NULL means SHA-256 of them (scittd stores normalised
+     * statements). A mirror, which stores transparent statements, passes
+     * one that hashes the normalised form. */
+    void (*entry_hash)(uint8_t out[32], const uint8_t *stored, size_t len);
 } scitt_store_config_t;
 
 /* scitt_store_open opens or creates the environment in `cfg->dir` and checks
@@ -131,5 +136,9 @@ int scitt_store_get_head_from(scitt_store_read_t *rd, uint64_t size, scitt_store
  * SCITT_EIO-class errors only if the index could not grow (until reopen). */
 int scitt_store_get_dedup(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index);
 int scitt_store_get_meta(scitt_store_read_t *rd, const char *key, scitt_span_t *out);
+
+/* scitt_store_entry_hash hashes stored entry bytes as the store's
+ * configuration says (see entry_hash). */
+void scitt_store_entry_hash(const scitt_store_t *st, uint8_t out[32], const uint8_t *stored, size_t len);
 
 #endif /* SCITT_STORE_H */

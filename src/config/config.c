@@ -131,7 +131,7 @@ static const opt_t *find_opt(const char *name, size_t len)
     return NULL;
 }
 
-static int parse_listen(scitt_config_t *cfg, const char *v, size_t len)
+int scitt_config_parse_host_port(const char *v, size_t len, char *host, size_t host_cap, uint16_t *out_port)
 {
     /* HOST:PORT, with [v6]:PORT for IPv6 literals. */
     const char *colon = NULL;
@@ -146,19 +146,36 @@ static int parse_listen(scitt_config_t *cfg, const char *v, size_t len)
         port == 0 || port > 65535) {
         return SCITT_EINVAL;
     }
-    const char *host = v;
+    const char *h = v;
     size_t host_len = (size_t)(colon - v);
-    if (host_len >= 2 && host[0] == '[' && host[host_len - 1] == ']') {
-        host++;
+    if (host_len >= 2 && h[0] == '[' && h[host_len - 1] == ']') {
+        h++;
         host_len -= 2;
     }
-    char *h = dup_str(host, host_len);
+    if (host_len >= host_cap) {
+        return SCITT_ETOOBIG;
+    }
+    memcpy(host, h, host_len);
+    host[host_len] = '\0';
+    *out_port = (uint16_t)port;
+    return 0;
+}
+
+static int parse_listen(scitt_config_t *cfg, const char *v, size_t len)
+{
+    char host[256];
+    uint16_t port;
+    int rc = scitt_config_parse_host_port(v, len, host, sizeof(host), &port);
+    if (rc != 0) {
+        return rc == SCITT_ETOOBIG ? SCITT_EINVAL : rc;
+    }
+    char *h = dup_str(host, strlen(host));
     if (h == NULL) {
         return SCITT_ENOMEM;
     }
     free(cfg->listen_host);
     cfg->listen_host = h;
-    cfg->listen_port = (uint16_t)port;
+    cfg->listen_port = port;
     return 0;
 }
 

@@ -129,6 +129,10 @@ static void get_receipt(scitt_h2_stream_t *s, const uint8_t entry[32])
 {
     scitt_frontend_t *fe = s->conn->fe;
     uint64_t index;
+    if (fe->cfg.keys == NULL) { /* a read-only mirror holds no receipt key */
+        not_found(s, "this mirror serves statements, checkpoints and tiles, not receipts");
+        return;
+    }
     if (find_entry(s, entry, &index) != 0) {
         return;
     }
@@ -164,15 +168,20 @@ static void get_statement(scitt_h2_stream_t *s, const uint8_t entry[32])
         }
         scitt_store_read_end(rd);
     }
-    if (rc == 0) {
-        rc = scitt_seq_receipt(fe->cfg.store, fe->cfg.keys, fe->cfg.origin, index, &receipt);
-    }
-    scitt_cose_sign1_t sign1;
-    if (rc == 0) {
-        rc = scitt_cose_sign1_decode(&sign1, stmt.base, stmt.len, SIZE_MAX, NULL);
-    }
-    if (rc == 0) {
-        rc = scitt_receipt_transparent(&out, &sign1, scitt_buf_span(&receipt));
+    if (rc == 0 && fe->cfg.keys == NULL) {
+        /* A mirror stores the transparent statement the log served. */
+        rc = scitt_buf_append(&out, stmt.base, stmt.len);
+    } else {
+        if (rc == 0) {
+            rc = scitt_seq_receipt(fe->cfg.store, fe->cfg.keys, fe->cfg.origin, index, &receipt);
+        }
+        scitt_cose_sign1_t sign1;
+        if (rc == 0) {
+            rc = scitt_cose_sign1_decode(&sign1, stmt.base, stmt.len, SIZE_MAX, NULL);
+        }
+        if (rc == 0) {
+            rc = scitt_receipt_transparent(&out, &sign1, scitt_buf_span(&receipt));
+        }
     }
     scitt_buf_cleanup(&stmt);
     scitt_buf_cleanup(&receipt);
@@ -212,8 +221,8 @@ static void get_key(scitt_h2_stream_t *s, const char *kid, size_t len)
     size_t n;
     /* SCRAPI: unpadded base64url always; the raw kid when path-safe (ours
      * are binary thumbprints, so the base64url form is the only one). */
-    if (scitt_base64_decode(raw, sizeof(raw), &n, kid, len, SCITT_B64_URL) == 0 && n == SCITT_SHA256_LEN &&
-        memcmp(raw, fe->cfg.keys->receipt_kid, n) == 0) {
+    if (fe->cfg.keys != NULL && scitt_base64_decode(raw, sizeof(raw), &n, kid, len, SCITT_B64_URL) == 0 &&
+        n == SCITT_SHA256_LEN && memcmp(raw, fe->cfg.keys->receipt_kid, n) == 0) {
         scitt_h2__respond_bytes(s, 200, "application/cbor", fe->key.base, fe->key.len, NULL, 0);
         return;
     }
@@ -234,6 +243,8 @@ static void get_checkpoint(scitt_h2_stream_t *s)
     rc = scitt_store_get_latest_head(rd, &head);
     if (rc == 0) {
         scitt_h2__respond_bytes(s, 200, "text/plain; charset=utf-8", head.checkpoint.base, head.checkpoint.len, &h, 1);
+    } else if (rc == SCITT_ENOTFOUND && fe->empty_checkpoint.len == 0) {
+        not_found(s, "this mirror holds no checkpoint yet");
     } else if (rc == SCITT_ENOTFOUND) {
         /* An empty log still has a checkpoint: size 0, root SHA-256(""). */
         scitt_h2__respond_bytes(s, 200, "text/plain; charset=utf-8", fe->empty_checkpoint.base,
@@ -387,6 +398,10 @@ void scitt_h2__route(scitt_h2_stream_t *s)
         get_entries(s, p + 9, len - 9);
         return;
     case R_KEYS:
+        if (fe->cfg.keys == NULL) {
+            scitt_h2__respond_problem(s, 404, "No such key", "this mirror publishes no receipt keys", NULL, 0);
+            return;
+        }
         scitt_h2__respond_bytes(s, 200, "application/cbor", fe->keyset.base, fe->keyset.len, NULL, 0);
         return;
     case R_KEY:

@@ -84,6 +84,18 @@ static void on_sweep(uv_timer_t *t)
 static int publish_keys(scitt_frontend_t *fe, const char **out_err_desc)
 {
     const scitt_seq_keys_t *k = fe->cfg.keys;
+    if (k == NULL) {
+        /* A read-only mirror: the log's verifier key, no receipt keys, and
+         * no checkpoint until it holds one. */
+        int rc = fe->cfg.vkey_line == NULL ? SCITT_EINVAL : scitt_buf_append_str(&fe->vkey, fe->cfg.vkey_line);
+        if (rc == 0 && (fe->vkey.len == 0 || fe->vkey.base[fe->vkey.len - 1] != '\n')) {
+            rc = scitt_buf_append_byte(&fe->vkey, '\n');
+        }
+        if (rc != 0) {
+            *out_err_desc = "a front end without keys needs the log's vkey line";
+        }
+        return rc;
+    }
     scitt_cose_keyinfo_t info = {k->receipt_key, scitt_span(k->receipt_kid, sizeof(k->receipt_kid)), SCITT_ALG_ES256};
     scitt_base64_encode(fe->kid_b64, k->receipt_kid, sizeof(k->receipt_kid), SCITT_B64_URL);
     int rc = scitt_cose_keyset_encode(&fe->keyset, &info, 1);

@@ -73,7 +73,8 @@ static void work_bundle(uv_work_t *w)
         scitt_span_t stmt;
         j->rc = scitt_store_get_entry(rd, j->first + i, &stmt);
         if (j->rc == 0) {
-            scitt_sha256(hashes[i], stmt.base, stmt.len); /* entry = SHA-256(normalised statement) */
+            /* entry = SHA-256(normalised statement), as the store computes it */
+            scitt_store_entry_hash(j->fe->cfg.store, hashes[i], stmt.base, stmt.len);
             entries[i] = scitt_span(hashes[i], 32);
         }
     }

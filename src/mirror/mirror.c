@@ -446,6 +446,24 @@ static int pin_vkey(scitt_mirror_t *m, scitt_buf_t *msg)
     return SCITT_MIRROR_OK;
 }
 
+void scitt_mirror_entry_hash(uint8_t out[32], const uint8_t *stored, size_t len)
+{
+    /* The mirror keeps transparent statements (receipts under 394); the
+     * log's entry is the hash of the statement with an empty unprotected
+     * header, which scitt_cose_entry computes from either form. */
+    scitt_cose_sign1_t s;
+    if (scitt_cose_sign1_decode(&s, stored, len, SIZE_MAX, NULL) == 0) {
+        scitt_cose_entry(&s, out);
+    } else {
+        scitt_sha256(out, stored, len); /* cannot happen: only verified statements are stored */
+    }
+}
+
+scitt_store_t *scitt_mirror_store(scitt_mirror_t *m)
+{
+    return m->store;
+}
+
 int scitt_mirror_open(scitt_mirror_t **out, const scitt_mirror_config_t *cfg, scitt_buf_t *msg)
 {
     scitt_mirror_t *m = calloc(1, sizeof(*m));
@@ -470,7 +488,7 @@ int scitt_mirror_open(scitt_mirror_t **out, const scitt_mirror_config_t *cfg, sc
     if (mkdir(m->dir, 0700) != 0 && errno != EEXIST) {
         verdict = say(msg, SCITT_MIRROR_FAILED, "cannot create %s: %s", m->dir, strerror(errno));
     }
-    scitt_store_config_t sc = {.dir = m->db_dir};
+    scitt_store_config_t sc = {.dir = m->db_dir, .entry_hash = scitt_mirror_entry_hash};
     int rc = verdict == 0 ? scitt_store_open(&m->store, &sc, &why) : 0;
     if (rc != 0) {
         verdict = say(msg, SCITT_MIRROR_FAILED, "cannot open the mirror's store in %s: %s", m->db_dir,

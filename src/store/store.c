@@ -49,6 +49,7 @@ struct scitt_store {
     size_t map_size;
     size_t map_size_max;
     scitt_dedup_t *dedup;
+    void (*entry_hash)(uint8_t out[32], const uint8_t *stored, size_t len);
 };
 
 struct scitt_store_read {
@@ -199,7 +200,7 @@ static int open_dedup(scitt_store_t *st, const uint8_t id[SCITT_DEDUP_ID_LEN], b
                 rc = SCITT_ECORRUPT;
                 break;
             }
-            scitt_sha256(hashes[n++], v.mv_data, v.mv_size);
+            scitt_store_entry_hash(st, hashes[n++], v.mv_data, v.mv_size);
             next++;
         }
         if (rc == 0) {
@@ -243,6 +244,7 @@ int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
     }
     st->map_size = cfg->map_size != 0 ? cfg->map_size : DEFAULT_MAP_SIZE;
     st->map_size_max = cfg->map_size_max != 0 ? cfg->map_size_max : SIZE_MAX;
+    st->entry_hash = cfg->entry_hash;
 
     int rc = mdb_env_create(&st->env);
     if (rc != 0) {
@@ -602,8 +604,18 @@ static bool confirm_entry(void *ctx, uint64_t index, const uint8_t hash[32])
     if (scitt_store_get_entry(ctx, index, &e) != 0) {
         return false;
     }
-    scitt_sha256(h, e.base, e.len);
+    scitt_store_read_t *rd = ctx;
+    scitt_store_entry_hash(rd->st, h, e.base, e.len);
     return memcmp(h, hash, 32) == 0;
+}
+
+void scitt_store_entry_hash(const scitt_store_t *st, uint8_t out[32], const uint8_t *stored, size_t len)
+{
+    if (st->entry_hash != NULL) {
+        st->entry_hash(out, stored, len);
+    } else {
+        scitt_sha256(out, stored, len);
+    }
 }
 
 int scitt_store_get_dedup(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index)

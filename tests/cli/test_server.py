@@ -166,6 +166,26 @@ def test_mirror_follows(tmp, srv, issuer):
     check(follower.returncode == 0, "the follower stops cleanly on SIGTERM (exit %s)" % follower.returncode)
     r = scitt("mirror", "--url", srv.url, "--dir", mdir)
     check(r.returncode == 0 and ("tree size %d" % last) in r.stdout, "mirror again: up to date")
+
+    # --serve re-serves the verified copy; a second mirror follows the first.
+    port = free_port()
+    server = subprocess.Popen([SCITT, "mirror", "--dir", mdir, "--serve", "127.0.0.1:%d" % port],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    m2 = os.path.join(tmp, "mirror-of-mirror")
+    r = scitt("mirror", "--url", "http://127.0.0.1:%d" % port, "--dir", m2,
+              "--vkey", os.path.join(mdir, "checkpoint.vkey"))
+    check(r.returncode == 0 and ("tree size %d" % last) in r.stdout,
+          "a mirror of the served copy verifies the same log (%s)" % r.stderr.strip())
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=30)
+    check(server.returncode == 0, "mirror --serve stops cleanly on SIGTERM")
     return mdir
 
 

@@ -10,10 +10,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "scitt/config.h"
+#include "scitt/frontend.h"
 #include "scitt/mirror.h"
 
 static const char help[] = "usage: scitt mirror --url URL --dir DIR [--vkey VKEY] [--follow [--interval S]]\n"
-                           "                    [--chunk N]\n\n"
+                           "                    [--chunk N] [--serve HOST:PORT]\n"
+                           "       scitt mirror --dir DIR --serve HOST:PORT\n\n"
                            "Copies the log at URL into DIR (its own LMDB in DIR/db) and verifies it:\n"
                            "  - every checkpoint is signed by the log's key: --vkey (a vkey line or a file\n"
                            "    holding one), else the key pinned in DIR/checkpoint.vkey, else the one the\n"
@@ -26,7 +29,13 @@ static const char help[] = "usage: scitt mirror --url URL --dir DIR [--vkey VKEY
                            "Entries are committed as they are verified, so an interrupted mirror resumes\n"
                            "where it stopped. URL may be file:///path for a static copy of a log.\n\n"
                            "  --follow       keep going: a round every --interval seconds (default 5)\n"
-                           "  --chunk N      entries verified and stored per step (default 1024)\n\n"
+                           "  --chunk N      entries verified and stored per step (default 1024)\n"
+                           "  --serve H:P    after the sync (or without --url, at once), re-serve the\n"
+                           "                 verified copy read-only over HTTP/2 (h2c) until SIGINT or\n"
+                           "                 SIGTERM: /checkpoint, /checkpoint.vkey, /tile/..., and\n"
+                           "                 /entries/{id}/statement (the transparent statements the log\n"
+                           "                 served), so another mirror can follow this one. Not with\n"
+                           "                 --follow yet.\n\n"
                            "On an inconsistency the mirror stops, stores nothing of the offending data,\n"
                            "prints what differs and keeps the evidence (trusted.checkpoint,\n"
                            "pending.checkpoint, offered.checkpoint, the offending tile or statement,\n"
@@ -80,16 +89,69 @@ static char *vkey_arg(const char *arg)
     return out;
 }
 
+/* serve_copy re-serves the verified copy in DIR read-only (a front end
+ * with no pipeline and no receipt keys) until SIGINT or SIGTERM. */
+static int serve_copy(const char *dir, const char *listen)
+{
+    char host[256];
+    uint16_t port;
+    if (scitt_config_parse_host_port(listen, strlen(listen), host, sizeof(host), &port) != 0) {
+        return cli_usage("mirror", "--serve wants HOST:PORT");
+    }
+    char path[4096];
+    scitt_buf_t vkey;
+    scitt_buf_init(&vkey, NULL, 4096);
+    snprintf(path, sizeof(path), "%s/checkpoint.vkey", dir);
+    if (cli_read_file(path, &vkey) != 0 || scitt_buf_append_byte(&vkey, 0) != 0) {
+        scitt_buf_cleanup(&vkey);
+        return CLI_FAIL;
+    }
+    char *origin = strdup((const char *)vkey.base);
+    char *plus = origin != NULL ? strchr(origin, '+') : NULL;
+    if (plus == NULL) {
+        free(origin);
+        scitt_buf_cleanup(&vkey);
+        cli_err("%s is not a vkey line", path);
+        return CLI_FAIL;
+    }
+    *plus = '\0';
+    scitt_store_t *store = NULL;
+    snprintf(path, sizeof(path), "%s/db", dir);
+    scitt_store_config_t sc = {.dir = path, .entry_hash = scitt_mirror_entry_hash};
+    const char *why = NULL;
+    int rc = scitt_store_open(&store, &sc, &why);
+    if (rc == 0) {
+        scitt_frontend_config_t fcfg = {.store = store,
+                                        .origin = origin,
+                                        .vkey_line = (const char *)vkey.base,
+                                        .max_statement_bytes = 1u << 20,
+                                        .max_connections = 1000,
+                                        .max_header_bytes = 16384,
+                                        .max_streams = 100,
+                                        .register_wait_ms = 1000,
+                                        .idle_timeout_ms = 60000,
+                                        .request_timeout_ms = 30000};
+        printf("mirror: serving %s read-only on %s:%u\n", dir, host, port);
+        fflush(stdout);
+        rc = scitt_frontend_serve(&fcfg, host, port, &why);
+    }
+    if (rc != 0) {
+        cli_err("mirror: cannot serve %s: %s (%s)", dir, why != NULL ? why : "", scitt_strerror(rc));
+    }
+    scitt_store_close(store);
+    free(origin);
+    scitt_buf_cleanup(&vkey);
+    return rc == 0 ? 0 : CLI_FAIL;
+}
+
 static int run(int argc, char **argv)
 {
-    static const struct option opts[] = {{"url", required_argument, NULL, 'u'},
-                                         {"dir", required_argument, NULL, 'd'},
-                                         {"vkey", required_argument, NULL, 'k'},
-                                         {"follow", no_argument, NULL, 'f'},
-                                         {"interval", required_argument, NULL, 'i'},
-                                         {"chunk", required_argument, NULL, 'c'},
-                                         {NULL, 0, NULL, 0}};
-    const char *url = NULL, *dir = NULL, *vkey = NULL;
+    static const struct option opts[] = {
+        {"url", required_argument, NULL, 'u'},      {"dir", required_argument, NULL, 'd'},
+        {"vkey", required_argument, NULL, 'k'},     {"follow", no_argument, NULL, 'f'},
+        {"interval", required_argument, NULL, 'i'}, {"chunk", required_argument, NULL, 'c'},
+        {"serve", required_argument, NULL, 's'},    {NULL, 0, NULL, 0}};
+    const char *url = NULL, *dir = NULL, *vkey = NULL, *serve = NULL;
     bool follow = false;
     uint64_t interval = 5, chunk = 0;
     int ch;
@@ -117,12 +179,21 @@ static int run(int argc, char **argv)
                 return cli_usage("mirror", "--chunk wants 1..65280 entries");
             }
             break;
+        case 's':
+            serve = optarg;
+            break;
         default:
             return cli_usage("mirror", "unknown option");
         }
     }
-    if (url == NULL || dir == NULL || optind != argc) {
-        return cli_usage("mirror", "--url and --dir are required");
+    if (serve != NULL && follow) {
+        return cli_usage("mirror", "--serve does not combine with --follow yet");
+    }
+    if (dir == NULL || optind != argc || (url == NULL && serve == NULL)) {
+        return cli_usage("mirror", "--dir and --url (or --serve) are required");
+    }
+    if (url == NULL) {
+        return serve_copy(dir, serve);
     }
     char *vkey_line = vkey != NULL ? vkey_arg(vkey) : NULL;
     if (vkey != NULL && vkey_line == NULL) {
@@ -182,6 +253,9 @@ static int run(int argc, char **argv)
     scitt_mirror_source_close(&src);
     scitt_buf_cleanup(&msg);
     free(vkey_line);
+    if (verdict == SCITT_MIRROR_OK && serve != NULL && !stop) {
+        return serve_copy(dir, serve);
+    }
     return verdict;
 }
 
