@@ -5,15 +5,18 @@
  * statement), since SCRAPI-11 lets clients derive the Location themselves.
  */
 #include <getopt.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+
+#define MAX_WAIT_MS 300000u
 
 static const char help[] = "usage: scitt get --url URL [--statement] [--wait] [--out FILE] ID|STATEMENT\n\n"
                            "Fetches the receipt of an entry (or with --statement its transparent\n"
                            "statement) and writes it to FILE (default: stdout, refused on a terminal).\n"
                            "ID is the 64-hex EntryID; a statement file may be given instead.\n\n"
-                           "  --wait  while the entry is still being registered (204), wait as the\n"
+                           "  --wait  while the entry is still being registered (204), wait (up to 300 s) as the\n"
                            "          service's Retry-After says (1 s if absent) and ask again\n\n"
                            "Exit status: 0 found, 1 not found or an error, 3 still registering (204,\n"
                            "without --wait).\n";
@@ -90,6 +93,9 @@ static int run(int argc, char **argv)
     scitt_client_req_t req;
     scitt_client_req_init(&req, "GET", path);
     req.accept = "application/cose";
+    /* --wait gives up after 300 s, whatever Retry-After says. */
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
         int rc = scitt_client_fetch(c, &req);
         if (rc != 0) {
@@ -109,7 +115,17 @@ static int run(int argc, char **argv)
             status = 3;
             break;
         }
-        scitt_client_sleep_ms(c, req.retry_after >= 0 ? (uint64_t)req.retry_after * 1000 : 1000);
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        uint64_t waited_ms = (uint64_t)(t.tv_sec - t0.tv_sec) * 1000 + (uint64_t)(t.tv_nsec / 1000000) -
+                             (uint64_t)(t0.tv_nsec / 1000000);
+        if (waited_ms >= MAX_WAIT_MS) {
+            cli_err("%s is still being registered after %u s; giving up", id, MAX_WAIT_MS / 1000);
+            status = 3;
+            break;
+        }
+        uint64_t delay = req.retry_after >= 0 ? (uint64_t)req.retry_after * 1000 : 1000;
+        scitt_client_sleep_ms(c, delay < MAX_WAIT_MS - waited_ms ? delay : MAX_WAIT_MS - waited_ms);
     }
     scitt_client_req_cleanup(&req);
     scitt_client_free(c);
