@@ -102,6 +102,12 @@ static inline scitt_span_t scitt_buf_span(const scitt_buf_t *buf)
 int scitt_read_stream(FILE *f, scitt_buf_t *out);
 int scitt_read_file(const char *path, scitt_buf_t *out);
 
+/* scitt_write_file_atomic replaces `dir`/`file` with `data` so that a crash
+ * leaves either the old file or the new one, never a torn one: a temporary
+ * file in `dir` (mode `mode`), fsync, rename, fsync of `dir`. -errno on
+ * failure (the temporary file is removed). */
+int scitt_write_file_atomic(const char *dir, const char *file, scitt_span_t data, unsigned mode);
+
 /* Big-endian loads and stores. */
 static inline uint16_t scitt_load_be16(const uint8_t *p)
 {

@@ -1,5 +1,9 @@
-/* file.c: whole-file reads into bounded buffers. */
+/* file.c: whole-file reads into bounded buffers, and atomic writes. */
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "scitt/core.h"
 
@@ -22,5 +26,54 @@ int scitt_read_file(const char *path, scitt_buf_t *out)
     }
     int rc = scitt_read_stream(f, out);
     fclose(f);
+    return rc;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int scitt_write_file_atomic(const char *dir, const char *file, scitt_span_t data, unsigned mode)
+{
+    char tmp[4096], path[4096];
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path) ||
+        (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp.XXXXXX", dir, file) >= sizeof(tmp)) {
+        return -ENAMETOOLONG;
+    }
+    int fd = mkstemp(tmp); /* O_EXCL, mode 0600 until fchmod */
+    if (fd < 0) {
+        return -errno;
+    }
+    int rc = 0;
+    if (fchmod(fd, (mode_t)mode) != 0 || (rc = write_all(fd, data.base, data.len)) != 0 || fsync(fd) != 0) {
+        rc = rc != 0 ? rc : -errno;
+        close(fd);
+        unlink(tmp);
+        return rc;
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        rc = -errno;
+        unlink(tmp);
+        return rc;
+    }
+    /* The rename is durable once the directory is. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        return -errno;
+    }
+    rc = fsync(dfd) != 0 ? -errno : 0;
+    close(dfd);
     return rc;
 }

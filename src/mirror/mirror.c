@@ -436,8 +436,9 @@ static int pin_vkey(scitt_mirror_t *m, scitt_buf_t *msg)
                    (const char *)m->vkey.base);
     }
     if (!was_pinned) {
+        /* Atomically: a torn pin would fail every later round. */
         scitt_buf_append_byte(&m->vkey, '\n');
-        rc = write_file(path, scitt_buf_span(&m->vkey));
+        rc = scitt_write_file_atomic(m->dir, VKEY_FILE, scitt_buf_span(&m->vkey), 0644);
         m->vkey.len--;
         if (rc != 0) {
             return say(msg, SCITT_MIRROR_FAILED, "cannot write %s: %s", path, scitt_strerror(rc));

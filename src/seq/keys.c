@@ -109,57 +109,6 @@ static int read_key_file(const char *path, scitt_buf_t *out, const char **why, c
     return rc;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            return -errno;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* write_key_file creates `dir/file` atomically with mode 0600. */
-static int write_key_file(const char *dir, const char *file, scitt_span_t pem)
-{
-    char tmp[4096], path[4096];
-    int rc = join_path(path, sizeof(path), dir, file);
-    if (rc == 0 && (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp.XXXXXX", dir, file) >= sizeof(tmp)) {
-        rc = -ENAMETOOLONG;
-    }
-    if (rc != 0) {
-        return rc;
-    }
-    int fd = mkstemp(tmp); /* O_EXCL, mode 0600 */
-    if (fd < 0) {
-        return -errno;
-    }
-    if (fchmod(fd, 0600) != 0 || (rc = write_all(fd, pem.base, pem.len)) != 0 || fsync(fd) != 0) {
-        rc = rc != 0 ? rc : -errno;
-        close(fd);
-        unlink(tmp);
-        return rc;
-    }
-    if (close(fd) != 0 || rename(tmp, path) != 0) {
-        rc = -errno;
-        unlink(tmp);
-        return rc;
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        return -errno;
-    }
-    rc = fsync(dfd) != 0 ? -errno : 0;
-    close(dfd);
-    return rc;
-}
-
 /* meta_ids: the key ids meta records (hex, NUL-terminated; empty when absent). */
 typedef struct meta_ids {
     char receipt[2 * SCITT_SHA256_LEN + 1];
@@ -230,7 +179,7 @@ static int load_key(const key_spec_t *spec, const char *dir, const char *meta_he
             rc = scitt_key_private_pem(key, &pem);
         }
         if (rc == 0) {
-            rc = write_key_file(dir, spec->file, scitt_buf_span(&pem));
+            rc = scitt_write_file_atomic(dir, spec->file, scitt_buf_span(&pem), 0600);
         }
         if (rc != 0) {
             *why = explain("cannot create %s in the data folder (%s)", spec->file, scitt_strerror(rc));
