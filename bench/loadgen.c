@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -54,6 +55,7 @@ typedef struct opts {
     size_t count, payload_len;
     uint64_t timeout_ms;
     bool keys_only;
+    long server_pid;
 } opts_t;
 
 typedef struct conn {
@@ -96,7 +98,35 @@ struct lg {
     int err_code[MAX_ERR_KINDS];
     uint64_t err_count[MAX_ERR_KINDS];
     bench_lat_t lat;
+    double cpu_self, cpu_server, cpu_wall; /* seconds over the load phase */
 };
+
+/* cpu_seconds returns user + system CPU time of this process (pid 0) or of
+ * process `pid` (from /proc, in clock ticks), or -1. */
+static double cpu_seconds(long pid)
+{
+    if (pid == 0) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+               (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    }
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long long utime, stime;
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) {
+        return -1;
+    }
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
 
 static void die(const char *what, const char *why)
 {
@@ -359,20 +389,24 @@ static void usage(void)
                     "  --ids-out FILE --ids FILE    post writes registered ids; entry reads them\n"
                     "  --path P                     path mode: the path to GET\n"
                     "  --timeout-ms MS              per request (default 60000)\n"
+                    "  --server-pid PID             also report that process's CPU use during the load\n"
                     "  --csv FILE --label L         append a result row\n");
     exit(2);
 }
 
 static void parse_opts(opts_t *o, int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"url", 1, 0, 'u'},        {"mode", 1, 0, 'm'},          {"connections", 1, 0, 'c'},
-        {"streams", 1, 0, 's'},    {"rate", 1, 0, 'r'},          {"duration", 1, 0, 'd'},
-        {"warmup", 1, 0, 'w'},     {"count", 1, 0, 'n'},         {"alg", 1, 0, 'a'},
-        {"issuer", 1, 0, 'i'},     {"payload-bytes", 1, 0, 'p'}, {"sign-threads", 1, 0, 't'},
-        {"ids-out", 1, 0, 'O'},    {"ids", 1, 0, 'I'},           {"path", 1, 0, 'P'},
-        {"timeout-ms", 1, 0, 'T'}, {"csv", 1, 0, 'C'},           {"label", 1, 0, 'L'},
-        {"keys-only", 0, 0, 'K'},  {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option longs[] = {{"url", 1, 0, 'u'},           {"mode", 1, 0, 'm'},
+                                          {"connections", 1, 0, 'c'},   {"streams", 1, 0, 's'},
+                                          {"rate", 1, 0, 'r'},          {"duration", 1, 0, 'd'},
+                                          {"warmup", 1, 0, 'w'},        {"count", 1, 0, 'n'},
+                                          {"alg", 1, 0, 'a'},           {"issuer", 1, 0, 'i'},
+                                          {"payload-bytes", 1, 0, 'p'}, {"sign-threads", 1, 0, 't'},
+                                          {"ids-out", 1, 0, 'O'},       {"ids", 1, 0, 'I'},
+                                          {"path", 1, 0, 'P'},          {"timeout-ms", 1, 0, 'T'},
+                                          {"server-pid", 1, 0, 'S'},    {"csv", 1, 0, 'C'},
+                                          {"label", 1, 0, 'L'},         {"keys-only", 0, 0, 'K'},
+                                          {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     *o = (opts_t){.mode = MODE_POST,
                   .alg = SCITT_ALG_ES256,
@@ -450,6 +484,9 @@ static void parse_opts(opts_t *o, int argc, char **argv)
         case 'L':
             o->label = optarg;
             break;
+        case 'S':
+            o->server_pid = strtol(optarg, NULL, 10);
+            break;
         case 'K':
             o->keys_only = true;
             break;
@@ -507,10 +544,16 @@ static void report(lg_t *lg, double window_s)
            errs[0] != '\0' ? errs : " 0", "");
     printf("  throughput %.0f/s; latency ms (%zu samples): p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n", rate,
            sum.num, sum.p50, sum.p90, sum.p99, sum.p999, sum.max);
+    double cores_self = lg->cpu_self / lg->cpu_wall, cores_server = lg->cpu_server / lg->cpu_wall;
+    printf("  CPU over the %.1f s of load: load generator %.2f cores", lg->cpu_wall, cores_self);
+    if (lg->cpu_server >= 0) {
+        printf(", server %.2f cores", cores_server);
+    }
+    printf("\n");
     printf("LOADGEN label=%s mode=%s offered=%.0f rate=%.0f ok=%" PRIu64 " errors=%" PRIu64
-           " p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f\n",
+           " p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f client_cores=%.2f server_cores=%.2f\n",
            o->label[0] != '\0' ? o->label : "-", mode_names[o->mode], o->rate, rate, lg->ok, errors, sum.p50, sum.p90,
-           sum.p99, sum.p999, sum.max);
+           sum.p99, sum.p999, sum.max, cores_self, lg->cpu_server >= 0 ? cores_server : 0);
     if (o->csv != NULL) {
         bool fresh = access(o->csv, F_OK) != 0;
         FILE *f = fopen(o->csv, "a");
@@ -623,8 +666,12 @@ int main(int argc, char **argv)
     uv_timer_init(&lg->loop, &lg->tick);
     lg->tick.data = lg;
     uv_timer_start(&lg->tick, on_tick, TICK_MS, TICK_MS);
+    double self0 = cpu_seconds(0), server0 = o.server_pid != 0 ? cpu_seconds(o.server_pid) : -1;
     pump(lg);
     uv_run(&lg->loop, UV_RUN_DEFAULT);
+    lg->cpu_wall = (double)(uv_hrtime() - lg->t0) / 1e9;
+    lg->cpu_self = cpu_seconds(0) - self0;
+    lg->cpu_server = server0 >= 0 ? cpu_seconds(o.server_pid) - server0 : -1;
 
     /* The window ends at the end of the schedule, or when the pool ran out
      * (completions after that count no more: the streams run dry). */

@@ -50,7 +50,7 @@ int main(int argc, char **argv)
 {
     static const struct option longs[] = {
         {"record-bytes", 1, 0, 'b'}, {"batch-max", 1, 0, 'm'}, {"nosync", 0, 0, 'S'}, {0, 0, 0, 0}};
-    size_t record_len = 300, batch_max = 16384;
+    size_t record_len = 250, batch_max = 16384;
     bool nosync = false;
     int ch;
     while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
