@@ -11,7 +11,8 @@
  *
  *   prefill DIR N [--record-bytes B] [--batch-max M] [--nosync]
  *
- * Appends N entries to the log in DIR (created if missing). --nosync
+ * Grows the log in DIR (created if missing) to N entries; a log that holds
+ * N or more already is left as it is. --nosync
  * (MDB_NOSYNC) makes the prefill itself faster; the data is durable once
  * the caller runs `sync`, as bench/run does before measuring.
  */
@@ -70,7 +71,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *dir = argv[optind];
-    uint64_t num = strtoull(argv[optind + 1], NULL, 10);
+    uint64_t target = strtoull(argv[optind + 1], NULL, 10);
 
     const char *why = NULL;
     scitt_store_config_t sc = {.dir = dir, .map_size = (size_t)1 << 30, .nosync = nosync};
@@ -85,6 +86,7 @@ int main(int argc, char **argv)
     scitt_seq_stats_t stats;
     scitt_seq_stats(seq, &stats);
     uint64_t first = stats.tree_size;
+    uint64_t num = target > first ? target - first : 0;
 
     /* Each record: a random run tag, the entry's number, then filler, so
      * entry hashes are distinct from every other run's. */
