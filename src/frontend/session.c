@@ -334,11 +334,15 @@ void scitt_h2__conn_flush(scitt_h2_conn_t *c)
         if (n == 0) {
             break;
         }
-        if (scitt_buf_append(&c->out, data, (size_t)n) != 0) {
+        /* Emit before the buffer would pass one chunk, not after: a buffer
+         * that grew past it doubled to 128 KiB, where glibc hands out fresh
+         * mmap'd or trimmed pages, and copying into them page-faulted on every
+         * write (28% of the CPU serving 8 KiB tiles). */
+        if (c->out.len > 0 && c->out.len + (size_t)n > SCITT_H2_WRITE_CHUNK && emit(c) != 0) {
             scitt_h2__conn_close(c);
             return;
         }
-        if (c->out.len >= SCITT_H2_WRITE_CHUNK && emit(c) != 0) {
+        if (scitt_buf_append(&c->out, data, (size_t)n) != 0) {
             scitt_h2__conn_close(c);
             return;
         }

@@ -101,7 +101,7 @@ class Server:
         if self.tls:
             cmd += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
         self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=self.logf)
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=self.logf, preexec_fn=getattr(self, "preexec", None))
         deadline = time.time() + 15
         while time.time() < deadline:
             if self.proc.poll() is not None:

@@ -1,0 +1,152 @@
+/* stmtpool.c: see stmtpool.h. Statements are built by tests/support's
+ * tu_sign_statement, the same builder the integration tests use. */
+#include "stmtpool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "statement.h"
+
+static int write_file(const char *path, const scitt_buf_t *b, mode_t mode)
+{
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) {
+        return -errno;
+    }
+    chmod(path, mode);
+    bool ok = fwrite(b->base, 1, b->len, f) == b->len;
+    return fclose(f) == 0 && ok ? 0 : SCITT_EIO;
+}
+
+int bench_issuer_key(scitt_key_t **out, const char *dir, int alg, const char **out_what)
+{
+    char path[4096];
+    const char *name = scitt_alg_name(alg);
+    scitt_buf_t b;
+    int rc;
+    if (name == NULL) {
+        *out_what = "unknown algorithm";
+        return SCITT_EBADALG;
+    }
+    scitt_buf_init(&b, NULL, 1 << 20);
+    mkdir(dir, 0700);
+    snprintf(path, sizeof(path), "%s/keys", dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof(path), "%s/%s.key", dir, name);
+    if (scitt_read_file(path, &b) == 0) {
+        *out_what = "reading the private key";
+        rc = scitt_key_from_pem(out, b.base, b.len);
+        scitt_buf_cleanup(&b);
+        return rc;
+    }
+    *out_what = "making a key";
+    rc = scitt_key_generate(out, alg);
+    if (rc != 0) {
+        goto done;
+    }
+    *out_what = "writing the private key";
+    scitt_buf_reset(&b);
+    rc = scitt_key_private_pem(*out, &b);
+    if (rc == 0) {
+        rc = write_file(path, &b, 0600);
+    }
+    if (rc == 0) {
+        *out_what = "writing the public key";
+        scitt_buf_reset(&b);
+        snprintf(path, sizeof(path), "%s/keys/%s.pem", dir, name);
+        rc = scitt_key_public_pem(*out, &b);
+        rc = rc != 0 ? rc : write_file(path, &b, 0644);
+    }
+    if (rc != 0) {
+        scitt_key_free(*out);
+        *out = NULL;
+    }
+done:
+    scitt_buf_cleanup(&b);
+    return rc;
+}
+
+typedef struct signer {
+    pthread_t thread;
+    bench_pool_t *pool;
+    const scitt_key_t *key;
+    int alg;
+    size_t payload_len;
+    size_t first, step;
+    const char *tag;
+    const uint8_t *kid;
+} signer_t;
+
+static void *sign_range(void *arg)
+{
+    signer_t *s = arg;
+    char *payload = scitt_xmalloc(s->payload_len + 1);
+    memset(payload, '.', s->payload_len);
+    payload[s->payload_len] = '\0';
+    tu_statement_t st = {
+        .alg = s->alg,
+        .kid = scitt_span(s->kid, 32),
+        .iss = "https://bench.example",
+        .sub = "loadgen",
+    };
+    for (size_t i = s->first; i < s->pool->num; i += s->step) {
+        /* "bench <tag> <number>" then padding: distinct and fixed-size. */
+        size_t n = (size_t)snprintf(payload, s->payload_len + 1, "bench %s %012zu", s->tag, i);
+        if (n < s->payload_len) {
+            payload[n] = '.';
+        }
+        st.payload = scitt_span(payload, s->payload_len);
+        scitt_buf_init(&s->pool->stmts[i], NULL, 0);
+        tu_sign_statement(&s->pool->stmts[i], s->key, &st);
+    }
+    free(payload);
+    return NULL;
+}
+
+void bench_pool_init(bench_pool_t *pool, const scitt_key_t *key, int alg, size_t num, size_t payload_len,
+                     unsigned num_threads)
+{
+    uint8_t kid[32], rnd[8];
+    char tag[17];
+    tu_kid(kid, key);
+    if (scitt_random(rnd, sizeof(rnd)) != 0) {
+        abort();
+    }
+    scitt_hex_encode(tag, rnd, sizeof(rnd));
+    payload_len = payload_len < 40 ? 40 : payload_len;
+    num_threads = num_threads == 0 ? 1 : num_threads;
+    pool->num = num;
+    pool->stmts = scitt_xmalloc((num != 0 ? num : 1) * sizeof(scitt_buf_t));
+    signer_t *signers = scitt_xmalloc(num_threads * sizeof(signer_t));
+    for (unsigned t = 0; t < num_threads; t++) {
+        signers[t] = (signer_t){.pool = pool,
+                                .key = key,
+                                .alg = alg,
+                                .payload_len = payload_len,
+                                .first = t,
+                                .step = num_threads,
+                                .tag = tag,
+                                .kid = kid};
+        if (pthread_create(&signers[t].thread, NULL, sign_range, &signers[t]) != 0) {
+            abort();
+        }
+    }
+    for (unsigned t = 0; t < num_threads; t++) {
+        pthread_join(signers[t].thread, NULL);
+    }
+    free(signers);
+}
+
+void bench_pool_cleanup(bench_pool_t *pool)
+{
+    for (size_t i = 0; i < pool->num; i++) {
+        scitt_buf_cleanup(&pool->stmts[i]);
+    }
+    free(pool->stmts);
+    pool->stmts = NULL;
+    pool->num = 0;
+}
