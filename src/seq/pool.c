@@ -320,10 +320,10 @@ bool scitt_seq_is_pending(scitt_seq_t *seq, const uint8_t entry[SCITT_SHA256_LEN
 static void reject(scitt_seq_t *seq, scitt_seq__job_t *job, int rc, const char *why)
 {
     scitt_seq_result_t res = {.rc = rc, .err_desc = why};
-    scitt_cose_sign1_t s;
-    /* The entry is known whenever the statement parsed, whatever failed later. */
-    if (scitt_cose_sign1_decode(&s, job->data, job->len, SIZE_MAX, NULL) == 0) {
-        scitt_cose_entry(&s, res.entry);
+    /* The entry is known whenever the statement parsed (at submission,
+     * which put it in the pending set), whatever failed later. */
+    if (job->in_pending) {
+        memcpy(res.entry, job->entry, sizeof(res.entry));
         res.has_entry = true;
     }
     scitt_seq__unpend(seq, &job, 1);

@@ -37,6 +37,9 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 /* cli_read_file reads `path` ("-" is stdin) into `out` (appended). Returns
  * 0, or reports the error and returns -1. */
 int cli_read_file(const char *path, scitt_buf_t *out);
+
+/* cli_now_ms returns a monotonic clock in milliseconds. */
+uint64_t cli_now_ms(void);
 /* cli_write_file writes `data` to `path` ("-" is stdout) through a
  * temporary file and a rename, so a reader never sees half a file; `mode`
  * as for open(2). Reports errors; returns 0 or -1. */

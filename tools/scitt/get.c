@@ -94,8 +94,7 @@ static int run(int argc, char **argv)
     scitt_client_req_init(&req, "GET", path);
     req.accept = "application/cose";
     /* --wait gives up after 300 s, whatever Retry-After says. */
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t t0 = cli_now_ms();
     for (;;) {
         int rc = scitt_client_fetch(c, &req);
         if (rc != 0) {
@@ -115,10 +114,7 @@ static int run(int argc, char **argv)
             status = 3;
             break;
         }
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        uint64_t waited_ms = (uint64_t)(t.tv_sec - t0.tv_sec) * 1000 + (uint64_t)(t.tv_nsec / 1000000) -
-                             (uint64_t)(t0.tv_nsec / 1000000);
+        uint64_t waited_ms = cli_now_ms() - t0;
         if (waited_ms >= MAX_WAIT_MS) {
             cli_err("%s is still being registered after %u s; giving up", id, MAX_WAIT_MS / 1000);
             status = 3;

@@ -63,13 +63,6 @@ struct job {
     bool many;
 };
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* backoff_ms is 0.5 s doubling to at most 30 s, with up to 50% jitter so
  * that many clients refused at once do not come back at once. */
 static uint64_t backoff_ms(int attempt)
@@ -150,7 +143,7 @@ static void finish(job_t *job, item_t *it, scitt_span_t receipt)
  * that runs at the deadline then gives up in handle()). */
 static void schedule(item_t *it, uint64_t delay_ms)
 {
-    uint64_t at = now_ms() + delay_ms;
+    uint64_t at = cli_now_ms() + delay_ms;
     it->not_before = at < it->deadline ? at : it->deadline;
 }
 
@@ -202,7 +195,7 @@ static void handle(job_t *job, item_t *it)
         job->failed++;
         scitt_buf_cleanup(&it->stmt);
     }
-    if ((it->state == ST_POST || it->state == ST_POLL) && now_ms() >= it->deadline) {
+    if ((it->state == ST_POST || it->state == ST_POLL) && cli_now_ms() >= it->deadline) {
         fail_item(job, it, "no receipt within --max-wait");
     }
     scitt_client_req_cleanup(req);
@@ -304,7 +297,7 @@ static int run(int argc, char **argv)
         cli_err("out of memory");
         return CLI_FAIL;
     }
-    uint64_t t0 = now_ms();
+    uint64_t t0 = cli_now_ms();
     for (size_t i = 0; i < job.num; i++) {
         job.items[i].job = &job;
         job.items[i].file = argv[optind + (int)i];
@@ -327,7 +320,7 @@ static int run(int argc, char **argv)
                 break;
             }
         }
-        uint64_t now = now_ms(), wake = now + 1000;
+        uint64_t now = cli_now_ms(), wake = now + 1000;
         for (size_t k = 0; k < job.num && job.in_flight < concurrency; k++) {
             item_t *it = &job.items[(next_scan + k) % job.num];
             if (it->in_flight || it->state == ST_DONE || it->state == ST_FAILED) {

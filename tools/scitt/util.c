@@ -29,6 +29,13 @@ int cli_usage(const char *cmd, const char *fmt, ...)
     return CLI_USAGE;
 }
 
+uint64_t cli_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 int cli_read_file(const char *path, scitt_buf_t *out)
 {
     int rc = strcmp(path, "-") == 0 ? scitt_read_stream(stdin, out) : scitt_read_file(path, out);
