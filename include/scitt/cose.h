@@ -278,6 +278,27 @@ typedef struct scitt_cose_statement_params {
  * SCITT_ETOOBIG) `out` keeps its previous length. */
 int scitt_cose_statement_protected(scitt_buf_t *out, const scitt_cose_statement_params_t *p);
 
+/* The audit fields of a statement (issue 10), all from the protected
+ * header: CWT iss and sub; key_id, the signing key's identity (the kid, or
+ * when there is none the SHA-256 thumbprint of the x5chain leaf
+ * certificate); artifact, the digest the statement is about (the payload of
+ * a hash envelope, RFC 9995, otherwise SHA-256 of the payload; empty for a
+ * detached payload); the content type (3, or 259 in a hash envelope). The
+ * spans borrow from the statement or from the struct's own buffers, so the
+ * struct must not be copied while they are in use. Empty span: absent. */
+typedef struct scitt_cose_fields {
+    scitt_span_t iss;
+    scitt_span_t sub;
+    scitt_span_t key_id;
+    scitt_span_t artifact;
+    bool has_content_type;
+    scitt_cose_label_t content_type; /* tstr or uint */
+    uint8_t key_id_buf[SCITT_SHA256_LEN];
+    uint8_t artifact_buf[SCITT_SHA256_LEN];
+} scitt_cose_fields_t;
+
+void scitt_cose_fields(const scitt_cose_sign1_t *s, scitt_cose_fields_t *out);
+
 /* scitt_cose_diag appends an indented CBOR diagnostic notation (RFC 8949
  * section 8) rendering of the one CBOR item in `data`, ending in a newline,
  * with COSE and SCITT names as comments: header labels (1 alg, 3 content

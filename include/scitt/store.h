@@ -79,6 +79,29 @@ typedef struct scitt_store_head {
     scitt_span_t checkpoint;
 } scitt_store_head_t;
 
+/* Secondary indexes (issue 10). An index record says "leaf `leaf` has
+ * value V in field F"; the store keeps only a 64-bit key for (F, V), from
+ * scitt_store_index_key, so a lookup finds candidates that the caller
+ * confirms against the entry itself (a key shared by two values costs a
+ * confirmation, never a wrong answer). Records travel with their batch and
+ * are written in the batch's transaction; the batch's registration time is
+ * indexed there too (head->time; times never go backwards). */
+enum {
+    SCITT_INDEX_ISS = 1,      /* CWT iss */
+    SCITT_INDEX_KEY = 2,      /* kid, or x5chain leaf thumbprint */
+    SCITT_INDEX_SUB = 3,      /* CWT sub */
+    SCITT_INDEX_ARTIFACT = 4, /* artifact digest */
+};
+
+typedef struct scitt_store_index_rec {
+    uint64_t key;  /* scitt_store_index_key(field, value) */
+    uint64_t leaf; /* within the batch's range */
+} scitt_store_index_rec_t;
+
+/* scitt_store_index_key: the first 8 bytes (big-endian) of
+ * SHA-256(field byte || value). */
+uint64_t scitt_store_index_key(unsigned field, const uint8_t *value, size_t len);
+
 /* One batch, committed in one write transaction: entries first_index ..
  * first_index + num_entries - 1, the changed tiles and the new head. Each
  * entry hash must be SHA-256 of its entry (the dedup key: the index is
@@ -93,6 +116,8 @@ typedef struct scitt_store_batch {
     const scitt_store_tile_t *tiles;
     size_t num_tiles;
     const scitt_store_head_t *head;
+    const scitt_store_index_rec_t *index; /* any order; NULL when num_index is 0 */
+    size_t num_index;
 } scitt_store_batch_t;
 
 /* scitt_store_commit writes `batch` and commits it durably (fsync unless
