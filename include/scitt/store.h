@@ -162,6 +162,28 @@ int scitt_store_get_head_from(scitt_store_read_t *rd, uint64_t size, scitt_store
 int scitt_store_get_dedup(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index);
 int scitt_store_get_meta(scitt_store_read_t *rd, const char *key, scitt_span_t *out);
 
+/* An index query: the leaves, oldest first, that have every key in `keys`
+ * (AND; none means every leaf) and were registered in [since, until)
+ * (unix seconds; 0 means unbounded), starting at leaf `from`. */
+typedef struct scitt_store_query {
+    const uint64_t *keys;
+    size_t num_keys; /* at most SCITT_STORE_QUERY_MAX_KEYS */
+    int64_t since, until;
+    uint64_t from;
+} scitt_store_query_t;
+
+#define SCITT_STORE_QUERY_MAX_KEYS 8
+
+/* scitt_store_query finds up to `max` candidate leaves for `q` in `rd`'s
+ * snapshot, ascending, into `out` (`*out_num` of them), in O(R log n +
+ * examined) for R index runs. Candidates still need confirming against the
+ * entry (64-bit keys). It examines a bounded number of records per call, so
+ * a page may hold fewer than `max` leaves without the query being done:
+ * `*out_next` is the leaf to resume from, or UINT64_MAX when nothing
+ * matching remains. */
+int scitt_store_query(scitt_store_read_t *rd, const scitt_store_query_t *q, uint64_t *out, size_t max,
+                      size_t *out_num, uint64_t *out_next);
+
 /* scitt_store_entry_hash hashes stored entry bytes as the store's
  * configuration says (see entry_hash). */
 void scitt_store_entry_hash(const scitt_store_t *st, uint8_t out[32], const uint8_t *stored, size_t len);
