@@ -27,6 +27,7 @@
  * Output: a human summary, one `LOADGEN key=value ...` line for scripts, and
  * a row appended to --csv.
  */
+#include <signal.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -581,6 +582,7 @@ static void check_loopback(const scitt_client_url_t *url)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN); /* a killed server gives EPIPE, not death */
     opts_t o;
     parse_opts(&o, argc, argv);
     lg_t *lg = calloc(1, sizeof(*lg));

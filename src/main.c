@@ -8,6 +8,7 @@
  * statement already submitted is committed and answered), let the front end
  * answer and close its connections, then exit 0.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <uv.h>
@@ -80,6 +81,9 @@ int main(int argc, char **argv)
 {
     scitt_config_t cfg;
     char err[512];
+    /* libuv writes sockets with write(2): a peer that reset its connection
+     * must give EPIPE on that connection, not a SIGPIPE that kills us. */
+    signal(SIGPIPE, SIG_IGN);
     if (scitt_config_init(&cfg) != 0) {
         return die("start", "out of memory");
     }

@@ -353,6 +353,7 @@ class H2:
         sid = self.conn.get_next_available_stream_id()
         hdrs = [(":method", method), (":path", path), (":scheme", "http"), (":authority", "localhost")]
         hdrs += list(headers)
+        self.responses[sid] = {"status": None, "headers": {}, "body": b"", "done": False, "reset": None}
         self.conn.send_headers(sid, hdrs, end_stream=body is None and end)
         if body is not None:
             off = 0
@@ -365,10 +366,13 @@ class H2:
                 self.flush()
                 if last:
                     break
+                # Wait for window; stop when the server answered early (413,
+                # 415) and reset the stream, or when the connection is gone.
                 while self.conn.local_flow_control_window(sid) == 0:
-                    self.pump()
+                    if not self.pump() or self.responses[sid]["done"]:
+                        self.flush()
+                        return sid
         self.flush()
-        self.responses[sid] = {"status": None, "headers": {}, "body": b"", "done": False, "reset": None}
         return sid
 
     def pump(self, timeout=30):

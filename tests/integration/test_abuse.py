@@ -10,6 +10,7 @@ connection while scittd keeps serving other clients.
   idle connection    nothing at all                --idle-timeout-ms -> close
   connection flood   more than --max-connections   closed at accept
   huge headers       over --max-header-bytes       431
+  reset with output  RST while responses are queued  EPIPE closes it (no SIGPIPE)
 """
 import os
 import socket
@@ -153,6 +154,26 @@ try:
     m = curl(B + "/metrics").body.decode()
     check("scittd_connections_refused_total 0" not in m,
           "refused connections counted")
+
+    # A peer that asks for a lot, reads nothing and resets the connection
+    # while our writes are pending: the next write fails with EPIPE, which
+    # must close that connection, not raise SIGPIPE and kill the server.
+    for _ in range(20):
+        c = socket.create_connection(("127.0.0.1", srv.port))
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        big = struct.pack(">HI", 4, 0x7FFFFFFF)  # SETTINGS_INITIAL_WINDOW_SIZE
+        c.sendall(PREFACE + frame(4, 0, 0, big) + frame(8, 0, 0, struct.pack(">I", 0x7FFF0000)))
+        c.settimeout(0.05)
+        try:
+            for k in range(20):
+                c.sendall(b"".join(frame(1, 0x5, 2 * (64 * k + i) + 1, header_block("/metrics")) for i in range(64)))
+        except OSError:
+            pass  # our send buffer is full too: the server stopped reading
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()  # RST
+    time.sleep(0.3)
+    check(srv.alive(), "alive after peers reset connections with responses pending (SIGPIPE ignored)")
+    healthy("after reset connections")
 
     r = curl(B + "/healthz", headers=["x-big: " + "b" * 17000])
     check(r.status == 431 and r.problem() is not None, "header list over --max-header-bytes: 431 problem")

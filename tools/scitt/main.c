@@ -3,6 +3,7 @@
  * mdb_* rolled into one). Each subcommand parses its own options with
  * getopt_long and returns an exit code (cli.h).
  */
+#include <signal.h>
 #include <stdlib.h>
 
 #include "cli.h"
@@ -36,6 +37,7 @@ static const cli_cmd_t *find(const char *name)
 
 int main(int argc, char **argv)
 {
+    signal(SIGPIPE, SIG_IGN); /* a server that goes away gives EPIPE (libuv uses write(2)) */
     if (argc < 2) {
         overview(stderr);
         return CLI_USAGE;
