@@ -181,8 +181,8 @@ typedef struct scitt_store_query {
  * a page may hold fewer than `max` leaves without the query being done:
  * `*out_next` is the leaf to resume from, or UINT64_MAX when nothing
  * matching remains. */
-int scitt_store_query(scitt_store_read_t *rd, const scitt_store_query_t *q, uint64_t *out, size_t max,
-                      size_t *out_num, uint64_t *out_next);
+int scitt_store_query(scitt_store_read_t *rd, const scitt_store_query_t *q, uint64_t *out, size_t max, size_t *out_num,
+                      uint64_t *out_next);
 
 /* scitt_store_entry_hash hashes stored entry bytes as the store's
  * configuration says (see entry_hash). */
