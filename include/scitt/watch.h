@@ -85,8 +85,8 @@ typedef struct scitt_watch {
  * more than SCITT_WATCH_MAX_RULES rules), SCITT_EINVAL (no kid, iss or sub
  * rule; `*out_line` is then 0) or SCITT_ENOMEM; `*out_line` (the 1-based line
  * at fault) and `*out_err_desc` (static text) say where and why. */
-int scitt_watch_parse(scitt_watch_t *out, const scitt_mem_t *mem, const uint8_t *data, size_t len,
-                      unsigned *out_line, const char **out_err_desc);
+int scitt_watch_parse(scitt_watch_t *out, const scitt_mem_t *mem, const uint8_t *data, size_t len, unsigned *out_line,
+                      const char **out_err_desc);
 
 void scitt_watch_cleanup(scitt_watch_t *w);
 

@@ -160,8 +160,8 @@ static int parse_line(scitt_watch_t *w, scitt_span_t line, unsigned num, const c
     return rc;
 }
 
-int scitt_watch_parse(scitt_watch_t *out, const scitt_mem_t *mem, const uint8_t *data, size_t len,
-                      unsigned *out_line, const char **out_err_desc)
+int scitt_watch_parse(scitt_watch_t *out, const scitt_mem_t *mem, const uint8_t *data, size_t len, unsigned *out_line,
+                      const char **out_err_desc)
 {
     *out = (scitt_watch_t){.mem = mem != NULL ? mem : scitt_mem_default()};
     const char *why = NULL;
@@ -184,9 +184,9 @@ int scitt_watch_parse(scitt_watch_t *out, const scitt_mem_t *mem, const uint8_t 
         }
         off += n + (nl != NULL);
     }
-    if (rc == 0 && out->num_by_kind[SCITT_WATCH_KID] + out->num_by_kind[SCITT_WATCH_ISS] +
-                           out->num_by_kind[SCITT_WATCH_SUB] ==
-                       0) {
+    if (rc == 0 &&
+        out->num_by_kind[SCITT_WATCH_KID] + out->num_by_kind[SCITT_WATCH_ISS] + out->num_by_kind[SCITT_WATCH_SUB] ==
+            0) {
         num = 0;
         why = "nothing to watch: no kid, iss or sub rule";
         rc = SCITT_EINVAL;
