@@ -211,7 +211,7 @@ void scitt_watch_cleanup(scitt_watch_t *w)
 static bool fits(const scitt_watch_rule_t *r, scitt_span_t v)
 {
     if (r->prefix) {
-        return v.len >= r->value.len && memcmp(v.base, r->value.base, r->value.len) == 0;
+        return v.len >= r->value.len && (r->value.len == 0 || memcmp(v.base, r->value.base, r->value.len) == 0);
     }
     return scitt_span_eq(v, r->value);
 }

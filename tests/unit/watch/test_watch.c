@@ -275,3 +275,17 @@ Test(watch, hours_bounds)
     cr_assert(scitt_watch_check(&w, &e, &hit) && hit.flags == SCITT_WATCH_OUTSIDE_HOURS);
     scitt_watch_cleanup(&w);
 }
+
+/* A bare '*' expects any subject, even none (found by fuzz_watch: an
+ * empty prefix compared against an absent subject). */
+Test(watch, bare_star_fits_an_absent_subject)
+{
+    scitt_watch_t w;
+    cr_assert_eq(parse(&w, "kid ab\nexpect-sub *\n", NULL, NULL), 0);
+    static const uint8_t kid[] = {0xab};
+    scitt_watch_entry_t e = entry(scitt_span(kid, 1), NULL, NULL, NO_TIME);
+    scitt_watch_hit_t hit;
+    cr_assert(scitt_watch_check(&w, &e, &hit));
+    cr_assert_eq(hit.flags, 0);
+    scitt_watch_cleanup(&w);
+}
