@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "scitt/watch.h"
+#include "testutil.h"
 
 #define KID "8b1be2cf0c42fb4cd575a3eaa91c0421204c1ea45569f7de7c5a9a6c6d702ee8"
 
@@ -156,26 +157,6 @@ Test(watch, every_prefix_is_safe)
     }
 }
 
-typedef struct {
-    int budget;
-} failing_t;
-
-static void *fm_malloc(size_t size, void *ud)
-{
-    failing_t *f = ud;
-    return f->budget-- > 0 ? malloc(size) : NULL;
-}
-static void *fm_realloc(void *p, size_t size, void *ud)
-{
-    failing_t *f = ud;
-    return f->budget-- > 0 ? realloc(p, size) : NULL;
-}
-static void fm_free(void *p, void *ud)
-{
-    (void)ud;
-    free(p);
-}
-
 Test(watch, failing_allocation)
 {
     char text[40 * 10 + 1];
@@ -184,10 +165,10 @@ Test(watch, failing_allocation)
     }
     text[40 * 10] = '\0';
     for (int budget = 0;; budget++) {
-        failing_t f = {budget};
-        scitt_mem_t mem = {fm_malloc, fm_realloc, fm_free, &f};
+        tu_failmem_t f;
+        tu_failmem_init(&f, budget);
         scitt_watch_t w;
-        int rc = scitt_watch_parse(&w, &mem, (const uint8_t *)text, strlen(text), NULL, NULL);
+        int rc = scitt_watch_parse(&w, &f.mem, (const uint8_t *)text, strlen(text), NULL, NULL);
         scitt_watch_cleanup(&w);
         if (rc == 0) {
             cr_assert_gt(budget, 1, "the rules grow more than once");
