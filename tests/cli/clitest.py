@@ -1,67 +1,33 @@
 """Helpers shared by the scitt command-line tests that run a real scittd
-(h2c on a free loopback port): checks, the scitt tool, the server and
-issuers that sign statements with `scitt sign`.
+(h2c on a free loopback port): the scitt tool, the server (the integration
+harness's, with --issuer-keys) and issuers that sign with `scitt sign`.
 
 Environment: SCITT, SCITTD (set by tests/cli/meson.build).
 """
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import harness  # noqa: E402  (scittd's integration harness: the server, checks)
+from harness import check, finish, free_port  # noqa: E402,F401
+
 SCITT = os.environ["SCITT"]
-SCITTD = os.environ.get("SCITTD", "")
-
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def finish():
-    if failures:
-        print("%d checks failed" % len(failures))
-        sys.exit(1)
-    print("all checks passed")
 
 
 def scitt(*args, **kw):
     return subprocess.run([SCITT, *args], capture_output=True, text=True, **kw)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+class Server(harness.Server):
+    """harness.Server started at once with --issuer-keys; `url` is its base."""
 
-
-class Server:
     def __init__(self, root, data, issuer_keys):
-        self.port = free_port()
-        self.url = "http://127.0.0.1:%d" % self.port
-        self.logf = open(os.path.join(root, "scittd-%d.log" % self.port), "w")
-        self.proc = subprocess.Popen([SCITTD, "--data", data, "--listen", "127.0.0.1:%d" % self.port,
-                                      "--issuer-keys", issuer_keys], stdout=self.logf, stderr=subprocess.STDOUT)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("scittd did not start")
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=20)
-        self.logf.close()
+        super().__init__(root, data, ["--issuer-keys", issuer_keys])
+        self.start()
+        self.url = self.base
 
 
 class Issuer:
