@@ -536,14 +536,14 @@ static int on_round(void *ud, scitt_mirror_t *m, const scitt_mirror_status_t *st
         size_t num = 0;
         scitt_store_read_t *rd;
         int rc = scitt_store_read_begin(scitt_mirror_store(m), &rd);
-        for (uint64_t i = mon->next; i < end && rc == 0; i++) {
-            scitt_span_t stored;
-            rc = scitt_store_get_entry(rd, i, &stored);
-            if (rc == 0 && examine(mon, i, stored, &alerts[num])) {
-                num++;
-            }
-        }
         if (rc == 0) {
+            for (uint64_t i = mon->next; i < end && rc == 0; i++) {
+                scitt_span_t stored;
+                rc = scitt_store_get_entry(rd, i, &stored);
+                if (rc == 0 && examine(mon, i, stored, &alerts[num])) {
+                    num++;
+                }
+            }
             scitt_store_read_end(rd);
         }
         if (rc != 0) {
