@@ -7,89 +7,15 @@ different history, which the mirror must refuse with exit code 11.
 Environment: SCITT, SCITTD (set by tests/cli/meson.build).
 """
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 
 import cbor2
 
-SCITT = os.environ["SCITT"]
-SCITTD = os.environ["SCITTD"]
-
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def scitt(*args, **kw):
-    return subprocess.run([SCITT, *args], capture_output=True, text=True, **kw)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Server:
-    def __init__(self, root, data, issuer_keys):
-        self.port = free_port()
-        self.url = "http://127.0.0.1:%d" % self.port
-        self.logf = open(os.path.join(root, "scittd-%d.log" % self.port), "w")
-        self.proc = subprocess.Popen([SCITTD, "--data", data, "--listen", "127.0.0.1:%d" % self.port,
-                                      "--issuer-keys", issuer_keys], stdout=self.logf, stderr=subprocess.STDOUT)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("scittd did not start")
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=20)
-        self.logf.close()
-
-
-class Issuer:
-    def __init__(self, root):
-        self.root = root
-        self.key = os.path.join(root, "issuer.pem")
-        self.keys_dir = os.path.join(root, "issuer-keys")
-        os.makedirs(self.keys_dir)
-        r = scitt("keygen", "--out", self.key)
-        assert r.returncode == 0, r.stderr
-        shutil.copy(os.path.join(root, "issuer.pub.pem"), self.keys_dir)
-        self.n = 0
-
-    def statements(self, count, tag, extra=()):
-        out = []
-        for _ in range(count):
-            self.n += 1
-            payload = os.path.join(self.root, "p%d" % self.n)
-            with open(payload, "w") as f:
-                f.write("%s %d %f\n" % (tag, self.n, time.time()))
-            path = os.path.join(self.root, "s%d.cose" % self.n)
-            r = scitt("sign", "--key", self.key, "--iss", "https://ci.example", "--sub", "pkg:test/%s" % tag,
-                      "--out", path, *extra, payload)
-            assert r.returncode == 0, r.stderr
-            out.append(path)
-        return out
-
-
-def entry_id(path):
-    return scitt("inspect", path).stdout.split("normalised statement): ")[1][:64]
+from clitest import SCITT, Issuer, Server, check, copy_service_keys, entry_id, finish, free_port, scitt
 
 
 def test_register_get_verify(tmp, srv, issuer):
@@ -193,9 +119,7 @@ def test_fork(tmp, srv, issuer, data, mdir):
     """The same service keys, a different history: a fork signed by the right key."""
     srv.stop()
     forked = os.path.join(tmp, "forked-data")
-    os.makedirs(forked, mode=0o700)
-    for name in ["service-es256.pem", "checkpoint-ed25519.key"]:
-        shutil.copy(os.path.join(data, name), forked)
+    copy_service_keys(data, forked)
     srv2 = Server(tmp, forked, issuer.keys_dir)
     try:
         r = scitt("register", "--url", srv2.url, *issuer.statements(600, "fork"))
@@ -223,10 +147,7 @@ def main():
         finally:
             pass
         test_fork(tmp, srv, issuer, data, mdir)
-    if failures:
-        print("%d checks failed" % len(failures))
-        sys.exit(1)
-    print("all checks passed")
+    finish()
 
 
 main()

@@ -37,6 +37,30 @@ uint8_t *tu_read_file(const char *path, size_t *len)
     return buf.base;
 }
 
+static void *fail_malloc(size_t size, void *ud)
+{
+    tu_failmem_t *f = ud;
+    return f->budget-- > 0 ? malloc(size) : NULL;
+}
+
+static void *fail_realloc(void *p, size_t size, void *ud)
+{
+    tu_failmem_t *f = ud;
+    return f->budget-- > 0 ? realloc(p, size) : NULL;
+}
+
+static void fail_free(void *p, void *ud)
+{
+    (void)ud;
+    free(p);
+}
+
+void tu_failmem_init(tu_failmem_t *f, int budget)
+{
+    f->mem = (scitt_mem_t){fail_malloc, fail_realloc, fail_free, f};
+    f->budget = budget;
+}
+
 uint8_t *tu_hex(const char *hex, size_t *len)
 {
     size_t n = strlen(hex);

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "scitt/core.h"
+
 /* tu_testdata_path returns a newly allocated path under the shared test data
  * folder ($SCITT_TESTDATA, which meson sets to ../shared/testdata). */
 char *tu_testdata_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -19,6 +21,16 @@ uint8_t *tu_read_file(const char *path, size_t *len);
 
 /* tu_hex decodes `hex` into a newly allocated buffer; aborts on bad input. */
 uint8_t *tu_hex(const char *hex, size_t *len);
+
+/* tu_failmem_t is an allocator for failing-allocation tests (STYLE.md
+ * section 5): every malloc or realloc after the first `budget` fails.
+ * Initialise with tu_failmem_init and pass `&f->mem`. */
+typedef struct tu_failmem {
+    scitt_mem_t mem;
+    int budget;
+} tu_failmem_t;
+
+void tu_failmem_init(tu_failmem_t *f, int budget);
 
 /* A parsed JSON value. Objects keep their keys in order. */
 typedef enum { TJ_NULL, TJ_BOOL, TJ_NUM, TJ_STR, TJ_ARR, TJ_OBJ } tj_type_t;

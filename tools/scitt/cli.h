@@ -17,6 +17,7 @@
 
 #include "scitt/client.h"
 #include "scitt/cose.h"
+#include "scitt/mirror.h"
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
@@ -27,7 +28,7 @@ typedef struct cli_cmd {
     int (*run)(int argc, char **argv);
 } cli_cmd_t;
 
-extern const cli_cmd_t cli_keygen, cli_sign, cli_register, cli_verify, cli_get, cli_inspect, cli_mirror;
+extern const cli_cmd_t cli_keygen, cli_sign, cli_register, cli_verify, cli_get, cli_inspect, cli_mirror, cli_monitor;
 
 /* cli_err prints "scitt: " and the message to stderr, and a newline. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -73,5 +74,31 @@ void cli_time(char out[32], int64_t t);
  * terminal (nothing otherwise); cli_progress_end finishes the line. */
 void cli_progress(const char *label, uint64_t done, uint64_t total);
 void cli_progress_end(void);
+
+/* cli_follow_t is a mirror session as `scitt mirror` and `scitt monitor`
+ * run it (follow.c): the log at `url` mirrored into `dir`, the vkey from
+ * `vkey` (a vkey line or a file holding one; NULL: pinned or fetched). */
+typedef struct cli_follow {
+    const char *cmd; /* prefixes messages: "mirror", "monitor" */
+    const char *url, *dir, *vkey;
+    bool follow;       /* a round every `interval` seconds until SIGINT/SIGTERM */
+    uint64_t interval; /* seconds */
+    size_t chunk;      /* scitt_mirror_config_t.chunk_entries */
+    FILE *out;         /* where "verified checkpoint at tree size N" goes */
+    /* opened (may be NULL) runs once the mirror is open, before the first
+     * round; round (may be NULL) after each verified round. Each returns 0
+     * to go on, or an exit code that ends the session with it. */
+    int (*opened)(void *ud, scitt_mirror_t *m);
+    int (*round)(void *ud, scitt_mirror_t *m, const scitt_mirror_status_t *st);
+    void *ud;
+} cli_follow_t;
+
+/* cli_follow runs the session: the mirror's verdict of the last round (0,
+ * 1, 10-13, reported on stderr), CLI_USAGE for a URL scheme it cannot read,
+ * or the first non-zero code of a callback. */
+int cli_follow(const cli_follow_t *f);
+
+/* cli_stopping reports whether SIGINT or SIGTERM arrived during cli_follow. */
+bool cli_stopping(void);
 
 #endif /* SCITT_TOOLS_CLI_H */

@@ -9,7 +9,7 @@
 #include "cli.h"
 
 static const cli_cmd_t *const cmds[] = {&cli_keygen, &cli_sign,    &cli_register, &cli_verify,
-                                        &cli_get,    &cli_inspect, &cli_mirror};
+                                        &cli_get,    &cli_inspect, &cli_mirror,   &cli_monitor};
 
 static void overview(FILE *f)
 {
@@ -21,7 +21,8 @@ static void overview(FILE *f)
         fprintf(f, "  %-9s %s\n", cmds[i]->name, cmds[i]->summary);
     }
     fputs("  help      show this, or `scitt help CMD` for one command\n\n"
-          "exit codes: 0 success, 1 failure, 2 usage error (the mirror has more: `scitt help mirror`)\n",
+          "exit codes: 0 success, 1 failure, 2 usage error (mirror and monitor have more:\n"
+          "`scitt help mirror`, `scitt help monitor`)\n",
           f);
 }
 

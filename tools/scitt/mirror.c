@@ -1,13 +1,10 @@
 /*
  * mirror.c: `scitt mirror`: keep a verified copy of a log (src/mirror does
- * the checking and storing; this file is options, progress and the
- * --follow loop). The exit code is the verdict of the last round.
+ * the checking and storing, follow.c the rounds; this file is options and
+ * --serve). The exit code is the verdict of the last round.
  */
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "scitt/config.h"
@@ -53,41 +50,6 @@ static const char help[] = "usage: scitt mirror --url URL --dir DIR [--vkey VKEY
                            "      disagree with its entry bundles or with the tiles the entries give\n"
                            "  13  bad statement: a statement that does not hash to its tile entry, is\n"
                            "      not a COSE_Sign1, or is not served at all\n";
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
-
-static void progress(void *ud, uint64_t done, uint64_t target)
-{
-    (void)ud;
-    cli_progress("mirror", done, target);
-}
-
-/* vkey_arg returns the vkey line: a readable file's first line, or the
- * argument itself (vkey names contain '/', so only the file test tells). */
-static char *vkey_arg(const char *arg)
-{
-    if (access(arg, R_OK) != 0) {
-        return strdup(arg);
-    }
-    scitt_buf_t b;
-    scitt_buf_init(&b, NULL, 4096);
-    char *out = NULL;
-    if (cli_read_file(arg, &b) == 0) {
-        size_t n = 0;
-        while (n < b.len && b.base[n] != '\n' && b.base[n] != '\r') {
-            n++;
-        }
-        out = strndup((const char *)b.base, n);
-    }
-    scitt_buf_cleanup(&b);
-    return out;
-}
 
 /* serve_copy re-serves the verified copy in DIR read-only (a front end
  * with no pipeline and no receipt keys) until SIGINT or SIGTERM. */
@@ -195,65 +157,16 @@ static int run(int argc, char **argv)
     if (url == NULL) {
         return serve_copy(dir, serve);
     }
-    char *vkey_line = vkey != NULL ? vkey_arg(vkey) : NULL;
-    if (vkey != NULL && vkey_line == NULL) {
-        return CLI_FAIL;
-    }
-
-    scitt_mirror_source_t src;
-    int rc = scitt_mirror_source_open(&src, url);
-    if (rc != 0) {
-        free(vkey_line);
-        cli_err("cannot read the log at %s: %s", url, scitt_strerror(rc));
-        return rc == SCITT_EINVAL ? CLI_USAGE : CLI_FAIL;
-    }
-    scitt_buf_t msg;
-    scitt_buf_init(&msg, NULL, 0);
-    scitt_mirror_t *m = NULL;
-    scitt_mirror_config_t cfg = {
-        .dir = dir, .vkey = vkey_line, .source = &src, .chunk_entries = chunk, .progress = progress};
-    int verdict = scitt_mirror_open(&m, &cfg, &msg);
-    if (verdict == SCITT_MIRROR_OK) {
-        scitt_mirror_status_t st;
-        scitt_mirror_get_status(m, &st);
-        if (st.entries > st.trusted_size) {
-            printf("mirror: resuming: %llu entries held, %llu under the last verified checkpoint\n",
-                   (unsigned long long)st.entries, (unsigned long long)st.trusted_size);
-        }
-    }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    while (verdict == SCITT_MIRROR_OK) {
-        scitt_mirror_status_t st;
-        scitt_buf_reset(&msg);
-        verdict = scitt_mirror_sync(m, &st, &msg);
-        cli_progress_end();
-        if (verdict == SCITT_MIRROR_OK) {
-            printf("mirror: verified checkpoint at tree size %llu\n", (unsigned long long)st.trusted_size);
-            fflush(stdout);
-        } else if (verdict == SCITT_MIRROR_FAILED && follow && !stop) {
-            /* Network trouble is not an inconsistency: say so and try again. */
-            cli_err("mirror: %.*s (will retry)", (int)msg.len, (const char *)msg.base);
-            verdict = SCITT_MIRROR_OK;
-        }
-        if (!follow || stop || verdict != SCITT_MIRROR_OK) {
-            break;
-        }
-        for (uint64_t s = 0; s < interval * 10 && !stop; s++) {
-            nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
-        }
-        if (stop) {
-            break;
-        }
-    }
-    if (verdict != SCITT_MIRROR_OK) {
-        cli_err("mirror: %s: %.*s", scitt_mirror_verdict_name(verdict), (int)msg.len, (const char *)msg.base);
-    }
-    scitt_mirror_close(m);
-    scitt_mirror_source_close(&src);
-    scitt_buf_cleanup(&msg);
-    free(vkey_line);
-    if (verdict == SCITT_MIRROR_OK && serve != NULL && !stop) {
+    cli_follow_t f = {.cmd = "mirror",
+                      .url = url,
+                      .dir = dir,
+                      .vkey = vkey,
+                      .follow = follow,
+                      .interval = interval,
+                      .chunk = chunk,
+                      .out = stdout};
+    int verdict = cli_follow(&f);
+    if (verdict == SCITT_MIRROR_OK && serve != NULL && !cli_stopping()) {
         return serve_copy(dir, serve);
     }
     return verdict;

@@ -2,27 +2,7 @@
 #include <stdlib.h>
 
 #include "scitt/core.h"
-
-/* An allocator that fails after `budget` successful calls. */
-typedef struct {
-    int budget;
-} failing_t;
-
-static void *failing_malloc(size_t size, void *ud)
-{
-    failing_t *f = ud;
-    return f->budget-- > 0 ? malloc(size) : NULL;
-}
-static void *failing_realloc(void *p, size_t size, void *ud)
-{
-    failing_t *f = ud;
-    return f->budget-- > 0 ? realloc(p, size) : NULL;
-}
-static void failing_free(void *p, void *ud)
-{
-    (void)ud;
-    free(p);
-}
+#include "testutil.h"
 
 Test(core_mem, buf_grows_and_respects_max)
 {
@@ -45,10 +25,10 @@ Test(core_mem, buf_grows_and_respects_max)
 
 Test(core_mem, buf_reports_allocation_failure_and_keeps_contents)
 {
-    failing_t f = {1};
-    scitt_mem_t mem = {failing_malloc, failing_realloc, failing_free, &f};
+    tu_failmem_t f;
+    tu_failmem_init(&f, 1);
     scitt_buf_t b;
-    scitt_buf_init(&b, &mem, 0);
+    scitt_buf_init(&b, &f.mem, 0);
     cr_assert_eq(scitt_buf_append(&b, "abc", 3), 0);
     uint8_t big[1000] = {0};
     cr_assert_eq(scitt_buf_append(&b, big, sizeof(big)), SCITT_ENOMEM);

@@ -227,29 +227,6 @@ Test(merkle_tree, empty_and_zero_appends)
     scitt_merkle_free(NULL);
 }
 
-/* An allocator that fails the k-th allocation. */
-typedef struct failmem {
-    long left;
-} failmem_t;
-
-static void *fm_malloc(size_t n, void *ud)
-{
-    failmem_t *f = ud;
-    return f->left-- == 0 ? NULL : malloc(n);
-}
-
-static void *fm_realloc(void *p, size_t n, void *ud)
-{
-    failmem_t *f = ud;
-    return f->left-- == 0 ? NULL : realloc(p, n);
-}
-
-static void fm_free(void *p, void *ud)
-{
-    (void)ud;
-    free(p);
-}
-
 Test(merkle_tree, allocation_failures)
 {
     uint8_t(*leaves)[32] = make_leaves(70000);
@@ -264,10 +241,10 @@ Test(merkle_tree, allocation_failures)
     }
     bool succeeded = false;
     for (long k = 0; !succeeded; k++) {
-        failmem_t f = {k};
-        scitt_mem_t mem = {fm_malloc, fm_realloc, fm_free, &f};
+        tu_failmem_t f;
+        tu_failmem_init(&f, (int)k); /* the k-th allocation fails */
         scitt_merkle_t *t;
-        int rc = scitt_merkle_new(&t, &mem);
+        int rc = scitt_merkle_new(&t, &f.mem);
         if (rc != 0) {
             cr_expect_eq(rc, SCITT_ENOMEM);
             continue;
