@@ -38,13 +38,13 @@ typedef struct scitt_seq__job {
     scitt_seq_done_cb done;
     void *ctx;
     uint8_t entry[SCITT_SHA256_LEN];
-    uint64_t index;  /* set by the sequencer */
-    uint8_t kind;    /* SCITT_SEQ__NEW etc., set by the sequencer */
-    bool in_pending; /* counted in the pending set */
+    uint64_t index;   /* set by the sequencer */
+    uint8_t kind;     /* SCITT_SEQ__NEW etc., set by the sequencer */
+    bool in_pending;  /* counted in the pending set */
     uint8_t num_keys; /* index keys of the statement (issue 10) */
     uint64_t keys[SCITT_SEQ__MAX_KEYS];
-    size_t len;      /* bytes in data: the body, then the normalised statement */
-    size_t cap;      /* room in data; body length + 1 (normalising may add the tag) */
+    size_t len; /* bytes in data: the body, then the normalised statement */
+    size_t cap; /* room in data; body length + 1 (normalising may add the tag) */
     uint8_t data[];
 } scitt_seq__job_t;
 
