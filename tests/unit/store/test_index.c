@@ -310,6 +310,18 @@ static void grow(scitt_store_t *st, model_t *m, int batches)
     }
 }
 
+/* reopen_and_grow closes `st`, reopens it without a map limit, checks,
+ * adds `batches` and checks again, then closes it. */
+static void reopen_and_grow(scitt_store_t *st, model_t *m, int batches, unsigned seed)
+{
+    scitt_store_close(st);
+    st = open_store(0);
+    check_all(st, m, seed);
+    grow(st, m, batches);
+    check_all(st, m, seed + 1);
+    scitt_store_close(st);
+}
+
 Test(store_index, key_vector)
 {
     cr_assert_eq(scitt_store_index_key(SCITT_INDEX_ISS, (const uint8_t *)"https://issuer.example", 22),
@@ -347,13 +359,7 @@ Test(store_index, agrees_with_a_scan_after_random_batches_and_restart)
     cr_assert_geq(stats.final_runs, 1, "runs reached CAP");
     cr_assert_lt(stats.runs, m.size / 4, "merging keeps runs few (%zu runs for %llu leaves)", stats.runs,
                  (unsigned long long)m.size);
-
-    scitt_store_close(st);
-    st = open_store(0);
-    check_all(st, &m, 3);
-    grow(st, &m, 50);
-    check_all(st, &m, 4);
-    scitt_store_close(st);
+    reopen_and_grow(st, &m, 50, 3);
 }
 
 /* A bounded page: a query whose matches are rare examines at most
@@ -495,22 +501,5 @@ Test(store_index, failed_commit_leaves_no_trace)
     cr_assert_eq(rc, SCITT_ENOSPC, "got %s", scitt_err_name(rc));
     cr_assert_gt(m.size, size);
     check_all(st, &m, 6);
-    scitt_store_close(st);
-    st = open_store(0);
-    check_all(st, &m, 7);
-    grow(st, &m, 10);
-    check_all(st, &m, 8);
-    scitt_store_close(st);
-}
-
-Test(store_index, refuses_format_2)
-{
-    scitt_store_t *st = open_store(0);
-    cr_assert_eq(scitt_store_meta_put(st, "format", scitt_span_str("2")), 0);
-    scitt_store_close(st);
-    scitt_store_config_t cfg = {.dir = dir};
-    const char *why = NULL;
-    cr_assert_eq(scitt_store_open(&st, &cfg, &why), SCITT_EFORMAT);
-    cr_assert_not_null(why);
-    cr_assert_not_null(strstr(why, "format 2"));
+    reopen_and_grow(st, &m, 10, 7);
 }
