@@ -11,8 +11,10 @@
  *   2. leaf hashes (scitt_sha256_leaves) and scitt_merkle_append;
  *   3. sign the new head: one ES256 signature over the root (the signature
  *      every receipt of this tree size carries) and one Ed25519 checkpoint;
- *   4. ONE scitt_store_commit: entries, changed tiles and the signed head,
- *      durably (fsync); the store then indexes the new entries for dedup;
+ *   4. ONE scitt_store_commit: entries, changed tiles, the signed head and
+ *      the new leaves' index records (keys the verify pool computed; a
+ *      repeat adds none), durably (fsync); the store then indexes the new
+ *      entries for dedup;
  *   5. only then hand the batch to the answer thread, which builds each
  *      receipt from one prover over the committed tiles (one read
  *      transaction, ended before any callback runs) and runs the
@@ -110,6 +112,7 @@ struct scitt_seq__sequencer {
     size_t num_slots;
     scitt_store_tile_t *tiles;
     size_t tiles_cap;
+    scitt_store_index_rec_t *index; /* SCITT_SEQ__MAX_KEYS per slot of the batch */
 
     scitt_buf_t prot, body, note, scratch, receipt;
     uint8_t sig[SIG_CAP];
@@ -331,6 +334,7 @@ void scitt_seq__sequencer_free(scitt_seq__sequencer_t *s)
     free(s->entries);
     free(s->slots);
     free(s->tiles);
+    free(s->index);
     scitt_buf_cleanup(&s->prot);
     scitt_buf_cleanup(&s->body);
     scitt_buf_cleanup(&s->note);
@@ -373,9 +377,10 @@ int scitt_seq__sequencer_new(scitt_seq_t *seq, const char **why)
     s->hashes = calloc(s->cap, sizeof(*s->hashes));
     s->entries = calloc(s->cap, sizeof(*s->entries));
     s->slots = calloc(s->num_slots, sizeof(*s->slots));
+    s->index = calloc(s->cap, SCITT_SEQ__MAX_KEYS * sizeof(*s->index));
     int rc = 0;
     if (s->jobs == NULL || s->fresh == NULL || s->leaves == NULL || s->hashes == NULL || s->entries == NULL ||
-        s->slots == NULL || a->b.jobs == NULL || a->out == NULL) {
+        s->slots == NULL || s->index == NULL || a->b.jobs == NULL || a->out == NULL) {
         rc = SCITT_ENOMEM;
     }
     if (rc == 0) {
@@ -486,10 +491,14 @@ static double now_seconds(void)
 /* integrate appends the new entries, signs the head and commits the batch. */
 static int integrate(scitt_seq__sequencer_t *s, int64_t time)
 {
+    size_t num_index = 0;
     for (size_t i = 0; i < s->num_fresh; i++) {
         scitt_seq__job_t *job = s->fresh[i];
         memcpy(s->hashes[i], job->entry, 32);
         s->entries[i] = scitt_span(job->data, job->len);
+        for (size_t k = 0; k < job->num_keys; k++) {
+            s->index[num_index++] = (scitt_store_index_rec_t){job->keys[k], s->size + i};
+        }
     }
     scitt_sha256_leaves(s->leaves, (const uint8_t(*)[32])s->hashes, s->num_fresh);
     const scitt_merkle_tile_t *tiles;
@@ -526,7 +535,9 @@ static int integrate(scitt_seq__sequencer_t *s, int64_t time)
                                  .entry_hashes = (const uint8_t(*)[32])s->hashes,
                                  .tiles = s->tiles,
                                  .num_tiles = num_tiles,
-                                 .head = &head};
+                                 .head = &head,
+                                 .index = s->index,
+                                 .num_index = num_index};
     double t0 = now_seconds();
     rc = scitt_store_commit(s->seq->store, &batch);
     double dt = now_seconds() - t0;
