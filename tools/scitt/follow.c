@@ -69,9 +69,13 @@ static int rounds(const cli_follow_t *f, scitt_mirror_t *m, scitt_buf_t *msg)
             if (rc != 0) {
                 return rc;
             }
-        } else if (verdict == SCITT_MIRROR_FAILED && f->follow && !stop) {
-            /* Network trouble is not an inconsistency: say so and try again. */
-            cli_err("%s: %.*s (will retry)", f->cmd, (int)msg->len, (const char *)msg->base);
+        } else if (verdict == SCITT_MIRROR_FAILED && f->follow) {
+            /* Network trouble is not an inconsistency: say so and try again;
+             * a round cut short by SIGINT/SIGTERM is no verdict either, so a
+             * stopped follower exits 0 unless it saw an inconsistency. */
+            if (!stop) {
+                cli_err("%s: %.*s (will retry)", f->cmd, (int)msg->len, (const char *)msg->base);
+            }
             verdict = SCITT_MIRROR_OK;
         }
         if (!f->follow || stop || verdict != SCITT_MIRROR_OK) {
