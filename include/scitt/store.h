@@ -32,7 +32,7 @@
 
 #include "scitt/core.h"
 
-#define SCITT_STORE_FORMAT "2"
+#define SCITT_STORE_FORMAT "3"
 
 typedef struct scitt_store scitt_store_t;
 typedef struct scitt_store_read scitt_store_read_t;
@@ -47,6 +47,12 @@ typedef struct scitt_store_config {
      * statements). A mirror, which stores transparent statements, passes
      * one that hashes the normalised form. */
     void (*entry_hash)(uint8_t out[32], const uint8_t *stored, size_t len);
+    /* The index runs' merge policy (see `index` above): index_fanout runs
+     * of one level merge into one (0 means 8; 2..64), and a run of more
+     * than index_run_max / index_fanout records is final (0 means 2^20).
+     * Only tests and benchmarks change them. */
+    unsigned index_fanout;
+    size_t index_run_max;
 } scitt_store_config_t;
 
 /* scitt_store_open opens or creates the environment in `cfg->dir` and checks
@@ -183,6 +189,15 @@ typedef struct scitt_store_query {
  * matching remains. */
 int scitt_store_query(scitt_store_read_t *rd, const scitt_store_query_t *q, uint64_t *out, size_t max,
                       size_t *out_num, uint64_t *out_next);
+
+/* scitt_store_index_stats describes the index runs in `rd`'s snapshot
+ * (tests, benchmarks, metrics). SCITT_ECORRUPT for a damaged run. */
+typedef struct scitt_store_index_stats {
+    size_t runs;       /* runs a query may visit */
+    unsigned max_level; /* highest merge level */
+    size_t final_runs; /* runs never merged again */
+} scitt_store_index_stats_t;
+int scitt_store_index_stats(scitt_store_read_t *rd, scitt_store_index_stats_t *out);
 
 /* scitt_store_entry_hash hashes stored entry bytes as the store's
  * configuration says (see entry_hash). */

@@ -30,11 +30,12 @@
 #include <sys/statvfs.h>
 
 #include "dedup.h"
+#include "index.h"
 #include "scitt/crypto.h"
 #include "scitt/store.h"
 
-enum { DB_ENTRIES, DB_TILES, DB_HEADS, DB_META, NUM_DBS };
-static const char *const db_names[NUM_DBS] = {"entries", "tiles", "heads", "meta"};
+enum { DB_ENTRIES, DB_TILES, DB_HEADS, DB_META, DB_INDEX, DB_TIMES, NUM_DBS };
+static const char *const db_names[NUM_DBS] = {"entries", "tiles", "heads", "meta", "index", "times"};
 
 #define META_DEDUP_ID "dedup_id"
 
@@ -49,6 +50,7 @@ struct scitt_store {
     size_t map_size;
     size_t map_size_max;
     scitt_dedup_t *dedup;
+    scitt_store__index_writer_t index; /* the writer's, like every write */
     void (*entry_hash)(uint8_t out[32], const uint8_t *stored, size_t len);
 };
 
@@ -123,6 +125,10 @@ static int check_format(scitt_store_t *st, uint8_t dedup_id[SCITT_DEDUP_ID_LEN],
         }
     } else if (rc == 0 && scitt_span_eq(scitt_span(v.mv_data, v.mv_size), scitt_span_str("1"))) {
         *why = "the data folder holds a format 1 store (dedup keys in LMDB), which this scittd no longer "
+               "reads; register into a new data folder";
+        rc = -1;
+    } else if (rc == 0 && scitt_span_eq(scitt_span(v.mv_data, v.mv_size), scitt_span_str("2"))) {
+        *why = "the data folder holds a format 2 store (no secondary indexes), which this scittd no longer "
                "reads; register into a new data folder";
         rc = -1;
     } else if (rc == 0 && !scitt_span_eq(scitt_span(v.mv_data, v.mv_size), scitt_span_str(SCITT_STORE_FORMAT))) {
@@ -245,6 +251,7 @@ int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
     st->map_size = cfg->map_size != 0 ? cfg->map_size : DEFAULT_MAP_SIZE;
     st->map_size_max = cfg->map_size_max != 0 ? cfg->map_size_max : SIZE_MAX;
     st->entry_hash = cfg->entry_hash;
+    scitt_store__index_writer_init(&st->index, cfg->index_fanout, cfg->index_run_max);
 
     int rc = mdb_env_create(&st->env);
     if (rc != 0) {
@@ -289,6 +296,7 @@ int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
         scitt_dedup_close(st->dedup);
         mdb_env_close(st->env);
         pthread_rwlock_destroy(&st->grow_lock);
+        scitt_store__index_writer_cleanup(&st->index);
         free(st->dir);
         free(st);
         return rc;
@@ -299,6 +307,7 @@ fail_env:
     mdb_env_close(st->env);
 fail:
     pthread_rwlock_destroy(&st->grow_lock);
+    scitt_store__index_writer_cleanup(&st->index);
     free(st->dir);
     free(st);
     return from_mdb(rc);
@@ -310,6 +319,7 @@ void scitt_store_close(scitt_store_t *st)
         scitt_dedup_close(st->dedup);
         mdb_env_close(st->env);
         pthread_rwlock_destroy(&st->grow_lock);
+        scitt_store__index_writer_cleanup(&st->index);
         free(st->dir);
         free(st);
     }
@@ -326,8 +336,15 @@ static void tile_key(uint8_t key[9], unsigned level, uint64_t index)
     scitt_store_be64(key + 1, index);
 }
 
+static scitt_store__index_dbs_t index_dbs(const scitt_store_t *st)
+{
+    scitt_store__index_dbs_t d = {st->dbi[DB_ENTRIES], st->dbi[DB_INDEX], st->dbi[DB_TIMES]};
+    return d;
+}
+
 static int put_batch(scitt_store_t *st, MDB_txn *txn, const scitt_store_batch_t *b)
 {
+    scitt_store__index_dbs_t dbs = index_dbs(st);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < b->num_entries; i++) {
         uint8_t key[8];
@@ -364,6 +381,9 @@ static int put_batch(scitt_store_t *st, MDB_txn *txn, const scitt_store_batch_t 
                 memcpy(p + HEAD_FIXED_LEN + h->receipt_sig.len, h->checkpoint.base, h->checkpoint.len);
             }
         }
+    }
+    if (rc == 0) {
+        rc = scitt_store__index_put(&st->index, txn, &dbs, b);
     }
     return rc;
 }
@@ -631,4 +651,18 @@ int scitt_store_get_meta(scitt_store_read_t *rd, const char *key, scitt_span_t *
         *out = scitt_span(v.mv_data, v.mv_size);
     }
     return rc;
+}
+
+int scitt_store_query(scitt_store_read_t *rd, const scitt_store_query_t *q, uint64_t *out, size_t max,
+                      size_t *out_num, uint64_t *out_next)
+{
+    scitt_store__index_dbs_t dbs = index_dbs(rd->st);
+    return from_mdb(scitt_store__index_query(rd->txn, &dbs, q, out, max, out_num, out_next));
+}
+
+int scitt_store_index_stats(scitt_store_read_t *rd, scitt_store_index_stats_t *out)
+{
+    *out = (scitt_store_index_stats_t){0};
+    return from_mdb(scitt_store__index_runs(rd->txn, rd->st->dbi[DB_INDEX], &out->runs, &out->max_level,
+                                            &out->final_runs));
 }
