@@ -67,6 +67,7 @@ typedef struct scitt_seq_config {
     size_t batch_max;             /* entries per batch; 0 means 16384; capped at max_pending */
     size_t max_pending;           /* statements accepted but not yet answered; 0 means 100000 */
     size_t max_pending_bytes;     /* and their bytes; 0 means 64 MiB (one statement is always let in) */
+    bool bench_no_index;          /* benchmarks only: write no secondary index records (issue 10) */
 } scitt_seq_config_t;
 
 typedef struct scitt_seq scitt_seq_t;

@@ -187,15 +187,15 @@ typedef struct scitt_store_query {
  * a page may hold fewer than `max` leaves without the query being done:
  * `*out_next` is the leaf to resume from, or UINT64_MAX when nothing
  * matching remains. */
-int scitt_store_query(scitt_store_read_t *rd, const scitt_store_query_t *q, uint64_t *out, size_t max,
-                      size_t *out_num, uint64_t *out_next);
+int scitt_store_query(scitt_store_read_t *rd, const scitt_store_query_t *q, uint64_t *out, size_t max, size_t *out_num,
+                      uint64_t *out_next);
 
 /* scitt_store_index_stats describes the index runs in `rd`'s snapshot
  * (tests, benchmarks, metrics). SCITT_ECORRUPT for a damaged run. */
 typedef struct scitt_store_index_stats {
-    size_t runs;       /* runs a query may visit */
+    size_t runs;        /* runs a query may visit */
     unsigned max_level; /* highest merge level */
-    size_t final_runs; /* runs never merged again */
+    size_t final_runs;  /* runs never merged again */
 } scitt_store_index_stats_t;
 int scitt_store_index_stats(scitt_store_read_t *rd, scitt_store_index_stats_t *out);
 

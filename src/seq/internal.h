@@ -27,6 +27,9 @@
 #define SCITT_SEQ__META_CHECKPOINT_KID "checkpoint_kid"
 #define SCITT_SEQ__META_ORIGIN         "origin"
 
+/* Index keys per statement: iss, signing key, sub, artifact. */
+#define SCITT_SEQ__MAX_KEYS 4
+
 /* How the sequencer classified a job. */
 enum { SCITT_SEQ__NEW, SCITT_SEQ__DUP_BATCH, SCITT_SEQ__DUP_STORE };
 
@@ -35,11 +38,13 @@ typedef struct scitt_seq__job {
     scitt_seq_done_cb done;
     void *ctx;
     uint8_t entry[SCITT_SHA256_LEN];
-    uint64_t index;  /* set by the sequencer */
-    uint8_t kind;    /* SCITT_SEQ__NEW etc., set by the sequencer */
-    bool in_pending; /* counted in the pending set */
-    size_t len;      /* bytes in data: the body, then the normalised statement */
-    size_t cap;      /* room in data; body length + 1 (normalising may add the tag) */
+    uint64_t index;   /* set by the sequencer */
+    uint8_t kind;     /* SCITT_SEQ__NEW etc., set by the sequencer */
+    bool in_pending;  /* counted in the pending set */
+    uint8_t num_keys; /* index keys of the statement (issue 10) */
+    uint64_t keys[SCITT_SEQ__MAX_KEYS];
+    size_t len; /* bytes in data: the body, then the normalised statement */
+    size_t cap; /* room in data; body length + 1 (normalising may add the tag) */
     uint8_t data[];
 } scitt_seq__job_t;
 
@@ -80,6 +85,7 @@ struct scitt_seq {
     size_t max_pending_bytes; /* statement bytes held by pending jobs (job->cap) */
     atomic_size_t pending_bytes;
     unsigned workers;
+    bool bench_no_index; /* benchmarks only: no index records */
 
     /* Submissions accepted and not yet answered (both queues and the batch
      * in hand). Bounded by max_pending. */
@@ -118,6 +124,10 @@ struct scitt_seq {
 
 /* scitt_seq__job_new allocates a job holding a copy of `len` bytes. */
 scitt_seq__job_t *scitt_seq__job_new(const uint8_t *body, size_t len, scitt_seq_done_cb done, void *ctx);
+
+/* scitt_seq__job_keys sets the job's index keys from the decoded statement
+ * `s` (each audit field that is present; none when bench_no_index). */
+void scitt_seq__job_keys(const scitt_seq_t *seq, scitt_seq__job_t *job, const scitt_cose_sign1_t *s);
 
 /* scitt_seq__unpend is called just before `num` jobs are answered: it
  * takes them out of the pending set and the pending count, so a client

@@ -183,6 +183,30 @@ scitt_seq__job_t *scitt_seq__job_new(const uint8_t *body, size_t len, scitt_seq_
     return job;
 }
 
+void scitt_seq__job_keys(const scitt_seq_t *seq, scitt_seq__job_t *job, const scitt_cose_sign1_t *s)
+{
+    job->num_keys = 0;
+    if (seq->bench_no_index) {
+        return;
+    }
+    scitt_cose_fields_t f;
+    scitt_cose_fields(s, &f);
+    const struct {
+        unsigned field;
+        scitt_span_t value;
+    } vals[SCITT_SEQ__MAX_KEYS] = {
+        {SCITT_INDEX_ISS, f.iss},
+        {SCITT_INDEX_KEY, f.key_id},
+        {SCITT_INDEX_SUB, f.sub},
+        {SCITT_INDEX_ARTIFACT, f.artifact},
+    };
+    for (size_t i = 0; i < SCITT_SEQ__MAX_KEYS; i++) {
+        if (vals[i].value.len > 0) {
+            job->keys[job->num_keys++] = scitt_store_index_key(vals[i].field, vals[i].value.base, vals[i].value.len);
+        }
+    }
+}
+
 /* release_pending gives back what reserve_pending took for a job that was
  * never made. */
 static void release_pending(scitt_seq_t *seq, size_t bytes)
@@ -293,6 +317,10 @@ int scitt_seq__submit_entry(scitt_seq_t *seq, const uint8_t *stmt, size_t len, c
         return SCITT_ENOMEM;
     }
     memcpy(job->entry, entry, 32);
+    scitt_cose_sign1_t s;
+    if (scitt_cose_sign1_decode(&s, job->data, job->len, SIZE_MAX, NULL) == 0) {
+        scitt_seq__job_keys(seq, job, &s);
+    }
     pthread_mutex_lock(&seq->sq_lock);
     if (seq->sq_closed) {
         pthread_mutex_unlock(&seq->sq_lock);
@@ -343,6 +371,7 @@ static int accept(scitt_seq_t *seq, scitt_seq__job_t *job, const scitt_verified_
     if (norm->len > job->cap) {
         return SCITT_EINVAL; /* cannot happen: normalising adds at most the one-byte tag */
     }
+    scitt_seq__job_keys(seq, job, &v->stmt); /* before the body, which v->stmt points into, is replaced */
     memcpy(job->data, norm->base, norm->len);
     job->len = norm->len;
     if (!job->in_pending) { /* it decoded at submission, so this is the same entry */

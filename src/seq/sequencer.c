@@ -110,6 +110,7 @@ struct scitt_seq__sequencer {
     size_t num_slots;
     scitt_store_tile_t *tiles;
     size_t tiles_cap;
+    scitt_store_index_rec_t *index; /* SCITT_SEQ__MAX_KEYS per slot of the batch */
 
     scitt_buf_t prot, body, note, scratch, receipt;
     uint8_t sig[SIG_CAP];
@@ -331,6 +332,7 @@ void scitt_seq__sequencer_free(scitt_seq__sequencer_t *s)
     free(s->entries);
     free(s->slots);
     free(s->tiles);
+    free(s->index);
     scitt_buf_cleanup(&s->prot);
     scitt_buf_cleanup(&s->body);
     scitt_buf_cleanup(&s->note);
@@ -373,9 +375,10 @@ int scitt_seq__sequencer_new(scitt_seq_t *seq, const char **why)
     s->hashes = calloc(s->cap, sizeof(*s->hashes));
     s->entries = calloc(s->cap, sizeof(*s->entries));
     s->slots = calloc(s->num_slots, sizeof(*s->slots));
+    s->index = calloc(s->cap, SCITT_SEQ__MAX_KEYS * sizeof(*s->index));
     int rc = 0;
     if (s->jobs == NULL || s->fresh == NULL || s->leaves == NULL || s->hashes == NULL || s->entries == NULL ||
-        s->slots == NULL || a->b.jobs == NULL || a->out == NULL) {
+        s->slots == NULL || s->index == NULL || a->b.jobs == NULL || a->out == NULL) {
         rc = SCITT_ENOMEM;
     }
     if (rc == 0) {
@@ -486,10 +489,14 @@ static double now_seconds(void)
 /* integrate appends the new entries, signs the head and commits the batch. */
 static int integrate(scitt_seq__sequencer_t *s, int64_t time)
 {
+    size_t num_index = 0;
     for (size_t i = 0; i < s->num_fresh; i++) {
         scitt_seq__job_t *job = s->fresh[i];
         memcpy(s->hashes[i], job->entry, 32);
         s->entries[i] = scitt_span(job->data, job->len);
+        for (size_t k = 0; k < job->num_keys; k++) {
+            s->index[num_index++] = (scitt_store_index_rec_t){job->keys[k], s->size + i};
+        }
     }
     scitt_sha256_leaves(s->leaves, (const uint8_t(*)[32])s->hashes, s->num_fresh);
     const scitt_merkle_tile_t *tiles;
@@ -526,7 +533,9 @@ static int integrate(scitt_seq__sequencer_t *s, int64_t time)
                                  .entry_hashes = (const uint8_t(*)[32])s->hashes,
                                  .tiles = s->tiles,
                                  .num_tiles = num_tiles,
-                                 .head = &head};
+                                 .head = &head,
+                                 .index = s->index,
+                                 .num_index = num_index};
     double t0 = now_seconds();
     rc = scitt_store_commit(s->seq->store, &batch);
     double dt = now_seconds() - t0;

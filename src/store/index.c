@@ -122,8 +122,8 @@ void scitt_store__index_writer_cleanup(scitt_store__index_writer_t *w)
  * array holding the result. A pass whose byte is the same everywhere is
  * skipped. Index keys are uniform, so sorting a batch's records this way
  * takes 8 linear passes rather than n log n comparisons. */
-static scitt_store_index_rec_t *lsd_sort(scitt_store_index_rec_t *a, scitt_store_index_rec_t *b, size_t n,
-                                         bool by_leaf, uint64_t base, unsigned nbytes)
+static scitt_store_index_rec_t *lsd_sort(scitt_store_index_rec_t *a, scitt_store_index_rec_t *b, size_t n, bool by_leaf,
+                                         uint64_t base, unsigned nbytes)
 {
     size_t count[8][256];
     memset(count, 0, sizeof(count));
@@ -530,9 +530,9 @@ typedef struct query {
     const scitt_store_query_t *q;
     uint64_t *out;
     size_t max, num;
-    uint64_t hi;       /* leaves < hi */
-    size_t budget;     /* records that may still be examined */
-    uint64_t next;     /* resume point once stopped */
+    uint64_t hi;   /* leaves < hi */
+    size_t budget; /* records that may still be examined */
+    uint64_t next; /* resume point once stopped */
     bool stopped;
 } query_t;
 
@@ -648,8 +648,7 @@ int scitt_store__index_query(MDB_txn *txn, const scitt_store__index_dbs_t *dbs, 
     return 0;
 }
 
-int scitt_store__index_runs(MDB_txn *txn, MDB_dbi runs, size_t *out_num, unsigned *out_max_level,
-                            size_t *out_num_final)
+int scitt_store__index_runs(MDB_txn *txn, MDB_dbi runs, size_t *out_num, unsigned *out_max_level, size_t *out_num_final)
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, runs, &cur);

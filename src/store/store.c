@@ -653,8 +653,8 @@ int scitt_store_get_meta(scitt_store_read_t *rd, const char *key, scitt_span_t *
     return rc;
 }
 
-int scitt_store_query(scitt_store_read_t *rd, const scitt_store_query_t *q, uint64_t *out, size_t max,
-                      size_t *out_num, uint64_t *out_next)
+int scitt_store_query(scitt_store_read_t *rd, const scitt_store_query_t *q, uint64_t *out, size_t max, size_t *out_num,
+                      uint64_t *out_next)
 {
     scitt_store__index_dbs_t dbs = index_dbs(rd->st);
     return from_mdb(scitt_store__index_query(rd->txn, &dbs, q, out, max, out_num, out_next));
@@ -663,6 +663,6 @@ int scitt_store_query(scitt_store_read_t *rd, const scitt_store_query_t *q, uint
 int scitt_store_index_stats(scitt_store_read_t *rd, scitt_store_index_stats_t *out)
 {
     *out = (scitt_store_index_stats_t){0};
-    return from_mdb(scitt_store__index_runs(rd->txn, rd->st->dbi[DB_INDEX], &out->runs, &out->max_level,
-                                            &out->final_runs));
+    return from_mdb(
+        scitt_store__index_runs(rd->txn, rd->st->dbi[DB_INDEX], &out->runs, &out->max_level, &out->final_runs));
 }
