@@ -147,32 +147,21 @@ static bool hex_param(uint8_t *out, size_t *out_len, size_t min, size_t max, con
     return *out_len >= min;
 }
 
-/* text_param percent-decodes UTF-8 text of 1..SCITT_QUERY_TEXT_MAX bytes;
- * returns NULL or why it is refused. */
-static const char *text_param(uint8_t *out, size_t *out_len, const char *v, size_t len)
+/* set_value parses parameter `p`'s value `v` (`len` bytes, percent-decoded
+ * already); NULL or why it is refused. */
+static const char *set_value(scitt_query_t *q, int p, const uint8_t *raw, size_t len)
 {
-    int rc = pct_decode(out, SCITT_QUERY_TEXT_MAX, out_len, v, len);
-    if (rc == SCITT_ETOOBIG) {
-        return "is longer than 1024 bytes";
-    }
-    if (rc != 0) {
-        return "is not valid percent-encoding (RFC 3986)";
-    }
-    if (!scitt_utf8_valid(scitt_span(out, *out_len))) {
-        return "is not UTF-8 text";
-    }
-    return NULL;
-}
-
-/* set_value parses parameter `p`'s value; NULL or why it is refused. */
-static const char *set_value(scitt_query_t *q, int p, const char *v, size_t len)
-{
+    const char *v = (const char *)raw;
     uint64_t n;
     switch (p) {
     case P_ISS:
-        return text_param(q->iss, &q->iss_len, v, len);
     case P_SUB:
-        return text_param(q->sub, &q->sub_len, v, len);
+        if (!scitt_utf8_valid(scitt_span(raw, len))) {
+            return "is not UTF-8 text";
+        }
+        memcpy(p == P_ISS ? q->iss : q->sub, raw, len);
+        *(p == P_ISS ? &q->iss_len : &q->sub_len) = len;
+        return NULL;
     case P_KID:
         return hex_param(q->kid, &q->kid_len, 1, SCITT_QUERY_KID_MAX, v, len) ? NULL : "must be hex of 1 to 64 bytes";
     case P_ARTIFACT:
@@ -180,9 +169,10 @@ static const char *set_value(scitt_query_t *q, int p, const char *v, size_t len)
                    ? NULL
                    : "must be hex of a 16 to 64 byte digest";
     case P_SINCE:
-        return scitt_query_parse_time(&q->since, v, len) == 0 ? NULL : "must be unix seconds or YYYY-MM-DDTHH:MM:SSZ";
     case P_UNTIL:
-        return scitt_query_parse_time(&q->until, v, len) == 0 ? NULL : "must be unix seconds or YYYY-MM-DDTHH:MM:SSZ";
+        return scitt_query_parse_time(p == P_SINCE ? &q->since : &q->until, v, len) == 0
+                   ? NULL
+                   : "must be unix seconds or YYYY-MM-DDTHH:MM:SSZ";
     case P_LIMIT:
         if (len > 4 || scitt_parse_u64(v, len, &n) != 0 || n < 1 || n > SCITT_QUERY_LIMIT_MAX) {
             return "must be a whole number from 1 to 1000";
@@ -233,7 +223,14 @@ int scitt_query_parse(scitt_query_t *out, const char *qs, size_t len, char *deta
         } else if (v_len == 0) {
             why = "has an empty value";
         } else {
-            why = set_value(out, which, v, v_len);
+            /* Any value may be percent-encoded (RFC 3986: clients encode
+             * ':' in times, for one); text gets the most room. */
+            uint8_t buf[SCITT_QUERY_TEXT_MAX];
+            size_t n = 0;
+            int rc = pct_decode(buf, sizeof(buf), &n, v, v_len);
+            why = rc == SCITT_ETOOBIG ? "is longer than 1024 bytes"
+                  : rc != 0           ? "is not valid percent-encoding (RFC 3986)"
+                                      : set_value(out, which, buf, n);
         }
         if (why != NULL) {
             snprintf(detail, detail_cap, "%s %s", names[which], why);

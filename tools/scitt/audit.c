@@ -149,6 +149,19 @@ typedef struct opts {
     bool json;
 } opts_t;
 
+/* cursor_ok: a cursor goes back into the query string as it is, so it may
+ * hold only unreserved characters (ours are base64url). */
+static bool cursor_ok(scitt_span_t c)
+{
+    for (size_t i = 0; i < c.len; i++) {
+        uint8_t b = c.base[i];
+        if (!((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '-' || b == '_')) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* list fetches and prints pages until the end or the limit: CLI_OK with
  * matches, 3 with none, CLI_FAIL on an error. */
 static int list(scitt_client_t *c, opts_t *o)
@@ -187,7 +200,7 @@ static int list(scitt_client_t *c, opts_t *o)
         } else if (scitt_cose_audit_decode(entries, PAGE_MAX, &num, &next, req.resp.base, req.resp.len, &why) != 0) {
             fprintf(stderr, "scitt audit: the service's answer is not an audit listing: %s\n", why);
             status = CLI_FAIL;
-        } else if (next.len >= sizeof(cursor) || memchr(next.base, '&', next.len) != NULL) {
+        } else if (next.len >= sizeof(cursor) || (next.len > 0 && !cursor_ok(next))) {
             fprintf(stderr, "scitt audit: the service returned an unusable cursor\n");
             status = CLI_FAIL;
         }
@@ -202,7 +215,7 @@ static int list(scitt_client_t *c, opts_t *o)
                 print_row(&entries[i]);
             }
         }
-        if (status == CLI_OK) {
+        if (status == CLI_OK && next.len > 0) {
             memcpy(cursor, next.base, next.len);
             cursor[next.len] = '\0';
         }
