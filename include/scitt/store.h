@@ -7,7 +7,16 @@
  *   heads    tree size (u64 BE)           -> signed tree head (see below)
  *   meta     text key                     -> value ("format", "origin", key ids,
  *                                            "dedup_id")
+ *   index    first leaf (u64 BE)          -> a run of index records: 16-byte
+ *                                            header (level, flags, count, end
+ *                                            leaf), then count x (key u64 BE,
+ *                                            leaf u64 BE) sorted (src/store/index.c)
+ *   times    time (u64 BE) || first leaf  -> empty: one per batch
  *   <dir>/dedup.idx  entry hash -> leaf index (src/store/dedup.h)
+ *
+ * Format "3" (issue 10) added `index` and `times`, written in each batch's
+ * transaction; format "2" stores (no indexes) are refused (SCITT_EFORMAT,
+ * with a reason) rather than indexed after the fact.
  *
  * Format "2": the dedup index moved out of LMDB (format "1" had a `dedup`
  * sub-database written in every commit: one random B-tree page per entry,

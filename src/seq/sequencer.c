@@ -11,8 +11,10 @@
  *   2. leaf hashes (scitt_sha256_leaves) and scitt_merkle_append;
  *   3. sign the new head: one ES256 signature over the root (the signature
  *      every receipt of this tree size carries) and one Ed25519 checkpoint;
- *   4. ONE scitt_store_commit: entries, changed tiles and the signed head,
- *      durably (fsync); the store then indexes the new entries for dedup;
+ *   4. ONE scitt_store_commit: entries, changed tiles, the signed head and
+ *      the new leaves' index records (keys the verify pool computed; a
+ *      repeat adds none), durably (fsync); the store then indexes the new
+ *      entries for dedup;
  *   5. only then hand the batch to the answer thread, which builds each
  *      receipt from one prover over the committed tiles (one read
  *      transaction, ended before any callback runs) and runs the

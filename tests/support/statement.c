@@ -51,3 +51,16 @@ void tu_sign_statement(scitt_buf_t *out, const scitt_key_t *key, const tu_statem
     scitt_buf_cleanup(&prot);
     scitt_buf_cleanup(&scratch);
 }
+
+void tu_sign_params(scitt_buf_t *out, const scitt_key_t *key, const scitt_cose_statement_params_t *p,
+                    scitt_span_t payload, bool detached)
+{
+    scitt_buf_t prot, scratch;
+    scitt_buf_init(&prot, NULL, 0);
+    scitt_buf_init(&scratch, NULL, 0);
+    OK(scitt_cose_statement_protected(&prot, p));
+    OK(scitt_cose_sign1_sign(out, key, p->alg, scitt_buf_span(&prot), scitt_span(NULL, 0), payload, detached,
+                             &scratch));
+    scitt_buf_cleanup(&prot);
+    scitt_buf_cleanup(&scratch);
+}

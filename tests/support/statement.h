@@ -20,6 +20,12 @@ typedef struct tu_statement {
 /* tu_sign_statement appends a tagged COSE_Sign1 signed by `key`. */
 void tu_sign_statement(scitt_buf_t *out, const scitt_key_t *key, const tu_statement_t *st);
 
+/* tu_sign_params appends a tagged COSE_Sign1 whose protected header is
+ * built from `p` (scitt_cose_statement_protected), signed by `key`, with
+ * `payload` attached unless `detached`. */
+void tu_sign_params(scitt_buf_t *out, const scitt_key_t *key, const scitt_cose_statement_params_t *p,
+                    scitt_span_t payload, bool detached);
+
 /* tu_kid writes the RFC 9679 thumbprint of `key`. */
 void tu_kid(uint8_t out[32], const scitt_key_t *key);
 
