@@ -12,7 +12,8 @@
  *   cursor     the opaque "next" of an earlier page: unpadded base64url of
  *              a version byte (1) and the leaf to resume from (u64 BE)
  *
- * Unknown, repeated or empty parameters, bad encodings, out-of-range values
+ * Every value is percent-decoded before it is read (so "since=...%3A..."
+ * works). Unknown, repeated or empty parameters, bad encodings, out-of-range values
  * and since > until are errors, with a detail naming the parameter.
  */
 #ifndef SCITT_SRC_FRONTEND_QUERY_H
