@@ -23,20 +23,6 @@ static bool is_query_char(unsigned char c)
     return c != '\0' && strchr("-._~!$'()*+,;=:@/?", c) != NULL;
 }
 
-static int hex_digit(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* pct_decode decodes `len` bytes at `in` into `out` (capacity `cap`): 0,
  * SCITT_EMALFORMED (a stray character or a bad escape) or SCITT_ETOOBIG. */
 static int pct_decode(uint8_t *out, size_t cap, size_t *out_len, const char *in, size_t len)
@@ -45,12 +31,10 @@ static int pct_decode(uint8_t *out, size_t cap, size_t *out_len, const char *in,
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)in[i];
         if (c == '%') {
-            int hi = len - i >= 3 ? hex_digit((unsigned char)in[i + 1]) : -1;
-            int lo = len - i >= 3 ? hex_digit((unsigned char)in[i + 2]) : -1;
-            if (hi < 0 || lo < 0) {
+            size_t one;
+            if (len - i < 3 || scitt_hex_decode(&c, 1, &one, in + i + 1, 2) != 0) {
                 return SCITT_EMALFORMED;
             }
-            c = (unsigned char)(hi << 4 | lo);
             i += 2;
         } else if (!is_query_char(c)) {
             return SCITT_EMALFORMED;
