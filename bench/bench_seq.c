@@ -256,7 +256,7 @@ int main(void)
         printf("  batch_max %5zu: fsync / no-sync = %.2f\n", batches[i], rate[0][i] / rate[1][i]);
     }
     /* Indexes on and off at 1024 with fsync, alternating, best of two. */
-    double on = rate[0][2], off = 0;
+    double on = 0, off = 0;
     for (int k = 0; k < 2; k++) {
         uint64_t num_batches;
         double r = measure(base, 1024, false, true, seconds, &num_batches);

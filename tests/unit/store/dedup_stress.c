@@ -9,6 +9,9 @@
  * index, that hashes never committed are never found, and that any hit is
  * exact; a syncer thread forces syncs meanwhile. Then the store is reopened
  * (clean close) and, after rewinding the table's watermark (a crash), again.
+ * The batches also carry index records (issue 10: leaf L has keys 1 + L % 5
+ * and 100 + L % 3), merged F = 4 at a time, and the readers page through
+ * index queries in their snapshots meanwhile.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -43,6 +46,33 @@ static void entry_of(uint64_t i, uint8_t fill, uint8_t stmt[48], uint8_t hash[32
     scitt_sha256(hash, stmt, 48);
 }
 
+/* check_query pages through key 1 + a (and 100 + b) from a random leaf:
+ * every leaf with that residue (mod 5, or 15 with both keys), in order,
+ * at least up to `n`, the size committed before the snapshot began. */
+static void check_query(scitt_store_read_t *rd, uint64_t n, unsigned *seed)
+{
+    uint64_t a = (uint64_t)rand_r(seed) % 5, b = (uint64_t)rand_r(seed) % 3, keys[2] = {1 + a, 100 + b};
+    bool both = rand_r(seed) % 2 == 0;
+    uint64_t step = both ? 15 : 5, out[50], next, want;
+    scitt_store_query_t q = {.keys = keys, .num_keys = both ? 2 : 1, .from = n > 0 ? (uint64_t)rand_r(seed) % n : 0};
+    want = q.from;
+    while (want % 5 != a || (both && want % 3 != b)) {
+        want++;
+    }
+    for (int page = 0; page < 4; page++) {
+        size_t num;
+        CHECK(scitt_store_query(rd, &q, out, 50, &num, &next) == 0);
+        for (size_t i = 0; i < num; i++, want += step) {
+            CHECK(out[i] == want);
+        }
+        if (next == UINT64_MAX) {
+            CHECK(want >= n);
+            return;
+        }
+        q.from = next;
+    }
+}
+
 static void *reader_main(void *arg)
 {
     unsigned seed = (unsigned)(uintptr_t)arg;
@@ -67,6 +97,7 @@ static void *reader_main(void *arg)
             entry_of(j, 0x44, stmt, hash);
             CHECK(scitt_store_get_dedup(rd, hash, &idx) == SCITT_ENOTFOUND);
         }
+        check_query(rd, n, &seed);
         scitt_store_read_end(rd);
         atomic_fetch_add(&lookups, 64);
     }
@@ -84,7 +115,7 @@ static void *syncer_main(void *arg)
 
 static void open_store(void)
 {
-    scitt_store_config_t cfg = {.dir = dir, .nosync = true};
+    scitt_store_config_t cfg = {.dir = dir, .nosync = true, .index_fanout = 4};
     const char *why = NULL;
     int rc = scitt_store_open(&store, &cfg, &why);
     if (rc != 0) {
@@ -123,6 +154,7 @@ int main(void)
     enum { MAX_BATCH = 3000 };
     static uint8_t data[MAX_BATCH][48], hashes[MAX_BATCH][32];
     static scitt_span_t entries[MAX_BATCH];
+    static scitt_store_index_rec_t recs[2 * MAX_BATCH];
     unsigned seed = 42;
     uint64_t n = 0;
     while (n < TOTAL) {
@@ -130,10 +162,12 @@ int main(void)
         for (size_t i = 0; i < b; i++) {
             entry_of(n + i, 0x33, data[i], hashes[i]);
             entries[i] = scitt_span(data[i], 48);
+            recs[2 * i] = (scitt_store_index_rec_t){1 + (n + i) % 5, n + i};
+            recs[2 * i + 1] = (scitt_store_index_rec_t){100 + (n + i) % 3, n + i};
         }
         scitt_store_head_t head = {.size = n + b, .time = 1, .receipt_sig = scitt_span("s", 1)};
         head.checkpoint = scitt_span("n", 1);
-        scitt_store_batch_t batch = {n, b, entries, (const uint8_t(*)[32])hashes, NULL, 0, &head, NULL, 0};
+        scitt_store_batch_t batch = {n, b, entries, (const uint8_t(*)[32])hashes, NULL, 0, &head, recs, 2 * b};
         CHECK(scitt_store_commit(store, &batch) == 0);
         n += b;
         atomic_store(&committed, n);
