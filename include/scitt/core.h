@@ -160,6 +160,17 @@ size_t scitt_base64_encode(char *out, const uint8_t *in, size_t len, scitt_b64_t
 int scitt_base64_decode(uint8_t *out, size_t out_cap, size_t *out_len, const char *in, size_t in_len,
                         scitt_b64_t variant);
 
+/* scitt_utf8_valid reports whether `s` is well-formed UTF-8 (RFC 3629: no
+ * overlong forms, surrogates or code points above U+10FFFF). */
+bool scitt_utf8_valid(scitt_span_t s);
+
+/* scitt_json_put_string appends `s` as a JSON string (RFC 8259 section 7):
+ * quoted, with '"', '\\' and control characters (and DEL) escaped, and
+ * each byte that is not part of well-formed UTF-8 replaced by U+FFFD, so
+ * any bytes give valid JSON text. Returns 0, SCITT_ENOMEM or SCITT_ETOOBIG
+ * (then `out` keeps its previous length). */
+int scitt_json_put_string(scitt_buf_t *out, scitt_span_t s);
+
 /* scitt_parse_u64 parses a decimal integer with no sign, no leading zeros
  * (except "0" itself) and no overflow. */
 int scitt_parse_u64(const char *s, size_t len, uint64_t *out);

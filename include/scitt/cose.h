@@ -253,6 +253,45 @@ void scitt_cose_problem_for(int rc, int *out_status, const char **out_title);
  * `response_code` is not 0, -4: response_code, in deterministic order. */
 int scitt_cose_problem_encode(scitt_buf_t *out, const char *title, const char *detail, int response_code);
 
+/* scitt_cose_problem_decode reads concise problem details: `*out_title`
+ * (-1) and `*out_detail` (-2), spans into `data`, empty when absent; other
+ * keys are skipped. 0 or a CBOR decode error (then both are empty). */
+int scitt_cose_problem_decode(scitt_span_t *out_title, scitt_span_t *out_detail, const uint8_t *data, size_t len);
+
+/* -- The audit listing (GET /entries?..., issue 10; see src/cose/audit.c) -- */
+
+/* scitt_cose_audit_entry_t is one registered entry as listed: EntryID,
+ * leaf index, registration time (unix seconds) and the statement's audit
+ * fields (see scitt_cose_fields_t). Empty spans are absent fields. */
+typedef struct scitt_cose_audit_entry {
+    uint8_t id[SCITT_SHA256_LEN];
+    uint64_t index;
+    int64_t time;
+    scitt_span_t iss;
+    scitt_span_t sub;
+    scitt_span_t key_id;
+    bool has_content_type;
+    scitt_cose_label_t content_type; /* tstr or uint (a negative number is omitted) */
+} scitt_cose_audit_entry_t;
+
+/* scitt_cose_audit_encode appends {"next": `next` (omitted when NULL),
+ * "entries": [...]} in deterministic CBOR; scitt_cose_audit_json appends the
+ * same as one line of JSON (id and kid in lowercase hex), and
+ * scitt_cose_audit_entry_json one entry's JSON object (no newline). Each
+ * returns 0, SCITT_ENOMEM or SCITT_ETOOBIG, and on failure leaves `out` at
+ * its previous length. */
+int scitt_cose_audit_encode(scitt_buf_t *out, const scitt_cose_audit_entry_t *entries, size_t num, const char *next);
+int scitt_cose_audit_json(scitt_buf_t *out, const scitt_cose_audit_entry_t *entries, size_t num, const char *next);
+int scitt_cose_audit_entry_json(scitt_buf_t *out, const scitt_cose_audit_entry_t *e);
+
+/* scitt_cose_audit_decode reads a CBOR audit listing into `out` (room for
+ * `max` entries; more is SCITT_ETOOBIG), `*out_num` entries whose spans
+ * point into `data`, and `*out_next` (empty when absent). Keys may come in
+ * any order; unknown keys are skipped; each entry needs id, index and time.
+ * Returns 0 or a decode error with a static reason in `*out_err_desc`. */
+int scitt_cose_audit_decode(scitt_cose_audit_entry_t *out, size_t max, size_t *out_num, scitt_span_t *out_next,
+                            const uint8_t *data, size_t len, const char **out_err_desc);
+
 /* ------------------------------------------------------------------------ */
 /* For tools (the scitt command line): building a statement's protected     */
 /* header and printing CBOR. Nothing in the service calls these.            */

@@ -82,3 +82,31 @@ int scitt_cose_problem_encode(scitt_buf_t *out, const char *title, const char *d
     }
     return rc;
 }
+
+int scitt_cose_problem_decode(scitt_span_t *out_title, scitt_span_t *out_detail, const uint8_t *data, size_t len)
+{
+    scitt_cose__cur_t cur;
+    scitt_cose__keys_t keys = {0};
+    uint64_t n;
+    *out_title = *out_detail = scitt_span(NULL, 0);
+    scitt_cose__cur_init(&cur, scitt_span(data, len));
+    int rc = scitt_cose__read_map(&cur, &n, "problem details must be a map");
+    for (uint64_t i = 0; i < n && rc == 0; i++) {
+        scitt_cose_label_t k;
+        const uint8_t *start = cur.p;
+        rc = scitt_cose__read_label(&cur, &k, "problem details keys are integers or text");
+        rc = rc != 0 ? rc : scitt_cose__keys_add(&cur, &keys, scitt_span(start, (size_t)(cur.p - start)));
+        if (rc == 0 && scitt_cose__label_is(&k, -1)) {
+            rc = scitt_cose__read_tstr(&cur, out_title, "title must be text");
+        } else if (rc == 0 && scitt_cose__label_is(&k, -2)) {
+            rc = scitt_cose__read_tstr(&cur, out_detail, "detail must be text");
+        } else if (rc == 0) {
+            rc = scitt_cose__read_skip(&cur, NULL);
+        }
+    }
+    rc = rc != 0 ? rc : scitt_cose__read_end(&cur);
+    if (rc != 0) {
+        *out_title = *out_detail = scitt_span(NULL, 0);
+    }
+    return rc;
+}

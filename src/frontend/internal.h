@@ -273,9 +273,33 @@ void scitt_h2__reg_drain(scitt_frontend_t *fe);
 void scitt_h2__reg_timer_cb(uv_timer_t *t);
 void scitt_h2__async_cb(uv_async_t *a);
 
+/* -- job.c -- */
+/* scitt_h2_job_t is the base of a GET offloaded to libuv's pool (`super`
+ * of each kind; freed with free() after `answer`). */
+struct scitt_h2_job {
+    uv_work_t work;
+    scitt_frontend_t *fe;
+    scitt_h2_stream_t *stream; /* NULL once the stream closed */
+    /* run: on a pool thread, sets rc and body; touches no stream. */
+    void (*run)(scitt_h2_job_t *j);
+    /* answer: on the loop, only while the stream is open; `rc` is the job's
+     * or SCITT_ESHUTDOWN when the pool cancelled it. May take `body`. */
+    void (*answer)(scitt_h2_job_t *j, scitt_h2_stream_t *s, int rc);
+    int rc;
+    scitt_buf_t body;
+};
+/* scitt_h2__job_start queues `j` (calloc'd, run and answer set) for `s`:
+ * 0, or a libuv error and the caller still owns `j`. */
+int scitt_h2__job_start(scitt_h2_stream_t *s, scitt_h2_job_t *j);
+void scitt_h2__job_detach(scitt_h2_job_t *j);
+
 /* -- tiles.c -- */
 void scitt_h2__get_tile(scitt_h2_stream_t *s, const char *path, size_t len);
-void scitt_h2__job_detach(scitt_h2_job_t *j);
+
+/* -- audit.c -- */
+/* scitt_h2__get_audit answers GET /entries?QUERY (issue 10); `qs` is the
+ * query string after the '?' (`len` bytes, may be empty). */
+void scitt_h2__get_audit(scitt_h2_stream_t *s, const char *qs, size_t len);
 
 /* -- metrics.c -- */
 void scitt_h2__hist_init(scitt_h2_hist_t *h, const double *bounds, size_t num_bounds);

@@ -4,6 +4,7 @@
  * response buffer, end).
  *
  *   POST /entries                         register.c
+ *   GET  /entries[?query]                 audit.c: entries by iss/sub/kid/artifact/time
  *   GET  /entries/{id}                    receipt: 200 / 204 pending / 404
  *   GET  /entries/{id}/statement          transparent statement
  *   GET  /.well-known/scitt-keys[/{kid}]  COSE_KeySet / COSE_Key
@@ -378,8 +379,13 @@ void scitt_h2__route(scitt_h2_stream_t *s)
         not_found(s, "no such resource");
         return;
     case R_REGISTER:
+        if (get) {
+            const char *q = strchr(p, '?');
+            scitt_h2__get_audit(s, q != NULL ? q + 1 : "", q != NULL ? strlen(q + 1) : 0);
+            return;
+        }
         if (!post) {
-            method_not_allowed(s, "POST");
+            method_not_allowed(s, "GET, HEAD, POST");
             return;
         }
         if (!scitt_h2__route_early(s)) {

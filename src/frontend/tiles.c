@@ -23,15 +23,12 @@
 
 static const scitt_h2_hdr_t immutable = {"cache-control", "public, max-age=31536000, immutable"};
 
-struct scitt_h2_job {
-    uv_work_t work;
-    scitt_frontend_t *fe;
-    scitt_h2_stream_t *stream; /* NULL once the stream closed */
-    uint64_t first;            /* first leaf index */
+/* An entry bundle job. */
+typedef struct bundle_job {
+    scitt_h2_job_t super;
+    uint64_t first; /* first leaf index */
     size_t count;
-    int rc;
-    scitt_buf_t body;
-};
+} bundle_job_t;
 
 /* hashes_at returns how many hashes level `level` has in a tree of `size`. */
 static uint64_t hashes_at(uint64_t size, unsigned level)
@@ -59,59 +56,41 @@ static void answer_tile_error(scitt_h2_stream_t *s, int rc)
     }
 }
 
-static void work_bundle(uv_work_t *w)
+static void work_bundle(scitt_h2_job_t *job)
 {
-    scitt_h2_job_t *j = scitt_container_of(w, scitt_h2_job_t, work);
+    bundle_job_t *j = scitt_container_of(job, bundle_job_t, super);
     scitt_span_t entries[256];
     uint8_t hashes[256][32];
     scitt_store_read_t *rd;
-    j->rc = scitt_store_read_begin(j->fe->cfg.store, &rd);
-    if (j->rc != 0) {
+    job->rc = scitt_store_read_begin(job->fe->cfg.store, &rd);
+    if (job->rc != 0) {
         return;
     }
-    for (size_t i = 0; i < j->count && j->rc == 0; i++) {
+    for (size_t i = 0; i < j->count && job->rc == 0; i++) {
         scitt_span_t stmt;
-        j->rc = scitt_store_get_entry(rd, j->first + i, &stmt);
-        if (j->rc == 0) {
+        job->rc = scitt_store_get_entry(rd, j->first + i, &stmt);
+        if (job->rc == 0) {
             /* entry = SHA-256(normalised statement), as the store computes it */
-            scitt_store_entry_hash(j->fe->cfg.store, hashes[i], stmt.base, stmt.len);
+            scitt_store_entry_hash(job->fe->cfg.store, hashes[i], stmt.base, stmt.len);
             entries[i] = scitt_span(hashes[i], 32);
         }
     }
     scitt_store_read_end(rd);
-    if (j->rc == SCITT_ENOTFOUND) {
-        j->rc = SCITT_ECORRUPT; /* the head said these entries exist */
+    if (job->rc == SCITT_ENOTFOUND) {
+        job->rc = SCITT_ECORRUPT; /* the head said these entries exist */
     }
-    if (j->rc == 0) {
-        j->rc = scitt_merkle_bundle_encode(&j->body, entries, j->count);
+    if (job->rc == 0) {
+        job->rc = scitt_merkle_bundle_encode(&job->body, entries, j->count);
     }
 }
 
-static void after_bundle(uv_work_t *w, int status)
+static void answer_bundle(scitt_h2_job_t *j, scitt_h2_stream_t *s, int rc)
 {
-    scitt_h2_job_t *j = scitt_container_of(w, scitt_h2_job_t, work);
-    scitt_frontend_t *fe = j->fe;
-    scitt_h2_stream_t *s = j->stream;
-    fe->num_jobs--;
-    if (s != NULL) {
-        s->job = NULL;
-        s->conn->num_waiting--;
-        if (status != 0 || j->rc != 0) {
-            answer_tile_error(s, status != 0 ? SCITT_ESHUTDOWN : j->rc);
-        } else {
-            scitt_h2__respond(s, 200, "application/octet-stream", &j->body, &immutable, 1);
-        }
-        scitt_h2__conn_flush(s->conn);
+    if (rc != 0) {
+        answer_tile_error(s, rc);
+    } else {
+        scitt_h2__respond(s, 200, "application/octet-stream", &j->body, &immutable, 1);
     }
-    scitt_buf_cleanup(&j->body);
-    free(j);
-    scitt_h2__maybe_finish(fe);
-}
-
-void scitt_h2__job_detach(scitt_h2_job_t *j)
-{
-    j->stream->conn->num_waiting--;
-    j->stream = NULL;
 }
 
 void scitt_h2__get_tile(scitt_h2_stream_t *s, const char *path, size_t len)
@@ -141,25 +120,19 @@ void scitt_h2__get_tile(scitt_h2_stream_t *s, const char *path, size_t len)
     }
     if (rc == 0 && tp.entries) {
         scitt_store_read_end(rd);
-        scitt_h2_job_t *j = calloc(1, sizeof(*j));
+        bundle_job_t *j = calloc(1, sizeof(*j));
         if (j == NULL) {
             answer_tile_error(s, SCITT_ENOMEM);
             return;
         }
-        j->fe = fe;
-        j->stream = s;
+        j->super.run = work_bundle;
+        j->super.answer = answer_bundle;
         j->first = tp.index << 8;
         j->count = (size_t)want;
-        scitt_buf_init(&j->body, NULL, 0);
-        rc = uv_queue_work(fe->loop, &j->work, work_bundle, after_bundle);
-        if (rc != 0) {
+        if (scitt_h2__job_start(s, &j->super) != 0) {
             free(j);
             answer_tile_error(s, SCITT_ENOMEM);
-            return;
         }
-        s->job = j;
-        s->conn->num_waiting++;
-        fe->num_jobs++;
         return;
     }
     const uint8_t *hashes = NULL;

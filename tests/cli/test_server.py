@@ -109,6 +109,8 @@ def test_mirror_follows(tmp, srv, issuer):
               "--vkey", os.path.join(mdir, "checkpoint.vkey"))
     check(r.returncode == 0 and ("tree size %d" % last) in r.stdout,
           "a mirror of the served copy verifies the same log (%s)" % r.stderr.strip())
+    r = scitt("audit", "--url", "http://127.0.0.1:%d" % port)
+    check(r.returncode == 1 and "501 Not Implemented" in r.stderr, "a served mirror answers GET /entries?... 501")
     server.send_signal(signal.SIGTERM)
     server.wait(timeout=30)
     check(server.returncode == 0, "mirror --serve stops cleanly on SIGTERM")
@@ -150,4 +152,5 @@ def main():
     finish()
 
 
-main()
+if __name__ == "__main__":
+    main()

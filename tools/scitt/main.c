@@ -8,8 +8,8 @@
 
 #include "cli.h"
 
-static const cli_cmd_t *const cmds[] = {&cli_keygen, &cli_sign,    &cli_register, &cli_verify,
-                                        &cli_get,    &cli_inspect, &cli_mirror,   &cli_monitor};
+static const cli_cmd_t *const cmds[] = {&cli_keygen,  &cli_sign,   &cli_register, &cli_verify, &cli_get,
+                                        &cli_inspect, &cli_mirror, &cli_monitor,  &cli_audit};
 
 static void overview(FILE *f)
 {

@@ -57,7 +57,8 @@ manifest += [
     {"path": "/entries/" + "A" * 64, "class": "http", "method": "GET", "status": 400, "title": "Invalid locator"},
     {"path": "/entries/" + "0" * 64, "class": "http", "method": "GET", "status": 404, "title": "Not Found"},
     {"path": "/tile/0/001.p/0", "class": "http", "method": "GET", "status": 404, "title": "Not Found"},
-    {"path": "/entries", "class": "http", "method": "GET", "status": 405, "title": "Method Not Allowed"},
+    {"path": "/entries?nosuch=1", "class": "http", "method": "GET", "status": 400, "title": "Bad Request"},
+    {"path": "/entries?limit=0", "class": "http", "method": "GET", "status": 400, "title": "Bad Request"},
     {"path": "/nowhere", "class": "http", "method": "GET", "status": 404, "title": "Not Found"},
 ]
 with open(os.path.join(here, "manifest.json"), "w") as f:

@@ -1,0 +1,54 @@
+/*
+ * job.c: GETs offloaded to libuv's pool (entry bundles, audit queries).
+ * The job runs on a pool thread with no access to the stream; its answer
+ * runs on the loop from the after-work callback, and only if the stream is
+ * still open (a stream that closes first detaches itself, see internal.h).
+ */
+#include <stdlib.h>
+
+#include "internal.h"
+
+static void work_cb(uv_work_t *w)
+{
+    scitt_h2_job_t *j = scitt_container_of(w, scitt_h2_job_t, work);
+    j->run(j);
+}
+
+static void after_cb(uv_work_t *w, int status)
+{
+    scitt_h2_job_t *j = scitt_container_of(w, scitt_h2_job_t, work);
+    scitt_frontend_t *fe = j->fe;
+    scitt_h2_stream_t *s = j->stream;
+    fe->num_jobs--;
+    if (s != NULL) {
+        s->job = NULL;
+        s->conn->num_waiting--;
+        j->answer(j, s, status != 0 ? SCITT_ESHUTDOWN : j->rc);
+        scitt_h2__conn_flush(s->conn);
+    }
+    scitt_buf_cleanup(&j->body);
+    free(j);
+    scitt_h2__maybe_finish(fe);
+}
+
+int scitt_h2__job_start(scitt_h2_stream_t *s, scitt_h2_job_t *j)
+{
+    scitt_frontend_t *fe = s->conn->fe;
+    j->fe = fe;
+    j->stream = s;
+    scitt_buf_init(&j->body, NULL, 0);
+    int rc = uv_queue_work(fe->loop, &j->work, work_cb, after_cb);
+    if (rc != 0) {
+        return rc;
+    }
+    s->job = j;
+    s->conn->num_waiting++;
+    fe->num_jobs++;
+    return 0;
+}
+
+void scitt_h2__job_detach(scitt_h2_job_t *j)
+{
+    j->stream->conn->num_waiting--;
+    j->stream = NULL;
+}
