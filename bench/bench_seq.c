@@ -29,100 +29,9 @@
 
 #include "../src/seq/internal.h"
 #include "bench.h"
+#include "shaped.h"
 
 #define ENTRY_LEN 400
-#define SIG_LEN   64
-
-/* A statement template: placeholders in the protected header are patched
- * per entry (fixed widths keep every offset fixed), so building an entry
- * costs a few copies, not a CBOR encoding. */
-typedef struct tmpl {
-    uint8_t stmt[ENTRY_LEN];
-    size_t len;
-    size_t iss_off, kid_off, sub_off, payload_off, payload_len;
-} tmpl_t;
-
-static size_t put_bstr_head(uint8_t *p, size_t len)
-{
-    if (len < 24) {
-        p[0] = (uint8_t)(0x40 + len);
-        return 1;
-    }
-    if (len < 256) {
-        p[0] = 0x58;
-        p[1] = (uint8_t)len;
-        return 2;
-    }
-    p[0] = 0x59;
-    p[1] = (uint8_t)(len >> 8);
-    p[2] = (uint8_t)len;
-    return 3;
-}
-
-static size_t find(const uint8_t *hay, size_t len, const char *needle)
-{
-    const uint8_t *p = memmem(hay, len, needle, strlen(needle));
-    if (p == NULL) {
-        fprintf(stderr, "bench_seq: template: %s not found\n", needle);
-        exit(1);
-    }
-    return (size_t)(p - hay);
-}
-
-static void tmpl_init(tmpl_t *t)
-{
-    scitt_buf_t prot;
-    scitt_buf_init(&prot, NULL, 0);
-    scitt_cose_statement_params_t p = {.alg = SCITT_ALG_ES256,
-                                       .kid = scitt_span("KIDKIDKIDKIDKIDK", 16),
-                                       .iss = "https://issuer-II.example",
-                                       .sub = "pkg/SSSSSSSSSSSS"};
-    if (scitt_cose_statement_protected(&prot, &p) != 0) {
-        exit(1);
-    }
-    uint8_t *q = t->stmt;
-    *q++ = 0xd2; /* tag 18 */
-    *q++ = 0x84;
-    q += put_bstr_head(q, prot.len);
-    memcpy(q, prot.base, prot.len);
-    t->iss_off = (size_t)(q - t->stmt) + find(prot.base, prot.len, "II");
-    t->kid_off = (size_t)(q - t->stmt) + find(prot.base, prot.len, "KIDK");
-    t->sub_off = (size_t)(q - t->stmt) + find(prot.base, prot.len, "SSSS");
-    q += prot.len;
-    *q++ = 0xa0;
-    size_t used = (size_t)(q - t->stmt) + 3 + 2 + SIG_LEN;
-    t->payload_len = ENTRY_LEN - used;
-    q += put_bstr_head(q, t->payload_len);
-    t->payload_off = (size_t)(q - t->stmt);
-    memset(q, 0x5a, t->payload_len);
-    q += t->payload_len;
-    q += put_bstr_head(q, SIG_LEN);
-    memset(q, 0x33, SIG_LEN);
-    q += SIG_LEN;
-    t->len = (size_t)(q - t->stmt);
-    scitt_buf_cleanup(&prot);
-    scitt_cose_sign1_t d;
-    scitt_cose_fields_t f;
-    if (scitt_cose_sign1_decode(&d, t->stmt, t->len, 0, NULL) != 0 || (scitt_cose_fields(&d, &f), f.sub.len != 16)) {
-        fprintf(stderr, "bench_seq: the statement template does not decode\n");
-        exit(1);
-    }
-}
-
-/* tmpl_make writes entry `n`: issuer n % 16, kid n % 64, subject pkg/n,
- * payload starting with n. */
-static void tmpl_make(tmpl_t *t, uint64_t n)
-{
-    char buf[24];
-    snprintf(buf, sizeof(buf), "%02u", (unsigned)(n % 16));
-    memcpy(t->stmt + t->iss_off, buf, 2);
-    snprintf(buf, sizeof(buf), "kid-%012u", (unsigned)(n % 64));
-    memcpy(t->stmt + t->kid_off, buf, 16);
-    snprintf(buf, sizeof(buf), "%012llu", (unsigned long long)n);
-    memcpy(t->stmt + t->sub_off, buf, 12);
-    memcpy(t->stmt + t->payload_off, &n, sizeof(n));
-}
-
 typedef struct run {
     atomic_uint_fast64_t done;
     atomic_uint_fast64_t failed;
@@ -178,13 +87,13 @@ static double measure(const char *base, size_t batch_max, bool nosync, bool no_i
     run_t r = {0};
     pthread_mutex_init(&r.lock, NULL);
     pthread_cond_init(&r.cond, NULL);
-    static tmpl_t t;
+    shaped_t t;
     uint8_t entry[32];
-    tmpl_init(&t);
+    shaped_init(&t, ENTRY_LEN, 16);
     uint64_t n = 0;
     double t0 = bench_now(), deadline = t0 + seconds;
     while (bench_now() < deadline) {
-        tmpl_make(&t, n);
+        shaped_make(&t, n);
         scitt_sha256(entry, t.stmt, t.len);
         int rc = scitt_seq__submit_entry(seq, t.stmt, t.len, entry, on_done, &r);
         if (rc == SCITT_EFULL) {
@@ -214,6 +123,7 @@ static double measure(const char *base, size_t batch_max, bool nosync, bool no_i
         exit(1);
     }
     scitt_seq_free(seq);
+    shaped_free(&t);
     scitt_seq_keys_cleanup(&keys);
     scitt_store_close(st);
     pthread_mutex_destroy(&r.lock);

@@ -3,11 +3,13 @@
  * start scittd on a log that already holds 1M or 10M entries. Registering
  * that many through HTTP would take hours of signature checks on this
  * machine, so this drives the sequencer directly with pre-verified entries
- * (scitt_seq__submit_entry, as bench/bench_seq.c): the stored statements
- * are opaque bytes of the given size (not valid COSE), but every other
- * structure - entries, dedup keys, tiles, signed heads and checkpoints - is
- * exactly what registration writes, with the service keys in DIR, so scittd
- * recovers and serves the log as its own.
+ * (scitt_seq__submit_entry, as bench/bench_seq.c). The stored statements
+ * are signed-statement shaped (bench/shaped.h: one issuer,
+ * "https://issuer-00.example", so the audit query for it has N matches;
+ * 64 kids; distinct subjects pkg/N) with filler signatures nothing checks;
+ * every other structure - entries, dedup keys, index runs, tiles, signed
+ * heads and checkpoints - is exactly what registration writes, with the
+ * service keys in DIR, so scittd recovers and serves the log as its own.
  *
  *   prefill DIR N [--record-bytes B] [--batch-max M] [--nosync]
  *
@@ -24,6 +26,7 @@
 
 #include "../src/seq/internal.h"
 #include "bench.h"
+#include "shaped.h"
 
 typedef struct fill {
     atomic_uint_fast64_t done, failed;
@@ -66,8 +69,8 @@ int main(int argc, char **argv)
             break;
         }
     }
-    if (argc - optind != 2 || record_len < 64 || record_len > 65536 || batch_max == 0) {
-        fprintf(stderr, "usage: prefill DIR N [--record-bytes B (64..65536)] [--batch-max M] [--nosync]\n");
+    if (argc - optind != 2 || record_len < 160 || record_len > 65536 || batch_max == 0) {
+        fprintf(stderr, "usage: prefill DIR N [--record-bytes B (160..65536)] [--batch-max M] [--nosync]\n");
         return 2;
     }
     const char *dir = argv[optind];
@@ -88,17 +91,15 @@ int main(int argc, char **argv)
     uint64_t first = stats.tree_size;
     uint64_t num = target > first ? target - first : 0;
 
-    /* Each record: a random run tag, the entry's number, then filler, so
-     * entry hashes are distinct from every other run's. */
-    uint8_t *rec = scitt_xmalloc(record_len), entry[32];
-    memset(rec, 0x5a, record_len);
-    die(scitt_random(rec, 16), "random", NULL);
+    shaped_t rec;
+    uint8_t entry[32];
+    shaped_init(&rec, record_len, 1);
     fill_t f = {0};
     double t0 = bench_now(), last = t0;
     for (uint64_t i = 0; i < num;) {
-        scitt_store_be64(rec + 16, first + i);
-        scitt_sha256(entry, rec, record_len);
-        int rc = scitt_seq__submit_entry(seq, rec, record_len, entry, on_done, &f);
+        shaped_make(&rec, first + i);
+        scitt_sha256(entry, rec.stmt, rec.len);
+        int rc = scitt_seq__submit_entry(seq, rec.stmt, rec.len, entry, on_done, &f);
         if (rc == SCITT_EFULL) {
             usleep(500);
             continue;
@@ -124,7 +125,7 @@ int main(int argc, char **argv)
     scitt_seq_free(seq);
     scitt_seq_keys_cleanup(&keys);
     scitt_store_close(st);
-    free(rec);
+    shaped_free(&rec);
     printf("prefill: %s now holds %llu entries (%llu added in %.1f s, %.0f/s, %s)\n", dir,
            (unsigned long long)stats.tree_size, (unsigned long long)num, dt, (double)num / (dt > 0 ? dt : 1),
            nosync ? "MDB_NOSYNC" : "fsync");
