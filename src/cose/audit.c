@@ -22,6 +22,40 @@ static int put_key(scitt_buf_t *out, const char *key)
     return scitt_cose__put_tstr(out, scitt_span_str(key));
 }
 
+/* lead_len: the length of the UTF-8 sequence that byte `b` starts (0 for a
+ * byte that starts none). */
+static size_t lead_len(uint8_t b)
+{
+    return b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+}
+
+/* put_text writes a statement's text as a tstr. A tstr must be UTF-8 (RFC
+ * 8949 section 3.1) but the statement's signer chose these bytes: each byte
+ * that does not start or continue a well-formed sequence becomes U+FFFD, as
+ * scitt_json_put_string does for the JSON listing. */
+static int put_text(scitt_buf_t *out, scitt_span_t s)
+{
+    if (scitt_utf8_valid(s)) {
+        return scitt_cose__put_tstr(out, s);
+    }
+    scitt_buf_t t;
+    scitt_buf_init(&t, NULL, 0);
+    int rc = 0;
+    for (size_t i = 0; i < s.len && rc == 0;) {
+        size_t n = lead_len(s.base[i]);
+        if (n > 0 && n <= s.len - i && scitt_utf8_valid(scitt_span(s.base + i, n))) {
+            rc = scitt_buf_append(&t, s.base + i, n);
+            i += n;
+        } else {
+            rc = scitt_buf_append(&t, "\xef\xbf\xbd", 3);
+            i++;
+        }
+    }
+    rc = rc != 0 ? rc : scitt_cose__put_tstr(out, scitt_buf_span(&t));
+    scitt_buf_cleanup(&t);
+    return rc;
+}
+
 static int put_entry(scitt_buf_t *out, const scitt_cose_audit_entry_t *e)
 {
     bool ct_ok = e->has_content_type && (e->content_type.is_text || e->content_type.num >= 0);
@@ -31,7 +65,7 @@ static int put_entry(scitt_buf_t *out, const scitt_cose_audit_entry_t *e)
     rc = rc != 0 ? rc : scitt_cose__put_bstr(out, scitt_span(e->id, sizeof(e->id)));
     if (e->iss.len > 0) {
         rc = rc != 0 ? rc : put_key(out, "iss");
-        rc = rc != 0 ? rc : scitt_cose__put_tstr(out, e->iss);
+        rc = rc != 0 ? rc : put_text(out, e->iss);
     }
     if (e->key_id.len > 0) {
         rc = rc != 0 ? rc : put_key(out, "kid");
@@ -39,7 +73,7 @@ static int put_entry(scitt_buf_t *out, const scitt_cose_audit_entry_t *e)
     }
     if (e->sub.len > 0) {
         rc = rc != 0 ? rc : put_key(out, "sub");
-        rc = rc != 0 ? rc : scitt_cose__put_tstr(out, e->sub);
+        rc = rc != 0 ? rc : put_text(out, e->sub);
     }
     rc = rc != 0 ? rc : put_key(out, "time");
     rc = rc != 0 ? rc : scitt_cose__put_head(out, SCITT_CBOR_UINT, e->time);
@@ -48,7 +82,7 @@ static int put_entry(scitt_buf_t *out, const scitt_cose_audit_entry_t *e)
     if (ct_ok) {
         rc = rc != 0 ? rc : put_key(out, "content_type");
         rc = rc != 0                   ? rc
-             : e->content_type.is_text ? scitt_cose__put_tstr(out, e->content_type.text)
+             : e->content_type.is_text ? put_text(out, e->content_type.text)
                                        : scitt_cose__put_head(out, SCITT_CBOR_UINT, (uint64_t)e->content_type.num);
     }
     return rc;

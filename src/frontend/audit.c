@@ -10,12 +10,13 @@
  * with the filter.
  *
  * Work per request is bounded: at most `limit` entries, at most
- * MAX_EXAMINE candidates decoded and MAX_STORE_CALLS index calls; hitting a
- * bound ends the page early with a `next` cursor (a page may be short, even
- * empty, and still have a next). Confirming decodes up to 1000+ statements
- * of up to --max-statement-bytes each, so the query runs on libuv's pool in
- * one read transaction that begins and ends inside the job, never across
- * loop iterations.
+ * MAX_EXAMINE candidates decoded and MAX_STORE_CALLS index calls, and at
+ * most MAX_AUDIT_BODY bytes of answer; hitting a bound ends the page early
+ * with a `next` cursor (a page may be short, even empty, and still have a
+ * next). Confirming decodes up to 1000+ statements of up to
+ * --max-statement-bytes each, so the query runs on libuv's pool in one read
+ * transaction that begins and ends inside the job, never across loop
+ * iterations.
  */
 #include <stdlib.h>
 
@@ -165,15 +166,24 @@ static void work_audit(scitt_h2_job_t *job)
     }
     if (job->rc == 0) {
         /* Encode while the transaction is open: the spans point into it. */
-        char cursor[SCITT_QUERY_CURSOR_LEN + 1];
-        const char *next = NULL;
-        if (pg.resume != UINT64_MAX) {
-            scitt_query_cursor_encode(cursor, pg.resume);
-            next = cursor;
-        }
         job->body.max = MAX_AUDIT_BODY;
-        job->rc = j->json ? scitt_cose_audit_json(&job->body, pg.entries, pg.num, next)
-                          : scitt_cose_audit_encode(&job->body, pg.entries, pg.num, next);
+        for (;;) {
+            char cursor[SCITT_QUERY_CURSOR_LEN + 1];
+            const char *next = NULL;
+            if (pg.resume != UINT64_MAX) {
+                scitt_query_cursor_encode(cursor, pg.resume);
+                next = cursor;
+            }
+            job->rc = j->json ? scitt_cose_audit_json(&job->body, pg.entries, pg.num, next)
+                              : scitt_cose_audit_encode(&job->body, pg.entries, pg.num, next);
+            if (job->rc != SCITT_ETOOBIG || pg.num <= 1) {
+                break;
+            }
+            /* Registrants choose iss and sub: entries this large end the page
+             * early, and the next one resumes at the first entry left out. */
+            pg.num /= 2;
+            pg.resume = pg.entries[pg.num].index;
+        }
     }
     if (rd != NULL) {
         scitt_store_read_end(rd);

@@ -61,7 +61,8 @@ static const char help[] = "usage: scitt monitor --url URL --dir DIR --watch WAT
                            "  --exec CMD    run `/bin/sh -c CMD` for each alert, the JSON object on its\n"
                            "                stdin and SCITT_ALERT_INDEX, SCITT_ALERT_ID, SCITT_ALERT_FLAGS,\n"
                            "                SCITT_ALERT_MATCH, SCITT_ALERT_REGISTERED, SCITT_ALERT_ISS,\n"
-                           "                SCITT_ALERT_SUB, SCITT_ALERT_KID in its environment; the\n"
+                           "                SCITT_ALERT_SUB, SCITT_ALERT_KID in its environment (each\n"
+                           "                cut to 4096 bytes; the JSON has them whole); the\n"
                            "                monitor waits for it. A failing command is reported on stderr\n"
                            "                and not retried (the alert was printed on stdout).\n"
                            "  --vkey, --chunk  as for `scitt mirror`\n\n"
@@ -76,9 +77,10 @@ static const char help[] = "usage: scitt monitor --url URL --dir DIR --watch WAT
                            "      time-unknown) was raised\n"
                            "  10-13  the log is inconsistent: the mirror's verdict (`scitt help mirror`)\n";
 
-#define STATE_FILE  "monitor.state"
-#define STATE_MAGIC "scitt-monitor 1\n"
-#define BATCH       256 /* entries examined per read transaction */
+#define STATE_FILE    "monitor.state"
+#define STATE_MAGIC   "scitt-monitor 1\n"
+#define BATCH         256  /* entries examined per read transaction */
+#define ENV_VALUE_MAX 4096 /* bytes of one SCITT_ALERT_* value */
 
 /* One alert, rendered while the entry is at hand (outside the read
  * transaction nothing borrowed from the store may be kept). */
@@ -126,17 +128,16 @@ static char *text_value(scitt_span_t v)
     return out;
 }
 
-/* utf8_len returns the length of the valid UTF-8 sequence at `p`, or 0. */
+/* utf8_len returns the length of the well-formed UTF-8 sequence at `p`
+ * (RFC 3629: no overlong forms, surrogates or lead bytes above 0xF4), or 0. */
 static size_t utf8_len(const uint8_t *p, size_t n)
 {
-    size_t len = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
-    if (len == 0 || len > n) {
+    size_t len = p[0] >= 0xf0 && p[0] <= 0xf4   ? 4
+                 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+                 : p[0] >= 0xc2 && p[0] < 0xe0  ? 2
+                                                : 0;
+    if (len == 0 || len > n || !scitt_utf8_valid(scitt_span(p, len))) {
         return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
     }
     return len;
 }
@@ -395,11 +396,29 @@ done:
 
 /* -- Delivery -- */
 
+/* env_var makes NAME=VALUE with VALUE cut to ENV_VALUE_MAX bytes, between
+ * two escapes or characters: execve refuses a longer string (Linux: 128
+ * KiB each), and a statement's iss or sub may be far longer. */
 static char *env_var(const char *name, const char *value)
 {
-    size_t n = strlen(name) + strlen(value) + 2;
+    size_t len = 0, total = strlen(value);
+    while (len < total) {
+        size_t tok = 1;
+        if (value[len] == '\\') {
+            tok = value[len + 1] == '\\' ? 2 : 4; /* \\ or \xHH */
+        } else {
+            while (tok < 4 && len + tok < total && ((uint8_t)value[len + tok] & 0xc0) == 0x80) {
+                tok++; /* the continuation bytes of a UTF-8 sequence */
+            }
+        }
+        if (len + tok > ENV_VALUE_MAX || len + tok > total) {
+            break;
+        }
+        len += tok;
+    }
+    size_t n = strlen(name) + len + 2;
     char *out = scitt_xmalloc(n);
-    snprintf(out, n, "%s=%s", name, value);
+    snprintf(out, n, "%s=%.*s", name, (int)len, value);
     return out;
 }
 

@@ -127,3 +127,38 @@ Test(cose_audit, problem_round_trip)
     cr_assert_eq(title.len, 0);
     scitt_buf_cleanup(&b);
 }
+
+/* A statement's iss and sub are whatever its signer wrote: bytes that are
+ * not UTF-8 must not make the listing invalid CBOR (RFC 8949 3.1: a text
+ * string is UTF-8; strict decoders such as cbor2 refuse the whole page).
+ * Each such byte becomes U+FFFD, as in the JSON listing. */
+Test(cose_audit, text_that_is_not_utf8)
+{
+    scitt_cose_audit_entry_t e = {0};
+    e.iss = scitt_span("a\xff"
+                       "b\xed\xa0\x80",
+                       6);
+    e.sub = scitt_span("\xe2\x82", 2); /* a cut sequence */
+    e.has_content_type = true;
+    e.content_type.is_text = true;
+    e.content_type.text = scitt_span("\xc0\xafx", 3); /* overlong '/' */
+    scitt_buf_t b;
+    scitt_buf_init(&b, NULL, 0);
+    cr_assert_eq(scitt_cose_audit_encode(&b, &e, 1, NULL), 0);
+    scitt_cose_audit_entry_t d[1];
+    size_t num;
+    scitt_span_t next;
+    cr_assert_eq(scitt_cose_audit_decode(d, 1, &num, &next, b.base, b.len, NULL), 0);
+    cr_assert(scitt_span_eq(d[0].iss, scitt_span_str("a\xef\xbf\xbd"
+                                                     "b\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd")));
+    cr_assert(scitt_span_eq(d[0].sub, scitt_span_str("\xef\xbf\xbd\xef\xbf\xbd")));
+    cr_assert(d[0].has_content_type && d[0].content_type.is_text);
+    cr_assert(scitt_span_eq(d[0].content_type.text, scitt_span_str("\xef\xbf\xbd\xef\xbf\xbdx")));
+    /* Well-formed text is written as it is. */
+    scitt_buf_reset(&b);
+    e.iss = scitt_span_str("caf\xc3\xa9 \xf0\x9f\x94\x91");
+    cr_assert_eq(scitt_cose_audit_encode(&b, &e, 1, NULL), 0);
+    cr_assert_eq(scitt_cose_audit_decode(d, 1, &num, &next, b.base, b.len, NULL), 0);
+    cr_assert(scitt_span_eq(d[0].iss, e.iss));
+    scitt_buf_cleanup(&b);
+}
