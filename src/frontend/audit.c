@@ -196,6 +196,10 @@ static void answer_audit(scitt_h2_job_t *job, scitt_h2_stream_t *s, int rc)
 {
     audit_job_t *j = scitt_container_of(job, audit_job_t, super);
     scitt_h2_hdr_t h = {"cache-control", "no-store"};
+    if (rc == SCITT_ESHUTDOWN) {
+        scitt_h2__respond_busy(s);
+        return;
+    }
     if (rc != 0) {
         scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
         return;
@@ -228,6 +232,6 @@ void scitt_h2__get_audit(scitt_h2_stream_t *s, const char *qs, size_t len)
     j->super.answer = answer_audit;
     if (scitt_h2__job_start(s, &j->super) != 0) {
         free(j);
-        scitt_h2__respond_problem(s, 503, "Service Unavailable", "cannot queue the query", NULL, 0);
+        scitt_h2__respond_busy(s);
     }
 }

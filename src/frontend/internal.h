@@ -288,10 +288,16 @@ struct scitt_h2_job {
     int rc;
     scitt_buf_t body;
 };
+/* At most this many offloaded GETs are queued or running at once, across
+ * connections; past it they answer 503 + Retry-After. */
+#define SCITT_H2_MAX_JOBS 256
 /* scitt_h2__job_start queues `j` (calloc'd, run and answer set) for `s`:
- * 0, or a libuv error and the caller still owns `j`. */
+ * 0, or SCITT_EFULL / a libuv error and the caller still owns `j`. */
 int scitt_h2__job_start(scitt_h2_stream_t *s, scitt_h2_job_t *j);
 void scitt_h2__job_detach(scitt_h2_job_t *j);
+/* scitt_h2__respond_busy answers 503 + Retry-After: a job could not be
+ * queued, or the pool dropped it at shutdown (SCITT_ESHUTDOWN). */
+void scitt_h2__respond_busy(scitt_h2_stream_t *s);
 
 /* -- tiles.c -- */
 void scitt_h2__get_tile(scitt_h2_stream_t *s, const char *path, size_t len);

@@ -34,6 +34,9 @@ static void after_cb(uv_work_t *w, int status)
 int scitt_h2__job_start(scitt_h2_stream_t *s, scitt_h2_job_t *j)
 {
     scitt_frontend_t *fe = s->conn->fe;
+    if (fe->num_jobs >= SCITT_H2_MAX_JOBS) {
+        return SCITT_EFULL;
+    }
     j->fe = fe;
     j->stream = s;
     scitt_buf_init(&j->body, NULL, 0);
@@ -51,4 +54,13 @@ void scitt_h2__job_detach(scitt_h2_job_t *j)
 {
     j->stream->conn->num_waiting--;
     j->stream = NULL;
+    /* Not started yet: drop it (after_cb runs with UV_ECANCELED and frees
+     * it), so streams opened and reset cannot pile up work. */
+    uv_cancel((uv_req_t *)&j->work);
+}
+
+void scitt_h2__respond_busy(scitt_h2_stream_t *s)
+{
+    scitt_h2_hdr_t h = {"retry-after", "1"};
+    scitt_h2__respond_problem(s, 503, "Service Unavailable", "too many queries in progress; try again", &h, 1);
 }

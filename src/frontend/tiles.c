@@ -51,6 +51,8 @@ static void answer_tile_error(scitt_h2_stream_t *s, int rc)
 {
     if (rc == SCITT_ENOTFOUND) {
         scitt_h2__respond_problem(s, 404, "Not Found", "no such tile in the current tree", NULL, 0);
+    } else if (rc == SCITT_ESHUTDOWN) {
+        scitt_h2__respond_busy(s);
     } else {
         scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
     }
@@ -131,7 +133,7 @@ void scitt_h2__get_tile(scitt_h2_stream_t *s, const char *path, size_t len)
         j->count = (size_t)want;
         if (scitt_h2__job_start(s, &j->super) != 0) {
             free(j);
-            answer_tile_error(s, SCITT_ENOMEM);
+            scitt_h2__respond_busy(s);
         }
         return;
     }
