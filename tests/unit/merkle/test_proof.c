@@ -224,7 +224,7 @@ Test(merkle_proof, random_sizes_up_to_1m, .timeout = 300)
  * those without it, with a cache of two tiles (evictions all along, entries
  * still held by a prover while evicted) and with a roomy one, for two
  * provers alive at once. */
-Test(merkle_proof, tile_cache_same_answers, .timeout = 120)
+Test(merkle_proof, tile_cache_same_answers)
 {
     const size_t max = 300000;
     uint8_t(*leaves)[32] = make_leaves(max);

@@ -297,7 +297,7 @@ static void expect_cached_receipt(const h_result_t *want)
  * receipts for sizes long past), a cache of three tiles (evictions on
  * every few lookups), then a restart (an empty cache, the default bound):
  * every receipt from the cache equals the registration's and the store's. */
-Test(sequencer, receipts_through_the_tile_cache, .timeout = 120)
+Test(sequencer, receipts_through_the_tile_cache)
 {
     enum { N = 2600 };
     h_open(&env, 0, 0);
