@@ -92,7 +92,7 @@ static void honest(uint64_t a, uint64_t b, const uint8_t *seed, size_t seed_len)
     tiles_t tl;
     uint8_t root[32], old_root[32], path[SCITT_MERKLE_MAX_PROOF][32];
     CHECK(scitt_merkle_append(t, (const uint8_t(*)[32])leaves, n, &tl.list, &tl.num, root) == 0);
-    scitt_tile_reader_t rd = {read_tile, &tl};
+    scitt_tile_reader_t rd = {read_tile, &tl, NULL};
 
     uint64_t index = b % n;
     size_t len;

@@ -159,6 +159,7 @@ int main(int argc, char **argv)
         .batch_max = cfg.batch_max,
         .max_pending = cfg.max_pending,
         .max_pending_bytes = cfg.max_pending_bytes,
+        .tile_cache_bytes = cfg.tile_cache_bytes != 0 ? cfg.tile_cache_bytes : 1, /* under one tile: none cached */
     };
     why = NULL;
     rc = scitt_seq_start(&app.seq, &qcfg, &why);

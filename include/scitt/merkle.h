@@ -45,9 +45,14 @@
  * Lifetime: the returned pointer is borrowed and stays valid until the next
  * `read` call on the same reader (or the end of the caller's read session).
  * The engine copies or consumes the hashes before reading again. */
+typedef struct scitt_merkle_tile_cache scitt_merkle_tile_cache_t;
+
+/* `cache` (optional, NULL for none) shares the tile trees of full tiles
+ * between provers over the same tiles (see scitt_merkle_tile_cache_new). */
 typedef struct scitt_tile_reader {
     int (*read)(void *ud, unsigned level, uint64_t index, const uint8_t **out_hashes, size_t *out_width);
     void *ud;
+    scitt_merkle_tile_cache_t *cache;
 } scitt_tile_reader_t;
 
 /* scitt_merkle_tile_t is one changed tile handed back by an append. */
@@ -153,6 +158,32 @@ int scitt_merkle_prover_inclusion(scitt_merkle_prover_t *p, uint8_t (*out_path)[
  * above. */
 int scitt_merkle_prover_consistency(scitt_merkle_prover_t *p, uint8_t (*out_proof)[32], size_t *out_len,
                                     uint64_t old_size);
+
+/* scitt_merkle_tile_cache_t keeps the 511-node tile trees of full tiles (a
+ * full tile never changes), so provers over the same tiles hash each full
+ * tile once instead of once per proof: a proof for an old leaf becomes
+ * lookups. Only the growing tile of each level is hashed per prover.
+ * Attach it to a scitt_tile_reader_t (`cache`); provers then look tiles up
+ * and add every full tile they read.
+ *
+ * One cache per tile source (one log): entries are keyed by level and index
+ * alone. Thread-safe: any number of provers on any threads may share it.
+ * Bounded: the tiles it holds take at most `max_bytes` (16 KiB and a little
+ * each; least recently used first out), plus the tiles live provers still
+ * use after their eviction (at most one per prover slot). A `max_bytes`
+ * below one tile caches nothing. It must outlive every prover using it.
+ * scitt_merkle_tile_cache_new returns 0 or SCITT_ENOMEM; `*out` is newly
+ * allocated; scitt_merkle_tile_cache_free(NULL) is a no-op. */
+int scitt_merkle_tile_cache_new(scitt_merkle_tile_cache_t **out, size_t max_bytes);
+void scitt_merkle_tile_cache_free(scitt_merkle_tile_cache_t *c);
+
+typedef struct scitt_merkle_tile_cache_stats {
+    size_t num_tiles, bytes, max_bytes;
+    uint64_t hits, misses, evictions; /* tile lookups since creation */
+} scitt_merkle_tile_cache_stats_t;
+
+/* scitt_merkle_tile_cache_stats reads the counters (one consistent view). */
+void scitt_merkle_tile_cache_stats(scitt_merkle_tile_cache_t *c, scitt_merkle_tile_cache_stats_t *out);
 
 /* One-shot forms: each makes a small prover, answers, and frees it. Same
  * results and errors as above. scitt_merkle_root_at accepts size 0. */

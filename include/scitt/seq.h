@@ -68,7 +68,13 @@ typedef struct scitt_seq_config {
     size_t max_pending;           /* statements accepted but not yet answered; 0 means 100000 */
     size_t max_pending_bytes;     /* and their bytes; 0 means 64 MiB (one statement is always let in) */
     bool bench_no_index;          /* benchmarks only: write no secondary index records (issue 10) */
+    size_t tile_cache_bytes;      /* full tiles' hashed interiors kept for receipts; 0 means 32 MiB */
 } scitt_seq_config_t;
+
+/* The default bound of the tile cache (scitt_merkle_tile_cache_t): 2048
+ * full tiles, every tile of the first 512k leaves or the upper levels and
+ * recent tiles of a much larger log. */
+#define SCITT_SEQ_DEFAULT_TILE_CACHE ((size_t)32 << 20)
 
 typedef struct scitt_seq scitt_seq_t;
 
@@ -136,6 +142,8 @@ typedef struct scitt_seq_stats {
     uint64_t batches;
     uint64_t last_batch_size;
     double last_commit_seconds;
+    size_t tile_cache_bytes;                     /* held by the tile cache */
+    uint64_t tile_cache_hits, tile_cache_misses; /* its tile lookups */
 } scitt_seq_stats_t;
 void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out);
 
@@ -147,5 +155,13 @@ void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out);
  * damaged tiles; SCITT_ENOMEM. */
 int scitt_seq_receipt(scitt_store_t *st, const scitt_seq_keys_t *keys, const char *origin, uint64_t index,
                       scitt_buf_t *out);
+
+/* scitt_seq_get_receipt is scitt_seq_receipt for the pipeline's own log,
+ * through its tile cache: the tile trees of full tiles are hashed once and
+ * shared (with the answer thread, which adds every full tile it proves
+ * from), so a receipt for an old leaf costs lookups, not ~1500 hashes.
+ * Same bytes and errors as scitt_seq_receipt. Any thread, from
+ * scitt_seq_start until scitt_seq_free (also after scitt_seq_stop). */
+int scitt_seq_get_receipt(scitt_seq_t *seq, uint64_t index, scitt_buf_t *out);
 
 #endif /* SCITT_SEQ_H */

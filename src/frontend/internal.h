@@ -177,7 +177,7 @@ struct scitt_h2_stream {
     uint64_t deadline;   /* uv_now() after which a stalled stream is reset */
     scitt_buf_t body;    /* request body, counted in fe->body_bytes */
     scitt_buf_t resp;    /* response body */
-    size_t resp_off;     /* bytes of resp already handed to nghttp2 */
+    size_t resp_off;     /* bytes of resp already written into DATA frames */
     scitt_h2_reg_t *reg; /* waiting registration, or NULL */
     scitt_h2_job_t *job; /* offloaded GET, or NULL */
 };
@@ -249,6 +249,11 @@ typedef struct scitt_h2_hdr {
  * are inside nghttp2 callbacks or flush afterwards. */
 void scitt_h2__respond(scitt_h2_stream_t *s, int status, const char *content_type, scitt_buf_t *body,
                        const scitt_h2_hdr_t *hdrs, size_t num_hdrs);
+/* scitt_h2__stream_take_data returns the next `len` bytes of the response
+ * body of `s` for a DATA frame nghttp2 did not copy (they stay valid until
+ * the stream is freed) and counts them as sent. */
+const uint8_t *scitt_h2__stream_take_data(scitt_h2_stream_t *s, size_t len);
+
 /* scitt_h2__respond_bytes copies `len` bytes into the response. */
 void scitt_h2__respond_bytes(scitt_h2_stream_t *s, int status, const char *content_type, const void *data, size_t len,
                              const scitt_h2_hdr_t *hdrs, size_t num_hdrs);

@@ -124,5 +124,16 @@ int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
         rc = hist(b, "scittd_batch_size", "Entries per committed batch, sampled per completion wake-up.",
                   &m->batch_size);
     }
+    if (rc == 0) {
+        rc = scitt_buf_printf(b,
+                              "# HELP scittd_tile_cache_bytes Bytes of hashed full tiles kept for receipts.\n"
+                              "# TYPE scittd_tile_cache_bytes gauge\nscittd_tile_cache_bytes %zu\n"
+                              "# HELP scittd_tile_cache_lookups_total Tile cache lookups by result.\n"
+                              "# TYPE scittd_tile_cache_lookups_total counter\n"
+                              "scittd_tile_cache_lookups_total{result=\"hit\"} %llu\n"
+                              "scittd_tile_cache_lookups_total{result=\"miss\"} %llu\n",
+                              st.tile_cache_bytes, (unsigned long long)st.tile_cache_hits,
+                              (unsigned long long)st.tile_cache_misses);
+    }
     return rc;
 }

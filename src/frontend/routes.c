@@ -139,7 +139,8 @@ static void get_receipt(scitt_h2_stream_t *s, const uint8_t entry[32])
     }
     scitt_buf_t r;
     scitt_buf_init(&r, NULL, 0);
-    int rc = scitt_seq_receipt(fe->cfg.store, fe->cfg.keys, fe->cfg.origin, index, &r);
+    int rc = fe->cfg.seq != NULL ? scitt_seq_get_receipt(fe->cfg.seq, index, &r)
+                                 : scitt_seq_receipt(fe->cfg.store, fe->cfg.keys, fe->cfg.origin, index, &r);
     if (rc != 0) {
         scitt_buf_cleanup(&r);
         scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
@@ -174,7 +175,8 @@ static void get_statement(scitt_h2_stream_t *s, const uint8_t entry[32])
         rc = scitt_buf_append(&out, stmt.base, stmt.len);
     } else {
         if (rc == 0) {
-            rc = scitt_seq_receipt(fe->cfg.store, fe->cfg.keys, fe->cfg.origin, index, &receipt);
+            rc = fe->cfg.seq != NULL ? scitt_seq_get_receipt(fe->cfg.seq, index, &receipt)
+                                     : scitt_seq_receipt(fe->cfg.store, fe->cfg.keys, fe->cfg.origin, index, &receipt);
         }
         scitt_cose_sign1_t sign1;
         if (rc == 0) {

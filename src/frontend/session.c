@@ -16,6 +16,7 @@
  * slow-stream sweep below.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 #include "scitt/tls.h"
@@ -123,6 +124,40 @@ static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, v
     return 0;
 }
 
+static int emit(scitt_h2_conn_t *c);
+
+/* send_data writes one DATA frame whose payload nghttp2 did not copy
+ * (NGHTTP2_DATA_FLAG_NO_COPY, see read_body in stream.c): the 9-byte header
+ * and the bytes straight from the stream's response body into `c->out`,
+ * after emitting what is gathered when the frame would pass one chunk. */
+static int send_data(nghttp2_session *session, nghttp2_frame *frame, const uint8_t *framehd, size_t length,
+                     nghttp2_data_source *source, void *user_data)
+{
+    (void)session;
+    scitt_h2_conn_t *c = user_data;
+    const uint8_t *data = scitt_h2__stream_take_data(source->ptr, length);
+    size_t pad = frame->data.padlen;
+    size_t total = 9 + length + pad;
+    if (c->out.len > 0 && c->out.len + total > SCITT_H2_WRITE_CHUNK && emit(c) != 0) {
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
+    if (scitt_buf_reserve(&c->out, total) != 0) {
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
+    uint8_t *p = c->out.base + c->out.len;
+    memcpy(p, framehd, 9);
+    p += 9;
+    if (pad > 0) {
+        *p++ = (uint8_t)(pad - 1);
+    }
+    memcpy(p, data, length);
+    if (pad > 1) {
+        memset(p + length, 0, pad - 1);
+    }
+    c->out.len += total;
+    return 0;
+}
+
 static int on_invalid_frame(nghttp2_session *session, const nghttp2_frame *frame, int lib_error_code, void *user_data)
 {
     (void)session;
@@ -145,6 +180,7 @@ int scitt_h2__session_callbacks(nghttp2_session_callbacks **out)
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
     nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
     nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, on_invalid_frame);
+    nghttp2_session_callbacks_set_send_data_callback(cb, send_data);
     *out = cb;
     return 0;
 }
@@ -278,9 +314,30 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void close_after_write(scitt_h2_conn_t *c);
 
-/* emit writes `c->out` (plaintext frames) to the socket. */
+/* emit writes `c->out` (plaintext frames) to the socket. With no write
+ * queued, cleartext output goes out at once through uv_try_write and
+ * `c->out` is kept for the next frames: no allocation, no buffer growing
+ * from empty, no queued request per burst. Whatever the socket does not
+ * take is queued with uv_write in a buffer of its own. */
 static int emit(scitt_h2_conn_t *c)
 {
+    if (c->tls == NULL && c->has_socket && c->write_pending == 0 && c->out.len > 0) {
+        uv_buf_t b = uv_buf_init((char *)c->out.base, (unsigned)c->out.len);
+        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+        if (n == (int)c->out.len) {
+            scitt_buf_reset(&c->out);
+            return 0;
+        }
+        if (n < 0 && n != UV_EAGAIN) {
+            return n;
+        }
+        if (n > 0) {
+            /* Partly written (rare: the socket buffer is full): the rest
+             * goes first in line, then waits for on_write. */
+            memmove(c->out.base, c->out.base + n, c->out.len - (size_t)n);
+            c->out.len -= (size_t)n;
+        }
+    }
     write_req_t *w = calloc(1, sizeof(*w));
     if (w == NULL) {
         return SCITT_ENOMEM;

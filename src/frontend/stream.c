@@ -165,15 +165,25 @@ static ssize_t read_body(nghttp2_session *session, int32_t stream_id, uint8_t *b
     (void)session;
     (void)stream_id;
     (void)user_data;
+    (void)buf;
     scitt_h2_stream_t *s = source->ptr;
     size_t left = s->resp.len - s->resp_off;
     size_t n = left < length ? left : length;
-    memcpy(buf, s->resp.base + s->resp_off, n);
-    s->resp_off += n;
-    if (s->resp_off == s->resp.len) {
+    /* No copy into nghttp2's frame buffer: session.c's send_data writes
+     * the frame from `resp` (scitt_h2__stream_take_data), which the stream
+     * owns until it closes. */
+    *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    if (n == left) {
         *data_flags |= NGHTTP2_DATA_FLAG_EOF;
     }
     return (ssize_t)n;
+}
+
+const uint8_t *scitt_h2__stream_take_data(scitt_h2_stream_t *s, size_t len)
+{
+    const uint8_t *p = s->resp.base + s->resp_off;
+    s->resp_off += len;
+    return p;
 }
 
 static nghttp2_nv nv(const char *name, const char *value)

@@ -46,7 +46,7 @@ void scitt_merkle__tile_tree(uint8_t (*nodes)[32], size_t width)
 }
 
 int scitt_merkle__read_tile(const scitt_tile_reader_t *rd, unsigned level, uint64_t index, size_t need,
-                            const uint8_t **out_hashes)
+                            const uint8_t **out_hashes, size_t *out_width)
 {
     const uint8_t *hashes = NULL;
     size_t width = 0;
@@ -61,5 +61,8 @@ int scitt_merkle__read_tile(const scitt_tile_reader_t *rd, unsigned level, uint6
         return SCITT_ECORRUPT;
     }
     *out_hashes = hashes;
+    if (out_width != NULL) {
+        *out_width = width;
+    }
     return 0;
 }

@@ -31,10 +31,32 @@ void scitt_merkle__node(uint8_t out[32], const uint8_t l[32], const uint8_t r[32
 void scitt_merkle__tile_tree(uint8_t (*nodes)[32], size_t width);
 
 /* scitt_merkle__read_tile reads tile (level, index) through `rd` and checks
- * it holds at least `need` hashes. An absent or narrower tile is
- * SCITT_ECORRUPT (the caller asked for a tile the tree size implies);
- * other reader errors pass through. */
+ * it holds at least `need` hashes; `*out_width` (if not NULL) gets the
+ * stored width. An absent or narrower tile is SCITT_ECORRUPT (the caller
+ * asked for a tile the tree size implies); other reader errors pass
+ * through. */
 int scitt_merkle__read_tile(const scitt_tile_reader_t *rd, unsigned level, uint64_t index, size_t need,
-                            const uint8_t **out_hashes);
+                            const uint8_t **out_hashes, size_t *out_width);
+
+/* One tile tree in a scitt_merkle_tile_cache_t (cache.c). */
+typedef struct scitt_merkle__cached scitt_merkle__cached_t;
+
+/* scitt_merkle__cache_get returns the cached tile tree of full tile
+ * (level, index) and a reference in `*out_ref`, or NULL (and `*out_ref`
+ * NULL) when it is not cached. The nodes stay valid and unchanged until the
+ * reference is released. */
+const uint8_t (*scitt_merkle__cache_get(scitt_merkle_tile_cache_t *c, unsigned level, uint64_t index,
+                                        scitt_merkle__cached_t **out_ref))[32];
+
+/* scitt_merkle__cache_put builds the tile tree of the full tile (level,
+ * index) from its 256 `hashes`, caches it (evicting the least recently used
+ * tiles past the bound) and returns it with a reference, as above. NULL when
+ * it cannot (no memory, a cache smaller than one tile): the caller hashes
+ * the tile itself. */
+const uint8_t (*scitt_merkle__cache_put(scitt_merkle_tile_cache_t *c, unsigned level, uint64_t index,
+                                        const uint8_t *hashes, scitt_merkle__cached_t **out_ref))[32];
+
+/* scitt_merkle__cache_release drops a reference; NULL is a no-op. */
+void scitt_merkle__cache_release(scitt_merkle_tile_cache_t *c, scitt_merkle__cached_t *e);
 
 #endif /* SCITT_SRC_MERKLE_INTERNAL_H */

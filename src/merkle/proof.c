@@ -19,6 +19,10 @@
  * PROOF(m, n) follows the RFC 9162 SUBPROOF recursion, where every subtree
  * hash is a complete node or (for a subtree ending at n) a right[H].
  *
+ * With a shared tile cache on the reader (cache.c), a slot points at the
+ * cached tile tree of a full tile instead of hashing its own copy; only
+ * the growing tile of each level is hashed here.
+ *
  * Cache: direct-mapped, `ways` slots per level (slot = (index % ways) * 8 +
  * level), each holding one tile's 511-node tile tree. Tiles of different
  * levels never evict each other, and a batch of consecutive leaves touches
@@ -32,8 +36,10 @@ typedef struct slot {
     bool valid;
     unsigned level;
     uint64_t index;
-    size_t width;
-    uint8_t (*nodes)[32]; /* SCITT_MERKLE__TILE_NODES, allocated on first use */
+    size_t width;                /* complete hashes at the prover's size */
+    const uint8_t (*view)[32];   /* the tile tree: `nodes` or a shared cache entry */
+    scitt_merkle__cached_t *ref; /* the cache entry `view` points into, or NULL */
+    uint8_t (*nodes)[32];        /* SCITT_MERKLE__TILE_NODES, allocated on first use */
 } slot_t;
 
 struct scitt_merkle_prover {
@@ -58,20 +64,38 @@ static int node(scitt_merkle_prover_t *p, unsigned height, uint64_t i, const uin
         /* The tile's width at this tree size: full, or the partial prefix. */
         uint64_t avail = (p->size >> (level * SCITT_MERKLE_TILE_HEIGHT)) - tile * SCITT_MERKLE_TILE_WIDTH;
         size_t width = avail < SCITT_MERKLE_TILE_WIDTH ? (size_t)avail : SCITT_MERKLE_TILE_WIDTH;
-        if (s->nodes == NULL) {
-            s->nodes = scitt_mem_malloc(p->mem, SCITT_MERKLE__TILE_NODES * 32);
-            if (s->nodes == NULL) {
-                return SCITT_ENOMEM;
+        s->valid = false;
+        scitt_merkle_tile_cache_t *cache = p->rd.cache;
+        if (s->ref != NULL) {
+            scitt_merkle__cache_release(cache, s->ref);
+            s->ref = NULL;
+        }
+        s->view = cache != NULL ? scitt_merkle__cache_get(cache, level, tile, &s->ref) : NULL;
+        if (s->view == NULL) {
+            const uint8_t *hashes;
+            size_t stored;
+            int rc = scitt_merkle__read_tile(&p->rd, level, tile, width, &hashes, &stored);
+            if (rc != 0) {
+                return rc;
+            }
+            if (cache != NULL && stored == SCITT_MERKLE_TILE_WIDTH) {
+                /* Full in the store, so final: hash it once for everyone. */
+                s->view = scitt_merkle__cache_put(cache, level, tile, hashes, &s->ref);
+            }
+            if (s->view == NULL) {
+                if (s->nodes == NULL) {
+                    s->nodes = scitt_mem_malloc(p->mem, SCITT_MERKLE__TILE_NODES * 32);
+                    if (s->nodes == NULL) {
+                        return SCITT_ENOMEM;
+                    }
+                }
+                memcpy(s->nodes, hashes, width * 32);
+                scitt_merkle__tile_tree(s->nodes, width);
+                s->view = (const uint8_t(*)[32])s->nodes;
             }
         }
-        s->valid = false;
-        const uint8_t *hashes;
-        int rc = scitt_merkle__read_tile(&p->rd, level, tile, width, &hashes);
-        if (rc != 0) {
-            return rc;
-        }
-        memcpy(s->nodes, hashes, width * 32);
-        scitt_merkle__tile_tree(s->nodes, width);
+        /* A cached full tile also holds nodes past `width`: they are not
+         * complete at this size, and the check below never serves them. */
         s->valid = true;
         s->level = level;
         s->index = tile;
@@ -81,7 +105,7 @@ static int node(scitt_merkle_prover_t *p, unsigned height, uint64_t i, const uin
     if (local >= s->width >> h) {
         return SCITT_ECORRUPT; /* not a complete node: a caller bug or a bad size */
     }
-    *out = s->nodes[scitt_merkle__row(h) + local];
+    *out = s->view[scitt_merkle__row(h) + local];
     return 0;
 }
 
@@ -151,6 +175,7 @@ void scitt_merkle_prover_free(scitt_merkle_prover_t *p)
     }
     if (p->slots != NULL) {
         for (size_t i = 0; i < p->num_slots; i++) {
+            scitt_merkle__cache_release(p->rd.cache, p->slots[i].ref);
             scitt_mem_free(p->mem, p->slots[i].nodes);
         }
         scitt_mem_free(p->mem, p->slots);

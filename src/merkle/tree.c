@@ -223,7 +223,7 @@ int scitt_merkle_restore(scitt_merkle_t *t, const scitt_tile_reader_t *rd, uint6
             continue;
         }
         const uint8_t *hashes;
-        rc = scitt_merkle__read_tile(rd, level, count >> 8, width, &hashes);
+        rc = scitt_merkle__read_tile(rd, level, count >> 8, width, &hashes, NULL);
         if (rc != 0) {
             goto out;
         }

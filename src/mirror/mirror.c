@@ -295,7 +295,7 @@ static int logtiles_read(void *ud, unsigned level, uint64_t index, const uint8_t
  * returns the verdict and says why in `msg`. */
 static int log_root(scitt_mirror_t *m, uint64_t size, uint8_t out[32], scitt_buf_t *msg)
 {
-    scitt_tile_reader_t rd = {logtiles_read, m};
+    scitt_tile_reader_t rd = {logtiles_read, m, NULL};
     m->fetch_verdict = 0;
     int rc = scitt_merkle_root_at(NULL, &rd, size, out);
     if (rc == 0) {
@@ -370,7 +370,7 @@ static int load_state(scitt_mirror_t *m, scitt_buf_t *msg)
         rc = 0;
     }
     rc = rc != 0 ? rc : count_entries(rd, &held);
-    scitt_tile_reader_t tr = {store_read_tile, rd};
+    scitt_tile_reader_t tr = {store_read_tile, rd, NULL};
     rc = rc != 0 ? rc : scitt_merkle_restore(m->tree, &tr, held);
     scitt_store_read_end(rd);
     if (rc != 0) {
@@ -708,7 +708,7 @@ static int chunk_commit(scitt_mirror_t *m, chunk_t *c, scitt_buf_t *msg)
     if (num_tiles > scitt_countof(stiles)) {
         return say(msg, SCITT_MIRROR_FAILED, "too many tiles changed at once (%zu)", num_tiles);
     }
-    scitt_tile_reader_t rd = {logtiles_read, m};
+    scitt_tile_reader_t rd = {logtiles_read, m, NULL};
     for (size_t i = 0; i < num_tiles; i++) {
         const scitt_merkle_tile_t *t = &tiles[i];
         const uint8_t *theirs;
@@ -906,7 +906,7 @@ static int sync_round(scitt_mirror_t *m, scitt_buf_t *msg)
         scitt_store_read_t *rd;
         int rc = scitt_store_read_begin(m->store, &rd);
         if (rc == 0) {
-            scitt_tile_reader_t tr = {store_read_tile, rd};
+            scitt_tile_reader_t tr = {store_read_tile, rd, NULL};
             rc = scitt_merkle_root_at(NULL, &tr, cp.size, root);
             scitt_store_read_end(rd);
         }

@@ -85,7 +85,8 @@ struct scitt_seq {
     size_t max_pending_bytes; /* statement bytes held by pending jobs (job->cap) */
     atomic_size_t pending_bytes;
     unsigned workers;
-    bool bench_no_index; /* benchmarks only: no index records */
+    bool bench_no_index;                   /* benchmarks only: no index records */
+    scitt_merkle_tile_cache_t *tile_cache; /* full tiles' tile trees, shared by every prover of this log */
 
     /* Submissions accepted and not yet answered (both queues and the batch
      * in hand). Bounded by max_pending. */
@@ -151,14 +152,16 @@ void scitt_seq__sequencer_free(scitt_seq__sequencer_t *s);
 void *scitt_seq__sequencer_main(void *arg);
 
 /* scitt_seq__tile_reader adapts a store read transaction to the Merkle
- * engine's tile reader (tiles stay valid until the transaction ends). */
-scitt_tile_reader_t scitt_seq__tile_reader(scitt_store_read_t *rd);
+ * engine's tile reader (tiles stay valid until the transaction ends), with
+ * the tile cache `cache` (may be NULL). */
+scitt_tile_reader_t scitt_seq__tile_reader(scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cache);
 
 /* scitt_seq__receipt_at appends the receipt of committed leaf `index` built
  * from the read transaction `rd`: the head of its batch, a prover at that
- * size, the stored signature. `prot` is scratch for the protected header. */
-int scitt_seq__receipt_at(scitt_store_read_t *rd, const scitt_seq_keys_t *keys, scitt_span_t origin, uint64_t index,
-                          scitt_buf_t *prot, scitt_buf_t *out);
+ * size (through `cache`, may be NULL), the stored signature. `prot` is
+ * scratch for the protected header. */
+int scitt_seq__receipt_at(scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cache, const scitt_seq_keys_t *keys,
+                          scitt_span_t origin, uint64_t index, scitt_buf_t *prot, scitt_buf_t *out);
 
 /* scitt_seq__put_receipt appends the receipt of `index` at the prover's tree
  * size under `prot` and `sig`. */

@@ -61,6 +61,7 @@ static void release(scitt_seq_t *seq)
     pthread_cond_destroy(&seq->sq_cond);
     free(seq->pool_threads);
     free(seq->origin);
+    scitt_merkle_tile_cache_free(seq->tile_cache);
     free(seq);
 }
 
@@ -99,6 +100,10 @@ int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char
     pthread_mutex_init(&seq->sq_lock, NULL);
     pthread_cond_init(&seq->sq_cond, NULL);
     int rc = seq->origin == NULL ? SCITT_ENOMEM : scitt_seq__pendset_init(&seq->pendset, seq->max_pending);
+    if (rc == 0) {
+        rc = scitt_merkle_tile_cache_new(&seq->tile_cache, cfg->tile_cache_bytes != 0 ? cfg->tile_cache_bytes
+                                                                                      : SCITT_SEQ_DEFAULT_TILE_CACHE);
+    }
     if (rc == 0) {
         seq->pool_threads = calloc(seq->workers != 0 ? seq->workers : 1, sizeof(*seq->pool_threads));
         rc = seq->pool_threads == NULL ? SCITT_ENOMEM : 0;
@@ -181,6 +186,11 @@ void scitt_seq__hold(scitt_seq_t *seq, bool hold)
 
 void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out)
 {
+    scitt_merkle_tile_cache_stats_t tc;
+    scitt_merkle_tile_cache_stats(seq->tile_cache, &tc);
+    out->tile_cache_bytes = tc.bytes;
+    out->tile_cache_hits = tc.hits;
+    out->tile_cache_misses = tc.misses;
     out->tree_size = atomic_load_explicit(&seq->tree_size, memory_order_relaxed);
     out->pending = atomic_load_explicit(&seq->pending, memory_order_relaxed);
     out->batches = atomic_load_explicit(&seq->batches, memory_order_relaxed);

@@ -127,9 +127,9 @@ static int read_tile(void *ud, unsigned level, uint64_t index, const uint8_t **o
     return scitt_store_get_tile(ud, level, index, out_hashes, out_width);
 }
 
-scitt_tile_reader_t scitt_seq__tile_reader(scitt_store_read_t *rd)
+scitt_tile_reader_t scitt_seq__tile_reader(scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cache)
 {
-    scitt_tile_reader_t r = {read_tile, rd};
+    scitt_tile_reader_t r = {read_tile, rd, cache};
     return r;
 }
 
@@ -145,8 +145,8 @@ int scitt_seq__put_receipt(scitt_buf_t *out, scitt_merkle_prover_t *prover, uint
     return scitt_receipt_encode(out, prot, size, index, (const uint8_t(*)[32])path, path_len, sig);
 }
 
-int scitt_seq__receipt_at(scitt_store_read_t *rd, const scitt_seq_keys_t *keys, scitt_span_t origin, uint64_t index,
-                          scitt_buf_t *prot, scitt_buf_t *out)
+int scitt_seq__receipt_at(scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cache, const scitt_seq_keys_t *keys,
+                          scitt_span_t origin, uint64_t index, scitt_buf_t *prot, scitt_buf_t *out)
 {
     scitt_store_head_t head;
     if (index == UINT64_MAX) {
@@ -161,7 +161,7 @@ int scitt_seq__receipt_at(scitt_store_read_t *rd, const scitt_seq_keys_t *keys, 
     if (rc != 0) {
         return rc;
     }
-    scitt_tile_reader_t reader = scitt_seq__tile_reader(rd);
+    scitt_tile_reader_t reader = scitt_seq__tile_reader(rd, cache);
     scitt_merkle_prover_t *prover;
     rc = scitt_merkle_prover_new(&prover, NULL, &reader, head.size, 8);
     if (rc != 0) {
@@ -172,8 +172,8 @@ int scitt_seq__receipt_at(scitt_store_read_t *rd, const scitt_seq_keys_t *keys, 
     return rc;
 }
 
-int scitt_seq_receipt(scitt_store_t *st, const scitt_seq_keys_t *keys, const char *origin, uint64_t index,
-                      scitt_buf_t *out)
+static int receipt_from(scitt_store_t *st, scitt_merkle_tile_cache_t *cache, const scitt_seq_keys_t *keys,
+                        const char *origin, uint64_t index, scitt_buf_t *out)
 {
     scitt_store_read_t *rd;
     scitt_buf_t prot;
@@ -182,11 +182,22 @@ int scitt_seq_receipt(scitt_store_t *st, const scitt_seq_keys_t *keys, const cha
         return rc;
     }
     scitt_buf_init(&prot, NULL, 0);
-    rc = scitt_seq__receipt_at(rd, keys, scitt_span_str(origin != NULL ? origin : SCITT_SEQ__DEFAULT_ORIGIN), index,
-                               &prot, out);
+    rc = scitt_seq__receipt_at(rd, cache, keys, scitt_span_str(origin != NULL ? origin : SCITT_SEQ__DEFAULT_ORIGIN),
+                               index, &prot, out);
     scitt_buf_cleanup(&prot);
     scitt_store_read_end(rd);
     return rc;
+}
+
+int scitt_seq_receipt(scitt_store_t *st, const scitt_seq_keys_t *keys, const char *origin, uint64_t index,
+                      scitt_buf_t *out)
+{
+    return receipt_from(st, NULL, keys, origin, index, out);
+}
+
+int scitt_seq_get_receipt(scitt_seq_t *seq, uint64_t index, scitt_buf_t *out)
+{
+    return receipt_from(seq->store, seq->tile_cache, seq->keys, seq->origin, index, out);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -200,7 +211,7 @@ static int restore_tree(scitt_seq__sequencer_t *s)
     if (rc != 0) {
         return rc;
     }
-    scitt_tile_reader_t reader = scitt_seq__tile_reader(rd);
+    scitt_tile_reader_t reader = scitt_seq__tile_reader(rd, NULL);
     rc = scitt_merkle_restore(s->tree, &reader, s->size);
     scitt_store_read_end(rd);
     if (rc == 0) {
@@ -222,7 +233,7 @@ static int check_last_head(scitt_seq__sequencer_t *s, scitt_store_read_t *rd, co
     uint8_t entry[32];
     scitt_sha256(entry, last_entry.base, last_entry.len);
     scitt_buf_reset(&s->receipt);
-    int rc = scitt_seq__receipt_at(rd, keys, s->origin, head->size - 1, &s->prot, &s->receipt);
+    int rc = scitt_seq__receipt_at(rd, NULL, keys, s->origin, head->size - 1, &s->prot, &s->receipt);
     scitt_receipt_t *r = malloc(sizeof(*r));
     if (r == NULL) {
         return SCITT_ENOMEM;
@@ -278,7 +289,7 @@ static int recover(scitt_seq__sequencer_t *s, const char **why)
     s->size = head.size;
     s->time = head.time;
     memcpy(s->root, head.root, 32);
-    scitt_tile_reader_t reader = scitt_seq__tile_reader(rd);
+    scitt_tile_reader_t reader = scitt_seq__tile_reader(rd, NULL);
     rc = scitt_merkle_restore(s->tree, &reader, head.size);
     if (rc != 0) {
         *why = "the stored tiles do not hold the latest tree head's right edge (tiles missing or damaged)";
@@ -577,7 +588,7 @@ static void build_answers(answerer_t *a)
         any_fresh = b->jobs[i]->kind != SCITT_SEQ__DUP_STORE;
     }
     if (rd_rc == 0 && b->fail_rc == 0 && any_fresh) {
-        scitt_tile_reader_t reader = scitt_seq__tile_reader(rd);
+        scitt_tile_reader_t reader = scitt_seq__tile_reader(rd, seq->tile_cache);
         prover_rc = scitt_merkle_prover_new(&prover, NULL, &reader, b->size, 0);
     }
     scitt_buf_reset(&a->receipts);
@@ -587,7 +598,8 @@ static void build_answers(answerer_t *a)
         o->off = a->receipts.len;
         if (job->kind == SCITT_SEQ__DUP_STORE) {
             o->rc = rd_rc != 0 ? rd_rc
-                               : scitt_seq__receipt_at(rd, seq->keys, a->origin, job->index, &a->prot2, &a->receipts);
+                               : scitt_seq__receipt_at(rd, seq->tile_cache, seq->keys, a->origin, job->index, &a->prot2,
+                                                       &a->receipts);
         } else if (b->fail_rc != 0) {
             o->rc = b->fail_rc;
         } else {

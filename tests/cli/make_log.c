@@ -225,7 +225,7 @@ int main(int argc, char **argv)
     uint8_t sig[64];
     size_t sig_len;
     tiles_t tl = {tiles, num_tiles};
-    scitt_tile_reader_t rd = {read_tile, &tl};
+    scitt_tile_reader_t rd = {read_tile, &tl, NULL};
     if (scitt_receipt_protected(&prot, SCITT_ALG_ES256, scitt_span(service_kid, 32), scitt_span_str(ORIGIN),
                                 1700000000) != 0 ||
         scitt_receipt_sign_root(service, SCITT_ALG_ES256, scitt_buf_span(&prot), root, sig, sizeof(sig), &sig_len,

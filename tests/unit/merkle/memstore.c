@@ -74,7 +74,7 @@ static int read_tile(void *ud, unsigned level, uint64_t index, const uint8_t **o
 
 scitt_tile_reader_t memstore_reader(memstore_t *ms)
 {
-    scitt_tile_reader_t rd = {read_tile, ms};
+    scitt_tile_reader_t rd = {read_tile, ms, NULL};
     return rd;
 }
 

@@ -219,6 +219,71 @@ Test(merkle_proof, random_sizes_up_to_1m, .timeout = 300)
     free(leaves);
 }
 
+/* A shared tile cache changes no answer: proofs at random sizes (full
+ * tiles of the largest size serve the partial tiles of smaller sizes) equal
+ * those without it, with a cache of two tiles (evictions all along, entries
+ * still held by a prover while evicted) and with a roomy one, for two
+ * provers alive at once. */
+Test(merkle_proof, tile_cache_same_answers)
+{
+    const size_t max = 300000;
+    uint8_t(*leaves)[32] = make_leaves(max);
+    memstore_t ms;
+    memstore_init(&ms);
+    build(&ms, (const uint8_t(*)[32])leaves, max, 16384);
+    scitt_tile_reader_t plain = memstore_reader(&ms);
+    for (int c = 0; c < 2; c++) {
+        scitt_merkle_tile_cache_t *cache;
+        size_t bound = c == 0 ? 2 * 16400 : (size_t)64 << 20;
+        cr_assert_eq(scitt_merkle_tile_cache_new(&cache, bound), 0);
+        scitt_tile_reader_t rd = plain;
+        rd.cache = cache;
+        uint64_t seed = 5 + (uint64_t)c;
+        uint8_t want[64][32], got[64][32], got2[64][32];
+        for (int round = 0; round < 30; round++) {
+            uint64_t n = test_rand_range(&seed, 1, max), n2 = test_rand_range(&seed, 1, max);
+            scitt_merkle_prover_t *p, *p2;
+            cr_assert_eq(scitt_merkle_prover_new(&p, NULL, &rd, n, 8), 0);
+            cr_assert_eq(scitt_merkle_prover_new(&p2, NULL, &rd, n2, 8), 0);
+            for (int i = 0; i < 30; i++) {
+                uint64_t m = test_rand_range(&seed, 0, n - 1), m2 = test_rand_range(&seed, 0, n2 - 1);
+                size_t len, glen, glen2;
+                cr_assert_eq(scitt_merkle_inclusion_proof(NULL, &plain, n, m, want, &len), 0);
+                cr_assert_eq(scitt_merkle_prover_inclusion(p, got, &glen, m), 0);
+                cr_assert_eq(scitt_merkle_prover_inclusion(p2, got2, &glen2, m2), 0);
+                cr_assert_eq(glen, len);
+                cr_assert_eq(memcmp(got, want, len * 32), 0, "PATH(%lu, %lu) through the cache", (unsigned long)m,
+                             (unsigned long)n);
+                cr_assert_eq(scitt_merkle_inclusion_proof(NULL, &plain, n2, m2, want, &len), 0);
+                cr_assert_eq(glen2, len);
+                cr_assert_eq(memcmp(got2, want, len * 32), 0);
+                uint64_t old = test_rand_range(&seed, 1, n);
+                cr_assert_eq(scitt_merkle_consistency_proof(NULL, &plain, old, n, want, &len), 0);
+                cr_assert_eq(scitt_merkle_prover_consistency(p, got, &glen, old), 0);
+                cr_assert_eq(glen, len);
+                cr_assert_eq(memcmp(got, want, len * 32), 0);
+            }
+            scitt_merkle_prover_free(p);
+            scitt_merkle_prover_free(p2);
+            scitt_merkle_tile_cache_stats_t st;
+            scitt_merkle_tile_cache_stats(cache, &st);
+            cr_assert_leq(st.bytes, bound);
+            cr_assert_leq(st.num_tiles, c == 0 ? 2 : 2048);
+        }
+        scitt_merkle_tile_cache_stats_t st;
+        scitt_merkle_tile_cache_stats(cache, &st);
+        cr_expect_gt(st.hits, 0);
+        if (c == 0) {
+            cr_expect_gt(st.evictions, 0);
+        } else {
+            cr_expect_eq(st.evictions, 0);
+        }
+        scitt_merkle_tile_cache_free(cache);
+    }
+    memstore_cleanup(&ms);
+    free(leaves);
+}
+
 /* The sequencer's case: one receipt per entry of a 16384-entry batch at the
  * batch's tree size. Each tile is read once. */
 Test(merkle_proof, many_leaves_one_size, .timeout = 120)

@@ -68,7 +68,8 @@ void h_start(h_env_t *e, size_t batch_max, size_t max_pending, unsigned workers)
                               .origin = H_ORIGIN,
                               .workers = workers,
                               .batch_max = batch_max,
-                              .max_pending = max_pending};
+                              .max_pending = max_pending,
+                              .tile_cache_bytes = e->tile_cache_bytes};
     const char *why = NULL;
     int rc = scitt_seq_start(&e->seq, &cfg, &why);
     cr_assert_eq(rc, 0, "start: %s (%s)", scitt_err_name(rc), why ? why : "");
@@ -232,6 +233,12 @@ uint64_t h_check_receipt(h_env_t *e, const uint8_t entry[32], uint64_t index, co
     cr_assert_eq(scitt_seq_receipt(e->store, &e->keys, H_ORIGIN, index, &rebuilt), 0);
     cr_assert_eq(rebuilt.len, len, "rebuilt receipt differs in length");
     cr_assert_arr_eq(rebuilt.base, receipt, len, "rebuilt receipt differs");
+    if (e->seq != NULL) {
+        scitt_buf_reset(&rebuilt);
+        cr_assert_eq(scitt_seq_get_receipt(e->seq, index, &rebuilt), 0);
+        cr_assert_eq(rebuilt.len, len, "receipt through the tile cache differs in length");
+        cr_assert_arr_eq(rebuilt.base, receipt, len, "receipt through the tile cache differs");
+    }
     scitt_buf_cleanup(&rebuilt);
     scitt_buf_cleanup(&scratch);
     free(r);
@@ -254,7 +261,7 @@ size_t h_check_log(h_env_t *e)
 {
     scitt_store_read_t *rd;
     cr_assert_eq(scitt_store_read_begin(e->store, &rd), 0);
-    scitt_tile_reader_t reader = scitt_seq__tile_reader(rd);
+    scitt_tile_reader_t reader = scitt_seq__tile_reader(rd, NULL);
     size_t num = 0, cap = 64;
     uint64_t *sizes = malloc(cap * sizeof(*sizes));
     uint8_t(*roots)[32] = malloc(cap * 32);

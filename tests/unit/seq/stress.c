@@ -136,8 +136,9 @@ static void *submitter(void *arg)
 static void *reader(void *arg)
 {
     (void)arg;
-    scitt_buf_t out;
+    scitt_buf_t out, cached;
     scitt_buf_init(&out, NULL, 0);
+    scitt_buf_init(&cached, NULL, 0);
     unsigned n = 0;
     while (!atomic_load(&readers_stop)) {
         scitt_seq_stats_t st;
@@ -149,6 +150,12 @@ static void *reader(void *arg)
             scitt_buf_reset(&out);
             int rc = scitt_seq_receipt(store, &keys, ORIGIN, index, &out);
             CHECK(rc == 0 || rc == SCITT_ENOTFOUND); /* the gauge may run ahead of a reader's snapshot */
+            if (rc == 0) {
+                /* Through the tile cache the answer thread fills meanwhile. */
+                scitt_buf_reset(&cached);
+                CHECK(scitt_seq_get_receipt(seq, index, &cached) == 0);
+                CHECK(scitt_span_eq(scitt_buf_span(&cached), scitt_buf_span(&out)));
+            }
             scitt_store_read_t *rd;
             CHECK(scitt_store_read_begin(store, &rd) == 0);
             scitt_store_head_t head;
@@ -160,6 +167,7 @@ static void *reader(void *arg)
         n++;
     }
     scitt_buf_cleanup(&out);
+    scitt_buf_cleanup(&cached);
     return NULL;
 }
 
@@ -174,7 +182,8 @@ static void start(size_t map_size, size_t map_size_max)
                               .origin = ORIGIN,
                               .workers = 2,
                               .batch_max = 40,
-                              .max_pending = 300};
+                              .max_pending = 300,
+                              .tile_cache_bytes = 2 * 16400}; /* two tiles: evictions while readers hold them */
     const char *why = NULL;
     int rc = scitt_seq_start(&seq, &cfg, &why);
     if (rc != 0) {
@@ -242,6 +251,11 @@ static size_t phase(bool full_disk)
             scitt_buf_reset(&rebuilt);
             CHECK(scitt_seq_receipt(store, &keys, ORIGIN, a->index, &rebuilt) == 0);
             CHECK(scitt_span_eq(scitt_buf_span(&rebuilt), scitt_span(a->receipt, a->receipt_len)));
+            if (seq != NULL) {
+                scitt_buf_reset(&rebuilt);
+                CHECK(scitt_seq_get_receipt(seq, a->index, &rebuilt) == 0);
+                CHECK(scitt_span_eq(scitt_buf_span(&rebuilt), scitt_span(a->receipt, a->receipt_len)));
+            }
             free(a->receipt);
             ok++;
         }

@@ -319,7 +319,7 @@ static void check_round(int round, size_t first_comp, size_t first_cp)
     }
     /* Every checkpoint ever published is consistent with today's tree. */
     cr_assert_eq(scitt_store_read_begin(env.store, &rd), 0);
-    scitt_tile_reader_t reader = scitt_seq__tile_reader(rd);
+    scitt_tile_reader_t reader = scitt_seq__tile_reader(rd, NULL);
     scitt_store_head_t latest;
     if (num_cps > 0) {
         cr_assert_eq(scitt_store_get_latest_head(rd, &latest), 0);

@@ -263,6 +263,95 @@ Test(sequencer, receipt_of_unknown_index)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Receipts through the tile cache                                          */
+
+static void feed(h_waiter_t *w, size_t n, size_t len, unsigned tag);
+
+/* pick returns a pseudo-random value in [0, n) (xorshift64). */
+static size_t pick(uint64_t *s, size_t n)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return (size_t)(*s % n);
+}
+
+/* expect_cached_receipt: scitt_seq_get_receipt (tile cache) and
+ * scitt_seq_receipt (the store alone) both give `want`. */
+static void expect_cached_receipt(const h_result_t *want)
+{
+    scitt_buf_t a, b;
+    scitt_buf_init(&a, NULL, 0);
+    scitt_buf_init(&b, NULL, 0);
+    cr_assert_eq(scitt_seq_get_receipt(env.seq, want->index, &a), 0);
+    cr_assert_eq(scitt_seq_receipt(env.store, &env.keys, H_ORIGIN, want->index, &b), 0);
+    cr_assert_eq(a.len, want->receipt_len, "leaf %lu", (unsigned long)want->index);
+    cr_assert_arr_eq(a.base, want->receipt, a.len, "leaf %lu: cached receipt differs", (unsigned long)want->index);
+    cr_assert_eq(b.len, want->receipt_len);
+    cr_assert_arr_eq(b.base, want->receipt, b.len);
+    scitt_buf_cleanup(&a);
+    scitt_buf_cleanup(&b);
+}
+
+/* Many batches of odd sizes (full tiles at levels 0 and 1, partial ones,
+ * receipts for sizes long past), a cache of three tiles (evictions on
+ * every few lookups), then a restart (an empty cache, the default bound):
+ * every receipt from the cache equals the registration's and the store's. */
+Test(sequencer, receipts_through_the_tile_cache)
+{
+    enum { N = 2600 };
+    h_open(&env, 0, 0);
+    env.tile_cache_bytes = 3 * 16400;
+    h_start(&env, 97, 0, 1);
+    h_waiter_t w;
+    feed(&w, N, 40, 7);
+    uint64_t seed = 11;
+    for (int i = 0; i < 400; i++) {
+        expect_cached_receipt(&w.results[pick(&seed, N)]);
+    }
+    scitt_seq_stats_t st;
+    scitt_seq_stats(env.seq, &st);
+    cr_expect_leq(st.tile_cache_bytes, env.tile_cache_bytes, "the cache keeps its bound");
+    cr_expect_gt(st.tile_cache_bytes, 0);
+    cr_expect_gt(st.tile_cache_hits, 0);
+    cr_expect_gt(st.tile_cache_misses, 0);
+    h_close(&env);
+
+    h_open(&env, 0, 0);
+    env.tile_cache_bytes = 0;
+    h_start(&env, 0, 0, 1);
+    for (int i = 0; i < 400; i++) {
+        expect_cached_receipt(&w.results[pick(&seed, N)]);
+    }
+    for (size_t i = 0; i < N; i += 37) {
+        expect_cached_receipt(&w.results[i]);
+    }
+    scitt_seq_stats(env.seq, &st);
+    cr_expect_gt(st.tile_cache_hits, 0);
+    cr_expect_leq(st.tile_cache_bytes, SCITT_SEQ_DEFAULT_TILE_CACHE);
+    h_waiter_cleanup(&w);
+}
+
+/* A cache smaller than one tile caches nothing and changes nothing. */
+Test(sequencer, tile_cache_off)
+{
+    enum { N = 600 };
+    h_open(&env, 0, 0);
+    env.tile_cache_bytes = 1;
+    h_start(&env, 64, 0, 1);
+    h_waiter_t w;
+    feed(&w, N, 40, 8);
+    for (size_t i = 0; i < N; i += 7) {
+        expect_cached_receipt(&w.results[i]);
+    }
+    scitt_seq_stats_t st;
+    scitt_seq_stats(env.seq, &st);
+    cr_expect_eq(st.tile_cache_bytes, 0);
+    cr_expect_eq(st.tile_cache_hits, 0);
+    h_waiter_cleanup(&w);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Full disk                                                                */
 
 /* feed submits `n` pre-verified entries of `len` bytes tagged `tag` and
