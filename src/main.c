@@ -160,6 +160,7 @@ int main(int argc, char **argv)
         .max_pending = cfg.max_pending,
         .max_pending_bytes = cfg.max_pending_bytes,
         .tile_cache_bytes = cfg.tile_cache_bytes != 0 ? cfg.tile_cache_bytes : 1, /* under one tile: none cached */
+        .receipt_cache_bytes = cfg.receipt_cache_bytes != 0 ? cfg.receipt_cache_bytes : 1, /* under 4 KiB: off */
     };
     why = NULL;
     rc = scitt_seq_start(&app.seq, &qcfg, &why);

@@ -69,12 +69,16 @@ typedef struct scitt_seq_config {
     size_t max_pending_bytes;     /* and their bytes; 0 means 64 MiB (one statement is always let in) */
     bool bench_no_index;          /* benchmarks only: write no secondary index records (issue 10) */
     size_t tile_cache_bytes;      /* full tiles' hashed interiors kept for receipts; 0 means 32 MiB */
+    size_t receipt_cache_bytes;   /* receipts of the latest leaves kept as built; 0 means 32 MiB, < 4 KiB off */
 } scitt_seq_config_t;
 
 /* The default bound of the tile cache (scitt_merkle_tile_cache_t): 2048
  * full tiles, every tile of the first 512k leaves or the upper levels and
  * recent tiles of a much larger log. */
 #define SCITT_SEQ_DEFAULT_TILE_CACHE ((size_t)32 << 20)
+/* The default bound of the recent-receipt cache: about 80k receipts of a
+ * log of a few million entries (~400 bytes each). */
+#define SCITT_SEQ_DEFAULT_RECEIPT_CACHE ((size_t)32 << 20)
 
 typedef struct scitt_seq scitt_seq_t;
 

@@ -120,8 +120,9 @@ uint64_t scitt_store_index_key(unsigned field, const uint8_t *value, size_t len)
 /* One batch, committed in one write transaction: entries first_index ..
  * first_index + num_entries - 1, the changed tiles and the new head. Each
  * entry hash must be SHA-256 of its entry (the dedup key: the index is
- * rebuilt from the entries by hashing them, and lookups confirm against the
- * stored entry). A mirror's store keeps transparent statements, whose hash
+ * rebuilt from the entries by hashing them), and a level-0 tile's hashes
+ * must be its leaves' RFC 9162 leaf hashes, SHA-256(0x00 || entry hash)
+ * (lookups confirm against them). A mirror's store keeps transparent statements, whose hash
  * is not the entry hash: its dedup lookups miss (nothing uses them). */
 typedef struct scitt_store_batch {
     uint64_t first_index;
@@ -167,8 +168,9 @@ int scitt_store_get_latest_head(scitt_store_read_t *rd, scitt_store_head_t *out)
 int scitt_store_get_head_from(scitt_store_read_t *rd, uint64_t size, scitt_store_head_t *out);
 /* scitt_store_get_dedup finds the leaf whose entry hash is `entry_hash`.
  * Exact: the index slot holds 64 bits of the hash, and every candidate is
- * confirmed by hashing the entry stored at its index in `rd`'s snapshot and
- * comparing all 32 bytes, so hashes sharing a prefix, stale or torn slots
+ * confirmed in `rd`'s snapshot against all 32 bytes, through the leaf hash
+ * in its level-0 tile (SHA-256(0x00 || entry hash)), or where no tile
+ * covers it by hashing the stored entry, so hashes sharing a prefix, stale or torn slots
  * never give a false hit. Safe from any thread while the writer commits
  * (an rwlock: lookups share it; a batch insert and the swap to a grown
  * table take it exclusively, for microseconds). An entry is found once the

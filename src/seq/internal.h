@@ -73,6 +73,27 @@ void scitt_seq__pendset_add(scitt_seq__pendset_t *ps, const uint8_t entry[32]);
 void scitt_seq__pendset_remove_jobs(scitt_seq__pendset_t *ps, scitt_seq__job_t *const *jobs, size_t num);
 bool scitt_seq__pendset_has(scitt_seq__pendset_t *ps, const uint8_t entry[32]);
 
+/* The receipts of the most recent leaves (recent.c), as the answer thread
+ * built them: a window of consecutive leaves in a ring of bytes. */
+typedef struct scitt_seq__recent {
+    pthread_mutex_t lock;
+    uint8_t *bytes;
+    size_t cap;           /* bytes in the ring */
+    void *slots;          /* num_slots x (offset, length, bytes owned) */
+    size_t num_slots;     /* 0: off */
+    uint64_t first, next; /* the leaves held */
+    size_t head, used;    /* where the next receipt goes; bytes held */
+} scitt_seq__recent_t;
+
+/* scitt_seq__recent_init sizes the cache to about `bytes` (under 4 KiB:
+ * off). recent_put keeps the receipt of `leaf` (called in leaf order by one
+ * thread); recent_get appends a held receipt to `out`, SCITT_ENOTFOUND when
+ * it is not held. Both thread-safe. */
+int scitt_seq__recent_init(scitt_seq__recent_t *r, size_t bytes);
+void scitt_seq__recent_cleanup(scitt_seq__recent_t *r);
+void scitt_seq__recent_put(scitt_seq__recent_t *r, uint64_t leaf, scitt_span_t receipt);
+int scitt_seq__recent_get(scitt_seq__recent_t *r, uint64_t leaf, scitt_buf_t *out);
+
 typedef struct scitt_seq__sequencer scitt_seq__sequencer_t;
 
 struct scitt_seq {
@@ -87,6 +108,7 @@ struct scitt_seq {
     unsigned workers;
     bool bench_no_index;                   /* benchmarks only: no index records */
     scitt_merkle_tile_cache_t *tile_cache; /* full tiles' tile trees, shared by every prover of this log */
+    scitt_seq__recent_t recent;            /* receipts of the latest leaves */
 
     /* Submissions accepted and not yet answered (both queues and the batch
      * in hand). Bounded by max_pending. */

@@ -62,6 +62,7 @@ static void release(scitt_seq_t *seq)
     free(seq->pool_threads);
     free(seq->origin);
     scitt_merkle_tile_cache_free(seq->tile_cache);
+    scitt_seq__recent_cleanup(&seq->recent);
     free(seq);
 }
 
@@ -103,6 +104,10 @@ int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char
     if (rc == 0) {
         rc = scitt_merkle_tile_cache_new(&seq->tile_cache, cfg->tile_cache_bytes != 0 ? cfg->tile_cache_bytes
                                                                                       : SCITT_SEQ_DEFAULT_TILE_CACHE);
+    }
+    if (rc == 0) {
+        rc = scitt_seq__recent_init(&seq->recent, cfg->receipt_cache_bytes != 0 ? cfg->receipt_cache_bytes
+                                                                                : SCITT_SEQ_DEFAULT_RECEIPT_CACHE);
     }
     if (rc == 0) {
         seq->pool_threads = calloc(seq->workers != 0 ? seq->workers : 1, sizeof(*seq->pool_threads));

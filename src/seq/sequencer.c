@@ -197,6 +197,9 @@ int scitt_seq_receipt(scitt_store_t *st, const scitt_seq_keys_t *keys, const cha
 
 int scitt_seq_get_receipt(scitt_seq_t *seq, uint64_t index, scitt_buf_t *out)
 {
+    if (scitt_seq__recent_get(&seq->recent, index, out) == 0) {
+        return 0;
+    }
     return receipt_from(seq->store, seq->tile_cache, seq->keys, seq->origin, index, out);
 }
 
@@ -611,6 +614,9 @@ static void build_answers(answerer_t *a)
             a->receipts.len = o->off; /* drop a partial receipt */
         }
         o->len = a->receipts.len - o->off;
+        if (o->rc == 0 && job->kind == SCITT_SEQ__NEW) { /* new leaves come in leaf order */
+            scitt_seq__recent_put(&seq->recent, job->index, scitt_span(a->receipts.base + o->off, o->len));
+        }
     }
     scitt_merkle_prover_free(prover);
     scitt_store_read_end(rd);

@@ -24,7 +24,8 @@ typedef struct h_env {
     scitt_seq_keys_t keys;
     scitt_note_verifier_t note_v;
     scitt_seq_t *seq;
-    size_t tile_cache_bytes; /* for h_start; 0 means the default */
+    size_t tile_cache_bytes;    /* for h_start; 0 means the default */
+    size_t receipt_cache_bytes; /* for h_start; 0 means the default, 1 off */
 } h_env_t;
 
 /* h_setup makes the folders, the issuer key and the policy. */

@@ -302,6 +302,7 @@ Test(sequencer, receipts_through_the_tile_cache)
     enum { N = 2600 };
     h_open(&env, 0, 0);
     env.tile_cache_bytes = 3 * 16400;
+    env.receipt_cache_bytes = 1; /* off: every read proves through the tile cache */
     h_start(&env, 97, 0, 1);
     h_waiter_t w;
     feed(&w, N, 40, 7);
@@ -319,6 +320,7 @@ Test(sequencer, receipts_through_the_tile_cache)
 
     h_open(&env, 0, 0);
     env.tile_cache_bytes = 0;
+    env.receipt_cache_bytes = 1;
     h_start(&env, 0, 0, 1);
     for (int i = 0; i < 400; i++) {
         expect_cached_receipt(&w.results[pick(&seed, N)]);
@@ -561,4 +563,84 @@ Test(sequencer, stats_and_pending)
     cr_assert_geq(st.batches, 1);
     cr_assert_geq(st.last_batch_size, 1);
     cr_assert_gt(st.last_commit_seconds, 0);
+}
+
+/* The recent-receipt cache: a cache of ~8 KiB (32 slots) that wraps and
+ * evicts all the time, batches of odd sizes with repeats: every receipt read
+ * back equals the one registration returned and the store's, whether it
+ * came from the cache or was proved again; after a restart (empty cache)
+ * too. */
+Test(sequencer, recent_receipts)
+{
+    enum { N = 900 };
+    h_open(&env, 0, 0);
+    env.receipt_cache_bytes = 8192;
+    h_start(&env, 53, 0, 1);
+    h_waiter_t w;
+    feed(&w, N, 40, 7);
+    for (size_t i = 0; i < N; i++) {
+        expect_cached_receipt(&w.results[i]);
+    }
+    scitt_seq__recent_t *r = &env.seq->recent;
+    cr_expect_eq(r->next, N, "the window ends at the last leaf");
+    cr_expect_gt(r->first, 0, "older receipts were dropped");
+    cr_expect_leq(r->next - r->first, r->num_slots);
+    cr_expect_leq(r->used, r->cap);
+    h_close(&env);
+
+    h_open(&env, 0, 0);
+    h_start(&env, 0, 0, 1);
+    for (size_t i = 0; i < N; i += 7) {
+        expect_cached_receipt(&w.results[i]);
+    }
+    h_waiter_cleanup(&w);
+}
+
+/* recent_put and recent_get alone: receipts of varying sizes wrap the ring;
+ * exactly the latest ones are held, byte for byte; a leaf out of order
+ * starts a new window; oversized receipts and a cache that is off hold
+ * nothing. */
+Test(sequencer, recent_ring)
+{
+    scitt_seq__recent_t r;
+    cr_assert_eq(scitt_seq__recent_init(&r, 4096 + 512), 0);
+    uint8_t rec[1500];
+    scitt_buf_t out;
+    scitt_buf_init(&out, NULL, 0);
+    for (uint64_t leaf = 100; leaf < 400; leaf++) {
+        size_t len = 40 + (size_t)((leaf * 37) % 300);
+        memset(rec, (int)leaf, len);
+        scitt_seq__recent_put(&r, leaf, scitt_span(rec, len));
+        cr_assert_eq(r.next, leaf + 1);
+        cr_assert_leq(r.used, r.cap);
+        for (uint64_t q = leaf > 30 ? leaf - 30 : 0; q <= leaf; q++) {
+            scitt_buf_reset(&out);
+            int rc = scitt_seq__recent_get(&r, q, &out);
+            if (q < r.first) {
+                cr_assert_eq(rc, SCITT_ENOTFOUND);
+                continue;
+            }
+            cr_assert_eq(rc, 0, "leaf %lu held", (unsigned long)q);
+            size_t want = 40 + (size_t)((q * 37) % 300);
+            cr_assert_eq(out.len, want);
+            for (size_t i = 0; i < want; i++) {
+                cr_assert_eq(out.base[i], (uint8_t)q, "leaf %lu byte %zu", (unsigned long)q, i);
+            }
+        }
+        cr_assert_leq(leaf - r.first, 20, "a 4.5 KiB ring holds the last few receipts");
+    }
+    scitt_seq__recent_put(&r, 1000, scitt_span(rec, 50)); /* out of order: a new window */
+    cr_expect_eq(r.first, 1000);
+    scitt_buf_reset(&out);
+    cr_expect_eq(scitt_seq__recent_get(&r, 399, &out), SCITT_ENOTFOUND);
+    cr_expect_eq(scitt_seq__recent_get(&r, 1000, &out), 0);
+    scitt_seq__recent_put(&r, 1001, scitt_span(rec, sizeof(rec))); /* over a quarter of the ring */
+    cr_expect_eq(scitt_seq__recent_get(&r, 1001, &out), SCITT_ENOTFOUND);
+    scitt_seq__recent_cleanup(&r);
+
+    cr_assert_eq(scitt_seq__recent_init(&r, 1000), 0); /* off */
+    scitt_seq__recent_put(&r, 0, scitt_span(rec, 50));
+    cr_expect_eq(scitt_seq__recent_get(&r, 0, &out), SCITT_ENOTFOUND);
+    scitt_seq__recent_cleanup(&r);
+    scitt_buf_cleanup(&out);
 }

@@ -40,21 +40,32 @@ static scitt_store_t *open_store(size_t map_size, size_t map_max)
 
 /* commit_batch writes `n` entries of `entry_len` bytes starting at `first`,
  * each filled with a byte derived from its index, and a head at first + n. */
+static void make_entry(uint8_t *out, uint64_t index, size_t entry_len)
+{
+    memset(out, (int)(index & 0xff), entry_len);
+    scitt_store_be64(out, index); /* unique entries */
+}
+
 static int commit_batch(scitt_store_t *st, uint64_t first, size_t n, size_t entry_len)
 {
     uint8_t *data = malloc(n * entry_len);
     scitt_span_t *entries = malloc(n * sizeof(*entries));
     uint8_t(*hashes)[32] = calloc(n, 32);
     for (size_t i = 0; i < n; i++) {
-        memset(data + i * entry_len, (int)((first + i) & 0xff), entry_len);
-        scitt_store_be64(data + i * entry_len, first + i); /* unique entries */
+        make_entry(data + i * entry_len, first + i, entry_len);
         entries[i] = scitt_span(data + i * entry_len, entry_len);
         scitt_sha256(hashes[i], entries[i].base, entry_len); /* dedup keys: entry hashes */
     }
-    uint8_t tile[256][32];
-    for (int i = 0; i < 256; i++) {
-        memset(tile[i], (int)((first + n) & 0xff), 32);
+    /* The level-0 tile holds the leaf hashes SHA-256(0x00 || entry hash),
+     * which the dedup lookup confirms against. */
+    uint8_t tile[256][32], *e = malloc(entry_len);
+    for (uint64_t j = (first + n - 1) / 256 * 256; j < first + n; j++) {
+        uint8_t in[33] = {0x00};
+        make_entry(e, j, entry_len);
+        scitt_sha256(in + 1, e, entry_len);
+        scitt_sha256(tile[j % 256], in, sizeof(in));
     }
+    free(e);
     /* The growing level-0 tile that holds the batch's last entry. */
     scitt_store_tile_t t = {0, (first + n - 1) / 256, (first + n - 1) % 256 + 1, (const uint8_t(*)[32])tile};
     scitt_store_head_t head = {.size = first + n, .time = 1700000000 + (int64_t)first};
