@@ -17,7 +17,18 @@
 #include "scitt/config.h"
 #include "scitt/core.h"
 
-typedef enum opt_type { OPT_STR, OPT_FLAG, OPT_UINT, OPT_SIZE, OPT_U64, OPT_U32, OPT_LISTEN, OPT_LOG } opt_type_t;
+/* OPT_BYTES: a size where 0 means "off" (caches); OPT_SIZE: a size > 0. */
+typedef enum opt_type {
+    OPT_STR,
+    OPT_FLAG,
+    OPT_UINT,
+    OPT_SIZE,
+    OPT_BYTES,
+    OPT_U64,
+    OPT_U32,
+    OPT_LISTEN,
+    OPT_LOG
+} opt_type_t;
 
 typedef struct opt {
     const char *name; /* without dashes */
@@ -46,10 +57,10 @@ static const opt_t opts[] = {
      "statements accepted but not yet answered; above it POST answers 503 (default 100000)"},
     {"max-pending-bytes", OPT_SIZE, F(max_pending_bytes), "N",
      "bytes of those statements held at once; above it POST answers 503 (default 67108864)"},
-    {"tile-cache-bytes", OPT_SIZE, F(tile_cache_bytes), "N",
+    {"tile-cache-bytes", OPT_BYTES, F(tile_cache_bytes), "N",
      "memory for hashed full Merkle tiles, so receipts of old entries need no re-hashing (default 33554432; 0 = "
      "off)"},
-    {"receipt-cache-bytes", OPT_SIZE, F(receipt_cache_bytes), "N",
+    {"receipt-cache-bytes", OPT_BYTES, F(receipt_cache_bytes), "N",
      "memory for the receipts of the latest entries as they were issued, so reading them back is a copy "
      "(default 33554432; 0 = off)"},
     {"register-wait-ms", OPT_U64, F(register_wait_ms), "MS",
@@ -243,7 +254,8 @@ static int apply(scitt_config_t *cfg, const opt_t *o, const char *v, size_t len)
         *(uint32_t *)field = (uint32_t)n;
         return 0;
     case OPT_SIZE:
-        if (n == 0 || n > SIZE_MAX / 2) {
+    case OPT_BYTES:
+        if ((n == 0 && o->type == OPT_SIZE) || n > SIZE_MAX / 2) {
             return SCITT_EINVAL;
         }
         *(size_t *)field = (size_t)n;
