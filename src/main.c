@@ -161,6 +161,7 @@ int main(int argc, char **argv)
         .max_pending_bytes = cfg.max_pending_bytes,
         .tile_cache_bytes = cfg.tile_cache_bytes != 0 ? cfg.tile_cache_bytes : 1, /* under one tile: none cached */
         .receipt_cache_bytes = cfg.receipt_cache_bytes != 0 ? cfg.receipt_cache_bytes : 1, /* under 4 KiB: off */
+        .commit_linger_us = cfg.commit_linger_us != 0 ? cfg.commit_linger_us : SCITT_SEQ_LINGER_OFF,
     };
     why = NULL;
     rc = scitt_seq_start(&app.seq, &qcfg, &why);

@@ -38,6 +38,7 @@ typedef struct scitt_config {
     size_t max_pending_bytes;    /* --max-pending-bytes, default 64 MiB */
     size_t tile_cache_bytes;     /* --tile-cache-bytes, default 32 MiB, 0 = off */
     size_t receipt_cache_bytes;  /* --receipt-cache-bytes, default 32 MiB, 0 = off */
+    size_t commit_linger_us;     /* --commit-linger-us, default 2000, 0 = off */
     uint64_t register_wait_ms;   /* --register-wait-ms, default 5000 */
     size_t max_statement_bytes;  /* --max-statement-bytes, default 1 MiB */
     size_t max_connections;      /* --max-connections, default 10000 */

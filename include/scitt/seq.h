@@ -70,6 +70,8 @@ typedef struct scitt_seq_config {
     bool bench_no_index;          /* benchmarks only: write no secondary index records (issue 10) */
     size_t tile_cache_bytes;      /* full tiles' hashed interiors kept for receipts; 0 means 32 MiB */
     size_t receipt_cache_bytes;   /* receipts of the latest leaves kept as built; 0 means 32 MiB, < 4 KiB off */
+    uint64_t commit_linger_us;    /* a busy sequencer waits up to this long for a fuller batch; 0 means 2000,
+                                   * SCITT_SEQ_LINGER_OFF none */
 } scitt_seq_config_t;
 
 /* The default bound of the tile cache (scitt_merkle_tile_cache_t): 2048
@@ -79,6 +81,9 @@ typedef struct scitt_seq_config {
 /* The default bound of the recent-receipt cache: about 80k receipts of a
  * log of a few million entries (~400 bytes each). */
 #define SCITT_SEQ_DEFAULT_RECEIPT_CACHE ((size_t)32 << 20)
+/* The default commit linger (microseconds): see commit_linger_us. */
+#define SCITT_SEQ_DEFAULT_LINGER_US 2000
+#define SCITT_SEQ_LINGER_OFF        UINT64_MAX
 
 typedef struct scitt_seq scitt_seq_t;
 

@@ -63,6 +63,9 @@ static const opt_t opts[] = {
     {"receipt-cache-bytes", OPT_BYTES, F(receipt_cache_bytes), "N",
      "memory for the receipts of the latest entries as they were issued, so reading them back is a copy "
      "(default 33554432; 0 = off)"},
+    {"commit-linger-us", OPT_BYTES, F(commit_linger_us), "US",
+     "under sustained load, how long the sequencer waits for a fuller batch before committing (default 2000; 0 = "
+     "off)"},
     {"register-wait-ms", OPT_U64, F(register_wait_ms), "MS",
      "how long POST waits for the commit before answering 202 (default 5000)"},
     {"max-statement-bytes", OPT_SIZE, F(max_statement_bytes), "N",
@@ -118,6 +121,7 @@ int scitt_config_init(scitt_config_t *cfg)
     cfg->max_pending_bytes = (size_t)64 << 20;
     cfg->tile_cache_bytes = (size_t)32 << 20;
     cfg->receipt_cache_bytes = (size_t)32 << 20;
+    cfg->commit_linger_us = 2000;
     cfg->register_wait_ms = 5000;
     cfg->max_statement_bytes = 1u << 20;
     cfg->max_connections = 10000;

@@ -126,7 +126,9 @@ struct scitt_seq {
     scitt_seq__fifo_t sq;
     unsigned workers_alive; /* the sequencer exits when 0, sq_closed and sq is empty */
     bool sq_closed;
-    bool hold; /* tests: the sequencer takes no batch while set */
+    bool hold;          /* tests: the sequencer takes no batch while set */
+    size_t sq_wake_at;  /* queue_verified wakes the sequencer at this many queued jobs */
+    uint64_t linger_ns; /* how long a busy sequencer waits for a fuller batch */
 
     scitt_seq__pendset_t pendset;
 

@@ -296,7 +296,9 @@ int scitt_seq__queue_verified(scitt_seq_t *seq, scitt_seq__job_t *job)
         return SCITT_ESHUTDOWN;
     }
     scitt_seq__fifo_push(&seq->sq, job);
-    pthread_cond_signal(&seq->sq_cond);
+    if (seq->sq.num >= seq->sq_wake_at) { /* a lingering sequencer wants a fuller batch */
+        pthread_cond_signal(&seq->sq_cond);
+    }
     pthread_mutex_unlock(&seq->sq_lock);
     return 0;
 }
@@ -331,7 +333,9 @@ int scitt_seq__submit_entry(scitt_seq_t *seq, const uint8_t *stmt, size_t len, c
     scitt_seq__pendset_add(&seq->pendset, entry);
     job->in_pending = true;
     scitt_seq__fifo_push(&seq->sq, job);
-    pthread_cond_signal(&seq->sq_cond);
+    if (seq->sq.num >= seq->sq_wake_at) { /* a lingering sequencer wants a fuller batch */
+        pthread_cond_signal(&seq->sq_cond);
+    }
     pthread_mutex_unlock(&seq->sq_lock);
     return 0;
 }

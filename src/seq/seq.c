@@ -99,6 +99,10 @@ int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char
     pthread_mutex_init(&seq->vq_lock, NULL);
     pthread_cond_init(&seq->vq_cond, NULL);
     pthread_mutex_init(&seq->sq_lock, NULL);
+    seq->sq_wake_at = 1;
+    seq->linger_ns = cfg->commit_linger_us == SCITT_SEQ_LINGER_OFF ? 0
+                     : cfg->commit_linger_us != 0                  ? cfg->commit_linger_us * 1000
+                                                                   : SCITT_SEQ_DEFAULT_LINGER_US * 1000;
     pthread_cond_init(&seq->sq_cond, NULL);
     int rc = seq->origin == NULL ? SCITT_ENOMEM : scitt_seq__pendset_init(&seq->pendset, seq->max_pending);
     if (rc == 0) {

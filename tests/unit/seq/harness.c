@@ -70,7 +70,8 @@ void h_start(h_env_t *e, size_t batch_max, size_t max_pending, unsigned workers)
                               .batch_max = batch_max,
                               .max_pending = max_pending,
                               .tile_cache_bytes = e->tile_cache_bytes,
-                              .receipt_cache_bytes = e->receipt_cache_bytes};
+                              .receipt_cache_bytes = e->receipt_cache_bytes,
+                              .commit_linger_us = e->linger_us};
     const char *why = NULL;
     int rc = scitt_seq_start(&e->seq, &cfg, &why);
     cr_assert_eq(rc, 0, "start: %s (%s)", scitt_err_name(rc), why ? why : "");

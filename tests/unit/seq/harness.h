@@ -26,6 +26,7 @@ typedef struct h_env {
     scitt_seq_t *seq;
     size_t tile_cache_bytes;    /* for h_start; 0 means the default */
     size_t receipt_cache_bytes; /* for h_start; 0 means the default, 1 off */
+    uint64_t linger_us;         /* for h_start; 0 means the default */
 } h_env_t;
 
 /* h_setup makes the folders, the issuer key and the policy. */

@@ -644,3 +644,35 @@ Test(sequencer, recent_ring)
     scitt_seq__recent_cleanup(&r);
     scitt_buf_cleanup(&out);
 }
+
+/* The commit linger: after a batch of 8, a sequencer woken by the first of
+ * 16 more entries, which trickle in 2 ms apart, waits (up to 300 ms here)
+ * until twice as many are queued, so the 16 commit as one batch: two
+ * batches in all. */
+Test(sequencer, linger_fills_batches)
+{
+    h_open(&env, 0, 0);
+    env.linger_us = 300000;
+    h_start(&env, 0, 0, 1);
+    h_waiter_t w;
+    h_waiter_init(&w, 24);
+    uint8_t buf[64];
+    scitt_seq__hold(env.seq, true);
+    for (size_t i = 0; i < 24; i++) {
+        if (i == 8) {
+            scitt_seq__hold(env.seq, false);
+            h_wait(&w, 8, 60);
+        }
+        memset(buf, 0x5c, sizeof(buf));
+        memcpy(buf, &i, sizeof(i));
+        h_submit_entry(&env, &w, i, buf, sizeof(buf));
+        if (i >= 8) {
+            usleep(2000); /* a steady trickle: without the linger each would commit alone */
+        }
+    }
+    h_wait(&w, 24, 60);
+    scitt_seq_stats_t st;
+    scitt_seq_stats(env.seq, &st);
+    cr_expect_eq(st.batches, 2, "8, then 16 in one batch (%lu batches)", (unsigned long)st.batches);
+    h_waiter_cleanup(&w);
+}
