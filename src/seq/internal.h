@@ -113,6 +113,7 @@ struct scitt_seq {
     /* Submissions accepted and not yet answered (both queues and the batch
      * in hand). Bounded by max_pending. */
     atomic_size_t pending;
+    atomic_size_t vq_waiting; /* statements queued for verification, not yet taken by a worker */
 
     /* Verify queue: submit -> verify pool. */
     pthread_mutex_t vq_lock;

@@ -283,6 +283,7 @@ int scitt_seq_submit(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_se
         return SCITT_ESHUTDOWN;
     }
     scitt_seq__fifo_push(&seq->vq, job);
+    atomic_store_explicit(&seq->vq_waiting, seq->vq.num, memory_order_relaxed);
     pthread_cond_signal(&seq->vq_cond);
     pthread_mutex_unlock(&seq->vq_lock);
     return 0;
@@ -398,6 +399,7 @@ void *scitt_seq__pool_main(void *arg)
             pthread_cond_wait(&seq->vq_cond, &seq->vq_lock);
         }
         scitt_seq__job_t *job = scitt_seq__fifo_pop(&seq->vq);
+        atomic_store_explicit(&seq->vq_waiting, seq->vq.num, memory_order_relaxed);
         pthread_mutex_unlock(&seq->vq_lock);
         if (job == NULL) {
             break; /* stopping and drained */

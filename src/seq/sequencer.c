@@ -740,17 +740,20 @@ static void run_batch(scitt_seq__sequencer_t *s)
     hand_off(s, rc);
 }
 
-/* linger: under sustained load (the previous batch had several jobs), wait
- * up to linger_ns for the queue to hold twice that many before taking a
- * batch. Commits cost a fixed amount (two fsyncs, wakeups of the answer
- * thread and the loop), so fewer, fuller batches leave more CPU to
- * verification; the latency added is bounded by linger_ns. The workers wake
+/* linger: when verification is the bottleneck (statements wait for a
+ * verify worker) and the previous batch had several jobs, wait up to
+ * linger_ns for the queue to hold twice that many before taking a batch.
+ * Commits cost a fixed amount of CPU (two fsyncs, wakeups of the answer
+ * thread and the loop), so fewer, fuller batches leave more of it to
+ * verification; the latency added is bounded by linger_ns, and below
+ * saturation (nothing waits for a worker) there is none. The workers wake
  * the sequencer only at the target (sq_wake_at), not at every job. Called
  * and returns with sq_lock held. */
 static void linger(scitt_seq_t *seq, size_t last, size_t cap)
 {
     size_t want = last * 2 < cap ? last * 2 : cap;
-    if (seq->linger_ns == 0 || last < 4 || seq->sq.num >= want || seq->sq_closed || seq->hold) {
+    if (seq->linger_ns == 0 || last < 4 || seq->sq.num >= want || seq->sq_closed || seq->hold ||
+        atomic_load_explicit(&seq->vq_waiting, memory_order_relaxed) == 0) {
         return;
     }
     struct timespec until;

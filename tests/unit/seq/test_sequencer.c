@@ -645,10 +645,11 @@ Test(sequencer, recent_ring)
     scitt_buf_cleanup(&out);
 }
 
-/* The commit linger: after a batch of 8, a sequencer woken by the first of
- * 16 more entries, which trickle in 2 ms apart, waits (up to 300 ms here)
- * until twice as many are queued, so the 16 commit as one batch: two
- * batches in all. */
+/* The commit linger: after a batch of 8, 16 statements wait for the one
+ * verify worker and reach the sequencer one by one; the sequencer, woken
+ * by the first, waits (up to 300 ms here) until twice the last batch is
+ * queued, so the 16 commit as one batch: two batches in all. Without the
+ * linger each would commit nearly alone. */
 Test(sequencer, linger_fills_batches)
 {
     h_open(&env, 0, 0);
@@ -656,23 +657,31 @@ Test(sequencer, linger_fills_batches)
     h_start(&env, 0, 0, 1);
     h_waiter_t w;
     h_waiter_init(&w, 24);
-    uint8_t buf[64];
+    scitt_buf_t stmts[24];
+    for (size_t i = 0; i < 24; i++) {
+        char sub[32];
+        snprintf(sub, sizeof(sub), "pkg:linger-%zu", i);
+        scitt_buf_init(&stmts[i], NULL, 0);
+        h_statement(&env, &stmts[i], sub, false);
+    }
     scitt_seq__hold(env.seq, true);
     for (size_t i = 0; i < 24; i++) {
         if (i == 8) {
+            h_wait(&w, 0, 60);
+            while (atomic_load(&env.seq->pending) - env.seq->sq.num > 0) {
+                usleep(1000); /* the 8 verified and queued behind the hold */
+            }
             scitt_seq__hold(env.seq, false);
             h_wait(&w, 8, 60);
         }
-        memset(buf, 0x5c, sizeof(buf));
-        memcpy(buf, &i, sizeof(i));
-        h_submit_entry(&env, &w, i, buf, sizeof(buf));
-        if (i >= 8) {
-            usleep(2000); /* a steady trickle: without the linger each would commit alone */
-        }
+        h_submit(&env, &w, i, &stmts[i]);
     }
     h_wait(&w, 24, 60);
     scitt_seq_stats_t st;
     scitt_seq_stats(env.seq, &st);
     cr_expect_eq(st.batches, 2, "8, then 16 in one batch (%lu batches)", (unsigned long)st.batches);
+    for (size_t i = 0; i < 24; i++) {
+        scitt_buf_cleanup(&stmts[i]);
+    }
     h_waiter_cleanup(&w);
 }
