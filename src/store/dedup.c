@@ -29,8 +29,10 @@
 
 #define MIN_SLOTS      4096
 #define MAX_SLOTS      ((uint64_t)1 << 40)
-#define SYNC_POLL_S    1  /* the syncer looks this often */
-#define SYNC_MAX_AGE_S 10 /* and syncs whatever is older than this */
+#define SYNC_POLL_S    1                 /* the syncer looks this often */
+#define SYNC_MAX_AGE_S 10                /* and syncs whatever is older than this */
+#define SYNC_CHUNK     ((size_t)1 << 20) /* msync this much at a time (a multiple of the page size) */
+#define SYNC_PAUSE_NS  1000000L          /* then let other writes through for 1 ms */
 
 typedef scitt_dedup_slot_t slot_t;
 typedef scitt_dedup_hdr_t hdr_t;
@@ -368,7 +370,26 @@ int scitt_dedup_find(scitt_dedup_t *d, const uint8_t hash[32], scitt_dedup_confi
 
 /* sync_table makes entries [0, indexed) durable in the file and records it
  * in the header, when `want` says it is worth it given how much is unsynced. */
-static int sync_table(scitt_dedup_t *d, bool (*want)(uint64_t unsynced, uint64_t slots, void *), void *arg,
+/* msync_paced writes the slots back SYNC_CHUNK bytes at a time with a short
+ * pause between chunks (pace), so the disk queue never holds more than one
+ * chunk of this derived table ahead of the sequencer's fsyncs: one msync of
+ * a table of hundreds of MiB with random dirty pages queued that much
+ * writeback at once and stalled LMDB commits for 100-300 ms. */
+static int msync_paced(uint8_t *base, size_t len, bool pace)
+{
+    for (size_t off = 0; off < len; off += SYNC_CHUNK) {
+        size_t n = len - off < SYNC_CHUNK ? len - off : SYNC_CHUNK;
+        if (msync(base + off, n, MS_SYNC) != 0) {
+            return -errno;
+        }
+        if (pace) {
+            nanosleep(&(struct timespec){0, SYNC_PAUSE_NS}, NULL);
+        }
+    }
+    return 0;
+}
+
+static int sync_table(scitt_dedup_t *d, bool (*want)(uint64_t unsynced, uint64_t slots, void *), void *arg, bool pace,
                       bool *out_did)
 {
     pthread_mutex_lock(&d->sync_lock);
@@ -381,8 +402,8 @@ static int sync_table(scitt_dedup_t *d, bool (*want)(uint64_t unsynced, uint64_t
     uint64_t unsynced = upto >= d->synced ? upto - d->synced : upto;
     *out_did = false;
     if (!broken && want(unsynced, t.mask + 1, arg)) {
-        if (!d->nosync && msync(t.map + HDR_LEN, t.map_len - HDR_LEN, MS_SYNC) != 0) {
-            rc = -errno;
+        if (!d->nosync) {
+            rc = msync_paced(t.map + HDR_LEN, t.map_len - HDR_LEN, pace);
         }
         if (rc == 0) {
             hdr_t *h = (hdr_t *)t.map;
@@ -442,7 +463,7 @@ static void *syncer_main(void *arg)
         clock_gettime(CLOCK_MONOTONIC, &now);
         urgent = urgent || now.tv_sec - last.tv_sec >= SYNC_MAX_AGE_S;
         bool did;
-        int rc = sync_table(d, want_periodic, &urgent, &did);
+        int rc = sync_table(d, want_periodic, &urgent, true, &did);
         if (rc != 0) {
             fprintf(stderr, "scittd: store: cannot sync the dedup index: %s (retried)\n", scitt_strerror(rc));
         } else if (did) {
@@ -464,7 +485,7 @@ int scitt_dedup_start(scitt_dedup_t *d)
 int scitt_dedup_sync_now(scitt_dedup_t *d)
 {
     bool did;
-    return sync_table(d, want_any, NULL, &did);
+    return sync_table(d, want_any, NULL, false, &did);
 }
 
 void scitt_dedup_stats(scitt_dedup_t *d, uint64_t *out_slots, uint64_t *out_count, uint64_t *out_synced)
@@ -492,7 +513,7 @@ void scitt_dedup_close(scitt_dedup_t *d)
     }
     if (d->t.map != NULL) {
         bool did;
-        int rc = sync_table(d, want_any, NULL, &did);
+        int rc = sync_table(d, want_any, NULL, false, &did);
         if (rc != 0) {
             fprintf(stderr, "scittd: store: cannot sync the dedup index at close: %s\n", scitt_strerror(rc));
         }
