@@ -297,7 +297,9 @@ int scitt_seq__queue_verified(scitt_seq_t *seq, scitt_seq__job_t *job)
         return SCITT_ESHUTDOWN;
     }
     scitt_seq__fifo_push(&seq->sq, job);
-    if (seq->sq.num >= seq->sq_wake_at) { /* a lingering sequencer wants a fuller batch */
+    /* A lingering sequencer wants a fuller batch, or to know that no more
+     * statements wait for verification. */
+    if (seq->sq.num >= seq->sq_wake_at || atomic_load_explicit(&seq->vq_waiting, memory_order_relaxed) == 0) {
         pthread_cond_signal(&seq->sq_cond);
     }
     pthread_mutex_unlock(&seq->sq_lock);
@@ -334,7 +336,9 @@ int scitt_seq__submit_entry(scitt_seq_t *seq, const uint8_t *stmt, size_t len, c
     scitt_seq__pendset_add(&seq->pendset, entry);
     job->in_pending = true;
     scitt_seq__fifo_push(&seq->sq, job);
-    if (seq->sq.num >= seq->sq_wake_at) { /* a lingering sequencer wants a fuller batch */
+    /* A lingering sequencer wants a fuller batch, or to know that no more
+     * statements wait for verification. */
+    if (seq->sq.num >= seq->sq_wake_at || atomic_load_explicit(&seq->vq_waiting, memory_order_relaxed) == 0) {
         pthread_cond_signal(&seq->sq_cond);
     }
     pthread_mutex_unlock(&seq->sq_lock);

@@ -80,8 +80,9 @@ void scitt_seq__recent_put(scitt_seq__recent_t *r, uint64_t leaf, scitt_span_t r
     }
     /* The receipt goes at head, or at 0 if it would cross the end (the
      * bytes skipped count as used by the leaf before it until it leaves). */
-    size_t at = r->head + receipt.len <= r->cap ? r->head : 0;
-    size_t skipped = at == 0 ? r->cap - r->head : 0;
+    bool wrap = r->head + receipt.len > r->cap;
+    size_t at = wrap ? 0 : r->head;
+    size_t skipped = wrap ? r->cap - r->head : 0;
     while (r->first < r->next && (r->next - r->first >= r->num_slots || r->used + skipped + receipt.len > r->cap)) {
         drop_oldest(r);
     }

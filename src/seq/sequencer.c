@@ -746,9 +746,10 @@ static void run_batch(scitt_seq__sequencer_t *s)
  * Commits cost a fixed amount of CPU (two fsyncs, wakeups of the answer
  * thread and the loop), so fewer, fuller batches leave more of it to
  * verification; the latency added is bounded by linger_ns, and below
- * saturation (nothing waits for a worker) there is none. The workers wake
- * the sequencer only at the target (sq_wake_at), not at every job. Called
- * and returns with sq_lock held. */
+ * saturation (nothing waits for a worker) there is none, and the wait ends
+ * as soon as nothing does. The workers wake the sequencer only at the
+ * target (sq_wake_at) or when the verify queue runs empty, not at every
+ * job. Called and returns with sq_lock held. */
 static void linger(scitt_seq_t *seq, size_t last, size_t cap)
 {
     size_t want = last * 2 < cap ? last * 2 : cap;
@@ -762,7 +763,8 @@ static void linger(scitt_seq_t *seq, size_t last, size_t cap)
     until.tv_sec += (time_t)(ns / 1000000000u);
     until.tv_nsec = (long)(ns % 1000000000u);
     seq->sq_wake_at = want;
-    while (seq->sq.num < want && !seq->sq_closed && pthread_cond_timedwait(&seq->sq_cond, &seq->sq_lock, &until) == 0) {
+    while (seq->sq.num < want && !seq->sq_closed && atomic_load_explicit(&seq->vq_waiting, memory_order_relaxed) != 0 &&
+           pthread_cond_timedwait(&seq->sq_cond, &seq->sq_lock, &until) == 0) {
     }
     seq->sq_wake_at = 1;
 }

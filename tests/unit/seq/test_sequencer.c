@@ -645,15 +645,15 @@ Test(sequencer, recent_ring)
     scitt_buf_cleanup(&out);
 }
 
-/* The commit linger: after a batch of 8, 200 statements queue for the one
+/* The commit linger: 600 statements submitted at once queue for the one
  * verify worker and reach the sequencer one by one. While some still wait
  * for the worker, the sequencer waits (up to 300 ms here) for twice its
- * last batch before committing, so batches double (16, 32, 64, ...) and the
- * 208 entries take a handful of commits; without the linger the sequencer
- * takes whatever arrived during each commit (dozens of small batches). */
+ * last batch before committing, so once batches hold 4 they double, and the
+ * 600 take a handful of commits; without the linger the sequencer takes
+ * whatever arrived during each commit (dozens of small batches). */
 Test(sequencer, linger_fills_batches)
 {
-    enum { N = 208 };
+    enum { N = 600 };
     h_open(&env, 0, 0);
     env.linger_us = 300000;
     h_start(&env, 0, 0, 1);
@@ -666,21 +666,13 @@ Test(sequencer, linger_fills_batches)
         scitt_buf_init(&stmts[i], NULL, 0);
         h_statement(&env, &stmts[i], sub, false);
     }
-    scitt_seq__hold(env.seq, true);
     for (size_t i = 0; i < N; i++) {
-        if (i == 8) {
-            while (atomic_load(&env.seq->pending) - env.seq->sq.num > 0) {
-                usleep(1000); /* the 8 verified and queued behind the hold */
-            }
-            scitt_seq__hold(env.seq, false);
-            h_wait(&w, 8, 60);
-        }
         h_submit(&env, &w, i, &stmts[i]);
     }
     h_wait(&w, N, 60);
     scitt_seq_stats_t st;
     scitt_seq_stats(env.seq, &st);
-    cr_expect_leq(st.batches, 8, "8, then batches that double (%lu batches)", (unsigned long)st.batches);
+    cr_expect_leq(st.batches, 16, "batches that double (%lu batches)", (unsigned long)st.batches);
     for (size_t i = 0; i < N; i++) {
         scitt_buf_cleanup(&stmts[i]);
     }
