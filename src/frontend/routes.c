@@ -22,15 +22,55 @@
 #include "scitt/cose.h"
 #include "scitt/receipt.h"
 
-bool scitt_h2__accepts(const scitt_h2_stream_t *s, const char *media_type)
+/* zero_q reports whether a media range's parameters (after its ';') give
+ * q=0 (RFC 9110 section 12.4.2: "0", "0.", "0.0" ... "0.000"): not
+ * acceptable. */
+static bool zero_q(const char *p, const char *end)
 {
-    /* A simple containment check is enough: we only look for our own
-     * distinctive media types, never negotiate between equals. */
-    size_t n = strlen(media_type);
-    for (const char *p = s->accept; *p != '\0'; p++) {
-        if (strncasecmp(p, media_type, n) == 0) {
+    while (p < end) {
+        while (p < end && (*p == ';' || *p == ' ' || *p == '\t')) {
+            p++;
+        }
+        if (end - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+            const char *v = p + 2;
+            if (v >= end || *v != '0') {
+                return false;
+            }
+            for (v++; v < end && *v != ';' && *v != ' ' && *v != '\t'; v++) {
+                if (*v != '.' && *v != '0') {
+                    return false;
+                }
+            }
             return true;
         }
+        while (p < end && *p != ';') {
+            p++;
+        }
+    }
+    return false;
+}
+
+bool scitt_h2__accepts(const scitt_h2_stream_t *s, const char *media_type)
+{
+    /* We only look for our own distinctive media types, never negotiate
+     * between equals: a list element naming exactly this type (case
+     * insensitive, no wildcards) without q=0 selects it. */
+    size_t n = strlen(media_type);
+    const char *p = s->accept;
+    while (*p != '\0') {
+        const char *end = strchr(p, ',');
+        end = end != NULL ? end : p + strlen(p);
+        while (p < end && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+        const char *type_end = p;
+        while (type_end < end && *type_end != ';' && *type_end != ' ' && *type_end != '\t') {
+            type_end++;
+        }
+        if ((size_t)(type_end - p) == n && strncasecmp(p, media_type, n) == 0 && !zero_q(type_end, end)) {
+            return true;
+        }
+        p = *end == ',' ? end + 1 : end;
     }
     return false;
 }

@@ -149,6 +149,17 @@ try:
         ok &= j.get("content_type") == e.get("content_type")
     check(ok, "JSON answer matches CBOR (hex ids/kids, escaped iss)")
 
+    # Accept: a list element naming application/json exactly, without q=0.
+    for accept, want in [("application/json", "application/json"),
+                         ("text/html, APPLICATION/JSON ; q=0.5", "application/json"),
+                         ("application/json;q=0, application/cbor", "application/cbor"),
+                         ("application/json; q=0.000", "application/cbor"),
+                         ("application/json-seq", "application/cbor"),
+                         ("application/jsonx;q=1", "application/cbor")]:
+        r = query({"limit": 1}, accept)
+        check(r.status == 200 and r.header("content-type") == want, "Accept %r selects %s (got %s)"
+              % (accept, want, r.header("content-type")))
+
     # Each filter, and combinations, against the expectation.
     kid_a, kid_b = expected[0]["kid"], expected[2]["kid"]
     art = expected[2]["artifact"]
