@@ -58,17 +58,17 @@ static void put_pct(scitt_buf_t *q, const char *name, const char *value)
 
 /* put_text prints `s` with control and non-ASCII bytes as \xHH, so a
  * hostile iss or sub cannot drive the terminal. */
-static void put_text(scitt_span_t s, int width)
+static void put_text(FILE *f, scitt_span_t s, int width)
 {
     int n = 0;
     for (size_t i = 0; i < s.len; i++) {
         uint8_t b = s.base[i];
-        n += b >= 0x20 && b < 0x7f && b != '\\' ? printf("%c", b) : printf("\\x%02x", b);
+        n += b >= 0x20 && b < 0x7f && b != '\\' ? fprintf(f, "%c", b) : fprintf(f, "\\x%02x", b);
     }
-    if (s.len == 0) {
-        n += printf("-");
+    if (s.len == 0 && width > 0) {
+        n += fprintf(f, "-");
     }
-    printf("%*s", n < width ? width - n : 0, "");
+    fprintf(f, "%*s", n < width ? width - n : 0, "");
 }
 
 static void print_row(const scitt_cose_audit_entry_t *e)
@@ -85,14 +85,14 @@ static void print_row(const scitt_cose_audit_entry_t *e)
         snprintf(kid, sizeof(kid), "%.16s%s", full, e->key_id.len > 8 ? ".." : "");
     }
     printf("%-8llu %-20s ", (unsigned long long)e->index, when);
-    put_text(e->iss, 24);
+    put_text(stdout, e->iss, 24);
     printf(" ");
-    put_text(e->sub, 16);
+    put_text(stdout, e->sub, 16);
     printf(" %-18s ", kid);
     if (!e->has_content_type) {
-        put_text(scitt_span(NULL, 0), 16);
+        put_text(stdout, scitt_span(NULL, 0), 16);
     } else if (e->content_type.is_text) {
-        put_text(e->content_type.text, 16);
+        put_text(stdout, e->content_type.text, 16);
     } else {
         printf("%-16lld", (long long)e->content_type.num);
     }
@@ -116,12 +116,16 @@ static void print_error(const scitt_client_req_t *req)
     if (strstr(req->content_type_resp, "problem") != NULL) {
         scitt_cose_problem_decode(&title, &detail, req->resp.base, req->resp.len);
     }
+    /* The server's words, escaped like the table's text: a hostile server
+     * cannot drive the terminal either. */
     fprintf(stderr, "scitt audit: %d", req->status);
     if (title.len > 0) {
-        fprintf(stderr, " %.*s", (int)title.len, (const char *)title.base);
+        fputc(' ', stderr);
+        put_text(stderr, title, 0);
     }
     if (detail.len > 0) {
-        fprintf(stderr, ": %.*s", (int)detail.len, (const char *)detail.base);
+        fputs(": ", stderr);
+        put_text(stderr, detail, 0);
     }
     fputc('\n', stderr);
 }
