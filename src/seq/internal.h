@@ -75,11 +75,17 @@ bool scitt_seq__pendset_has(scitt_seq__pendset_t *ps, const uint8_t entry[32]);
 
 /* The receipts of the most recent leaves (recent.c), as the answer thread
  * built them: a window of consecutive leaves in a ring of bytes. */
+typedef struct scitt_seq__recent_slot {
+    size_t off, len; /* the receipt */
+    size_t owned;    /* bytes it holds in the ring: len, plus the end of the
+                      * ring skipped after it when the next one wrapped */
+} scitt_seq__recent_slot_t;
+
 typedef struct scitt_seq__recent {
     pthread_mutex_t lock;
     uint8_t *bytes;
-    size_t cap;           /* bytes in the ring */
-    void *slots;          /* num_slots x (offset, length, bytes owned) */
+    size_t cap; /* bytes in the ring */
+    scitt_seq__recent_slot_t *slots;
     size_t num_slots;     /* 0: off */
     uint64_t first, next; /* the leaves held */
     size_t head, used;    /* where the next receipt goes; bytes held */

@@ -21,12 +21,6 @@
  * leave bytes unused, larger ones slots). */
 #define RECENT_BYTES_PER_SLOT 256
 
-typedef struct recent_slot {
-    size_t off, len; /* the receipt */
-    size_t owned;    /* bytes it holds in the ring: len, plus the end of the
-                      * ring skipped after it when the next one wrapped */
-} recent_slot_t;
-
 int scitt_seq__recent_init(scitt_seq__recent_t *r, size_t bytes)
 {
     memset(r, 0, sizeof(*r));
@@ -35,9 +29,9 @@ int scitt_seq__recent_init(scitt_seq__recent_t *r, size_t bytes)
         return 0; /* off */
     }
     r->num_slots = bytes / RECENT_BYTES_PER_SLOT;
-    r->cap = bytes - r->num_slots * sizeof(recent_slot_t);
+    r->cap = bytes - r->num_slots * sizeof(scitt_seq__recent_slot_t);
     r->bytes = malloc(r->cap); /* pages are touched only as receipts arrive */
-    r->slots = malloc(r->num_slots * sizeof(recent_slot_t));
+    r->slots = malloc(r->num_slots * sizeof(scitt_seq__recent_slot_t));
     if (r->bytes == NULL || r->slots == NULL) {
         free(r->bytes);
         free(r->slots);
@@ -62,7 +56,7 @@ void scitt_seq__recent_cleanup(scitt_seq__recent_t *r)
 /* drop_oldest forgets leaf `first`; the caller holds the lock. */
 static void drop_oldest(scitt_seq__recent_t *r)
 {
-    recent_slot_t *s = &((recent_slot_t *)r->slots)[r->first % r->num_slots];
+    scitt_seq__recent_slot_t *s = &r->slots[r->first % r->num_slots];
     r->used -= s->owned;
     r->first++;
 }
@@ -90,11 +84,11 @@ void scitt_seq__recent_put(scitt_seq__recent_t *r, uint64_t leaf, scitt_span_t r
         r->used = 0; /* empty: skipped bytes need no owner */
         skipped = 0;
     } else if (skipped != 0) {
-        ((recent_slot_t *)r->slots)[(r->next - 1) % r->num_slots].owned += skipped;
+        r->slots[(r->next - 1) % r->num_slots].owned += skipped;
         r->used += skipped;
     }
     memcpy(r->bytes + at, receipt.base, receipt.len);
-    ((recent_slot_t *)r->slots)[leaf % r->num_slots] = (recent_slot_t){at, receipt.len, receipt.len};
+    r->slots[leaf % r->num_slots] = (scitt_seq__recent_slot_t){at, receipt.len, receipt.len};
     r->head = at + receipt.len;
     r->used += receipt.len;
     r->next = leaf + 1;
@@ -109,7 +103,7 @@ int scitt_seq__recent_get(scitt_seq__recent_t *r, uint64_t leaf, scitt_buf_t *ou
     }
     pthread_mutex_lock(&r->lock);
     if (leaf >= r->first && leaf < r->next) {
-        const recent_slot_t *s = &((recent_slot_t *)r->slots)[leaf % r->num_slots];
+        const scitt_seq__recent_slot_t *s = &r->slots[leaf % r->num_slots];
         rc = scitt_buf_append(out, r->bytes + s->off, s->len);
     }
     pthread_mutex_unlock(&r->lock);
