@@ -125,8 +125,9 @@ int scitt_merkle_append(scitt_merkle_t *t, const uint8_t (*leaf_hashes)[32], siz
  * about one tree size from stored tiles. It caches the internal nodes of
  * every tile it reads (a direct-mapped cache), so proofs for many leaves at
  * one size (a sequencer batch) hash each tile once. Creating it reads the
- * right-edge tile of each level (O(log n) tiles) to get the nodes on the
- * right border; each proof then reads at most one tile per level.
+ * last leaf's tile; the nodes on the right border above it are folded from
+ * the right-edge tiles when first needed (O(log n) tiles); each proof reads
+ * at most one tile per level.
  *
  * The reader must stay valid, and the stored tiles unchanged up to `size`,
  * for the prover's lifetime. */
@@ -143,8 +144,10 @@ int scitt_merkle_prover_new(scitt_merkle_prover_t **out, const scitt_mem_t *mem,
 
 void scitt_merkle_prover_free(scitt_merkle_prover_t *p);
 
-/* scitt_merkle_prover_root writes MTH of the prover's tree. */
-void scitt_merkle_prover_root(const scitt_merkle_prover_t *p, uint8_t out[32]);
+/* scitt_merkle_prover_root writes MTH of the prover's tree. Returns 0 or
+ * a tile error (the right border above the lowest node is folded on first
+ * need, here or in a proof). */
+int scitt_merkle_prover_root(scitt_merkle_prover_t *p, uint8_t out[32]);
 
 /* scitt_merkle_prover_inclusion writes PATH(index, D[size]) (RFC 9162
  * 2.1.3.1), leaf to root, into `out_path` (room for SCITT_MERKLE_MAX_PROOF
@@ -159,15 +162,17 @@ int scitt_merkle_prover_inclusion(scitt_merkle_prover_t *p, uint8_t (*out_path)[
 int scitt_merkle_prover_consistency(scitt_merkle_prover_t *p, uint8_t (*out_proof)[32], size_t *out_len,
                                     uint64_t old_size);
 
-/* scitt_merkle_tile_cache_t keeps the 511-node tile trees of full tiles (a
- * full tile never changes), so provers over the same tiles hash each full
- * tile once instead of once per proof: a proof for an old leaf becomes
- * lookups. Only the growing tile of each level is hashed per prover.
- * Attach it to a scitt_tile_reader_t (`cache`); provers then look tiles up
- * and add every full tile they read.
+/* scitt_merkle_tile_cache_t keeps the 511-node tile trees of tiles, so
+ * provers over the same tiles hash each tile once instead of once per
+ * proof: a proof for an old leaf becomes lookups. A tile's tree is built
+ * from all the hashes stored when it was read (a stored hash never changes
+ * and a tile only grows), serves every prover needing no more of them, and
+ * is rebuilt once a prover needs more of a growing tile. Attach it to a
+ * scitt_tile_reader_t (`cache`); provers then look tiles up and add every
+ * tile they read.
  *
- * One cache per tile source (one log): entries are keyed by level and index
- * alone. Thread-safe: any number of provers on any threads may share it.
+ * One cache per tile source (one append-only log): entries are keyed by
+ * level and index alone. Thread-safe: any number of provers on any threads may share it.
  * Bounded: the tiles it holds take at most `max_bytes` (16 KiB and a little
  * each; least recently used first out), plus the tiles live provers still
  * use after their eviction (at most one per prover slot). A `max_bytes`

@@ -17,18 +17,17 @@ void scitt_hex_encode(char *out, const uint8_t *in, size_t len)
     out[2 * len] = '\0';
 }
 
-static int hex_value(char c)
+/* hex_value: 0..15 for a hex digit (either case), -1 otherwise. Indexed
+ * by byte: EntryIDs in every GET path are decoded with it. */
+static const int8_t hex_table[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+static inline int hex_value(char c)
 {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
+    return hex_table[(unsigned char)c] - 1; /* zero-initialised entries: -1 */
 }
 
 int scitt_hex_decode(uint8_t *out, size_t out_cap, size_t *out_len, const char *in, size_t in_len)

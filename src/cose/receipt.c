@@ -63,6 +63,9 @@ int scitt_receipt_encode(scitt_buf_t *out, scitt_span_t protected_map, uint64_t 
                          const uint8_t (*path)[32], size_t path_len, scitt_span_t sig)
 {
     size_t mark = out->len;
+    /* One allocation for the whole receipt (heads and the proof's 3 numbers
+     * take under 64 bytes); only a hint: each append checks for itself. */
+    (void)scitt_buf_reserve(out, 64 + protected_map.len + path_len * 34 + sig.len);
     int rc = scitt_cose__put_head(out, SCITT_CBOR_TAG, 18);
     rc = rc != 0 ? rc : scitt_cose__put_head(out, SCITT_CBOR_ARRAY, 4);
     rc = rc != 0 ? rc : scitt_cose__put_bstr(out, protected_map);

@@ -1,12 +1,14 @@
 /*
- * cache.c: a shared, bounded cache of full tiles' tile trees.
+ * cache.c: a shared, bounded cache of tiles' tile trees.
  *
  * A one-shot proof for an old leaf spends nearly all its time hashing the
- * interior of the tiles it touches (255 node hashes per full tile). A full
- * tile never changes once stored, so its 511-node tile tree can be kept and
- * shared by every prover over the same tiles, on any thread: then a proof
- * becomes lookups. Only full tiles enter the cache; the growing tile of each
- * level is still hashed per prover.
+ * interior of the tiles it touches (255 node hashes per full tile). A stored
+ * hash never changes, and a tile only grows (a partial tile is a prefix of
+ * the later ones), so the tile tree of its first `width` hashes can be kept
+ * and shared by every prover over the same tiles, on any thread: it serves
+ * any prover needing at most `width` of them. Then a proof becomes lookups.
+ * A growing tile's entry is replaced by a wider one when a prover needs
+ * more of it than is cached.
  *
  * Entries are immutable after insertion and reference counted: a prover
  * holds a reference while a slot of its own points at an entry, so it reads
@@ -27,7 +29,8 @@ struct scitt_merkle__cached {
     scitt_merkle__cached_t *prev, *next; /* LRU list, most recent first */
     unsigned level;
     uint64_t index;
-    size_t refs; /* provers holding it, plus one while linked */
+    size_t width; /* hashes the tree was built from (1..256) */
+    size_t refs;  /* provers holding it, plus one while linked */
     bool linked;
     uint8_t nodes[SCITT_MERKLE__TILE_NODES][32];
 };
@@ -134,11 +137,10 @@ static scitt_merkle__cached_t *find(scitt_merkle_tile_cache_t *c, unsigned level
     return e;
 }
 
-/* evict unlinks the least recently used entry; lock held. Returns it when
+/* unlink takes entry `e` out of the table; lock held. Returns it when
  * nobody holds it any more (the caller frees it outside the lock). */
-static scitt_merkle__cached_t *evict(scitt_merkle_tile_cache_t *c)
+static scitt_merkle__cached_t *unlink_entry(scitt_merkle_tile_cache_t *c, scitt_merkle__cached_t *e)
 {
-    scitt_merkle__cached_t *e = c->tail;
     scitt_merkle__cached_t **pp = &c->buckets[bucket(c, e->level, e->index)];
     while (*pp != e) {
         pp = &(*pp)->hnext;
@@ -148,15 +150,17 @@ static scitt_merkle__cached_t *evict(scitt_merkle_tile_cache_t *c)
     e->linked = false;
     c->bytes -= sizeof(*e);
     c->num_tiles--;
-    c->evictions++;
     return --e->refs == 0 ? e : NULL;
 }
 
-const uint8_t (*scitt_merkle__cache_get(scitt_merkle_tile_cache_t *c, unsigned level, uint64_t index,
+const uint8_t (*scitt_merkle__cache_get(scitt_merkle_tile_cache_t *c, unsigned level, uint64_t index, size_t need,
                                         scitt_merkle__cached_t **out_ref))[32]
 {
     pthread_mutex_lock(&c->lock);
     scitt_merkle__cached_t *e = find(c, level, index);
+    if (e != NULL && e->width < need) {
+        e = NULL; /* a narrower past state of a growing tile */
+    }
     if (e != NULL) {
         e->refs++;
         if (c->head != e) {
@@ -173,7 +177,7 @@ const uint8_t (*scitt_merkle__cache_get(scitt_merkle_tile_cache_t *c, unsigned l
 }
 
 const uint8_t (*scitt_merkle__cache_put(scitt_merkle_tile_cache_t *c, unsigned level, uint64_t index,
-                                        const uint8_t *hashes, scitt_merkle__cached_t **out_ref))[32]
+                                        const uint8_t *hashes, size_t width, scitt_merkle__cached_t **out_ref))[32]
 {
     *out_ref = NULL;
     if (c->max_bytes < sizeof(scitt_merkle__cached_t)) {
@@ -184,21 +188,29 @@ const uint8_t (*scitt_merkle__cache_put(scitt_merkle_tile_cache_t *c, unsigned l
     if (e == NULL) {
         return NULL;
     }
-    memcpy(e->nodes, hashes, SCITT_MERKLE_TILE_WIDTH * 32);
-    scitt_merkle__tile_tree(e->nodes, SCITT_MERKLE_TILE_WIDTH);
+    memcpy(e->nodes, hashes, width * 32);
+    scitt_merkle__tile_tree(e->nodes, width);
     e->level = level;
     e->index = index;
+    e->width = width;
     e->refs = 2; /* the caller's and the table's */
     e->linked = true;
     scitt_merkle__cached_t *dead[4], *other;
     size_t num_dead = 0;
     pthread_mutex_lock(&c->lock);
     other = find(c, level, index);
-    if (other != NULL) {
+    if (other != NULL && other->width >= width) {
         other->refs++; /* another thread put it first: use theirs */
     } else {
+        if (other != NULL) {
+            /* The narrower state of a growing tile: ours replaces it. */
+            dead[num_dead] = unlink_entry(c, other);
+            num_dead += dead[num_dead] != NULL;
+            other = NULL;
+        }
         while (c->bytes + sizeof(*e) > c->max_bytes && c->tail != NULL) {
-            scitt_merkle__cached_t *d = evict(c);
+            scitt_merkle__cached_t *d = unlink_entry(c, c->tail);
+            c->evictions++;
             if (d != NULL && num_dead < scitt_countof(dead)) {
                 dead[num_dead++] = d;
             } else if (d != NULL) {

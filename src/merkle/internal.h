@@ -41,20 +41,22 @@ int scitt_merkle__read_tile(const scitt_tile_reader_t *rd, unsigned level, uint6
 /* One tile tree in a scitt_merkle_tile_cache_t (cache.c). */
 typedef struct scitt_merkle__cached scitt_merkle__cached_t;
 
-/* scitt_merkle__cache_get returns the cached tile tree of full tile
- * (level, index) and a reference in `*out_ref`, or NULL (and `*out_ref`
- * NULL) when it is not cached. The nodes stay valid and unchanged until the
+/* scitt_merkle__cache_get returns the cached tile tree of tile (level,
+ * index), built from at least its first `need` hashes, and a reference in
+ * `*out_ref`; or NULL (and `*out_ref` NULL) when no such tree is cached.
+ * Rows past a narrower prover's width hold nodes it must not use (they are
+ * not complete at its size). The nodes stay valid and unchanged until the
  * reference is released. */
-const uint8_t (*scitt_merkle__cache_get(scitt_merkle_tile_cache_t *c, unsigned level, uint64_t index,
+const uint8_t (*scitt_merkle__cache_get(scitt_merkle_tile_cache_t *c, unsigned level, uint64_t index, size_t need,
                                         scitt_merkle__cached_t **out_ref))[32];
 
-/* scitt_merkle__cache_put builds the tile tree of the full tile (level,
- * index) from its 256 `hashes`, caches it (evicting the least recently used
- * tiles past the bound) and returns it with a reference, as above. NULL when
- * it cannot (no memory, a cache smaller than one tile): the caller hashes
- * the tile itself. */
+/* scitt_merkle__cache_put builds the tile tree of tile (level, index) from
+ * its first `width` (1..256) stored `hashes`, caches it in place of a
+ * narrower one (evicting the least recently used tiles past the bound) and
+ * returns it with a reference, as above. NULL when it cannot (no memory, a
+ * cache smaller than one tile): the caller hashes the tile itself. */
 const uint8_t (*scitt_merkle__cache_put(scitt_merkle_tile_cache_t *c, unsigned level, uint64_t index,
-                                        const uint8_t *hashes, scitt_merkle__cached_t **out_ref))[32];
+                                        const uint8_t *hashes, size_t width, scitt_merkle__cached_t **out_ref))[32];
 
 /* scitt_merkle__cache_release drops a reference; NULL is a no-op. */
 void scitt_merkle__cache_release(scitt_merkle_tile_cache_t *c, scitt_merkle__cached_t *e);

@@ -13,15 +13,14 @@
  *
  * So every hash a proof needs is either a complete node, served from the
  * tile-tree cache, or a right[H], computed once per prover from the
- * right-edge tile of each level. PATH(m, n) takes, for each height H below
+ * right-edge tile of each level, and only as high as its proofs need. PATH(m, n) takes, for each height H below
  * top, the sibling s = (m >> H) ^ 1 when it exists: node(H, s) if complete,
  * right[H] if it is the last node, nothing if it lies past the end.
  * PROOF(m, n) follows the RFC 9162 SUBPROOF recursion, where every subtree
  * hash is a complete node or (for a subtree ending at n) a right[H].
  *
  * With a shared tile cache on the reader (cache.c), a slot points at the
- * cached tile tree of a full tile instead of hashing its own copy; only
- * the growing tile of each level is hashed here.
+ * cached tile tree of a tile instead of hashing its own copy.
  *
  * Cache: direct-mapped, `ways` slots per level (slot = (index % ways) * 8 +
  * level), each holding one tile's 511-node tile tree. Tiles of different
@@ -46,10 +45,11 @@ struct scitt_merkle_prover {
     const scitt_mem_t *mem;
     scitt_tile_reader_t rd;
     uint64_t size;
-    unsigned top; /* height of the root */
+    unsigned top;       /* height of the root */
+    unsigned num_right; /* right[0 .. num_right - 1] are computed */
     uint8_t right[65][32];
     size_t num_slots;
-    slot_t *slots;
+    slot_t slots[]; /* in the same allocation */
 };
 
 /* node() finds complete node (H, i) and points `*out` at its hash, which
@@ -70,7 +70,7 @@ static int node(scitt_merkle_prover_t *p, unsigned height, uint64_t i, const uin
             scitt_merkle__cache_release(cache, s->ref);
             s->ref = NULL;
         }
-        s->view = cache != NULL ? scitt_merkle__cache_get(cache, level, tile, &s->ref) : NULL;
+        s->view = cache != NULL ? scitt_merkle__cache_get(cache, level, tile, width, &s->ref) : NULL;
         if (s->view == NULL) {
             const uint8_t *hashes;
             size_t stored;
@@ -78,9 +78,10 @@ static int node(scitt_merkle_prover_t *p, unsigned height, uint64_t i, const uin
             if (rc != 0) {
                 return rc;
             }
-            if (cache != NULL && stored == SCITT_MERKLE_TILE_WIDTH) {
-                /* Full in the store, so final: hash it once for everyone. */
-                s->view = scitt_merkle__cache_put(cache, level, tile, hashes, &s->ref);
+            if (cache != NULL) {
+                /* Everything stored is final: hash it once for everyone,
+                 * also the part past this prover's size. */
+                s->view = scitt_merkle__cache_put(cache, level, tile, hashes, stored, &s->ref);
             }
             if (s->view == NULL) {
                 if (s->nodes == NULL) {
@@ -94,8 +95,8 @@ static int node(scitt_merkle_prover_t *p, unsigned height, uint64_t i, const uin
                 s->view = (const uint8_t(*)[32])s->nodes;
             }
         }
-        /* A cached full tile also holds nodes past `width`: they are not
-         * complete at this size, and the check below never serves them. */
+        /* A cached tile may hold nodes past `width`: they are not complete
+         * at this size, and the check below never serves them. */
         s->valid = true;
         s->level = level;
         s->index = tile;
@@ -106,6 +107,27 @@ static int node(scitt_merkle_prover_t *p, unsigned height, uint64_t i, const uin
         return SCITT_ECORRUPT; /* not a complete node: a caller bug or a bad size */
     }
     *out = s->view[scitt_merkle__row(h) + local];
+    return 0;
+}
+
+/* right_to computes right[] up to height `h` (at most top), bottom up. */
+static int right_to(scitt_merkle_prover_t *p, unsigned h)
+{
+    uint64_t last = p->size - 1;
+    for (; p->num_right <= h; p->num_right++) {
+        unsigned k = p->num_right - 1;
+        uint64_t li = last >> k;
+        if (li & 1) {
+            const uint8_t *hash;
+            int rc = node(p, k, li - 1, &hash);
+            if (rc != 0) {
+                return rc;
+            }
+            scitt_merkle__node(p->right[k + 1], hash, p->right[k]);
+        } else {
+            memcpy(p->right[k + 1], p->right[k], 32);
+        }
+    }
     return 0;
 }
 
@@ -125,42 +147,31 @@ int scitt_merkle_prover_new(scitt_merkle_prover_t **out, const scitt_mem_t *mem,
         return SCITT_ENOMEM;
     }
     size_t ways = (cache_tiles + SCITT_MERKLE_MAX_LEVELS - 1) / SCITT_MERKLE_MAX_LEVELS;
-    scitt_merkle_prover_t *p = scitt_mem_calloc(mem, 1, sizeof(*p));
+    size_t num_slots = ways * SCITT_MERKLE_MAX_LEVELS;
+    /* One allocation; right[] is written before it is read, so only the
+     * slots are zeroed. */
+    scitt_merkle_prover_t *p = scitt_mem_malloc(mem, sizeof(*p) + num_slots * sizeof(slot_t));
     if (p == NULL) {
         return SCITT_ENOMEM;
     }
     p->mem = mem;
     p->rd = *rd;
     p->size = size;
-    p->num_slots = ways * SCITT_MERKLE_MAX_LEVELS;
-    p->slots = scitt_mem_calloc(mem, p->num_slots, sizeof(slot_t));
-    int rc = SCITT_ENOMEM;
-    if (p->slots == NULL) {
-        goto fail;
-    }
+    p->num_right = 0;
+    p->num_slots = num_slots;
+    memset(p->slots, 0, num_slots * sizeof(slot_t));
 
-    /* right[H] for every height up to the root, from the right border. */
+    /* right[0] now; the others on first use (right_to): a proof for a leaf
+     * near the end of the tree needs only the lowest few. */
     const uint8_t *hash;
     uint64_t last = size - 1;
-    rc = node(p, 0, last, &hash);
+    int rc = node(p, 0, last, &hash);
     if (rc != 0) {
         goto fail;
     }
     memcpy(p->right[0], hash, 32);
-    unsigned h = 0;
-    for (; (last >> h) > 0; h++) {
-        uint64_t li = last >> h;
-        if (li & 1) {
-            rc = node(p, h, li - 1, &hash);
-            if (rc != 0) {
-                goto fail;
-            }
-            scitt_merkle__node(p->right[h + 1], hash, p->right[h]);
-        } else {
-            memcpy(p->right[h + 1], p->right[h], 32);
-        }
-    }
-    p->top = h;
+    p->num_right = 1;
+    p->top = last == 0 ? 0 : 64 - (unsigned)__builtin_clzll(last);
     *out = p;
     return 0;
 fail:
@@ -173,19 +184,20 @@ void scitt_merkle_prover_free(scitt_merkle_prover_t *p)
     if (p == NULL) {
         return;
     }
-    if (p->slots != NULL) {
-        for (size_t i = 0; i < p->num_slots; i++) {
-            scitt_merkle__cache_release(p->rd.cache, p->slots[i].ref);
-            scitt_mem_free(p->mem, p->slots[i].nodes);
-        }
-        scitt_mem_free(p->mem, p->slots);
+    for (size_t i = 0; i < p->num_slots; i++) {
+        scitt_merkle__cache_release(p->rd.cache, p->slots[i].ref);
+        scitt_mem_free(p->mem, p->slots[i].nodes);
     }
     scitt_mem_free(p->mem, p);
 }
 
-void scitt_merkle_prover_root(const scitt_merkle_prover_t *p, uint8_t out[32])
+int scitt_merkle_prover_root(scitt_merkle_prover_t *p, uint8_t out[32])
 {
-    memcpy(out, p->right[p->top], 32);
+    int rc = right_to(p, p->top);
+    if (rc == 0) {
+        memcpy(out, p->right[p->top], 32);
+    }
+    return rc;
 }
 
 int scitt_merkle_prover_inclusion(scitt_merkle_prover_t *p, uint8_t (*out_path)[32], size_t *out_len, uint64_t index)
@@ -201,6 +213,10 @@ int scitt_merkle_prover_inclusion(scitt_merkle_prover_t *p, uint8_t (*out_path)[
             continue; /* nothing to the right at this height: the node is promoted */
         }
         if (sib == li) {
+            int rc = right_to(p, h);
+            if (rc != 0) {
+                return rc;
+            }
             memcpy(out_path[len++], p->right[h], 32);
             continue;
         }
@@ -221,8 +237,11 @@ static int subtree_hash(scitt_merkle_prover_t *p, uint8_t out[32], uint64_t off,
 {
     unsigned h = len == 1 ? 0 : 64 - (unsigned)__builtin_clzll(len - 1); /* ceil(log2 len) */
     if (off + len == p->size) {
-        memcpy(out, p->right[h], 32);
-        return 0;
+        int rc = right_to(p, h);
+        if (rc == 0) {
+            memcpy(out, p->right[h], 32);
+        }
+        return rc;
     }
     const uint8_t *hash;
     int rc = node(p, h, off >> h, &hash);
@@ -287,7 +306,7 @@ int scitt_merkle_root_at(const scitt_mem_t *mem, const scitt_tile_reader_t *rd, 
     scitt_merkle_prover_t *p;
     int rc = scitt_merkle_prover_new(&p, mem, rd, size, SCITT_MERKLE_MAX_LEVELS);
     if (rc == 0) {
-        scitt_merkle_prover_root(p, out);
+        rc = scitt_merkle_prover_root(p, out);
         scitt_merkle_prover_free(p);
     }
     return rc;

@@ -157,6 +157,7 @@ int scitt_seq__receipt_at(scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cac
         return rc;
     }
     scitt_buf_reset(prot);
+    (void)scitt_buf_reserve(prot, 64 + origin.len); /* one allocation; a hint */
     rc = scitt_receipt_protected(prot, RECEIPT_ALG, scitt_span(keys->receipt_kid, SCITT_SHA256_LEN), origin, head.time);
     if (rc != 0) {
         return rc;

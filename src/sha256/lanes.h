@@ -12,8 +12,9 @@
  * and are folded in here (see leaf_schedule and node2_schedule): K[t] + W[t]
  * becomes one constant where W[t] is padding, and the schedule words W16..W31
  * are computed from the few message words that vary. A remainder smaller
- * than LANES_MIN messages goes to the portable kernel, which is faster than
- * running mostly empty lanes.
+ * than LANES_MIN messages goes to a one-message kernel (SHA-NI where the
+ * CPU has it, else the portable one), which is faster than running mostly
+ * empty lanes: a single node (root folds, proof steps) is the common case.
  *
  * The includer defines, before including this file:
  *   LANES, LANES_MIN, vec_t, and the kernel's name, symbol and supported():
@@ -31,6 +32,8 @@
  */
 #ifndef SCITT_SRC_SHA256_LANES_H
 #define SCITT_SRC_SHA256_LANES_H
+
+#include <stdatomic.h>
 
 #include "consts.h"
 #include "internal.h"
@@ -257,6 +260,19 @@ static void node_group(uint8_t (*out)[32], const uint8_t (*children)[32], size_t
     store_digests(dst, st);
 }
 
+/* few: the kernel for remainders under LANES_MIN messages, chosen once
+ * (cpuid traps to the hypervisor on a VM: far too slow per call). */
+static const scitt_sha256__kernel_t *few(void)
+{
+    static _Atomic int shani = -1;
+    int s = atomic_load_explicit(&shani, memory_order_relaxed);
+    if (s < 0) {
+        s = scitt_sha256__cpu_shani();
+        atomic_store_explicit(&shani, s, memory_order_relaxed);
+    }
+    return s ? &scitt_sha256__shani : &scitt_sha256__portable;
+}
+
 static void leaves(uint8_t (*out)[32], const uint8_t (*entries)[32], size_t num)
 {
     size_t i = 0;
@@ -266,7 +282,7 @@ static void leaves(uint8_t (*out)[32], const uint8_t (*entries)[32], size_t num)
     if (num - i >= LANES_MIN) {
         leaf_group(out + i, entries + i, num - i);
     } else if (num > i) {
-        scitt_sha256__portable.leaves(out + i, entries + i, num - i);
+        few()->leaves(out + i, entries + i, num - i);
     }
 }
 
@@ -279,7 +295,7 @@ static void nodes(uint8_t (*out)[32], const uint8_t (*children)[32], size_t num)
     if (num - i >= LANES_MIN) {
         node_group(out + i, children + 2 * i, num - i);
     } else if (num > i) {
-        scitt_sha256__portable.nodes(out + i, children + 2 * i, num - i);
+        few()->nodes(out + i, children + 2 * i, num - i);
     }
 }
 
@@ -300,7 +316,7 @@ static void blocks(uint32_t (*st)[8], const uint8_t *const *blk)
 static void batch(uint8_t (*out)[32], const scitt_span_t *msgs, size_t num)
 {
     if (num < LANES_MIN) {
-        scitt_sha256__portable.batch(out, msgs, num);
+        few()->batch(out, msgs, num);
     } else {
         scitt_sha256__mb_batch(LANES, blocks, out, msgs, num);
     }

@@ -143,7 +143,7 @@ Test(merkle_proof, matches_naive_reference, .timeout = 120)
         }
         scitt_merkle_prover_t *p;
         cr_assert_eq(scitt_merkle_prover_new(&p, NULL, &rd, n, 0), 0);
-        scitt_merkle_prover_root(p, root);
+        cr_assert_eq(scitt_merkle_prover_root(p, root), 0);
         ref_mth(ref_root, (const uint8_t(*)[32])leaves, n);
         cr_assert_eq(memcmp(root, ref_root, 32), 0, "root at %lu", (unsigned long)n);
         for (int i = 0; i < 12; i++) {
@@ -191,7 +191,7 @@ Test(merkle_proof, random_sizes_up_to_1m, .timeout = 300)
         scitt_merkle_root(t, restored);
         scitt_merkle_prover_t *p;
         cr_assert_eq(scitt_merkle_prover_new(&p, NULL, &rd, n, 0), 0);
-        scitt_merkle_prover_root(p, root);
+        cr_assert_eq(scitt_merkle_prover_root(p, root), 0);
         cr_assert_eq(memcmp(root, restored, 32), 0, "root at %lu", (unsigned long)n);
         for (int i = 0; i < 20; i++) {
             uint64_t m = test_rand_range(&seed, 0, n - 1);
@@ -284,6 +284,68 @@ Test(merkle_proof, tile_cache_same_answers)
     free(leaves);
 }
 
+/* A growing log: after each batch, provers at the new size and at sizes
+ * reached before, through one cache that holds the growing tiles' trees as
+ * they were read, give the answers of provers without it. A tile cached at
+ * a narrower width must be rebuilt when a larger size needs more of it, and
+ * a wider one must serve smaller sizes without handing out nodes that are
+ * incomplete there. */
+Test(merkle_proof, tile_cache_growing_tiles, .timeout = 120)
+{
+    const size_t max = 70000;
+    uint8_t(*leaves)[32] = make_leaves(max);
+    memstore_t ms;
+    memstore_init(&ms);
+    scitt_tile_reader_t plain = memstore_reader(&ms);
+    scitt_merkle_tile_cache_t *cache;
+    cr_assert_eq(scitt_merkle_tile_cache_new(&cache, (size_t)64 << 20), 0);
+    scitt_tile_reader_t rd = plain;
+    rd.cache = cache;
+    scitt_merkle_t *t;
+    cr_assert_eq(scitt_merkle_new(&t, NULL), 0);
+    uint64_t seed = 11;
+    uint8_t want[64][32], got[64][32];
+    for (size_t n = 0; n < max;) {
+        size_t k = test_rand_range(&seed, 1, n < 600 ? 7 : 3000);
+        k = k < max - n ? k : max - n;
+        const scitt_merkle_tile_t *tiles;
+        size_t num_tiles;
+        cr_assert_eq(scitt_merkle_append(t, leaves + n, k, &tiles, &num_tiles, NULL), 0);
+        cr_assert(memstore_write(&ms, tiles, num_tiles));
+        n += k;
+        for (int round = 0; round < 4; round++) {
+            uint64_t size = round == 0 ? n : test_rand_range(&seed, 1, n);
+            scitt_merkle_prover_t *p;
+            cr_assert_eq(scitt_merkle_prover_new(&p, NULL, &rd, size, 8), 0);
+            for (int i = 0; i < 8; i++) {
+                uint64_t m = i == 0 ? size - 1 : test_rand_range(&seed, 0, size - 1);
+                size_t len, glen;
+                cr_assert_eq(scitt_merkle_inclusion_proof(NULL, &plain, size, m, want, &len), 0);
+                cr_assert_eq(scitt_merkle_prover_inclusion(p, got, &glen, m), 0);
+                cr_assert_eq(glen, len);
+                cr_assert_eq(memcmp(got, want, len * 32), 0, "PATH(%lu, %lu) after growth to %zu", (unsigned long)m,
+                             (unsigned long)size, n);
+                uint64_t old = test_rand_range(&seed, 1, size);
+                cr_assert_eq(scitt_merkle_consistency_proof(NULL, &plain, old, size, want, &len), 0);
+                cr_assert_eq(scitt_merkle_prover_consistency(p, got, &glen, old), 0);
+                cr_assert_eq(glen, len);
+                cr_assert_eq(memcmp(got, want, len * 32), 0);
+            }
+            scitt_merkle_prover_free(p);
+        }
+    }
+    scitt_merkle_tile_cache_stats_t st;
+    scitt_merkle_tile_cache_stats(cache, &st);
+    cr_expect_gt(st.hits, 0);
+    /* One entry per tile: replaced states are gone (270 level-0 tiles, two
+     * at level 1, one at level 2). */
+    cr_expect_leq(st.num_tiles, 274);
+    scitt_merkle_free(t);
+    scitt_merkle_tile_cache_free(cache);
+    memstore_cleanup(&ms);
+    free(leaves);
+}
+
 /* The sequencer's case: one receipt per entry of a 16384-entry batch at the
  * batch's tree size. Each tile is read once. */
 Test(merkle_proof, many_leaves_one_size, .timeout = 120)
@@ -297,7 +359,7 @@ Test(merkle_proof, many_leaves_one_size, .timeout = 120)
     scitt_merkle_prover_t *p;
     cr_assert_eq(scitt_merkle_prover_new(&p, NULL, &rd, n, 0), 0);
     uint8_t root[32], path[64][32];
-    scitt_merkle_prover_root(p, root);
+    cr_assert_eq(scitt_merkle_prover_root(p, root), 0);
     size_t before = ms.reads;
     for (uint64_t m = n - 16384; m < n; m++) {
         size_t len;
