@@ -82,7 +82,21 @@ void scitt_buf_init(scitt_buf_t *buf, const scitt_mem_t *mem, size_t max);
 void scitt_buf_cleanup(scitt_buf_t *buf);
 /* scitt_buf_reserve makes room for `extra` more bytes: 0, SCITT_ETOOBIG or SCITT_ENOMEM. */
 int scitt_buf_reserve(scitt_buf_t *buf, size_t extra);
-int scitt_buf_append(scitt_buf_t *buf, const void *data, size_t len);
+/* scitt_buf_append: inline, as most appends fit (CBOR heads, proof hashes). */
+static inline int scitt_buf_append(scitt_buf_t *buf, const void *data, size_t len)
+{
+    if (len > buf->cap - buf->len) {
+        int rc = scitt_buf_reserve(buf, len);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (len > 0) {
+        memcpy(buf->base + buf->len, data, len);
+    }
+    buf->len += len;
+    return 0;
+}
 int scitt_buf_append_byte(scitt_buf_t *buf, uint8_t byte);
 int scitt_buf_append_str(scitt_buf_t *buf, const char *s);
 /* scitt_buf_printf appends formatted text (no NUL is counted in len). */

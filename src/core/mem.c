@@ -110,19 +110,6 @@ int scitt_buf_reserve(scitt_buf_t *buf, size_t extra)
     return 0;
 }
 
-int scitt_buf_append(scitt_buf_t *buf, const void *data, size_t len)
-{
-    int rc = scitt_buf_reserve(buf, len);
-    if (rc != 0) {
-        return rc;
-    }
-    if (len > 0) {
-        memcpy(buf->base + buf->len, data, len);
-    }
-    buf->len += len;
-    return 0;
-}
-
 int scitt_buf_append_byte(scitt_buf_t *buf, uint8_t byte)
 {
     return scitt_buf_append(buf, &byte, 1);

@@ -371,33 +371,36 @@ int scitt_cose__keys_add(scitt_cose__cur_t *cur, scitt_cose__keys_t *keys, scitt
 
 int scitt_cose__put_head(scitt_buf_t *out, int major, uint64_t val)
 {
+    /* RFC 8949 section 3: the major type in the top 3 bits, then the
+     * argument in the low 5 bits (below 24) or in the 1, 2, 4 or 8
+     * big-endian bytes that follow (additional information 24..27).
+     * Shortest form always (deterministic encoding, section 4.2.1). For
+     * major type 7 only simple values are written (val <= 255). */
     uint8_t head[9];
     size_t n;
-    switch (major) {
-    case SCITT_CBOR_UINT:
-        n = cbor_encode_uint(val, head, sizeof(head));
-        break;
-    case SCITT_CBOR_NEGINT:
-        n = cbor_encode_negint(val, head, sizeof(head));
-        break;
-    case SCITT_CBOR_BSTR:
-        n = cbor_encode_bytestring_start((size_t)val, head, sizeof(head));
-        break;
-    case SCITT_CBOR_TSTR:
-        n = cbor_encode_string_start((size_t)val, head, sizeof(head));
-        break;
-    case SCITT_CBOR_ARRAY:
-        n = cbor_encode_array_start((size_t)val, head, sizeof(head));
-        break;
-    case SCITT_CBOR_MAP:
-        n = cbor_encode_map_start((size_t)val, head, sizeof(head));
-        break;
-    case SCITT_CBOR_TAG:
-        n = cbor_encode_tag(val, head, sizeof(head));
-        break;
-    default:
-        n = cbor_encode_ctrl((uint8_t)val, head, sizeof(head));
-        break;
+    uint8_t mt = (uint8_t)(major << 5);
+    if (val < 24) {
+        head[0] = (uint8_t)(mt | val);
+        n = 1;
+    } else if (val <= 0xff) {
+        head[0] = mt | 24;
+        head[1] = (uint8_t)val;
+        n = 2;
+    } else if (val <= 0xffff) {
+        head[0] = mt | 25;
+        head[1] = (uint8_t)(val >> 8);
+        head[2] = (uint8_t)val;
+        n = 3;
+    } else if (val <= 0xffffffff) {
+        head[0] = mt | 26;
+        for (int k = 0; k < 4; k++) {
+            head[1 + k] = (uint8_t)(val >> (24 - 8 * k));
+        }
+        n = 5;
+    } else {
+        head[0] = mt | 27;
+        scitt_store_be64(head + 1, val);
+        n = 9;
     }
     return scitt_buf_append(out, head, n);
 }

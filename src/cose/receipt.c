@@ -40,23 +40,30 @@ int scitt_receipt_sign_root(const scitt_key_t *key, int alg, scitt_span_t protec
     return rc != 0 ? rc : scitt_sig_sign(key, alg, scratch->base, scratch->len, sig, sig_cap, sig_len);
 }
 
-/* put_proof appends the bstr .cbor [tree_size, leaf_index, [path...]]. */
+/* head_len: bytes of a CBOR head carrying `v` (shortest form). */
+static size_t head_len(uint64_t v)
+{
+    return v < 24 ? 1 : v <= 0xff ? 2 : v <= 0xffff ? 3 : v <= 0xffffffff ? 5 : 9;
+}
+
+/* put_proof appends the bstr .cbor [tree_size, leaf_index, [path...]],
+ * written in place: the inner item's length is known up front. */
 static int put_proof(scitt_buf_t *out, uint64_t tree_size, uint64_t leaf_index, const uint8_t (*path)[32],
                      size_t path_len)
 {
-    uint8_t inner[9 * 3 + 1 + 64 * 34];
-    scitt_buf_t b = {inner, 0, sizeof(inner), sizeof(inner), scitt_mem_default()};
     if (path_len > SCITT_MERKLE_MAX_PROOF) {
         return SCITT_EINVAL;
     }
-    int rc = scitt_cose__put_head(&b, SCITT_CBOR_ARRAY, 3);
-    rc = rc != 0 ? rc : scitt_cose__put_head(&b, SCITT_CBOR_UINT, tree_size);
-    rc = rc != 0 ? rc : scitt_cose__put_head(&b, SCITT_CBOR_UINT, leaf_index);
-    rc = rc != 0 ? rc : scitt_cose__put_head(&b, SCITT_CBOR_ARRAY, path_len);
+    size_t inner = 1 + head_len(tree_size) + head_len(leaf_index) + head_len(path_len) + path_len * (2 + 32);
+    int rc = scitt_cose__put_head(out, SCITT_CBOR_BSTR, inner);
+    rc = rc != 0 ? rc : scitt_cose__put_head(out, SCITT_CBOR_ARRAY, 3);
+    rc = rc != 0 ? rc : scitt_cose__put_head(out, SCITT_CBOR_UINT, tree_size);
+    rc = rc != 0 ? rc : scitt_cose__put_head(out, SCITT_CBOR_UINT, leaf_index);
+    rc = rc != 0 ? rc : scitt_cose__put_head(out, SCITT_CBOR_ARRAY, path_len);
     for (size_t i = 0; rc == 0 && i < path_len; i++) {
-        rc = scitt_cose__put_bstr(&b, scitt_span(path[i], 32));
+        rc = scitt_cose__put_bstr(out, scitt_span(path[i], 32));
     }
-    return rc != 0 ? rc : scitt_cose__put_bstr(out, scitt_span(b.base, b.len));
+    return rc;
 }
 
 int scitt_receipt_encode(scitt_buf_t *out, scitt_span_t protected_map, uint64_t tree_size, uint64_t leaf_index,

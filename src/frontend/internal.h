@@ -37,6 +37,10 @@
  * stops producing frames and stops reading (h2o's backpressure). */
 #define SCITT_H2_WRITE_CHUNK (64u * 1024)
 #define SCITT_H2_WRITE_SOFT  (512u * 1024)
+/* Slices in one write (frames between payloads, payloads sent in place)
+ * and the smallest payload sent in place rather than copied. */
+#define SCITT_H2_MAX_SEGS    64
+#define SCITT_H2_INPLACE_MIN 2048
 /* Request bodies buffered across all connections; above it POST answers
  * 503, so memory stays flat under any number of slow uploads. */
 #define SCITT_H2_BODY_BUDGET (128u * 1024 * 1024)
@@ -153,9 +157,22 @@ struct scitt_h2_conn {
     nghttp2_session *session;
     scitt_tls_t *tls;
     scitt_h2_link_t streams;
-    size_t num_waiting;     /* streams waiting on the pipeline or the pool */
-    size_t write_pending;   /* bytes in uv_write requests not yet done */
-    scitt_buf_t out;        /* frames gathered for the next uv_write */
+    size_t num_waiting;   /* streams waiting on the pipeline or the pool */
+    size_t write_pending; /* bytes in uv_write requests not yet done */
+    scitt_buf_t out;      /* frames gathered for the next write */
+    /* The next write, in order: slices of `out` and DATA payloads taken
+     * straight from response bodies (ext != NULL, no copy). A body in a
+     * slice outlives its stream: a closing stream's body moves to `held`
+     * until the write is done or flattened (session.c emit). */
+    struct scitt_h2_seg {
+        const uint8_t *ext;
+        size_t off, len;
+    } segs[SCITT_H2_MAX_SEGS];
+    size_t num_segs;
+    size_t seg_start;  /* `out` bytes not yet in a slice start here */
+    size_t out_total;  /* bytes in the next write: out.len + ext payloads */
+    scitt_buf_t *held; /* bodies of closed streams still in segs */
+    size_t num_held, cap_held;
     uint64_t last_progress; /* uv_now() of the last request or data frame */
 };
 
@@ -222,6 +239,9 @@ void scitt_h2__conn_flush(scitt_h2_conn_t *c);
 void scitt_h2__conn_close(scitt_h2_conn_t *c);
 /* scitt_h2__conn_free frees a connection that has no socket (fuzzing). */
 void scitt_h2__conn_free(scitt_h2_conn_t *c);
+/* scitt_h2__conn_keep_body takes a closing stream's response body when the
+ * next write still points into it (true: the connection frees it later). */
+bool scitt_h2__conn_keep_body(scitt_h2_conn_t *c, scitt_buf_t *body);
 /* scitt_h2__conn_goaway starts a graceful close. */
 void scitt_h2__conn_goaway(scitt_h2_conn_t *c);
 /* scitt_h2__conn_sweep applies the idle and slow-client timeouts. */

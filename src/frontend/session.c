@@ -126,10 +126,107 @@ static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, v
 
 static int emit(scitt_h2_conn_t *c);
 
+/* -- output segments ------------------------------------------------------ */
+
+/* out_slice ends the current slice of `out` (if it has bytes). */
+static void out_slice(scitt_h2_conn_t *c)
+{
+    if (c->out.len > c->seg_start) {
+        c->segs[c->num_segs++] = (struct scitt_h2_seg){NULL, c->seg_start, c->out.len - c->seg_start};
+        c->seg_start = c->out.len;
+    }
+}
+
+/* out_append adds frame bytes to the next write. */
+static int out_append(scitt_h2_conn_t *c, const uint8_t *data, size_t len)
+{
+    int rc = scitt_buf_append(&c->out, data, len);
+    if (rc == 0) {
+        c->out_total += len;
+    }
+    return rc;
+}
+
+/* out_reset forgets the next write (it was written or flattened) and frees
+ * the bodies kept for it. */
+static void out_reset(scitt_h2_conn_t *c)
+{
+    scitt_buf_reset(&c->out);
+    c->num_segs = 0;
+    c->seg_start = 0;
+    c->out_total = 0;
+    for (size_t i = 0; i < c->num_held; i++) {
+        scitt_buf_cleanup(&c->held[i]);
+    }
+    c->num_held = 0;
+}
+
+/* flatten copies the next write from byte `skip` on into `dst` (empty). */
+static int flatten(scitt_h2_conn_t *c, size_t skip, scitt_buf_t *dst)
+{
+    int rc = scitt_buf_reserve(dst, c->out_total - skip);
+    for (size_t i = 0; rc == 0 && i < c->num_segs; i++) {
+        const struct scitt_h2_seg *g = &c->segs[i];
+        size_t drop = skip < g->len ? skip : g->len;
+        skip -= drop;
+        rc = scitt_buf_append(dst, (g->ext != NULL ? g->ext : c->out.base + g->off) + drop, g->len - drop);
+    }
+    return rc;
+}
+
+/* materialize copies the payloads of the next write into `out`, so it
+ * points into no response body. Out of memory, the output is dropped and
+ * the connection closed: the peer could not parse what would follow. */
+static void materialize(scitt_h2_conn_t *c)
+{
+    out_slice(c);
+    scitt_buf_t flat;
+    scitt_buf_init(&flat, NULL, 0);
+    size_t total = c->out_total;
+    int rc = flatten(c, 0, &flat);
+    out_reset(c);
+    if (rc != 0) {
+        scitt_buf_cleanup(&flat);
+        scitt_h2__conn_close(c);
+        return;
+    }
+    scitt_buf_cleanup(&c->out);
+    c->out = flat;
+    c->out_total = total;
+}
+
+bool scitt_h2__conn_keep_body(scitt_h2_conn_t *c, scitt_buf_t *body)
+{
+    bool in_use = false;
+    for (size_t i = 0; i < c->num_segs && !in_use; i++) {
+        in_use = c->segs[i].ext != NULL && c->segs[i].ext >= body->base && c->segs[i].ext < body->base + body->len;
+    }
+    if (!in_use) {
+        return false;
+    }
+    if (c->num_held == c->cap_held) {
+        size_t cap = c->cap_held == 0 ? 16 : 2 * c->cap_held;
+        scitt_buf_t *h = realloc(c->held, cap * sizeof(*h));
+        if (h == NULL) {
+            materialize(c); /* no longer points into any body */
+            return false;
+        }
+        c->held = h;
+        c->cap_held = cap;
+    }
+    c->held[c->num_held++] = *body;
+    scitt_buf_init(body, NULL, 0);
+    return true;
+}
+
+static int emit(scitt_h2_conn_t *c);
+
 /* send_data writes one DATA frame whose payload nghttp2 did not copy
  * (NGHTTP2_DATA_FLAG_NO_COPY, see read_body in stream.c): the 9-byte header
- * and the bytes straight from the stream's response body into `c->out`,
- * after emitting what is gathered when the frame would pass one chunk. */
+ * into `out`, and the payload from the stream's response body, in place
+ * when it is large and the write can point at it (cleartext), else copied.
+ * What is gathered is emitted first when the frame would pass one chunk or
+ * the slices would run out. */
 static int send_data(nghttp2_session *session, nghttp2_frame *frame, const uint8_t *framehd, size_t length,
                      nghttp2_data_source *source, void *user_data)
 {
@@ -138,14 +235,23 @@ static int send_data(nghttp2_session *session, nghttp2_frame *frame, const uint8
     const uint8_t *data = scitt_h2__stream_take_data(source->ptr, length);
     size_t pad = frame->data.padlen;
     size_t total = 9 + length + pad;
-    if (c->out.len > 0 && c->out.len + total > SCITT_H2_WRITE_CHUNK && emit(c) != 0) {
+    if (c->out_total > 0 && (c->out_total + total > SCITT_H2_WRITE_CHUNK || c->num_segs + 2 >= SCITT_H2_MAX_SEGS) &&
+        emit(c) != 0) {
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     }
-    if (scitt_buf_reserve(&c->out, total) != 0) {
+    bool in_place = c->tls == NULL && c->has_socket && pad == 0 && length >= SCITT_H2_INPLACE_MIN;
+    if (scitt_buf_reserve(&c->out, in_place ? 9 : total) != 0) {
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     }
     uint8_t *p = c->out.base + c->out.len;
     memcpy(p, framehd, 9);
+    c->out.len += 9;
+    if (in_place) {
+        out_slice(c);
+        c->segs[c->num_segs++] = (struct scitt_h2_seg){data, 0, length};
+        c->out_total += total;
+        return 0;
+    }
     p += 9;
     if (pad > 0) {
         *p++ = (uint8_t)(pad - 1);
@@ -154,7 +260,8 @@ static int send_data(nghttp2_session *session, nghttp2_frame *frame, const uint8
     if (pad > 1) {
         memset(p + length, 0, pad - 1);
     }
-    c->out.len += total;
+    c->out.len += total - 9;
+    c->out_total += total;
     return 0;
 }
 
@@ -240,7 +347,9 @@ static void release(scitt_h2_conn_t *c)
     }
     nghttp2_session_del(c->session);
     scitt_tls_free(c->tls);
+    out_reset(c);
     scitt_buf_cleanup(&c->out);
+    free(c->held);
     free(c);
 }
 
@@ -314,58 +423,60 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void close_after_write(scitt_h2_conn_t *c);
 
-/* emit writes `c->out` (plaintext frames) to the socket. With no write
- * queued, cleartext output goes out at once through uv_try_write and
- * `c->out` is kept for the next frames: no allocation, no buffer growing
- * from empty, no queued request per burst. Whatever the socket does not
- * take is queued with uv_write in a buffer of its own. */
+/* emit writes the next write (plaintext frames) to the socket. With no
+ * write queued, cleartext output goes out at once through uv_try_write,
+ * payloads in place, and `c->out` is kept for the next frames: no
+ * allocation, no buffer growing from empty, no queued request per burst.
+ * Whatever the socket does not take is copied into a buffer of its own and
+ * queued with uv_write, so no stream's body is needed after this returns. */
 static int emit(scitt_h2_conn_t *c)
 {
-    if (c->tls == NULL && c->has_socket && c->write_pending == 0 && c->out.len > 0) {
-        uv_buf_t b = uv_buf_init((char *)c->out.base, (unsigned)c->out.len);
-        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-        if (n == (int)c->out.len) {
-            scitt_buf_reset(&c->out);
+    out_slice(c);
+    size_t skip = 0;
+    if (c->tls == NULL && c->has_socket && c->write_pending == 0 && c->out_total > 0) {
+        uv_buf_t b[SCITT_H2_MAX_SEGS];
+        for (size_t i = 0; i < c->num_segs; i++) {
+            const struct scitt_h2_seg *g = &c->segs[i];
+            b[i] = uv_buf_init((char *)(g->ext != NULL ? g->ext : c->out.base + g->off), (unsigned)g->len);
+        }
+        int n = uv_try_write((uv_stream_t *)&c->tcp, b, (unsigned)c->num_segs);
+        if (n == (int)c->out_total) {
+            out_reset(c);
             return 0;
         }
         if (n < 0 && n != UV_EAGAIN) {
             return n;
         }
-        if (n > 0) {
-            /* Partly written (rare: the socket buffer is full): the rest
-             * goes first in line, then waits for on_write. */
-            memmove(c->out.base, c->out.base + n, c->out.len - (size_t)n);
-            c->out.len -= (size_t)n;
-        }
+        /* Partly written (rare: the socket buffer is full): the rest goes
+         * first in line, then waits for on_write. */
+        skip = n > 0 ? (size_t)n : 0;
     }
     write_req_t *w = calloc(1, sizeof(*w));
     if (w == NULL) {
         return SCITT_ENOMEM;
     }
     w->conn = c;
+    scitt_buf_init(&w->buf, NULL, 0);
+    int rc = 0;
     if (c->tls != NULL) {
-        scitt_buf_init(&w->buf, NULL, 0);
-        int rc = c->out.len > 0 ? scitt_tls_write(c->tls, c->out.base, c->out.len) : 0;
+        rc = c->out.len > 0 ? scitt_tls_write(c->tls, c->out.base, c->out.len) : 0;
         if (rc == 0) {
             rc = scitt_tls_take_output(c->tls, &w->buf);
         }
-        scitt_buf_reset(&c->out);
-        if (rc != 0 || w->buf.len == 0) {
-            scitt_buf_cleanup(&w->buf);
-            free(w);
-            return rc;
-        }
-    } else {
-        w->buf = c->out; /* hand the buffer over, start a new one */
+    } else if (skip == 0 && c->num_held == 0 && c->out.len == c->out_total) {
+        w->buf = c->out; /* all of it is in `out`: hand the buffer over */
         scitt_buf_init(&c->out, NULL, 0);
+    } else {
+        rc = flatten(c, skip, &w->buf);
     }
-    if (!c->has_socket) {
+    out_reset(c);
+    if (rc != 0 || w->buf.len == 0 || !c->has_socket) {
         scitt_buf_cleanup(&w->buf);
         free(w);
-        return 0;
+        return rc;
     }
     uv_buf_t b = uv_buf_init((char *)w->buf.base, (unsigned)w->buf.len);
-    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+    rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
     if (rc != 0) {
         scitt_buf_cleanup(&w->buf);
         free(w);
@@ -395,16 +506,16 @@ void scitt_h2__conn_flush(scitt_h2_conn_t *c)
          * that grew past it doubled to 128 KiB, where glibc hands out fresh
          * mmap'd or trimmed pages, and copying into them page-faulted on every
          * write (28% of the CPU serving 8 KiB tiles). */
-        if (c->out.len > 0 && c->out.len + (size_t)n > SCITT_H2_WRITE_CHUNK && emit(c) != 0) {
+        if (c->out_total > 0 && c->out_total + (size_t)n > SCITT_H2_WRITE_CHUNK && emit(c) != 0) {
             scitt_h2__conn_close(c);
             return;
         }
-        if (scitt_buf_append(&c->out, data, (size_t)n) != 0) {
+        if (out_append(c, data, (size_t)n) != 0) {
             scitt_h2__conn_close(c);
             return;
         }
     }
-    if ((c->out.len > 0 || (c->tls != NULL && scitt_tls_output_pending(c->tls))) && emit(c) != 0) {
+    if ((c->out_total > 0 || (c->tls != NULL && scitt_tls_output_pending(c->tls))) && emit(c) != 0) {
         scitt_h2__conn_close(c);
         return;
     }
@@ -463,9 +574,9 @@ int scitt_h2__conn_recv(scitt_h2_conn_t *c, const uint8_t *data, size_t len)
             const uint8_t *d;
             ssize_t m;
             while (!c->closing && (m = nghttp2_session_mem_send(c->session, &d)) > 0) {
-                scitt_buf_append(&c->out, d, (size_t)m);
+                out_append(c, d, (size_t)m);
             }
-            if (c->out.len > 0 && (c->tls == NULL || scitt_tls_ready(c->tls)) && emit(c) == 0) {
+            if (c->out_total > 0 && (c->tls == NULL || scitt_tls_ready(c->tls)) && emit(c) == 0) {
                 close_after_write(c);
                 return SCITT_EIO;
             }

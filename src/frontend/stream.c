@@ -50,7 +50,9 @@ void scitt_h2__stream_free(scitt_h2_stream_t *s)
     }
     drop_body(s);
     scitt_buf_cleanup(&s->body);
-    scitt_buf_cleanup(&s->resp);
+    if (!scitt_h2__conn_keep_body(s->conn, &s->resp)) {
+        scitt_buf_cleanup(&s->resp);
+    }
     scitt_h2__list_remove(&s->node);
     s->conn->fe->num_streams--;
     free(s);
@@ -186,6 +188,22 @@ const uint8_t *scitt_h2__stream_take_data(scitt_h2_stream_t *s, size_t len)
     return p;
 }
 
+/* decimal writes `v` in decimal (snprintf's cost shows at 400k GETs/s). */
+static void decimal(char *out, size_t cap, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0 && n < sizeof(tmp));
+    size_t k = 0;
+    for (; k < n && k + 1 < cap; k++) {
+        out[k] = tmp[n - 1 - k];
+    }
+    out[k] = '\0';
+}
+
 static nghttp2_nv nv(const char *name, const char *value)
 {
     nghttp2_nv h = {(uint8_t *)name, (uint8_t *)value, strlen(name), strlen(value), NGHTTP2_NV_FLAG_NONE};
@@ -217,8 +235,8 @@ void scitt_h2__respond(scitt_h2_stream_t *s, int status, const char *content_typ
     drop_body(s);
 
     char status_text[4], length_text[24];
-    snprintf(status_text, sizeof(status_text), "%d", status);
-    snprintf(length_text, sizeof(length_text), "%zu", s->resp.len);
+    decimal(status_text, sizeof(status_text), (uint64_t)status);
+    decimal(length_text, sizeof(length_text), s->resp.len);
     nghttp2_nv nva[12];
     size_t n = 0;
     nva[n++] = nv(":status", status_text);

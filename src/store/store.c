@@ -36,6 +36,7 @@
 #include "dedup.h"
 #include "index.h"
 #include "scitt/crypto.h"
+#include "scitt/sha256.h"
 #include "scitt/store.h"
 
 enum { DB_ENTRIES, DB_TILES, DB_HEADS, DB_META, DB_INDEX, DB_TIMES, NUM_DBS };
@@ -674,9 +675,7 @@ static bool confirm_entry(void *ctx, uint64_t index, const uint8_t hash[32])
     size_t width;
     uint8_t h[32];
     if (scitt_store_get_tile(rd, 0, index >> 8, &tile, &width) == 0 && (index & 0xff) < width) {
-        uint8_t leaf_in[33] = {0x00};
-        memcpy(leaf_in + 1, hash, 32);
-        scitt_sha256(h, leaf_in, sizeof(leaf_in));
+        scitt_sha256_leaves(&h, (const uint8_t(*)[32])hash, 1);
         return memcmp(h, tile + 32 * (index & 0xff), 32) == 0;
     }
     scitt_span_t e;
