@@ -290,7 +290,7 @@ Test(merkle_proof, tile_cache_same_answers)
  * a narrower width must be rebuilt when a larger size needs more of it, and
  * a wider one must serve smaller sizes without handing out nodes that are
  * incomplete there. */
-Test(merkle_proof, tile_cache_growing_tiles, .timeout = 120)
+Test(merkle_proof, tile_cache_growing_tiles)
 {
     const size_t max = 70000;
     uint8_t(*leaves)[32] = make_leaves(max);
