@@ -166,11 +166,13 @@ int scitt_seq_receipt(scitt_store_t *st, const scitt_seq_keys_t *keys, const cha
                       scitt_buf_t *out);
 
 /* scitt_seq_get_receipt is scitt_seq_receipt for the pipeline's own log,
- * through its tile cache: the tile trees of full tiles are hashed once and
- * shared (with the answer thread, which adds every full tile it proves
- * from), so a receipt for an old leaf costs lookups, not ~1500 hashes.
- * Same bytes and errors as scitt_seq_receipt. Any thread, from
- * scitt_seq_start until scitt_seq_free (also after scitt_seq_stop). */
-int scitt_seq_get_receipt(scitt_seq_t *seq, uint64_t index, scitt_buf_t *out);
+ * from the recent-receipt cache or through its tile cache: tile trees are
+ * hashed once and shared (with the answer thread, which adds every tile it
+ * proves from), so a receipt for an old leaf costs lookups, not ~1500
+ * hashes. It reads in `rd` (the caller's read transaction, which found the
+ * leaf) or, when `rd` is NULL, in a transaction of its own. Same bytes and
+ * errors as scitt_seq_receipt. Any thread, from scitt_seq_start until
+ * scitt_seq_free (also after scitt_seq_stop). */
+int scitt_seq_get_receipt(scitt_seq_t *seq, scitt_store_read_t *rd, uint64_t index, scitt_buf_t *out);
 
 #endif /* SCITT_SEQ_H */

@@ -121,33 +121,25 @@ static bool parse_entry_id(uint8_t out[32], const char *p, size_t len)
     return scitt_hex_decode(out, 32, &n, p, len) == 0 && n == 32;
 }
 
-/* lookup finds the leaf index of `entry`: 0, SCITT_ENOTFOUND or an error. */
-static int lookup(scitt_frontend_t *fe, const uint8_t entry[32], uint64_t *out_index)
-{
-    scitt_store_read_t *rd;
-    int rc = scitt_store_read_begin(fe->cfg.store, &rd);
-    if (rc != 0) {
-        return rc;
-    }
-    rc = scitt_store_get_dedup(rd, entry, out_index);
-    scitt_store_read_end(rd);
-    return rc;
-}
-
-/* find_entry: 0 with the index; 1 when pending (answered 204 already);
- * otherwise the request has been answered (404 or 500). */
-static int find_entry(scitt_h2_stream_t *s, const uint8_t entry[32], uint64_t *out_index)
+/* find_entry looks `entry` up in `*rd`: 0 with its leaf index; 1 when it
+ * is pending (answered 204 already); otherwise the request has been
+ * answered (404 or 500). A miss is looked up once more in a fresh
+ * snapshot, which replaces `*rd` (NULL if that fails): the commit may have
+ * landed between the two looks. */
+static int find_entry(scitt_h2_stream_t *s, scitt_store_read_t **rd, const uint8_t entry[32], uint64_t *out_index)
 {
     scitt_frontend_t *fe = s->conn->fe;
-    int rc = lookup(fe, entry, out_index);
+    int rc = scitt_store_get_dedup(*rd, entry, out_index);
     if (rc == SCITT_ENOTFOUND && fe->cfg.seq != NULL && scitt_seq_is_pending(fe->cfg.seq, entry)) {
         scitt_h2_hdr_t h[] = {{"retry-after", "1"}, {"cache-control", "no-store"}};
         scitt_h2__respond(s, 204, NULL, NULL, h, 2);
         return 1;
     }
     if (rc == SCITT_ENOTFOUND) {
-        /* The commit may have landed between the two looks. */
-        rc = lookup(fe, entry, out_index);
+        scitt_store_read_end(*rd);
+        *rd = NULL;
+        rc = scitt_store_read_begin(fe->cfg.store, rd);
+        rc = rc != 0 ? rc : scitt_store_get_dedup(*rd, entry, out_index);
     }
     if (rc == 0) {
         return 0;
@@ -166,6 +158,13 @@ static const char *receipt_type(const scitt_h2_stream_t *s)
                                                                   : "application/cose";
 }
 
+/* receipt appends leaf `index`'s receipt, read in `rd`. */
+static int receipt(scitt_frontend_t *fe, scitt_store_read_t *rd, uint64_t index, scitt_buf_t *out)
+{
+    return fe->cfg.seq != NULL ? scitt_seq_get_receipt(fe->cfg.seq, rd, index, out)
+                               : scitt_seq_receipt(fe->cfg.store, fe->cfg.keys, fe->cfg.origin, index, out);
+}
+
 static void get_receipt(scitt_h2_stream_t *s, const uint8_t entry[32])
 {
     scitt_frontend_t *fe = s->conn->fe;
@@ -174,13 +173,20 @@ static void get_receipt(scitt_h2_stream_t *s, const uint8_t entry[32])
         not_found(s, "this mirror serves statements, checkpoints and tiles, not receipts");
         return;
     }
-    if (find_entry(s, entry, &index) != 0) {
+    scitt_store_read_t *rd;
+    int rc = scitt_store_read_begin(fe->cfg.store, &rd);
+    if (rc != 0) {
+        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+        return;
+    }
+    if (find_entry(s, &rd, entry, &index) != 0) {
+        scitt_store_read_end(rd);
         return;
     }
     scitt_buf_t r;
     scitt_buf_init(&r, NULL, 0);
-    int rc = fe->cfg.seq != NULL ? scitt_seq_get_receipt(fe->cfg.seq, index, &r)
-                                 : scitt_seq_receipt(fe->cfg.store, fe->cfg.keys, fe->cfg.origin, index, &r);
+    rc = receipt(fe, rd, index, &r);
+    scitt_store_read_end(rd);
     if (rc != 0) {
         scitt_buf_cleanup(&r);
         scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
@@ -193,41 +199,36 @@ static void get_statement(scitt_h2_stream_t *s, const uint8_t entry[32])
 {
     scitt_frontend_t *fe = s->conn->fe;
     uint64_t index;
-    if (find_entry(s, entry, &index) != 0) {
+    scitt_store_read_t *rd;
+    int rc = scitt_store_read_begin(fe->cfg.store, &rd);
+    if (rc != 0) {
+        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
         return;
     }
-    scitt_buf_t stmt, receipt, out;
-    scitt_buf_init(&stmt, NULL, 0);
-    scitt_buf_init(&receipt, NULL, 0);
-    scitt_buf_init(&out, NULL, 0);
-    scitt_store_read_t *rd;
-    scitt_span_t raw;
-    int rc = scitt_store_read_begin(fe->cfg.store, &rd);
-    if (rc == 0) {
-        rc = scitt_store_get_entry(rd, index, &raw);
-        if (rc == 0) {
-            rc = scitt_buf_append(&stmt, raw.base, raw.len); /* copy before the txn ends */
-        }
+    if (find_entry(s, &rd, entry, &index) != 0) {
         scitt_store_read_end(rd);
+        return;
     }
+    scitt_buf_t receipt_bytes, out;
+    scitt_buf_init(&receipt_bytes, NULL, 0);
+    scitt_buf_init(&out, NULL, 0);
+    scitt_span_t raw;
+    rc = scitt_store_get_entry(rd, index, &raw);
     if (rc == 0 && fe->cfg.keys == NULL) {
         /* A mirror stores the transparent statement the log served. */
-        rc = scitt_buf_append(&out, stmt.base, stmt.len);
-    } else {
-        if (rc == 0) {
-            rc = fe->cfg.seq != NULL ? scitt_seq_get_receipt(fe->cfg.seq, index, &receipt)
-                                     : scitt_seq_receipt(fe->cfg.store, fe->cfg.keys, fe->cfg.origin, index, &receipt);
-        }
+        rc = scitt_buf_append(&out, raw.base, raw.len);
+    } else if (rc == 0) {
+        rc = receipt(fe, rd, index, &receipt_bytes);
         scitt_cose_sign1_t sign1;
         if (rc == 0) {
-            rc = scitt_cose_sign1_decode(&sign1, stmt.base, stmt.len, SIZE_MAX, NULL);
+            rc = scitt_cose_sign1_decode(&sign1, raw.base, raw.len, SIZE_MAX, NULL);
         }
         if (rc == 0) {
-            rc = scitt_receipt_transparent(&out, &sign1, scitt_buf_span(&receipt));
+            rc = scitt_receipt_transparent(&out, &sign1, scitt_buf_span(&receipt_bytes));
         }
     }
-    scitt_buf_cleanup(&stmt);
-    scitt_buf_cleanup(&receipt);
+    scitt_store_read_end(rd); /* `raw` and `sign1` point into its snapshot until here */
+    scitt_buf_cleanup(&receipt_bytes);
     if (rc != 0) {
         scitt_buf_cleanup(&out);
         scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);

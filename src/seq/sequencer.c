@@ -173,35 +173,40 @@ int scitt_seq__receipt_at(scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cac
     return rc;
 }
 
-static int receipt_from(scitt_store_t *st, scitt_merkle_tile_cache_t *cache, const scitt_seq_keys_t *keys,
-                        const char *origin, uint64_t index, scitt_buf_t *out)
+/* receipt_from builds leaf `index`'s receipt in `rd`'s snapshot, or in a
+ * read transaction of its own when `rd` is NULL. */
+static int receipt_from(scitt_store_t *st, scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cache,
+                        const scitt_seq_keys_t *keys, const char *origin, uint64_t index, scitt_buf_t *out)
 {
-    scitt_store_read_t *rd;
+    scitt_store_read_t *own = NULL;
     scitt_buf_t prot;
-    int rc = scitt_store_read_begin(st, &rd);
-    if (rc != 0) {
-        return rc;
+    if (rd == NULL) {
+        int rc = scitt_store_read_begin(st, &own);
+        if (rc != 0) {
+            return rc;
+        }
+        rd = own;
     }
     scitt_buf_init(&prot, NULL, 0);
-    rc = scitt_seq__receipt_at(rd, cache, keys, scitt_span_str(origin != NULL ? origin : SCITT_SEQ__DEFAULT_ORIGIN),
-                               index, &prot, out);
+    int rc = scitt_seq__receipt_at(rd, cache, keys, scitt_span_str(origin != NULL ? origin : SCITT_SEQ__DEFAULT_ORIGIN),
+                                   index, &prot, out);
     scitt_buf_cleanup(&prot);
-    scitt_store_read_end(rd);
+    scitt_store_read_end(own);
     return rc;
 }
 
 int scitt_seq_receipt(scitt_store_t *st, const scitt_seq_keys_t *keys, const char *origin, uint64_t index,
                       scitt_buf_t *out)
 {
-    return receipt_from(st, NULL, keys, origin, index, out);
+    return receipt_from(st, NULL, NULL, keys, origin, index, out);
 }
 
-int scitt_seq_get_receipt(scitt_seq_t *seq, uint64_t index, scitt_buf_t *out)
+int scitt_seq_get_receipt(scitt_seq_t *seq, scitt_store_read_t *rd, uint64_t index, scitt_buf_t *out)
 {
     if (scitt_seq__recent_get(&seq->recent, index, out) == 0) {
         return 0;
     }
-    return receipt_from(seq->store, seq->tile_cache, seq->keys, seq->origin, index, out);
+    return receipt_from(seq->store, rd, seq->tile_cache, seq->keys, seq->origin, index, out);
 }
 
 /* ------------------------------------------------------------------------ */

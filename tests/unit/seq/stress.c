@@ -153,7 +153,7 @@ static void *reader(void *arg)
             if (rc == 0) {
                 /* Through the tile cache the answer thread fills meanwhile. */
                 scitt_buf_reset(&cached);
-                CHECK(scitt_seq_get_receipt(seq, index, &cached) == 0);
+                CHECK(scitt_seq_get_receipt(seq, NULL, index, &cached) == 0);
                 CHECK(scitt_span_eq(scitt_buf_span(&cached), scitt_buf_span(&out)));
             }
             scitt_store_read_t *rd;
@@ -253,7 +253,7 @@ static size_t phase(bool full_disk)
             CHECK(scitt_span_eq(scitt_buf_span(&rebuilt), scitt_span(a->receipt, a->receipt_len)));
             if (seq != NULL) {
                 scitt_buf_reset(&rebuilt);
-                CHECK(scitt_seq_get_receipt(seq, a->index, &rebuilt) == 0);
+                CHECK(scitt_seq_get_receipt(seq, NULL, a->index, &rebuilt) == 0);
                 CHECK(scitt_span_eq(scitt_buf_span(&rebuilt), scitt_span(a->receipt, a->receipt_len)));
             }
             free(a->receipt);
