@@ -120,6 +120,8 @@ struct scitt_frontend {
     bool shutting_down; /* shutdown was called */
     scitt_h2_link_t conns;
     size_t num_conns;
+    scitt_h2_link_t spare_streams; /* freed streams kept for reuse (stream.c) */
+    size_t num_spare_streams;
     size_t num_jobs;         /* offloaded GETs not yet finished */
     size_t num_waiting_regs; /* POSTs waiting for their commit */
     uv_timer_t sweep;        /* 1 s: idle and slow-client timeouts */
@@ -249,6 +251,8 @@ void scitt_h2__conn_sweep(scitt_h2_conn_t *c, uint64_t now);
 int scitt_h2__session_callbacks(nghttp2_session_callbacks **out);
 
 /* -- stream.c -- */
+/* scitt_h2__stream_spares_free frees the streams kept for reuse. */
+void scitt_h2__stream_spares_free(scitt_frontend_t *fe);
 scitt_h2_stream_t *scitt_h2__stream_new(scitt_h2_conn_t *c, int32_t id);
 /* scitt_h2__stream_free detaches a reg or job and frees the stream. */
 void scitt_h2__stream_free(scitt_h2_stream_t *s);

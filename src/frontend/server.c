@@ -174,6 +174,7 @@ int scitt_frontend_new(scitt_frontend_t **out, uv_loop_t *loop, const scitt_fron
     }
     scitt_h2__list_init(&fe->conns);
     scitt_h2__list_init(&fe->waiting);
+    scitt_h2__list_init(&fe->spare_streams);
     scitt_buf_init(&fe->keyset, NULL, 0);
     scitt_buf_init(&fe->key, NULL, 0);
     scitt_buf_init(&fe->vkey, NULL, 0);
@@ -315,6 +316,7 @@ void scitt_frontend_free(scitt_frontend_t *fe)
         free(r);
         r = next;
     }
+    scitt_h2__stream_spares_free(fe);
     nghttp2_session_callbacks_del(fe->callbacks);
     nghttp2_option_del(fe->options);
     uv_mutex_destroy(&fe->q_mutex);

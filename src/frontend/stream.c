@@ -16,10 +16,20 @@
 #include "internal.h"
 #include "scitt/cose.h"
 
+/* Freed streams (1.5 KiB each) are kept for the next ones, up to this
+ * many: a request then costs no allocation of its own. */
+#define STREAM_SPARES 1024
+
 scitt_h2_stream_t *scitt_h2__stream_new(scitt_h2_conn_t *c, int32_t id)
 {
-    scitt_h2_stream_t *s = calloc(1, sizeof(*s));
-    if (s == NULL) {
+    scitt_frontend_t *fe = c->fe;
+    scitt_h2_stream_t *s;
+    if (!scitt_h2__list_empty(&fe->spare_streams)) {
+        s = scitt_container_of(fe->spare_streams.next, scitt_h2_stream_t, node);
+        scitt_h2__list_remove(&s->node);
+        fe->num_spare_streams--;
+        memset(s, 0, sizeof(*s));
+    } else if ((s = calloc(1, sizeof(*s))) == NULL) {
         return NULL;
     }
     c->fe->num_streams++;
@@ -54,8 +64,24 @@ void scitt_h2__stream_free(scitt_h2_stream_t *s)
         scitt_buf_cleanup(&s->resp);
     }
     scitt_h2__list_remove(&s->node);
-    s->conn->fe->num_streams--;
-    free(s);
+    scitt_frontend_t *fe = s->conn->fe;
+    fe->num_streams--;
+    if (fe->num_spare_streams < STREAM_SPARES) {
+        scitt_h2__list_push(&fe->spare_streams, &s->node);
+        fe->num_spare_streams++;
+    } else {
+        free(s);
+    }
+}
+
+void scitt_h2__stream_spares_free(scitt_frontend_t *fe)
+{
+    while (!scitt_h2__list_empty(&fe->spare_streams)) {
+        scitt_h2_stream_t *s = scitt_container_of(fe->spare_streams.next, scitt_h2_stream_t, node);
+        scitt_h2__list_remove(&s->node);
+        free(s);
+    }
+    fe->num_spare_streams = 0;
 }
 
 /* copy_field keeps a bounded copy of a header value; too long is too big. */
