@@ -60,8 +60,13 @@ static int put_proof(scitt_buf_t *out, uint64_t tree_size, uint64_t leaf_index, 
     rc = rc != 0 ? rc : scitt_cose__put_head(out, SCITT_CBOR_UINT, tree_size);
     rc = rc != 0 ? rc : scitt_cose__put_head(out, SCITT_CBOR_UINT, leaf_index);
     rc = rc != 0 ? rc : scitt_cose__put_head(out, SCITT_CBOR_ARRAY, path_len);
+    rc = rc != 0 ? rc : scitt_buf_reserve(out, path_len * (2 + 32));
     for (size_t i = 0; rc == 0 && i < path_len; i++) {
-        rc = scitt_cose__put_bstr(out, scitt_span(path[i], 32));
+        uint8_t *p = out->base + out->len; /* bstr of 32 bytes: 0x58 0x20, then the hash */
+        p[0] = 0x58;
+        p[1] = 0x20;
+        memcpy(p + 2, path[i], 32);
+        out->len += 2 + 32;
     }
     return rc;
 }
