@@ -41,6 +41,9 @@
  * and the smallest payload sent in place rather than copied. */
 #define SCITT_H2_MAX_SEGS    64
 #define SCITT_H2_INPLACE_MIN 2048
+/* Response bodies of one full tile\'s size kept for reuse (stream.c). */
+#define SCITT_H2_SPARE_BODIES 64
+#define SCITT_H2_SPARE_BODY   8192
 /* Request bodies buffered across all connections; above it POST answers
  * 503, so memory stays flat under any number of slow uploads. */
 #define SCITT_H2_BODY_BUDGET (128u * 1024 * 1024)
@@ -122,6 +125,8 @@ struct scitt_frontend {
     size_t num_conns;
     scitt_h2_link_t spare_streams; /* freed streams kept for reuse (stream.c) */
     size_t num_spare_streams;
+    uint8_t *spare_bodies[SCITT_H2_SPARE_BODIES]; /* tile-sized response bodies for reuse */
+    size_t num_spare_bodies;
     size_t num_jobs;         /* offloaded GETs not yet finished */
     size_t num_waiting_regs; /* POSTs waiting for their commit */
     uv_timer_t sweep;        /* 1 s: idle and slow-client timeouts */
@@ -251,8 +256,11 @@ void scitt_h2__conn_sweep(scitt_h2_conn_t *c, uint64_t now);
 int scitt_h2__session_callbacks(nghttp2_session_callbacks **out);
 
 /* -- stream.c -- */
-/* scitt_h2__stream_spares_free frees the streams kept for reuse. */
+/* scitt_h2__stream_spares_free frees the streams and bodies kept for reuse. */
 void scitt_h2__stream_spares_free(scitt_frontend_t *fe);
+/* scitt_h2__body_release frees a response body, or keeps it for reuse when
+ * it has a tile's size; `b` is left empty. */
+void scitt_h2__body_release(scitt_frontend_t *fe, scitt_buf_t *b);
 scitt_h2_stream_t *scitt_h2__stream_new(scitt_h2_conn_t *c, int32_t id);
 /* scitt_h2__stream_free detaches a reg or job and frees the stream. */
 void scitt_h2__stream_free(scitt_h2_stream_t *s);

@@ -156,7 +156,7 @@ static void out_reset(scitt_h2_conn_t *c)
     c->seg_start = 0;
     c->out_total = 0;
     for (size_t i = 0; i < c->num_held; i++) {
-        scitt_buf_cleanup(&c->held[i]);
+        scitt_h2__body_release(c->fe, &c->held[i]);
     }
     c->num_held = 0;
 }

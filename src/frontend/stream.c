@@ -61,7 +61,7 @@ void scitt_h2__stream_free(scitt_h2_stream_t *s)
     drop_body(s);
     scitt_buf_cleanup(&s->body);
     if (!scitt_h2__conn_keep_body(s->conn, &s->resp)) {
-        scitt_buf_cleanup(&s->resp);
+        scitt_h2__body_release(s->conn->fe, &s->resp);
     }
     scitt_h2__list_remove(&s->node);
     scitt_frontend_t *fe = s->conn->fe;
@@ -74,8 +74,22 @@ void scitt_h2__stream_free(scitt_h2_stream_t *s)
     }
 }
 
+void scitt_h2__body_release(scitt_frontend_t *fe, scitt_buf_t *b)
+{
+    if (b->cap == SCITT_H2_SPARE_BODY && b->mem == scitt_mem_default() &&
+        fe->num_spare_bodies < SCITT_H2_SPARE_BODIES) {
+        fe->spare_bodies[fe->num_spare_bodies++] = b->base;
+        scitt_buf_init(b, NULL, 0);
+        return;
+    }
+    scitt_buf_cleanup(b);
+}
+
 void scitt_h2__stream_spares_free(scitt_frontend_t *fe)
 {
+    while (fe->num_spare_bodies > 0) {
+        free(fe->spare_bodies[--fe->num_spare_bodies]);
+    }
     while (!scitt_h2__list_empty(&fe->spare_streams)) {
         scitt_h2_stream_t *s = scitt_container_of(fe->spare_streams.next, scitt_h2_stream_t, node);
         scitt_h2__list_remove(&s->node);
@@ -297,6 +311,10 @@ void scitt_h2__respond_bytes(scitt_h2_stream_t *s, int status, const char *conte
 {
     scitt_buf_t b;
     scitt_buf_init(&b, NULL, 0);
+    if (len > SCITT_H2_SPARE_BODY / 2 && len <= SCITT_H2_SPARE_BODY && s->conn->fe->num_spare_bodies > 0) {
+        b.base = s->conn->fe->spare_bodies[--s->conn->fe->num_spare_bodies];
+        b.cap = SCITT_H2_SPARE_BODY;
+    }
     if (scitt_buf_append(&b, data, len) != 0) {
         scitt_buf_cleanup(&b);
         scitt_h2__respond(s, 500, NULL, NULL, NULL, 0);
