@@ -158,12 +158,14 @@ void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out);
 
 /* scitt_seq_receipt rebuilds, from the store alone, the receipt of leaf
  * `index` at the head of the batch that committed it: byte for byte the
- * receipt its registration returned. Any thread (a read transaction).
- * The receipt is appended to `out`. `origin` NULL means the default.
+ * receipt its registration returned. Any thread. It reads in `rd` (the
+ * caller's read transaction: a thread must not open a second one while it
+ * holds one) or, when `rd` is NULL, in a transaction of its own. The
+ * receipt is appended to `out`. `origin` NULL means the default.
  * SCITT_ENOTFOUND when the index is not committed; SCITT_ECORRUPT for
  * damaged tiles; SCITT_ENOMEM. */
-int scitt_seq_receipt(scitt_store_t *st, const scitt_seq_keys_t *keys, const char *origin, uint64_t index,
-                      scitt_buf_t *out);
+int scitt_seq_receipt(scitt_store_t *st, scitt_store_read_t *rd, const scitt_seq_keys_t *keys, const char *origin,
+                      uint64_t index, scitt_buf_t *out);
 
 /* scitt_seq_get_receipt is scitt_seq_receipt for the pipeline's own log,
  * from the recent-receipt cache or through its tile cache: tile trees are

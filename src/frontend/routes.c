@@ -162,7 +162,7 @@ static const char *receipt_type(const scitt_h2_stream_t *s)
 static int receipt(scitt_frontend_t *fe, scitt_store_read_t *rd, uint64_t index, scitt_buf_t *out)
 {
     return fe->cfg.seq != NULL ? scitt_seq_get_receipt(fe->cfg.seq, rd, index, out)
-                               : scitt_seq_receipt(fe->cfg.store, fe->cfg.keys, fe->cfg.origin, index, out);
+                               : scitt_seq_receipt(fe->cfg.store, rd, fe->cfg.keys, fe->cfg.origin, index, out);
 }
 
 static void get_receipt(scitt_h2_stream_t *s, const uint8_t entry[32])

@@ -232,6 +232,9 @@ static int send_data(nghttp2_session *session, nghttp2_frame *frame, const uint8
 {
     (void)session;
     scitt_h2_conn_t *c = user_data;
+    if (c->closing) {
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    }
     const uint8_t *data = scitt_h2__stream_take_data(source->ptr, length);
     size_t pad = frame->data.padlen;
     size_t total = 9 + length + pad;
@@ -453,6 +456,7 @@ static int emit(scitt_h2_conn_t *c)
     }
     write_req_t *w = calloc(1, sizeof(*w));
     if (w == NULL) {
+        out_reset(c); /* never resent from the start after a partial write */
         return SCITT_ENOMEM;
     }
     w->conn = c;
@@ -492,7 +496,7 @@ void scitt_h2__conn_flush(scitt_h2_conn_t *c)
         return;
     }
     bool tls_ready = c->tls == NULL || scitt_tls_ready(c->tls);
-    while (tls_ready && c->write_pending < SCITT_H2_WRITE_SOFT) {
+    while (tls_ready && !c->closing && c->write_pending < SCITT_H2_WRITE_SOFT) {
         const uint8_t *data;
         ssize_t n = nghttp2_session_mem_send(c->session, &data);
         if (n < 0) {
@@ -514,6 +518,9 @@ void scitt_h2__conn_flush(scitt_h2_conn_t *c)
             scitt_h2__conn_close(c);
             return;
         }
+    }
+    if (c->closing) {
+        return; /* closed by a callback while frames were produced */
     }
     if ((c->out_total > 0 || (c->tls != NULL && scitt_tls_output_pending(c->tls))) && emit(c) != 0) {
         scitt_h2__conn_close(c);

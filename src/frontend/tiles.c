@@ -95,6 +95,24 @@ static void answer_bundle(scitt_h2_job_t *j, scitt_h2_stream_t *s, int rc)
     }
 }
 
+/* start_bundle answers an entry bundle from libuv's pool. */
+static void start_bundle(scitt_h2_stream_t *s, uint64_t first, size_t count)
+{
+    bundle_job_t *j = calloc(1, sizeof(*j));
+    if (j == NULL) {
+        answer_tile_error(s, SCITT_ENOMEM);
+        return;
+    }
+    j->super.run = work_bundle;
+    j->super.answer = answer_bundle;
+    j->first = first;
+    j->count = count;
+    if (scitt_h2__job_start(s, &j->super) != 0) {
+        free(j);
+        scitt_h2__respond_busy(s);
+    }
+}
+
 void scitt_h2__get_tile(scitt_h2_stream_t *s, const char *path, size_t len)
 {
     scitt_frontend_t *fe = s->conn->fe;
@@ -112,44 +130,34 @@ void scitt_h2__get_tile(scitt_h2_stream_t *s, const char *path, size_t len)
     uint64_t want = tp.width == 0 ? 256 : tp.width;
     const uint8_t *hashes = NULL;
     size_t stored = 0;
-    if (!tp.entries && scitt_store_get_tile(rd, tp.level, tp.index, &hashes, &stored) == 0 && stored >= want) {
-        /* A tile is committed with the head that covers it, so a stored
-         * tile holding the hashes asked for is within the latest tree:
-         * no need to read the head. */
-        scitt_h2__respond_bytes(s, 200, "application/octet-stream", hashes, (size_t)want * 32, &immutable, 1);
-        scitt_store_read_end(rd);
-        return;
-    }
-    scitt_store_head_t head;
-    rc = scitt_store_get_latest_head(rd, &head);
-    uint64_t size = rc == 0 ? head.size : 0;
-    if (rc == SCITT_ENOTFOUND) {
-        rc = 0;
-    }
-    uint64_t avail = tile_width(hashes_at(size, tp.level), tp.index);
-    if (rc == 0 && avail < want) {
-        rc = SCITT_ENOTFOUND;
-    }
-    if (rc == 0 && tp.entries) {
-        scitt_store_read_end(rd);
-        bundle_job_t *j = calloc(1, sizeof(*j));
-        if (j == NULL) {
-            answer_tile_error(s, SCITT_ENOMEM);
+    bool have = !tp.entries && scitt_store_get_tile(rd, tp.level, tp.index, &hashes, &stored) == 0 && stored >= want;
+    /* The sequencer commits tiles with the head that covers them, so a
+     * stored tile holding the hashes asked for is within its latest tree.
+     * Otherwise (not stored, an entry bundle, or a mirror, which stores
+     * tiles ahead of its checkpoint while it syncs) the head decides. */
+    if (!have || fe->cfg.seq == NULL) {
+        scitt_store_head_t head;
+        rc = scitt_store_get_latest_head(rd, &head);
+        uint64_t size = rc == 0 ? head.size : 0;
+        if (rc == SCITT_ENOTFOUND) {
+            rc = 0;
+        }
+        if (rc == 0 && tile_width(hashes_at(size, tp.level), tp.index) < want) {
+            rc = SCITT_ENOTFOUND;
+        }
+        if (rc == 0 && tp.entries) {
+            scitt_store_read_end(rd);
+            start_bundle(s, tp.index << 8, (size_t)want);
             return;
         }
-        j->super.run = work_bundle;
-        j->super.answer = answer_bundle;
-        j->first = tp.index << 8;
-        j->count = (size_t)want;
-        if (scitt_h2__job_start(s, &j->super) != 0) {
-            free(j);
-            scitt_h2__respond_busy(s);
+        if (rc == 0 && !have) {
+            rc = SCITT_ECORRUPT; /* the head covers the tile, the store must hold it */
         }
-        return;
     }
     if (rc == 0) {
-        rc = SCITT_ECORRUPT; /* the head covers the tile, the store must hold it */
+        scitt_h2__respond_bytes(s, 200, "application/octet-stream", hashes, (size_t)want * 32, &immutable, 1);
+    } else {
+        answer_tile_error(s, rc);
     }
-    answer_tile_error(s, rc);
     scitt_store_read_end(rd);
 }

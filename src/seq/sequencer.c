@@ -195,10 +195,10 @@ static int receipt_from(scitt_store_t *st, scitt_store_read_t *rd, scitt_merkle_
     return rc;
 }
 
-int scitt_seq_receipt(scitt_store_t *st, const scitt_seq_keys_t *keys, const char *origin, uint64_t index,
-                      scitt_buf_t *out)
+int scitt_seq_receipt(scitt_store_t *st, scitt_store_read_t *rd, const scitt_seq_keys_t *keys, const char *origin,
+                      uint64_t index, scitt_buf_t *out)
 {
-    return receipt_from(st, NULL, NULL, keys, origin, index, out);
+    return receipt_from(st, rd, NULL, keys, origin, index, out);
 }
 
 int scitt_seq_get_receipt(scitt_seq_t *seq, scitt_store_read_t *rd, uint64_t index, scitt_buf_t *out)

@@ -291,6 +291,8 @@ int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
     pthread_rwlockattr_destroy(&attr);
     st->dir = strdup(cfg->dir);
     if (st->dir == NULL) {
+        pthread_mutex_destroy(&st->spare_lock);
+        pthread_rwlock_destroy(&st->grow_lock);
         free(st);
         return SCITT_ENOMEM;
     }

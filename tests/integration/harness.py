@@ -327,8 +327,12 @@ class H2:
     """A minimal blocking HTTP/2 client on python3-h2 for many concurrent
     requests on one connection, and raw frame access for abuse tests."""
 
-    def __init__(self, port, settings=None, tls=False):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    def __init__(self, port, settings=None, tls=False, rcvbuf=None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:  # before connecting, so the advertised TCP window stays small
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(30)
+        self.sock.connect(("127.0.0.1", port))
         if tls:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False

@@ -232,7 +232,7 @@ uint64_t h_check_receipt(h_env_t *e, const uint8_t entry[32], uint64_t index, co
     cr_assert_arr_eq(cp.root, root, 32);
     scitt_store_read_end(rd);
 
-    cr_assert_eq(scitt_seq_receipt(e->store, &e->keys, H_ORIGIN, index, &rebuilt), 0);
+    cr_assert_eq(scitt_seq_receipt(e->store, NULL, &e->keys, H_ORIGIN, index, &rebuilt), 0);
     cr_assert_eq(rebuilt.len, len, "rebuilt receipt differs in length");
     cr_assert_arr_eq(rebuilt.base, receipt, len, "rebuilt receipt differs");
     if (e->seq != NULL) {

@@ -148,7 +148,7 @@ static void *reader(void *arg)
         if (st.tree_size > 0) {
             uint64_t index = (n * 2654435761u) % st.tree_size;
             scitt_buf_reset(&out);
-            int rc = scitt_seq_receipt(store, &keys, ORIGIN, index, &out);
+            int rc = scitt_seq_receipt(store, NULL, &keys, ORIGIN, index, &out);
             CHECK(rc == 0 || rc == SCITT_ENOTFOUND); /* the gauge may run ahead of a reader's snapshot */
             if (rc == 0) {
                 /* Through the tile cache the answer thread fills meanwhile. */
@@ -249,7 +249,7 @@ static size_t phase(bool full_disk)
             uint64_t dedup;
             CHECK(scitt_store_get_dedup(rd, a->entry, &dedup) == 0 && dedup == a->index);
             scitt_buf_reset(&rebuilt);
-            CHECK(scitt_seq_receipt(store, &keys, ORIGIN, a->index, &rebuilt) == 0);
+            CHECK(scitt_seq_receipt(store, NULL, &keys, ORIGIN, a->index, &rebuilt) == 0);
             CHECK(scitt_span_eq(scitt_buf_span(&rebuilt), scitt_span(a->receipt, a->receipt_len)));
             if (seq != NULL) {
                 scitt_buf_reset(&rebuilt);

@@ -257,8 +257,8 @@ Test(sequencer, receipt_of_unknown_index)
     h_open(&env, 0, 0);
     scitt_buf_t out;
     scitt_buf_init(&out, NULL, 0);
-    cr_assert_eq(scitt_seq_receipt(env.store, &env.keys, H_ORIGIN, 0, &out), SCITT_ENOTFOUND);
-    cr_assert_eq(scitt_seq_receipt(env.store, &env.keys, H_ORIGIN, UINT64_MAX, &out), SCITT_ENOTFOUND);
+    cr_assert_eq(scitt_seq_receipt(env.store, NULL, &env.keys, H_ORIGIN, 0, &out), SCITT_ENOTFOUND);
+    cr_assert_eq(scitt_seq_receipt(env.store, NULL, &env.keys, H_ORIGIN, UINT64_MAX, &out), SCITT_ENOTFOUND);
     scitt_buf_cleanup(&out);
 }
 
@@ -284,7 +284,7 @@ static void expect_cached_receipt(const h_result_t *want)
     scitt_buf_init(&a, NULL, 0);
     scitt_buf_init(&b, NULL, 0);
     cr_assert_eq(scitt_seq_get_receipt(env.seq, NULL, want->index, &a), 0);
-    cr_assert_eq(scitt_seq_receipt(env.store, &env.keys, H_ORIGIN, want->index, &b), 0);
+    cr_assert_eq(scitt_seq_receipt(env.store, NULL, &env.keys, H_ORIGIN, want->index, &b), 0);
     cr_assert_eq(a.len, want->receipt_len, "leaf %lu", (unsigned long)want->index);
     cr_assert_arr_eq(a.base, want->receipt, a.len, "leaf %lu: cached receipt differs", (unsigned long)want->index);
     cr_assert_eq(b.len, want->receipt_len);
