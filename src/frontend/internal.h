@@ -9,8 +9,12 @@
  *                     callback (STYLE.md practice 7); nghttp2_session_del
  *                     does not call on_stream_close, so streams still listed
  *                     then are freed by the connection.
- *   scitt_h2_stream_t owns its request body and response body. Freed in
- *                     nghttp2's on_stream_close (or with its connection).
+ *   scitt_h2_stream_t owns its request body and response body. Released in
+ *                     nghttp2's on_stream_close (or with its connection):
+ *                     the struct goes to the frontend's spare list, the
+ *                     response body to the connection (`held`) while the
+ *                     next write still points into it, else to the spare
+ *                     bodies or free().
  *   scitt_h2_reg_t    one POST handed to the pipeline: shared by the stream
  *                     (until it is answered or closes) and the pipeline (until
  *                     its completion is processed on the loop). `refs` counts

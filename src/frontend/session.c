@@ -4,7 +4,8 @@
  *
  * Bytes flow read_cb -> (TLS) -> nghttp2_session_mem_recv, whose callbacks
  * build streams (stream.c) and submit responses; then conn_flush pulls
- * frames with nghttp2_session_mem_send into `out`, (TLS) and uv_write. Frames
+ * frames with nghttp2_session_mem_send into `out` (large DATA payloads stay
+ * in their response bodies: see send_data), (TLS) and writes them. Frames
  * are never produced from inside nghttp2 callbacks: every entry point that
  * may have submitted something (read, completion, timer, pool job) flushes
  * after it.
