@@ -189,4 +189,9 @@ int scitt_json_put_string(scitt_buf_t *out, scitt_span_t s);
  * (except "0" itself) and no overflow. */
 int scitt_parse_u64(const char *s, size_t len, uint64_t *out);
 
+/* scitt_format_u64 writes `v` in decimal, zero-padded to `min_digits` (at
+ * most 20), into `buf` (room for 20 digits; no NUL) and returns the number
+ * of digits. */
+size_t scitt_format_u64(char *buf, uint64_t v, size_t min_digits);
+
 #endif /* SCITT_CORE_H */

@@ -156,6 +156,23 @@ int scitt_base64_decode(uint8_t *out, size_t out_cap, size_t *out_len, const cha
     return 0;
 }
 
+size_t scitt_format_u64(char *buf, uint64_t v, size_t min_digits)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    while (n < min_digits && n < sizeof(tmp)) {
+        tmp[n++] = '0';
+    }
+    for (size_t i = 0; i < n; i++) {
+        buf[i] = tmp[n - 1 - i];
+    }
+    return n;
+}
+
 int scitt_parse_u64(const char *s, size_t len, uint64_t *out)
 {
     if (len == 0 || len > 20 || (len > 1 && s[0] == '0')) {

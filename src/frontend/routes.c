@@ -152,6 +152,24 @@ static int find_entry(scitt_h2_stream_t *s, scitt_store_read_t **rd, const uint8
     return -1;
 }
 
+/* open_entry begins a read transaction and finds `entry` in it: the
+ * transaction (the caller ends it) with the leaf index, or NULL when the
+ * request has been answered (204, 404 or 500). */
+static scitt_store_read_t *open_entry(scitt_h2_stream_t *s, const uint8_t entry[32], uint64_t *out_index)
+{
+    scitt_store_read_t *rd;
+    int rc = scitt_store_read_begin(s->conn->fe->cfg.store, &rd);
+    if (rc != 0) {
+        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+        return NULL;
+    }
+    if (find_entry(s, &rd, entry, out_index) != 0) {
+        scitt_store_read_end(rd);
+        return NULL;
+    }
+    return rd;
+}
+
 static const char *receipt_type(const scitt_h2_stream_t *s)
 {
     return scitt_h2__accepts(s, "application/scitt-receipt+cose") ? "application/scitt-receipt+cose"
@@ -173,19 +191,13 @@ static void get_receipt(scitt_h2_stream_t *s, const uint8_t entry[32])
         not_found(s, "this mirror serves statements, checkpoints and tiles, not receipts");
         return;
     }
-    scitt_store_read_t *rd;
-    int rc = scitt_store_read_begin(fe->cfg.store, &rd);
-    if (rc != 0) {
-        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
-        return;
-    }
-    if (find_entry(s, &rd, entry, &index) != 0) {
-        scitt_store_read_end(rd);
+    scitt_store_read_t *rd = open_entry(s, entry, &index);
+    if (rd == NULL) {
         return;
     }
     scitt_buf_t r;
     scitt_buf_init(&r, NULL, 0);
-    rc = receipt(fe, rd, index, &r);
+    int rc = receipt(fe, rd, index, &r);
     scitt_store_read_end(rd);
     if (rc != 0) {
         scitt_buf_cleanup(&r);
@@ -199,21 +211,15 @@ static void get_statement(scitt_h2_stream_t *s, const uint8_t entry[32])
 {
     scitt_frontend_t *fe = s->conn->fe;
     uint64_t index;
-    scitt_store_read_t *rd;
-    int rc = scitt_store_read_begin(fe->cfg.store, &rd);
-    if (rc != 0) {
-        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
-        return;
-    }
-    if (find_entry(s, &rd, entry, &index) != 0) {
-        scitt_store_read_end(rd);
+    scitt_store_read_t *rd = open_entry(s, entry, &index);
+    if (rd == NULL) {
         return;
     }
     scitt_buf_t receipt_bytes, out;
     scitt_buf_init(&receipt_bytes, NULL, 0);
     scitt_buf_init(&out, NULL, 0);
     scitt_span_t raw;
-    rc = scitt_store_get_entry(rd, index, &raw);
+    int rc = scitt_store_get_entry(rd, index, &raw);
     if (rc == 0 && fe->cfg.keys == NULL) {
         /* A mirror stores the transparent statement the log served. */
         rc = scitt_buf_append(&out, raw.base, raw.len);

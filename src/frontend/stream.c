@@ -228,22 +228,6 @@ const uint8_t *scitt_h2__stream_take_data(scitt_h2_stream_t *s, size_t len)
     return p;
 }
 
-/* decimal writes `v` in decimal (snprintf's cost shows at 400k GETs/s). */
-static void decimal(char *out, size_t cap, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0 && n < sizeof(tmp));
-    size_t k = 0;
-    for (; k < n && k + 1 < cap; k++) {
-        out[k] = tmp[n - 1 - k];
-    }
-    out[k] = '\0';
-}
-
 static nghttp2_nv nv(const char *name, const char *value)
 {
     nghttp2_nv h = {(uint8_t *)name, (uint8_t *)value, strlen(name), strlen(value), NGHTTP2_NV_FLAG_NONE};
@@ -274,9 +258,10 @@ void scitt_h2__respond(scitt_h2_stream_t *s, int status, const char *content_typ
     /* Once answered, the request body is no longer needed. */
     drop_body(s);
 
-    char status_text[4], length_text[24];
-    decimal(status_text, sizeof(status_text), (uint64_t)status);
-    decimal(length_text, sizeof(length_text), s->resp.len);
+    /* Not snprintf: its cost showed at 400k GETs/s. */
+    char status_text[21], length_text[21];
+    status_text[scitt_format_u64(status_text, (uint64_t)status, 1)] = '\0';
+    length_text[scitt_format_u64(length_text, s->resp.len, 1)] = '\0';
     nghttp2_nv nva[12];
     size_t n = 0;
     nva[n++] = nv(":status", status_text);

@@ -127,25 +127,6 @@ static bool put(char *out, size_t cap, size_t *len, const char *s, size_t n)
     return true;
 }
 
-/* Formats v in decimal into buf (at least 20 bytes) and returns its length,
- * zero-padded to `min_digits`. */
-static size_t decimal(char *buf, uint64_t v, size_t min_digits)
-{
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    while (n < min_digits) {
-        tmp[n++] = '0';
-    }
-    for (size_t i = 0; i < n; i++) {
-        buf[i] = tmp[n - 1 - i];
-    }
-    return n;
-}
-
 int scitt_merkle_tile_path_encode(char *out, size_t out_cap, size_t *out_len, const scitt_tile_path_t *tp)
 {
     if (tp->level > 63 || tp->width > 255 || (tp->entries && tp->level != 0)) {
@@ -157,7 +138,7 @@ int scitt_merkle_tile_path_encode(char *out, size_t out_cap, size_t *out_len, co
     if (tp->entries) {
         ok = ok && put(out, out_cap, &len, "entries/", 8);
     } else {
-        ok = ok && put(out, out_cap, &len, num, decimal(num, tp->level, 1)) && put(out, out_cap, &len, "/", 1);
+        ok = ok && put(out, out_cap, &len, num, scitt_format_u64(num, tp->level, 1)) && put(out, out_cap, &len, "/", 1);
     }
     /* Split N into base-1000 groups, most significant last in `groups`. */
     unsigned groups[7];
@@ -170,11 +151,12 @@ int scitt_merkle_tile_path_encode(char *out, size_t out_cap, size_t *out_len, co
     while (num_groups-- > 0) {
         bool last = num_groups == 0;
         ok = ok && (last || put(out, out_cap, &len, "x", 1)) &&
-             put(out, out_cap, &len, num, decimal(num, groups[num_groups], 3)) &&
+             put(out, out_cap, &len, num, scitt_format_u64(num, groups[num_groups], 3)) &&
              (last || put(out, out_cap, &len, "/", 1));
     }
     if (tp->width != 0) {
-        ok = ok && put(out, out_cap, &len, ".p/", 3) && put(out, out_cap, &len, num, decimal(num, tp->width, 1));
+        ok = ok && put(out, out_cap, &len, ".p/", 3) &&
+             put(out, out_cap, &len, num, scitt_format_u64(num, tp->width, 1));
     }
     if (!ok) {
         return SCITT_ETOOBIG;

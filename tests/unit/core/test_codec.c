@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <stdlib.h>
 
@@ -114,6 +115,26 @@ Test(core_codec, parse_u64_is_strict)
     cr_assert_eq(scitt_parse_u64("", 0, &v), SCITT_EMALFORMED);
     cr_assert_eq(scitt_parse_u64("-1", 2, &v), SCITT_EMALFORMED);
     cr_assert_eq(scitt_parse_u64("1a", 2, &v), SCITT_EMALFORMED);
+}
+
+/* format_u64 against snprintf, and round trips through parse_u64. */
+Test(core_codec, format_u64)
+{
+    char buf[21], want[32];
+    const uint64_t vals[] = {0, 7, 10, 99, 200, 12345, 4294967296ull, UINT64_MAX};
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        for (size_t pad = 0; pad <= 4; pad += 2) {
+            size_t n = scitt_format_u64(buf, vals[i], pad);
+            buf[n] = '\0';
+            snprintf(want, sizeof(want), "%0*llu", (int)pad, (unsigned long long)vals[i]);
+            cr_assert_str_eq(buf, want);
+        }
+        uint64_t back;
+        size_t n = scitt_format_u64(buf, vals[i], 1);
+        cr_assert_eq(scitt_parse_u64(buf, n, &back), 0);
+        cr_assert_eq(back, vals[i]);
+    }
+    cr_assert_eq(scitt_format_u64(buf, 5, 20), 20);
 }
 
 Test(core_codec, byte_order_helpers)
