@@ -220,8 +220,6 @@ bool scitt_h2__conn_keep_body(scitt_h2_conn_t *c, scitt_buf_t *body)
     return true;
 }
 
-static int emit(scitt_h2_conn_t *c);
-
 /* send_data writes one DATA frame whose payload nghttp2 did not copy
  * (NGHTTP2_DATA_FLAG_NO_COPY, see read_body in stream.c): the 9-byte header
  * into `out`, and the payload from the stream's response body, in place

@@ -219,6 +219,28 @@ Test(merkle_proof, random_sizes_up_to_1m, .timeout = 300)
     free(leaves);
 }
 
+/* expect_plain_answers: prover `p` (of `size` leaves, through a cache)
+ * gives the one-shot uncached answers for PATH(m, size) and, when `old` is
+ * not 0, for PROOF(old, size). */
+static void expect_plain_answers(scitt_merkle_prover_t *p, const scitt_tile_reader_t *plain, uint64_t size, uint64_t m,
+                                 uint64_t old)
+{
+    uint8_t want[64][32], got[64][32];
+    size_t len, glen;
+    cr_assert_eq(scitt_merkle_inclusion_proof(NULL, plain, size, m, want, &len), 0);
+    cr_assert_eq(scitt_merkle_prover_inclusion(p, got, &glen, m), 0);
+    cr_assert_eq(glen, len);
+    cr_assert_eq(memcmp(got, want, len * 32), 0, "PATH(%lu, %lu) through the cache", (unsigned long)m,
+                 (unsigned long)size);
+    if (old != 0) {
+        cr_assert_eq(scitt_merkle_consistency_proof(NULL, plain, old, size, want, &len), 0);
+        cr_assert_eq(scitt_merkle_prover_consistency(p, got, &glen, old), 0);
+        cr_assert_eq(glen, len);
+        cr_assert_eq(memcmp(got, want, len * 32), 0, "PROOF(%lu, %lu) through the cache", (unsigned long)old,
+                     (unsigned long)size);
+    }
+}
+
 /* A shared tile cache changes no answer: proofs at random sizes (full
  * tiles of the largest size serve the partial tiles of smaller sizes) equal
  * those without it, with a cache of two tiles (evictions all along, entries
@@ -239,7 +261,6 @@ Test(merkle_proof, tile_cache_same_answers)
         scitt_tile_reader_t rd = plain;
         rd.cache = cache;
         uint64_t seed = 5 + (uint64_t)c;
-        uint8_t want[64][32], got[64][32], got2[64][32];
         for (int round = 0; round < 30; round++) {
             uint64_t n = test_rand_range(&seed, 1, max), n2 = test_rand_range(&seed, 1, max);
             scitt_merkle_prover_t *p, *p2;
@@ -247,21 +268,9 @@ Test(merkle_proof, tile_cache_same_answers)
             cr_assert_eq(scitt_merkle_prover_new(&p2, NULL, &rd, n2, 8), 0);
             for (int i = 0; i < 30; i++) {
                 uint64_t m = test_rand_range(&seed, 0, n - 1), m2 = test_rand_range(&seed, 0, n2 - 1);
-                size_t len, glen, glen2;
-                cr_assert_eq(scitt_merkle_inclusion_proof(NULL, &plain, n, m, want, &len), 0);
-                cr_assert_eq(scitt_merkle_prover_inclusion(p, got, &glen, m), 0);
-                cr_assert_eq(scitt_merkle_prover_inclusion(p2, got2, &glen2, m2), 0);
-                cr_assert_eq(glen, len);
-                cr_assert_eq(memcmp(got, want, len * 32), 0, "PATH(%lu, %lu) through the cache", (unsigned long)m,
-                             (unsigned long)n);
-                cr_assert_eq(scitt_merkle_inclusion_proof(NULL, &plain, n2, m2, want, &len), 0);
-                cr_assert_eq(glen2, len);
-                cr_assert_eq(memcmp(got2, want, len * 32), 0);
                 uint64_t old = test_rand_range(&seed, 1, n);
-                cr_assert_eq(scitt_merkle_consistency_proof(NULL, &plain, old, n, want, &len), 0);
-                cr_assert_eq(scitt_merkle_prover_consistency(p, got, &glen, old), 0);
-                cr_assert_eq(glen, len);
-                cr_assert_eq(memcmp(got, want, len * 32), 0);
+                expect_plain_answers(p, &plain, n, m, old);
+                expect_plain_answers(p2, &plain, n2, m2, 0);
             }
             scitt_merkle_prover_free(p);
             scitt_merkle_prover_free(p2);
@@ -304,7 +313,6 @@ Test(merkle_proof, tile_cache_growing_tiles)
     scitt_merkle_t *t;
     cr_assert_eq(scitt_merkle_new(&t, NULL), 0);
     uint64_t seed = 11;
-    uint8_t want[64][32], got[64][32];
     for (size_t n = 0; n < max;) {
         size_t k = test_rand_range(&seed, 1, n < 600 ? 7 : 3000);
         k = k < max - n ? k : max - n;
@@ -319,17 +327,7 @@ Test(merkle_proof, tile_cache_growing_tiles)
             cr_assert_eq(scitt_merkle_prover_new(&p, NULL, &rd, size, 8), 0);
             for (int i = 0; i < 8; i++) {
                 uint64_t m = i == 0 ? size - 1 : test_rand_range(&seed, 0, size - 1);
-                size_t len, glen;
-                cr_assert_eq(scitt_merkle_inclusion_proof(NULL, &plain, size, m, want, &len), 0);
-                cr_assert_eq(scitt_merkle_prover_inclusion(p, got, &glen, m), 0);
-                cr_assert_eq(glen, len);
-                cr_assert_eq(memcmp(got, want, len * 32), 0, "PATH(%lu, %lu) after growth to %zu", (unsigned long)m,
-                             (unsigned long)size, n);
-                uint64_t old = test_rand_range(&seed, 1, size);
-                cr_assert_eq(scitt_merkle_consistency_proof(NULL, &plain, old, size, want, &len), 0);
-                cr_assert_eq(scitt_merkle_prover_consistency(p, got, &glen, old), 0);
-                cr_assert_eq(glen, len);
-                cr_assert_eq(memcmp(got, want, len * 32), 0);
+                expect_plain_answers(p, &plain, size, m, test_rand_range(&seed, 1, size));
             }
             scitt_merkle_prover_free(p);
         }
