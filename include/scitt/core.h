@@ -174,6 +174,19 @@ size_t scitt_base64_encode(char *out, const uint8_t *in, size_t len, scitt_b64_t
 int scitt_base64_decode(uint8_t *out, size_t out_cap, size_t *out_len, const char *in, size_t in_len,
                         scitt_b64_t variant);
 
+/* Key ids as people read and type them (issue 15). A kid is printed as its
+ * unpadded base64url (RFC 4648 section 5): the spelling of `scitt keygen`
+ * and of /.well-known/scitt-keys/{kid}. scitt_kid_parse reads a typed kid
+ * (a query, a command-line flag, a watch file): exactly 64 hex digits
+ * (either case) are the 32 bytes they spell, the hex spelling of a
+ * thumbprint that earlier versions took; any other text is strict unpadded
+ * base64url of 1..out_cap bytes. docs/DECISIONS.md says why the two cannot
+ * be confused. Returns 0, SCITT_EMALFORMED (empty, or neither spelling) or
+ * SCITT_ETOOBIG (more than out_cap bytes). scitt_kid_append appends a kid's
+ * printed spelling (no NUL). */
+int scitt_kid_parse(uint8_t *out, size_t out_cap, size_t *out_len, const char *s, size_t len);
+int scitt_kid_append(scitt_buf_t *out, scitt_span_t kid);
+
 /* scitt_utf8_valid reports whether `s` is well-formed UTF-8 (RFC 3629: no
  * overlong forms, surrogates or code points above U+10FFFF). */
 bool scitt_utf8_valid(scitt_span_t s);

@@ -276,7 +276,8 @@ typedef struct scitt_cose_audit_entry {
 
 /* scitt_cose_audit_encode appends {"next": `next` (omitted when NULL),
  * "entries": [...]} in deterministic CBOR; scitt_cose_audit_json appends the
- * same as one line of JSON (id and kid in lowercase hex), and
+ * same as one line of JSON (id in lowercase hex, kid in unpadded base64url
+ * as scitt_kid_append spells it), and
  * scitt_cose_audit_entry_json one entry's JSON object (no newline). In both,
  * each byte of iss, sub or a text content type that is not well-formed
  * UTF-8 is written as U+FFFD. Each returns 0, SCITT_ENOMEM or SCITT_ETOOBIG, and on failure leaves `out` at

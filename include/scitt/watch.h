@@ -7,9 +7,11 @@
  * A watch file is UTF-8 text, one rule per line:
  *
  *   # comment (a line whose first non-blank character is '#')
- *   kid <hex>                 watch statements signed with this key id (the
+ *   kid <kid>                 watch statements signed with this key id (the
  *                             protected kid, or the SHA-256 thumbprint of the
- *                             x5chain leaf when there is no kid)
+ *                             x5chain leaf when there is no kid), in unpadded
+ *                             base64url as scitt keygen prints it, or as 64
+ *                             hex digits (scitt_kid_parse in scitt/core.h)
  *   iss <text>                watch statements whose CWT iss is exactly this
  *   sub <text>                watch statements whose CWT sub is exactly this
  *   expect-sub <text>[*]      a subject the owner's own statements use

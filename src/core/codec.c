@@ -156,6 +156,43 @@ int scitt_base64_decode(uint8_t *out, size_t out_cap, size_t *out_len, const cha
     return 0;
 }
 
+int scitt_kid_parse(uint8_t *out, size_t out_cap, size_t *out_len, const char *s, size_t len)
+{
+    if (len == 0) {
+        return SCITT_EMALFORMED;
+    }
+    if (len == 64) { /* the hex of a SHA-256 thumbprint */
+        uint8_t hex[32];
+        size_t n;
+        if (scitt_hex_decode(hex, sizeof(hex), &n, s, len) == 0) {
+            if (n > out_cap) {
+                return SCITT_ETOOBIG;
+            }
+            memcpy(out, hex, n);
+            *out_len = n;
+            return 0;
+        }
+    }
+    return scitt_base64_decode(out, out_cap, out_len, s, len, SCITT_B64_URL);
+}
+
+int scitt_kid_append(scitt_buf_t *out, scitt_span_t kid)
+{
+    size_t old = out->len;
+    int rc = 0;
+    /* 48 bytes at a time: a whole number of 3-byte groups, so the pieces
+     * join into the encoding of the whole. */
+    for (size_t i = 0; i < kid.len && rc == 0; i += 48) {
+        char text[65];
+        size_t n = scitt_base64_encode(text, kid.base + i, kid.len - i < 48 ? kid.len - i : 48, SCITT_B64_URL);
+        rc = scitt_buf_append(out, text, n);
+    }
+    if (rc != 0) {
+        out->len = old;
+    }
+    return rc;
+}
+
 size_t scitt_format_u64(char *buf, uint64_t v, size_t min_digits)
 {
     char tmp[20];

@@ -9,7 +9,8 @@
  * CBOR is RFC 8949 section 4.2.1 core deterministic: shortest heads, and
  * map keys in bytewise order of their encodings, which for text keys means
  * shorter keys first (the order written above). Absent fields are omitted.
- * JSON has the same shape with id and kid as lowercase hex.
+ * JSON has the same shape with id as lowercase hex and kid as unpadded
+ * base64url (scitt_kid_append: the spelling a kid is typed in).
  *
  * The decoder is for the command line: it accepts keys in any order, skips
  * keys it does not know (a newer server may add fields), and requires id,
@@ -137,7 +138,9 @@ int scitt_cose_audit_entry_json(scitt_buf_t *out, const scitt_cose_audit_entry_t
         rc = json_text(out, "sub", e->sub);
     }
     if (rc == 0 && e->key_id.len > 0) {
-        rc = json_hex(out, ",\"kid\":", e->key_id);
+        rc = scitt_buf_append_str(out, ",\"kid\":\"");
+        rc = rc != 0 ? rc : scitt_kid_append(out, e->key_id);
+        rc = rc != 0 ? rc : scitt_buf_append_byte(out, '"');
     }
     if (rc == 0 && e->has_content_type) {
         if (e->content_type.is_text) {

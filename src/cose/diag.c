@@ -10,6 +10,7 @@
  * SCITT_COSE__MAX_DEPTH, counting nested byte strings too.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -214,9 +215,21 @@ static int print_map(diag_t *d, scitt_cose__cur_t *cur, uint64_t n, ctx_t ctx, i
             put(d, " /");
         }
         put(d, ": ");
-        scitt_cose__cur_t val = *cur;
+        scitt_cose__cur_t val = *cur, after = *cur;
         scitt_cose__item_t head;
-        rc = print_item(d, cur, child_ctx(ctx, has_label, label.num), depth + 1, indent + 1);
+        if (name != NULL && strcmp(name, "kid") == 0 && scitt_cose__read_head(&after, &head) == 0 &&
+            head.major == SCITT_CBOR_BSTR && head.str.len <= DIAG_BSTR_MAX) {
+            /* A key id as it is typed and printed everywhere else: unpadded
+             * base64url, which RFC 8949 diagnostic notation writes b64'..'. */
+            *cur = after;
+            put(d, "b64'");
+            if (d->rc == 0) {
+                d->rc = scitt_kid_append(d->out, head.str);
+            }
+            put(d, "'");
+        } else {
+            rc = print_item(d, cur, child_ctx(ctx, has_label, label.num), depth + 1, indent + 1);
+        }
         if (rc != 0) {
             return rc;
         }

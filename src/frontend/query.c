@@ -147,7 +147,9 @@ static const char *set_value(scitt_query_t *q, int p, const uint8_t *raw, size_t
         *(p == P_ISS ? &q->iss_len : &q->sub_len) = len;
         return NULL;
     case P_KID:
-        return hex_param(q->kid, &q->kid_len, 1, SCITT_QUERY_KID_MAX, v, len) ? NULL : "must be hex of 1 to 64 bytes";
+        return scitt_kid_parse(q->kid, sizeof(q->kid), &q->kid_len, v, len) == 0
+                   ? NULL
+                   : "must be the key id in unpadded base64url (1 to 64 bytes) or 64 hex digits";
     case P_ARTIFACT:
         return hex_param(q->artifact, &q->artifact_len, SCITT_QUERY_ARTIFACT_MIN, SCITT_QUERY_ARTIFACT_MAX, v, len)
                    ? NULL

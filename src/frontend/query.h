@@ -4,7 +4,8 @@
  *
  *   iss, sub   percent-encoded UTF-8 (RFC 3986; '+' is a literal plus),
  *              1..SCITT_QUERY_TEXT_MAX bytes decoded
- *   kid        hex of the key id, 1..64 bytes (either case)
+ *   kid        the key id, 1..64 bytes, as unpadded base64url (the form
+ *              scitt keygen prints), or 64 hex digits (scitt_kid_parse)
  *   artifact   hex of the digest, 16..64 bytes (either case)
  *   since      inclusive, until exclusive: unix seconds (decimal) or RFC
  *   until      3339 UTC "YYYY-MM-DDTHH:MM:SSZ"

@@ -131,9 +131,11 @@ static int parse_line(scitt_watch_t *w, scitt_span_t line, unsigned num, const c
     int rc = 0;
     switch (r.kind) {
     case SCITT_WATCH_KID:
-        rc = scitt_hex_decode(r.kid, sizeof(r.kid), &r.kid_len, (const char *)r.value.base, r.value.len);
+        rc = scitt_kid_parse(r.kid, sizeof(r.kid), &r.kid_len, (const char *)r.value.base, r.value.len);
         if (rc != 0) {
-            *why = rc == SCITT_ETOOBIG ? "kid longer than 64 bytes" : "kid wants an even number of hex digits";
+            *why = rc == SCITT_ETOOBIG ? "kid longer than 64 bytes"
+                                       : "kid wants the key id in unpadded base64url (as scitt keygen prints it) "
+                                         "or 64 hex digits";
             return rc;
         }
         break;

@@ -3,9 +3,10 @@
  * /entries?..., issue 10), following the service's `next` cursors over one
  * HTTP/2 connection, printed as a table or as JSON lines.
  *
- * Filters are passed through percent-encoded (iss, sub) or as hex (kid,
- * artifact); times are checked by the service, which answers a bad value
- * with problem details that are shown as they are.
+ * Filters are passed through percent-encoded (iss, sub), as hex (artifact)
+ * or as unpadded base64url (kid, whichever spelling scitt_kid_parse read);
+ * times are checked by the service, which answers a bad value with problem
+ * details that are shown as they are.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -14,17 +15,18 @@
 #include "scitt/crypto.h"
 
 static const char help[] =
-    "usage: scitt audit --url URL [--iss TEXT] [--sub TEXT] [--kid HEX]\n"
+    "usage: scitt audit --url URL [--iss TEXT] [--sub TEXT] [--kid KID]\n"
     "                   [--artifact HEX | --artifact-file FILE] [--since T] [--until T]\n"
     "                   [--limit N] [--page N] [--json]\n\n"
     "Lists the entries of the log at URL that match every filter given, oldest\n"
     "first (GET /entries?...; no filter lists every entry), following the\n"
     "service's pages over one connection. Prints a table: leaf index,\n"
-    "registration time (UTC), iss, sub, key id (hex, shortened), content type\n"
-    "and EntryID.\n\n"
+    "registration time (UTC), iss, sub, key id (base64url, shortened), content\n"
+    "type and EntryID.\n\n"
     "  --iss TEXT, --sub TEXT  the CWT issuer / subject, exactly\n"
-    "  --kid HEX               the signing key id (kid, or the SHA-256 thumbprint of\n"
-    "                          the x5chain leaf certificate)\n"
+    "  --kid KID               the signing key id (kid, or the SHA-256 thumbprint of\n"
+    "                          the x5chain leaf certificate) in unpadded base64url,\n"
+    "                          as scitt keygen prints it, or as 64 hex digits\n"
     "  --artifact HEX          the artifact digest (a hash envelope's payload, or\n"
     "                          SHA-256 of an attached payload)\n"
     "  --artifact-file FILE    SHA-256 of FILE as --artifact\n"
@@ -79,10 +81,9 @@ static void print_row(const scitt_cose_audit_entry_t *e)
     if (e->key_id.len == 0) {
         snprintf(kid, sizeof(kid), "-");
     } else {
-        char full[2 * 64 + 1];
-        size_t n = e->key_id.len > 64 ? 64 : e->key_id.len;
-        scitt_hex_encode(full, e->key_id.base, n);
-        snprintf(kid, sizeof(kid), "%.16s%s", full, e->key_id.len > 8 ? ".." : "");
+        /* The first 16 characters: base64url of up to 12 bytes. */
+        size_t n = scitt_base64_encode(kid, e->key_id.base, e->key_id.len > 12 ? 12 : e->key_id.len, SCITT_B64_URL);
+        snprintf(kid + n, sizeof(kid) - n, "%s", e->key_id.len > 12 ? ".." : "");
     }
     printf("%-8llu %-20s ", (unsigned long long)e->index, when);
     put_text(stdout, e->iss, 24);
@@ -241,6 +242,17 @@ static bool is_hex(const char *s, size_t min_bytes, size_t max_bytes)
     return n >= 2 * min_bytes && n <= 2 * max_bytes && scitt_hex_decode(tmp, sizeof(tmp), &len, s, n) == 0;
 }
 
+/* put_kid appends kid=KID in its printed spelling, whichever spelling
+ * `text` used. */
+static int put_kid(scitt_buf_t *q, const char *text)
+{
+    uint8_t kid[64];
+    size_t n;
+    int rc = scitt_kid_parse(kid, sizeof(kid), &n, text, strlen(text));
+    rc = rc != 0 ? rc : scitt_buf_printf(q, "%skid=", q->len > 0 ? "&" : "");
+    return rc != 0 ? rc : scitt_kid_append(q, scitt_span(kid, n));
+}
+
 static int run(int argc, char **argv)
 {
     static const struct option lopts[] = {
@@ -267,11 +279,11 @@ static int run(int argc, char **argv)
             put_pct(&o.filters, "sub", optarg);
             break;
         case 'k':
-            if (!is_hex(optarg, 1, 64)) {
-                status = cli_usage("audit", "--kid takes the hex of 1 to 64 bytes");
+            if (put_kid(&o.filters, optarg) != 0) {
+                status = cli_usage("audit", "--kid takes the key id in unpadded base64url (as scitt keygen "
+                                            "prints it; 1 to 64 bytes) or 64 hex digits");
                 goto done;
             }
-            put_pct(&o.filters, "kid", optarg);
             break;
         case 'a':
             artifact = optarg;

@@ -71,6 +71,12 @@ int cli_entry_id(char out[65], scitt_span_t stmt, const char **why);
 /* cli_time writes `t` (Unix seconds) as "YYYY-MM-DDTHH:MM:SSZ". */
 void cli_time(char out[32], int64_t t);
 
+/* cli_kid_text spells a key id the one way the CLI prints and reads it:
+ * unpadded base64url (as `scitt keygen` prints it, and /.well-known/
+ * scitt-keys/{kid} and every kid filter take it; see scitt_kid_parse).
+ * Newly allocated (free). */
+char *cli_kid_text(scitt_span_t kid);
+
 /* cli_progress draws "label [#####     ] done/total" on stderr when it is a
  * terminal (nothing otherwise); cli_progress_end finishes the line. */
 void cli_progress(const char *label, uint64_t done, uint64_t total);

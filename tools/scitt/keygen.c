@@ -5,6 +5,7 @@
  * 9679 thumbprint, the value `scitt sign` puts in the statement's kid.
  */
 #include <getopt.h>
+#include <stdlib.h>
 
 #include "cli.h"
 
@@ -68,9 +69,9 @@ static int run(int argc, char **argv)
         cli_write_file(pubfile, scitt_buf_span(&pub), 0644) != 0) {
         goto done;
     }
-    char b64[64];
-    scitt_base64_encode(b64, kid, sizeof(kid), SCITT_B64_URL);
-    printf("%s\n", b64);
+    char *text = cli_kid_text(scitt_span(kid, sizeof(kid)));
+    printf("%s\n", text);
+    free(text);
     fprintf(stderr, "scitt: wrote %s (private, %s) and %s (public)\n", out, scitt_alg_name(alg), pubfile);
     status = CLI_OK;
 done:

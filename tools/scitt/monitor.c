@@ -34,8 +34,10 @@ static const char help[] = "usage: scitt monitor --url URL --dir DIR --watch WAT
                            "to examine is kept in DIR/monitor.state (delete it to examine everything\n"
                            "again, e.g. after changing the watch file); one monitor per DIR.\n\n"
                            "WATCHFILE, one rule per line ('#' starts a comment line):\n"
-                           "  kid HEX              watch statements signed with this key id (the kid that\n"
-                           "                       `scitt inspect` shows, or the x5chain leaf's SHA-256)\n"
+                           "  kid KID              watch statements signed with this key id (the kid that\n"
+                           "                       `scitt keygen` prints and `scitt inspect` shows, or the\n"
+                           "                       x5chain leaf's SHA-256), in unpadded base64url or as\n"
+                           "                       64 hex digits\n"
                            "  iss TEXT             watch statements whose CWT issuer is exactly TEXT\n"
                            "  sub TEXT             watch statements whose CWT subject is exactly TEXT\n"
                            "  expect-sub TEXT[*]   a subject of the owner's own statements (* = prefix)\n"
@@ -53,7 +55,7 @@ static const char help[] = "usage: scitt monitor --url URL --dir DIR --watch WAT
                            "served with the statement) or, without one, the statement's own signed iat.\n\n"
                            "Output, one line per alert on stdout (progress goes to stderr):\n"
                            "  ALERT <tab> index <tab> entry id <tab> flags <tab> registered=TIME|unknown\n"
-                           "  <tab> match=kid,iss,sub <tab> iss=.. <tab> sub=.. <tab> kid=HEX <tab> cty=..\n"
+                           "  <tab> match=kid,iss,sub <tab> iss=.. <tab> sub=.. <tab> kid=KID <tab> cty=..\n"
                            "(control bytes and '\\' in values are written as \\xHH and \\\\); with --json a\n"
                            "JSON object per line: index, id, registered (null when unknown),\n"
                            "registered_unix, signed, iss, sub, kid, content_type, match, rule_line, flags.\n\n"
@@ -200,18 +202,11 @@ static bool registration_time(const scitt_cose_sign1_t *s, int64_t *out)
     return ok;
 }
 
-static char *hex_value(scitt_span_t v)
-{
-    char *out = scitt_xmalloc(2 * v.len + 1);
-    scitt_hex_encode(out, v.base, v.len);
-    return out;
-}
-
 /* render fills `a` (index, id and hit set) from the statement. */
 static void render(alert_t *a, const scitt_cose_sign1_t *s, const scitt_cose_fields_t *f, bool has_reg, int64_t reg)
 {
     bool has_cty = f->has_content_type, num_cty = has_cty && !f->content_type.is_text;
-    a->kid = hex_value(f->key_id);
+    a->kid = cli_kid_text(f->key_id);
     a->iss = text_value(f->iss);
     a->sub = text_value(f->sub);
     if (num_cty) {

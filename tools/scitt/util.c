@@ -172,6 +172,13 @@ void cli_time(char out[32], int64_t t)
     }
 }
 
+char *cli_kid_text(scitt_span_t kid)
+{
+    char *out = scitt_xmalloc(scitt_base64_encoded_len(kid.len, SCITT_B64_URL) + 1);
+    scitt_base64_encode(out, kid.base, kid.len, SCITT_B64_URL);
+    return out;
+}
+
 static bool progress_shown;
 
 void cli_progress(const char *label, uint64_t done, uint64_t total)

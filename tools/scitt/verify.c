@@ -15,8 +15,11 @@
 
 static const char help[] = "usage: scitt verify --keys KEYSET|PEM|URL [--issuer-key PEM] STATEMENT [RECEIPT]\n\n"
                            "Verifies that each receipt proves STATEMENT's inclusion in the log and is\n"
-                           "signed by one of the log's keys; prints the leaf index, tree size and the\n"
-                           "registration time (the receipt's iat) when the receipt carries one.\n\n"
+                           "signed by one of the log's keys; prints the leaf index, tree size, the\n"
+                           "registration time (the receipt's iat) when the receipt carries one and the\n"
+                           "log's kid, and the statement's own key id (its kid, or the x5chain leaf's\n"
+                           "SHA-256). Key ids are printed in unpadded base64url, as `scitt keygen`\n"
+                           "prints them and `scitt audit --kid` and watch files take them.\n\n"
                            "  --keys FILE|URL   a COSE_KeySet (CBOR), a PEM public key, or the service's\n"
                            "                    base URL (fetches /.well-known/scitt-keys)\n"
                            "  --issuer-key PEM  also check the statement's own signature with this key\n"
@@ -112,6 +115,17 @@ done:
     return status;
 }
 
+/* print_kid prints `label` and `kid` as it is typed elsewhere, when the
+ * kid is not empty. */
+static void print_kid(const char *label, scitt_span_t kid)
+{
+    if (kid.len > 0) {
+        char *text = cli_kid_text(kid);
+        printf("%s%s", label, text);
+        free(text);
+    }
+}
+
 /* verify_one checks one receipt against the entry with the keys whose kid
  * matches the receipt's (a key without kid matches anything). */
 static int verify_one(const keyring_t *kr, scitt_span_t receipt, const uint8_t entry[32], int n)
@@ -121,8 +135,8 @@ static int verify_one(const keyring_t *kr, scitt_span_t receipt, const uint8_t e
     scitt_buf_init(&scratch, NULL, 0);
     const char *why = NULL;
     int rc = scitt_receipt_decode(r, receipt.base, receipt.len, &why);
+    scitt_span_t kid = rc == 0 && (r->sign1.prot.present & SCITT_COSE_HAS_KID) ? r->sign1.prot.kid : scitt_span(NULL, 0);
     if (rc == 0) {
-        scitt_span_t kid = r->sign1.prot.present & SCITT_COSE_HAS_KID ? r->sign1.prot.kid : scitt_span(NULL, 0);
         rc = SCITT_ENOKEY;
         why = "no key given matches the receipt's kid";
         for (size_t i = 0; i < kr->num && rc != 0; i++) {
@@ -141,10 +155,11 @@ static int verify_one(const keyring_t *kr, scitt_span_t receipt, const uint8_t e
             cli_time(when, r->iat);
             printf(", registered %s", when);
         }
-        printf("\n");
     } else {
-        printf("receipt %d: FAILED: %s (%s)\n", n, why != NULL ? why : scitt_strerror(rc), scitt_err_name(rc));
+        printf("receipt %d: FAILED: %s (%s)", n, why != NULL ? why : scitt_strerror(rc), scitt_err_name(rc));
     }
+    print_kid(", log kid ", kid);
+    printf("\n");
     scitt_buf_cleanup(&scratch);
     free(r);
     return rc;
@@ -225,6 +240,12 @@ static int run(int argc, char **argv)
     char id[65];
     scitt_hex_encode(id, entry, sizeof(entry));
     printf("entry: %s\n", id);
+    scitt_cose_fields_t fields;
+    scitt_cose_fields(&s, &fields);
+    if (fields.key_id.len > 0) {
+        print_kid("statement key id: ", fields.key_id);
+        printf("\n");
+    }
     int failures = 0;
     for (size_t i = 0; i < num; i++) {
         failures += verify_one(&kr, receipts[i], entry, (int)i + 1) != 0;
