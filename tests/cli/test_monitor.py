@@ -12,6 +12,7 @@ registration time.
 
 Environment: SCITT, SCITTD (set by tests/cli/meson.build).
 """
+import base64
 import json
 import os
 import signal
@@ -27,9 +28,10 @@ OWNER_ISS = "https://owner.example"
 
 
 def kid_of(path):
+    """The statement's kid, spelled as scitt keygen prints it (issue 15)."""
     with open(path, "rb") as f:
         stmt = cbor2.loads(f.read())
-    return cbor2.loads(stmt.value[0])[4].hex()
+    return base64.urlsafe_b64encode(cbor2.loads(stmt.value[0])[4]).rstrip(b"=").decode()
 
 
 def register(srv, paths):

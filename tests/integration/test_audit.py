@@ -6,6 +6,7 @@ and combinations, since/until, pagination with limit 2 across batches, CBOR
 and JSON answers decoded with cbor2 / json, HEAD, and 400s for bad
 parameters. Expected results are computed here from the statements
 themselves (cbor2), not from scittd's encoder."""
+import base64
 import hashlib
 import json
 import os
@@ -24,6 +25,10 @@ def run_scitt(*args):
     r = subprocess.run([SCITT, *args], capture_output=True)
     assert r.returncode == 0, r.stderr
     return r
+
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 
 
 def fields(stmt):
@@ -140,14 +145,15 @@ try:
     enc = cbor2.dumps(full, canonical=True)
     check(enc == query({}).body, "the CBOR answer is deterministic (cbor2 canonical re-encoding is identical)")
 
-    # JSON: same content, hex ids and kids, escaped text.
+    # JSON: same content, hex ids, kids in unpadded base64url (issue 15),
+    # escaped text.
     js = listing({}, "application/json")
     ok = len(js["entries"]) == len(entries) and "next" not in js
     for j, e in zip(js["entries"], entries):
         ok &= j["id"] == e["id"].hex() and j["index"] == e["index"] and j["time"] == e["time"]
-        ok &= j.get("iss") == e.get("iss") and j.get("sub") == e.get("sub") and j.get("kid") == e["kid"].hex()
+        ok &= j.get("iss") == e.get("iss") and j.get("sub") == e.get("sub") and j.get("kid") == b64url(e["kid"])
         ok &= j.get("content_type") == e.get("content_type")
-    check(ok, "JSON answer matches CBOR (hex ids/kids, escaped iss)")
+    check(ok, "JSON answer matches CBOR (hex ids, base64url kids, escaped iss)")
 
     # Accept: a list element naming application/json exactly, without q=0.
     for accept, want in [("application/json", "application/json"),
@@ -168,19 +174,19 @@ try:
         ({"iss": "https://b.example"}, lambda x: x["iss"] == "https://b.example"),
         ({"iss": weird_iss}, lambda x: x["iss"] == weird_iss),
         ({"sub": "pkg:x"}, lambda x: x["sub"] == "pkg:x"),
-        ({"kid": kid_a.hex()}, lambda x: x["kid"] == kid_a),
+        ({"kid": b64url(kid_a)}, lambda x: x["kid"] == kid_a),
         ({"kid": kid_b.hex().upper()}, lambda x: x["kid"] == kid_b),
         ({"artifact": art.hex()}, lambda x: x["artifact"] == art),
         ({"artifact": expected[1]["artifact"].hex()}, lambda x: x["artifact"] == expected[1]["artifact"]),
-        ({"iss": "https://b.example", "kid": kid_a.hex()}, lambda x: x["iss"] == "https://b.example" and x["kid"] == kid_a),
+        ({"iss": "https://b.example", "kid": b64url(kid_a)}, lambda x: x["iss"] == "https://b.example" and x["kid"] == kid_a),
         ({"iss": "https://a.example", "sub": "pkg:x"}, lambda x: x["iss"] == "https://a.example" and x["sub"] == "pkg:x"),
-        ({"sub": "pkg:x", "kid": kid_b.hex(), "artifact": art.hex()},
+        ({"sub": "pkg:x", "kid": b64url(kid_b), "artifact": art.hex()},
          lambda x: x["sub"] == "pkg:x" and x["kid"] == kid_b and x["artifact"] == art),
-        ({"iss": "https://a.example", "sub": "pkg:x", "kid": kid_a.hex(), "artifact": art.hex()},
+        ({"iss": "https://a.example", "sub": "pkg:x", "kid": b64url(kid_a), "artifact": art.hex()},
          lambda x: x["iss"] == "https://a.example" and x["sub"] == "pkg:x" and x["artifact"] == art),
         ({"iss": "https://nobody.example"}, lambda x: False),
         ({"iss": "https://a.exampl"}, lambda x: False),  # a prefix is not a match
-        ({"kid": "00"}, lambda x: False),
+        ({"kid": "AA"}, lambda x: False),
     ]
     for params, pred in cases:
         want = [i for i, x in enumerate(expected) if pred(x)]

@@ -147,3 +147,72 @@ Test(core_codec, byte_order_helpers)
     scitt_store_be16(b, 0xabcd);
     cr_assert_eq(scitt_load_be16(b), 0xabcd);
 }
+
+/* Key ids (issue 15): one printed spelling, unpadded base64url, read back
+ * verbatim; 64 hex digits (either case) are the 32 bytes they spell. */
+Test(core_codec, kid_spellings)
+{
+    static const char hex[] = "8b1be2cf0c42fb4cd575a3eaa91c0421204c1ea45569f7de7c5a9a6c6d702ee8";
+    static const char b64[] = "ixvizwxC-0zVdaPqqRwEISBMHqRVaffefFqabG1wLug";
+    uint8_t want[32], got[64];
+    size_t n;
+    cr_assert_eq(scitt_hex_decode(want, sizeof(want), &n, hex, 64), 0);
+    cr_assert_eq(scitt_kid_parse(got, sizeof(got), &n, b64, strlen(b64)), 0);
+    cr_assert_eq(n, 32);
+    cr_assert_arr_eq(got, want, 32);
+    cr_assert_eq(scitt_kid_parse(got, sizeof(got), &n, hex, 64), 0);
+    cr_assert_eq(n, 32);
+    cr_assert_arr_eq(got, want, 32);
+    char upper[65];
+    for (size_t i = 0; i < 64; i++) {
+        upper[i] = (char)(hex[i] >= 'a' ? hex[i] - 32 : hex[i]);
+    }
+    cr_assert_eq(scitt_kid_parse(got, sizeof(got), &n, upper, 64), 0);
+    cr_assert_arr_eq(got, want, 32);
+
+    scitt_buf_t b;
+    scitt_buf_init(&b, NULL, 0);
+    cr_assert_eq(scitt_kid_append(&b, scitt_span(want, 32)), 0);
+    cr_assert_eq(b.len, strlen(b64));
+    cr_assert_arr_eq(b.base, b64, b.len);
+    scitt_buf_cleanup(&b);
+
+    /* Other lengths are base64url only: "0aFF" is 3 bytes, not 2. */
+    cr_assert_eq(scitt_kid_parse(got, sizeof(got), &n, "0aFF", 4), 0);
+    cr_assert_eq(n, 3);
+    static const char *const bad[] = {"", "A", "AQI=", "AQJ", "a+b/", "ixvizwxC-0zVdaPqqRwEISBMHqRVaffefFqabG1wLug=",
+                                      "8b1be2cf0c42fb4cd575a3eaa91c0421204c1ea45569f7de7c5a9a6c6d702ee"};
+    for (size_t i = 0; i < scitt_countof(bad); i++) {
+        cr_assert_eq(scitt_kid_parse(got, sizeof(got), &n, bad[i], strlen(bad[i])), SCITT_EMALFORMED, "%s", bad[i]);
+    }
+    cr_assert_eq(scitt_kid_parse(got, 31, &n, hex, 64), SCITT_ETOOBIG);
+    cr_assert_eq(scitt_kid_parse(got, 31, &n, b64, strlen(b64)), SCITT_ETOOBIG);
+}
+
+/* Every kid, whatever its length, prints to a spelling that reads back as
+ * the same bytes, except a 48-byte kid whose base64url is 64 hex digits
+ * (docs/DECISIONS.md): then it reads as the 32 bytes those digits spell. */
+Test(core_codec, kid_round_trips)
+{
+    srand(11);
+    for (size_t len = 1; len <= 200; len++) {
+        uint8_t kid[200], back[200];
+        for (size_t i = 0; i < len; i++) {
+            kid[i] = (uint8_t)rand();
+        }
+        scitt_buf_t b;
+        scitt_buf_init(&b, NULL, 0);
+        cr_assert_eq(scitt_kid_append(&b, scitt_span(kid, len)), 0);
+        size_t n;
+        cr_assert_eq(scitt_kid_parse(back, sizeof(back), &n, (const char *)b.base, b.len), 0, "len %zu", len);
+        cr_assert_eq(n, len);
+        cr_assert_arr_eq(back, kid, len);
+        scitt_buf_cleanup(&b);
+    }
+    uint8_t tight[1];
+    scitt_buf_t b;
+    scitt_buf_init(&b, NULL, 3);
+    cr_assert_eq(scitt_kid_append(&b, scitt_span(tight, 3)), SCITT_ETOOBIG, "4 characters do not fit in 3");
+    cr_assert_eq(b.len, 0);
+    scitt_buf_cleanup(&b);
+}

@@ -83,7 +83,7 @@ Test(cose_audit, json_shape)
     scitt_buf_init(&b, NULL, 0);
     cr_assert_eq(scitt_cose_audit_json(&b, &e, 1, "AQAAAAAAAAAI"), 0);
     const char *want = "{\"entries\":[{\"id\":\"abababababababababababababababababababababababababababababababab\","
-                       "\"index\":7,\"time\":1700000000,\"iss\":\"i\\\"s\\n\",\"sub\":\"s\",\"kid\":\"0102\","
+                       "\"index\":7,\"time\":1700000000,\"iss\":\"i\\\"s\\n\",\"sub\":\"s\",\"kid\":\"AQI\","
                        "\"content_type\":\"text/plain\"}],\"next\":\"AQAAAAAAAAAI\"}\n";
     cr_assert_eq(b.len, strlen(want), "%.*s", (int)b.len, b.base);
     cr_assert_arr_eq(b.base, want, b.len);

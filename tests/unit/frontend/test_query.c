@@ -65,17 +65,38 @@ Test(frontend_query, text_length_bound)
     rejects(qs, "longer than 1024");
 }
 
-Test(frontend_query, kid_and_artifact_hex)
+/* A kid is typed as scitt keygen prints it, unpadded base64url (issue
+ * 15), or as the 64 hex digits of a thumbprint; kids of any other length
+ * are base64url only. */
+Test(frontend_query, kid_base64url_and_artifact_hex)
 {
-    cr_assert_eq(parse("kid=0aFF"), 0);
+    static const uint8_t thumb[32] = {0x8b, 0x1b, 0xe2, 0xcf, 0x0c, 0x42, 0xfb, 0x4c, 0xd5, 0x75, 0xa3,
+                                      0xea, 0xa9, 0x1c, 0x04, 0x21, 0x20, 0x4c, 0x1e, 0xa4, 0x55, 0x69,
+                                      0xf7, 0xde, 0x7c, 0x5a, 0x9a, 0x6c, 0x6d, 0x70, 0x2e, 0xe8};
+    cr_assert_eq(parse("kid=ixvizwxC-0zVdaPqqRwEISBMHqRVaffefFqabG1wLug"), 0);
+    cr_assert_eq(q.kid_len, 32);
+    cr_assert_arr_eq(q.kid, thumb, 32);
+    cr_assert_eq(parse("kid=8B1BE2CF0C42FB4CD575A3EAA91C0421204C1EA45569F7DE7C5A9A6C6D702EE8"), 0);
+    cr_assert_eq(q.kid_len, 32);
+    cr_assert_arr_eq(q.kid, thumb, 32);
+    cr_assert_eq(parse("kid=AQI"), 0);
     cr_assert_eq(q.kid_len, 2);
-    cr_assert_eq(q.kid[0], 0x0a);
-    cr_assert_eq(q.kid[1], 0xff);
-    rejects("kid=0", "kid must be hex");
-    rejects("kid=zz", "kid must be hex");
-    char big[4 + 130 + 1] = "kid=";
-    memset(big + 4, 'a', 130);
-    big[4 + 130] = '\0';
+    cr_assert_eq(q.kid[0], 0x01);
+    cr_assert_eq(q.kid[1], 0x02);
+    cr_assert_eq(parse("kid=0aFF"), 0); /* base64url of 3 bytes, not hex of 2 */
+    cr_assert_eq(q.kid_len, 3);
+    rejects("kid=0", "kid must be the key id in unpadded base64url");
+    rejects("kid=AQI=", "kid must be");
+    rejects("kid=AQI%3D", "kid must be");
+    rejects("kid=AQJ", "kid must be"); /* unused bits set: not the one spelling */
+    rejects("kid=a%2Bb", "kid must be");
+    char big[4 + 87 + 1] = "kid=";
+    memset(big + 4, 'A', 86);
+    big[4 + 86] = '\0';
+    cr_assert_eq(parse(big), 0); /* 64 bytes */
+    cr_assert_eq(q.kid_len, 64);
+    big[4 + 86] = 'A';
+    big[4 + 87] = '\0';
     rejects(big, "kid"); /* 65 bytes */
     char art[9 + 64 + 1] = "artifact=";
     memset(art + 9, 'B', 64);
@@ -187,7 +208,7 @@ Test(frontend_query, unknown_repeated_and_empty)
 
 Test(frontend_query, every_filter_together)
 {
-    cr_assert_eq(parse("iss=i&sub=s&kid=01&artifact=00112233445566778899aabbccddeeff&since=1&until=2&limit=7"
+    cr_assert_eq(parse("iss=i&sub=s&kid=AQ&artifact=00112233445566778899aabbccddeeff&since=1&until=2&limit=7"
                        "&cursor=AQAAAAAAAAAK"),
                  0);
     cr_assert(q.has_iss && q.has_sub && q.has_kid && q.has_artifact && q.has_since && q.has_until && q.has_cursor);

@@ -61,6 +61,23 @@ Test(watch, parses_every_rule)
     scitt_watch_cleanup(&w);
 }
 
+/* The kid scitt keygen prints (unpadded base64url) is the kid a watch file
+ * takes, verbatim; the 64 hex digits of the same thumbprint still work
+ * (issue 15). */
+Test(watch, kid_as_keygen_prints_it)
+{
+    scitt_watch_t w;
+    const char *why = NULL;
+    cr_assert_eq(parse(&w, "kid ixvizwxC-0zVdaPqqRwEISBMHqRVaffefFqabG1wLug\nkid " KID "\n", NULL, &why), 0, "%s", why);
+    cr_assert_eq(w.num_rules, 2);
+    cr_assert(scitt_span_eq(scitt_span(w.rules[0].kid, w.rules[0].kid_len), kid_bytes()));
+    cr_assert(scitt_span_eq(scitt_span(w.rules[1].kid, w.rules[1].kid_len), kid_bytes()));
+    scitt_watch_entry_t e = {.key_id = kid_bytes()};
+    scitt_watch_hit_t hit;
+    cr_assert(scitt_watch_check(&w, &e, &hit) && hit.matched == SCITT_WATCH_BY_KID && hit.line == 1);
+    scitt_watch_cleanup(&w);
+}
+
 Test(watch, errors_name_their_line)
 {
     static const struct {
@@ -68,23 +85,27 @@ Test(watch, errors_name_their_line)
         unsigned line;
         int rc;
     } cases[] = {
-        {"kid ab\nbogus x\n", 2, SCITT_EMALFORMED},
-        {"kid abc\n", 1, SCITT_EMALFORMED},
-        {"kid zz\n", 1, SCITT_EMALFORMED},
+        {"kid qw\nbogus x\n", 2, SCITT_EMALFORMED},
+        {"kid abcde\n", 1, SCITT_EMALFORMED}, /* no base64url is 5 characters long */
+        {"kid zz\n", 1, SCITT_EMALFORMED},    /* unused bits set */
+        {"kid ab\n", 1, SCITT_EMALFORMED},    /* the same */
+        {"kid qw==\n", 1, SCITT_EMALFORMED},  /* padded */
+        {"kid q+\n", 1, SCITT_EMALFORMED},    /* base64, not base64url */
+        {"kid " KID "0\n", 1, SCITT_EMALFORMED},
         {"iss\n", 1, SCITT_EMALFORMED},
         {"sub   \n", 1, SCITT_EMALFORMED},
-        {"kid ab\n\nexpect-hours 9-9\n", 3, SCITT_EMALFORMED},
-        {"kid ab\nexpect-hours 0-0\n", 2, SCITT_EMALFORMED},
-        {"kid ab\nexpect-hours 24-3\n", 2, SCITT_EMALFORMED},
-        {"kid ab\nexpect-hours 3-25\n", 2, SCITT_EMALFORMED},
-        {"kid ab\nexpect-hours 003-5\n", 2, SCITT_EMALFORMED},
-        {"kid ab\nexpect-hours 3-5 CET\n", 2, SCITT_EMALFORMED},
-        {"kid ab\nexpect-hours 3-5UTC\n", 2, SCITT_EMALFORMED},
-        {"kid ab\nexpect-hours 3 5\n", 2, SCITT_EMALFORMED},
-        {"kid ab\nsub a\x01z\n", 2, SCITT_EMALFORMED},
-        {"kid ab\nsub a\rz\n", 2, SCITT_EMALFORMED},
-        {"KID ab\n", 1, SCITT_EMALFORMED},
-        {"kid\tab\nexpect-sub *\n# only expectations below\nexpect-iss x\n", 0, 0},
+        {"kid qw\n\nexpect-hours 9-9\n", 3, SCITT_EMALFORMED},
+        {"kid qw\nexpect-hours 0-0\n", 2, SCITT_EMALFORMED},
+        {"kid qw\nexpect-hours 24-3\n", 2, SCITT_EMALFORMED},
+        {"kid qw\nexpect-hours 3-25\n", 2, SCITT_EMALFORMED},
+        {"kid qw\nexpect-hours 003-5\n", 2, SCITT_EMALFORMED},
+        {"kid qw\nexpect-hours 3-5 CET\n", 2, SCITT_EMALFORMED},
+        {"kid qw\nexpect-hours 3-5UTC\n", 2, SCITT_EMALFORMED},
+        {"kid qw\nexpect-hours 3 5\n", 2, SCITT_EMALFORMED},
+        {"kid qw\nsub a\x01z\n", 2, SCITT_EMALFORMED},
+        {"kid qw\nsub a\rz\n", 2, SCITT_EMALFORMED},
+        {"KID qw\n", 1, SCITT_EMALFORMED},
+        {"kid\tqw\nexpect-sub *\n# only expectations below\nexpect-iss x\n", 0, 0},
         {"# nothing\n\nexpect-sub x\n", 0, SCITT_EINVAL},
         {"", 0, SCITT_EINVAL},
     };
@@ -262,7 +283,7 @@ Test(watch, hours_bounds)
 Test(watch, bare_star_fits_an_absent_subject)
 {
     scitt_watch_t w;
-    cr_assert_eq(parse(&w, "kid ab\nexpect-sub *\n", NULL, NULL), 0);
+    cr_assert_eq(parse(&w, "kid qw\nexpect-sub *\n", NULL, NULL), 0);
     static const uint8_t kid[] = {0xab};
     scitt_watch_entry_t e = entry(scitt_span(kid, 1), NULL, NULL, NO_TIME);
     scitt_watch_hit_t hit;
