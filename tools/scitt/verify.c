@@ -135,7 +135,8 @@ static int verify_one(const keyring_t *kr, scitt_span_t receipt, const uint8_t e
     scitt_buf_init(&scratch, NULL, 0);
     const char *why = NULL;
     int rc = scitt_receipt_decode(r, receipt.base, receipt.len, &why);
-    scitt_span_t kid = rc == 0 && (r->sign1.prot.present & SCITT_COSE_HAS_KID) ? r->sign1.prot.kid : scitt_span(NULL, 0);
+    scitt_span_t kid =
+        rc == 0 && (r->sign1.prot.present & SCITT_COSE_HAS_KID) ? r->sign1.prot.kid : scitt_span(NULL, 0);
     if (rc == 0) {
         rc = SCITT_ENOKEY;
         why = "no key given matches the receipt's kid";

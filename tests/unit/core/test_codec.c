@@ -180,7 +180,12 @@ Test(core_codec, kid_spellings)
     /* Other lengths are base64url only: "0aFF" is 3 bytes, not 2. */
     cr_assert_eq(scitt_kid_parse(got, sizeof(got), &n, "0aFF", 4), 0);
     cr_assert_eq(n, 3);
-    static const char *const bad[] = {"", "A", "AQI=", "AQJ", "a+b/", "ixvizwxC-0zVdaPqqRwEISBMHqRVaffefFqabG1wLug=",
+    static const char *const bad[] = {"",
+                                      "A",
+                                      "AQI=",
+                                      "AQJ",
+                                      "a+b/",
+                                      "ixvizwxC-0zVdaPqqRwEISBMHqRVaffefFqabG1wLug=",
                                       "8b1be2cf0c42fb4cd575a3eaa91c0421204c1ea45569f7de7c5a9a6c6d702ee"};
     for (size_t i = 0; i < scitt_countof(bad); i++) {
         cr_assert_eq(scitt_kid_parse(got, sizeof(got), &n, bad[i], strlen(bad[i])), SCITT_EMALFORMED, "%s", bad[i]);
