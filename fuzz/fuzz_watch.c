@@ -4,7 +4,8 @@
  * at least one kid, iss or sub rule, or names a line within the input (0
  * only for "nothing to watch") with a reason; every rule's value lies
  * inside the input and is non-empty unless it is a bare '*' prefix; kids
- * fit; hours are in range and differ; the per-kind counts add up; an entry
+ * fit, and print (scitt_kid_append) to a spelling that reads back as the
+ * same bytes; hours are in range and differ; the per-kind counts add up; an entry
  * built from a watched rule's own value matches, and the flags text is
  * never empty.
  */
@@ -13,6 +14,20 @@
 #include <string.h>
 
 #include "scitt/watch.h"
+
+/* check_kid_prints_back: a parsed kid, printed, parses back to itself. */
+static void check_kid_prints_back(scitt_span_t kid)
+{
+    scitt_buf_t b;
+    uint8_t back[SCITT_WATCH_MAX_KID];
+    size_t n;
+    scitt_buf_init(&b, NULL, 0);
+    if (scitt_kid_append(&b, kid) != 0 || scitt_kid_parse(back, sizeof(back), &n, (const char *)b.base, b.len) != 0 ||
+        !scitt_span_eq(scitt_span(back, n), kid)) {
+        abort();
+    }
+    scitt_buf_cleanup(&b);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -47,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         scitt_watch_entry_t e = {.has_time = true, .time = (int64_t)r->line * 3600};
         if (r->kind == SCITT_WATCH_KID) {
             e.key_id = scitt_span(r->kid, r->kid_len);
+            check_kid_prints_back(e.key_id);
         } else if (r->kind == SCITT_WATCH_ISS) {
             e.iss = r->value;
         } else if (r->kind == SCITT_WATCH_SUB) {
