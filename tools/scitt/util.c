@@ -174,8 +174,14 @@ void cli_time(char out[32], int64_t t)
 
 char *cli_kid_text(scitt_span_t kid)
 {
-    char *out = scitt_xmalloc(scitt_base64_encoded_len(kid.len, SCITT_B64_URL) + 1);
-    scitt_base64_encode(out, kid.base, kid.len, SCITT_B64_URL);
+    scitt_buf_t b;
+    scitt_buf_init(&b, NULL, 0);
+    if (scitt_kid_append(&b, kid) != 0 || scitt_buf_append_byte(&b, '\0') != 0) {
+        abort(); /* out of memory, as scitt_xmalloc */
+    }
+    char *out = scitt_xmalloc(b.len);
+    memcpy(out, b.base, b.len);
+    scitt_buf_cleanup(&b);
     return out;
 }
 
