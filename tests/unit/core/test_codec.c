@@ -214,7 +214,7 @@ Test(core_codec, kid_round_trips)
         cr_assert_arr_eq(back, kid, len);
         scitt_buf_cleanup(&b);
     }
-    uint8_t tight[1];
+    uint8_t tight[3] = {0};
     scitt_buf_t b;
     scitt_buf_init(&b, NULL, 3);
     cr_assert_eq(scitt_kid_append(&b, scitt_span(tight, 3)), SCITT_ETOOBIG, "4 characters do not fit in 3");
