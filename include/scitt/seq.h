@@ -153,6 +153,11 @@ typedef struct scitt_seq_stats {
     double last_commit_seconds;
     size_t tile_cache_bytes;                     /* held by the tile cache */
     uint64_t tile_cache_hits, tile_cache_misses; /* its tile lookups */
+    /* Health: the error of the last batch that could not be committed when
+     * none has committed since (0 otherwise), and how long the batch in
+     * hand has been running (0 when idle): a sequencer stuck in a commit. */
+    int commit_rc;
+    double batch_seconds;
 } scitt_seq_stats_t;
 void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out);
 
