@@ -7,27 +7,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 
-SCITT = os.environ["SCITT"]
+from clitest import SCITT, check, finish, free_port
+
 MAKE_LOG = os.environ["MAKE_LOG"]
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def second(mdir, holder, what, *args):
@@ -115,7 +100,4 @@ with tempfile.TemporaryDirectory() as tmp:
     r = subprocess.run([SCITT, "mirror", "--url", url, "--dir", mdir], capture_output=True, text=True)
     check(r.returncode == 0, "once the others exited, the folder is free (%s)" % r.stderr.strip())
 
-if failures:
-    print("%d checks failed" % len(failures))
-    sys.exit(1)
-print("all checks passed")
+finish()
