@@ -316,17 +316,15 @@ static void get_health(scitt_h2_stream_t *s)
     scitt_h2_hdr_t h = {"cache-control", "no-store"};
     char why[192] = "";
     uint64_t stuck_ms = fe->cfg.register_wait_ms > 1000 ? fe->cfg.register_wait_ms : 1000;
-    scitt_seq_stats_t st = {0};
-    if (fe->cfg.seq != NULL) {
-        scitt_seq_stats(fe->cfg.seq, &st);
-    }
+    double busy = 0;
+    int commit_rc = fe->cfg.seq != NULL ? scitt_seq_health(fe->cfg.seq, &busy) : 0;
     if (fe->draining) {
         snprintf(why, sizeof(why), "shutting down");
-    } else if (st.commit_rc != 0) {
+    } else if (commit_rc != 0) {
         snprintf(why, sizeof(why), "the log cannot commit (%s); registrations fail until a commit succeeds",
-                 scitt_strerror(st.commit_rc));
-    } else if (st.batch_seconds * 1000 > (double)stuck_ms) {
-        snprintf(why, sizeof(why), "the log's sequencer has been committing one batch for %.0f s", st.batch_seconds);
+                 scitt_strerror(commit_rc));
+    } else if (busy * 1000 > (double)stuck_ms) {
+        snprintf(why, sizeof(why), "the log's sequencer has been committing one batch for %.0f s", busy);
     }
     if (why[0] != '\0') {
         scitt_h2__respond_problem(s, 503, "Service Unavailable", why, &h, 1);

@@ -159,10 +159,6 @@ struct scitt_seq {
     atomic_uint_fast64_t batch_since_ms;
 };
 
-/* scitt_seq__batch_seconds is how long the batch in hand has been running
- * (0 when the sequencer is idle). Any thread. */
-double scitt_seq__batch_seconds(scitt_seq_t *seq);
-
 /* scitt_seq__job_new allocates a job holding a copy of `len` bytes. */
 scitt_seq__job_t *scitt_seq__job_new(const uint8_t *body, size_t len, scitt_seq_done_cb done, void *ctx);
 

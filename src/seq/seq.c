@@ -205,6 +205,4 @@ void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out)
     out->batches = atomic_load_explicit(&seq->batches, memory_order_relaxed);
     out->last_batch_size = atomic_load_explicit(&seq->last_batch_size, memory_order_relaxed);
     out->last_commit_seconds = (double)atomic_load_explicit(&seq->last_commit_ns, memory_order_relaxed) * 1e-9;
-    out->commit_rc = atomic_load_explicit(&seq->commit_rc, memory_order_relaxed);
-    out->batch_seconds = scitt_seq__batch_seconds(seq);
 }

@@ -508,11 +508,12 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-double scitt_seq__batch_seconds(scitt_seq_t *seq)
+int scitt_seq_health(scitt_seq_t *seq, double *out_batch_seconds)
 {
     uint64_t since = atomic_load_explicit(&seq->batch_since_ms, memory_order_relaxed);
     double busy = since == 0 ? 0 : now_seconds() - (double)since * 1e-3;
-    return busy > 0 ? busy : 0;
+    *out_batch_seconds = busy > 0 ? busy : 0;
+    return atomic_load_explicit(&seq->commit_rc, memory_order_relaxed);
 }
 
 /* integrate appends the new entries, signs the head and commits the batch. */
