@@ -147,8 +147,9 @@ Test(frontend_accept, shutdown_while_refusing, .init = setup, .fini = teardown)
         uv_run(&loop, UV_RUN_NOWAIT);
         usleep(10000);
     }
-    cr_assert_geq(fe->metrics.connections_failed, 1);
-    scitt_frontend_stop_accepting(fe);
+    cr_assert_eq(fe->metrics.connections_failed, 2);
+    cr_assert(uv_is_closing((uv_handle_t *)&fe->refuse), "the second refusal's handle is still closing");
+    scitt_frontend_stop_accepting(fe); /* teardown checks that every handle closes */
     close(a);
     close(b);
 }
