@@ -107,8 +107,16 @@ int main(int argc, char **argv)
     app_t app = {0};
     uv_loop_t loop;
 
+    /* One process per data folder: a second one would serve reads and
+     * fail every commit without saying why (issue 15 item 7). */
+    int lock_fd = -1;
+    int rc = scitt_dir_lock(cfg.data_dir, &lock_fd, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "scittd: %s\n", err);
+        goto out;
+    }
     scitt_store_config_t scfg = {.dir = cfg.data_dir};
-    int rc = scitt_store_open(&store, &scfg, &why);
+    rc = scitt_store_open(&store, &scfg, &why);
     if (rc != 0) {
         fprintf(stderr, "scittd: --data %s: %s (%s)\n", cfg.data_dir, why != NULL ? why : "", scitt_strerror(rc));
         goto out;
@@ -231,6 +239,7 @@ out:
         scitt_seq_keys_cleanup(&keys);
     }
     scitt_store_close(store);
+    scitt_dir_unlock(lock_fd);
     scitt_config_cleanup(&cfg);
     return status;
 }

@@ -122,6 +122,16 @@ int scitt_read_file(const char *path, scitt_buf_t *out);
  * failure (the temporary file is removed). */
 int scitt_write_file_atomic(const char *dir, const char *file, scitt_span_t data, unsigned mode);
 
+/* One process per data folder. scitt_dir_lock creates `dir` (0700) if
+ * missing and takes an exclusive flock(2) on `dir`/SCITT_DIR_LOCK_FILE,
+ * into which it writes this process's pid. On success `*out_fd` holds the
+ * lock until scitt_dir_unlock or the process ends. Otherwise `*out_fd` is
+ * -1, `msg` gets one line ("DIR is in use by pid N" when another process
+ * holds it) and the result is -EBUSY or another -errno. */
+#define SCITT_DIR_LOCK_FILE "owner.lock"
+int scitt_dir_lock(const char *dir, int *out_fd, char *msg, size_t msg_cap);
+void scitt_dir_unlock(int fd);
+
 /* Big-endian loads and stores. */
 static inline uint16_t scitt_load_be16(const uint8_t *p)
 {

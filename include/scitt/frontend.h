@@ -40,6 +40,10 @@ typedef struct scitt_frontend_config {
     uint64_t idle_timeout_ms;
     uint64_t request_timeout_ms;
     int log_level; /* SCITT_LOG_* from scitt/config.h */
+    /* Allocator of the per-connection state; NULL means the default. Tests
+     * pass a failing one to show that a connection whose setup fails is
+     * closed and the listener goes on accepting. */
+    const scitt_mem_t *conn_mem;
 } scitt_frontend_config_t;
 
 typedef struct scitt_frontend scitt_frontend_t;

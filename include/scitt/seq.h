@@ -156,6 +156,13 @@ typedef struct scitt_seq_stats {
 } scitt_seq_stats_t;
 void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out);
 
+/* scitt_seq_health tells whether the pipeline can register (/healthz): it
+ * returns the error of the last batch that could not be committed while
+ * none has committed since (0 otherwise), and sets `*out_batch_seconds` to
+ * how long the batch in hand has been running (0 when idle; a sequencer
+ * stuck in a commit). Lock-free, any thread. */
+int scitt_seq_health(scitt_seq_t *seq, double *out_batch_seconds);
+
 /* scitt_seq_receipt rebuilds, from the store alone, the receipt of leaf
  * `index` at the head of the batch that committed it: byte for byte the
  * receipt its registration returned. Any thread. It reads in `rd` (the

@@ -112,6 +112,8 @@ typedef struct scitt_h2_metrics {
     uint64_t registrations[SCITT_H2_REG_NUM];
     uint64_t responses_2xx, responses_4xx, responses_5xx;
     uint64_t connections_total, connections_refused;
+    /* Connections closed at once because setting them up failed. */
+    uint64_t connections_failed;
     uint64_t last_batches; /* seq stats seen at the last sample */
     scitt_h2_hist_t e2e_seconds;
     scitt_h2_hist_t commit_seconds;
@@ -123,6 +125,10 @@ struct scitt_frontend {
     scitt_frontend_config_t cfg;
     uv_tcp_t listener;
     bool listening;
+    /* A connection whose setup failed is accepted into `refuse` and closed
+     * at once (server.c refuse); one waits in libuv while it closes. */
+    uv_tcp_t refuse;
+    bool refuse_waiting;
     bool draining;      /* stop_accepting was called */
     bool shutting_down; /* shutdown was called */
     scitt_h2_link_t conns;

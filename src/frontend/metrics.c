@@ -113,6 +113,13 @@ int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
             (unsigned long long)m->connections_total, (unsigned long long)m->connections_refused, fe->body_bytes);
     }
     if (rc == 0) {
+        rc = scitt_buf_printf(b,
+                              "# HELP scittd_connections_failed_total Connections closed at once because setting "
+                              "them up failed (out of memory, TLS state).\n"
+                              "# TYPE scittd_connections_failed_total counter\nscittd_connections_failed_total %llu\n",
+                              (unsigned long long)m->connections_failed);
+    }
+    if (rc == 0) {
         rc = hist(b, "scittd_registration_seconds",
                   "POST /entries from complete body to its answer (201 or rejection).", &m->e2e_seconds);
     }

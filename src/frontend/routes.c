@@ -305,12 +305,29 @@ static void get_checkpoint(scitt_h2_stream_t *s)
     scitt_store_read_end(rd);
 }
 
+/* get_health answers 200 "ok" while the service can register: 503 when
+ * shutting down, when the last batch could not be committed and none has
+ * been since (full disk, a store error), or when the sequencer has been in
+ * one batch for longer than POST waits for a commit (--register-wait-ms,
+ * at least 1 s): stuck in a commit, so every registration answers 202. */
 static void get_health(scitt_h2_stream_t *s)
 {
     scitt_frontend_t *fe = s->conn->fe;
     scitt_h2_hdr_t h = {"cache-control", "no-store"};
+    char why[192] = "";
+    uint64_t stuck_ms = fe->cfg.register_wait_ms > 1000 ? fe->cfg.register_wait_ms : 1000;
+    double busy = 0;
+    int commit_rc = fe->cfg.seq != NULL ? scitt_seq_health(fe->cfg.seq, &busy) : 0;
     if (fe->draining) {
-        scitt_h2__respond_problem(s, 503, "Service Unavailable", "shutting down", &h, 1);
+        snprintf(why, sizeof(why), "shutting down");
+    } else if (commit_rc != 0) {
+        snprintf(why, sizeof(why), "the log cannot commit (%s); registrations fail until a commit succeeds",
+                 scitt_strerror(commit_rc));
+    } else if (busy * 1000 > (double)stuck_ms) {
+        snprintf(why, sizeof(why), "the log's sequencer has been committing one batch for %.0f s", busy);
+    }
+    if (why[0] != '\0') {
+        scitt_h2__respond_problem(s, 503, "Service Unavailable", why, &h, 1);
         return;
     }
     scitt_h2__respond_bytes(s, 200, "text/plain; charset=utf-8", "ok\n", 3, &h, 1);

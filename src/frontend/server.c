@@ -40,6 +40,41 @@ void scitt_h2__conn_count_closed(scitt_frontend_t *fe)
     scitt_h2__maybe_finish(fe);
 }
 
+static void on_refused(uv_handle_t *h);
+
+/* refuse takes the connection libuv holds for us into `fe->refuse` and
+ * closes it at once. A connection callback that returns without uv_accept
+ * makes libuv stop polling the listener for good, so a connection we cannot
+ * set up (out of memory, TLS state) must still be accepted. While `refuse`
+ * is closing, the connection waits in libuv (which pauses the listener
+ * meanwhile) and on_refused takes it. */
+static void refuse(scitt_frontend_t *fe)
+{
+    if (uv_is_closing((uv_handle_t *)&fe->refuse)) {
+        fe->refuse_waiting = true;
+        return;
+    }
+    uv_accept((uv_stream_t *)&fe->listener, (uv_stream_t *)&fe->refuse); /* closes the socket itself on failure */
+    uv_close((uv_handle_t *)&fe->refuse, on_refused);
+}
+
+static void on_own_close(uv_handle_t *h);
+
+static void on_refused(uv_handle_t *h)
+{
+    scitt_frontend_t *fe = h->data;
+    if (!fe->listening) {
+        on_own_close(h); /* stop_accepting left it to us */
+        return;
+    }
+    uv_tcp_init(fe->loop, &fe->refuse); /* cannot fail without a socket */
+    fe->refuse.data = fe;
+    if (fe->refuse_waiting) {
+        fe->refuse_waiting = false;
+        refuse(fe);
+    }
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     scitt_frontend_t *fe = scitt_container_of((uv_tcp_t *)server, scitt_frontend_t, listener);
@@ -49,7 +84,9 @@ static void on_connection(uv_stream_t *server, int status)
     }
     scitt_h2_conn_t *c;
     if (scitt_h2__conn_new(fe, true, &c) != 0) {
-        scitt_h2__log(fe, SCITT_LOG_WARN, "accept: out of memory");
+        scitt_h2__log(fe, SCITT_LOG_WARN, "accept: cannot set up a connection (out of memory or TLS state); closed it");
+        fe->metrics.connections_failed++;
+        refuse(fe);
         return;
     }
     fe->num_conns++;
@@ -172,6 +209,9 @@ int scitt_frontend_new(scitt_frontend_t **out, uv_loop_t *loop, const scitt_fron
     if (fe->cfg.max_streams_total == 0) {
         fe->cfg.max_streams_total = 32768;
     }
+    if (fe->cfg.conn_mem == NULL) {
+        fe->cfg.conn_mem = scitt_mem_default();
+    }
     scitt_h2__list_init(&fe->conns);
     scitt_h2__list_init(&fe->waiting);
     scitt_h2__list_init(&fe->spare_streams);
@@ -228,8 +268,10 @@ int scitt_frontend_listen(scitt_frontend_t *fe, const char *host, uint16_t port,
         *out_err_desc = uv_strerror(rc);
         return rc;
     }
+    uv_tcp_init(fe->loop, &fe->refuse); /* cannot fail without a socket */
+    fe->refuse.data = fe;
     fe->listening = true;
-    fe->handles_open++;
+    fe->handles_open += 2;
     rc = uv_tcp_bind(&fe->listener, (const struct sockaddr *)&addr, 0);
     if (rc == 0) {
         rc = uv_listen((uv_stream_t *)&fe->listener, 511, on_connection);
@@ -262,6 +304,9 @@ void scitt_frontend_stop_accepting(scitt_frontend_t *fe)
     if (fe->listening) {
         fe->listening = false;
         close_own(fe, (uv_handle_t *)&fe->listener);
+        if (!uv_is_closing((uv_handle_t *)&fe->refuse)) {
+            close_own(fe, (uv_handle_t *)&fe->refuse); /* else on_refused counts it */
+        }
     }
 }
 

@@ -298,7 +298,7 @@ int scitt_h2__session_callbacks(nghttp2_session_callbacks **out)
 
 int scitt_h2__conn_new(scitt_frontend_t *fe, bool with_socket, scitt_h2_conn_t **out)
 {
-    scitt_h2_conn_t *c = calloc(1, sizeof(*c));
+    scitt_h2_conn_t *c = scitt_mem_calloc(fe->cfg.conn_mem, 1, sizeof(*c));
     if (c == NULL) {
         return SCITT_ENOMEM;
     }
@@ -309,7 +309,7 @@ int scitt_h2__conn_new(scitt_frontend_t *fe, bool with_socket, scitt_h2_conn_t *
     scitt_buf_init(&c->out, NULL, 0);
     c->last_progress = uv_now(fe->loop);
     if (nghttp2_session_server_new2(&c->session, fe->callbacks, c, fe->options) != 0) {
-        free(c);
+        scitt_mem_free(fe->cfg.conn_mem, c);
         return SCITT_ENOMEM;
     }
     /* Our SETTINGS: bounded streams and header lists, and a stream window no
@@ -322,18 +322,18 @@ int scitt_h2__conn_new(scitt_frontend_t *fe, bool with_socket, scitt_h2_conn_t *
     };
     if (nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, scitt_countof(iv)) != 0) {
         nghttp2_session_del(c->session);
-        free(c);
+        scitt_mem_free(fe->cfg.conn_mem, c);
         return SCITT_ENOMEM;
     }
     if (fe->cfg.tls != NULL && scitt_tls_new(&c->tls, fe->cfg.tls) != 0) {
         nghttp2_session_del(c->session);
-        free(c);
+        scitt_mem_free(fe->cfg.conn_mem, c);
         return SCITT_ENOMEM;
     }
     if (with_socket && uv_tcp_init(fe->loop, &c->tcp) != 0) {
         scitt_tls_free(c->tls);
         nghttp2_session_del(c->session);
-        free(c);
+        scitt_mem_free(fe->cfg.conn_mem, c);
         return SCITT_ENOMEM;
     }
     *out = c;
@@ -352,7 +352,7 @@ static void release(scitt_h2_conn_t *c)
     out_reset(c);
     scitt_buf_cleanup(&c->out);
     free(c->held);
-    free(c);
+    scitt_mem_free(c->fe->cfg.conn_mem, c);
 }
 
 void scitt_h2__conn_free(scitt_h2_conn_t *c)

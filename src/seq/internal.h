@@ -152,6 +152,11 @@ struct scitt_seq {
     atomic_uint_fast64_t batches;
     atomic_uint_fast64_t last_batch_size;
     atomic_uint_fast64_t last_commit_ns;
+    /* Health (/healthz): the error of the last batch that could not commit
+     * while none has committed since (else 0), and when the batch in hand
+     * began (CLOCK_MONOTONIC milliseconds; 0 when idle). */
+    atomic_int commit_rc;
+    atomic_uint_fast64_t batch_since_ms;
 };
 
 /* scitt_seq__job_new allocates a job holding a copy of `len` bytes. */

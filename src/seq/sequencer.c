@@ -508,6 +508,14 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+int scitt_seq_health(scitt_seq_t *seq, double *out_batch_seconds)
+{
+    uint64_t since = atomic_load_explicit(&seq->batch_since_ms, memory_order_relaxed);
+    double busy = since == 0 ? 0 : now_seconds() - (double)since * 1e-3;
+    *out_batch_seconds = busy > 0 ? busy : 0;
+    return atomic_load_explicit(&seq->commit_rc, memory_order_relaxed);
+}
+
 /* integrate appends the new entries, signs the head and commits the batch. */
 static int integrate(scitt_seq__sequencer_t *s, int64_t time)
 {
@@ -718,6 +726,7 @@ static void hand_off(scitt_seq__sequencer_t *s, int fail_rc)
 
 static void run_batch(scitt_seq__sequencer_t *s)
 {
+    atomic_store_explicit(&s->seq->batch_since_ms, (uint64_t)(now_seconds() * 1e3), memory_order_relaxed);
     int rc = s->broken ? restore_tree(s) : 0;
     if (rc == 0) {
         scitt_store_read_t *rd;
@@ -743,7 +752,11 @@ static void run_batch(scitt_seq__sequencer_t *s)
     }
     atomic_fetch_add_explicit(&s->seq->batches, 1, memory_order_relaxed);
     atomic_store_explicit(&s->seq->last_batch_size, s->num_jobs, memory_order_relaxed);
+    if (rc != 0 || s->num_fresh > 0) { /* a batch of repeats alone commits nothing */
+        atomic_store_explicit(&s->seq->commit_rc, rc, memory_order_relaxed);
+    }
     hand_off(s, rc);
+    atomic_store_explicit(&s->seq->batch_since_ms, 0, memory_order_relaxed);
 }
 
 /* linger: when verification is the bottleneck (statements wait for a

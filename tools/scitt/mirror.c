@@ -155,6 +155,14 @@ static int run(int argc, char **argv)
     if (dir == NULL || optind != argc || (url == NULL && serve == NULL)) {
         return cli_usage("mirror", "--dir and --url (or --serve) are required");
     }
+    /* One process per mirror folder (issue 15 item 7): the lock is held
+     * until this process exits. */
+    char msg[512];
+    int lock_fd;
+    if (scitt_dir_lock(dir, &lock_fd, msg, sizeof(msg)) != 0) {
+        cli_err("mirror: %s", msg);
+        return CLI_FAIL;
+    }
     if (url == NULL) {
         return serve_copy(dir, serve);
     }
