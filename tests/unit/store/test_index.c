@@ -516,7 +516,7 @@ Test(store_index, no_run_is_stuck_behind_a_final_one)
     model_t m = {.time = T0, .seed = 5};
     for (int round = 0; round < 12; round++) {
         cr_assert_eq(commit_batch(st, &m, 1 + (size_t)round % 3, 0, false), 0); /* small: non-final */
-        cr_assert_eq(commit_batch(st, &m, 100, 0, false), 0); /* > 128 records: final at birth */
+        cr_assert_eq(commit_batch(st, &m, 100, 0, false), 0);                   /* > 128 records: final at birth */
         m.time++;
     }
     grow(st, &m, 30);
