@@ -5,7 +5,8 @@ J  bits flipped in dedup.idx slots: after a restart every entry is still found
    by id, and registering the same statements again logs nothing new;
 K  a byte flipped in a stored statement: GET /entries/{id}/statement and the
    entry bundle holding it answer 500 with a problem that says so, counted in
-   /metrics; `scittd --check` exits 1 naming the entry (0 on a sound store);
+   /metrics; `scittd --check` exits 1 naming the entry (0 on a sound store),
+   or naming a damaged signed checkpoint;
 L  a truncated data.mdb: scittd refuses to start with a message (exit 1), no
    SIGBUS."""
 import os
@@ -95,11 +96,28 @@ try:
           "GET of the damaged statement: 500 with a problem naming it (%d %r)" % (r.status, p))
     r = curl(srv.base + "/" + tile_path(0, 0, 40, entries=True))
     check(r.status == 500 and r.problem() is not None, "the entry bundle holding it: 500 (%d)" % r.status)
+    cp = curl(srv.base + "/checkpoint").body
     r = curl(srv.base + "/entries/" + entry_id(stmts[3]) + "/statement")
     check(r.status == 200, "an undamaged statement is still served")
     m = curl(srv.base + "/metrics").body.decode()
     check("scittd_damaged_reads_total 2" in m, "both damaged reads counted in /metrics")
     check(srv.stop() == 0, "third run exits 0")
+
+    # --check also verifies every signed checkpoint: the entry repaired, the
+    # latest checkpoint's signature damaged (every copy LMDB keeps of it).
+    raw = bytearray(open(mdb, "rb").read())
+    raw[at + len(stmts[victim]) - 100] ^= 0x20
+    sig_at = cp.rindex(b" ") + 30  # inside the Ed25519 signature (past the 4-byte key id)
+    copies = 0
+    i = raw.find(cp)
+    while i >= 0:
+        raw[i + sig_at] = ord("A") if raw[i + sig_at] != ord("A") else ord("B")
+        copies += 1
+        i = raw.find(cp, i + 1)
+    open(mdb, "wb").write(bytes(raw))
+    r = scittd_check(srv.data)
+    check(copies >= 1 and r.returncode == 1 and "checkpoint at size 40" in r.stderr,
+          "--check names a damaged signed checkpoint (%d copies; %r %r)" % (copies, r.returncode, r.stderr.strip()))
 
     # L: a truncated data.mdb.
     size = os.path.getsize(mdb)
