@@ -49,6 +49,7 @@ typedef struct scitt_config {
     uint64_t request_timeout_ms; /* --request-timeout-ms, default 30000 */
     int log_level;               /* --log-level error|warn|info|debug, default info */
     bool help;                   /* --help was given */
+    bool check;                  /* --check: verify the store offline and exit */
 } scitt_config_t;
 
 /* scitt_config_init fills `cfg` with the defaults (strings allocated).

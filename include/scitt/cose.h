@@ -53,6 +53,12 @@ enum { SCITT_CWT_ISS = 1, SCITT_CWT_SUB = 2, SCITT_CWT_IAT = 6 };
 #define SCITT_COSE_MAX_RECEIPTS 8
 /* SCITT_COSE_MAX_MAP_KEYS bounds the entries of a header or claims map. */
 #define SCITT_COSE_MAX_MAP_KEYS 64
+/* SCITT_COSE_MAX_CLAIM_TEXT bounds the bytes of iss and sub at
+ * registration (scitt_cose_statement_check): every value the log takes
+ * must be findable by GET /entries?iss= (or sub=), whose request target is
+ * at most 1,023 bytes however a client percent-encodes it (3 bytes per
+ * byte at worst: 13 + 3 x 320 + 39 for limit and cursor). docs/SECURITY.md. */
+#define SCITT_COSE_MAX_CLAIM_TEXT 320
 /* SCITT_COSE_DEFAULT_MAX_LEN is used when a caller passes max_len 0. */
 #define SCITT_COSE_DEFAULT_MAX_LEN (1u << 20)
 

@@ -46,6 +46,7 @@
     XX(ENOTFOUND, -1040, "not found")                                                                                  \
     XX(ECORRUPT, -1041, "stored data is inconsistent")                                                                 \
     XX(EFORMAT, -1042, "stored format version not supported")                                                          \
+    XX(EDAMAGED, -1043, "a stored statement does not match its entry hash (damaged storage)")                          \
     XX(EFULL, -1050, "queue is full")                                                                                  \
     XX(ESHUTDOWN, -1051, "shutting down")
 

@@ -158,6 +158,13 @@ void scitt_store_read_end(scitt_store_read_t *rd);
 int scitt_store_get_entry(scitt_store_read_t *rd, uint64_t index, scitt_span_t *out);
 int scitt_store_get_tile(scitt_store_read_t *rd, unsigned level, uint64_t index, const uint8_t **out_hashes,
                          size_t *out_width);
+/* scitt_store_get_entry_checked is scitt_store_get_entry for bytes about
+ * to be served: it hashes the entry (scitt_store_entry_hash, into
+ * `out_hash` unless NULL) and compares the leaf hash with the one in its
+ * level-0 tile, committed with it. SCITT_EDAMAGED when they differ (the
+ * entry or the tile changed on disk); a leaf no tile covers yet is not
+ * compared. */
+int scitt_store_get_entry_checked(scitt_store_read_t *rd, uint64_t index, scitt_span_t *out, uint8_t out_hash[32]);
 int scitt_store_get_head(scitt_store_read_t *rd, uint64_t size, scitt_store_head_t *out);
 /* scitt_store_get_latest_head returns the head of the largest tree size;
  * SCITT_ENOTFOUND for an empty log. */

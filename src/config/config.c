@@ -42,6 +42,9 @@ typedef struct opt {
 
 static const opt_t opts[] = {
     {"data", OPT_STR, F(data_dir), "DIR", "LMDB log and service keys (default ./scitt-data)"},
+    {"check", OPT_FLAG, F(check), NULL,
+     "verify the whole store offline (entries, tiles, tree heads, signed checkpoints) and exit: 0 when sound, "
+     "1 naming the first damage"},
     {"listen", OPT_LISTEN, 0, "HOST:PORT", "address to serve HTTP/2 on (default 127.0.0.1:8000)"},
     {"origin", OPT_STR, F(origin), "NAME", "checkpoint origin and receipt issuer (default localhost/scittd)"},
     {"tls-cert", OPT_STR, F(tls_cert), "FILE", "PEM certificate chain; with --tls-key serves TLS 1.3/1.2 + ALPN h2"},

@@ -99,6 +99,12 @@ static int check_cwt(const scitt_cose_sign1_t *s, const char **desc)
         *desc = "protected CWT claims (15) with text iss (1) and sub (2) are required";
         return SCITT_EHEADER;
     }
+    _Static_assert(SCITT_COSE_MAX_CLAIM_TEXT == 320, "the message below names the bound");
+    if (s->prot.cwt.iss.len > SCITT_COSE_MAX_CLAIM_TEXT || s->prot.cwt.sub.len > SCITT_COSE_MAX_CLAIM_TEXT) {
+        *desc = "iss (1) and sub (2) may be at most 320 bytes each, so that GET /entries?iss= or ?sub= can find "
+                "every registered statement";
+        return SCITT_EHEADER;
+    }
     return 0;
 }
 

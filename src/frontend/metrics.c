@@ -142,5 +142,12 @@ int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
                               st.tile_cache_bytes, (unsigned long long)st.tile_cache_hits,
                               (unsigned long long)st.tile_cache_misses);
     }
+    if (rc == 0) {
+        rc = scitt_buf_printf(b,
+                              "# HELP scittd_damaged_reads_total Statements not served (500) because they no "
+                              "longer match their entry hash.\n"
+                              "# TYPE scittd_damaged_reads_total counter\nscittd_damaged_reads_total %llu\n",
+                              (unsigned long long)m->damaged_reads);
+    }
     return rc;
 }

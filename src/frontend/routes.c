@@ -106,6 +106,19 @@ static void not_found(scitt_h2_stream_t *s, const char *detail)
     scitt_h2__respond_problem(s, 404, "Not Found", detail, NULL, 0);
 }
 
+void scitt_h2__respond_stored_error(scitt_h2_stream_t *s, int rc)
+{
+    if (rc == SCITT_EDAMAGED) {
+        s->conn->fe->metrics.damaged_reads++;
+        scitt_h2__respond_problem(s, 500, "Damaged storage",
+                                  "a stored statement does not match its entry hash; the log's operator must "
+                                  "restore the data folder (scittd --check finds every damaged entry)",
+                                  NULL, 0);
+    } else {
+        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+    }
+}
+
 /* parse_entry_id decodes 64 lowercase hex digits. */
 static bool parse_entry_id(uint8_t out[32], const char *p, size_t len)
 {
@@ -219,7 +232,7 @@ static void get_statement(scitt_h2_stream_t *s, const uint8_t entry[32])
     scitt_buf_init(&receipt_bytes, NULL, 0);
     scitt_buf_init(&out, NULL, 0);
     scitt_span_t raw;
-    int rc = scitt_store_get_entry(rd, index, &raw);
+    int rc = scitt_store_get_entry_checked(rd, index, &raw, NULL);
     if (rc == 0 && fe->cfg.keys == NULL) {
         /* A mirror stores the transparent statement the log served. */
         rc = scitt_buf_append(&out, raw.base, raw.len);
@@ -237,7 +250,7 @@ static void get_statement(scitt_h2_stream_t *s, const uint8_t entry[32])
     scitt_buf_cleanup(&receipt_bytes);
     if (rc != 0) {
         scitt_buf_cleanup(&out);
-        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+        scitt_h2__respond_stored_error(s, rc);
         return;
     }
     const char *type = scitt_h2__accepts(s, "application/scitt-statement+cose") ? "application/scitt-statement+cose"

@@ -54,7 +54,7 @@ static void answer_tile_error(scitt_h2_stream_t *s, int rc)
     } else if (rc == SCITT_ESHUTDOWN) {
         scitt_h2__respond_busy(s);
     } else {
-        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+        scitt_h2__respond_stored_error(s, rc);
     }
 }
 
@@ -70,12 +70,10 @@ static void work_bundle(scitt_h2_job_t *job)
     }
     for (size_t i = 0; i < j->count && job->rc == 0; i++) {
         scitt_span_t stmt;
-        job->rc = scitt_store_get_entry(rd, j->first + i, &stmt);
-        if (job->rc == 0) {
-            /* entry = SHA-256(normalised statement), as the store computes it */
-            scitt_store_entry_hash(job->fe->cfg.store, hashes[i], stmt.base, stmt.len);
-            entries[i] = scitt_span(hashes[i], 32);
-        }
+        /* entry = SHA-256(normalised statement), as the store computes it,
+         * checked against the level-0 tile */
+        job->rc = scitt_store_get_entry_checked(rd, j->first + i, &stmt, hashes[i]);
+        entries[i] = scitt_span(hashes[i], 32);
     }
     scitt_store_read_end(rd);
     if (job->rc == SCITT_ENOTFOUND) {

@@ -12,10 +12,13 @@
  *    a table are serialised by `sync_lock`.
  *  - The load stays <= 0.7 (growth), or <= 0.9 when a growth failed, so a
  *    probe always meets an empty slot; probes are bounded anyway.
+ *  - Every slot read is checked (slot_state) before its tag or index is
+ *    believed; a damaged slot is never copied, and never ends a probe.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +61,7 @@ struct scitt_dedup {
     uint64_t count;   /* filled slots */
     uint64_t indexed; /* entries [0, indexed) are inserted */
     int err;          /* nonzero: a growth failed, the table is incomplete */
+    atomic_bool damage_logged;
 
     pthread_mutex_t sync_lock;
     uint64_t synced; /* entries [0, synced) are durable in the file at `path` */
@@ -67,6 +71,50 @@ struct scitt_dedup {
     bool stop, kick, started;
     pthread_t thread;
 };
+
+#define POS_BITS 40
+#define POS_MASK (((uint64_t)1 << POS_BITS) - 1)
+#define CRC_POLY 0x864cfbu /* CRC-24 (RFC 4880, section 6.1) */
+#define CRC_INIT 0xb704ceu
+
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i << 16;
+        for (int b = 0; b < 8; b++) {
+            c = (c << 1) ^ ((c & 0x800000) != 0 ? CRC_POLY : 0);
+        }
+        crc_table[i] = c & 0xffffff;
+    }
+}
+
+/* slot_check: CRC-24 of the tag's 8 bytes and the low 5 bytes of pos
+ * (little-endian), so that one flipped bit anywhere in a slot shows. */
+static uint64_t slot_check(uint64_t tag, uint64_t pos)
+{
+    uint32_t c = CRC_INIT;
+    for (int i = 0; i < 13; i++) {
+        uint8_t byte = (uint8_t)(i < 8 ? tag >> (8 * i) : pos >> (8 * (i - 8)));
+        c = ((c << 8) ^ crc_table[((c >> 16) ^ byte) & 0xff]) & 0xffffff;
+    }
+    return c;
+}
+
+enum { SLOT_EMPTY, SLOT_FULL, SLOT_DAMAGED };
+
+/* slot_state says whether `s` is empty, a sound entry (`*out_pos` is the
+ * leaf index + 1) or damaged. */
+static int slot_state(const slot_t *s, uint64_t *out_pos)
+{
+    if (s->tag == 0 && s->pos == 0) {
+        return SLOT_EMPTY;
+    }
+    *out_pos = s->pos & POS_MASK;
+    return *out_pos != 0 && s->pos >> POS_BITS == slot_check(s->tag, *out_pos) ? SLOT_FULL : SLOT_DAMAGED;
+}
 
 static uint64_t tag_of(const uint8_t hash[32])
 {
@@ -141,17 +189,20 @@ static int create_table(scitt_dedup_t *d, const char *path, uint64_t slots, tabl
     return 0;
 }
 
-/* put inserts (tag, pos) unless present; returns 1 when it filled a slot. */
+/* put inserts (tag, pos) unless present; returns 1 when it filled a slot.
+ * A damaged slot on the way is passed like any other. */
 static int put(const table_t *t, uint64_t tag, uint64_t pos)
 {
     for (uint64_t i = tag & t->mask, n = 0; n <= t->mask; i = (i + 1) & t->mask, n++) {
         slot_t *s = &t->slots[i];
-        if (s->pos == 0) {
+        uint64_t p = 0;
+        int state = slot_state(s, &p);
+        if (state == SLOT_EMPTY) {
             s->tag = tag;
-            s->pos = pos;
+            s->pos = pos | slot_check(tag, pos) << POS_BITS;
             return 1;
         }
-        if (s->tag == tag && s->pos == pos) {
+        if (state == SLOT_FULL && s->tag == tag && p == pos) {
             return 0;
         }
     }
@@ -205,13 +256,16 @@ static int load(scitt_dedup_t *d, uint64_t num_entries, const char **why)
         d->t.fd = -1;
         return rc;
     }
-    /* Count the filled slots: after a crash the header's count is stale. */
-    uint64_t count = 0;
+    /* Count the filled slots (after a crash the header's count is stale),
+     * and check every one. */
+    uint64_t count = 0, damaged = 0, pos;
     for (uint64_t i = 0; i <= d->t.mask; i++) {
-        count += d->t.slots[i].pos != 0;
+        int state = slot_state(&d->t.slots[i], &pos);
+        count += state != SLOT_EMPTY;
+        damaged += state == SLOT_DAMAGED;
     }
-    if (count * 10 > h.slots * 9) {
-        *why = "damaged (overfull)";
+    if (damaged > 0 || count * 10 > h.slots * 9) {
+        *why = damaged > 0 ? "damaged (a slot fails its check)" : "damaged (overfull)";
         unmap(&d->t);
         return SCITT_ECORRUPT;
     }
@@ -242,6 +296,7 @@ int scitt_dedup_open(scitt_dedup_t **out, const char *path, const uint8_t id[SCI
     memcpy(d->id, id, sizeof(d->id));
     d->nosync = nosync;
     d->t.fd = -1;
+    pthread_once(&crc_once, crc_init);
     pthread_rwlock_init(&d->lock, NULL);
     pthread_mutex_init(&d->sync_lock, NULL);
     pthread_mutex_init(&d->wake_lock, NULL);
@@ -284,11 +339,20 @@ static int grow(scitt_dedup_t *d, uint64_t need)
     if (rc != 0) {
         return rc;
     }
-    uint64_t count = 0;
-    for (uint64_t i = 0; i <= old.mask; i++) {
-        if (old.slots[i].pos != 0) {
-            count += (uint64_t)put(&nt, old.slots[i].tag, old.slots[i].pos);
+    uint64_t count = 0, pos = 0;
+    for (uint64_t i = 0; rc == 0 && i <= old.mask; i++) {
+        int state = slot_state(&old.slots[i], &pos);
+        if (state == SLOT_FULL) {
+            count += (uint64_t)put(&nt, old.slots[i].tag, pos);
         }
+        /* The entry of a damaged slot is unknown: copying the rest would
+         * lose it for good (the new file passes every check). */
+        rc = state == SLOT_DAMAGED ? SCITT_ECORRUPT : 0;
+    }
+    if (rc != 0) {
+        unmap(&nt);
+        unlink(d->tmp_path);
+        return rc;
     }
     pthread_mutex_lock(&d->sync_lock);
     if (rename(d->tmp_path, d->path) != 0) {
@@ -323,7 +387,7 @@ int scitt_dedup_insert(scitt_dedup_t *d, uint64_t first, const uint8_t (*hashes)
     uint64_t need = d->count + n;
     if (need * 10 > (d->t.mask + 1) * 7) {
         int rc = grow(d, need);
-        if (rc != 0 && need * 10 > (d->t.mask + 1) * 9) {
+        if (rc == SCITT_ECORRUPT || (rc != 0 && need * 10 > (d->t.mask + 1) * 9)) {
             fprintf(stderr, "scittd: store: the dedup index cannot grow (%s); lookups fail until restart\n",
                     scitt_strerror(rc));
             pthread_rwlock_wrlock(&d->lock);
@@ -354,17 +418,31 @@ int scitt_dedup_find(scitt_dedup_t *d, const uint8_t hash[32], scitt_dedup_confi
     pthread_rwlock_rdlock(&d->lock);
     int rc = d->err != 0 ? d->err : SCITT_ENOTFOUND;
     const table_t *t = &d->t;
+    bool damaged = false;
     for (uint64_t i = tag & t->mask, n = 0; rc == SCITT_ENOTFOUND && n <= t->mask; i = (i + 1) & t->mask, n++) {
-        const slot_t *s = &t->slots[i];
-        if (s->pos == 0) {
+        uint64_t pos = 0;
+        int state = slot_state(&t->slots[i], &pos);
+        if (state == SLOT_EMPTY) {
             break;
         }
-        if (s->tag == tag && confirm(ctx, s->pos - 1, hash)) {
-            *out_index = s->pos - 1;
+        /* A damaged slot may have held this entry: keep looking for it,
+         * but a miss is not a miss any more. */
+        damaged = damaged || state == SLOT_DAMAGED;
+        if (state == SLOT_FULL && t->slots[i].tag == tag && confirm(ctx, pos - 1, hash)) {
+            *out_index = pos - 1;
             rc = 0;
         }
     }
     pthread_rwlock_unlock(&d->lock);
+    if (rc == SCITT_ENOTFOUND && damaged) {
+        if (!atomic_exchange(&d->damage_logged, true)) {
+            fprintf(stderr,
+                    "scittd: store: a slot of the dedup index %s fails its check: lookups through it fail "
+                    "until a restart rebuilds the index\n",
+                    d->path);
+        }
+        rc = SCITT_ECORRUPT;
+    }
     return rc;
 }
 

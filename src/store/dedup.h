@@ -10,9 +10,19 @@
  * entry is in `entries`), so it does not need to be durable per batch.
  *
  * File: a 4 KiB header page, then a power-of-two array of 16-byte slots
- * {tag, index + 1} (host byte order), mmap'd MAP_SHARED. tag = the first 8
- * bytes of the entry hash, home slot = tag & mask, linear probing, no
- * deletions; index + 1 == 0 marks an empty slot. The table grows (doubles,
+ * {tag, index + 1 | check << 40} (host byte order), mmap'd MAP_SHARED.
+ * tag = the first 8 bytes of the entry hash, home slot = tag & mask,
+ * linear probing, no deletions; an all-zero slot is empty. check is a
+ * CRC-24 of tag and index + 1 (version 2; issue 16 J): a slot with a
+ * flipped bit would otherwise hide its entry, or cut the probe chains
+ * through it, and the entry would be registered a second time. The CRC
+ * finds every single flipped bit (and any burst up to 24 bits; wider
+ * garbage with probability 1 - 2^-24). A damaged slot found at open
+ * rebuilds the table; one met by a lookup fails that lookup with
+ * SCITT_ECORRUPT (never a miss), and one met by a growth stops the table
+ * (as a failed growth does) until it is rebuilt. A slot zeroed whole
+ * looks empty: that is the torn write of a crash, which the watermark
+ * below covers, not damage a check can see. The table grows (doubles,
  * into a new file renamed over the old one) before its load passes 0.7.
  * The header holds magic, version, slot size, the store's dedup id (random,
  * in LMDB meta, so a table from another store is foreign), slot count,
@@ -22,7 +32,8 @@
  * every tag match through the caller's `confirm` callback (the store hashes
  * the stored entry at that index and compares all 32 bytes). No false hit is
  * possible, whatever the slots hold: hashes that share a tag, a torn slot
- * after power loss, a stale slot. Garbage can only cause a miss.
+ * after power loss, a stale slot. Garbage can only cause a miss (or,
+ * failing its check, an error).
  *
  * Durability: inserts happen after the LMDB commit of their entries returned
  * success (scitt_store_commit). A syncer thread msyncs the table every so
@@ -51,7 +62,7 @@
 
 /* The file's layout (host byte order). */
 #define SCITT_DEDUP_MAGIC   "SCITTDX\n"
-#define SCITT_DEDUP_VERSION 1
+#define SCITT_DEDUP_VERSION 2    /* 1: slots without a check */
 #define SCITT_DEDUP_HDR_LEN 4096 /* the header page; slots follow */
 
 typedef struct scitt_dedup_hdr {
@@ -67,7 +78,7 @@ typedef struct scitt_dedup_hdr {
 
 typedef struct scitt_dedup_slot {
     uint64_t tag; /* the first 8 bytes of the entry hash */
-    uint64_t pos; /* leaf index + 1; 0: empty */
+    uint64_t pos; /* leaf index + 1 (low 40 bits) | check (high 24 bits); 0 with tag 0: empty */
 } scitt_dedup_slot_t;
 
 /* scitt_dedup_hdr_check: the first 8 bytes of SHA-256 of the fields before `check`. */

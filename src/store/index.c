@@ -32,8 +32,13 @@
  *    F = 8 and CAP = 2^20. Each record is copied about once per level.
  *  - Runs per query: at most F - 1 non-final runs per level plus the final
  *    runs (each over CAP / F records, so at most 4n * F / CAP for n entries
- *    of 4 keys; about 4n / (CAP / 2) in steady state). With varying batch
- *    sizes a few smaller non-final runs may stay behind a final one.
+ *    of 4 keys; about 4n / (CAP / 2) in steady state).
+ *  - Every non-final run is newer than every final run: a run that becomes
+ *    final (a large batch, or a merge) at once absorbs the non-final runs
+ *    before it, which nothing could merge any more. That copies the final
+ *    run again plus at most F - 1 non-final runs per level (each record is
+ *    absorbed at most once). Stores written before this rule may keep such
+ *    runs behind older final runs; they stay correct, only visited.
  *  - times keys never go backwards: a batch whose time is earlier than the
  *    last one is recorded at the last one's time.
  */
@@ -309,7 +314,82 @@ static void merge_into(uint8_t *out, const run_t *in, unsigned fanout)
     }
 }
 
-/* merge_runs merges while the policy says so (see the top). */
+/* replace_newest merges the `n` newest runs (`in`, newest first, borrowed
+ * from the table under `cur`) into one run of `level` and puts it in their
+ * place. */
+static int replace_newest(scitt_store__index_writer_t *w, MDB_cursor *cur, const run_t *in, unsigned n, unsigned level,
+                          bool final)
+{
+    size_t total = 0;
+    for (unsigned i = 0; i < n; i++) {
+        total += in[i].count;
+    }
+    if (total > UINT32_MAX) {
+        return MDB_BAD_VALSIZE;
+    }
+    size_t len = RUN_HDR + total * REC_LEN;
+    if (len > w->merge_cap) {
+        uint8_t *m = realloc(w->merge, len);
+        if (m == NULL) {
+            return ENOMEM;
+        }
+        w->merge = m;
+        w->merge_cap = len;
+    }
+    uint64_t first = in[n - 1].first;
+    put_header(w->merge, level, final, total, in[0].end);
+    merge_into(w->merge + RUN_HDR, in, n);
+    /* The inputs are borrowed from the table: only now change it. */
+    int rc = 0;
+    for (unsigned i = 0; rc == 0 && i < n; i++) {
+        MDB_val k, v;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        if (rc == 0) {
+            rc = mdb_cursor_del(cur, 0);
+        }
+    }
+    if (rc == 0) {
+        uint8_t key[8];
+        scitt_store_be64(key, first);
+        MDB_val k = val(key, 8), v = val(w->merge, len);
+        rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND);
+    }
+    return rc;
+}
+
+/* stuck_before_final reads the newest run into in[0] and, when it is
+ * final, the non-final runs just before it (up to 63, newest first) after
+ * it; `*out_n` counts them all, or is 0 when there is nothing to absorb. */
+static int stuck_before_final(MDB_cursor *cur, run_t *in, unsigned *out_n)
+{
+    MDB_val k, v;
+    *out_n = 0;
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    if (rc == 0) {
+        rc = parse_run(&k, &v, &in[0]);
+    }
+    if (rc != 0 || !in[0].final) {
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    unsigned n = 1;
+    while (n < 64 && (rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) == 0) {
+        rc = parse_run(&k, &v, &in[n]);
+        if (rc != 0 || in[n].final) {
+            break;
+        }
+        n++;
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    *out_n = n > 1 ? n : 0;
+    return 0;
+}
+
+/* merge_runs merges while the policy says so (see the top): the newest F
+ * runs while they are non-final and of one level; then, when the newest run
+ * is final, the non-final runs before it into it, since nothing after a
+ * final run is ever merged with them. */
 static int merge_runs(scitt_store__index_writer_t *w, MDB_txn *txn, MDB_dbi runs)
 {
     MDB_cursor *cur;
@@ -331,38 +411,17 @@ static int merge_runs(scitt_store__index_writer_t *w, MDB_txn *txn, MDB_dbi runs
         if (total > w->run_max) {
             break; /* only after the policy changed (a smaller CAP): leave them */
         }
-        size_t len = RUN_HDR + total * REC_LEN;
-        if (len > w->merge_cap) {
-            uint8_t *m = realloc(w->merge, len);
-            if (m == NULL) {
-                rc = ENOMEM;
-                break;
-            }
-            w->merge = m;
-            w->merge_cap = len;
-        }
-        unsigned level = in[0].level + 1;
-        uint64_t first = in[w->fanout - 1].first;
-        put_header(w->merge, level, total > w->run_max / w->fanout, total, in[0].end);
-        merge_into(w->merge + RUN_HDR, in, w->fanout);
-        /* The inputs are borrowed from the table: only now change it. */
-        for (unsigned i = 0; rc == 0 && i < w->fanout; i++) {
-            MDB_val k, v;
-            rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-            if (rc == 0) {
-                rc = mdb_cursor_del(cur, 0);
-            }
-        }
+        rc = replace_newest(w, cur, in, w->fanout, in[0].level + 1, total > w->run_max / w->fanout);
         if (rc != 0) {
             break;
         }
-        uint8_t key[8];
-        scitt_store_be64(key, first);
-        MDB_val k = val(key, 8), v = val(w->merge, len);
-        rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND);
-        if (rc != 0) {
+    }
+    for (unsigned n; rc == 0;) {
+        rc = stuck_before_final(cur, in, &n);
+        if (rc != 0 || n == 0) {
             break;
         }
+        rc = replace_newest(w, cur, in, n, in[0].level, true);
     }
     mdb_cursor_close(cur);
     return rc;

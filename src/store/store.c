@@ -270,6 +270,22 @@ static int key_cmp(const MDB_val *a, const MDB_val *b)
     return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
 }
 
+/* file_holds_last_page: data.mdb reaches to the end of the last page in
+ * use (meta pages are read with read(2), but every other page through the
+ * map: a page past the end of a truncated file would be SIGBUS on first
+ * touch, not an error). */
+static bool file_holds_last_page(const scitt_store_t *st, const MDB_envinfo *info)
+{
+    MDB_stat ms;
+    struct stat sb;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/data.mdb", st->dir);
+    if (mdb_env_stat(st->env, &ms) != 0 || stat(path, &sb) != 0) {
+        return false;
+    }
+    return (uint64_t)sb.st_size / ms.ms_psize > (uint64_t)info->me_last_pgno;
+}
+
 int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const char **out_err_desc)
 {
     const char *no_desc = NULL;
@@ -320,6 +336,12 @@ int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
     MDB_envinfo info;
     mdb_env_info(st->env, &info);
     st->map_size = info.me_mapsize;
+    if (!file_holds_last_page(st, &info)) {
+        *why = "data.mdb is shorter than the last page its LMDB meta page says is in use (the file was truncated "
+               "or copied incompletely); restore the data folder from a backup";
+        rc = MDB_CORRUPTED;
+        goto fail_env;
+    }
 
     MDB_txn *txn;
     rc = mdb_txn_begin(st->env, NULL, 0, &txn);
@@ -691,6 +713,35 @@ int scitt_store_get_head_from(scitt_store_read_t *rd, uint64_t size, scitt_store
     return head_cursor(rd, MDB_SET_RANGE, size, out);
 }
 
+/* leaf_in_tile: 1 when the level-0 tile covering leaf `index` holds the
+ * leaf hash of entry hash `hash`, 0 when it holds another, -1 when no tile
+ * covers the leaf yet. */
+static int leaf_in_tile(scitt_store_read_t *rd, uint64_t index, const uint8_t hash[32])
+{
+    const uint8_t *tile;
+    size_t width;
+    if (scitt_store_get_tile(rd, 0, index >> 8, &tile, &width) != 0 || (index & 0xff) >= width) {
+        return -1;
+    }
+    uint8_t h[32];
+    scitt_sha256_leaves(&h, (const uint8_t(*)[32])hash, 1);
+    return memcmp(h, tile + 32 * (index & 0xff), 32) == 0;
+}
+
+int scitt_store_get_entry_checked(scitt_store_read_t *rd, uint64_t index, scitt_span_t *out, uint8_t out_hash[32])
+{
+    uint8_t h[32];
+    int rc = scitt_store_get_entry(rd, index, out);
+    if (rc == 0) {
+        scitt_store_entry_hash(rd->st, h, out->base, out->len);
+        rc = leaf_in_tile(rd, index, h) == 0 ? SCITT_EDAMAGED : 0;
+    }
+    if (rc == 0 && out_hash != NULL) {
+        memcpy(out_hash, h, 32);
+    }
+    return rc;
+}
+
 /* confirm_entry: leaf `index` has entry hash `hash` (all 32 bytes), in the
  * snapshot of the read transaction `ctx`. The level-0 tile holding the leaf
  * says so for the price of one small hash: its leaf hash is
@@ -699,13 +750,11 @@ int scitt_store_get_head_from(scitt_store_read_t *rd, uint64_t size, scitt_store
 static bool confirm_entry(void *ctx, uint64_t index, const uint8_t hash[32])
 {
     scitt_store_read_t *rd = ctx;
-    const uint8_t *tile;
-    size_t width;
-    uint8_t h[32];
-    if (scitt_store_get_tile(rd, 0, index >> 8, &tile, &width) == 0 && (index & 0xff) < width) {
-        scitt_sha256_leaves(&h, (const uint8_t(*)[32])hash, 1);
-        return memcmp(h, tile + 32 * (index & 0xff), 32) == 0;
+    int in_tile = leaf_in_tile(rd, index, hash);
+    if (in_tile >= 0) {
+        return in_tile == 1;
     }
+    uint8_t h[32];
     scitt_span_t e;
     if (scitt_store_get_entry(rd, index, &e) != 0) {
         return false;

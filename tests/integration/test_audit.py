@@ -242,14 +242,14 @@ try:
     check(r.status == 414, "a query past the path limit is refused (%d)" % r.status)
     check(srv.alive(), "scittd survived every bad query")
 
-    # Entries too big to list 100 in one answer (an iss and a sub of 120 kB
-    # of control bytes: 1.4 MB each in JSON, past the 8 MiB bound in six):
+    # Entries too big to list 100 in one answer (a content type of 120 kB
+    # of control bytes: 720 kB each in JSON, past the 8 MiB bound in 12):
     # the page ends early with next rather than failing, so every entry
-    # can still be listed.
+    # can still be listed. (iss and sub are capped at 320 bytes.)
     time.sleep(1.1)
     big = "\x01" * 120000
-    register([sign("a", big, big) for _ in range(7)])
-    total = len(expected) + 7
+    register([sign("a", "https://a.example", "pkg:big", extra=["--content-type", big]) for _ in range(13)])
+    total = len(expected) + 13
     got, cursor, pages, ok = [], None, 0, True
     while pages < 20:
         r = query(dict({"cursor": cursor} if cursor else {}), "application/json")

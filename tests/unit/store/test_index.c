@@ -503,3 +503,32 @@ Test(store_index, failed_commit_leaves_no_trace)
     check_all(st, &m, 6);
     reopen_and_grow(st, &m, 10, 7);
 }
+
+/* Issue 15 item 10: non-final runs that a final run follows used to stay
+ * unmerged for good (the policy only merges the newest F runs, and a final
+ * run is never merged), so every large batch or final merge could strand
+ * up to F - 1 runs per level and the runs per query grew with the log.
+ * Now a new final run absorbs the non-final runs before it: only the
+ * newest runs (at most F - 1 per level) are non-final. */
+Test(store_index, no_run_is_stuck_behind_a_final_one)
+{
+    scitt_store_t *st = open_store(0);
+    model_t m = {.time = T0, .seed = 5};
+    for (int round = 0; round < 12; round++) {
+        cr_assert_eq(commit_batch(st, &m, 1 + (size_t)round % 3, 0, false), 0); /* small: non-final */
+        cr_assert_eq(commit_batch(st, &m, 100, 0, false), 0);                   /* > 128 records: final at birth */
+        m.time++;
+    }
+    grow(st, &m, 30);
+    scitt_store_read_t *rd;
+    scitt_store_index_stats_t stats;
+    cr_assert_eq(scitt_store_read_begin(st, &rd), 0);
+    cr_assert_eq(scitt_store_index_stats(rd, &stats), 0);
+    scitt_store_read_end(rd);
+    cr_assert_geq(stats.final_runs, 12);
+    /* F = 2: at most one non-final run per level, all after the last final run. */
+    cr_assert_leq(stats.runs - stats.final_runs, stats.max_level + 1, "%zu non-final runs (%zu runs, max level %u)",
+                  stats.runs - stats.final_runs, stats.runs, stats.max_level);
+    check_all(st, &m, 9);
+    reopen_and_grow(st, &m, 20, 10);
+}
