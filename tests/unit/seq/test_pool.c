@@ -82,7 +82,7 @@ Test(pool, clean_stop_answers_every_waiter)
     scitt_seq_stop(env.seq);
     cr_assert_eq(w.answered, N, "stop returned with %zu of %d answered", w.answered, N);
     cr_assert_eq(w.twice, 0);
-    cr_assert_eq(scitt_seq_submit(env.seq, stmts[0].base, stmts[0].len, h_done, &w.results[0]), SCITT_ESHUTDOWN);
+    cr_assert_eq(scitt_seq_submit(env.seq, stmts[0].base, stmts[0].len, h_done, NULL, &w.results[0]), SCITT_ESHUTDOWN);
     uint8_t entry[32];
     scitt_sha256(entry, "x", 1);
     cr_assert_eq(scitt_seq__submit_entry(env.seq, (const uint8_t *)"x", 1, entry, h_done, &w.results[0]),
@@ -127,7 +127,7 @@ Test(pool, max_pending_refuses_with_efull)
     scitt_buf_t body;
     scitt_buf_init(&body, NULL, 0);
     h_statement(&env, &body, "pkg:full", false);
-    cr_assert_eq(scitt_seq_submit(env.seq, body.base, body.len, h_done, &w.results[8]), SCITT_EFULL);
+    cr_assert_eq(scitt_seq_submit(env.seq, body.base, body.len, h_done, NULL, &w.results[8]), SCITT_EFULL);
     scitt_seq_stats_t st;
     scitt_seq_stats(env.seq, &st);
     cr_assert_eq(st.pending, 8);
