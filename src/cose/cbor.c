@@ -300,7 +300,7 @@ static int skip(scitt_cose__cur_t *cur, int depth);
 static int skip_map(scitt_cose__cur_t *cur, uint64_t n, int depth)
 {
     scitt_cose__keys_t keys;
-    keys.num = 0;
+    scitt_cose__keys_init(&keys);
     int rc = 0;
     for (uint64_t i = 0; rc == 0 && i < n; i++) {
         const uint8_t *key = cur->p;
@@ -464,25 +464,47 @@ int scitt_cose__read_end(scitt_cose__cur_t *cur)
     return 0;
 }
 
+/* fingerprint mixes a key's length and its first and last 8 bytes. */
+static uint32_t fingerprint(scitt_span_t raw)
+{
+    uint64_t first = 0, last = 0;
+    size_t n = raw.len < 8 ? raw.len : 8;
+    memcpy(&first, raw.base, n);
+    memcpy(&last, raw.base + raw.len - n, n);
+    uint64_t h = (first * 0x9e3779b97f4a7c15u) ^ ((last + raw.len) * 0xc2b2ae3d27d4eb4fu);
+    h ^= h >> 32; /* so the low bits, which pick the slot, depend on every input bit */
+    h *= 0xd6e8feb86659fd93u;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+/* find returns the slot holding `raw`, or the empty slot where it would go. */
+static size_t find(const scitt_cose__keys_t *keys, scitt_span_t raw, uint32_t mark)
+{
+    size_t i = mark % SCITT_COSE__KEY_SLOTS;
+    while (keys->slot[i] != 0 && !(keys->mark[i] == mark && scitt_span_eq(keys->raw[keys->slot[i] - 1], raw))) {
+        i = (i + 1) % SCITT_COSE__KEY_SLOTS; /* never full: at most half the slots are used */
+    }
+    return i;
+}
+
 bool scitt_cose__keys_has(const scitt_cose__keys_t *keys, scitt_span_t raw)
 {
-    for (size_t i = 0; i < keys->num; i++) {
-        if (scitt_span_eq(keys->raw[i], raw)) {
-            return true;
-        }
-    }
-    return false;
+    return keys->slot[find(keys, raw, fingerprint(raw))] != 0;
 }
 
 int scitt_cose__keys_add(scitt_cose__cur_t *cur, scitt_cose__keys_t *keys, scitt_span_t raw)
 {
-    if (scitt_cose__keys_has(keys, raw)) {
+    uint32_t mark = fingerprint(raw);
+    size_t i = find(keys, raw, mark);
+    if (keys->slot[i] != 0) {
         return scitt_cose__fail(cur, SCITT_EDUPKEY, "duplicate map key");
     }
     if (keys->num == SCITT_COSE_MAX_MAP_KEYS) {
         return scitt_cose__fail(cur, SCITT_EHEADER, "a map in the statement has more than 64 entries");
     }
     keys->raw[keys->num++] = raw;
+    keys->slot[i] = (uint8_t)keys->num;
+    keys->mark[i] = mark;
     return 0;
 }
 

@@ -47,7 +47,7 @@ static int read_cwt(scitt_cose__cur_t *cur, scitt_cose_cwt_t *out)
     scitt_cose__keys_t keys;
     uint64_t n = 0;
     int rc = scitt_cose__read_map(cur, &n, "CWT claims (15) must be a map");
-    keys.num = 0;
+    scitt_cose__keys_init(&keys);
     for (uint64_t i = 0; i < n && rc == 0; i++) {
         const uint8_t *key_start = cur->p;
         scitt_cose_label_t key;

@@ -94,11 +94,24 @@ int scitt_cose__read_end(scitt_cose__cur_t *cur);
 
 /* scitt_cose__keys_t detects duplicate map keys. Every encoding the cursor
  * accepts is the only one of its value, so two keys are equal exactly when
- * their encodings are. */
+ * their encodings are. A small hash table on a fingerprint of each key (its
+ * length, first and last 8 bytes) keeps the check linear for the common
+ * keys: only keys with equal fingerprints are compared in full. A zeroed
+ * struct is empty. */
+#define SCITT_COSE__KEY_SLOTS (2 * SCITT_COSE_MAX_MAP_KEYS)
 typedef struct scitt_cose__keys {
     size_t num;
     scitt_span_t raw[SCITT_COSE_MAX_MAP_KEYS];
+    uint8_t slot[SCITT_COSE__KEY_SLOTS];  /* 1 + index into raw; 0: empty */
+    uint32_t mark[SCITT_COSE__KEY_SLOTS]; /* the fingerprint of the key in the slot */
 } scitt_cose__keys_t;
+
+/* scitt_cose__keys_init empties `keys` (cheaper than zeroing it). */
+static inline void scitt_cose__keys_init(scitt_cose__keys_t *keys)
+{
+    keys->num = 0;
+    memset(keys->slot, 0, sizeof(keys->slot));
+}
 
 /* scitt_cose__keys_add records `raw`: SCITT_EDUPKEY if already seen,
  * SCITT_EHEADER beyond SCITT_COSE_MAX_MAP_KEYS. */

@@ -75,16 +75,18 @@ Test(cose_hostile, well_formed_nested_values_still_pass)
     free(data);
 }
 
-/* float_case wraps one float item as the value of a private protected
- * label of an otherwise empty-headed statement and decodes it. */
-static int float_case(const char *item_hex)
+/* value_case makes `item_hex` the value of a private protected label of an
+ * otherwise empty-headed statement, 18([<<{-70000: item}>>, {}, h'', h'']),
+ * and decodes it. */
+static int value_case(const char *item_hex)
 {
-    char hex[256];
+    char hex[1024];
     size_t len;
-    /* 18([<<{-70000: item}>>, {}, h'', h'']): the header map's bstr length
-     * is 5 bytes of label plus the item. */
-    size_t item_len = strlen(item_hex) / 2;
-    snprintf(hex, sizeof(hex), "d284%02zxa13a0001116f%sa04040", 0x40 + 6 + item_len, item_hex);
+    size_t prot_len = 6 + strlen(item_hex) / 2; /* the map head, the label, the item */
+    char bstr_head[8];
+    snprintf(bstr_head, sizeof(bstr_head), prot_len < 24 ? "%02zx" : "58%02zx",
+             prot_len < 24 ? 0x40 + prot_len : prot_len);
+    snprintf(hex, sizeof(hex), "d284%sa13a0001116f%sa04040", bstr_head, item_hex);
     uint8_t *data = tu_hex(hex, &len);
     scitt_cose_sign1_t s;
     int rc = scitt_cose_sign1_decode(&s, data, len, 0, NULL);
@@ -120,7 +122,7 @@ Test(cose_hostile, float_widths_at_the_edges)
         {"fb8000000000000000", false}, /* -0.0 */
     };
     for (size_t i = 0; i < scitt_countof(cases); i++) {
-        int rc = float_case(cases[i].hex);
+        int rc = value_case(cases[i].hex);
         cr_assert_eq(rc == 0, cases[i].ok, "%s: %s", cases[i].hex, scitt_err_name(rc));
     }
 }
@@ -152,7 +154,7 @@ Test(cose_hostile, utf8_edges)
         /* The text is the value of a private protected label. */
         char item[64];
         snprintf(item, sizeof(item), "%02zx%s", 0x60 + strlen(cases[i].hex) / 2, cases[i].hex);
-        int rc = float_case(item);
+        int rc = value_case(item);
         cr_assert_eq(rc == 0, cases[i].ok, "%s: %s", cases[i].hex, scitt_err_name(rc));
     }
 }
@@ -182,4 +184,17 @@ Test(cose_hostile, nested_maps_hold_at_most_64_entries)
         free(data);
         scitt_buf_cleanup(&item);
     }
+}
+
+Test(cose_hostile, keys_alike_at_both_ends_are_told_apart)
+{
+    /* Text keys of one length whose first and last 8 bytes agree share a
+     * fingerprint; they are compared in full. */
+    static const char a[] = "716161616161616161586161616161616161"; /* "aaaaaaaaXaaaaaaaa" */
+    static const char b[] = "716161616161616161596161616161616161"; /* "aaaaaaaaYaaaaaaaa" */
+    char item[256];
+    snprintf(item, sizeof(item), "a2%s01%s02", a, b);
+    cr_assert_eq(value_case(item), 0);
+    snprintf(item, sizeof(item), "a3%s01%s02%s03", a, b, a);
+    cr_assert_eq(value_case(item), SCITT_EDUPKEY);
 }
