@@ -5,8 +5,9 @@
  * Decoding is strict and zero-copy: every scitt_span_t that a decoder returns
  * points into the caller's input and lives exactly as long as it. The input
  * must be deterministic-length CBOR with preferred ("minimal") integer and
- * length heads; indefinite lengths, duplicate map keys and trailing bytes are
- * rejected, so one signed statement has exactly one accepted encoding of its
+ * length heads and floats no wider than their value needs; indefinite
+ * lengths, duplicate map keys (at any depth), text strings that are not valid
+ * UTF-8 and trailing bytes are rejected, so one signed statement has exactly one accepted encoding of its
  * outer structure and therefore exactly one log entry (see
  * scitt_cose_entry()). Map keys need not be sorted: real issuers do not sort
  * them, and the protected header is signed as received anyway.
@@ -51,7 +52,8 @@ enum { SCITT_CWT_ISS = 1, SCITT_CWT_SUB = 2, SCITT_CWT_IAT = 6 };
 #define SCITT_COSE_MAX_CRIT     8
 #define SCITT_COSE_MAX_X5CHAIN  8
 #define SCITT_COSE_MAX_RECEIPTS 8
-/* SCITT_COSE_MAX_MAP_KEYS bounds the entries of a header or claims map. */
+/* SCITT_COSE_MAX_MAP_KEYS bounds the entries of every map in a statement's
+ * headers (header maps, CWT claims, maps nested in any value). */
 #define SCITT_COSE_MAX_MAP_KEYS 64
 /* SCITT_COSE_MAX_CLAIM_TEXT bounds the bytes of iss and sub at
  * registration (scitt_cose_statement_check): every value the log takes

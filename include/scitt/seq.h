@@ -103,6 +103,10 @@ typedef struct scitt_seq_result {
 } scitt_seq_result_t;
 
 typedef void (*scitt_seq_done_cb)(void *ctx, const scitt_seq_result_t *res);
+/* A statement passed the policy (signature included) and is pending as
+ * `entry`: scitt_seq_is_pending reports it from now on. Runs on a verify
+ * thread, before `done`, and only for statements that passed. */
+typedef void (*scitt_seq_verified_cb)(void *ctx, const uint8_t entry[SCITT_SHA256_LEN]);
 
 /* scitt_seq_start recovers the log (the frontier rebuilt from tiles must
  * reproduce the latest head's root; SCITT_ECORRUPT otherwise, with a reason)
@@ -115,7 +119,10 @@ typedef void (*scitt_seq_done_cb)(void *ctx, const scitt_seq_result_t *res);
 int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char **out_err_desc);
 
 /* scitt_seq_submit queues `body` (copied) for registration. `done` runs
- * exactly once, later, on a pipeline thread. Returns SCITT_EFULL without
+ * exactly once, later, on a pipeline thread; `verified` (may be NULL) runs
+ * before it when the policy passed. The body is not looked at on the
+ * calling thread: decoding, hashing and the policy run in the verify pool,
+ * which also reports the entry id (`verified`, or `done`). Returns SCITT_EFULL without
  * queueing when max_pending statements, or max_pending_bytes of them, are
  * in flight (answer 503), and
  * SCITT_ESHUTDOWN after scitt_seq_stop began, SCITT_ENOMEM; `done` is not
@@ -128,7 +135,8 @@ int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char
  * receipt (a retry gets the receipt as a duplicate). The first occurrence of
  * a statement has existing = false; a repeat, in the same batch or later,
  * has existing = true, the same index and byte-identical receipt. */
-int scitt_seq_submit(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_seq_done_cb done, void *ctx);
+int scitt_seq_submit(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_seq_done_cb done,
+                     scitt_seq_verified_cb verified, void *ctx);
 
 /* scitt_seq_is_pending reports whether an entry is accepted but not yet
  * answered (GET /entries/{id} answers 204 then). Thread-safe. An entry

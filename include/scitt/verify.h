@@ -51,10 +51,13 @@ void scitt_policy_free(scitt_policy_t *p);
 /* scitt_policy_num_issuer_keys returns how many trusted issuer keys loaded. */
 size_t scitt_policy_num_issuer_keys(const scitt_policy_t *p);
 
-/* The outcome of an accepted statement. `stmt` spans point into the body
- * given to scitt_policy_check and live as long as it. */
+/* The outcome of a check. `stmt` spans point into the body given to
+ * scitt_policy_check and live as long as it. `decoded` and `entry` are set
+ * whenever the body decoded as a COSE_Sign1, also when a later check
+ * rejected it. */
 typedef struct scitt_verified {
     scitt_cose_sign1_t stmt;
+    bool decoded;
     uint8_t entry[SCITT_SHA256_LEN]; /* SHA-256 of the normalised statement */
 } scitt_verified_t;
 

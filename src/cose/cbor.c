@@ -11,8 +11,10 @@
  * indefinite lengths (whose streaming callbacks would otherwise start a
  * chunked string or open-ended container), reserved additional-information
  * values, and unassigned simple values. After it, we reject non-minimal
- * heads, so each value has a single accepted encoding (floats excepted:
- * their width is not checked, and nothing we read is a float).
+ * heads and floats a narrower width holds exactly (RFC 8949 section 4.2.1
+ * preferred serialisation), so each value has a single accepted encoding
+ * and two map keys are equal exactly when their bytes are; and text strings
+ * that are not well-formed UTF-8 (RFC 8949 section 3.1).
  *
  * Invariant: on failure the cursor has not moved.
  */
@@ -143,6 +145,95 @@ static struct cbor_decoder_result tag_head(const uint8_t *p, size_t left, head_t
     return r;
 }
 
+/* float_fits reports whether the IEEE 754 value with `exp_bits` exponent
+ * bits whose exponent field is `e` and significand field `m` (`m_bits`
+ * wide) survives conversion to the next narrower width (`n_exp_bits`,
+ * `n_m_bits`): infinities, NaNs whose payload fits, zeros, and finite values
+ * inside the narrower range without lost significand bits (its subnormals
+ * included). */
+static bool float_fits(uint64_t e, uint64_t m, int exp_bits, int m_bits, int n_exp_bits, int n_m_bits)
+{
+    int64_t bias = ((int64_t)1 << (exp_bits - 1)) - 1, n_bias = ((int64_t)1 << (n_exp_bits - 1)) - 1;
+    int lost = m_bits - n_m_bits;
+    if (e == ((uint64_t)1 << exp_bits) - 1) {
+        return (m & (((uint64_t)1 << lost) - 1)) == 0;
+    }
+    if (e == 0) {
+        return m == 0; /* a subnormal is far below the narrower width's range */
+    }
+    int64_t exp = (int64_t)e - bias;
+    if (exp > n_bias || exp < 1 - n_bias - n_m_bits) {
+        return false;
+    }
+    if (exp < 1 - n_bias) {
+        lost += (int)(1 - n_bias - exp); /* a narrower subnormal keeps fewer bits */
+    }
+    return (m & (((uint64_t)1 << lost) - 1)) == 0;
+}
+
+/* float_preferred rejects a float32 that a float16 holds exactly and a
+ * float64 that a float32 holds exactly; `arg` is the head's argument. */
+static bool float_preferred(int ai, uint64_t arg)
+{
+    if (ai == 26) {
+        return !float_fits((arg >> 23) & 0xff, arg & 0x7fffff, 8, 23, 5, 10);
+    }
+    if (ai == 27) {
+        return !float_fits((arg >> 52) & 0x7ff, arg & 0xfffffffffffffu, 11, 52, 8, 23);
+    }
+    return true;
+}
+
+/* utf8_valid reports whether `s` is well-formed UTF-8 (RFC 3629): no
+ * overlong forms, no surrogates (U+D800..U+DFFF), nothing above U+10FFFF. */
+static bool utf8_valid(scitt_span_t s)
+{
+    const uint8_t *p = s.base, *end = s.base + s.len;
+    while (p < end) {
+        uint8_t c = *p++;
+        if (c < 0x80) {
+            continue;
+        }
+        size_t more;
+        uint8_t lo = 0x80, hi = 0xbf; /* the range of the second byte */
+        if (c >= 0xc2 && c <= 0xdf) {
+            more = 1;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            more = 2;
+            lo = c == 0xe0 ? 0xa0 : lo;
+            hi = c == 0xed ? 0x9f : hi;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            more = 3;
+            lo = c == 0xf0 ? 0x90 : lo;
+            hi = c == 0xf4 ? 0x8f : hi;
+        } else {
+            return false;
+        }
+        if ((size_t)(end - p) < more || p[0] < lo || p[0] > hi) {
+            return false;
+        }
+        for (size_t i = 1; i < more; i++) {
+            if ((p[i] & 0xc0) != 0x80) {
+                return false;
+            }
+        }
+        p += more;
+    }
+    return true;
+}
+
+/* float_arg reads the 4- or 8-byte argument of a float head (libcbor hands
+ * us the value, not its bits). */
+static uint64_t float_arg(const uint8_t *p, int ai)
+{
+    size_t n = ai == 26 ? 4 : 8;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        v = (v << 8) | p[1 + i];
+    }
+    return v;
+}
+
 int scitt_cose__read_head(scitt_cose__cur_t *cur, scitt_cose__item_t *out)
 {
     size_t left = scitt_cose__left(cur);
@@ -176,6 +267,12 @@ int scitt_cose__read_head(scitt_cose__cur_t *cur, scitt_cose__item_t *out)
     if (major != SCITT_CBOR_SIMPLE && !minimal(ai, h.val)) {
         return scitt_cose__fail(cur, SCITT_EMALFORMED, "CBOR integer or length is not minimally encoded");
     }
+    if (major == SCITT_CBOR_SIMPLE && ai >= 26 && !float_preferred(ai, float_arg(cur->p, ai))) {
+        return scitt_cose__fail(cur, SCITT_EMALFORMED, "CBOR float is wider than its value needs");
+    }
+    if (major == SCITT_CBOR_TSTR && !utf8_valid(scitt_span(h.str, h.str_len))) {
+        return scitt_cose__fail(cur, SCITT_EMALFORMED, "CBOR text string is not valid UTF-8");
+    }
     out->major = major;
     out->val = major == SCITT_CBOR_SIMPLE ? (uint64_t)ai : h.val;
     out->raw = scitt_span(cur->p, r.read);
@@ -196,6 +293,24 @@ static int container_fits(scitt_cose__cur_t *cur, const scitt_cose__item_t *it)
     return 0;
 }
 
+static int skip(scitt_cose__cur_t *cur, int depth);
+
+/* skip_map skips the `n` pairs of a map whose head was read, rejecting a
+ * key that repeats (encodings are unique, so equal keys have equal bytes). */
+static int skip_map(scitt_cose__cur_t *cur, uint64_t n, int depth)
+{
+    scitt_cose__keys_t keys;
+    scitt_cose__keys_init(&keys);
+    int rc = 0;
+    for (uint64_t i = 0; rc == 0 && i < n; i++) {
+        const uint8_t *key = cur->p;
+        rc = skip(cur, depth);
+        rc = rc != 0 ? rc : scitt_cose__keys_add(cur, &keys, scitt_span(key, (size_t)(cur->p - key)));
+        rc = rc != 0 ? rc : skip(cur, depth);
+    }
+    return rc;
+}
+
 static int skip(scitt_cose__cur_t *cur, int depth)
 {
     scitt_cose__item_t it;
@@ -209,10 +324,12 @@ static int skip(scitt_cose__cur_t *cur, int depth)
     }
     uint64_t n = 0;
     switch (it.major) {
-    case SCITT_CBOR_ARRAY:
     case SCITT_CBOR_MAP:
         rc = container_fits(cur, &it);
-        n = it.major == SCITT_CBOR_MAP ? 2 * it.val : it.val;
+        return rc != 0 ? rc : skip_map(cur, it.val, depth + 1);
+    case SCITT_CBOR_ARRAY:
+        rc = container_fits(cur, &it);
+        n = it.val;
         break;
     case SCITT_CBOR_TAG:
         n = 1;
@@ -347,25 +464,47 @@ int scitt_cose__read_end(scitt_cose__cur_t *cur)
     return 0;
 }
 
+/* fingerprint mixes a key's length and its first and last 8 bytes. */
+static uint32_t fingerprint(scitt_span_t raw)
+{
+    uint64_t first = 0, last = 0;
+    size_t n = raw.len < 8 ? raw.len : 8;
+    memcpy(&first, raw.base, n);
+    memcpy(&last, raw.base + raw.len - n, n);
+    uint64_t h = (first * 0x9e3779b97f4a7c15u) ^ ((last + raw.len) * 0xc2b2ae3d27d4eb4fu);
+    h ^= h >> 32; /* so the low bits, which pick the slot, depend on every input bit */
+    h *= 0xd6e8feb86659fd93u;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+/* find returns the slot holding `raw`, or the empty slot where it would go. */
+static size_t find(const scitt_cose__keys_t *keys, scitt_span_t raw, uint32_t mark)
+{
+    size_t i = mark % SCITT_COSE__KEY_SLOTS;
+    while (keys->slot[i] != 0 && !(keys->mark[i] == mark && scitt_span_eq(keys->raw[keys->slot[i] - 1], raw))) {
+        i = (i + 1) % SCITT_COSE__KEY_SLOTS; /* never full: at most half the slots are used */
+    }
+    return i;
+}
+
 bool scitt_cose__keys_has(const scitt_cose__keys_t *keys, scitt_span_t raw)
 {
-    for (size_t i = 0; i < keys->num; i++) {
-        if (scitt_span_eq(keys->raw[i], raw)) {
-            return true;
-        }
-    }
-    return false;
+    return keys->slot[find(keys, raw, fingerprint(raw))] != 0;
 }
 
 int scitt_cose__keys_add(scitt_cose__cur_t *cur, scitt_cose__keys_t *keys, scitt_span_t raw)
 {
-    if (scitt_cose__keys_has(keys, raw)) {
+    uint32_t mark = fingerprint(raw);
+    size_t i = find(keys, raw, mark);
+    if (keys->slot[i] != 0) {
         return scitt_cose__fail(cur, SCITT_EDUPKEY, "duplicate map key");
     }
     if (keys->num == SCITT_COSE_MAX_MAP_KEYS) {
-        return scitt_cose__fail(cur, SCITT_EHEADER, "too many entries in a header or claims map");
+        return scitt_cose__fail(cur, SCITT_EHEADER, "a map in the statement has more than 64 entries");
     }
     keys->raw[keys->num++] = raw;
+    keys->slot[i] = (uint8_t)keys->num;
+    keys->mark[i] = mark;
     return 0;
 }
 

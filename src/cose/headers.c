@@ -5,10 +5,11 @@
  * which parameter may sit where is statement.c's job (and the receipts
  * reader's), because the rules differ between signed statements and
  * receipts. Here we only insist that every parameter we know has the type its
- * RFC gives it, that map keys are unique (header map and CWT claims map),
- * and that repeated values stay within the SCITT_COSE_MAX_* bounds. Unknown
- * labels are skipped after being validated as CBOR, so a later reader never
- * meets bytes the decoder did not check.
+ * RFC gives it, that map keys are unique, and that repeated values stay
+ * within the SCITT_COSE_MAX_* bounds. Unknown labels are skipped after being
+ * validated as CBOR (the cursor checks key uniqueness in nested maps and
+ * UTF-8 in text strings at any depth), so a later reader never meets bytes
+ * the decoder did not check.
  */
 #include "internal.h"
 
@@ -46,7 +47,7 @@ static int read_cwt(scitt_cose__cur_t *cur, scitt_cose_cwt_t *out)
     scitt_cose__keys_t keys;
     uint64_t n = 0;
     int rc = scitt_cose__read_map(cur, &n, "CWT claims (15) must be a map");
-    keys.num = 0;
+    scitt_cose__keys_init(&keys);
     for (uint64_t i = 0; i < n && rc == 0; i++) {
         const uint8_t *key_start = cur->p;
         scitt_cose_label_t key;

@@ -6,8 +6,10 @@
  * consumes exactly one item (or one head, for arrays, maps and tags) and
  * returns 0, or returns a negative SCITT_E* code, leaves the cursor where it
  * was, and sets `cur->err_desc` to a static reason. Heads must be definite
- * and minimal (RFC 8949 section 4.2.1 preferred serialisation); strings come
- * back as spans into the input. Nothing allocates.
+ * and minimal (RFC 8949 section 4.2.1 preferred serialisation, floats
+ * included), text strings valid UTF-8, and the maps the cursor skips free of
+ * duplicate keys; strings come back as spans into the input. Nothing
+ * allocates.
  *
  * Writing: scitt_cose__put_* append preferred-serialisation CBOR to a
  * scitt_buf_t; they return 0, SCITT_ENOMEM or SCITT_ETOOBIG.
@@ -90,12 +92,26 @@ int scitt_cose__read_label(scitt_cose__cur_t *cur, scitt_cose_label_t *out, cons
 /* scitt_cose__read_end fails with SCITT_ETRAILING unless the cursor is done. */
 int scitt_cose__read_end(scitt_cose__cur_t *cur);
 
-/* scitt_cose__keys_t detects duplicate map keys. Heads are minimal, so two
- * int or string keys are equal exactly when their encodings are. */
+/* scitt_cose__keys_t detects duplicate map keys. Every encoding the cursor
+ * accepts is the only one of its value, so two keys are equal exactly when
+ * their encodings are. A small hash table on a fingerprint of each key (its
+ * length, first and last 8 bytes) keeps the check linear for the common
+ * keys: only keys with equal fingerprints are compared in full. A zeroed
+ * struct is empty. */
+#define SCITT_COSE__KEY_SLOTS (2 * SCITT_COSE_MAX_MAP_KEYS)
 typedef struct scitt_cose__keys {
     size_t num;
     scitt_span_t raw[SCITT_COSE_MAX_MAP_KEYS];
+    uint8_t slot[SCITT_COSE__KEY_SLOTS];  /* 1 + index into raw; 0: empty */
+    uint32_t mark[SCITT_COSE__KEY_SLOTS]; /* the fingerprint of the key in the slot */
 } scitt_cose__keys_t;
+
+/* scitt_cose__keys_init empties `keys` (cheaper than zeroing it). */
+static inline void scitt_cose__keys_init(scitt_cose__keys_t *keys)
+{
+    keys->num = 0;
+    memset(keys->slot, 0, sizeof(keys->slot));
+}
 
 /* scitt_cose__keys_add records `raw`: SCITT_EDUPKEY if already seen,
  * SCITT_EHEADER beyond SCITT_COSE_MAX_MAP_KEYS. */

@@ -5,7 +5,7 @@
  * Every rule reads only the decoded header structs, so the checks cost a few
  * comparisons. Rules are applied in a fixed order and the first failure
  * wins, so a statement with several defects always gets the same answer:
- * crit, alg, payload, CWT claims, confirmation, hash envelope.
+ * crit, alg, receipts, payload, CWT claims, confirmation, hash envelope.
  */
 #include "internal.h"
 
@@ -92,6 +92,19 @@ static int check_alg(const scitt_cose_sign1_t *s, const int *algs, size_t num_al
     return 0;
 }
 
+/* check_receipts: the log serves each entry with its receipt under 394 in
+ * the unprotected header (a transparent statement); a protected 394 would
+ * put the label in both buckets, which every verifier must reject (RFC 9052
+ * section 3), so such a statement could be logged but never served. */
+static int check_receipts(const scitt_cose_sign1_t *s, const char **desc)
+{
+    if (s->prot.present & SCITT_COSE_HAS_RECEIPTS) {
+        *desc = "receipts (394) must not be in the protected header: the log adds its receipt under 394, unprotected";
+        return SCITT_EHEADER;
+    }
+    return 0;
+}
+
 static int check_cwt(const scitt_cose_sign1_t *s, const char **desc)
 {
     const uint32_t need = SCITT_CWT_HAS_ISS | SCITT_CWT_HAS_SUB;
@@ -169,6 +182,9 @@ int scitt_cose_statement_check(const scitt_cose_sign1_t *s, const int *algs, siz
     int rc = check_crit(s, &desc);
     if (rc == 0) {
         rc = check_alg(s, algs, num_algs, &desc);
+    }
+    if (rc == 0) {
+        rc = check_receipts(s, &desc);
     }
     if (rc == 0 && s->detached) {
         rc = SCITT_EPAYLOAD;

@@ -29,6 +29,7 @@
 #define SCITT_SRC_FRONTEND_INTERNAL_H
 
 #include <nghttp2/nghttp2.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -147,6 +148,7 @@ struct scitt_frontend {
     uv_async_t async;        /* pipeline threads wake the loop */
     uv_mutex_t q_mutex;
     scitt_h2_reg_t *q_head, *q_tail; /* completions not yet processed */
+    scitt_h2_reg_t *v_head;          /* overdue regs whose statement passed the policy since */
     int handles_open;                /* own handles not yet closed */
     void (*shutdown_done)(void *ctx);
     void *shutdown_ctx;
@@ -217,9 +219,15 @@ struct scitt_h2_stream {
     scitt_h2_job_t *job; /* offloaded GET, or NULL */
 };
 
+/* A reg's stage, between the verify thread and the loop (register.c). */
+enum { SCITT_H2_REG_WAITING, SCITT_H2_REG_VERIFIED, SCITT_H2_REG_OVERDUE };
+
 struct scitt_h2_reg {
-    scitt_h2_link_t wait_node; /* in fe->waiting while the stream waits */
-    scitt_h2_reg_t *q_next;    /* completion queue */
+    scitt_h2_link_t wait_node;  /* in fe->waiting until its deadline passes */
+    scitt_h2_reg_t *q_next;     /* completion queue */
+    scitt_h2_reg_t *v_next;     /* fe->v_head's list */
+    atomic_int stage;           /* SCITT_H2_REG_WAITING etc. */
+    uint8_t verified_entry[32]; /* written before stage becomes VERIFIED */
     scitt_frontend_t *fe;
     scitt_h2_stream_t *stream; /* NULL once the stream stopped waiting */
     int refs;

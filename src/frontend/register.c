@@ -5,13 +5,21 @@
  * pipeline answers on one of its threads: the callback copies the result
  * into the reg, queues it under `q_mutex` and wakes the loop with
  * uv_async_send (the only cross-thread touch). On the loop, a completion
- * whose stream still waits is answered 201 (or with the rejection); a
- * stream still waiting at its deadline (--register-wait-ms) is answered 202
- * with the same Location, and the later completion is dropped.
+ * whose stream still waits is answered 201 (or with the rejection).
+ *
+ * 202 is a promise, so it is given only for a statement that passed the
+ * policy (issue 16 C): a stream still waiting at its deadline
+ * (--register-wait-ms) is answered 202 with the Location the 201 would
+ * carry if its statement was verified by then; otherwise it becomes
+ * overdue and waits for whichever comes first, the verification (then 202)
+ * or the rejection (then 4xx with its reason). `stage` settles the race
+ * between the verify thread and the deadline: whoever moves it second
+ * acts, and only an overdue reg's verification wakes the loop (`v_head`).
+ * A completion that comes after a 202 is dropped.
  *
  * Waiting regs form a FIFO: every deadline is "submission + the same wait",
  * so the list is in deadline order and one timer armed for its head serves
- * them all.
+ * them all. Overdue regs leave it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +44,23 @@ static void arm_timer(scitt_frontend_t *fe)
     scitt_h2_reg_t *head = scitt_container_of(fe->waiting.next, scitt_h2_reg_t, wait_node);
     uint64_t now = uv_now(fe->loop);
     uv_timer_start(&fe->reg_timer, scitt_h2__reg_timer_cb, head->deadline > now ? head->deadline - now : 0, 0);
+}
+
+/* Runs on a verify thread: record the entry; wake the loop only for a reg
+ * whose deadline already passed (the timer looks at the others). */
+static void on_verified(void *ctx, const uint8_t entry[32])
+{
+    scitt_h2_reg_t *r = ctx;
+    memcpy(r->verified_entry, entry, sizeof(r->verified_entry));
+    if (atomic_exchange(&r->stage, SCITT_H2_REG_VERIFIED) != SCITT_H2_REG_OVERDUE) {
+        return;
+    }
+    scitt_frontend_t *fe = r->fe;
+    uv_mutex_lock(&fe->q_mutex);
+    r->v_next = fe->v_head;
+    fe->v_head = r;
+    uv_mutex_unlock(&fe->q_mutex);
+    uv_async_send(&fe->async);
 }
 
 /* Runs on a pipeline thread: copy, queue, wake the loop. Nothing else. */
@@ -130,24 +155,48 @@ static void answer(scitt_h2_reg_t *r)
     scitt_h2__respond_problem(s, status, title, detail, NULL, 0);
 }
 
+/* accepted answers 202 for a verified statement still registering. */
+static void accepted(scitt_h2_reg_t *r)
+{
+    char loc[80];
+    location(loc, r->verified_entry);
+    scitt_h2_hdr_t h[] = {{"location", loc}, {"retry-after", "1"}};
+    r->fe->metrics.registrations[SCITT_H2_REG_ACCEPTED]++;
+    scitt_h2__respond(r->stream, 202, NULL, NULL, h, 2);
+    scitt_h2_stream_t *s = stop_waiting(r);
+    scitt_h2__conn_flush(s->conn);
+}
+
 void scitt_h2__reg_drain(scitt_frontend_t *fe)
 {
     uv_mutex_lock(&fe->q_mutex);
-    scitt_h2_reg_t *r = fe->q_head;
+    scitt_h2_reg_t *done = fe->q_head, *verified = fe->v_head;
     fe->q_head = fe->q_tail = NULL;
+    fe->v_head = NULL;
     uv_mutex_unlock(&fe->q_mutex);
-    if (r != NULL) {
+    if (done != NULL) {
         scitt_h2__metrics_sample(fe);
     }
-    while (r != NULL) {
-        scitt_h2_reg_t *next = r->q_next;
+    /* Completions first: a reg verified and completed since the last drain
+     * gets its 201. Every reg on `verified` is alive: its verification was
+     * queued before its completion, and the completion's reference is
+     * dropped only below. */
+    for (scitt_h2_reg_t *r = done; r != NULL; r = r->q_next) {
         if (r->stream != NULL) {
             answer(r);
             scitt_h2_stream_t *s = stop_waiting(r);
             scitt_h2__conn_flush(s->conn);
         }
-        reg_unref(r); /* the pipeline's reference */
-        r = next;
+    }
+    for (scitt_h2_reg_t *r = verified; r != NULL; r = r->v_next) {
+        if (r->stream != NULL) {
+            accepted(r);
+        }
+    }
+    while (done != NULL) {
+        scitt_h2_reg_t *next = done->q_next;
+        reg_unref(done); /* the pipeline's reference */
+        done = next;
     }
     arm_timer(fe);
 }
@@ -166,31 +215,13 @@ void scitt_h2__reg_timer_cb(uv_timer_t *t)
         if (r->deadline > now) {
             break;
         }
-        /* Still registering: 202 with the Location the 201 would carry.
-         * The entry id is the hash of the normalised statement, known from
-         * the body alone; a body that does not even decode is answered
-         * as the pipeline would. */
-        scitt_h2_stream_t *s = r->stream;
-        scitt_cose_sign1_t sign1;
-        const char *why = NULL;
-        int rc = scitt_cose_sign1_decode(&sign1, s->body.base, s->body.len, fe->cfg.max_statement_bytes, &why);
-        if (rc == 0) {
-            uint8_t entry[32];
-            char loc[80];
-            scitt_cose_entry(&sign1, entry);
-            location(loc, entry);
-            scitt_h2_hdr_t h[] = {{"location", loc}, {"retry-after", "1"}};
-            fe->metrics.registrations[SCITT_H2_REG_ACCEPTED]++;
-            scitt_h2__respond(s, 202, NULL, NULL, h, 2);
-        } else {
-            int status;
-            const char *title;
-            scitt_cose_problem_for(rc, &status, &title);
-            fe->metrics.registrations[SCITT_H2_REG_REJECTED]++;
-            scitt_h2__respond_problem(s, status, title, why != NULL ? why : scitt_strerror(rc), NULL, 0);
+        int stage = SCITT_H2_REG_WAITING;
+        if (atomic_compare_exchange_strong(&r->stage, &stage, SCITT_H2_REG_OVERDUE)) {
+            /* Not verified yet: on_verified or the completion answers it. */
+            scitt_h2__list_remove(&r->wait_node);
+            continue;
         }
-        stop_waiting(r);
-        scitt_h2__conn_flush(s->conn);
+        accepted(r); /* verified, still registering */
     }
     arm_timer(fe);
 }
@@ -219,7 +250,8 @@ void scitt_h2__register(scitt_h2_stream_t *s)
     r->deadline = uv_now(fe->loop) + fe->cfg.register_wait_ms;
     r->refs = 2; /* the stream's and the pipeline's */
     r->stream = s;
-    int rc = scitt_seq_submit(fe->cfg.seq, s->body.base, s->body.len, on_done, r);
+    atomic_init(&r->stage, SCITT_H2_REG_WAITING);
+    int rc = scitt_seq_submit(fe->cfg.seq, s->body.base, s->body.len, on_done, on_verified, r);
     if (rc != 0) {
         free(r);
         fe->metrics.registrations[SCITT_H2_REG_FULL]++;

@@ -36,6 +36,7 @@ enum { SCITT_SEQ__NEW, SCITT_SEQ__DUP_BATCH, SCITT_SEQ__DUP_STORE };
 typedef struct scitt_seq__job {
     struct scitt_seq__job *next;
     scitt_seq_done_cb done;
+    scitt_seq_verified_cb verified; /* may be NULL */
     void *ctx;
     uint8_t entry[SCITT_SHA256_LEN];
     uint64_t index;   /* set by the sequencer */

@@ -3,16 +3,17 @@
  * the pending set.
  *
  * scitt_seq_submit copies the body into a job (room for one more byte, so
- * the normalised statement fits in place) and queues it on the verify queue.
- * W pool threads take jobs, run the whole registration check
- * (scitt_policy_check), answer rejections themselves, and replace the body
- * by the normalised statement before handing the job to the sequencer.
+ * the normalised statement fits in place) and queues it on the verify queue,
+ * without decoding it. W pool threads take jobs, run the whole registration
+ * check (scitt_policy_check), answer rejections themselves, and replace the
+ * body by the normalised statement, enter it in the pending set and report
+ * it verified before handing the job to the sequencer.
  *
  * Invariants:
  *  - `pending` counts every job from submit until it is answered; submit
  *    refuses (SCITT_EFULL) rather than pass max_pending, which bounds both
  *    queues and the batch in hand, hence memory.
- *  - An accepted job enters the pending set before the sequencer can see it
+ *  - A verified job enters the pending set before the sequencer can see it
  *    and leaves it only after the commit holding it returned, so
  *    scitt_seq_is_pending never misses an accepted, uncommitted entry.
  *  - Shutdown: `stopping` (under vq_lock) refuses new submissions; pool
@@ -248,7 +249,8 @@ static int reserve_pending(scitt_seq_t *seq, size_t bytes)
     return 0;
 }
 
-int scitt_seq_submit(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_seq_done_cb done, void *ctx)
+int scitt_seq_submit(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_seq_done_cb done,
+                     scitt_seq_verified_cb verified, void *ctx)
 {
     if (seq->policy == NULL) {
         return SCITT_EINVAL; /* started without a verify pool (tests, benchmarks) */
@@ -265,16 +267,10 @@ int scitt_seq_submit(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_se
         release_pending(seq, len + 1);
         return SCITT_ENOMEM;
     }
-    /* A statement that decodes is pending from now on, not only once it is
-     * verified: the 202 the front end may answer carries its Location, and
-     * GET /entries/{id} must answer 204 (not 404) while it waits in the
-     * verify queue. Decoding and one SHA-256 cost ~1-2 us per KiB. */
-    scitt_cose_sign1_t s;
-    if (scitt_cose_sign1_decode(&s, job->data, job->len, SIZE_MAX, NULL) == 0) {
-        scitt_cose_entry(&s, job->entry);
-        scitt_seq__pendset_add(&seq->pendset, job->entry);
-        job->in_pending = true;
-    }
+    /* The body is decoded and hashed once, by the verify pool: the statement
+     * is pending (GET /entries/{id} answers 204) from when the policy passed,
+     * which is also the earliest a front end may promise it (202). */
+    job->verified = verified;
     pthread_mutex_lock(&seq->vq_lock);
     if (seq->stopping) {
         pthread_mutex_unlock(&seq->vq_lock);
@@ -353,15 +349,13 @@ bool scitt_seq_is_pending(scitt_seq_t *seq, const uint8_t entry[SCITT_SHA256_LEN
 /* ------------------------------------------------------------------------ */
 /* The verify pool                                                          */
 
-/* reject answers a job the policy refused, from this pool thread. */
-static void reject(scitt_seq_t *seq, scitt_seq__job_t *job, int rc, const char *why)
+/* reject answers a job the policy refused, from this pool thread; `entry`
+ * is the statement's entry id when it decoded, else NULL. */
+static void reject(scitt_seq_t *seq, scitt_seq__job_t *job, int rc, const char *why, const uint8_t *entry)
 {
-    scitt_seq_result_t res = {.rc = rc, .err_desc = why};
-    /* The entry is known whenever the statement parsed (at submission,
-     * which put it in the pending set), whatever failed later. */
-    if (job->in_pending) {
-        memcpy(res.entry, job->entry, sizeof(res.entry));
-        res.has_entry = true;
+    scitt_seq_result_t res = {.rc = rc, .err_desc = why, .has_entry = entry != NULL};
+    if (entry != NULL) {
+        memcpy(res.entry, entry, sizeof(res.entry));
     }
     scitt_seq__unpend(seq, &job, 1);
     job->done(job->ctx, &res);
@@ -383,12 +377,16 @@ static int accept(scitt_seq_t *seq, scitt_seq__job_t *job, const scitt_verified_
     scitt_seq__job_keys(seq, job, &v->stmt); /* before the body, which v->stmt points into, is replaced */
     memcpy(job->data, norm->base, norm->len);
     job->len = norm->len;
-    if (!job->in_pending) { /* it decoded at submission, so this is the same entry */
-        memcpy(job->entry, v->entry, sizeof(job->entry));
-        scitt_seq__pendset_add(&seq->pendset, job->entry);
-        job->in_pending = true;
+    memcpy(job->entry, v->entry, sizeof(job->entry));
+    scitt_seq__pendset_add(&seq->pendset, job->entry);
+    job->in_pending = true;
+    if (job->verified != NULL) {
+        /* Before the sequencer can see the job, so `done` comes after. */
+        job->verified(job->ctx, job->entry);
     }
-    return scitt_seq__queue_verified(seq, job); /* on failure the caller rejects, which unpends */
+    /* Cannot fail: this pool thread is alive, so the sequencer's queue is
+     * open; on failure the caller rejects anyway, which unpends. */
+    return scitt_seq__queue_verified(seq, job);
 }
 
 void *scitt_seq__pool_main(void *arg)
@@ -418,7 +416,7 @@ void *scitt_seq__pool_main(void *arg)
             }
         }
         if (rc != 0) {
-            reject(seq, job, rc, why);
+            reject(seq, job, rc, why, v.decoded ? v.entry : NULL);
         }
     }
     scitt_buf_cleanup(&scratch);

@@ -288,7 +288,9 @@ int scitt_policy_check(const scitt_policy_t *p, const uint8_t *body, size_t len,
     *why = NULL;
     scitt_cose_sign1_t *s = &out->stmt;
     int rc = scitt_cose_sign1_decode(s, body, len, p->max_len, why);
+    out->decoded = rc == 0;
     if (rc == 0) {
+        scitt_cose_entry(s, out->entry);
         rc = scitt_cose_statement_check(s, p->algs, p->num_algs, why);
     }
     if (rc != 0) {
@@ -322,8 +324,5 @@ int scitt_policy_check(const scitt_policy_t *p, const uint8_t *body, size_t len,
         rc = scitt_cose_sign1_verify(s, key, scitt_span(NULL, 0), scratch, why);
     }
     scitt_key_free(owned);
-    if (rc == 0) {
-        scitt_cose_entry(s, out->entry);
-    }
     return rc;
 }

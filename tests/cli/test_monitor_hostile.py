@@ -2,8 +2,10 @@
 a thief holding the owner's key picks the iss and sub, so neither may keep
 an alert from reaching its consumer.
   - bytes that are not UTF-8 in sub (a lead byte 0xF8..0xFF, a surrogate,
-    an overlong form): the --json line and the --exec stdin must still be
-    valid UTF-8 JSON (Python's json.loads on bytes, like most consumers);
+    an overlong form) cannot enter the log any more (issue 16 D: refused at
+    registration); awkward UTF-8 (quotes, backslashes, DEL, U+2028) still
+    must come out of --json and --exec stdin as valid UTF-8 JSON (Python's
+    json.loads on bytes, like most consumers);
   - a sub of control bytes as long as scittd takes (320 bytes, issue 16;
     other logs may serve longer ones, which SCITT_ALERT_SUB cuts to 4096
     bytes): --exec must still run.
@@ -34,9 +36,10 @@ with tempfile.TemporaryDirectory() as tmp:
     try:
         [probe] = owner.statements(1, "probe", sub="pkg:owner/probe")
         kid = kid_of(probe)
-        bad_subs = [b"pkg:\xff\x80\x80", b"pkg:\xed\xa0\x80", b"pkg:\xe0\x80\x80", b"pkg:\xf8\x88\x80\x80\x80"]
+        not_utf8 = [b"pkg:\xff\x80\x80", b"pkg:\xed\xa0\x80", b"pkg:\xe0\x80\x80", b"pkg:\xf8\x88\x80\x80\x80"]
+        awkward = [b'pkg:"q\\"', b"pkg:\x7f", b"pkg:\xe2\x80\xa8"]
         paths = [probe]
-        for i, sub in enumerate(bad_subs + [b"pkg:" + b"\x01" * 316]):
+        for i, sub in enumerate(not_utf8 + awkward + [b"pkg:" + b"\x01" * 316]):
             payload = os.path.join(tmp, "hostile-%d" % i)
             with open(payload, "w") as f:
                 f.write("hostile %d\n" % i)
@@ -46,6 +49,12 @@ with tempfile.TemporaryDirectory() as tmp:
                                capture_output=True)
             assert r.returncode == 0, r.stderr
             paths.append(out)
+        refused = paths[1:1 + len(not_utf8)]
+        del paths[1:1 + len(not_utf8)]
+        for path in refused:
+            r = scitt("register", "--url", srv.url, path)
+            check(r.returncode != 0 and "UTF-8" in r.stderr,
+                  "a sub that is not UTF-8 is refused (%s)" % r.stderr.strip()[-120:])
         r = scitt("register", "--url", srv.url, *paths)
         assert r.returncode == 0, r.stderr
         n = len(paths)

@@ -206,9 +206,10 @@ try:
     for name in ["scittd_registrations_total{result=\"created\"}", "scittd_queue_depth", "scittd_batch_size_bucket",
                  "scittd_commit_seconds_bucket", "scittd_registration_seconds_bucket", "scittd_tree_size 303"]:
         check(name in m, "metrics has " + name)
-    # A 202 while the statement still waits in the verify queue: its Location
-    # answers 204 (pending), never 404, until the receipt is there.
-    # ES512 statements (~1 ms to verify) and one verify thread build a backlog.
+    # A 202 while the verify queue is backed up (given once the statement is
+    # verified): its Location answers 204 (pending), never 404, until the
+    # receipt is there. ES512 statements (~1 ms to verify) and one verify
+    # thread build a backlog.
     check(srv.stop() == 0, "SIGTERM: exit 0")
     slow = Issuer(root, alg="ES512")
     srv = Server(root, data=srv.data, args=["--issuer-keys", slow.keys_dir, "--workers", "1",

@@ -22,7 +22,13 @@ void tu_sign_statement(scitt_buf_t *out, const scitt_key_t *key, const tu_statem
     scitt_buf_t prot, scratch;
     scitt_buf_init(&prot, NULL, 0);
     scitt_buf_init(&scratch, NULL, 0);
-    uint64_t n = 1 + (st->kid.len > 0) + (st->num_x5chain > 0) + (st->iss != NULL);
+    uint64_t extra = 0;
+    scitt_cose__cur_t cur;
+    scitt_cose__cur_init(&cur, st->protected_extra);
+    if (st->protected_extra.len > 0) {
+        OK(scitt_cose__read_map(&cur, &extra, "protected_extra"));
+    }
+    uint64_t n = 1 + (st->kid.len > 0) + (st->num_x5chain > 0) + (st->iss != NULL) + extra;
     OK(scitt_cose__put_head(&prot, SCITT_CBOR_MAP, n));
     OK(scitt_cose__put_int(&prot, SCITT_COSE_LABEL_ALG));
     OK(scitt_cose__put_int(&prot, st->alg));
@@ -47,6 +53,7 @@ void tu_sign_statement(scitt_buf_t *out, const scitt_key_t *key, const tu_statem
             OK(scitt_cose__put_bstr(&prot, st->x5chain[i]));
         }
     }
+    OK(scitt_buf_append(&prot, cur.p, scitt_cose__left(&cur))); /* the extra entries, as given */
     OK(scitt_cose_sign1_sign(out, key, st->alg, scitt_buf_span(&prot), st->unprotected, st->payload, false, &scratch));
     scitt_buf_cleanup(&prot);
     scitt_buf_cleanup(&scratch);

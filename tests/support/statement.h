@@ -14,7 +14,8 @@ typedef struct tu_statement {
     const char *iss; /* NULL: no CWT claims at all */
     const char *sub;
     scitt_span_t payload;
-    scitt_span_t unprotected; /* serialised map; empty means {} */
+    scitt_span_t unprotected;     /* serialised map; empty means {} */
+    scitt_span_t protected_extra; /* serialised map whose entries are added to the protected header */
 } tu_statement_t;
 
 /* tu_sign_statement appends a tagged COSE_Sign1 signed by `key`. */

@@ -9,6 +9,10 @@
  * OUT             a tagged COSE_Sign1 with kid = the key's RFC 9679
  *                 thumbprint, CWT iss/sub and PAYLOAD attached (default
  *                 "hello, transparency"); `-` writes to stdout
+ *
+ * For hostile statements: $SCITT_TEST_ISS_HEX gives the iss bytes (any,
+ * not necessarily UTF-8), $SCITT_TEST_PROTECTED_EXTRA the hex of a CBOR map
+ * whose entries are added to the protected header as given.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -100,11 +104,24 @@ int main(int argc, char **argv)
         .sub = "demo",
         .payload = scitt_span_str(payload),
     };
+    const char *iss_hex = getenv("SCITT_TEST_ISS_HEX"), *extra_hex = getenv("SCITT_TEST_PROTECTED_EXTRA");
+    uint8_t *iss = NULL, *extra = NULL;
+    if (iss_hex != NULL) {
+        iss = tu_hex(iss_hex, &len); /* room for one more byte */
+        iss[len] = 0;
+        st.iss = (const char *)iss;
+    }
+    if (extra_hex != NULL) {
+        extra = tu_hex(extra_hex, &len);
+        st.protected_extra = scitt_span(extra, len);
+    }
     scitt_buf_t stmt;
     scitt_buf_init(&stmt, NULL, 0);
     tu_sign_statement(&stmt, key, &st);
     write_file(out, stmt.base, stmt.len, 0644);
     scitt_buf_cleanup(&stmt);
     scitt_key_free(key);
+    free(iss);
+    free(extra);
     return 0;
 }

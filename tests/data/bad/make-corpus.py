@@ -21,7 +21,7 @@ REJECTED = (400, "Rejected")  # well formed, but no trusted issuer key / root
 # 3-byte kid 'kid', which is no issuer's thumbprint: "Rejected".
 EXPECT = {
     "good": REJECTED, "good_untagged": REJECTED, "crit_ok": REJECTED, "he_ok": REJECTED,
-    "receipts": REJECTED, "x5chain_one": REJECTED, "typ_ctype": REJECTED,
+    "receipts": REJECTED, "x5chain_one": REJECTED, "typ_ctype": REJECTED, "nested_ok": REJECTED,
     "empty_prot": BAD_ALG, "no_alg": BAD_ALG, "alg_unknown": BAD_ALG, "alg_text": BAD_ALG,
     "detached": PAYLOAD,
     "no_kid": CONFIRM, "empty_kid": CONFIRM, "kid_unprot": CONFIRM, "x5t_uri": CONFIRM,

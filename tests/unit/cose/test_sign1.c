@@ -172,6 +172,21 @@ static const struct {
     const char *name;
     int rc;
 } malformed[] = {
+    /* Text that is not UTF-8, repeated keys and over-wide floats, anywhere
+     * in either header (issue 16 D, E). 1.0 as float16 and as float32 are
+     * one key: the wider form is refused, so raw comparison finds every
+     * duplicate. */
+    {"iss_not_utf8", SCITT_EMALFORMED},
+    {"iss_overlong", SCITT_EMALFORMED},
+    {"iss_surrogate", SCITT_EMALFORMED},
+    {"utf8_above_max", SCITT_EMALFORMED},
+    {"utf8_truncated_unprot", SCITT_EMALFORMED},
+    {"label_not_utf8_unprot", SCITT_EMALFORMED},
+    {"dup_nested_prot", SCITT_EDUPKEY},
+    {"dup_nested_unprot", SCITT_EDUPKEY},
+    {"dup_nested_cwt", SCITT_EDUPKEY},
+    {"float_wide_key", SCITT_EMALFORMED},
+    {"float_wide_value", SCITT_EMALFORMED},
     {"trailing", SCITT_ETRAILING},
     {"prot_trailing", SCITT_ETRAILING},
     {"indef_outer", SCITT_EINDEF},

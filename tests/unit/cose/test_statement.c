@@ -29,6 +29,8 @@ static const struct {
     {"he_ctype", SCITT_EHEADER},
     {"he_unprot", SCITT_EHEADER},
     {"he_no258", SCITT_EHEADER},
+    {"prot_receipts", SCITT_EHEADER}, /* the log adds 394, unprotected (issue 16 A) */
+    {"nested_ok", 0},                 /* UTF-8 text, distinct keys and a float16 key, nested */
 };
 
 Test(cose_statement, each_rule_gives_its_code)

@@ -21,21 +21,28 @@ static void teardown(void)
 
 TestSuite(pool, .init = setup, .fini = teardown, .timeout = 60);
 
-Test(pool, rejections_are_answered_with_a_reason)
+/* forge appends a statement naming the trusted issuer's kid, signed by
+ * another key. */
+static void forge(scitt_buf_t *out)
 {
-    h_start(&env, 0, 0, 2);
     scitt_key_t *stranger;
     cr_assert_eq(scitt_key_generate(&stranger, SCITT_ALG_EDDSA), 0);
-    scitt_buf_t forged, garbage;
-    scitt_buf_init(&forged, NULL, 0);
-    scitt_buf_init(&garbage, NULL, 0);
-    /* Names the trusted issuer's kid, signed by another key. */
     tu_statement_t st = {.alg = SCITT_ALG_EDDSA,
                          .kid = scitt_span(env.issuer_kid, 32),
                          .iss = "https://ci.example",
                          .sub = "pkg:forged",
                          .payload = scitt_span_str("x")};
-    tu_sign_statement(&forged, stranger, &st);
+    tu_sign_statement(out, stranger, &st);
+    scitt_key_free(stranger);
+}
+
+Test(pool, rejections_are_answered_with_a_reason)
+{
+    h_start(&env, 0, 0, 2);
+    scitt_buf_t forged, garbage;
+    scitt_buf_init(&forged, NULL, 0);
+    scitt_buf_init(&garbage, NULL, 0);
+    forge(&forged);
     scitt_buf_append_str(&garbage, "not cbor at all");
     h_waiter_t w;
     h_waiter_init(&w, 2);
@@ -54,7 +61,6 @@ Test(pool, rejections_are_answered_with_a_reason)
     h_waiter_cleanup(&w);
     scitt_buf_cleanup(&forged);
     scitt_buf_cleanup(&garbage);
-    scitt_key_free(stranger);
 }
 
 /* Stopping right after a burst of submissions answers every one of them
@@ -82,7 +88,7 @@ Test(pool, clean_stop_answers_every_waiter)
     scitt_seq_stop(env.seq);
     cr_assert_eq(w.answered, N, "stop returned with %zu of %d answered", w.answered, N);
     cr_assert_eq(w.twice, 0);
-    cr_assert_eq(scitt_seq_submit(env.seq, stmts[0].base, stmts[0].len, h_done, &w.results[0]), SCITT_ESHUTDOWN);
+    cr_assert_eq(scitt_seq_submit(env.seq, stmts[0].base, stmts[0].len, h_done, NULL, &w.results[0]), SCITT_ESHUTDOWN);
     uint8_t entry[32];
     scitt_sha256(entry, "x", 1);
     cr_assert_eq(scitt_seq__submit_entry(env.seq, (const uint8_t *)"x", 1, entry, h_done, &w.results[0]),
@@ -127,7 +133,7 @@ Test(pool, max_pending_refuses_with_efull)
     scitt_buf_t body;
     scitt_buf_init(&body, NULL, 0);
     h_statement(&env, &body, "pkg:full", false);
-    cr_assert_eq(scitt_seq_submit(env.seq, body.base, body.len, h_done, &w.results[8]), SCITT_EFULL);
+    cr_assert_eq(scitt_seq_submit(env.seq, body.base, body.len, h_done, NULL, &w.results[8]), SCITT_EFULL);
     scitt_seq_stats_t st;
     scitt_seq_stats(env.seq, &st);
     cr_assert_eq(st.pending, 8);
@@ -226,4 +232,71 @@ Test(pool, max_pending_bytes_refuses_with_efull)
     cr_assert_eq(w.results[2].rc, 0);
     cr_assert_eq(h_tree_size(&env), 3);
     h_waiter_cleanup(&w);
+}
+
+/* One submission's verified report, next to its answer. */
+typedef struct report {
+    h_result_t *result; /* h_done's context */
+    _Atomic int calls;
+    _Atomic bool answered_first; /* done had run when verified ran */
+    bool pending;                /* scitt_seq_is_pending(entry) inside the callback */
+    uint8_t entry[32];
+} report_t;
+
+static report_t reports[2];
+
+static void on_verified(void *ctx, const uint8_t entry[32])
+{
+    h_result_t *r = ctx;
+    report_t *rep = &reports[r == reports[0].result ? 0 : 1];
+    memcpy(rep->entry, entry, 32);
+    rep->pending = scitt_seq_is_pending(env.seq, entry);
+    pthread_mutex_lock(&r->w->lock);
+    rep->answered_first = r->done;
+    pthread_mutex_unlock(&r->w->lock);
+    rep->calls++;
+}
+
+/* The pipeline reports a statement verified (with its entry id) once the
+ * policy passed, before its answer, and never for one the policy refused:
+ * the front end gives 202 only then (issue 16 C) and takes the entry id
+ * from it instead of decoding the body itself (issue 15 item 9). */
+Test(pool, verified_before_the_answer_and_only_after_the_policy)
+{
+    h_start(&env, 0, 0, 1);
+    scitt_seq__hold(env.seq, true); /* nothing commits until we look */
+    scitt_buf_t good, forged;
+    scitt_buf_init(&good, NULL, 0);
+    scitt_buf_init(&forged, NULL, 0);
+    h_statement(&env, &good, "pkg:good", true);
+    forge(&forged);
+    h_waiter_t w;
+    h_waiter_init(&w, 2);
+    const scitt_buf_t *bodies[2] = {&good, &forged};
+    for (size_t i = 0; i < 2; i++) {
+        reports[i] = (report_t){.result = &w.results[i]};
+    }
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert_eq(scitt_seq_submit(env.seq, bodies[i]->base, bodies[i]->len, h_done, on_verified, &w.results[i]), 0);
+    }
+    h_wait(&w, 1, 30); /* the forged one: refused by the verify thread */
+    cr_assert_eq(w.results[1].rc, SCITT_EBADSIG);
+    cr_assert_eq(reports[1].calls, 0, "a refused statement is never reported verified");
+    for (int i = 0; i < 3000 && reports[0].calls == 0; i++) {
+        usleep(1000);
+    }
+    uint8_t entry[32];
+    h_entry(&good, entry);
+    cr_assert_eq(reports[0].calls, 1, "the good statement is reported verified while the sequencer is held");
+    cr_assert_arr_eq(reports[0].entry, entry, 32, "with the entry id of its normalised form");
+    cr_assert(reports[0].pending, "and is pending by then (GET /entries/{id} answers 204)");
+    cr_assert(!w.results[0].done);
+    scitt_seq__hold(env.seq, false);
+    h_wait(&w, 2, 30);
+    cr_assert_eq(w.results[0].rc, 0);
+    cr_assert(!reports[0].answered_first, "verified comes before the answer");
+    cr_assert_eq(reports[0].calls, 1);
+    h_waiter_cleanup(&w);
+    scitt_buf_cleanup(&good);
+    scitt_buf_cleanup(&forged);
 }
