@@ -44,6 +44,8 @@ typedef enum scitt_mirror_verdict {
     SCITT_MIRROR_FORK = 11,           /* signed, but inconsistent with what the mirror already trusts */
     SCITT_MIRROR_BAD_TILE = 12,       /* tiles that do not reproduce the root or disagree with the entries */
     SCITT_MIRROR_BAD_STATEMENT = 13,  /* a statement that does not hash to its entry, or is missing */
+    SCITT_MIRROR_ROLLBACK = 14,       /* an older checkpoint, and the entries past it are no longer served */
+    SCITT_MIRROR_BAD_RECEIPT = 15,    /* a receipt in a statement that does not verify against the log */
 } scitt_mirror_verdict_t;
 
 /* scitt_mirror_verdict_name returns a short name ("fork", ...). */
@@ -102,8 +104,8 @@ typedef struct scitt_mirror_status {
 
 /* scitt_mirror_sync fetches the current checkpoint and mirrors up to it.
  * Returns a verdict; anything but SCITT_MIRROR_OK comes with a message in
- * `msg` saying exactly what differs (and, for 10-13, where the evidence
- * went). `status` (may be NULL) is filled in either way. */
+ * `msg` saying exactly what differs (and, for 10-15, where the evidence
+ * went); SCITT_MIRROR_OK may come with a warning in `msg`. `status` (may be NULL) is filled in either way. */
 int scitt_mirror_sync(scitt_mirror_t *m, scitt_mirror_status_t *status, scitt_buf_t *msg);
 
 /* scitt_mirror_get_status reports the state without touching the log. */

@@ -62,6 +62,7 @@ struct scitt_mirror {
     uint8_t log_root[32]; /* the root the log's checkpoint signed at log_size */
     cached_tile_t cache[CACHE_SLOTS];
     int fetch_verdict;     /* set by the log tile reader when a fetch fails */
+    bool fetch_missing;    /* and the log answered 404 */
     scitt_buf_t fetch_why; /* and why */
     scitt_buf_t offered;   /* the new checkpoint note */
 };
@@ -81,6 +82,10 @@ const char *scitt_mirror_verdict_name(int verdict)
         return "bad-tile";
     case SCITT_MIRROR_BAD_STATEMENT:
         return "bad-statement";
+    case SCITT_MIRROR_ROLLBACK:
+        return "rollback";
+    case SCITT_MIRROR_BAD_RECEIPT:
+        return "bad-receipt";
     }
     return "unknown";
 }
@@ -242,6 +247,7 @@ static void cache_put(scitt_mirror_t *m, unsigned level, uint64_t index, scitt_b
 /* check_tile_body checks that a fetched tile has the width its path says. */
 static int check_tile_body(scitt_mirror_t *m, const scitt_mirror_get_t *g, size_t width)
 {
+    m->fetch_missing = g->status == 404;
     if (g->status != 200) {
         scitt_buf_reset(&m->fetch_why);
         say(&m->fetch_why, 0, "the log does not serve %s (HTTP %d)", g->path, g->status);
@@ -882,6 +888,96 @@ static int commit_head(scitt_mirror_t *m, const scitt_checkpoint_t *cp, scitt_bu
     return SCITT_MIRROR_OK;
 }
 
+/* still_served checks that the log still serves what the mirror verified at
+ * its trusted size: the log's tiles as of that size give the trusted root,
+ * and the entry bundle holding the last trusted entry matches our tile.
+ * Returns SCITT_MIRROR_OK, SCITT_MIRROR_ROLLBACK (a 404, or other data) or
+ * SCITT_MIRROR_FAILED (the log could not be asked), with the reason in
+ * `why`. Tile paths are those of the trusted size while it runs. */
+static int still_served(scitt_mirror_t *m, scitt_buf_t *why)
+{
+    uint64_t size = m->head_size, seen = m->log_size;
+    uint8_t root[32];
+    m->log_size = size;
+    cache_clear(m, false);
+    int verdict = log_root(m, size, root, why);
+    if (verdict == SCITT_MIRROR_OK && memcmp(root, m->head_root, 32) != 0) {
+        verdict =
+            say(why, SCITT_MIRROR_ROLLBACK, "its tiles as of size %llu give another root", (unsigned long long)size);
+    } else if (verdict == SCITT_MIRROR_BAD_TILE || (verdict == SCITT_MIRROR_FAILED && m->fetch_missing)) {
+        verdict = SCITT_MIRROR_ROLLBACK;
+    }
+    scitt_mirror_get_t g = {0};
+    char path[SCITT_MERKLE_TILE_PATH_MAX + 2];
+    size_t width;
+    uint64_t tile = (size - 1) / 256;
+    if (verdict == SCITT_MIRROR_OK && tile_path(path, sizeof(path), true, 0, tile, size, &width)) {
+        int rc = fetch_one(m, &g, path, 256 * (2 + 65535));
+        scitt_span_t ents[256];
+        size_t num = 0;
+        const uint8_t *ours = NULL;
+        size_t our_width = 0;
+        scitt_store_read_t *rd = NULL;
+        if (rc != 0 || (g.status != 200 && g.status != 404)) {
+            verdict =
+                say(why, SCITT_MIRROR_FAILED, "cannot fetch %s: %s (HTTP %d)", g.path, scitt_strerror(rc), g.status);
+        } else if (g.status == 404 || scitt_merkle_bundle_decode(ents, 256, &num, g.body.base, g.body.len) != 0 ||
+                   num != width) {
+            verdict =
+                say(why, SCITT_MIRROR_ROLLBACK, "it does not serve the entry bundle %s (HTTP %d)", g.path, g.status);
+        } else if (scitt_store_read_begin(m->store, &rd) != 0 ||
+                   scitt_store_get_tile(rd, 0, tile, &ours, &our_width) != 0 || our_width < width) {
+            verdict = say(why, SCITT_MIRROR_FAILED, "the mirror's store is damaged: no tile 0/%llu",
+                          (unsigned long long)tile);
+        }
+        for (size_t k = 0; verdict == SCITT_MIRROR_OK && k < num; k++) {
+            uint8_t leaf[32];
+            scitt_merkle_leaf_hash(leaf, ents[k].base, ents[k].len);
+            if (ents[k].len != 32 || memcmp(leaf, ours + 32 * k, 32) != 0) {
+                verdict = say(why, SCITT_MIRROR_ROLLBACK, "its entry bundle %s holds another entry %llu", g.path,
+                              (unsigned long long)(tile * 256 + k));
+            }
+        }
+        if (rd != NULL) {
+            scitt_store_read_end(rd);
+        }
+    }
+    scitt_buf_cleanup(&g.body);
+    cache_clear(m, false);
+    m->log_size = seen;
+    return verdict;
+}
+
+/* older_checkpoint handles a signed checkpoint smaller than the trusted one
+ * (and consistent with it). A cache in front of an honest log may serve an
+ * old checkpoint, and the log then still serves everything up to the
+ * trusted size: a warning (in `msg`, with SCITT_MIRROR_OK). A log that no
+ * longer serves the entries it signed for has rolled back: their receipts
+ * are still out there, so that is evidence. */
+static int older_checkpoint(scitt_mirror_t *m, scitt_buf_t *msg)
+{
+    scitt_buf_t why;
+    scitt_buf_init(&why, NULL, 0);
+    int verdict = still_served(m, &why);
+    if (verdict == SCITT_MIRROR_OK) {
+        say(msg, 0,
+            "warning: the log serves a checkpoint of size %llu, older than the one this mirror verified (%llu), "
+            "but still serves the tiles of size %llu: a stale cache?",
+            (unsigned long long)m->log_size, (unsigned long long)m->head_size, (unsigned long long)m->head_size);
+    } else if (verdict == SCITT_MIRROR_ROLLBACK) {
+        say(msg, verdict,
+            "the log rolled back: its checkpoint is at size %llu, but this mirror verified size %llu, and the log "
+            "no longer serves those entries: %.*s",
+            (unsigned long long)m->log_size, (unsigned long long)m->head_size, (int)why.len, (const char *)why.base);
+        evidence(m, verdict, NULL, scitt_span(NULL, 0), msg);
+    } else {
+        say(msg, verdict, "the log serves an older checkpoint (size %llu) and cannot be asked for size %llu: %.*s",
+            (unsigned long long)m->log_size, (unsigned long long)m->head_size, (int)why.len, (const char *)why.base);
+    }
+    scitt_buf_cleanup(&why);
+    return verdict;
+}
+
 static int sync_round(scitt_mirror_t *m, scitt_buf_t *msg)
 {
     int verdict = load_state(m, msg);
@@ -899,10 +995,8 @@ static int sync_round(scitt_mirror_t *m, scitt_buf_t *msg)
     uint8_t root[32];
 
     if (cp.size <= held) {
-        /* Nothing new to fetch. An older checkpoint than the one we trust is
-         * fine (a cache may serve it) when it names our tree at that size;
-         * otherwise the log signed two histories. */
-        /* Nothing new to fetch: the checkpoint must agree with what we hold. */
+        /* Nothing new to fetch: the checkpoint must name our tree at its
+         * size, otherwise the log signed two histories. */
         scitt_store_read_t *rd;
         int rc = scitt_store_read_begin(m->store, &rd);
         if (rc == 0) {
@@ -915,6 +1009,9 @@ static int sync_round(scitt_mirror_t *m, scitt_buf_t *msg)
         }
         if (memcmp(root, cp.root, 32) != 0) {
             return fork_at(m, msg, "the mirror's verified copy", cp.size, root, cp.root);
+        }
+        if (cp.size < m->head_size) {
+            return older_checkpoint(m, msg);
         }
         return cp.size > m->head_size ? commit_head(m, &cp, msg) : SCITT_MIRROR_OK;
     }

@@ -50,7 +50,14 @@ static const char help[] = "usage: scitt mirror --url URL --dir DIR [--vkey VKEY
                            "  12  bad tile: the log's tiles do not reproduce its checkpoint's root, or\n"
                            "      disagree with its entry bundles or with the tiles the entries give\n"
                            "  13  bad statement: a statement that does not hash to its tile entry, is\n"
-                           "      not a COSE_Sign1, or is not served at all\n";
+                           "      not a COSE_Sign1, or is not served at all\n"
+                           "  14  rollback: a checkpoint smaller than the one the mirror verified, and the\n"
+                           "      log no longer serves the tiles or entries of the verified size (an older\n"
+                           "      checkpoint while those are still served, as from a stale cache, is only\n"
+                           "      a warning on stderr)\n"
+                           "  15  bad receipt: a receipt embedded in a statement (header 394) that does\n"
+                           "      not verify with the log's receipt keys (/.well-known/scitt-keys) or\n"
+                           "      whose root is not the log's root at the receipt's tree size\n";
 
 /* serve_copy re-serves the verified copy in DIR read-only (a front end
  * with no pipeline and no receipt keys) until SIGINT or SIGTERM. */
