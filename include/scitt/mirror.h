@@ -13,6 +13,12 @@
  *     that the statement served for it hashes to it (SHA-256 of the
  *     normalised statement), and that every tile it recomputes from those
  *     entries equals the tile the log serves;
+ *  4. that every receipt a statement carries (header 394) is for its leaf,
+ *     that its inclusion proof leads to the log's root at the receipt's tree
+ *     size (from the log's tiles, proven consistent with the checkpoint),
+ *     and that it is signed by a key of the log's /.well-known/scitt-keys
+ *     (fetched each round; a log that publishes none gets its receipts
+ *     checked against its roots only, with a warning);
  * and only then stores the entries, its own recomputed tiles and the
  * checkpoint in its LMDB (src/store, the same tables as the service).
  * Entries are committed in chunks as they are verified, so an interrupted

@@ -27,9 +27,12 @@
 #include "scitt/merkle.h"
 #include "scitt/mirror.h"
 #include "scitt/note.h"
+#include "scitt/receipt.h"
 #include "scitt/store.h"
 
 #define CACHE_SLOTS   64
+#define MAX_KEYS      16
+#define MAX_KEYSET    65536
 #define MAX_STATEMENT (1u << 20)
 #define META_ORIGIN   "mirror.origin"
 #define META_PENDING  "mirror.pending"
@@ -65,6 +68,22 @@ struct scitt_mirror {
     bool fetch_missing;    /* and the log answered 404 */
     scitt_buf_t fetch_why; /* and why */
     scitt_buf_t offered;   /* the new checkpoint note */
+
+    /* The log's receipt keys (/.well-known/scitt-keys), fetched once per
+     * round when a statement first carries a receipt. */
+    bool keys_fetched;
+    size_t num_keys; /* 0 after fetching: the log publishes none */
+    scitt_key_t *keys[MAX_KEYS];
+    scitt_span_t kids[MAX_KEYS]; /* into `keyset` */
+    scitt_buf_t keyset;
+    /* The last tree size whose root was proven against the checkpoint, and
+     * the last receipt signature verified (SHA-256 of its protected header,
+     * signature and root): the receipts of one batch share both. */
+    uint64_t proven_size;
+    uint8_t proven_root[32];
+    uint8_t signed_memo[32];
+    scitt_receipt_t receipt;
+    scitt_buf_t scratch;
 };
 
 const char *scitt_mirror_verdict_name(int verdict)
@@ -242,6 +261,19 @@ static void cache_put(scitt_mirror_t *m, unsigned level, uint64_t index, scitt_b
     slot->index = index;
     slot->hashes = *hashes;
     scitt_buf_init(hashes, NULL, 0);
+}
+
+/* keys_clear forgets the receipt keys and what they verified (each round
+ * fetches them anew). */
+static void keys_clear(scitt_mirror_t *m)
+{
+    for (size_t i = 0; i < m->num_keys; i++) {
+        scitt_key_free(m->keys[i]);
+    }
+    m->num_keys = 0;
+    m->keys_fetched = false;
+    m->proven_size = 0;
+    memset(m->signed_memo, 0, sizeof(m->signed_memo));
 }
 
 /* check_tile_body checks that a fetched tile has the width its path says. */
@@ -490,6 +522,8 @@ int scitt_mirror_open(scitt_mirror_t **out, const scitt_mirror_config_t *cfg, sc
     scitt_buf_init(&m->head_note, NULL, 0);
     scitt_buf_init(&m->fetch_why, NULL, 0);
     scitt_buf_init(&m->offered, NULL, SCITT_NOTE_MAX_LEN);
+    scitt_buf_init(&m->keyset, NULL, MAX_KEYSET);
+    scitt_buf_init(&m->scratch, NULL, 0);
     int verdict = SCITT_MIRROR_OK;
     const char *why = NULL;
     if (mkdir(m->dir, 0700) != 0 && errno != EEXIST) {
@@ -520,6 +554,9 @@ void scitt_mirror_close(scitt_mirror_t *m)
         return;
     }
     cache_clear(m, false);
+    keys_clear(m);
+    scitt_buf_cleanup(&m->keyset);
+    scitt_buf_cleanup(&m->scratch);
     scitt_merkle_free(m->tree);
     if (m->store != NULL) {
         scitt_store_close(m->store);
@@ -544,6 +581,192 @@ void scitt_mirror_get_status(const scitt_mirror_t *m, scitt_mirror_status_t *out
 const char *scitt_mirror_store_dir(const scitt_mirror_t *m)
 {
     return m->db_dir;
+}
+
+/* prove_prefix checks that `root` is the root of the first `size` entries
+ * of the checkpoint's tree: the signed root itself at the checkpoint's
+ * size, else a consistency proof (from the log's tiles) to the signed root. */
+static int prove_prefix(scitt_mirror_t *m, uint64_t size, const uint8_t root[32], scitt_buf_t *msg)
+{
+    if (size == m->log_size) {
+        if (memcmp(root, m->log_root, 32) != 0) {
+            return say(msg, SCITT_MIRROR_BAD_TILE, "the entries up to %llu do not give the checkpoint's root",
+                       (unsigned long long)size);
+        }
+        return SCITT_MIRROR_OK;
+    }
+    scitt_tile_reader_t rd = {logtiles_read, m, NULL};
+    uint8_t proof[SCITT_MERKLE_MAX_PROOF][32];
+    size_t proof_len;
+    m->fetch_verdict = 0;
+    int rc = scitt_merkle_consistency_proof(NULL, &rd, size, m->log_size, proof, &proof_len);
+    if (rc != 0) {
+        return say(msg, m->fetch_verdict != 0 ? m->fetch_verdict : SCITT_MIRROR_FAILED,
+                   "cannot prove entries up to %llu against the checkpoint: %s", (unsigned long long)size,
+                   scitt_strerror(rc));
+    }
+    if (scitt_merkle_verify_consistency(size, m->log_size, root, m->log_root, (const uint8_t(*)[32])proof, proof_len) !=
+        0) {
+        say(msg, SCITT_MIRROR_BAD_TILE,
+            "the log's tiles do not prove that its first %llu entries are in the checkpoint it signed",
+            (unsigned long long)size);
+        evidence(m, SCITT_MIRROR_BAD_TILE, NULL, scitt_span(NULL, 0), msg);
+        return SCITT_MIRROR_BAD_TILE;
+    }
+    return SCITT_MIRROR_OK;
+}
+
+/* -- Receipts -- */
+
+/* fetch_keys reads the log's COSE_KeySet. A log that publishes none (404)
+ * leaves `keyset` empty: receipts are then checked against the log's roots
+ * only, and the round ends with a warning. */
+static int fetch_keys(scitt_mirror_t *m, scitt_buf_t *msg)
+{
+    scitt_mirror_get_t g;
+    int rc = fetch_one(m, &g, "/.well-known/scitt-keys", MAX_KEYSET);
+    m->keys_fetched = true;
+    scitt_buf_reset(&m->keyset);
+    int verdict = SCITT_MIRROR_OK;
+    if (rc != 0 || (g.status != 200 && g.status != 404)) {
+        verdict = say(msg, SCITT_MIRROR_FAILED, "cannot fetch /.well-known/scitt-keys: %s (HTTP %d)",
+                      scitt_strerror(rc), g.status);
+    } else if (g.status == 200 && scitt_buf_append(&m->keyset, g.body.base, g.body.len) != 0) {
+        verdict = say(msg, SCITT_MIRROR_FAILED, "out of memory");
+    }
+    scitt_buf_cleanup(&g.body);
+    scitt_cose_key_t parsed[MAX_KEYS];
+    size_t num = 0;
+    const char *why = NULL;
+    if (verdict == SCITT_MIRROR_OK && m->keyset.len > 0 &&
+        (rc = scitt_cose_keyset_parse(parsed, MAX_KEYS, &num, m->keyset.base, m->keyset.len, &why)) != 0) {
+        verdict = say(msg, SCITT_MIRROR_BAD_RECEIPT, "the log's /.well-known/scitt-keys is not a COSE_KeySet: %s",
+                      why != NULL ? why : scitt_strerror(rc));
+    }
+    for (size_t i = 0; verdict == SCITT_MIRROR_OK && i < num; i++) {
+        if (scitt_cose_key_load(&m->keys[m->num_keys], &parsed[i]) != 0) {
+            verdict =
+                say(msg, SCITT_MIRROR_BAD_RECEIPT, "key %zu of the log's /.well-known/scitt-keys is not usable", i + 1);
+        } else {
+            m->kids[m->num_keys++] = parsed[i].kid;
+        }
+    }
+    return verdict;
+}
+
+static const scitt_key_t *find_key(const scitt_mirror_t *m, scitt_span_t kid)
+{
+    for (size_t i = 0; i < m->num_keys; i++) {
+        if (m->kids[i].len == 0 || scitt_span_eq(m->kids[i], kid)) {
+            return m->keys[i];
+        }
+    }
+    return NULL;
+}
+
+/* proven_root gives the root of the checkpoint's tree at `size`: from the
+ * log's tiles, proven consistent with the signed root. */
+static int proven_root(scitt_mirror_t *m, uint64_t size, uint8_t out[32], scitt_buf_t *msg)
+{
+    if (size != m->proven_size || size == 0) {
+        int verdict = log_root(m, size, m->proven_root, msg);
+        verdict = verdict != SCITT_MIRROR_OK ? verdict : prove_prefix(m, size, m->proven_root, msg);
+        if (verdict != SCITT_MIRROR_OK) {
+            m->proven_size = 0;
+            return verdict;
+        }
+        m->proven_size = size;
+    }
+    memcpy(out, m->proven_root, 32);
+    return SCITT_MIRROR_OK;
+}
+
+/* check_receipt verifies one receipt of the statement at `index`: for that
+ * leaf, its inclusion proof leads to the log's root at its tree size (which
+ * must not exceed the checkpoint's), and it is signed by one of the log's
+ * receipt keys. Returns a verdict, the reason in `msg` without evidence. */
+static int check_receipt(scitt_mirror_t *m, scitt_span_t bytes, const uint8_t entry[32], uint64_t index,
+                         scitt_buf_t *msg)
+{
+    scitt_receipt_t *r = &m->receipt;
+    const char *why = NULL;
+    int rc = scitt_receipt_decode(r, bytes.base, bytes.len, &why);
+    if (rc != 0) {
+        return say(msg, SCITT_MIRROR_BAD_RECEIPT, "it is not a receipt: %s", why != NULL ? why : scitt_strerror(rc));
+    }
+    if (r->leaf_index != index || r->leaf_index >= r->tree_size || r->tree_size > m->log_size) {
+        return say(msg, SCITT_MIRROR_BAD_RECEIPT, "it claims leaf %llu of tree size %llu (the checkpoint's is %llu)",
+                   (unsigned long long)r->leaf_index, (unsigned long long)r->tree_size,
+                   (unsigned long long)m->log_size);
+    }
+    uint8_t leaf[32], theirs[32], root[32];
+    scitt_merkle_leaf_hash(leaf, entry, 32);
+    rc = scitt_merkle_root_from_inclusion(theirs, r->leaf_index, r->tree_size, leaf, (const uint8_t(*)[32])r->path,
+                                          r->path_len);
+    int verdict = proven_root(m, r->tree_size, root, msg);
+    if (verdict != SCITT_MIRROR_OK) {
+        return verdict;
+    }
+    if (rc != 0 || memcmp(theirs, root, 32) != 0) {
+        char hex[65];
+        hex32(hex, root);
+        return say(msg, SCITT_MIRROR_BAD_RECEIPT, "its inclusion proof does not lead to the log's root %s at size %llu",
+                   hex, (unsigned long long)r->tree_size);
+    }
+    if (!m->keys_fetched && (verdict = fetch_keys(m, msg)) != SCITT_MIRROR_OK) {
+        return verdict;
+    }
+    if (m->num_keys == 0 && m->keyset.len == 0) {
+        return SCITT_MIRROR_OK; /* no keys published: the roots are all we can check */
+    }
+    const scitt_key_t *key = find_key(m, r->sign1.prot.kid);
+    if (key == NULL) {
+        return say(msg, SCITT_MIRROR_BAD_RECEIPT, "no key of the log's /.well-known/scitt-keys has its kid");
+    }
+    /* One signature covers every receipt of a tree size. */
+    uint8_t memo[32];
+    scitt_buf_reset(&m->scratch);
+    rc = scitt_buf_append(&m->scratch, r->sign1.protected_item.base, r->sign1.protected_item.len);
+    rc = rc != 0 ? rc : scitt_buf_append(&m->scratch, r->sign1.signature_item.base, r->sign1.signature_item.len);
+    rc = rc != 0 ? rc : scitt_buf_append(&m->scratch, root, 32);
+    if (rc != 0) {
+        return say(msg, SCITT_MIRROR_FAILED, "out of memory");
+    }
+    scitt_sha256(memo, m->scratch.base, m->scratch.len);
+    if (r->num_proofs == 1 && r->sign1.detached && memcmp(memo, m->signed_memo, 32) == 0) {
+        return SCITT_MIRROR_OK;
+    }
+    rc = scitt_receipt_verify(r, entry, key, NULL, &m->scratch, &why);
+    if (rc != 0) {
+        return say(msg, SCITT_MIRROR_BAD_RECEIPT, "it does not verify with the log's key: %s",
+                   why != NULL ? why : scitt_strerror(rc));
+    }
+    memcpy(m->signed_memo, memo, 32);
+    return SCITT_MIRROR_OK;
+}
+
+/* check_receipts verifies every receipt a statement carries (header 394);
+ * a failure is evidence, with the statement. */
+static int check_receipts(scitt_mirror_t *m, const scitt_cose_sign1_t *s, uint64_t index, const scitt_mirror_get_t *g,
+                          scitt_buf_t *msg)
+{
+    uint8_t entry[32];
+    const scitt_span_t *receipts;
+    size_t num;
+    scitt_receipt_split(s, entry, &receipts, &num);
+    for (size_t i = 0; i < num; i++) {
+        size_t mark = msg->len;
+        say(msg, 0, "entry %llu: receipt %zu of the statement at %s: ", (unsigned long long)index, i + 1, g->path);
+        int verdict = check_receipt(m, receipts[i], entry, index, msg);
+        if (verdict == SCITT_MIRROR_BAD_RECEIPT) {
+            evidence(m, verdict, "statement", scitt_buf_span(&g->body), msg);
+        }
+        if (verdict != SCITT_MIRROR_OK) {
+            return verdict;
+        }
+        msg->len = mark;
+    }
+    return SCITT_MIRROR_OK;
 }
 
 /* -- One chunk of entries -- */
@@ -694,6 +917,10 @@ static int chunk_statements(scitt_mirror_t *m, chunk_t *c, scitt_buf_t *msg)
             evidence(m, SCITT_MIRROR_BAD_STATEMENT, "statement", scitt_buf_span(&g->body), msg);
             return SCITT_MIRROR_BAD_STATEMENT;
         }
+        int verdict = check_receipts(m, &s, c->first + i, g, msg);
+        if (verdict != SCITT_MIRROR_OK) {
+            return verdict;
+        }
         c->stored[i] = scitt_buf_span(&g->body);
     }
     return SCITT_MIRROR_OK;
@@ -749,29 +976,9 @@ static int chunk_commit(scitt_mirror_t *m, chunk_t *c, scitt_buf_t *msg)
      * the signed root, or the signed root itself at the last chunk. */
     uint8_t ours[32];
     scitt_merkle_root(m->tree, ours);
-    if (c->end == m->log_size) {
-        if (memcmp(ours, m->log_root, 32) != 0) {
-            return say(msg, SCITT_MIRROR_BAD_TILE, "the entries up to %llu do not give the checkpoint's root",
-                       (unsigned long long)c->end);
-        }
-    } else {
-        uint8_t proof[SCITT_MERKLE_MAX_PROOF][32];
-        size_t proof_len;
-        m->fetch_verdict = 0;
-        rc = scitt_merkle_consistency_proof(NULL, &rd, c->end, m->log_size, proof, &proof_len);
-        if (rc != 0) {
-            return say(msg, m->fetch_verdict != 0 ? m->fetch_verdict : SCITT_MIRROR_FAILED,
-                       "cannot prove entries up to %llu against the checkpoint: %s", (unsigned long long)c->end,
-                       scitt_strerror(rc));
-        }
-        if (scitt_merkle_verify_consistency(c->end, m->log_size, ours, m->log_root, (const uint8_t(*)[32])proof,
-                                            proof_len) != 0) {
-            say(msg, SCITT_MIRROR_BAD_TILE,
-                "the log's tiles do not prove that its first %llu entries are in the checkpoint it signed",
-                (unsigned long long)c->end);
-            evidence(m, SCITT_MIRROR_BAD_TILE, NULL, scitt_span(NULL, 0), msg);
-            return SCITT_MIRROR_BAD_TILE;
-        }
+    int verdict = prove_prefix(m, c->end, ours, msg);
+    if (verdict != SCITT_MIRROR_OK) {
+        return verdict;
     }
     scitt_store_batch_t b = {.first_index = c->first,
                              .num_entries = n,
@@ -1083,7 +1290,13 @@ static int sync_round(scitt_mirror_t *m, scitt_buf_t *msg)
 int scitt_mirror_sync(scitt_mirror_t *m, scitt_mirror_status_t *status, scitt_buf_t *msg)
 {
     m->log_size = 0;
+    keys_clear(m);
     int verdict = sync_round(m, msg);
+    if (verdict == SCITT_MIRROR_OK && m->keys_fetched && m->keyset.len == 0) {
+        say(msg, 0,
+            "warning: the log publishes no receipt keys (/.well-known/scitt-keys): the receipts in its "
+            "statements were checked against its roots, their signatures were not");
+    }
     cache_clear(m, false);
     if (status != NULL) {
         scitt_mirror_get_status(m, status);
