@@ -124,6 +124,13 @@ const char *scitt_mirror_store_dir(const scitt_mirror_t *m);
  * serving it read-only; owned by `m`. */
 scitt_store_t *scitt_mirror_store(scitt_mirror_t *m);
 
+/* scitt_mirror_log_max_statement returns the log's registration limit
+ * (its published max_statement_bytes) as the last sync kept it in the
+ * mirror's store, or the default 1 MiB: what `--serve` publishes in its own
+ * /.well-known/transparency-configuration, so mirrors of it take the same
+ * statements. */
+size_t scitt_mirror_log_max_statement(scitt_store_t *store);
+
 /* scitt_mirror_entry_hash is the mirror store's entry hash: the log entry
  * (SHA-256 of the normalised statement) of a stored transparent statement. */
 void scitt_mirror_entry_hash(uint8_t out[32], const uint8_t *stored, size_t len);

@@ -33,7 +33,9 @@
 #define CACHE_SLOTS   64
 #define MAX_KEYS      16
 #define MAX_KEYSET    65536
-#define MAX_STATEMENT (1u << 20)
+#define MAX_CONFIG    65536
+#define MAX_STATEMENT ((size_t)1 << 30) /* the ceiling of what a log may announce */
+#define META_LIMIT    "mirror.max-statement-bytes"
 #define META_ORIGIN   "mirror.origin"
 #define META_PENDING  "mirror.pending"
 #define VKEY_FILE     "checkpoint.vkey"
@@ -68,6 +70,7 @@ struct scitt_mirror {
     bool fetch_missing;    /* and the log answered 404 */
     scitt_buf_t fetch_why; /* and why */
     scitt_buf_t offered;   /* the new checkpoint note */
+    size_t max_statement;  /* the largest statement the log can serve (its configuration) */
 
     /* The log's receipt keys (/.well-known/scitt-keys), fetched once per
      * round when a statement first carries a receipt. */
@@ -498,6 +501,21 @@ void scitt_mirror_entry_hash(uint8_t out[32], const uint8_t *stored, size_t len)
     }
 }
 
+size_t scitt_mirror_log_max_statement(scitt_store_t *store)
+{
+    uint64_t n = SCITT_COSE_DEFAULT_MAX_LEN;
+    scitt_store_read_t *rd;
+    scitt_span_t text;
+    if (scitt_store_read_begin(store, &rd) == 0) {
+        if (scitt_store_get_meta(rd, META_LIMIT, &text) != 0 ||
+            scitt_parse_u64((const char *)text.base, text.len, &n) != 0 || n == 0 || n > MAX_STATEMENT) {
+            n = SCITT_COSE_DEFAULT_MAX_LEN;
+        }
+        scitt_store_read_end(rd);
+    }
+    return (size_t)n;
+}
+
 scitt_store_t *scitt_mirror_store(scitt_mirror_t *m)
 {
     return m->store;
@@ -877,7 +895,7 @@ static int chunk_statements(scitt_mirror_t *m, chunk_t *c, scitt_buf_t *msg)
     for (size_t i = 0; i < n; i++) {
         char id[65];
         hex32(id, c->entries[i]);
-        get_init(&c->stmts[i], MAX_STATEMENT);
+        get_init(&c->stmts[i], m->max_statement);
         snprintf(c->stmts[i].path, sizeof(c->stmts[i].path), "/entries/%s/statement", id);
     }
     int rc = m->cfg.source->get(m->cfg.source->ud, c->stmts, n);
@@ -899,7 +917,7 @@ static int chunk_statements(scitt_mirror_t *m, chunk_t *c, scitt_buf_t *msg)
         const char *why = NULL;
         uint8_t got[32];
         char want_hex[65], got_hex[65];
-        rc = scitt_cose_sign1_decode(&s, g->body.base, g->body.len, MAX_STATEMENT, &why);
+        rc = scitt_cose_sign1_decode(&s, g->body.base, g->body.len, m->max_statement, &why);
         if (rc == 0) {
             scitt_cose_entry(&s, got);
         }
@@ -1060,6 +1078,49 @@ static int fetch_checkpoint(scitt_mirror_t *m, scitt_checkpoint_t *cp, scitt_buf
     return SCITT_MIRROR_OK;
 }
 
+/* fetch_config reads the log's limits from its configuration: statements
+ * up to max_transparent_statement_bytes (capped at MAX_STATEMENT). A log
+ * that publishes none is held to what the default --max-statement-bytes
+ * gives. The log's registration limit is kept in the store's meta, for
+ * --serve to publish. */
+static int fetch_config(scitt_mirror_t *m, const scitt_checkpoint_t *cp, scitt_buf_t *msg)
+{
+    scitt_mirror_get_t g;
+    int rc = fetch_one(m, &g, "/.well-known/transparency-configuration", MAX_CONFIG);
+    scitt_cose_config_t c = {.max_statement_bytes = SCITT_COSE_DEFAULT_MAX_LEN};
+    const char *why = NULL;
+    int verdict = SCITT_MIRROR_OK;
+    if (rc != 0 || (g.status != 200 && g.status != 404)) {
+        verdict = say(msg, SCITT_MIRROR_FAILED, "cannot fetch /.well-known/transparency-configuration: %s (HTTP %d)",
+                      scitt_strerror(rc), g.status);
+    } else if (g.status == 200 && (rc = scitt_cose_config_decode(&c, g.body.base, g.body.len, &why)) != 0) {
+        verdict = say(msg, SCITT_MIRROR_FAILED, "the log's /.well-known/transparency-configuration is malformed: %s",
+                      why != NULL ? why : scitt_strerror(rc));
+    }
+    scitt_buf_cleanup(&g.body);
+    if (verdict != SCITT_MIRROR_OK) {
+        return verdict;
+    }
+    uint64_t limit = c.max_transparent_statement_bytes;
+    if (limit == 0) {
+        limit = scitt_receipt_transparent_max_len(c.max_statement_bytes, cp->origin.len);
+    }
+    m->max_statement = limit > MAX_STATEMENT ? MAX_STATEMENT : (size_t)limit;
+    char text[24];
+    snprintf(text, sizeof(text), "%llu", (unsigned long long)c.max_statement_bytes);
+    scitt_store_read_t *rd;
+    scitt_span_t held = {0};
+    bool same = false;
+    if (scitt_store_read_begin(m->store, &rd) == 0) {
+        same = scitt_store_get_meta(rd, META_LIMIT, &held) == 0 && scitt_span_eq(held, scitt_span_str(text));
+        scitt_store_read_end(rd);
+    }
+    if (!same && scitt_store_meta_put(m->store, META_LIMIT, scitt_span_str(text)) != 0) {
+        return say(msg, SCITT_MIRROR_FAILED, "cannot write the mirror's store");
+    }
+    return SCITT_MIRROR_OK;
+}
+
 static int fork_at(scitt_mirror_t *m, scitt_buf_t *msg, const char *what, uint64_t size, const uint8_t ours[32],
                    const uint8_t theirs[32])
 {
@@ -1193,6 +1254,7 @@ static int sync_round(scitt_mirror_t *m, scitt_buf_t *msg)
     }
     scitt_checkpoint_t cp;
     verdict = fetch_checkpoint(m, &cp, msg);
+    verdict = verdict != 0 ? verdict : fetch_config(m, &cp, msg);
     if (verdict != 0) {
         return verdict;
     }

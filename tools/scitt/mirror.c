@@ -96,7 +96,7 @@ static int serve_copy(const char *dir, const char *listen)
         scitt_frontend_config_t fcfg = {.store = store,
                                         .origin = origin,
                                         .vkey_line = (const char *)vkey.base,
-                                        .max_statement_bytes = 1u << 20,
+                                        .max_statement_bytes = scitt_mirror_log_max_statement(store),
                                         .max_connections = 1000,
                                         .max_header_bytes = 16384,
                                         .max_streams = 100,
