@@ -15,24 +15,17 @@ keep the statement as evidence, and store nothing of that entry.
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 
 import cbor2
 
-SCITT = os.environ["SCITT"]
+from clitest import check, finish, scitt
+
 MAKE_LOG = os.environ["MAKE_LOG"]
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond:
-        failures.append(what)
 
 
 def mirror(log, mdir):
-    return subprocess.run([SCITT, "mirror", "--url", "file://" + log, "--dir", mdir], capture_output=True, text=True)
+    return scitt("mirror", "--url", "file://" + log, "--dir", mdir)
 
 
 def statement_paths(log):
@@ -121,10 +114,8 @@ def main():
         r = mirror(nokeys, os.path.join(tmp, "m-nokeys"))
         check(r.returncode == 0 and "warning" in r.stderr and "signatures were not" in r.stderr,
               "a log without published receipt keys: roots checked, a warning (%s)" % r.stderr.strip())
-    if failures:
-        print("%d checks failed" % len(failures))
-        sys.exit(1)
-    print("all checks passed")
+    finish()
 
 
-main()
+if __name__ == "__main__":
+    main()
