@@ -124,12 +124,12 @@ const char *scitt_mirror_store_dir(const scitt_mirror_t *m);
  * serving it read-only; owned by `m`. */
 scitt_store_t *scitt_mirror_store(scitt_mirror_t *m);
 
-/* scitt_mirror_log_max_statement returns the log's registration limit
- * (its published max_statement_bytes) as the last sync kept it in the
- * mirror's store, or the default 1 MiB: what `--serve` publishes in its own
- * /.well-known/transparency-configuration, so mirrors of it take the same
- * statements. */
-size_t scitt_mirror_log_max_statement(scitt_store_t *store);
+/* scitt_mirror_published reads what the log publishes, as the last sync
+ * kept it in the mirror's store: its registration limit (its
+ * max_statement_bytes; 1 MiB when unknown) and its receipt keys (the
+ * COSE_KeySet appended to `keyset`; nothing when it publishes none), for
+ * `--serve` to publish in turn, so mirrors of the mirror check the same. */
+int scitt_mirror_published(scitt_store_t *store, size_t *out_max_statement, scitt_buf_t *keyset);
 
 /* scitt_mirror_entry_hash is the mirror store's entry hash: the log entry
  * (SHA-256 of the normalised statement) of a stored transparent statement. */

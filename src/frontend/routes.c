@@ -479,6 +479,10 @@ void scitt_h2__route(scitt_h2_stream_t *s)
         get_entries(s, p + 9, len - 9);
         return;
     case R_KEYS:
+        if (fe->cfg.keys == NULL && fe->cfg.keyset.len > 0) {
+            scitt_h2__respond_bytes(s, 200, "application/cbor", fe->cfg.keyset.base, fe->cfg.keyset.len, NULL, 0);
+            return;
+        }
         if (fe->cfg.keys == NULL) {
             scitt_h2__respond_problem(s, 404, "No such key", "this mirror publishes no receipt keys", NULL, 0);
             return;

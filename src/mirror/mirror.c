@@ -35,6 +35,7 @@
 #define MAX_KEYSET    65536
 #define MAX_CONFIG    65536
 #define MAX_STATEMENT ((size_t)1 << 30) /* the ceiling of what a log may announce */
+#define META_KEYS     "mirror.receipt-keys"
 #define META_LIMIT    "mirror.max-statement-bytes"
 #define META_ORIGIN   "mirror.origin"
 #define META_PENDING  "mirror.pending"
@@ -501,19 +502,25 @@ void scitt_mirror_entry_hash(uint8_t out[32], const uint8_t *stored, size_t len)
     }
 }
 
-size_t scitt_mirror_log_max_statement(scitt_store_t *store)
+int scitt_mirror_published(scitt_store_t *store, size_t *out_max_statement, scitt_buf_t *keyset)
 {
     uint64_t n = SCITT_COSE_DEFAULT_MAX_LEN;
     scitt_store_read_t *rd;
-    scitt_span_t text;
-    if (scitt_store_read_begin(store, &rd) == 0) {
-        if (scitt_store_get_meta(rd, META_LIMIT, &text) != 0 ||
-            scitt_parse_u64((const char *)text.base, text.len, &n) != 0 || n == 0 || n > MAX_STATEMENT) {
-            n = SCITT_COSE_DEFAULT_MAX_LEN;
-        }
-        scitt_store_read_end(rd);
+    scitt_span_t v;
+    int rc = scitt_store_read_begin(store, &rd);
+    if (rc != 0) {
+        return rc;
     }
-    return (size_t)n;
+    if (scitt_store_get_meta(rd, META_LIMIT, &v) != 0 || scitt_parse_u64((const char *)v.base, v.len, &n) != 0 ||
+        n == 0 || n > MAX_STATEMENT) {
+        n = SCITT_COSE_DEFAULT_MAX_LEN;
+    }
+    if (scitt_store_get_meta(rd, META_KEYS, &v) == 0) {
+        rc = scitt_buf_append(keyset, v.base, v.len);
+    }
+    scitt_store_read_end(rd);
+    *out_max_statement = (size_t)n;
+    return rc;
 }
 
 scitt_store_t *scitt_mirror_store(scitt_mirror_t *m)
@@ -634,6 +641,23 @@ static int prove_prefix(scitt_mirror_t *m, uint64_t size, const uint8_t root[32]
     return SCITT_MIRROR_OK;
 }
 
+/* keep_published stores what the log publishes (its limit, its receipt
+ * keys) in the store's meta when it changed, for --serve to publish. */
+static int keep_published(scitt_mirror_t *m, const char *key, scitt_span_t value, scitt_buf_t *msg)
+{
+    scitt_store_read_t *rd;
+    scitt_span_t held;
+    bool same = false;
+    if (scitt_store_read_begin(m->store, &rd) == 0) {
+        same = scitt_store_get_meta(rd, key, &held) == 0 && scitt_span_eq(held, value);
+        scitt_store_read_end(rd);
+    }
+    if (!same && scitt_store_meta_put(m->store, key, value) != 0) {
+        return say(msg, SCITT_MIRROR_FAILED, "cannot write the mirror's store");
+    }
+    return SCITT_MIRROR_OK;
+}
+
 /* -- Receipts -- */
 
 /* fetch_keys reads the log's COSE_KeySet. A log that publishes none (404)
@@ -668,6 +692,9 @@ static int fetch_keys(scitt_mirror_t *m, scitt_buf_t *msg)
         } else {
             m->kids[m->num_keys++] = parsed[i].kid;
         }
+    }
+    if (verdict == SCITT_MIRROR_OK && m->keyset.len > 0) {
+        verdict = keep_published(m, META_KEYS, scitt_buf_span(&m->keyset), msg);
     }
     return verdict;
 }
@@ -1108,17 +1135,7 @@ static int fetch_config(scitt_mirror_t *m, const scitt_checkpoint_t *cp, scitt_b
     m->max_statement = limit > MAX_STATEMENT ? MAX_STATEMENT : (size_t)limit;
     char text[24];
     snprintf(text, sizeof(text), "%llu", (unsigned long long)c.max_statement_bytes);
-    scitt_store_read_t *rd;
-    scitt_span_t held = {0};
-    bool same = false;
-    if (scitt_store_read_begin(m->store, &rd) == 0) {
-        same = scitt_store_get_meta(rd, META_LIMIT, &held) == 0 && scitt_span_eq(held, scitt_span_str(text));
-        scitt_store_read_end(rd);
-    }
-    if (!same && scitt_store_meta_put(m->store, META_LIMIT, scitt_span_str(text)) != 0) {
-        return say(msg, SCITT_MIRROR_FAILED, "cannot write the mirror's store");
-    }
-    return SCITT_MIRROR_OK;
+    return keep_published(m, META_LIMIT, scitt_span_str(text), msg);
 }
 
 static int fork_at(scitt_mirror_t *m, scitt_buf_t *msg, const char *what, uint64_t size, const uint8_t ours[32],

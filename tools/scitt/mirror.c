@@ -31,9 +31,11 @@ static const char help[] = "usage: scitt mirror --url URL --dir DIR [--vkey VKEY
                            "  --chunk N      entries verified and stored per step (default 1024)\n"
                            "  --serve H:P    after the sync (or without --url, at once), re-serve the\n"
                            "                 verified copy read-only over HTTP/2 (h2c) until SIGINT or\n"
-                           "                 SIGTERM: /checkpoint, /checkpoint.vkey, /tile/..., and\n"
+                           "                 SIGTERM: /checkpoint, /checkpoint.vkey, /tile/...,\n"
                            "                 /entries/{id}/statement (the transparent statements the log\n"
-                           "                 served), so another mirror can follow this one. Not with\n"
+                           "                 served), and the log's receipt keys and limits\n"
+                           "                 (/.well-known/scitt-keys, /.well-known/transparency-\n"
+                           "                 configuration), so another mirror can follow this one. Not with\n"
                            "                 --follow yet.\n\n"
                            "On an inconsistency the mirror stops, stores nothing of the offending data,\n"
                            "prints what differs and keeps the evidence (trusted.checkpoint,\n"
@@ -92,11 +94,17 @@ static int serve_copy(const char *dir, const char *listen)
     scitt_store_config_t sc = {.dir = path, .entry_hash = scitt_mirror_entry_hash};
     const char *why = NULL;
     int rc = scitt_store_open(&store, &sc, &why);
+    /* What the log publishes, so that mirrors of this copy check the same. */
+    size_t max_statement = 0;
+    scitt_buf_t keyset;
+    scitt_buf_init(&keyset, NULL, 0);
+    rc = rc != 0 ? rc : scitt_mirror_published(store, &max_statement, &keyset);
     if (rc == 0) {
         scitt_frontend_config_t fcfg = {.store = store,
                                         .origin = origin,
                                         .vkey_line = (const char *)vkey.base,
-                                        .max_statement_bytes = scitt_mirror_log_max_statement(store),
+                                        .keyset = scitt_buf_span(&keyset),
+                                        .max_statement_bytes = max_statement,
                                         .max_connections = 1000,
                                         .max_header_bytes = 16384,
                                         .max_streams = 100,
@@ -111,6 +119,7 @@ static int serve_copy(const char *dir, const char *listen)
         cli_err("mirror: cannot serve %s: %s (%s)", dir, why != NULL ? why : "", scitt_strerror(rc));
     }
     scitt_store_close(store);
+    scitt_buf_cleanup(&keyset);
     free(origin);
     scitt_buf_cleanup(&vkey);
     return rc == 0 ? 0 : CLI_FAIL;
