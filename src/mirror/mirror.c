@@ -76,7 +76,7 @@ struct scitt_mirror {
     /* The log's receipt keys (/.well-known/scitt-keys), fetched once per
      * round when a statement first carries a receipt. */
     bool keys_fetched;
-    size_t num_keys; /* 0 after fetching: the log publishes none */
+    size_t num_keys; /* keys loaded from `keyset` (empty when the log publishes none) */
     scitt_key_t *keys[MAX_KEYS];
     scitt_span_t kids[MAX_KEYS]; /* into `keyset` */
     scitt_buf_t keyset;
