@@ -248,6 +248,25 @@ int scitt_cose_keyset_parse(scitt_cose_key_t *out, size_t max_keys, size_t *out_
  * allocated in `*out`). SCITT_EBADKEY when the crypto library refuses it. */
 int scitt_cose_key_load(scitt_key_t **out, const scitt_cose_key_t *key);
 
+/* -- The published configuration (src/cose/config.c) -- */
+
+/* scitt_cose_config_t: GET /.well-known/transparency-configuration, a CBOR
+ * map {"issuer": tstr, "max_statement_bytes": uint,
+ * "max_transparent_statement_bytes": uint}: the origin, the largest POST
+ * /entries body, and the largest GET /entries/{id}/statement body. */
+typedef struct scitt_cose_config {
+    scitt_span_t issuer;
+    uint64_t max_statement_bytes;
+    uint64_t max_transparent_statement_bytes;
+} scitt_cose_config_t;
+
+int scitt_cose_config_encode(scitt_buf_t *out, const scitt_cose_config_t *c);
+
+/* scitt_cose_config_decode reads the map (unknown keys are skipped, absent
+ * ones are 0; `issuer` points into `data`). CBOR errors as for
+ * scitt_cose_sign1_decode. */
+int scitt_cose_config_decode(scitt_cose_config_t *out, const uint8_t *data, size_t len, const char **out_err_desc);
+
 /* -- Concise problem details (RFC 9290) -- */
 
 /* scitt_cose_problem_for maps an error code to the HTTP status and SCRAPI

@@ -29,6 +29,7 @@ typedef struct scitt_frontend_config {
     scitt_seq_t *seq;             /* NULL: POST answers 503 (fuzzing) */
     const scitt_seq_keys_t *keys; /* NULL: a read-only mirror (no receipts, no POST) */
     const char *vkey_line;        /* with keys NULL: the log's note verifier key, served as is */
+    scitt_span_t keyset;          /* with keys NULL: the log's COSE_KeySet, served as is (empty: 404) */
     const char *origin;
     scitt_tls_ctx_t *tls; /* NULL: cleartext h2c */
     size_t max_statement_bytes;

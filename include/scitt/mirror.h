@@ -13,6 +13,12 @@
  *     that the statement served for it hashes to it (SHA-256 of the
  *     normalised statement), and that every tile it recomputes from those
  *     entries equals the tile the log serves;
+ *  4. that every receipt a statement carries (header 394) is for its leaf,
+ *     that its inclusion proof leads to the log's root at the receipt's tree
+ *     size (from the log's tiles, proven consistent with the checkpoint),
+ *     and that it is signed by a key of the log's /.well-known/scitt-keys
+ *     (fetched each round; a log that publishes none gets its receipts
+ *     checked against its roots only, with a warning);
  * and only then stores the entries, its own recomputed tiles and the
  * checkpoint in its LMDB (src/store, the same tables as the service).
  * Entries are committed in chunks as they are verified, so an interrupted
@@ -44,6 +50,8 @@ typedef enum scitt_mirror_verdict {
     SCITT_MIRROR_FORK = 11,           /* signed, but inconsistent with what the mirror already trusts */
     SCITT_MIRROR_BAD_TILE = 12,       /* tiles that do not reproduce the root or disagree with the entries */
     SCITT_MIRROR_BAD_STATEMENT = 13,  /* a statement that does not hash to its entry, or is missing */
+    SCITT_MIRROR_ROLLBACK = 14,       /* an older checkpoint, and the entries past it are no longer served */
+    SCITT_MIRROR_BAD_RECEIPT = 15,    /* a receipt in a statement that does not verify against the log */
 } scitt_mirror_verdict_t;
 
 /* scitt_mirror_verdict_name returns a short name ("fork", ...). */
@@ -102,8 +110,8 @@ typedef struct scitt_mirror_status {
 
 /* scitt_mirror_sync fetches the current checkpoint and mirrors up to it.
  * Returns a verdict; anything but SCITT_MIRROR_OK comes with a message in
- * `msg` saying exactly what differs (and, for 10-13, where the evidence
- * went). `status` (may be NULL) is filled in either way. */
+ * `msg` saying exactly what differs (and, for 10-15, where the evidence
+ * went); SCITT_MIRROR_OK may come with a warning in `msg`. `status` (may be NULL) is filled in either way. */
 int scitt_mirror_sync(scitt_mirror_t *m, scitt_mirror_status_t *status, scitt_buf_t *msg);
 
 /* scitt_mirror_get_status reports the state without touching the log. */
@@ -115,6 +123,13 @@ const char *scitt_mirror_store_dir(const scitt_mirror_t *m);
 /* scitt_mirror_store returns the mirror's store (entries, tiles, heads), for
  * serving it read-only; owned by `m`. */
 scitt_store_t *scitt_mirror_store(scitt_mirror_t *m);
+
+/* scitt_mirror_published reads what the log publishes, as the last sync
+ * kept it in the mirror's store: its registration limit (its
+ * max_statement_bytes; 1 MiB when unknown) and its receipt keys (the
+ * COSE_KeySet appended to `keyset`; nothing when it publishes none), for
+ * `--serve` to publish in turn, so mirrors of the mirror check the same. */
+int scitt_mirror_published(scitt_store_t *store, size_t *out_max_statement, scitt_buf_t *keyset);
 
 /* scitt_mirror_entry_hash is the mirror store's entry hash: the log entry
  * (SHA-256 of the normalised statement) of a stored transparent statement. */

@@ -73,4 +73,14 @@ int scitt_receipt_transparent(scitt_buf_t *out, const scitt_cose_sign1_t *stmt, 
 int scitt_receipt_split(const scitt_cose_sign1_t *stmt, uint8_t entry[32], const scitt_span_t **out_receipts,
                         size_t *out_num);
 
+/* scitt_receipt_max_len bounds the length of a receipt of ours for a log
+ * named `origin_len` bytes (any tree size, a full path, any kid up to 64
+ * bytes and ECDSA signature); scitt_receipt_transparent_max_len bounds the
+ * transparent statement made of a statement of `statement_len` bytes and
+ * such a receipt: what GET /entries/{id}/statement can serve when
+ * registration takes `statement_len` bytes at most. Implemented in
+ * src/cose/config.c. */
+size_t scitt_receipt_max_len(size_t origin_len);
+size_t scitt_receipt_transparent_max_len(size_t statement_len, size_t origin_len);
+
 #endif /* SCITT_RECEIPT_H */

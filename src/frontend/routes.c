@@ -8,6 +8,7 @@
  *   GET  /entries/{id}                    receipt: 200 / 204 pending / 404
  *   GET  /entries/{id}/statement          transparent statement
  *   GET  /.well-known/scitt-keys[/{kid}]  COSE_KeySet / COSE_Key
+ *   GET  /.well-known/transparency-configuration  limits, for mirrors
  *   GET  /checkpoint, /checkpoint.vkey    C2SP signed note, verifier key
  *   GET  /tile/...                        tiles.c
  *   GET  /metrics, /healthz
@@ -359,12 +360,34 @@ static void get_metrics(scitt_h2_stream_t *s)
     scitt_h2__respond(s, 200, "text/plain; version=0.0.4; charset=utf-8", &b, &h, 1);
 }
 
+/* get_config answers the published configuration: what a mirror needs to
+ * copy every statement this service can register (a read-only mirror
+ * publishes the limits of the log it copies). */
+static void get_config(scitt_h2_stream_t *s)
+{
+    const scitt_frontend_config_t *cfg = &s->conn->fe->cfg;
+    size_t origin_len = strlen(cfg->origin);
+    scitt_cose_config_t c = {.issuer = scitt_span_str(cfg->origin),
+                             .max_statement_bytes = cfg->max_statement_bytes,
+                             .max_transparent_statement_bytes =
+                                 scitt_receipt_transparent_max_len(cfg->max_statement_bytes, origin_len)};
+    scitt_buf_t out;
+    scitt_buf_init(&out, NULL, 0);
+    if (scitt_cose_config_encode(&out, &c) != 0) {
+        scitt_buf_cleanup(&out);
+        scitt_h2__respond_problem(s, 500, "Internal Server Error", "out of memory", NULL, 0);
+        return;
+    }
+    scitt_h2__respond(s, 200, "application/cbor", &out, NULL, 0);
+}
+
 typedef enum route {
     R_NONE,
     R_REGISTER,
     R_ENTRY,
     R_KEYS,
     R_KEY,
+    R_CONFIG,
     R_CHECKPOINT,
     R_VKEY,
     R_TILE,
@@ -385,6 +408,9 @@ static route_t classify(const char *p, size_t len)
     }
     if (has_prefix(p, len, "/.well-known/scitt-keys/")) {
         return R_KEY;
+    }
+    if (is_exact(p, len, "/.well-known/transparency-configuration")) {
+        return R_CONFIG;
     }
     if (is_exact(p, len, "/checkpoint")) {
         return R_CHECKPOINT;
@@ -483,6 +509,10 @@ void scitt_h2__route(scitt_h2_stream_t *s)
         get_entries(s, p + 9, len - 9);
         return;
     case R_KEYS:
+        if (fe->cfg.keys == NULL && fe->cfg.keyset.len > 0) {
+            scitt_h2__respond_bytes(s, 200, "application/cbor", fe->cfg.keyset.base, fe->cfg.keyset.len, NULL, 0);
+            return;
+        }
         if (fe->cfg.keys == NULL) {
             scitt_h2__respond_problem(s, 404, "No such key", "this mirror publishes no receipt keys", NULL, 0);
             return;
@@ -491,6 +521,9 @@ void scitt_h2__route(scitt_h2_stream_t *s)
         return;
     case R_KEY:
         get_key(s, p + 24, len - 24);
+        return;
+    case R_CONFIG:
+        get_config(s);
         return;
     case R_CHECKPOINT:
         get_checkpoint(s);

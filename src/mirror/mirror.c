@@ -27,10 +27,16 @@
 #include "scitt/merkle.h"
 #include "scitt/mirror.h"
 #include "scitt/note.h"
+#include "scitt/receipt.h"
 #include "scitt/store.h"
 
 #define CACHE_SLOTS   64
-#define MAX_STATEMENT (1u << 20)
+#define MAX_KEYS      16
+#define MAX_KEYSET    65536
+#define MAX_CONFIG    65536
+#define MAX_STATEMENT ((size_t)1 << 30) /* the ceiling of what a log may announce */
+#define META_KEYS     "mirror.receipt-keys"
+#define META_LIMIT    "mirror.max-statement-bytes"
 #define META_ORIGIN   "mirror.origin"
 #define META_PENDING  "mirror.pending"
 #define VKEY_FILE     "checkpoint.vkey"
@@ -62,8 +68,26 @@ struct scitt_mirror {
     uint8_t log_root[32]; /* the root the log's checkpoint signed at log_size */
     cached_tile_t cache[CACHE_SLOTS];
     int fetch_verdict;     /* set by the log tile reader when a fetch fails */
+    bool fetch_missing;    /* and the log answered 404 */
     scitt_buf_t fetch_why; /* and why */
     scitt_buf_t offered;   /* the new checkpoint note */
+    size_t max_statement;  /* the largest statement the log can serve (its configuration) */
+
+    /* The log's receipt keys (/.well-known/scitt-keys), fetched once per
+     * round when a statement first carries a receipt. */
+    bool keys_fetched;
+    size_t num_keys; /* keys loaded from `keyset` (empty when the log publishes none) */
+    scitt_key_t *keys[MAX_KEYS];
+    scitt_span_t kids[MAX_KEYS]; /* into `keyset` */
+    scitt_buf_t keyset;
+    /* The last tree size whose root was proven against the checkpoint, and
+     * the last receipt signature verified (SHA-256 of its protected header,
+     * signature and root): the receipts of one batch share both. */
+    uint64_t proven_size;
+    uint8_t proven_root[32];
+    uint8_t signed_memo[32];
+    scitt_receipt_t receipt;
+    scitt_buf_t scratch;
 };
 
 const char *scitt_mirror_verdict_name(int verdict)
@@ -81,6 +105,10 @@ const char *scitt_mirror_verdict_name(int verdict)
         return "bad-tile";
     case SCITT_MIRROR_BAD_STATEMENT:
         return "bad-statement";
+    case SCITT_MIRROR_ROLLBACK:
+        return "rollback";
+    case SCITT_MIRROR_BAD_RECEIPT:
+        return "bad-receipt";
     }
     return "unknown";
 }
@@ -239,9 +267,23 @@ static void cache_put(scitt_mirror_t *m, unsigned level, uint64_t index, scitt_b
     scitt_buf_init(hashes, NULL, 0);
 }
 
+/* keys_clear forgets the receipt keys and what they verified (each round
+ * fetches them anew). */
+static void keys_clear(scitt_mirror_t *m)
+{
+    for (size_t i = 0; i < m->num_keys; i++) {
+        scitt_key_free(m->keys[i]);
+    }
+    m->num_keys = 0;
+    m->keys_fetched = false;
+    m->proven_size = 0;
+    memset(m->signed_memo, 0, sizeof(m->signed_memo));
+}
+
 /* check_tile_body checks that a fetched tile has the width its path says. */
 static int check_tile_body(scitt_mirror_t *m, const scitt_mirror_get_t *g, size_t width)
 {
+    m->fetch_missing = g->status == 404;
     if (g->status != 200) {
         scitt_buf_reset(&m->fetch_why);
         say(&m->fetch_why, 0, "the log does not serve %s (HTTP %d)", g->path, g->status);
@@ -460,6 +502,27 @@ void scitt_mirror_entry_hash(uint8_t out[32], const uint8_t *stored, size_t len)
     }
 }
 
+int scitt_mirror_published(scitt_store_t *store, size_t *out_max_statement, scitt_buf_t *keyset)
+{
+    uint64_t n = SCITT_COSE_DEFAULT_MAX_LEN;
+    scitt_store_read_t *rd;
+    scitt_span_t v;
+    int rc = scitt_store_read_begin(store, &rd);
+    if (rc != 0) {
+        return rc;
+    }
+    if (scitt_store_get_meta(rd, META_LIMIT, &v) != 0 || scitt_parse_u64((const char *)v.base, v.len, &n) != 0 ||
+        n == 0 || n > MAX_STATEMENT) {
+        n = SCITT_COSE_DEFAULT_MAX_LEN;
+    }
+    if (scitt_store_get_meta(rd, META_KEYS, &v) == 0) {
+        rc = scitt_buf_append(keyset, v.base, v.len);
+    }
+    scitt_store_read_end(rd);
+    *out_max_statement = (size_t)n;
+    return rc;
+}
+
 scitt_store_t *scitt_mirror_store(scitt_mirror_t *m)
 {
     return m->store;
@@ -484,6 +547,8 @@ int scitt_mirror_open(scitt_mirror_t **out, const scitt_mirror_config_t *cfg, sc
     scitt_buf_init(&m->head_note, NULL, 0);
     scitt_buf_init(&m->fetch_why, NULL, 0);
     scitt_buf_init(&m->offered, NULL, SCITT_NOTE_MAX_LEN);
+    scitt_buf_init(&m->keyset, NULL, MAX_KEYSET);
+    scitt_buf_init(&m->scratch, NULL, 0);
     int verdict = SCITT_MIRROR_OK;
     const char *why = NULL;
     if (mkdir(m->dir, 0700) != 0 && errno != EEXIST) {
@@ -514,6 +579,9 @@ void scitt_mirror_close(scitt_mirror_t *m)
         return;
     }
     cache_clear(m, false);
+    keys_clear(m);
+    scitt_buf_cleanup(&m->keyset);
+    scitt_buf_cleanup(&m->scratch);
     scitt_merkle_free(m->tree);
     if (m->store != NULL) {
         scitt_store_close(m->store);
@@ -538,6 +606,212 @@ void scitt_mirror_get_status(const scitt_mirror_t *m, scitt_mirror_status_t *out
 const char *scitt_mirror_store_dir(const scitt_mirror_t *m)
 {
     return m->db_dir;
+}
+
+/* prove_prefix checks that `root` is the root of the first `size` entries
+ * of the checkpoint's tree: the signed root itself at the checkpoint's
+ * size, else a consistency proof (from the log's tiles) to the signed root. */
+static int prove_prefix(scitt_mirror_t *m, uint64_t size, const uint8_t root[32], scitt_buf_t *msg)
+{
+    if (size == m->log_size) {
+        if (memcmp(root, m->log_root, 32) != 0) {
+            return say(msg, SCITT_MIRROR_BAD_TILE, "the entries up to %llu do not give the checkpoint's root",
+                       (unsigned long long)size);
+        }
+        return SCITT_MIRROR_OK;
+    }
+    scitt_tile_reader_t rd = {logtiles_read, m, NULL};
+    uint8_t proof[SCITT_MERKLE_MAX_PROOF][32];
+    size_t proof_len;
+    m->fetch_verdict = 0;
+    int rc = scitt_merkle_consistency_proof(NULL, &rd, size, m->log_size, proof, &proof_len);
+    if (rc != 0) {
+        return say(msg, m->fetch_verdict != 0 ? m->fetch_verdict : SCITT_MIRROR_FAILED,
+                   "cannot prove entries up to %llu against the checkpoint: %s", (unsigned long long)size,
+                   scitt_strerror(rc));
+    }
+    if (scitt_merkle_verify_consistency(size, m->log_size, root, m->log_root, (const uint8_t(*)[32])proof, proof_len) !=
+        0) {
+        say(msg, SCITT_MIRROR_BAD_TILE,
+            "the log's tiles do not prove that its first %llu entries are in the checkpoint it signed",
+            (unsigned long long)size);
+        evidence(m, SCITT_MIRROR_BAD_TILE, NULL, scitt_span(NULL, 0), msg);
+        return SCITT_MIRROR_BAD_TILE;
+    }
+    return SCITT_MIRROR_OK;
+}
+
+/* keep_published stores what the log publishes (its limit, its receipt
+ * keys) in the store's meta when it changed, for --serve to publish. */
+static int keep_published(scitt_mirror_t *m, const char *key, scitt_span_t value, scitt_buf_t *msg)
+{
+    scitt_store_read_t *rd;
+    scitt_span_t held;
+    bool same = false;
+    if (scitt_store_read_begin(m->store, &rd) == 0) {
+        same = scitt_store_get_meta(rd, key, &held) == 0 && scitt_span_eq(held, value);
+        scitt_store_read_end(rd);
+    }
+    if (!same && scitt_store_meta_put(m->store, key, value) != 0) {
+        return say(msg, SCITT_MIRROR_FAILED, "cannot write the mirror's store");
+    }
+    return SCITT_MIRROR_OK;
+}
+
+/* -- Receipts -- */
+
+/* fetch_keys reads the log's COSE_KeySet. A log that publishes none (404)
+ * leaves `keyset` empty: receipts are then checked against the log's roots
+ * only, and the round ends with a warning. */
+static int fetch_keys(scitt_mirror_t *m, scitt_buf_t *msg)
+{
+    scitt_mirror_get_t g;
+    int rc = fetch_one(m, &g, "/.well-known/scitt-keys", MAX_KEYSET);
+    m->keys_fetched = true;
+    scitt_buf_reset(&m->keyset);
+    int verdict = SCITT_MIRROR_OK;
+    if (rc != 0 || (g.status != 200 && g.status != 404)) {
+        verdict = say(msg, SCITT_MIRROR_FAILED, "cannot fetch /.well-known/scitt-keys: %s (HTTP %d)",
+                      scitt_strerror(rc), g.status);
+    } else if (g.status == 200 && scitt_buf_append(&m->keyset, g.body.base, g.body.len) != 0) {
+        verdict = say(msg, SCITT_MIRROR_FAILED, "out of memory");
+    }
+    scitt_buf_cleanup(&g.body);
+    scitt_cose_key_t parsed[MAX_KEYS];
+    size_t num = 0;
+    const char *why = NULL;
+    if (verdict == SCITT_MIRROR_OK && m->keyset.len > 0 &&
+        (rc = scitt_cose_keyset_parse(parsed, MAX_KEYS, &num, m->keyset.base, m->keyset.len, &why)) != 0) {
+        verdict = say(msg, SCITT_MIRROR_BAD_RECEIPT, "the log's /.well-known/scitt-keys is not a COSE_KeySet: %s",
+                      why != NULL ? why : scitt_strerror(rc));
+    }
+    for (size_t i = 0; verdict == SCITT_MIRROR_OK && i < num; i++) {
+        if (scitt_cose_key_load(&m->keys[m->num_keys], &parsed[i]) != 0) {
+            verdict =
+                say(msg, SCITT_MIRROR_BAD_RECEIPT, "key %zu of the log's /.well-known/scitt-keys is not usable", i + 1);
+        } else {
+            m->kids[m->num_keys++] = parsed[i].kid;
+        }
+    }
+    if (verdict == SCITT_MIRROR_OK && m->keyset.len > 0) {
+        verdict = keep_published(m, META_KEYS, scitt_buf_span(&m->keyset), msg);
+    }
+    return verdict;
+}
+
+static const scitt_key_t *find_key(const scitt_mirror_t *m, scitt_span_t kid)
+{
+    for (size_t i = 0; i < m->num_keys; i++) {
+        if (m->kids[i].len == 0 || scitt_span_eq(m->kids[i], kid)) {
+            return m->keys[i];
+        }
+    }
+    return NULL;
+}
+
+/* proven_root gives the root of the checkpoint's tree at `size`: from the
+ * log's tiles, proven consistent with the signed root. */
+static int proven_root(scitt_mirror_t *m, uint64_t size, uint8_t out[32], scitt_buf_t *msg)
+{
+    if (size != m->proven_size || size == 0) {
+        int verdict = log_root(m, size, m->proven_root, msg);
+        verdict = verdict != SCITT_MIRROR_OK ? verdict : prove_prefix(m, size, m->proven_root, msg);
+        if (verdict != SCITT_MIRROR_OK) {
+            m->proven_size = 0;
+            return verdict;
+        }
+        m->proven_size = size;
+    }
+    memcpy(out, m->proven_root, 32);
+    return SCITT_MIRROR_OK;
+}
+
+/* check_receipt verifies one receipt of the statement at `index`: for that
+ * leaf, its inclusion proof leads to the log's root at its tree size (which
+ * must not exceed the checkpoint's), and it is signed by one of the log's
+ * receipt keys. Returns a verdict, the reason in `msg` without evidence. */
+static int check_receipt(scitt_mirror_t *m, scitt_span_t bytes, const uint8_t entry[32], uint64_t index,
+                         scitt_buf_t *msg)
+{
+    scitt_receipt_t *r = &m->receipt;
+    const char *why = NULL;
+    int rc = scitt_receipt_decode(r, bytes.base, bytes.len, &why);
+    if (rc != 0) {
+        return say(msg, SCITT_MIRROR_BAD_RECEIPT, "it is not a receipt: %s", why != NULL ? why : scitt_strerror(rc));
+    }
+    if (r->leaf_index != index || r->leaf_index >= r->tree_size || r->tree_size > m->log_size) {
+        return say(msg, SCITT_MIRROR_BAD_RECEIPT, "it claims leaf %llu of tree size %llu (the checkpoint's is %llu)",
+                   (unsigned long long)r->leaf_index, (unsigned long long)r->tree_size,
+                   (unsigned long long)m->log_size);
+    }
+    uint8_t leaf[32], theirs[32], root[32];
+    scitt_merkle_leaf_hash(leaf, entry, 32);
+    rc = scitt_merkle_root_from_inclusion(theirs, r->leaf_index, r->tree_size, leaf, (const uint8_t(*)[32])r->path,
+                                          r->path_len);
+    int verdict = proven_root(m, r->tree_size, root, msg);
+    if (verdict != SCITT_MIRROR_OK) {
+        return verdict;
+    }
+    if (rc != 0 || memcmp(theirs, root, 32) != 0) {
+        char hex[65];
+        hex32(hex, root);
+        return say(msg, SCITT_MIRROR_BAD_RECEIPT, "its inclusion proof does not lead to the log's root %s at size %llu",
+                   hex, (unsigned long long)r->tree_size);
+    }
+    if (!m->keys_fetched && (verdict = fetch_keys(m, msg)) != SCITT_MIRROR_OK) {
+        return verdict;
+    }
+    if (m->num_keys == 0 && m->keyset.len == 0) {
+        return SCITT_MIRROR_OK; /* no keys published: the roots are all we can check */
+    }
+    const scitt_key_t *key = find_key(m, r->sign1.prot.kid);
+    if (key == NULL) {
+        return say(msg, SCITT_MIRROR_BAD_RECEIPT, "no key of the log's /.well-known/scitt-keys has its kid");
+    }
+    /* One signature covers every receipt of a tree size. */
+    uint8_t memo[32];
+    scitt_buf_reset(&m->scratch);
+    rc = scitt_buf_append(&m->scratch, r->sign1.protected_item.base, r->sign1.protected_item.len);
+    rc = rc != 0 ? rc : scitt_buf_append(&m->scratch, r->sign1.signature_item.base, r->sign1.signature_item.len);
+    rc = rc != 0 ? rc : scitt_buf_append(&m->scratch, root, 32);
+    if (rc != 0) {
+        return say(msg, SCITT_MIRROR_FAILED, "out of memory");
+    }
+    scitt_sha256(memo, m->scratch.base, m->scratch.len);
+    if (r->num_proofs == 1 && r->sign1.detached && memcmp(memo, m->signed_memo, 32) == 0) {
+        return SCITT_MIRROR_OK;
+    }
+    rc = scitt_receipt_verify(r, entry, key, NULL, &m->scratch, &why);
+    if (rc != 0) {
+        return say(msg, SCITT_MIRROR_BAD_RECEIPT, "it does not verify with the log's key: %s",
+                   why != NULL ? why : scitt_strerror(rc));
+    }
+    memcpy(m->signed_memo, memo, 32);
+    return SCITT_MIRROR_OK;
+}
+
+/* check_receipts verifies every receipt a statement carries (header 394);
+ * a failure is evidence, with the statement. */
+static int check_receipts(scitt_mirror_t *m, const scitt_cose_sign1_t *s, uint64_t index, const scitt_mirror_get_t *g,
+                          scitt_buf_t *msg)
+{
+    uint8_t entry[32];
+    const scitt_span_t *receipts;
+    size_t num;
+    scitt_receipt_split(s, entry, &receipts, &num);
+    for (size_t i = 0; i < num; i++) {
+        size_t mark = msg->len;
+        say(msg, 0, "entry %llu: receipt %zu of the statement at %s: ", (unsigned long long)index, i + 1, g->path);
+        int verdict = check_receipt(m, receipts[i], entry, index, msg);
+        if (verdict == SCITT_MIRROR_BAD_RECEIPT) {
+            evidence(m, verdict, "statement", scitt_buf_span(&g->body), msg);
+        }
+        if (verdict != SCITT_MIRROR_OK) {
+            return verdict;
+        }
+        msg->len = mark;
+    }
+    return SCITT_MIRROR_OK;
 }
 
 /* -- One chunk of entries -- */
@@ -648,7 +922,7 @@ static int chunk_statements(scitt_mirror_t *m, chunk_t *c, scitt_buf_t *msg)
     for (size_t i = 0; i < n; i++) {
         char id[65];
         hex32(id, c->entries[i]);
-        get_init(&c->stmts[i], MAX_STATEMENT);
+        get_init(&c->stmts[i], m->max_statement);
         snprintf(c->stmts[i].path, sizeof(c->stmts[i].path), "/entries/%s/statement", id);
     }
     int rc = m->cfg.source->get(m->cfg.source->ud, c->stmts, n);
@@ -670,7 +944,7 @@ static int chunk_statements(scitt_mirror_t *m, chunk_t *c, scitt_buf_t *msg)
         const char *why = NULL;
         uint8_t got[32];
         char want_hex[65], got_hex[65];
-        rc = scitt_cose_sign1_decode(&s, g->body.base, g->body.len, MAX_STATEMENT, &why);
+        rc = scitt_cose_sign1_decode(&s, g->body.base, g->body.len, m->max_statement, &why);
         if (rc == 0) {
             scitt_cose_entry(&s, got);
         }
@@ -687,6 +961,10 @@ static int chunk_statements(scitt_mirror_t *m, chunk_t *c, scitt_buf_t *msg)
             }
             evidence(m, SCITT_MIRROR_BAD_STATEMENT, "statement", scitt_buf_span(&g->body), msg);
             return SCITT_MIRROR_BAD_STATEMENT;
+        }
+        int verdict = check_receipts(m, &s, c->first + i, g, msg);
+        if (verdict != SCITT_MIRROR_OK) {
+            return verdict;
         }
         c->stored[i] = scitt_buf_span(&g->body);
     }
@@ -743,29 +1021,9 @@ static int chunk_commit(scitt_mirror_t *m, chunk_t *c, scitt_buf_t *msg)
      * the signed root, or the signed root itself at the last chunk. */
     uint8_t ours[32];
     scitt_merkle_root(m->tree, ours);
-    if (c->end == m->log_size) {
-        if (memcmp(ours, m->log_root, 32) != 0) {
-            return say(msg, SCITT_MIRROR_BAD_TILE, "the entries up to %llu do not give the checkpoint's root",
-                       (unsigned long long)c->end);
-        }
-    } else {
-        uint8_t proof[SCITT_MERKLE_MAX_PROOF][32];
-        size_t proof_len;
-        m->fetch_verdict = 0;
-        rc = scitt_merkle_consistency_proof(NULL, &rd, c->end, m->log_size, proof, &proof_len);
-        if (rc != 0) {
-            return say(msg, m->fetch_verdict != 0 ? m->fetch_verdict : SCITT_MIRROR_FAILED,
-                       "cannot prove entries up to %llu against the checkpoint: %s", (unsigned long long)c->end,
-                       scitt_strerror(rc));
-        }
-        if (scitt_merkle_verify_consistency(c->end, m->log_size, ours, m->log_root, (const uint8_t(*)[32])proof,
-                                            proof_len) != 0) {
-            say(msg, SCITT_MIRROR_BAD_TILE,
-                "the log's tiles do not prove that its first %llu entries are in the checkpoint it signed",
-                (unsigned long long)c->end);
-            evidence(m, SCITT_MIRROR_BAD_TILE, NULL, scitt_span(NULL, 0), msg);
-            return SCITT_MIRROR_BAD_TILE;
-        }
+    int verdict = prove_prefix(m, c->end, ours, msg);
+    if (verdict != SCITT_MIRROR_OK) {
+        return verdict;
     }
     scitt_store_batch_t b = {.first_index = c->first,
                              .num_entries = n,
@@ -847,6 +1105,39 @@ static int fetch_checkpoint(scitt_mirror_t *m, scitt_checkpoint_t *cp, scitt_buf
     return SCITT_MIRROR_OK;
 }
 
+/* fetch_config reads the log's limits from its configuration: statements
+ * up to max_transparent_statement_bytes (capped at MAX_STATEMENT). A log
+ * that publishes none is held to what the default --max-statement-bytes
+ * gives. The log's registration limit is kept in the store's meta, for
+ * --serve to publish. */
+static int fetch_config(scitt_mirror_t *m, const scitt_checkpoint_t *cp, scitt_buf_t *msg)
+{
+    scitt_mirror_get_t g;
+    int rc = fetch_one(m, &g, "/.well-known/transparency-configuration", MAX_CONFIG);
+    scitt_cose_config_t c = {.max_statement_bytes = SCITT_COSE_DEFAULT_MAX_LEN};
+    const char *why = NULL;
+    int verdict = SCITT_MIRROR_OK;
+    if (rc != 0 || (g.status != 200 && g.status != 404)) {
+        verdict = say(msg, SCITT_MIRROR_FAILED, "cannot fetch /.well-known/transparency-configuration: %s (HTTP %d)",
+                      scitt_strerror(rc), g.status);
+    } else if (g.status == 200 && (rc = scitt_cose_config_decode(&c, g.body.base, g.body.len, &why)) != 0) {
+        verdict = say(msg, SCITT_MIRROR_FAILED, "the log's /.well-known/transparency-configuration is malformed: %s",
+                      why != NULL ? why : scitt_strerror(rc));
+    }
+    scitt_buf_cleanup(&g.body);
+    if (verdict != SCITT_MIRROR_OK) {
+        return verdict;
+    }
+    uint64_t limit = c.max_transparent_statement_bytes;
+    if (limit == 0) {
+        limit = scitt_receipt_transparent_max_len(c.max_statement_bytes, cp->origin.len);
+    }
+    m->max_statement = limit > MAX_STATEMENT ? MAX_STATEMENT : (size_t)limit;
+    char text[24];
+    snprintf(text, sizeof(text), "%llu", (unsigned long long)c.max_statement_bytes);
+    return keep_published(m, META_LIMIT, scitt_span_str(text), msg);
+}
+
 static int fork_at(scitt_mirror_t *m, scitt_buf_t *msg, const char *what, uint64_t size, const uint8_t ours[32],
                    const uint8_t theirs[32])
 {
@@ -882,6 +1173,96 @@ static int commit_head(scitt_mirror_t *m, const scitt_checkpoint_t *cp, scitt_bu
     return SCITT_MIRROR_OK;
 }
 
+/* still_served checks that the log still serves what the mirror verified at
+ * its trusted size: the log's tiles as of that size give the trusted root,
+ * and the entry bundle holding the last trusted entry matches our tile.
+ * Returns SCITT_MIRROR_OK, SCITT_MIRROR_ROLLBACK (a 404, or other data) or
+ * SCITT_MIRROR_FAILED (the log could not be asked), with the reason in
+ * `why`. Tile paths are those of the trusted size while it runs. */
+static int still_served(scitt_mirror_t *m, scitt_buf_t *why)
+{
+    uint64_t size = m->head_size, seen = m->log_size;
+    uint8_t root[32];
+    m->log_size = size;
+    cache_clear(m, false);
+    int verdict = log_root(m, size, root, why);
+    if (verdict == SCITT_MIRROR_OK && memcmp(root, m->head_root, 32) != 0) {
+        verdict =
+            say(why, SCITT_MIRROR_ROLLBACK, "its tiles as of size %llu give another root", (unsigned long long)size);
+    } else if (verdict == SCITT_MIRROR_BAD_TILE || (verdict == SCITT_MIRROR_FAILED && m->fetch_missing)) {
+        verdict = SCITT_MIRROR_ROLLBACK;
+    }
+    scitt_mirror_get_t g = {0};
+    char path[SCITT_MERKLE_TILE_PATH_MAX + 2];
+    size_t width;
+    uint64_t tile = (size - 1) / 256;
+    if (verdict == SCITT_MIRROR_OK && tile_path(path, sizeof(path), true, 0, tile, size, &width)) {
+        int rc = fetch_one(m, &g, path, 256 * (2 + 65535));
+        scitt_span_t ents[256];
+        size_t num = 0;
+        const uint8_t *ours = NULL;
+        size_t our_width = 0;
+        scitt_store_read_t *rd = NULL;
+        if (rc != 0 || (g.status != 200 && g.status != 404)) {
+            verdict =
+                say(why, SCITT_MIRROR_FAILED, "cannot fetch %s: %s (HTTP %d)", g.path, scitt_strerror(rc), g.status);
+        } else if (g.status == 404 || scitt_merkle_bundle_decode(ents, 256, &num, g.body.base, g.body.len) != 0 ||
+                   num != width) {
+            verdict =
+                say(why, SCITT_MIRROR_ROLLBACK, "it does not serve the entry bundle %s (HTTP %d)", g.path, g.status);
+        } else if (scitt_store_read_begin(m->store, &rd) != 0 ||
+                   scitt_store_get_tile(rd, 0, tile, &ours, &our_width) != 0 || our_width < width) {
+            verdict = say(why, SCITT_MIRROR_FAILED, "the mirror's store is damaged: no tile 0/%llu",
+                          (unsigned long long)tile);
+        }
+        for (size_t k = 0; verdict == SCITT_MIRROR_OK && k < num; k++) {
+            uint8_t leaf[32];
+            scitt_merkle_leaf_hash(leaf, ents[k].base, ents[k].len);
+            if (ents[k].len != 32 || memcmp(leaf, ours + 32 * k, 32) != 0) {
+                verdict = say(why, SCITT_MIRROR_ROLLBACK, "its entry bundle %s holds another entry %llu", g.path,
+                              (unsigned long long)(tile * 256 + k));
+            }
+        }
+        if (rd != NULL) {
+            scitt_store_read_end(rd);
+        }
+    }
+    scitt_buf_cleanup(&g.body);
+    cache_clear(m, false);
+    m->log_size = seen;
+    return verdict;
+}
+
+/* older_checkpoint handles a signed checkpoint smaller than the trusted one
+ * (and consistent with it). A cache in front of an honest log may serve an
+ * old checkpoint, and the log then still serves everything up to the
+ * trusted size: a warning (in `msg`, with SCITT_MIRROR_OK). A log that no
+ * longer serves the entries it signed for has rolled back: their receipts
+ * are still out there, so that is evidence. */
+static int older_checkpoint(scitt_mirror_t *m, scitt_buf_t *msg)
+{
+    scitt_buf_t why;
+    scitt_buf_init(&why, NULL, 0);
+    int verdict = still_served(m, &why);
+    if (verdict == SCITT_MIRROR_OK) {
+        say(msg, 0,
+            "warning: the log serves a checkpoint of size %llu, older than the one this mirror verified (%llu), "
+            "but still serves the tiles of size %llu: a stale cache?",
+            (unsigned long long)m->log_size, (unsigned long long)m->head_size, (unsigned long long)m->head_size);
+    } else if (verdict == SCITT_MIRROR_ROLLBACK) {
+        say(msg, verdict,
+            "the log rolled back: its checkpoint is at size %llu, but this mirror verified size %llu, and the log "
+            "no longer serves those entries: %.*s",
+            (unsigned long long)m->log_size, (unsigned long long)m->head_size, (int)why.len, (const char *)why.base);
+        evidence(m, verdict, NULL, scitt_span(NULL, 0), msg);
+    } else {
+        say(msg, verdict, "the log serves an older checkpoint (size %llu) and cannot be asked for size %llu: %.*s",
+            (unsigned long long)m->log_size, (unsigned long long)m->head_size, (int)why.len, (const char *)why.base);
+    }
+    scitt_buf_cleanup(&why);
+    return verdict;
+}
+
 static int sync_round(scitt_mirror_t *m, scitt_buf_t *msg)
 {
     int verdict = load_state(m, msg);
@@ -890,6 +1271,7 @@ static int sync_round(scitt_mirror_t *m, scitt_buf_t *msg)
     }
     scitt_checkpoint_t cp;
     verdict = fetch_checkpoint(m, &cp, msg);
+    verdict = verdict != 0 ? verdict : fetch_config(m, &cp, msg);
     if (verdict != 0) {
         return verdict;
     }
@@ -899,10 +1281,8 @@ static int sync_round(scitt_mirror_t *m, scitt_buf_t *msg)
     uint8_t root[32];
 
     if (cp.size <= held) {
-        /* Nothing new to fetch. An older checkpoint than the one we trust is
-         * fine (a cache may serve it) when it names our tree at that size;
-         * otherwise the log signed two histories. */
-        /* Nothing new to fetch: the checkpoint must agree with what we hold. */
+        /* Nothing new to fetch: the checkpoint must name our tree at its
+         * size, otherwise the log signed two histories. */
         scitt_store_read_t *rd;
         int rc = scitt_store_read_begin(m->store, &rd);
         if (rc == 0) {
@@ -915,6 +1295,9 @@ static int sync_round(scitt_mirror_t *m, scitt_buf_t *msg)
         }
         if (memcmp(root, cp.root, 32) != 0) {
             return fork_at(m, msg, "the mirror's verified copy", cp.size, root, cp.root);
+        }
+        if (cp.size < m->head_size) {
+            return older_checkpoint(m, msg);
         }
         return cp.size > m->head_size ? commit_head(m, &cp, msg) : SCITT_MIRROR_OK;
     }
@@ -986,7 +1369,13 @@ static int sync_round(scitt_mirror_t *m, scitt_buf_t *msg)
 int scitt_mirror_sync(scitt_mirror_t *m, scitt_mirror_status_t *status, scitt_buf_t *msg)
 {
     m->log_size = 0;
+    keys_clear(m);
     int verdict = sync_round(m, msg);
+    if (verdict == SCITT_MIRROR_OK && m->keys_fetched && m->keyset.len == 0) {
+        say(msg, 0,
+            "warning: the log publishes no receipt keys (/.well-known/scitt-keys): the receipts in its "
+            "statements were checked against its roots, their signatures were not");
+    }
     cache_clear(m, false);
     if (status != NULL) {
         scitt_mirror_get_status(m, status);

@@ -24,8 +24,8 @@ def scitt(*args, **kw):
 class Server(harness.Server):
     """harness.Server started at once with --issuer-keys; `url` is its base."""
 
-    def __init__(self, root, data, issuer_keys):
-        super().__init__(root, data, ["--issuer-keys", issuer_keys])
+    def __init__(self, root, data, issuer_keys, extra=()):
+        super().__init__(root, data, ["--issuer-keys", issuer_keys, *extra])
         self.start()
         self.url = self.base
 

@@ -15,7 +15,8 @@
  *
  * Each entry gets a receipt (ES256 by KEYDIR/service.pem, as scittd issues
  * them), and entries/<id>/statement is the transparent statement, as the
- * service serves it; KEYDIR/keyset.cbor is the service's COSE_KeySet.
+ * service serves it; KEYDIR/keyset.cbor is the service's COSE_KeySet, also
+ * served as OUTDIR/.well-known/scitt-keys.
  *
  * OUTDIR gets checkpoint, checkpoint.vkey, tile/<L>/<N>[.p/<W>],
  * tile/entries/<N>[.p/<W>] and entries/<id>/statement. Only the tiles of
@@ -256,6 +257,7 @@ int main(int argc, char **argv)
         die("keyset", 0);
     }
     put_file(keydir, "keyset.cbor", scitt_buf_span(&scratch));
+    put_file(out, ".well-known/scitt-keys", scitt_buf_span(&scratch));
 
     /* The checkpoint and the vkey that verifies it. */
     scitt_note_verifier_t v;

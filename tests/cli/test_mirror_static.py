@@ -10,7 +10,8 @@ the offending data:
   missing statement       entries/<id>/statement removed  -> 13
   fork, right key         same keys, entries diverge      -> 11
   shrunk fork, right key  a smaller checkpoint, other root -> 11
-  stale checkpoint        an older one of the same log    -> 0 (caches serve those)
+  stale checkpoint        an older one, tiles still served -> 0 + warning (caches serve those)
+  rollback                an older one, newer tiles gone  -> 14
   foreign checkpoint      signed by another key           -> 10
   --vkey not the pinned                                   -> 10
 
@@ -123,13 +124,21 @@ def main():
         _, ev = expect(tmp, fork, 11, "fork signed by the right key", ["tree size 300", "root"], prime=honest)
         check(ev is not None and os.path.exists(os.path.join(ev, "trusted.checkpoint")),
               "fork: both checkpoints kept")
-        stale = os.path.join(tmp, "stale")
-        make_log(keys, stale, 200)
+        older = os.path.join(tmp, "older")
+        make_log(keys, older, 200)
+        stale = tampered(tmp, honest, "stale", lambda d: shutil.copy(os.path.join(older, "checkpoint"),
+                                                                    os.path.join(d, "checkpoint")))
         mdir = os.path.join(tmp, "m-stale")
         mirror(honest, mdir)
         r = mirror(stale, mdir)
-        check(r.returncode == 0 and "tree size 300" in r.stdout and not os.path.isdir(os.path.join(mdir, "evidence")),
-              "an older checkpoint of the same log is not a fork; the mirror keeps size 300 (%s)" % r.stderr.strip())
+        check(r.returncode == 0 and "tree size 300" in r.stdout and "stale" in r.stderr and
+              not os.path.isdir(os.path.join(mdir, "evidence")),
+              "an older checkpoint of a log that still serves size 300: a warning, the mirror keeps 300 (%s)" %
+              r.stderr.strip())
+        _, ev = expect(tmp, older, 14, "older checkpoint, tiles of 300 gone", ["rolled back", "size 200"],
+                       prime=honest)
+        check(ev is not None and os.path.exists(os.path.join(ev, "trusted.checkpoint")),
+              "rollback: both checkpoints kept")
         shrunk = os.path.join(tmp, "shrunk")
         make_log(keys, shrunk, 200, 150)
         expect(tmp, shrunk, 11, "smaller checkpoint with another history, right key", ["tree size 200", "root"],

@@ -101,7 +101,7 @@ typedef struct cli_follow {
 } cli_follow_t;
 
 /* cli_follow runs the session: the mirror's verdict of the last round (0,
- * 1, 10-13, reported on stderr), CLI_USAGE for a URL scheme it cannot read,
+ * 1, 10-15, reported on stderr), CLI_USAGE for a URL scheme it cannot read,
  * or the first non-zero code of a callback. */
 int cli_follow(const cli_follow_t *f);
 

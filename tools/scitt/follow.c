@@ -3,7 +3,7 @@
  * share (cli.h): open the mirror in DIR against URL, sync it (src/mirror
  * does every check and keeps the evidence), hand each verified round to the
  * caller, and with --follow go on every interval until SIGINT or SIGTERM.
- * Network trouble in --follow mode is retried; an inconsistency (10-13)
+ * Network trouble in --follow mode is retried; an inconsistency (10-15)
  * always stops.
  */
 #include <signal.h>
@@ -63,6 +63,9 @@ static int rounds(const cli_follow_t *f, scitt_mirror_t *m, scitt_buf_t *msg)
         verdict = scitt_mirror_sync(m, &st, msg);
         cli_progress_end();
         if (verdict == SCITT_MIRROR_OK) {
+            if (msg->len > 0) { /* a warning: an older checkpoint of a log that still serves ours */
+                cli_err("%s: %.*s", f->cmd, (int)msg->len, (const char *)msg->base);
+            }
             fprintf(f->out, "%s: verified checkpoint at tree size %llu\n", f->cmd, (unsigned long long)st.trusted_size);
             fflush(f->out);
             int rc = f->round != NULL ? f->round(f->ud, m, &st) : 0;

@@ -22,16 +22,20 @@ static const char help[] = "usage: scitt mirror --url URL --dir DIR [--vkey VKEY
                            "    tiles must reproduce both roots (recomputed, not taken from a proof);\n"
                            "  - every entry bundle matches its level-0 tile, every statement fetched\n"
                            "    from /entries/{id}/statement hashes to its entry, and every tile the\n"
-                           "    mirror recomputes from the entries equals the one the log serves.\n"
+                           "    mirror recomputes from the entries equals the one the log serves;\n"
+                           "  - every receipt in a statement proves its leaf up to the log's root at the\n"
+                           "    receipt's tree size and is signed by a key of /.well-known/scitt-keys.\n"
                            "Entries are committed as they are verified, so an interrupted mirror resumes\n"
                            "where it stopped. URL may be file:///path for a static copy of a log.\n\n"
                            "  --follow       keep going: a round every --interval seconds (default 5)\n"
                            "  --chunk N      entries verified and stored per step (default 1024)\n"
                            "  --serve H:P    after the sync (or without --url, at once), re-serve the\n"
                            "                 verified copy read-only over HTTP/2 (h2c) until SIGINT or\n"
-                           "                 SIGTERM: /checkpoint, /checkpoint.vkey, /tile/..., and\n"
+                           "                 SIGTERM: /checkpoint, /checkpoint.vkey, /tile/...,\n"
                            "                 /entries/{id}/statement (the transparent statements the log\n"
-                           "                 served), so another mirror can follow this one. Not with\n"
+                           "                 served), and the log's receipt keys and limits\n"
+                           "                 (/.well-known/scitt-keys, /.well-known/transparency-\n"
+                           "                 configuration), so another mirror can follow this one. Not with\n"
                            "                 --follow yet.\n\n"
                            "On an inconsistency the mirror stops, stores nothing of the offending data,\n"
                            "prints what differs and keeps the evidence (trusted.checkpoint,\n"
@@ -50,7 +54,14 @@ static const char help[] = "usage: scitt mirror --url URL --dir DIR [--vkey VKEY
                            "  12  bad tile: the log's tiles do not reproduce its checkpoint's root, or\n"
                            "      disagree with its entry bundles or with the tiles the entries give\n"
                            "  13  bad statement: a statement that does not hash to its tile entry, is\n"
-                           "      not a COSE_Sign1, or is not served at all\n";
+                           "      not a COSE_Sign1, or is not served at all\n"
+                           "  14  rollback: a checkpoint smaller than the one the mirror verified, and the\n"
+                           "      log no longer serves the tiles or entries of the verified size (an older\n"
+                           "      checkpoint while those are still served, as from a stale cache, is only\n"
+                           "      a warning on stderr)\n"
+                           "  15  bad receipt: a receipt embedded in a statement (header 394) that does\n"
+                           "      not verify with the log's receipt keys (/.well-known/scitt-keys) or\n"
+                           "      whose root is not the log's root at the receipt's tree size\n";
 
 /* serve_copy re-serves the verified copy in DIR read-only (a front end
  * with no pipeline and no receipt keys) until SIGINT or SIGTERM. */
@@ -83,11 +94,17 @@ static int serve_copy(const char *dir, const char *listen)
     scitt_store_config_t sc = {.dir = path, .entry_hash = scitt_mirror_entry_hash};
     const char *why = NULL;
     int rc = scitt_store_open(&store, &sc, &why);
+    /* What the log publishes, so that mirrors of this copy check the same. */
+    size_t max_statement = 0;
+    scitt_buf_t keyset;
+    scitt_buf_init(&keyset, NULL, 0);
+    rc = rc != 0 ? rc : scitt_mirror_published(store, &max_statement, &keyset);
     if (rc == 0) {
         scitt_frontend_config_t fcfg = {.store = store,
                                         .origin = origin,
                                         .vkey_line = (const char *)vkey.base,
-                                        .max_statement_bytes = 1u << 20,
+                                        .keyset = scitt_buf_span(&keyset),
+                                        .max_statement_bytes = max_statement,
                                         .max_connections = 1000,
                                         .max_header_bytes = 16384,
                                         .max_streams = 100,
@@ -102,6 +119,7 @@ static int serve_copy(const char *dir, const char *listen)
         cli_err("mirror: cannot serve %s: %s (%s)", dir, why != NULL ? why : "", scitt_strerror(rc));
     }
     scitt_store_close(store);
+    scitt_buf_cleanup(&keyset);
     free(origin);
     scitt_buf_cleanup(&vkey);
     return rc == 0 ? 0 : CLI_FAIL;

@@ -28,7 +28,7 @@ extern char **environ;
 static const char help[] = "usage: scitt monitor --url URL --dir DIR --watch WATCHFILE [--follow [--interval S]]\n"
                            "                     [--exec CMD] [--json] [--vkey VKEY] [--chunk N]\n\n"
                            "Mirrors the log at URL into DIR exactly as `scitt mirror` does (same checks,\n"
-                           "same evidence, same exit codes 10-13), then examines every entry it has not\n"
+                           "same evidence, same exit codes 10-15), then examines every entry it has not\n"
                            "examined before and raises an alert for each one whose key id, iss or sub\n"
                            "is watched. A first run examines the whole log, from leaf 0. The next leaf\n"
                            "to examine is kept in DIR/monitor.state (delete it to examine everything\n"
@@ -77,7 +77,7 @@ static const char help[] = "usage: scitt monitor --url URL --dir DIR --watch WAT
                            "   2  usage error, or an error in WATCHFILE\n"
                            "   3  at least one alert with a flag (unexpected-*, outside-hours,\n"
                            "      time-unknown) was raised\n"
-                           "  10-13  the log is inconsistent: the mirror's verdict (`scitt help mirror`)\n";
+                           "  10-15  the log is inconsistent: the mirror's verdict (`scitt help mirror`)\n";
 
 #define STATE_FILE    "monitor.state"
 #define STATE_MAGIC   "scitt-monitor 1\n"
