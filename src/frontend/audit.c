@@ -94,20 +94,14 @@ static int confirm(scitt_store_t *st, scitt_store_read_t *rd, const scitt_query_
 
 static size_t index_keys(const scitt_query_t *q, uint64_t keys[SCITT_STORE_QUERY_MAX_KEYS])
 {
-    size_t n = 0;
-    if (q->has_iss) {
-        keys[n++] = scitt_store_index_key(SCITT_INDEX_ISS, q->iss, q->iss_len);
-    }
-    if (q->has_kid) {
-        keys[n++] = scitt_store_index_key(SCITT_INDEX_KEY, q->kid, q->kid_len);
-    }
-    if (q->has_sub) {
-        keys[n++] = scitt_store_index_key(SCITT_INDEX_SUB, q->sub, q->sub_len);
-    }
-    if (q->has_artifact) {
-        keys[n++] = scitt_store_index_key(SCITT_INDEX_ARTIFACT, q->artifact, q->artifact_len);
-    }
-    return n;
+    /* The query parser refuses empty values, so a filter given is never empty. */
+    scitt_store_index_values_t v = {
+        .iss = q->has_iss ? scitt_span(q->iss, q->iss_len) : scitt_span(NULL, 0),
+        .kid = q->has_kid ? scitt_span(q->kid, q->kid_len) : scitt_span(NULL, 0),
+        .sub = q->has_sub ? scitt_span(q->sub, q->sub_len) : scitt_span(NULL, 0),
+        .artifact = q->has_artifact ? scitt_span(q->artifact, q->artifact_len) : scitt_span(NULL, 0),
+    };
+    return scitt_store_index_keys(&v, keys);
 }
 
 /* fill_page runs the query in `rd` until the page is full, the query is
