@@ -13,7 +13,9 @@
  * MAX_EXAMINE candidates decoded and MAX_STORE_CALLS index calls, and at
  * most MAX_AUDIT_BODY bytes of answer; hitting a bound ends the page early
  * with a `next` cursor (a page may be short, even empty, and still have a
- * next). Confirming decodes up to 1000+ statements of up to
+ * next). A page of one entry larger than MAX_AUDIT_BODY is still answered
+ * (the statement size limit bounds it), so every entry can be listed.
+ * Confirming decodes up to 1000+ statements of up to
  * --max-statement-bytes each, so the query runs on libuv's pool in one read
  * transaction that begins and ends inside the job, never across loop
  * iterations.
@@ -170,8 +172,14 @@ static void work_audit(scitt_h2_job_t *job)
             }
             job->rc = j->json ? scitt_cose_audit_json(&job->body, pg.entries, pg.num, next)
                               : scitt_cose_audit_encode(&job->body, pg.entries, pg.num, next);
-            if (job->rc != SCITT_ETOOBIG || pg.num <= 1) {
+            if (job->rc != SCITT_ETOOBIG || job->body.max == SIZE_MAX) {
                 break;
+            }
+            if (pg.num <= 1) {
+                /* One entry is answered whatever its size: a statement is at
+                 * most --max-statement-bytes, six times that as escaped JSON. */
+                job->body.max = SIZE_MAX;
+                continue;
             }
             /* Registrants choose iss and sub: entries this large end the page
              * early, and the next one resumes at the first entry left out. */
