@@ -6,6 +6,11 @@ The README's fences say what each block is:
 
   ```sh             commands: run by this test, in README order, in one bash
                     session (variables and files carry over from block to block)
+  ```sh separate    commands run the same way, but each such block in a
+                    work folder and bash of its own, with its own scittd port
+                    (a block that starts its own server, like the load
+                    generator's); skipped when the build lacks a program the
+                    block runs (benchmarks off)
   ```sh setup       the set-up commands at the top (they install with apt and
                     run the whole CI): not run here
   ```sh bench       benchmark runs (minutes of load on a separate build): only
@@ -23,6 +28,8 @@ to scittd.log). What is changed, always mechanically:
 
   - `127.0.0.1:8000` becomes `127.0.0.1:PORT` (a free loopback port);
   - ` --follow` is dropped, so a mirror or monitor does one round and exits;
+  - `build-bench/` becomes `build-release/` (the build under test) and
+    `--duration N` becomes `--duration 1`;
   - `curl` fails on an HTTP error status (--fail-with-body is added);
   - `scitt` is the built one (on PATH), `python3` the one running this test
     (with python3-cbor2 and python3-cryptography), and `mail` appends what it
@@ -50,7 +57,7 @@ SRC = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), 
 SCITT = os.path.abspath(os.environ["SCITT"])
 SCITTD = os.path.abspath(os.environ["SCITTD"])
 BUILD = os.path.dirname(os.path.dirname(os.path.dirname(SCITT)))  # BUILD/tools/scitt/scitt
-KINDS = {"sh", "sh setup", "sh bench", "text"}
+KINDS = {"sh", "sh separate", "sh setup", "sh bench", "text"}
 
 
 def blocks(path):
@@ -116,25 +123,16 @@ readme_wait() {
 """
 
 
-def main():
-    found = blocks(os.path.join(SRC, "README.md"))
-    bad = [(n, info) for n, info, _ in found if info not in KINDS and not info.startswith("text file=")]
-    if bad:
-        for n, info in bad:
-            print("FAIL: README.md line %d: fence info %r; mark it sh, sh setup, sh bench, text or text file=NAME"
-                  % (n, info))
-        return 1
-    runs = [(n, text) for n, info, text in found if info == "sh"]
-    if len(runs) < 3:
-        print("FAIL: only %d sh blocks in README.md" % len(runs))
-        return 1
-    failures = 0
-    for n, info, text in found:
-        if info == "sh bench":
-            r = subprocess.run(["bash", "-n"], input=text, text=True, capture_output=True)
-            print("%s: README.md line %d (sh bench) parses" % ("ok" if r.returncode == 0 else "FAIL", n))
-            failures += r.returncode != 0
+def substitute(text, port):
+    """The test's mechanical changes to a block (see the header)."""
+    text = text.replace("127.0.0.1:8000", "127.0.0.1:%d" % port).replace(" --follow", "")
+    text = text.replace("build-bench/", "build-release/")
+    return re.sub(r"--duration \d+", "--duration 1", text)
 
+
+def session(found, runs, label):
+    """Runs the blocks `runs` [(line, text)] in one bash in a fresh work
+    folder with its own scittd port. Returns the number of failures."""
     port = free_port()
     with tempfile.TemporaryDirectory() as work:
         os.symlink(BUILD, os.path.join(work, "build-release"))
@@ -153,8 +151,7 @@ def main():
                     f.write(text)
         script = PRELUDE.replace("{port}", str(port))
         for n, text in runs:
-            text = text.replace("127.0.0.1:8000", "127.0.0.1:%d" % port).replace(" --follow", "")
-            script += "\nreadme_line=%d\necho '== README.md line %d'\nreadme_wait\n%s" % (n, n, text)
+            script += "\nreadme_line=%d\necho '== README.md line %d'\nreadme_wait\n%s" % (n, n, substitute(text, port))
         script += "\necho '== all README blocks ran'\n"
         env = dict(os.environ, PATH=os.pathsep.join([os.path.join(work, "bin"), os.path.dirname(SCITT),
                                                      os.environ.get("PATH", "/usr/bin:/bin")]))
@@ -174,9 +171,43 @@ def main():
             log = os.path.join(work, "scittd.log")
             if os.path.exists(log):
                 print("-- scittd.log:\n" + open(log).read()[-3000:])
-        print("%s: the README's %d sh blocks ran against a fresh scittd (%s)"
-              % ("ok" if rc == 0 else "FAIL", len(runs), "exit 0" if rc == 0 else "exit %s" % rc))
-        failures += rc != 0
+        print("%s: %s (%s)" % ("ok" if rc == 0 else "FAIL", label, "exit 0" if rc == 0 else "exit %s" % rc))
+        return rc != 0
+
+
+def missing_programs(text):
+    """The build's programs a block runs that this build lacks (e.g. the
+    benchmarks of a -Dbenchmarks=false build)."""
+    return sorted({p for p in re.findall(r"build-release/([\w/.-]+)", substitute(text, 0))
+                   if not os.path.exists(os.path.join(BUILD, p))})
+
+
+def main():
+    found = blocks(os.path.join(SRC, "README.md"))
+    bad = [(n, info) for n, info, _ in found if info not in KINDS and not info.startswith("text file=")]
+    if bad:
+        for n, info in bad:
+            print("FAIL: README.md line %d: fence info %r; mark it %s or text file=NAME"
+                  % (n, info, ", ".join(sorted(KINDS))))
+        return 1
+    runs = [(n, text) for n, info, text in found if info == "sh"]
+    if len(runs) < 3:
+        print("FAIL: only %d sh blocks in README.md" % len(runs))
+        return 1
+    failures = 0
+    for n, info, text in found:
+        if info == "sh bench":
+            r = subprocess.run(["bash", "-n"], input=text, text=True, capture_output=True)
+            print("%s: README.md line %d (sh bench) parses" % ("ok" if r.returncode == 0 else "FAIL", n))
+            failures += r.returncode != 0
+    failures += session(found, runs, "the README's %d sh blocks ran against a fresh scittd" % len(runs))
+    for n, info, text in found:
+        if info == "sh separate":
+            lacking = missing_programs(text)
+            if lacking:
+                print("skip: README.md line %d (sh separate): this build has no %s" % (n, ", ".join(lacking)))
+            else:
+                failures += session(found, [(n, text)], "README.md line %d (sh separate) ran on its own" % n)
     print("%d checks failed" % failures if failures else "all checks passed")
     return 1 if failures else 0
 
