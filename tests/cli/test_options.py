@@ -12,15 +12,9 @@ import os
 import subprocess
 import tempfile
 
-SCITT = os.environ["SCITT"]
+from clitest import SCITT, check, finish
+
 SCITTD = os.environ["SCITTD"]
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond:
-        failures.append(what)
 
 
 def run(*cmd, cwd):
@@ -48,5 +42,4 @@ with tempfile.TemporaryDirectory() as tmp:
     check(r.returncode == 0 and "usage: scittd" in r.stdout and not os.path.exists(os.path.join(tmp, "--help")),
           "scittd --data --help: --help is the option, not the folder (%d)" % r.returncode)
 
-print("%d checks failed" % len(failures) if failures else "all checks passed")
-raise SystemExit(1 if failures else 0)
+finish()

@@ -47,11 +47,12 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from clitest import free_port  # the integration harness's
 
 SRC = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 SCITT = os.path.abspath(os.environ["SCITT"])
@@ -76,14 +77,6 @@ def blocks(path):
     if fence is not None:
         out.append((fence[0], "unterminated", ""))
     return out
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def write_exec(path, text):
