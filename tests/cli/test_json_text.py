@@ -3,7 +3,8 @@
 item 9): `scitt monitor --json` and `scitt audit --json` write a
 registrant's sub exactly as the service's JSON does: valid UTF-8 JSON that
 is safe on a terminal (C1 controls such as U+009B, the CSI a terminal acts
-on, and U+2028/U+2029 escaped), decoding to the original string.
+on, and U+2028/U+2029 escaped), decoding to the original string. The
+monitor's text alert line escapes C1 controls too.
 
 Environment: SCITT, SCITTD.
 """
@@ -41,6 +42,11 @@ with tempfile.TemporaryDirectory() as tmp:
             obj = json.loads(line)
             sub = obj["entries"][0]["sub"] if "entries" in obj else obj.get("sub")
             check(sub == SUB, "%s JSON decodes to the sub as signed (%r)" % (name, sub))
+        # The alert line (text, not JSON) escapes control bytes as \\xHH, C1 too.
+        line = subprocess.run([os.environ["SCITT"], "monitor", "--url", srv.url, "--dir", os.path.join(tmp, "mon2"),
+                               "--watch", watch], capture_output=True).stdout
+        check(b"\xc2\x9b" not in line and b"\\xc2\\x9b[2J\\xc2\\x85" in line,
+              "the monitor's alert line escapes C1 controls (%r)" % line[:160])
     finally:
         srv.stop()
 finish()

@@ -106,7 +106,9 @@ typedef struct monitor {
 /* -- Rendering -- */
 
 /* text_value escapes bytes for a tab-separated line and the environment:
- * control bytes, DEL and '\' as \xHH and \\. Newly allocated. */
+ * control bytes (C0, DEL, and C1 written in UTF-8, the two bytes c2 80..9f)
+ * and '\' as \xHH and \\, so a value cannot drive a terminal. Newly
+ * allocated. */
 static char *text_value(scitt_span_t v)
 {
     scitt_buf_t b;
@@ -117,6 +119,8 @@ static char *text_value(scitt_span_t v)
             scitt_buf_append_str(&b, "\\\\");
         } else if (c < 0x20 || c == 0x7f) {
             scitt_buf_printf(&b, "\\x%02x", c);
+        } else if (c == 0xc2 && i + 1 < v.len && v.base[i + 1] >= 0x80 && v.base[i + 1] < 0xa0) {
+            scitt_buf_printf(&b, "\\xc2\\x%02x", v.base[++i]);
         } else {
             scitt_buf_append_byte(&b, c);
         }
