@@ -62,14 +62,16 @@ KINDS = {"sh", "sh separate", "sh setup", "sh bench", "text"}
 
 
 def blocks(path):
-    """(line, info string, text) of every fenced block of the Markdown file."""
+    """(line, info string, text) of every fenced block of the Markdown file
+    (CommonMark: an opening fence of 3+ backticks has no backtick in its info
+    string, and the closing fence is at least as long)."""
     out, fence = [], None
     for n, line in enumerate(open(path, encoding="utf-8").read().split("\n"), 1):
         if fence is None:
-            m = re.match(r"^```(.*)$", line)
+            m = re.match(r"^(`{3,})([^`]*)$", line)
             if m:
-                fence = (n, m.group(1).strip(), [])
-        elif line.startswith("```"):
+                fence = (n, m.group(2).strip(), [], m.group(1))
+        elif re.match(r"^%s`*\s*$" % fence[3], line):
             out.append((fence[0], fence[1], "\n".join(fence[2]) + "\n"))
             fence = None
         else:
