@@ -40,6 +40,7 @@
 #include "bench.h"
 #include "latency.h"
 #include "scitt/client.h"
+#include "scitt/merkle.h"
 #include "stmtpool.h"
 
 enum { MODE_POST, MODE_ENTRY, MODE_TILE, MODE_PATH };
@@ -147,23 +148,6 @@ static void count_error(lg_t *lg, int rc)
     lg->err_count[MAX_ERR_KINDS - 1]++;
 }
 
-/* tile_path writes tlog-tiles' index encoding of `n`: groups of three
- * digits, all but the last prefixed with 'x' ("x001/234"). */
-static void tile_path(char *out, size_t cap, uint64_t n)
-{
-    char digits[32];
-    int nd = snprintf(digits, sizeof(digits), "%" PRIu64, n);
-    int pad = (3 - nd % 3) % 3;
-    char padded[40];
-    snprintf(padded, sizeof(padded), "%.*s%s", pad, "00", digits);
-    size_t len = strlen(padded), used = 0;
-    used += (size_t)snprintf(out, cap, "/tile/0/");
-    for (size_t g = 0; g < len && used < cap; g += 3) {
-        bool last = g + 3 >= len;
-        used += (size_t)snprintf(out + used, cap - used, "%s%.3s%s", last ? "" : "x", padded + g, last ? "" : "/");
-    }
-}
-
 /* fill_request prepares `s` for request number `i` of the mode. */
 static void fill_request(lg_t *lg, slot_t *s, uint64_t i)
 {
@@ -180,10 +164,14 @@ static void fill_request(lg_t *lg, slot_t *s, uint64_t i)
         snprintf(s->path, sizeof(s->path), "/entries/%s", lg->ids[i % lg->num_ids]);
         scitt_client_req_init(&s->req, "GET", s->path);
         break;
-    case MODE_TILE:
-        tile_path(s->path, sizeof(s->path), i % lg->num_tiles);
+    case MODE_TILE: {
+        scitt_tile_path_t tp = {.index = i % lg->num_tiles};
+        size_t n;
+        s->path[0] = '/';
+        scitt_merkle_tile_path_encode(s->path + 1, sizeof(s->path) - 1, &n, &tp);
         scitt_client_req_init(&s->req, "GET", s->path);
         break;
+    }
     default:
         snprintf(s->path, sizeof(s->path), "%s", o->path);
         scitt_client_req_init(&s->req, "GET", s->path);

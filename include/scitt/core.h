@@ -202,9 +202,10 @@ int scitt_kid_append(scitt_buf_t *out, scitt_span_t kid);
 bool scitt_utf8_valid(scitt_span_t s);
 
 /* scitt_json_put_string appends `s` as a JSON string (RFC 8259 section 7):
- * quoted, with '"', '\\' and control characters (and DEL) escaped, and
- * each byte that is not part of well-formed UTF-8 replaced by U+FFFD, so
- * any bytes give valid JSON text. Returns 0, SCITT_ENOMEM or SCITT_ETOOBIG
+ * quoted, with '"', '\\' and control characters (C0, DEL and C1) and
+ * U+2028/U+2029 escaped, and each byte that is not part of well-formed
+ * UTF-8 replaced by U+FFFD, so any bytes give valid JSON text that is safe
+ * to print on a terminal. Returns 0, SCITT_ENOMEM or SCITT_ETOOBIG
  * (then `out` keeps its previous length). */
 int scitt_json_put_string(scitt_buf_t *out, scitt_span_t s);
 

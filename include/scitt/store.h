@@ -117,6 +117,21 @@ typedef struct scitt_store_index_rec {
  * SHA-256(field byte || value). */
 uint64_t scitt_store_index_key(unsigned field, const uint8_t *value, size_t len);
 
+/* The values of the indexed fields of one statement, or of one audit query;
+ * an empty span is not indexed (a statement without it, a query without
+ * that filter). */
+typedef struct scitt_store_index_values {
+    scitt_span_t iss, kid, sub, artifact;
+} scitt_store_index_values_t;
+
+#define SCITT_STORE_INDEX_FIELDS 4
+
+/* scitt_store_index_keys writes the keys of the non-empty values of `v` to
+ * `keys` (one per field, in field order) and returns how many: the keys a
+ * registration indexes and the keys a query looks up are derived here
+ * alone. */
+size_t scitt_store_index_keys(const scitt_store_index_values_t *v, uint64_t keys[SCITT_STORE_INDEX_FIELDS]);
+
 /* One batch, committed in one write transaction: entries first_index ..
  * first_index + num_entries - 1, the changed tiles and the new head. Each
  * entry hash must be SHA-256 of its entry (the dedup key: the index is

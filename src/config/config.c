@@ -374,7 +374,8 @@ static int load_file(scitt_config_t *cfg, const char *path, char *err, size_t er
     return rc;
 }
 
-/* split_arg reads argv[*i] as `--name`, `--name=value` or `--name value`. */
+/* split_arg reads argv[*i] as `--name`, `--name=value` or `--name value`;
+ * a separate value may not start with `--`. */
 static int split_arg(int argc, char **argv, int *i, const opt_t **out_opt, const char **out_val, bool *is_config,
                      char *err, size_t err_cap)
 {
@@ -396,8 +397,14 @@ static int split_arg(int argc, char **argv, int *i, const opt_t **out_opt, const
         *out_val = eq + 1;
     } else if (!*is_config && (*out_opt)->type == OPT_FLAG) {
         *out_val = "true";
-    } else if (*i + 1 < argc) {
+    } else if (*i + 1 < argc && strncmp(argv[*i + 1], "--", 2) != 0) {
         *out_val = argv[++*i];
+    } else if (*i + 1 < argc) {
+        /* `--data --listen ...` forgot the value: never take the next
+         * option as it (`--name=--value` when one starts so). */
+        fail(err, err_cap, "option `--%.*s` needs a value, not `%s` (write --%.*s=VALUE for one starting with --)",
+             (int)name_len, a, argv[*i + 1], (int)name_len, a);
+        return SCITT_EINVAL;
     } else {
         fail(err, err_cap, "option `--%.*s` needs a value", (int)name_len, a);
         return SCITT_EINVAL;

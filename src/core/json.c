@@ -4,7 +4,12 @@
  * requires escaping quotes, backslashes and control characters, and JSON
  * text is UTF-8, so bytes that are not well-formed UTF-8 (RFC 3629: no
  * overlong forms, no surrogates, nothing above U+10FFFF) become U+FFFD, one
- * per byte that cannot start or continue a valid sequence.
+ * per byte that cannot start or continue a valid sequence. The text is also
+ * safe to print: the C1 controls U+0080..U+009F (a terminal reads U+009B as
+ * CSI) and the line and paragraph separators U+2028/U+2029 are escaped too,
+ * so registrant-chosen strings cannot move a terminal's cursor or split a
+ * JSON line. The service's JSON answers and the command line's (`scitt
+ * audit --json`, `scitt monitor --json`) all come from here.
  */
 #include "scitt/core.h"
 
@@ -53,9 +58,16 @@ bool scitt_utf8_valid(scitt_span_t s)
     return true;
 }
 
-int scitt_json_put_string(scitt_buf_t *out, scitt_span_t s)
+/* put_escape appends \uXXXX for a code point of the BMP. */
+static int put_escape(scitt_buf_t *out, unsigned cp)
 {
     static const char hex[] = "0123456789abcdef";
+    char esc[6] = {'\\', 'u', hex[(cp >> 12) & 15], hex[(cp >> 8) & 15], hex[(cp >> 4) & 15], hex[cp & 15]};
+    return scitt_buf_append(out, esc, sizeof(esc));
+}
+
+int scitt_json_put_string(scitt_buf_t *out, scitt_span_t s)
+{
     size_t old = out->len;
     int rc = scitt_buf_append_byte(out, '"');
     for (size_t i = 0; i < s.len && rc == 0;) {
@@ -76,8 +88,11 @@ int scitt_json_put_string(scitt_buf_t *out, scitt_span_t s)
         } else if (b == '\t') {
             rc = scitt_buf_append(out, "\\t", 2);
         } else if (b < 0x20 || b == 0x7f) {
-            char esc[6] = {'\\', 'u', '0', '0', hex[b >> 4], hex[b & 15]};
-            rc = scitt_buf_append(out, esc, sizeof(esc));
+            rc = put_escape(out, b);
+        } else if (n == 2 && b == 0xc2 && s.base[i + 1] < 0xa0) {
+            rc = put_escape(out, s.base[i + 1]); /* C1 control U+0080..U+009F */
+        } else if (n == 3 && b == 0xe2 && s.base[i + 1] == 0x80 && (s.base[i + 2] & 0xfe) == 0xa8) {
+            rc = put_escape(out, 0x2028u | (s.base[i + 2] & 1u)); /* U+2028, U+2029 */
         } else {
             rc = scitt_buf_append(out, s.base + i, n);
         }

@@ -13,7 +13,9 @@
  * MAX_EXAMINE candidates decoded and MAX_STORE_CALLS index calls, and at
  * most MAX_AUDIT_BODY bytes of answer; hitting a bound ends the page early
  * with a `next` cursor (a page may be short, even empty, and still have a
- * next). Confirming decodes up to 1000+ statements of up to
+ * next). A page of one entry larger than MAX_AUDIT_BODY is still answered
+ * (the statement size limit bounds it), so every entry can be listed.
+ * Confirming decodes up to 1000+ statements of up to
  * --max-statement-bytes each, so the query runs on libuv's pool in one read
  * transaction that begins and ends inside the job, never across loop
  * iterations.
@@ -94,20 +96,14 @@ static int confirm(scitt_store_t *st, scitt_store_read_t *rd, const scitt_query_
 
 static size_t index_keys(const scitt_query_t *q, uint64_t keys[SCITT_STORE_QUERY_MAX_KEYS])
 {
-    size_t n = 0;
-    if (q->has_iss) {
-        keys[n++] = scitt_store_index_key(SCITT_INDEX_ISS, q->iss, q->iss_len);
-    }
-    if (q->has_kid) {
-        keys[n++] = scitt_store_index_key(SCITT_INDEX_KEY, q->kid, q->kid_len);
-    }
-    if (q->has_sub) {
-        keys[n++] = scitt_store_index_key(SCITT_INDEX_SUB, q->sub, q->sub_len);
-    }
-    if (q->has_artifact) {
-        keys[n++] = scitt_store_index_key(SCITT_INDEX_ARTIFACT, q->artifact, q->artifact_len);
-    }
-    return n;
+    /* The query parser refuses empty values, so a filter given is never empty. */
+    scitt_store_index_values_t v = {
+        .iss = q->has_iss ? scitt_span(q->iss, q->iss_len) : scitt_span(NULL, 0),
+        .kid = q->has_kid ? scitt_span(q->kid, q->kid_len) : scitt_span(NULL, 0),
+        .sub = q->has_sub ? scitt_span(q->sub, q->sub_len) : scitt_span(NULL, 0),
+        .artifact = q->has_artifact ? scitt_span(q->artifact, q->artifact_len) : scitt_span(NULL, 0),
+    };
+    return scitt_store_index_keys(&v, keys);
 }
 
 /* fill_page runs the query in `rd` until the page is full, the query is
@@ -176,8 +172,14 @@ static void work_audit(scitt_h2_job_t *job)
             }
             job->rc = j->json ? scitt_cose_audit_json(&job->body, pg.entries, pg.num, next)
                               : scitt_cose_audit_encode(&job->body, pg.entries, pg.num, next);
-            if (job->rc != SCITT_ETOOBIG || pg.num <= 1) {
+            if (job->rc != SCITT_ETOOBIG || job->body.max == SIZE_MAX) {
                 break;
+            }
+            if (pg.num <= 1) {
+                /* One entry is answered whatever its size: a statement is at
+                 * most --max-statement-bytes, six times that as escaped JSON. */
+                job->body.max = SIZE_MAX;
+                continue;
             }
             /* Registrants choose iss and sub: entries this large end the page
              * early, and the next one resumes at the first entry left out. */

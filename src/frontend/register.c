@@ -254,14 +254,18 @@ void scitt_h2__register(scitt_h2_stream_t *s)
     int rc = scitt_seq_submit(fe->cfg.seq, s->body.base, s->body.len, on_done, on_verified, r);
     if (rc != 0) {
         free(r);
-        fe->metrics.registrations[SCITT_H2_REG_FULL]++;
         if (rc == SCITT_EFULL || rc == SCITT_ESHUTDOWN) {
+            fe->metrics.registrations[SCITT_H2_REG_FULL]++;
             scitt_h2__respond_problem(s, 503, "Service Unavailable",
                                       rc == SCITT_EFULL ? "the registration queue is full; retry later"
                                                         : "the service is shutting down",
                                       &ra, 1);
         } else {
-            scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+            /* Out of memory (or another failure) is not a full queue: it is
+             * counted and named as itself. */
+            fe->metrics.registrations[SCITT_H2_REG_ERROR]++;
+            scitt_h2_hdr_t later = {"retry-after", "5"};
+            scitt_h2__respond_problem(s, 503, "Service Unavailable", scitt_strerror(rc), &later, 1);
         }
         return;
     }

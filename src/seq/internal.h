@@ -28,7 +28,7 @@
 #define SCITT_SEQ__META_ORIGIN         "origin"
 
 /* Index keys per statement: iss, signing key, sub, artifact. */
-#define SCITT_SEQ__MAX_KEYS 4
+#define SCITT_SEQ__MAX_KEYS SCITT_STORE_INDEX_FIELDS
 
 /* How the sequencer classified a job. */
 enum { SCITT_SEQ__NEW, SCITT_SEQ__DUP_BATCH, SCITT_SEQ__DUP_STORE };

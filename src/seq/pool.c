@@ -192,20 +192,8 @@ void scitt_seq__job_keys(const scitt_seq_t *seq, scitt_seq__job_t *job, const sc
     }
     scitt_cose_fields_t f;
     scitt_cose_fields(s, &f);
-    const struct {
-        unsigned field;
-        scitt_span_t value;
-    } vals[SCITT_SEQ__MAX_KEYS] = {
-        {SCITT_INDEX_ISS, f.iss},
-        {SCITT_INDEX_KEY, f.key_id},
-        {SCITT_INDEX_SUB, f.sub},
-        {SCITT_INDEX_ARTIFACT, f.artifact},
-    };
-    for (size_t i = 0; i < SCITT_SEQ__MAX_KEYS; i++) {
-        if (vals[i].value.len > 0) {
-            job->keys[job->num_keys++] = scitt_store_index_key(vals[i].field, vals[i].value.base, vals[i].value.len);
-        }
-    }
+    scitt_store_index_values_t v = {.iss = f.iss, .kid = f.key_id, .sub = f.sub, .artifact = f.artifact};
+    job->num_keys = (uint8_t)scitt_store_index_keys(&v, job->keys);
 }
 
 /* release_pending gives back what reserve_pending took for a job that was

@@ -60,6 +60,26 @@ uint64_t scitt_store_index_key(unsigned field, const uint8_t *value, size_t len)
     return scitt_load_be64(h);
 }
 
+size_t scitt_store_index_keys(const scitt_store_index_values_t *v, uint64_t keys[SCITT_STORE_INDEX_FIELDS])
+{
+    const struct {
+        unsigned field;
+        scitt_span_t value;
+    } vals[SCITT_STORE_INDEX_FIELDS] = {
+        {SCITT_INDEX_ISS, v->iss},
+        {SCITT_INDEX_KEY, v->kid},
+        {SCITT_INDEX_SUB, v->sub},
+        {SCITT_INDEX_ARTIFACT, v->artifact},
+    };
+    size_t n = 0;
+    for (size_t i = 0; i < SCITT_STORE_INDEX_FIELDS; i++) {
+        if (vals[i].value.len > 0) {
+            keys[n++] = scitt_store_index_key(vals[i].field, vals[i].value.base, vals[i].value.len);
+        }
+    }
+    return n;
+}
+
 static MDB_val val(const void *p, size_t n)
 {
     MDB_val v = {n, (void *)p};

@@ -267,7 +267,7 @@ static int run(int argc, char **argv)
     char digest[65];
     int ch, status = CLI_USAGE;
     scitt_buf_init(&o.filters, NULL, 0);
-    while ((ch = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, lopts)) != -1) {
         switch (ch) {
         case 'u':
             o.url = optarg;

@@ -11,6 +11,7 @@
 #ifndef SCITT_TOOLS_CLI_H
 #define SCITT_TOOLS_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +36,12 @@ extern const cli_cmd_t cli_keygen, cli_sign, cli_register, cli_verify, cli_get, 
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* cli_usage prints the message and "see `scitt help CMD`"; returns CLI_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* cli_getopt is getopt_long for long options only, except that a value
+ * given as the next argument may not start with `--`: `--kid --help` is an
+ * option left without its value, not a kid (`--kid=--x` still gives one).
+ * That case is reported and returns '?'. */
+int cli_getopt(int argc, char **argv, const struct option *opts);
 
 /* cli_read_file reads `path` ("-" is stdin) into `out` (appended). Returns
  * 0, or reports the error and returns -1. */

@@ -44,7 +44,7 @@ static int run(int argc, char **argv)
     const char *url = NULL, *out = "-";
     bool statement = false, wait = false;
     int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, opts)) != -1) {
         switch (ch) {
         case 'u':
             url = optarg;

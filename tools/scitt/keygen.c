@@ -32,7 +32,7 @@ static int run(int argc, char **argv)
         {"alg", required_argument, NULL, 'a'}, {"out", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
     const char *alg_name = "ES256", *out = NULL;
     int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, opts)) != -1) {
         if (ch == 'a') {
             alg_name = optarg;
         } else if (ch == 'o') {

@@ -136,7 +136,7 @@ static int run(int argc, char **argv)
     bool follow = false;
     uint64_t interval = 5, chunk = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, opts)) != -1) {
         switch (ch) {
         case 'u':
             url = optarg;

@@ -108,7 +108,9 @@ typedef struct monitor {
 /* -- Rendering -- */
 
 /* text_value escapes bytes for a tab-separated line and the environment:
- * control bytes, DEL and '\' as \xHH and \\. Newly allocated. */
+ * control bytes (C0, DEL, and C1 written in UTF-8, the two bytes c2 80..9f)
+ * and '\' as \xHH and \\, so a value cannot drive a terminal. Newly
+ * allocated. */
 static char *text_value(scitt_span_t v)
 {
     scitt_buf_t b;
@@ -119,6 +121,8 @@ static char *text_value(scitt_span_t v)
             scitt_buf_append_str(&b, "\\\\");
         } else if (c < 0x20 || c == 0x7f) {
             scitt_buf_printf(&b, "\\x%02x", c);
+        } else if (c == 0xc2 && i + 1 < v.len && v.base[i + 1] >= 0x80 && v.base[i + 1] < 0xa0) {
+            scitt_buf_printf(&b, "\\xc2\\x%02x", v.base[++i]);
         } else {
             scitt_buf_append_byte(&b, c);
         }
@@ -130,45 +134,11 @@ static char *text_value(scitt_span_t v)
     return out;
 }
 
-/* utf8_len returns the length of the well-formed UTF-8 sequence at `p`
- * (RFC 3629: no overlong forms, surrogates or lead bytes above 0xF4), or 0. */
-static size_t utf8_len(const uint8_t *p, size_t n)
-{
-    size_t len = p[0] >= 0xf0 && p[0] <= 0xf4   ? 4
-                 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
-                 : p[0] >= 0xc2 && p[0] < 0xe0  ? 2
-                                                : 0;
-    if (len == 0 || len > n || !scitt_utf8_valid(scitt_span(p, len))) {
-        return 0;
-    }
-    return len;
-}
-
-/* json_str appends `v` as a JSON string; bytes that are not UTF-8 are
- * written as the code point of the same value (\u00XX). */
-static void json_str(scitt_buf_t *b, scitt_span_t v)
-{
-    scitt_buf_append_byte(b, '"');
-    for (size_t i = 0; i < v.len; i++) {
-        uint8_t c = v.base[i];
-        size_t n = c >= 0x80 ? utf8_len(v.base + i, v.len - i) : 1;
-        if (c == '"' || c == '\\') {
-            scitt_buf_printf(b, "\\%c", c);
-        } else if (c < 0x20 || c == 0x7f || n == 0) {
-            scitt_buf_printf(b, "\\u%04x", c);
-        } else {
-            scitt_buf_append(b, v.base + i, n);
-            i += n - 1;
-        }
-    }
-    scitt_buf_append_byte(b, '"');
-}
-
 static void json_opt_str(scitt_buf_t *b, const char *name, scitt_span_t v, bool present)
 {
     scitt_buf_printf(b, ",\"%s\":", name);
     if (present) {
-        json_str(b, v);
+        scitt_json_put_string(b, v); /* the service's rules: valid UTF-8 JSON, safe on a terminal */
     } else {
         scitt_buf_append_str(b, "null");
     }
@@ -596,7 +566,7 @@ static int run(int argc, char **argv)
     const char *watch = NULL;
     uint64_t chunk = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, opts)) != -1) {
         switch (ch) {
         case 'u':
             f.url = optarg;

@@ -255,7 +255,7 @@ static int run(int argc, char **argv)
     uint64_t concurrency = 16, max_wait = 300;
     job_t job = {0};
     int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, opts)) != -1) {
         switch (ch) {
         case 'u':
             url = optarg;

@@ -89,7 +89,7 @@ static int run(int argc, char **argv)
     bool no_kid = false;
     scitt_cose_statement_params_t sp = {.iat = (int64_t)time(NULL)};
     int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, opts)) != -1) {
         switch (ch) {
         case O_KEY:
             key_path = optarg;

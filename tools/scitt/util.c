@@ -1,8 +1,10 @@
 /* util.c: helpers shared by the subcommands (see cli.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +29,19 @@ int cli_usage(const char *cmd, const char *fmt, ...)
     fprintf(stderr, "\n(see `scitt help %s`)\n", cmd);
     va_end(ap);
     return CLI_USAGE;
+}
+
+int cli_getopt(int argc, char **argv, const struct option *opts)
+{
+    int ch = getopt_long(argc, argv, "", opts, NULL);
+    /* optarg is the next argument itself (not the text after `=`). */
+    if (ch != -1 && ch != '?' && optarg != NULL && optind >= 2 && optarg == argv[optind - 1] &&
+        strncmp(optarg, "--", 2) == 0) {
+        fprintf(stderr, "scitt %s: option '%s' needs a value, not '%s' (write %s=VALUE for one starting with --)\n",
+                argv[0], argv[optind - 2], optarg, argv[optind - 2]);
+        return '?';
+    }
+    return ch;
 }
 
 uint64_t cli_now_ms(void)

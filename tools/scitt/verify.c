@@ -192,7 +192,7 @@ static int run(int argc, char **argv)
         {"keys", required_argument, NULL, 'k'}, {"issuer-key", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
     const char *keys = NULL, *issuer = NULL;
     int ch;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((ch = cli_getopt(argc, argv, opts)) != -1) {
         if (ch == 'k') {
             keys = optarg;
         } else if (ch == 'i') {

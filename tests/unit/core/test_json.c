@@ -64,3 +64,12 @@ Test(core_json, too_big_leaves_buffer_unchanged)
     cr_assert_eq(b.len, 2);
     scitt_buf_cleanup(&b);
 }
+
+Test(core_json, escapes_c1_controls_and_line_separators)
+{
+    /* U+009B (CSI to a terminal), U+0080, U+009F; U+00A0 is printable. */
+    cr_assert_str_eq(json_of("\xc2\x9b[2J\xc2\x80\xc2\x9f\xc2\xa0", 11), "\"\\u009b[2J\\u0080\\u009f\xc2\xa0\"");
+    /* U+2028 and U+2029 end lines for some readers; U+2027 and U+202A stay. */
+    cr_assert_str_eq(json_of("\xe2\x80\xa8\xe2\x80\xa9", 6), "\"\\u2028\\u2029\"");
+    cr_assert_str_eq(json_of("\xe2\x80\xa7\xe2\x80\xaa", 6), "\"\xe2\x80\xa7\xe2\x80\xaa\"");
+}
