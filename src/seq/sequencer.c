@@ -50,6 +50,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "scitt/cond.h"
 #include "scitt/receipt.h"
 #include "scitt/sha256.h"
 
@@ -764,10 +765,7 @@ static void linger(scitt_seq_t *seq, size_t last, size_t cap)
         return;
     }
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    uint64_t ns = (uint64_t)until.tv_nsec + seq->linger_ns;
-    until.tv_sec += (time_t)(ns / 1000000000u);
-    until.tv_nsec = (long)(ns % 1000000000u);
+    scitt_deadline(&until, seq->linger_ns);
     seq->sq_wake_at = want;
     while (seq->sq.num < want && !seq->sq_closed && atomic_load_explicit(&seq->vq_waiting, memory_order_relaxed) != 0 &&
            pthread_cond_timedwait(&seq->sq_cond, &seq->sq_lock, &until) == 0) {

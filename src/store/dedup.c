@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "dedup.h"
+#include "scitt/cond.h"
 #include "scitt/crypto.h"
 
 #define MIN_SLOTS      4096
@@ -245,7 +246,7 @@ int scitt_dedup_open(scitt_dedup_t **out, const char *path, const uint8_t id[SCI
     pthread_rwlock_init(&d->lock, NULL);
     pthread_mutex_init(&d->sync_lock, NULL);
     pthread_mutex_init(&d->wake_lock, NULL);
-    pthread_cond_init(&d->wake, NULL);
+    scitt_cond_init(&d->wake);
     *why = NULL;
     int rc = load(d, num_entries, why);
     if (rc != 0) {
@@ -448,8 +449,7 @@ static void *syncer_main(void *arg)
     pthread_mutex_lock(&d->wake_lock);
     while (!d->stop) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += SYNC_POLL_S;
+        scitt_deadline(&ts, SYNC_POLL_S * 1000000000ull);
         if (!d->kick) {
             pthread_cond_timedwait(&d->wake, &d->wake_lock, &ts);
         }
