@@ -143,6 +143,14 @@ typedef struct scitt_store_batch {
  * the index, and the store stays usable. One writer thread at a time. */
 int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch);
 
+/* scitt_store_repair_dedup (the writer's thread) mends a dedup index that a
+ * failed insert after a commit left incomplete (it could not grow, e.g. the
+ * disk was full): it inserts every entry committed since, from the log, and
+ * lookups work again. 0 when the index is whole (at once when it was);
+ * otherwise lookups keep failing and the caller tries again later.
+ * scitt_store_commit tries it with every commit. */
+int scitt_store_repair_dedup(scitt_store_t *st);
+
 /* scitt_store_meta_put writes one meta value in its own transaction. */
 int scitt_store_meta_put(scitt_store_t *st, const char *key, scitt_span_t value);
 
@@ -175,7 +183,8 @@ int scitt_store_get_head_from(scitt_store_read_t *rd, uint64_t size, scitt_store
  * (an rwlock: lookups share it; a batch insert and the swap to a grown
  * table take it exclusively, for microseconds). An entry is found once the
  * commit that wrote it returned (and in snapshots that include it).
- * SCITT_EIO-class errors only if the index could not grow (until reopen). */
+ * Fails with the error that broke the index while it could not grow, until
+ * scitt_store_repair_dedup mends it. */
 int scitt_store_get_dedup(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index);
 int scitt_store_get_meta(scitt_store_read_t *rd, const char *key, scitt_span_t *out);
 

@@ -315,8 +315,8 @@ static int grow(scitt_dedup_t *d, uint64_t need)
 
 int scitt_dedup_insert(scitt_dedup_t *d, uint64_t first, const uint8_t (*hashes)[32], size_t n)
 {
-    if (d->err != 0) {
-        return d->err;
+    if (first > d->indexed) {
+        return SCITT_EINVAL; /* entries [indexed, first) would be missing */
     }
     if (n == 0) {
         return 0;
@@ -325,8 +325,11 @@ int scitt_dedup_insert(scitt_dedup_t *d, uint64_t first, const uint8_t (*hashes)
     if (need * 10 > (d->t.mask + 1) * 7) {
         int rc = grow(d, need);
         if (rc != 0 && need * 10 > (d->t.mask + 1) * 9) {
-            fprintf(stderr, "scittd: store: the dedup index cannot grow (%s); lookups fail until restart\n",
-                    scitt_strerror(rc));
+            if (d->err == 0) {
+                fprintf(stderr,
+                        "scittd: store: the dedup index cannot grow (%s); lookups fail until it can (retried)\n",
+                        scitt_strerror(rc));
+            }
             pthread_rwlock_wrlock(&d->lock);
             d->err = rc;
             pthread_rwlock_unlock(&d->lock);
@@ -346,6 +349,22 @@ int scitt_dedup_insert(scitt_dedup_t *d, uint64_t first, const uint8_t (*hashes)
     }
     pthread_rwlock_unlock(&d->lock);
     return 0;
+}
+
+bool scitt_dedup_broken(const scitt_dedup_t *d, uint64_t *out_indexed)
+{
+    *out_indexed = d->indexed;
+    return d->err != 0;
+}
+
+void scitt_dedup_mended(scitt_dedup_t *d)
+{
+    if (d->err != 0) {
+        fprintf(stderr, "scittd: store: the dedup index holds every entry again; lookups resume\n");
+        pthread_rwlock_wrlock(&d->lock);
+        d->err = 0;
+        pthread_rwlock_unlock(&d->lock);
+    }
 }
 
 int scitt_dedup_find(scitt_dedup_t *d, const uint8_t hash[32], scitt_dedup_confirm_fn confirm, void *ctx,

@@ -21,7 +21,11 @@
  *    store is handed out, so it never lacks a committed entry a caller could
  *    ask about and never holds an uncommitted one (a lookup that would see
  *    one anyway, e.g. after LMDB lost commits under nosync, fails to
- *    confirm against the stored entry and misses).
+ *    confirm against the stored entry and misses). When an insert fails
+ *    (the index could not grow), the index refuses lookups until
+ *    scitt_store_repair_dedup, tried with every later commit and by the
+ *    sequencer before each batch and every second while idle, has inserted
+ *    from the log every entry committed since.
  */
 #include <errno.h>
 #include <lmdb.h>
@@ -156,47 +160,34 @@ static int check_format(scitt_store_t *st, uint8_t dedup_id[SCITT_DEDUP_ID_LEN],
     return rc == -1 ? SCITT_EFORMAT : rc == -2 ? SCITT_ECORRUPT : from_mdb(rc);
 }
 
-/* open_dedup maps the dedup index and brings it up to the log's end:
- * entries [from, count) are hashed again from `entries` and inserted. */
-static int open_dedup(scitt_store_t *st, const uint8_t id[SCITT_DEDUP_ID_LEN], bool nosync, const char **why)
+/* log_count: the number of entries, from the last key of the cursor `cur`
+ * on `entries`. */
+static int log_count(MDB_cursor *cur, uint64_t *out)
+{
+    MDB_val k, v;
+    int rc = from_mdb(mdb_cursor_get(cur, &k, &v, MDB_LAST));
+    *out = 0;
+    if (rc == SCITT_ENOTFOUND) {
+        return 0;
+    }
+    if (rc == 0 && k.mv_size != 8) {
+        return SCITT_ECORRUPT;
+    }
+    if (rc == 0) {
+        *out = scitt_load_be64(k.mv_data) + 1;
+    }
+    return rc;
+}
+
+/* index_from_log inserts the log's entries [from, count) into the dedup
+ * index, hashed again from `entries` through the cursor `cur`. */
+static int index_from_log(scitt_store_t *st, MDB_cursor *cur, uint64_t from, uint64_t count, const char **why)
 {
     enum { CHUNK = 4096 };
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    int rc = from_mdb(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn));
-    if (rc != 0) {
-        return rc;
-    }
-    rc = from_mdb(mdb_cursor_open(txn, st->dbi[DB_ENTRIES], &cur));
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
     MDB_val k, v;
-    uint64_t count = 0, from = 0;
-    rc = from_mdb(mdb_cursor_get(cur, &k, &v, MDB_LAST));
-    if (rc == 0) {
-        rc = k.mv_size == 8 ? 0 : SCITT_ECORRUPT;
-        count = rc == 0 ? scitt_load_be64(k.mv_data) + 1 : 0;
-    } else if (rc == SCITT_ENOTFOUND) {
-        rc = 0;
-    }
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", st->dir, SCITT_DEDUP_FILE);
-    const char *rebuild_why = NULL;
-    if (rc == 0) {
-        rc = scitt_dedup_open(&st->dedup, path, id, count, nosync, &from, &rebuild_why);
-        if (rc != 0) {
-            *why = rebuild_why;
-        } else if (from < count) {
-            /* After a crash (or with no usable table): the slow path, logged. */
-            fprintf(stderr, "scittd: store: dedup index %s%s%s: inserting entries %llu..%llu from the log\n", path,
-                    rebuild_why != NULL ? ": " : "", rebuild_why != NULL ? rebuild_why : "", (unsigned long long)from,
-                    (unsigned long long)count - 1);
-        }
-    }
     uint8_t(*hashes)[32] = NULL;
-    if (rc == 0 && from < count) {
+    int rc = 0;
+    if (from < count) {
         hashes = malloc(CHUNK * 32);
         rc = hashes == NULL ? SCITT_ENOMEM : 0;
     }
@@ -223,6 +214,51 @@ static int open_dedup(scitt_store_t *st, const uint8_t id[SCITT_DEDUP_ID_LEN], b
         }
     }
     free(hashes);
+    return rc;
+}
+
+/* entries_cursor opens a read-only transaction and a cursor on `entries`. */
+static int entries_cursor(scitt_store_t *st, MDB_txn **txn, MDB_cursor **cur)
+{
+    int rc = from_mdb(mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn));
+    if (rc == 0) {
+        rc = from_mdb(mdb_cursor_open(*txn, st->dbi[DB_ENTRIES], cur));
+        if (rc != 0) {
+            mdb_txn_abort(*txn);
+        }
+    }
+    return rc;
+}
+
+/* open_dedup maps the dedup index and brings it up to the log's end:
+ * entries [from, count) are hashed again from `entries` and inserted. */
+static int open_dedup(scitt_store_t *st, const uint8_t id[SCITT_DEDUP_ID_LEN], bool nosync, const char **why)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = entries_cursor(st, &txn, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+    uint64_t count, from = 0;
+    rc = log_count(cur, &count);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", st->dir, SCITT_DEDUP_FILE);
+    const char *rebuild_why = NULL;
+    if (rc == 0) {
+        rc = scitt_dedup_open(&st->dedup, path, id, count, nosync, &from, &rebuild_why);
+        if (rc != 0) {
+            *why = rebuild_why;
+        } else if (from < count) {
+            /* After a crash (or with no usable table): the slow path, logged. */
+            fprintf(stderr, "scittd: store: dedup index %s%s%s: inserting entries %llu..%llu from the log\n", path,
+                    rebuild_why != NULL ? ": " : "", rebuild_why != NULL ? rebuild_why : "", (unsigned long long)from,
+                    (unsigned long long)count - 1);
+        }
+    }
+    if (rc == 0) {
+        rc = index_from_log(st, cur, from, count, why);
+    }
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     if (rc == 0) {
@@ -518,14 +554,46 @@ static int fill_batch(scitt_store_t *st, MDB_txn *txn, const void *arg)
     return put_batch(st, txn, arg);
 }
 
+int scitt_store_repair_dedup(scitt_store_t *st)
+{
+    uint64_t from, count;
+    if (!scitt_dedup_broken(st->dedup, &from)) {
+        return 0;
+    }
+    /* The writer's thread: no growth of the map can come while this runs. */
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    const char *why = NULL;
+    int rc = entries_cursor(st, &txn, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = log_count(cur, &count);
+    if (rc == 0) {
+        rc = index_from_log(st, cur, from, count, &why);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    if (rc == 0) {
+        scitt_dedup_mended(st->dedup);
+    }
+    return rc;
+}
+
 int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch)
 {
     int rc = write_txn(st, fill_batch, batch);
     if (rc == 0 && batch->num_entries > 0) {
         /* Only now, with the entries durable: index them. A failure here
-         * leaves the batch committed; the index then refuses lookups (never
-         * answers wrongly) until the store is reopened and rebuilds it. */
-        (void)scitt_dedup_insert(st->dedup, batch->first_index, batch->entry_hashes, batch->num_entries);
+         * leaves the batch committed and the index broken: it refuses
+         * lookups (never answers wrongly) until a repair, tried again with
+         * every commit, has inserted every entry it missed. */
+        uint64_t indexed;
+        if (scitt_dedup_broken(st->dedup, &indexed)) {
+            (void)scitt_store_repair_dedup(st); /* up to the log's end: this batch too */
+        } else {
+            (void)scitt_dedup_insert(st->dedup, batch->first_index, batch->entry_hashes, batch->num_entries);
+        }
     }
     return rc;
 }
