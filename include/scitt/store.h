@@ -48,9 +48,10 @@ typedef struct scitt_store_read scitt_store_read_t;
 
 typedef struct scitt_store_config {
     const char *dir;     /* created (0700) if missing */
-    size_t map_size;     /* initial map size; 0 means 1 GiB */
+    size_t map_size;     /* initial map size; 0 means 256 GiB (address space; the file grows as it fills) */
     size_t map_size_max; /* growth stops here (SCITT_ENOSPC); 0 means no limit */
     bool nosync;         /* MDB_NOSYNC: benchmarks only, loses durability */
+    bool grow_when_full; /* benchmarks only: grow only when full (waiting for readers), not ahead */
     /* entry_hash computes an entry's hash (the dedup key) from its stored
      * bytes; NULL means SHA-256 of them (scittd stores normalised
      * statements). A mirror, which stores transparent statements, passes
@@ -74,6 +75,15 @@ void scitt_store_close(scitt_store_t *st);
 
 /* scitt_store_map_size returns the current map size in bytes. */
 size_t scitt_store_map_size(scitt_store_t *st);
+
+/* The map: its size, the bytes its pages reach, and how often it grew
+ * ahead of need (no reader in the way) or when full (waiting for every
+ * reader, which stalls new ones). The writer's thread. */
+typedef struct scitt_store_map_stats {
+    size_t size, used;
+    uint64_t grew_ahead, grew_full;
+} scitt_store_map_stats_t;
+void scitt_store_map_stats(scitt_store_t *st, scitt_store_map_stats_t *out);
 
 /* A tile to write: `width` hashes (1..256) of tile (`level`, `index`). */
 typedef struct scitt_store_tile {

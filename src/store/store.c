@@ -6,10 +6,17 @@
  *    in one transaction, so a batch is either wholly visible or not at all.
  *  - Growing the map (mdb_env_set_mapsize) is only allowed while no
  *    transaction is open in this process. Readers therefore hold `grow_lock`
- *    shared for the life of their read transaction, and a commit that hits
- *    MDB_MAP_FULL aborts, takes the lock exclusively, doubles the map and
- *    replays the batch. Read transactions are short (one GET), so the wait
- *    is short; the lock prefers the writer so GET load cannot starve it.
+ *    shared for the life of their read transaction. A growth that waits for
+ *    them stalls every new reader (the lock prefers the writer), GETs on the
+ *    io loop included, for as long as the longest reader runs (an audit
+ *    page, the answer thread's batch of receipts). So the map grows ahead
+ *    of need and never waits: it starts large (DEFAULT_MAP_SIZE, 256 GiB
+ *    of address space only: the file grows with its pages), and a commit
+ *    that leaves it more than half used doubles it at once if no reader is
+ *    in (trywrlock), else tries again after the next commit. Only a commit
+ *    that finds the map full anyway (MDB_MAP_FULL: a small configured map
+ *    that never found a gap) waits for the readers: it aborts, takes the
+ *    lock, doubles the map and replays the batch.
  *  - Ended read transactions are reset, not freed, and kept in a small
  *    pool (`spare`) for the next read_begin to renew: that skips LMDB's
  *    reader-table mutex and two allocations per GET (MDB_NOTLS lets any
@@ -48,7 +55,7 @@ static const char *const db_names[NUM_DBS] = {"entries", "tiles", "heads", "meta
 
 #define META_DEDUP_ID "dedup_id"
 
-#define DEFAULT_MAP_SIZE ((size_t)1 << 30)
+#define DEFAULT_MAP_SIZE ((size_t)1 << 38)
 #define SPARE_READS      16 /* reset read transactions kept for reuse */
 #define HEAD_FIXED_LEN   (32 + 8 + 2)
 
@@ -62,6 +69,8 @@ struct scitt_store {
     size_t num_spare;
     size_t map_size;
     size_t map_size_max;
+    bool grow_when_full; /* benchmarks: no growth ahead of need */
+    uint64_t grew_ahead, grew_full;
     scitt_dedup_t *dedup;
     scitt_store__index_writer_t index; /* the writer's, like every write */
     void (*entry_hash)(uint8_t out[32], const uint8_t *stored, size_t len);
@@ -306,6 +315,18 @@ static int key_cmp(const MDB_val *a, const MDB_val *b)
     return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
 }
 
+/* default_map_size: DEFAULT_MAP_SIZE, within the growth limit and within
+ * a quarter of the address space limit if the process has one. */
+static size_t default_map_size(size_t max)
+{
+    size_t n = DEFAULT_MAP_SIZE < max ? DEFAULT_MAP_SIZE : max;
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY && n > lim.rlim_cur / 4) {
+        n = lim.rlim_cur / 4;
+    }
+    return n > ((size_t)1 << 20) ? n : (size_t)1 << 20;
+}
+
 int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const char **out_err_desc)
 {
     const char *no_desc = NULL;
@@ -332,8 +353,9 @@ int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
         free(st);
         return SCITT_ENOMEM;
     }
-    st->map_size = cfg->map_size != 0 ? cfg->map_size : DEFAULT_MAP_SIZE;
     st->map_size_max = cfg->map_size_max != 0 ? cfg->map_size_max : SIZE_MAX;
+    st->map_size = cfg->map_size != 0 ? cfg->map_size : default_map_size(st->map_size_max);
+    st->grow_when_full = cfg->grow_when_full;
     st->entry_hash = cfg->entry_hash;
     scitt_store__index_writer_init(&st->index, cfg->index_fanout, cfg->index_run_max);
 
@@ -481,23 +503,57 @@ static int put_batch(scitt_store_t *st, MDB_txn *txn, const scitt_store_batch_t 
     return rc;
 }
 
-/* grow doubles the map (bounded by map_size_max) with every reader out. */
-static int grow(scitt_store_t *st)
+/* grow doubles the map (bounded by map_size_max) with every reader out:
+ * when it is full (`wait`) after waiting for them, ahead of need only if
+ * none is in (else nothing happens: the next commit tries again). */
+static int grow(scitt_store_t *st, bool wait)
 {
     if (st->map_size >= st->map_size_max) {
-        return MDB_MAP_FULL;
+        return wait ? MDB_MAP_FULL : 0;
     }
     size_t next = st->map_size > st->map_size_max / 2 ? st->map_size_max : st->map_size * 2;
-    pthread_rwlock_wrlock(&st->grow_lock);
+    if (wait) {
+        pthread_rwlock_wrlock(&st->grow_lock);
+    } else if (pthread_rwlock_trywrlock(&st->grow_lock) != 0) {
+        return 0;
+    }
     drop_spares(st);
     int rc = mdb_env_set_mapsize(st->env, next);
     if (rc == 0) {
         MDB_envinfo info;
         mdb_env_info(st->env, &info);
         st->map_size = info.me_mapsize;
+        *(wait ? &st->grew_full : &st->grew_ahead) += 1;
     }
     pthread_rwlock_unlock(&st->grow_lock);
     return rc;
+}
+
+/* map_used: the bytes of the map the environment's pages reach. */
+static size_t map_used(scitt_store_t *st)
+{
+    MDB_envinfo info;
+    MDB_stat stat;
+    mdb_env_info(st->env, &info);
+    mdb_env_stat(st->env, &stat);
+    return (info.me_last_pgno + 1) * (size_t)stat.ms_psize;
+}
+
+/* grow_ahead (after a commit): a map more than half used grows now, if no
+ * reader is in the way. */
+static void grow_ahead(scitt_store_t *st)
+{
+    if (!st->grow_when_full && map_used(st) > st->map_size / 2) {
+        (void)grow(st, false);
+    }
+}
+
+void scitt_store_map_stats(scitt_store_t *st, scitt_store_map_stats_t *out)
+{
+    out->size = st->map_size;
+    out->used = map_used(st);
+    out->grew_ahead = st->grew_ahead;
+    out->grew_full = st->grew_full;
 }
 
 /* LMDB reports a failed page write as EIO even when the cause is a full
@@ -539,10 +595,13 @@ static int write_txn(scitt_store_t *st, int (*fill)(scitt_store_t *, MDB_txn *, 
         if (rc == EIO) {
             return explain_eio(st);
         }
+        if (rc == 0) {
+            grow_ahead(st);
+        }
         if (rc != MDB_MAP_FULL) {
             return from_mdb(rc);
         }
-        rc = grow(st);
+        rc = grow(st, true);
         if (rc != 0) {
             return from_mdb(rc);
         }
