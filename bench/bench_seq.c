@@ -29,6 +29,7 @@
 
 #include "../src/seq/internal.h"
 #include "bench.h"
+#include "scitt/cond.h"
 #include "shaped.h"
 
 #define ENTRY_LEN 400
@@ -86,7 +87,7 @@ static double measure(const char *base, size_t batch_max, bool nosync, bool no_i
 
     run_t r = {0};
     pthread_mutex_init(&r.lock, NULL);
-    pthread_cond_init(&r.cond, NULL);
+    scitt_cond_init(&r.cond);
     shaped_t t;
     uint8_t entry[32];
     shaped_init(&t, ENTRY_LEN, 16);
@@ -99,12 +100,7 @@ static double measure(const char *base, size_t batch_max, bool nosync, bool no_i
         if (rc == SCITT_EFULL) {
             pthread_mutex_lock(&r.lock);
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 1000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
+            scitt_deadline(&ts, 1000000);
             pthread_cond_timedwait(&r.cond, &r.lock, &ts);
             pthread_mutex_unlock(&r.lock);
             continue;

@@ -48,9 +48,10 @@ typedef struct scitt_store_read scitt_store_read_t;
 
 typedef struct scitt_store_config {
     const char *dir;     /* created (0700) if missing */
-    size_t map_size;     /* initial map size; 0 means 1 GiB */
+    size_t map_size;     /* initial map size; 0 means 256 GiB (address space; the file grows as it fills) */
     size_t map_size_max; /* growth stops here (SCITT_ENOSPC); 0 means no limit */
     bool nosync;         /* MDB_NOSYNC: benchmarks only, loses durability */
+    bool grow_when_full; /* benchmarks only: grow only when full (waiting for readers), not ahead */
     /* entry_hash computes an entry's hash (the dedup key) from its stored
      * bytes; NULL means SHA-256 of them (scittd stores normalised
      * statements). A mirror, which stores transparent statements, passes
@@ -74,6 +75,15 @@ void scitt_store_close(scitt_store_t *st);
 
 /* scitt_store_map_size returns the current map size in bytes. */
 size_t scitt_store_map_size(scitt_store_t *st);
+
+/* The map: its size, the bytes its pages reach, and how often it grew
+ * ahead of need (no reader in the way) or when full (waiting for every
+ * reader, which stalls new ones). The writer's thread. */
+typedef struct scitt_store_map_stats {
+    size_t size, used;
+    uint64_t grew_ahead, grew_full;
+} scitt_store_map_stats_t;
+void scitt_store_map_stats(scitt_store_t *st, scitt_store_map_stats_t *out);
 
 /* A tile to write: `width` hashes (1..256) of tile (`level`, `index`). */
 typedef struct scitt_store_tile {
@@ -158,6 +168,14 @@ typedef struct scitt_store_batch {
  * the index, and the store stays usable. One writer thread at a time. */
 int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch);
 
+/* scitt_store_repair_dedup (the writer's thread) mends a dedup index that a
+ * failed insert after a commit left incomplete (it could not grow, e.g. the
+ * disk was full): it inserts every entry committed since, from the log, and
+ * lookups work again. 0 when the index is whole (at once when it was);
+ * otherwise lookups keep failing and the caller tries again later.
+ * scitt_store_commit tries it with every commit. */
+int scitt_store_repair_dedup(scitt_store_t *st);
+
 /* scitt_store_meta_put writes one meta value in its own transaction. */
 int scitt_store_meta_put(scitt_store_t *st, const char *key, scitt_span_t value);
 
@@ -197,7 +215,8 @@ int scitt_store_get_head_from(scitt_store_read_t *rd, uint64_t size, scitt_store
  * (an rwlock: lookups share it; a batch insert and the swap to a grown
  * table take it exclusively, for microseconds). An entry is found once the
  * commit that wrote it returned (and in snapshots that include it).
- * SCITT_EIO-class errors only if the index could not grow (until reopen). */
+ * Fails with the error that broke the index while it could not grow, until
+ * scitt_store_repair_dedup mends it. */
 int scitt_store_get_dedup(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index);
 int scitt_store_get_meta(scitt_store_read_t *rd, const char *key, scitt_span_t *out);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "scitt/cond.h"
 
 /* check_origin compares the configured origin with the one meta records;
  * `*out_record` says an empty log has none yet (recorded once the start
@@ -103,7 +104,7 @@ int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char
     seq->linger_ns = cfg->commit_linger_us == SCITT_SEQ_LINGER_OFF ? 0
                      : cfg->commit_linger_us != 0                  ? cfg->commit_linger_us * 1000
                                                                    : SCITT_SEQ_DEFAULT_LINGER_US * 1000;
-    pthread_cond_init(&seq->sq_cond, NULL);
+    scitt_cond_init(&seq->sq_cond); /* linger waits on it with a deadline */
     int rc = seq->origin == NULL ? SCITT_ENOMEM : scitt_seq__pendset_init(&seq->pendset, seq->max_pending);
     if (rc == 0) {
         rc = scitt_merkle_tile_cache_new(&seq->tile_cache, cfg->tile_cache_bytes != 0 ? cfg->tile_cache_bytes

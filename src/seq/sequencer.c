@@ -45,16 +45,20 @@
  *    across its own commit, and the answer thread never waits for this one
  *    while it holds one (it only builds receipts under it).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "internal.h"
+#include "scitt/cond.h"
 #include "scitt/receipt.h"
 #include "scitt/sha256.h"
 
 #define RECEIPT_ALG SCITT_ALG_ES256
 #define SIG_CAP     132
+
+#define REPAIR_RETRY_NS 1000000000u /* while the dedup index is broken */
 
 /* A committed (or failed) batch on its way to its completions. */
 typedef struct answer_batch {
@@ -777,10 +781,7 @@ static void linger(scitt_seq_t *seq, size_t last, size_t cap)
         return;
     }
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    uint64_t ns = (uint64_t)until.tv_nsec + seq->linger_ns;
-    until.tv_sec += (time_t)(ns / 1000000000u);
-    until.tv_nsec = (long)(ns % 1000000000u);
+    scitt_deadline(&until, seq->linger_ns);
     seq->sq_wake_at = want;
     while (seq->sq.num < want && !seq->sq_closed && atomic_load_explicit(&seq->vq_waiting, memory_order_relaxed) != 0 &&
            pthread_cond_timedwait(&seq->sq_cond, &seq->sq_lock, &until) == 0) {
@@ -799,13 +800,28 @@ void *scitt_seq__sequencer_main(void *arg)
     }
     size_t last = 0; /* jobs in the previous batch */
     for (;;) {
+        /* A dedup index broken by a failed insert fails every lookup, and
+         * with them every batch's classify: mend it first, and while it
+         * stays broken try again every second even with nothing queued,
+         * so lookups (GET by id) come back once the cause is gone. */
+        bool broken = scitt_store_repair_dedup(seq->store) != 0, retry = false;
         pthread_mutex_lock(&seq->sq_lock);
-        for (;;) {
+        while (!retry) {
             bool drained = seq->sq_closed && seq->workers_alive == 0;
             if ((seq->sq.num > 0 && !seq->hold) || (drained && seq->sq.num == 0)) {
                 break;
             }
-            pthread_cond_wait(&seq->sq_cond, &seq->sq_lock);
+            if (!broken) {
+                pthread_cond_wait(&seq->sq_cond, &seq->sq_lock);
+            } else {
+                struct timespec until;
+                scitt_deadline(&until, REPAIR_RETRY_NS);
+                retry = pthread_cond_timedwait(&seq->sq_cond, &seq->sq_lock, &until) == ETIMEDOUT;
+            }
+        }
+        if (retry) {
+            pthread_mutex_unlock(&seq->sq_lock);
+            continue;
         }
         linger(seq, last, s->cap);
         while (s->num_jobs < s->cap && seq->sq.num > 0) {

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "dedup.h"
+#include "scitt/cond.h"
 #include "scitt/crypto.h"
 
 #define MIN_SLOTS      4096
@@ -300,7 +301,7 @@ int scitt_dedup_open(scitt_dedup_t **out, const char *path, const uint8_t id[SCI
     pthread_rwlock_init(&d->lock, NULL);
     pthread_mutex_init(&d->sync_lock, NULL);
     pthread_mutex_init(&d->wake_lock, NULL);
-    pthread_cond_init(&d->wake, NULL);
+    scitt_cond_init(&d->wake);
     *why = NULL;
     int rc = load(d, num_entries, why);
     if (rc != 0) {
@@ -378,8 +379,8 @@ static int grow(scitt_dedup_t *d, uint64_t need)
 
 int scitt_dedup_insert(scitt_dedup_t *d, uint64_t first, const uint8_t (*hashes)[32], size_t n)
 {
-    if (d->err != 0) {
-        return d->err;
+    if (first > d->indexed) {
+        return SCITT_EINVAL; /* entries [indexed, first) would be missing */
     }
     if (n == 0) {
         return 0;
@@ -388,8 +389,10 @@ int scitt_dedup_insert(scitt_dedup_t *d, uint64_t first, const uint8_t (*hashes)
     if (need * 10 > (d->t.mask + 1) * 7) {
         int rc = grow(d, need);
         if (rc == SCITT_ECORRUPT || (rc != 0 && need * 10 > (d->t.mask + 1) * 9)) {
-            fprintf(stderr, "scittd: store: the dedup index cannot grow (%s); lookups fail until restart\n",
-                    scitt_strerror(rc));
+            if (d->err == 0) {
+                fprintf(stderr, "scittd: store: the dedup index cannot grow (%s); lookups fail until %s\n",
+                        scitt_strerror(rc), rc == SCITT_ECORRUPT ? "a restart rebuilds it" : "it can (retried)");
+            }
             pthread_rwlock_wrlock(&d->lock);
             d->err = rc;
             pthread_rwlock_unlock(&d->lock);
@@ -409,6 +412,22 @@ int scitt_dedup_insert(scitt_dedup_t *d, uint64_t first, const uint8_t (*hashes)
     }
     pthread_rwlock_unlock(&d->lock);
     return 0;
+}
+
+bool scitt_dedup_broken(const scitt_dedup_t *d, uint64_t *out_indexed)
+{
+    *out_indexed = d->indexed;
+    return d->err != 0;
+}
+
+void scitt_dedup_mended(scitt_dedup_t *d)
+{
+    if (d->err != 0) {
+        fprintf(stderr, "scittd: store: the dedup index holds every entry again; lookups resume\n");
+        pthread_rwlock_wrlock(&d->lock);
+        d->err = 0;
+        pthread_rwlock_unlock(&d->lock);
+    }
 }
 
 int scitt_dedup_find(scitt_dedup_t *d, const uint8_t hash[32], scitt_dedup_confirm_fn confirm, void *ctx,
@@ -526,8 +545,7 @@ static void *syncer_main(void *arg)
     pthread_mutex_lock(&d->wake_lock);
     while (!d->stop) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += SYNC_POLL_S;
+        scitt_deadline(&ts, SYNC_POLL_S * 1000000000ull);
         if (!d->kick) {
             pthread_cond_timedwait(&d->wake, &d->wake_lock, &ts);
         }

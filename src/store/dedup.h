@@ -105,9 +105,20 @@ int scitt_dedup_start(scitt_dedup_t *d);
 void scitt_dedup_close(scitt_dedup_t *d);
 
 /* scitt_dedup_insert adds entries first .. first + n - 1 (writer thread
- * only). Idempotent. Fails only when the table could not grow; then every
- * later lookup fails with that error (never a wrong answer) until reopen. */
+ * only); `first` is at most the end of what is indexed (SCITT_EINVAL for a
+ * gap). Idempotent. Fails when the table could not grow: then the table is
+ * broken and every lookup fails with that error (never a wrong answer)
+ * while later inserts retry the growth, until the caller has inserted every
+ * entry it committed meanwhile and calls scitt_dedup_mended. */
 int scitt_dedup_insert(scitt_dedup_t *d, uint64_t first, const uint8_t (*hashes)[32], size_t n);
+
+/* scitt_dedup_broken (writer thread) tells whether a failed insert broke the
+ * table; `*out_indexed` is the first entry the table lacks. */
+bool scitt_dedup_broken(const scitt_dedup_t *d, uint64_t *out_indexed);
+
+/* scitt_dedup_mended (writer thread): every committed entry is inserted
+ * again; lookups work again. */
+void scitt_dedup_mended(scitt_dedup_t *d);
 
 /* scitt_dedup_find: 0 with the index, SCITT_ENOTFOUND, or the error that
  * broke the table. Any thread. */

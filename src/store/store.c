@@ -6,10 +6,17 @@
  *    in one transaction, so a batch is either wholly visible or not at all.
  *  - Growing the map (mdb_env_set_mapsize) is only allowed while no
  *    transaction is open in this process. Readers therefore hold `grow_lock`
- *    shared for the life of their read transaction, and a commit that hits
- *    MDB_MAP_FULL aborts, takes the lock exclusively, doubles the map and
- *    replays the batch. Read transactions are short (one GET), so the wait
- *    is short; the lock prefers the writer so GET load cannot starve it.
+ *    shared for the life of their read transaction. A growth that waits for
+ *    them stalls every new reader (the lock prefers the writer), GETs on the
+ *    io loop included, for as long as the longest reader runs (an audit
+ *    page, the answer thread's batch of receipts). So the map grows ahead
+ *    of need and never waits: it starts large (DEFAULT_MAP_SIZE, 256 GiB
+ *    of address space only: the file grows with its pages), and a commit
+ *    that leaves it more than half used doubles it at once if no reader is
+ *    in (trywrlock), else tries again after the next commit. Only a commit
+ *    that finds the map full anyway (MDB_MAP_FULL: a small configured map
+ *    that never found a gap) waits for the readers: it aborts, takes the
+ *    lock, doubles the map and replays the batch.
  *  - Ended read transactions are reset, not freed, and kept in a small
  *    pool (`spare`) for the next read_begin to renew: that skips LMDB's
  *    reader-table mutex and two allocations per GET (MDB_NOTLS lets any
@@ -21,7 +28,11 @@
  *    store is handed out, so it never lacks a committed entry a caller could
  *    ask about and never holds an uncommitted one (a lookup that would see
  *    one anyway, e.g. after LMDB lost commits under nosync, fails to
- *    confirm against the stored entry and misses).
+ *    confirm against the stored entry and misses). When an insert fails
+ *    (the index could not grow), the index refuses lookups until
+ *    scitt_store_repair_dedup, tried with every later commit and by the
+ *    sequencer before each batch and every second while idle, has inserted
+ *    from the log every entry committed since.
  */
 #include <errno.h>
 #include <lmdb.h>
@@ -44,7 +55,7 @@ static const char *const db_names[NUM_DBS] = {"entries", "tiles", "heads", "meta
 
 #define META_DEDUP_ID "dedup_id"
 
-#define DEFAULT_MAP_SIZE ((size_t)1 << 30)
+#define DEFAULT_MAP_SIZE ((size_t)1 << 38)
 #define SPARE_READS      16 /* reset read transactions kept for reuse */
 #define HEAD_FIXED_LEN   (32 + 8 + 2)
 
@@ -58,6 +69,8 @@ struct scitt_store {
     size_t num_spare;
     size_t map_size;
     size_t map_size_max;
+    bool grow_when_full; /* benchmarks: no growth ahead of need */
+    uint64_t grew_ahead, grew_full;
     scitt_dedup_t *dedup;
     scitt_store__index_writer_t index; /* the writer's, like every write */
     void (*entry_hash)(uint8_t out[32], const uint8_t *stored, size_t len);
@@ -156,47 +169,34 @@ static int check_format(scitt_store_t *st, uint8_t dedup_id[SCITT_DEDUP_ID_LEN],
     return rc == -1 ? SCITT_EFORMAT : rc == -2 ? SCITT_ECORRUPT : from_mdb(rc);
 }
 
-/* open_dedup maps the dedup index and brings it up to the log's end:
- * entries [from, count) are hashed again from `entries` and inserted. */
-static int open_dedup(scitt_store_t *st, const uint8_t id[SCITT_DEDUP_ID_LEN], bool nosync, const char **why)
+/* log_count: the number of entries, from the last key of the cursor `cur`
+ * on `entries`. */
+static int log_count(MDB_cursor *cur, uint64_t *out)
+{
+    MDB_val k, v;
+    int rc = from_mdb(mdb_cursor_get(cur, &k, &v, MDB_LAST));
+    *out = 0;
+    if (rc == SCITT_ENOTFOUND) {
+        return 0;
+    }
+    if (rc == 0 && k.mv_size != 8) {
+        return SCITT_ECORRUPT;
+    }
+    if (rc == 0) {
+        *out = scitt_load_be64(k.mv_data) + 1;
+    }
+    return rc;
+}
+
+/* index_from_log inserts the log's entries [from, count) into the dedup
+ * index, hashed again from `entries` through the cursor `cur`. */
+static int index_from_log(scitt_store_t *st, MDB_cursor *cur, uint64_t from, uint64_t count, const char **why)
 {
     enum { CHUNK = 4096 };
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    int rc = from_mdb(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn));
-    if (rc != 0) {
-        return rc;
-    }
-    rc = from_mdb(mdb_cursor_open(txn, st->dbi[DB_ENTRIES], &cur));
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
     MDB_val k, v;
-    uint64_t count = 0, from = 0;
-    rc = from_mdb(mdb_cursor_get(cur, &k, &v, MDB_LAST));
-    if (rc == 0) {
-        rc = k.mv_size == 8 ? 0 : SCITT_ECORRUPT;
-        count = rc == 0 ? scitt_load_be64(k.mv_data) + 1 : 0;
-    } else if (rc == SCITT_ENOTFOUND) {
-        rc = 0;
-    }
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", st->dir, SCITT_DEDUP_FILE);
-    const char *rebuild_why = NULL;
-    if (rc == 0) {
-        rc = scitt_dedup_open(&st->dedup, path, id, count, nosync, &from, &rebuild_why);
-        if (rc != 0) {
-            *why = rebuild_why;
-        } else if (from < count) {
-            /* After a crash (or with no usable table): the slow path, logged. */
-            fprintf(stderr, "scittd: store: dedup index %s%s%s: inserting entries %llu..%llu from the log\n", path,
-                    rebuild_why != NULL ? ": " : "", rebuild_why != NULL ? rebuild_why : "", (unsigned long long)from,
-                    (unsigned long long)count - 1);
-        }
-    }
     uint8_t(*hashes)[32] = NULL;
-    if (rc == 0 && from < count) {
+    int rc = 0;
+    if (from < count) {
         hashes = malloc(CHUNK * 32);
         rc = hashes == NULL ? SCITT_ENOMEM : 0;
     }
@@ -223,6 +223,51 @@ static int open_dedup(scitt_store_t *st, const uint8_t id[SCITT_DEDUP_ID_LEN], b
         }
     }
     free(hashes);
+    return rc;
+}
+
+/* entries_cursor opens a read-only transaction and a cursor on `entries`. */
+static int entries_cursor(scitt_store_t *st, MDB_txn **txn, MDB_cursor **cur)
+{
+    int rc = from_mdb(mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn));
+    if (rc == 0) {
+        rc = from_mdb(mdb_cursor_open(*txn, st->dbi[DB_ENTRIES], cur));
+        if (rc != 0) {
+            mdb_txn_abort(*txn);
+        }
+    }
+    return rc;
+}
+
+/* open_dedup maps the dedup index and brings it up to the log's end:
+ * entries [from, count) are hashed again from `entries` and inserted. */
+static int open_dedup(scitt_store_t *st, const uint8_t id[SCITT_DEDUP_ID_LEN], bool nosync, const char **why)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = entries_cursor(st, &txn, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+    uint64_t count, from = 0;
+    rc = log_count(cur, &count);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", st->dir, SCITT_DEDUP_FILE);
+    const char *rebuild_why = NULL;
+    if (rc == 0) {
+        rc = scitt_dedup_open(&st->dedup, path, id, count, nosync, &from, &rebuild_why);
+        if (rc != 0) {
+            *why = rebuild_why;
+        } else if (from < count) {
+            /* After a crash (or with no usable table): the slow path, logged. */
+            fprintf(stderr, "scittd: store: dedup index %s%s%s: inserting entries %llu..%llu from the log\n", path,
+                    rebuild_why != NULL ? ": " : "", rebuild_why != NULL ? rebuild_why : "", (unsigned long long)from,
+                    (unsigned long long)count - 1);
+        }
+    }
+    if (rc == 0) {
+        rc = index_from_log(st, cur, from, count, why);
+    }
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     if (rc == 0) {
@@ -286,6 +331,18 @@ static bool file_holds_last_page(const scitt_store_t *st, const MDB_envinfo *inf
     return (uint64_t)sb.st_size / ms.ms_psize > (uint64_t)info->me_last_pgno;
 }
 
+/* default_map_size: DEFAULT_MAP_SIZE, within the growth limit and within
+ * a quarter of the address space limit if the process has one. */
+static size_t default_map_size(size_t max)
+{
+    size_t n = DEFAULT_MAP_SIZE < max ? DEFAULT_MAP_SIZE : max;
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY && n > lim.rlim_cur / 4) {
+        n = lim.rlim_cur / 4;
+    }
+    return n > ((size_t)1 << 20) ? n : (size_t)1 << 20;
+}
+
 int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const char **out_err_desc)
 {
     const char *no_desc = NULL;
@@ -312,8 +369,9 @@ int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
         free(st);
         return SCITT_ENOMEM;
     }
-    st->map_size = cfg->map_size != 0 ? cfg->map_size : DEFAULT_MAP_SIZE;
     st->map_size_max = cfg->map_size_max != 0 ? cfg->map_size_max : SIZE_MAX;
+    st->map_size = cfg->map_size != 0 ? cfg->map_size : default_map_size(st->map_size_max);
+    st->grow_when_full = cfg->grow_when_full;
     st->entry_hash = cfg->entry_hash;
     scitt_store__index_writer_init(&st->index, cfg->index_fanout, cfg->index_run_max);
 
@@ -467,23 +525,57 @@ static int put_batch(scitt_store_t *st, MDB_txn *txn, const scitt_store_batch_t 
     return rc;
 }
 
-/* grow doubles the map (bounded by map_size_max) with every reader out. */
-static int grow(scitt_store_t *st)
+/* grow doubles the map (bounded by map_size_max) with every reader out:
+ * when it is full (`wait`) after waiting for them, ahead of need only if
+ * none is in (else nothing happens: the next commit tries again). */
+static int grow(scitt_store_t *st, bool wait)
 {
     if (st->map_size >= st->map_size_max) {
-        return MDB_MAP_FULL;
+        return wait ? MDB_MAP_FULL : 0;
     }
     size_t next = st->map_size > st->map_size_max / 2 ? st->map_size_max : st->map_size * 2;
-    pthread_rwlock_wrlock(&st->grow_lock);
+    if (wait) {
+        pthread_rwlock_wrlock(&st->grow_lock);
+    } else if (pthread_rwlock_trywrlock(&st->grow_lock) != 0) {
+        return 0;
+    }
     drop_spares(st);
     int rc = mdb_env_set_mapsize(st->env, next);
     if (rc == 0) {
         MDB_envinfo info;
         mdb_env_info(st->env, &info);
         st->map_size = info.me_mapsize;
+        *(wait ? &st->grew_full : &st->grew_ahead) += 1;
     }
     pthread_rwlock_unlock(&st->grow_lock);
     return rc;
+}
+
+/* map_used: the bytes of the map the environment's pages reach. */
+static size_t map_used(scitt_store_t *st)
+{
+    MDB_envinfo info;
+    MDB_stat stat;
+    mdb_env_info(st->env, &info);
+    mdb_env_stat(st->env, &stat);
+    return (info.me_last_pgno + 1) * (size_t)stat.ms_psize;
+}
+
+/* grow_ahead (after a commit): a map more than half used grows now, if no
+ * reader is in the way. */
+static void grow_ahead(scitt_store_t *st)
+{
+    if (!st->grow_when_full && map_used(st) > st->map_size / 2) {
+        (void)grow(st, false);
+    }
+}
+
+void scitt_store_map_stats(scitt_store_t *st, scitt_store_map_stats_t *out)
+{
+    out->size = st->map_size;
+    out->used = map_used(st);
+    out->grew_ahead = st->grew_ahead;
+    out->grew_full = st->grew_full;
 }
 
 /* LMDB reports a failed page write as EIO even when the cause is a full
@@ -525,10 +617,13 @@ static int write_txn(scitt_store_t *st, int (*fill)(scitt_store_t *, MDB_txn *, 
         if (rc == EIO) {
             return explain_eio(st);
         }
+        if (rc == 0) {
+            grow_ahead(st);
+        }
         if (rc != MDB_MAP_FULL) {
             return from_mdb(rc);
         }
-        rc = grow(st);
+        rc = grow(st, true);
         if (rc != 0) {
             return from_mdb(rc);
         }
@@ -540,14 +635,46 @@ static int fill_batch(scitt_store_t *st, MDB_txn *txn, const void *arg)
     return put_batch(st, txn, arg);
 }
 
+int scitt_store_repair_dedup(scitt_store_t *st)
+{
+    uint64_t from, count;
+    if (!scitt_dedup_broken(st->dedup, &from)) {
+        return 0;
+    }
+    /* The writer's thread: no growth of the map can come while this runs. */
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    const char *why = NULL;
+    int rc = entries_cursor(st, &txn, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = log_count(cur, &count);
+    if (rc == 0) {
+        rc = index_from_log(st, cur, from, count, &why);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    if (rc == 0) {
+        scitt_dedup_mended(st->dedup);
+    }
+    return rc;
+}
+
 int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch)
 {
     int rc = write_txn(st, fill_batch, batch);
     if (rc == 0 && batch->num_entries > 0) {
         /* Only now, with the entries durable: index them. A failure here
-         * leaves the batch committed; the index then refuses lookups (never
-         * answers wrongly) until the store is reopened and rebuilds it. */
-        (void)scitt_dedup_insert(st->dedup, batch->first_index, batch->entry_hashes, batch->num_entries);
+         * leaves the batch committed and the index broken: it refuses
+         * lookups (never answers wrongly) until a repair, tried again with
+         * every commit, has inserted every entry it missed. */
+        uint64_t indexed;
+        if (scitt_dedup_broken(st->dedup, &indexed)) {
+            (void)scitt_store_repair_dedup(st); /* up to the log's end: this batch too */
+        } else {
+            (void)scitt_dedup_insert(st->dedup, batch->first_index, batch->entry_hashes, batch->num_entries);
+        }
     }
     return rc;
 }

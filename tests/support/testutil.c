@@ -1,11 +1,13 @@
 /* testutil.c: see testutil.h. Test code: aborts on allocation failure. */
 #include "testutil.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "scitt/cond.h"
 #include "scitt/core.h"
 
 char *tu_testdata_path(const char *fmt, ...)
@@ -317,4 +319,25 @@ void tj_free(tj_t *v)
     free(v->keys);
     free(v->str);
     free(v);
+}
+
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+bool tu_cond_waits_monotonic(pthread_cond_t *cond, pthread_mutex_t *lock)
+{
+    struct timespec until;
+    double due = mono_seconds() + 0.05;
+    scitt_deadline(&until, 50000000);
+    pthread_mutex_lock(lock);
+    int rc = 0;
+    while (rc == 0) { /* a stray wake-up is not the deadline: wait again */
+        rc = pthread_cond_timedwait(cond, lock, &until);
+    }
+    pthread_mutex_unlock(lock);
+    return rc == ETIMEDOUT && mono_seconds() >= due - 0.001;
 }

@@ -5,6 +5,7 @@
 #ifndef SCITT_TESTS_TESTUTIL_H
 #define SCITT_TESTS_TESTUTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,12 @@ typedef struct tu_failmem {
 } tu_failmem_t;
 
 void tu_failmem_init(tu_failmem_t *f, int budget);
+
+/* tu_cond_waits_monotonic reports whether timed waits on `cond` (with
+ * `lock`, not held) count against CLOCK_MONOTONIC: it waits, unsignalled,
+ * for a deadline 50 ms ahead on that clock. A CLOCK_REALTIME condvar reads
+ * that deadline as decades past and times out at once. */
+bool tu_cond_waits_monotonic(pthread_cond_t *cond, pthread_mutex_t *lock);
 
 /* A parsed JSON value. Objects keep their keys in order. */
 typedef enum { TJ_NULL, TJ_BOOL, TJ_NUM, TJ_STR, TJ_ARR, TJ_OBJ } tj_type_t;

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "scitt/cond.h"
 #include "statement.h"
 
 static void write_file(const char *path, scitt_span_t data)
@@ -110,7 +111,7 @@ void h_waiter_init(h_waiter_t *w, size_t num)
 {
     memset(w, 0, sizeof(*w));
     pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->cond, NULL);
+    scitt_cond_init(&w->cond);
     w->num = num;
     w->results = calloc(num, sizeof(*w->results));
     cr_assert_not_null(w->results);
@@ -160,8 +161,7 @@ void h_done(void *ctx, const scitt_seq_result_t *res)
 void h_wait(h_waiter_t *w, size_t n, double seconds)
 {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += (time_t)seconds + 1;
+    scitt_deadline(&until, (uint64_t)((seconds + 1) * 1e9));
     pthread_mutex_lock(&w->lock);
     while (w->answered < n) {
         if (pthread_cond_timedwait(&w->cond, &w->lock, &until) != 0) {

@@ -22,7 +22,7 @@
 
 #include "harness.h"
 
-enum { ROUNDS = 24, REC_DONE = 1, REC_CHECKPOINT = 2, REC_ERROR = 3 };
+enum { ROUNDS = 24, REC_DONE = 1, REC_CHECKPOINT = 2, REC_ERROR = 3, REC_READY = 4 };
 
 static h_env_t env;
 
@@ -120,6 +120,8 @@ static void __attribute__((noreturn)) run_child(int round, int fd, unsigned seed
     if (scitt_seq_start(&seq, &cfg, NULL) != 0) {
         _exit(3);
     }
+    uint8_t ready = REC_READY; /* the first record: nothing is answered before the first submit */
+    put_all(&ready, 1);
     scitt_buf_t stmt;
     scitt_buf_init(&stmt, NULL, 0);
     for (size_t i = 0;; i++) {
@@ -217,6 +219,8 @@ static void parse(const uint8_t *buf, size_t len, int round, size_t *out_errors)
             cps[num_cps].len = n;
             num_cps++;
             pos += 5 + n;
+        } else if (type == REC_READY) {
+            pos++;
         } else if (type == REC_ERROR) {
             if (len - pos < 5) {
                 break;
@@ -230,8 +234,10 @@ static void parse(const uint8_t *buf, size_t len, int round, size_t *out_errors)
 }
 
 /* run_round forks the child, lets it run for a random while, kills it and
- * collects what it reported. */
-static void run_round(int round, double run_seconds)
+ * collects what it reported. With `from_ready` the while counts from when
+ * the child reports it has started (start-up takes longer than the while on
+ * a loaded machine), else from the fork (kills during start-up). */
+static void run_round(int round, double run_seconds, bool from_ready)
 {
     int p[2];
     cr_assert_eq(pipe(p), 0);
@@ -246,7 +252,7 @@ static void run_round(int round, double run_seconds)
     close(p[1]);
     size_t len = 0, cap = 1 << 20;
     uint8_t *buf = malloc(cap);
-    double deadline = now() + run_seconds;
+    double deadline = now() + (from_ready ? 60 : run_seconds); /* from_ready: until the child is ready */
     bool killed = false;
     for (;;) {
         if (!killed && now() >= deadline) {
@@ -265,6 +271,9 @@ static void run_round(int round, double run_seconds)
         ssize_t n = read(p[0], buf + len, cap - len);
         if (n <= 0) {
             break; /* EOF: the child is gone (killed, or exited early) */
+        }
+        if (from_ready && len == 0 && buf[0] == REC_READY) {
+            deadline = now() + run_seconds;
         }
         len += (size_t)n;
     }
@@ -389,8 +398,9 @@ Test(crash, sigkill_at_random_moments, .timeout = 240)
     for (int round = 0; round < ROUNDS; round++) {
         size_t first_comp = num_comps, first_cp = num_cps;
         /* Mostly mid-run kills; a few land during start-up and recovery. */
-        double secs = round % 6 == 5 ? 0.002 * (rand() % 10) : 0.05 + 0.3 * (rand() / (double)RAND_MAX);
-        run_round(round, secs);
+        bool startup = round % 6 == 5;
+        double secs = startup ? 0.002 * (rand() % 10) : 0.05 + 0.3 * (rand() / (double)RAND_MAX);
+        run_round(round, secs, !startup);
         for (size_t i = first_comp; i < num_comps; i++) {
             total_existing += comps[i].existing;
         }

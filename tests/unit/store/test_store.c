@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "scitt/crypto.h"
@@ -203,6 +204,66 @@ Test(store, map_grows_under_readers, .timeout = 60)
     cr_assert_null(res);
     cr_assert_gt(scitt_store_map_size(st), before);
     check_log(st, 20000, 1000);
+    scitt_store_close(st);
+}
+
+/* data_bytes: the size of data.mdb, which grows with the pages LMDB writes
+ * (the map is address space only). */
+static size_t data_bytes(void)
+{
+    char path[300];
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    cr_assert_eq(stat(path, &sb), 0);
+    return (size_t)sb.st_size;
+}
+
+/* The default map is large and sparse, so a growth (which must wait for
+ * every reader) does not come in a store's working life. */
+Test(store, default_map_is_large_and_sparse)
+{
+    scitt_store_t *st = open_store(0, 0);
+    cr_assert_geq(scitt_store_map_size(st), (size_t)64 << 30);
+    cr_assert_eq(commit_batch(st, 0, 100, 400), 0);
+    cr_assert_lt(data_bytes(), (size_t)64 << 20);
+    scitt_store_close(st);
+}
+
+/* A small map grows ahead of need (once more than half used), not when a
+ * commit finds it full, and never waits for a reader to do it: with a read
+ * transaction open on this very thread (a wait would deadlock, and the
+ * test time out) commits go on and the growth waits for a commit with no
+ * reader in; then it happens before the map is full. */
+Test(store, map_grows_ahead_without_waiting_for_readers, .timeout = 60)
+{
+    const size_t map = 1 << 20;
+    scitt_store_t *st = open_store(map, 0);
+    scitt_store_read_t *rd;
+    cr_assert_eq(scitt_store_read_begin(st, &rd), 0);
+    uint64_t first = 0;
+    while (data_bytes() < map * 7 / 10) {
+        cr_assert_eq(commit_batch(st, first, 50, 400), 0);
+        first += 50;
+    }
+    cr_assert_eq(scitt_store_map_size(st), map, "a growth with a reader in would have waited for it");
+    scitt_store_read_end(rd);
+    cr_assert_eq(commit_batch(st, first, 50, 400), 0);
+    first += 50;
+    cr_assert_gt(scitt_store_map_size(st), map, "no growth once the reader was out");
+    /* Without readers: every doubling comes ahead of need, before the map
+     * is three-quarters used. */
+    for (int i = 0; i < 400; i++) {
+        size_t before = scitt_store_map_size(st);
+        cr_assert_eq(commit_batch(st, first, 50, 400), 0);
+        first += 50;
+        cr_assert(data_bytes() < before * 3 / 4 || scitt_store_map_size(st) > before,
+                  "the map (%zu bytes) is %zu bytes used and did not grow", before, data_bytes());
+    }
+    scitt_store_map_stats_t ms;
+    scitt_store_map_stats(st, &ms);
+    cr_assert_geq(ms.grew_ahead, 2);
+    cr_assert_eq(ms.grew_full, 0);
+    check_log(st, first, 400);
     scitt_store_close(st);
 }
 
