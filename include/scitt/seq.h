@@ -30,6 +30,7 @@
 #ifndef SCITT_SEQ_H
 #define SCITT_SEQ_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -129,6 +130,14 @@ int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char
  * a statement has existing = false; a repeat, in the same batch or later,
  * has existing = true, the same index and byte-identical receipt. */
 int scitt_seq_submit(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_seq_done_cb done, void *ctx);
+
+/* scitt_seq_submit_cancellable is scitt_seq_submit with a flag the caller
+ * may set (any thread) while `done` has not run: a statement whose flag is
+ * set when a verify thread takes it is answered SCITT_EAGAIN unverified
+ * (the client went away; nothing is logged). A statement already verified
+ * is logged as usual. `cancel` must stay valid until `done` ran. */
+int scitt_seq_submit_cancellable(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_seq_done_cb done, void *ctx,
+                                 const atomic_bool *cancel);
 
 /* scitt_seq_is_pending reports whether an entry is accepted but not yet
  * answered (GET /entries/{id} answers 204 then). Thread-safe. An entry

@@ -91,6 +91,9 @@ static scitt_h2_stream_t *stop_waiting(scitt_h2_reg_t *r)
 
 void scitt_h2__reg_detach(scitt_h2_reg_t *r)
 {
+    /* The stream closed unanswered (reset, or its connection went): a
+     * statement not yet verified leaves the pipeline unverified. */
+    atomic_store_explicit(&r->cancelled, true, memory_order_relaxed);
     stop_waiting(r);
 }
 
@@ -141,6 +144,9 @@ void scitt_h2__reg_drain(scitt_frontend_t *fe)
     }
     while (r != NULL) {
         scitt_h2_reg_t *next = r->q_next;
+        if (r->has_peer) {
+            scitt_h2__peer_sub(fe, r->peer, SCITT_H2_PEER_REGS);
+        }
         if (r->stream != NULL) {
             answer(r);
             scitt_h2_stream_t *s = stop_waiting(r);
@@ -219,8 +225,24 @@ void scitt_h2__register(scitt_h2_stream_t *s)
     r->deadline = uv_now(fe->loop) + fe->cfg.register_wait_ms;
     r->refs = 2; /* the stream's and the pipeline's */
     r->stream = s;
-    int rc = scitt_seq_submit(fe->cfg.seq, s->body.base, s->body.len, on_done, r);
+    /* One client address gets a bounded share of the pipeline (its
+     * registrations count until their completion is processed here). */
+    if (s->conn->has_peer) {
+        if (scitt_h2__peer_add(fe, s->conn->peer, SCITT_H2_PEER_REGS, fe->cfg.max_pending_per_address) != 0) {
+            free(r);
+            fe->metrics.registrations[SCITT_H2_REG_FULL]++;
+            scitt_h2__respond_problem(s, 503, "Service Unavailable",
+                                      "too many registrations from this address in progress; retry later", &ra, 1);
+            return;
+        }
+        r->has_peer = true;
+        memcpy(r->peer, s->conn->peer, sizeof(r->peer));
+    }
+    int rc = scitt_seq_submit_cancellable(fe->cfg.seq, s->body.base, s->body.len, on_done, r, &r->cancelled);
     if (rc != 0) {
+        if (r->has_peer) {
+            scitt_h2__peer_sub(fe, r->peer, SCITT_H2_PEER_REGS);
+        }
         free(r);
         fe->metrics.registrations[SCITT_H2_REG_FULL]++;
         if (rc == SCITT_EFULL || rc == SCITT_ESHUTDOWN) {

@@ -37,6 +37,7 @@ typedef struct scitt_seq__job {
     struct scitt_seq__job *next;
     scitt_seq_done_cb done;
     void *ctx;
+    const atomic_bool *cancel; /* set: drop unverified (may be NULL) */
     uint8_t entry[SCITT_SHA256_LEN];
     uint64_t index;   /* set by the sequencer */
     uint8_t kind;     /* SCITT_SEQ__NEW etc., set by the sequencer */

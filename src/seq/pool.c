@@ -250,6 +250,12 @@ static int reserve_pending(scitt_seq_t *seq, size_t bytes)
 
 int scitt_seq_submit(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_seq_done_cb done, void *ctx)
 {
+    return scitt_seq_submit_cancellable(seq, body, len, done, ctx, NULL);
+}
+
+int scitt_seq_submit_cancellable(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_seq_done_cb done, void *ctx,
+                                 const atomic_bool *cancel)
+{
     if (seq->policy == NULL) {
         return SCITT_EINVAL; /* started without a verify pool (tests, benchmarks) */
     }
@@ -265,6 +271,7 @@ int scitt_seq_submit(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_se
         release_pending(seq, len + 1);
         return SCITT_ENOMEM;
     }
+    job->cancel = cancel;
     /* A statement that decodes is pending from now on, not only once it is
      * verified: the 202 the front end may answer carries its Location, and
      * GET /entries/{id} must answer 204 (not 404) while it waits in the
@@ -407,6 +414,11 @@ void *scitt_seq__pool_main(void *arg)
         pthread_mutex_unlock(&seq->vq_lock);
         if (job == NULL) {
             break; /* stopping and drained */
+        }
+        /* Its client went away (a reset stream): no verification, no slot. */
+        if (job->cancel != NULL && atomic_load_explicit(job->cancel, memory_order_relaxed)) {
+            reject(seq, job, SCITT_EAGAIN, "the client went away before verification");
+            continue;
         }
         scitt_verified_t v;
         const char *why = NULL;
