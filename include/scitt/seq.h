@@ -30,7 +30,6 @@
 #ifndef SCITT_SEQ_H
 #define SCITT_SEQ_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -131,13 +130,24 @@ int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char
  * has existing = true, the same index and byte-identical receipt. */
 int scitt_seq_submit(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_seq_done_cb done, void *ctx);
 
-/* scitt_seq_submit_cancellable is scitt_seq_submit with a flag the caller
- * may set (any thread) while `done` has not run: a statement whose flag is
- * set when a verify thread takes it is answered SCITT_EAGAIN unverified
- * (the client went away; nothing is logged). A statement already verified
- * is logged as usual. `cancel` must stay valid until `done` ran. */
+/* A submission that can be taken back while it waits for verification.
+ * The caller owns the ticket and keeps it valid until `done` ran or
+ * scitt_seq_cancel returned true; the pipeline touches it under its lock. */
+typedef struct scitt_seq_ticket {
+    void *job; /* the queued submission; NULL once a verify thread took it */
+} scitt_seq_ticket_t;
+
+/* scitt_seq_submit_cancellable is scitt_seq_submit with a ticket for
+ * scitt_seq_cancel. */
 int scitt_seq_submit_cancellable(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_seq_done_cb done, void *ctx,
-                                 const atomic_bool *cancel);
+                                 scitt_seq_ticket_t *ticket);
+
+/* scitt_seq_cancel takes a submission back (its client went away) if no
+ * verify thread has taken it yet: true, and it left the queue and freed its
+ * slot at once, nothing is logged and `done` will not run. False: it is
+ * being (or was) verified and is answered as usual. Call it on the thread
+ * that submitted, at most once, before `done` ran. */
+bool scitt_seq_cancel(scitt_seq_t *seq, scitt_seq_ticket_t *ticket);
 
 /* scitt_seq_is_pending reports whether an entry is accepted but not yet
  * answered (GET /entries/{id} answers 204 then). Thread-safe. An entry

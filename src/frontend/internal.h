@@ -29,7 +29,6 @@
 #define SCITT_SRC_FRONTEND_INTERNAL_H
 
 #include <nghttp2/nghttp2.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -253,9 +252,9 @@ struct scitt_h2_reg {
     uint8_t entry[32];
     uint8_t *receipt; /* malloc'd copy */
     size_t receipt_len;
-    /* Set on the loop when the stream closed unanswered; a pool thread
-     * then drops the statement unverified (scitt_seq_submit_cancellable). */
-    atomic_bool cancelled;
+    /* Lets a stream that closes unanswered take its statement back from
+     * the verify queue (scitt_seq_cancel). */
+    scitt_seq_ticket_t ticket;
     bool has_peer; /* counted in the peer table's regs under `peer` */
     uint8_t peer[16];
 };
@@ -316,6 +315,9 @@ void scitt_h2__body_release(scitt_frontend_t *fe, scitt_buf_t *b);
 scitt_h2_stream_t *scitt_h2__stream_new(scitt_h2_conn_t *c, int32_t id);
 /* scitt_h2__stream_free detaches a reg or job and frees the stream. */
 void scitt_h2__stream_free(scitt_h2_stream_t *s);
+/* scitt_h2__stream_header takes one request header field, or with `value`
+ * NULL only counts one trailer field of `value_len` bytes; it returns
+ * NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE for a list far over the limit. */
 int scitt_h2__stream_header(scitt_h2_stream_t *s, const uint8_t *name, size_t name_len, const uint8_t *value,
                             size_t value_len);
 int scitt_h2__stream_data(scitt_h2_stream_t *s, const uint8_t *data, size_t len);

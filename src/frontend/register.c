@@ -89,12 +89,26 @@ static scitt_h2_stream_t *stop_waiting(scitt_h2_reg_t *r)
     return s;
 }
 
+/* pipeline_done drops the pipeline's reference to `r` (its completion was
+ * processed, or its statement was taken back) and its address's share. */
+static void pipeline_done(scitt_h2_reg_t *r)
+{
+    if (r->has_peer) {
+        scitt_h2__peer_sub(r->fe, r->peer, SCITT_H2_PEER_REGS);
+    }
+    reg_unref(r);
+}
+
 void scitt_h2__reg_detach(scitt_h2_reg_t *r)
 {
     /* The stream closed unanswered (reset, or its connection went): a
-     * statement not yet verified leaves the pipeline unverified. */
-    atomic_store_explicit(&r->cancelled, true, memory_order_relaxed);
+     * statement still waiting for verification leaves the queue now, so
+     * reset POSTs cannot keep it full. */
+    bool taken_back = scitt_seq_cancel(r->fe->cfg.seq, &r->ticket);
     stop_waiting(r);
+    if (taken_back) {
+        pipeline_done(r);
+    }
 }
 
 static void answer(scitt_h2_reg_t *r)
@@ -144,15 +158,12 @@ void scitt_h2__reg_drain(scitt_frontend_t *fe)
     }
     while (r != NULL) {
         scitt_h2_reg_t *next = r->q_next;
-        if (r->has_peer) {
-            scitt_h2__peer_sub(fe, r->peer, SCITT_H2_PEER_REGS);
-        }
         if (r->stream != NULL) {
             answer(r);
             scitt_h2_stream_t *s = stop_waiting(r);
             scitt_h2__conn_flush(s->conn);
         }
-        reg_unref(r); /* the pipeline's reference */
+        pipeline_done(r);
         r = next;
     }
     arm_timer(fe);
@@ -238,7 +249,7 @@ void scitt_h2__register(scitt_h2_stream_t *s)
         r->has_peer = true;
         memcpy(r->peer, s->conn->peer, sizeof(r->peer));
     }
-    int rc = scitt_seq_submit_cancellable(fe->cfg.seq, s->body.base, s->body.len, on_done, r, &r->cancelled);
+    int rc = scitt_seq_submit_cancellable(fe->cfg.seq, s->body.base, s->body.len, on_done, r, &r->ticket);
     if (rc != 0) {
         if (r->has_peer) {
             scitt_h2__peer_sub(fe, r->peer, SCITT_H2_PEER_REGS);

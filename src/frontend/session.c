@@ -57,14 +57,13 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 {
     (void)flags;
     (void)user_data;
-    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
-        return 0; /* trailers: ignored */
-    }
     scitt_h2_stream_t *s = stream_of(session, frame->hd.stream_id);
-    if (s == NULL) {
+    if (frame->hd.type != NGHTTP2_HEADERS || s == NULL) {
         return 0;
     }
-    return scitt_h2__stream_header(s, name, name_len, value, value_len);
+    /* Trailers are ignored, but count against the header list limit. */
+    bool trailer = frame->headers.cat != NGHTTP2_HCAT_REQUEST;
+    return scitt_h2__stream_header(s, name, name_len, trailer ? NULL : value, value_len);
 }
 
 static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)

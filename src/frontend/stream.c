@@ -135,6 +135,9 @@ int scitt_h2__stream_header(scitt_h2_stream_t *s, const uint8_t *name, size_t na
          * checking each field. */
         return s->header_bytes > SCITT_H2_HEADER_HARD_FACTOR * max ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
     }
+    if (value == NULL) {
+        return 0; /* a trailer */
+    }
     /* nghttp2 has validated the pseudo-headers and lower-cased names. */
     if (name_is(name, name_len, ":method")) {
         if (!copy_field(s->method, sizeof(s->method), value, value_len)) {
