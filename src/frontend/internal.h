@@ -126,7 +126,7 @@ typedef struct scitt_h2_metrics {
     uint64_t connections_total, connections_refused;
     uint64_t responses_shed; /* large responses answered 503 past --max-response-bytes */
     uint64_t stalled_closed; /* connections closed to free queued output */
-    uint64_t last_batches; /* seq stats seen at the last sample */
+    uint64_t last_batches;   /* seq stats seen at the last sample */
     scitt_h2_hist_t e2e_seconds;
     scitt_h2_hist_t commit_seconds;
     scitt_h2_hist_t batch_size;
@@ -205,11 +205,11 @@ struct scitt_h2_conn {
     size_t out_total;  /* bytes in the next write: out.len + ext payloads */
     scitt_buf_t *held; /* bodies of closed streams still in segs */
     size_t num_held, cap_held;
-    uint64_t last_progress; /* uv_now() of the last request or data frame */
-    size_t resp_bytes;      /* its share of fe->resp_bytes */
-    uint64_t drained_at;    /* uv_now() when its output last moved, or began */
+    uint64_t last_progress;  /* uv_now() of the last request or data frame */
+    size_t resp_bytes;       /* its share of fe->resp_bytes */
+    uint64_t drained_at;     /* uv_now() when its output last moved, or began */
     unsigned header_strikes; /* header lists over the limit */
-    bool has_peer;          /* counted in the peer table under `peer` */
+    bool has_peer;           /* counted in the peer table under `peer` */
     uint8_t peer[16];
 };
 

@@ -261,8 +261,8 @@ void scitt_h2__respond(scitt_h2_stream_t *s, int status, const char *content_typ
     }
     /* Past the output budget a large response waits: stalled connections
      * are closed to make room, else the client is told to retry. */
-    if (body != NULL && body->len >= SCITT_H2_LARGE_RESP &&
-        fe->resp_bytes + body->len > fe->cfg.max_response_bytes && !scitt_h2__shed_stalled(fe, body->len)) {
+    if (body != NULL && body->len >= SCITT_H2_LARGE_RESP && fe->resp_bytes + body->len > fe->cfg.max_response_bytes &&
+        !scitt_h2__shed_stalled(fe, body->len)) {
         scitt_buf_cleanup(body);
         fe->metrics.responses_shed++;
         scitt_h2_hdr_t ra = {"retry-after", "1"};

@@ -42,9 +42,8 @@ Test(cancel, taken_back_before_verification)
         h_statement(&env, &stmts[i], sub, true);
     }
     for (size_t i = 0; i < N; i++) {
-        cr_assert_eq(scitt_seq_submit_cancellable(env.seq, stmts[i].base, stmts[i].len, h_done, &w.results[i],
-                                                  &tickets[i]),
-                     0);
+        cr_assert_eq(
+            scitt_seq_submit_cancellable(env.seq, stmts[i].base, stmts[i].len, h_done, &w.results[i], &tickets[i]), 0);
     }
     size_t num_cancelled = 0;
     for (size_t i = N / 2; i < N; i++) {
