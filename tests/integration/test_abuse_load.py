@@ -16,6 +16,7 @@ loopback). Every loop is bounded in time; the server is always stopped.
 stalled GETs, 40 s of bombs, 30 s of resets), with the same bounds.
 """
 import os
+import select
 import socket
 import statistics
 import struct
@@ -182,26 +183,29 @@ try:
 
     def bomber():
         while not stop.is_set():
+            buf, s = b"", None
             try:
                 s = socket.create_connection(("127.0.0.1", srv.port), source_address=(ATTACKER, 0))
+                s.settimeout(0.5)  # a server that stopped reading makes sendall time out
                 s.sendall(PREFACE)
                 sid = 1
-                buf = b""
-                s.settimeout(0.05)
                 while not stop.is_set():
                     s.sendall(bomb_request(sid, trailer=sid % 4 == 3))
                     sid += 2
-                    try:
+                    if select.select([s], [], [], 0.02)[0]:
                         d = s.recv(65536)
                         if not d:
                             break
                         buf += d
-                    except (socket.timeout, TimeoutError):
-                        pass
-                goaways.append(goaway_code(buf))
-                s.close()
             except OSError:
                 pass
+            if s is not None:
+                try:
+                    buf += read_until_closed(s, 0.5)[1]  # the GOAWAY may still be on its way
+                except OSError:
+                    pass
+                s.close()
+            goaways.append(goaway_code(buf))
 
     bombers = [threading.Thread(target=bomber, daemon=True) for _ in range(2)]
     polite = H2(srv.port)
@@ -218,8 +222,8 @@ try:
         t.join(10)
     p50 = statistics.median(lat)
     p90 = sorted(lat)[int(0.9 * len(lat))]
-    check(p50 < 0.05 and p90 < 0.25,
-          "G: polite GET /checkpoint under two HPACK bombers: p50 %.1f ms, p90 %.1f ms (bounds 50, 250)" %
+    check(p50 < 0.1 and p90 < 0.4,
+          "G: polite GET /checkpoint under two HPACK bombers: p50 %.1f ms, p90 %.1f ms (bounds 100, 400)" %
           (p50 * 1e3, p90 * 1e3))
     check(11 in goaways, "G: a bombing connection gets GOAWAY ENHANCE_YOUR_CALM (codes %r)" % sorted(set(goaways),
                                                                                                  key=str)[:5])
