@@ -340,6 +340,13 @@ void scitt_h2__respond(scitt_h2_stream_t *s, int status, const char *content_typ
  * the stream is freed) and counts them as sent. */
 const uint8_t *scitt_h2__stream_take_data(scitt_h2_stream_t *s, size_t len);
 
+/* scitt_h2__output_room reports whether a response of `len` bytes may be
+ * queued: past --max-response-bytes a large one waits (stalled connections
+ * are closed to make room, else the client is told to retry, see
+ * scitt_h2__respond_no_room). scitt_h2__respond checks it; a route may ask
+ * first to spare the work of building the body. */
+bool scitt_h2__output_room(scitt_frontend_t *fe, size_t len);
+void scitt_h2__respond_no_room(scitt_h2_stream_t *s);
 /* scitt_h2__respond_bytes copies `len` bytes into the response. */
 void scitt_h2__respond_bytes(scitt_h2_stream_t *s, int status, const char *content_type, const void *data, size_t len,
                              const scitt_h2_hdr_t *hdrs, size_t num_hdrs);

@@ -259,14 +259,9 @@ void scitt_h2__respond(scitt_h2_stream_t *s, int status, const char *content_typ
         }
         return;
     }
-    /* Past the output budget a large response waits: stalled connections
-     * are closed to make room, else the client is told to retry. */
-    if (body != NULL && body->len >= SCITT_H2_LARGE_RESP && fe->resp_bytes + body->len > fe->cfg.max_response_bytes &&
-        !scitt_h2__shed_stalled(fe, body->len)) {
+    if (body != NULL && !scitt_h2__output_room(fe, body->len)) {
         scitt_buf_cleanup(body);
-        fe->metrics.responses_shed++;
-        scitt_h2_hdr_t ra = {"retry-after", "1"};
-        scitt_h2__respond_problem(s, 503, "Service Unavailable", "too many responses queued; retry later", &ra, 1);
+        scitt_h2__respond_no_room(s);
         return;
     }
     s->responded = true;
@@ -315,6 +310,19 @@ void scitt_h2__respond(scitt_h2_stream_t *s, int status, const char *content_typ
         fe->metrics.responses_2xx++;
     }
     scitt_h2__log(fe, SCITT_LOG_DEBUG, "%s %s -> %d (%zu bytes)", s->method, s->path, status, s->resp.len);
+}
+
+bool scitt_h2__output_room(scitt_frontend_t *fe, size_t len)
+{
+    return len < SCITT_H2_LARGE_RESP || fe->resp_bytes + len <= fe->cfg.max_response_bytes ||
+           scitt_h2__shed_stalled(fe, len);
+}
+
+void scitt_h2__respond_no_room(scitt_h2_stream_t *s)
+{
+    s->conn->fe->metrics.responses_shed++;
+    scitt_h2_hdr_t ra = {"retry-after", "1"};
+    scitt_h2__respond_problem(s, 503, "Service Unavailable", "too many responses queued; retry later", &ra, 1);
 }
 
 void scitt_h2__respond_bytes(scitt_h2_stream_t *s, int status, const char *content_type, const void *data, size_t len,

@@ -234,7 +234,7 @@ Test(pool, max_pending_bytes_refuses_with_efull)
  * thread took it leaves the queue at once: its slot is free, it is not
  * pending, never answered and never logged; one already taken is answered
  * and logged as usual. */
-Test(pool, cancel_takes_back_before_verification, .timeout = 120)
+Test(pool, cancel_takes_back_before_verification)
 {
     h_start(&env, 0, CANCEL_N, 1); /* one verify thread: most of the queue waits */
     static scitt_buf_t stmts[CANCEL_N];
