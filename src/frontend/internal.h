@@ -173,7 +173,7 @@ struct scitt_frontend {
      * and bytes in uv_write requests), bounded by max_response_bytes. */
     size_t resp_bytes;
     /* Per client address (peers.c). */
-    scitt_h2_peer_t *peers;
+    scitt_h2_peer_t **peers; /* buckets of chained entries */
     size_t peer_mask, num_peers;
     uint64_t peer_seed;
 };

@@ -5,11 +5,11 @@
  * registration queue (--max-pending-per-address).
  *
  * An address is an IPv4 address or the /64 prefix of an IPv6 address (one
- * host usually holds a whole /64), kept as 16 bytes. The table is open
- * addressing with linear probing, at most half full, grown by doubling;
- * an entry leaves it when both of its counts are zero (backward-shift
- * deletion, no tombstones). Its hash is seeded at random, so a client
- * choosing addresses cannot make the probe runs long.
+ * host usually holds a whole /64), kept as 16 bytes. The table chains its
+ * entries from buckets, doubles them when there are more entries than
+ * buckets, and frees an entry once both of its counts are zero. Its hash
+ * is seeded at random, so a client choosing addresses cannot make the
+ * chains long.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +17,12 @@
 #include "internal.h"
 
 struct scitt_h2_peer {
+    scitt_h2_peer_t *next; /* in its bucket */
     uint8_t key[16];
-    uint32_t count[SCITT_H2_PEER_NUM]; /* all 0: an empty slot */
+    uint32_t count[SCITT_H2_PEER_NUM];
 };
 
-static bool used(const scitt_h2_peer_t *p)
-{
-    return p->count[SCITT_H2_PEER_CONNS] != 0 || p->count[SCITT_H2_PEER_REGS] != 0;
-}
-
-static size_t home(const scitt_frontend_t *fe, const uint8_t key[16])
+static size_t bucket_of(const scitt_frontend_t *fe, const uint8_t key[16])
 {
     uint64_t a, b;
     memcpy(&a, key, 8);
@@ -36,33 +32,38 @@ static size_t home(const scitt_frontend_t *fe, const uint8_t key[16])
     return (size_t)(h ^ (h >> 32)) & fe->peer_mask;
 }
 
-/* find returns the slot holding `key`, or the empty slot where it would go. */
-static size_t find(const scitt_frontend_t *fe, const uint8_t key[16])
+/* slot returns the link that points at the entry for `key`, or at NULL
+ * at the end of its bucket's chain. */
+static scitt_h2_peer_t **slot(scitt_frontend_t *fe, const uint8_t key[16])
 {
-    size_t i = home(fe, key);
-    while (used(&fe->peers[i]) && memcmp(fe->peers[i].key, key, 16) != 0) {
-        i = (i + 1) & fe->peer_mask;
+    scitt_h2_peer_t **at = &fe->peers[bucket_of(fe, key)];
+    while (*at != NULL && memcmp((*at)->key, key, 16) != 0) {
+        at = &(*at)->next;
     }
-    return i;
+    return at;
 }
 
 static int grow(scitt_frontend_t *fe)
 {
-    size_t cap = fe->peers == NULL ? 64 : 2 * (fe->peer_mask + 1);
-    scitt_h2_peer_t *old = fe->peers;
-    size_t old_cap = old == NULL ? 0 : fe->peer_mask + 1;
-    scitt_h2_peer_t *t = calloc(cap, sizeof(*t));
-    if (t == NULL) {
+    size_t old_num = fe->peers == NULL ? 0 : fe->peer_mask + 1;
+    size_t num = old_num == 0 ? 64 : 2 * old_num;
+    scitt_h2_peer_t **old = fe->peers;
+    scitt_h2_peer_t **b = calloc(num, sizeof(*b));
+    if (b == NULL) {
         return SCITT_ENOMEM;
     }
     if (old == NULL) {
         uv_random(NULL, NULL, &fe->peer_seed, sizeof(fe->peer_seed), 0, NULL);
     }
-    fe->peers = t;
-    fe->peer_mask = cap - 1;
-    for (size_t i = 0; i < old_cap; i++) {
-        if (used(&old[i])) {
-            fe->peers[find(fe, old[i].key)] = old[i];
+    fe->peers = b;
+    fe->peer_mask = num - 1;
+    for (size_t i = 0; i < old_num; i++) {
+        while (old[i] != NULL) {
+            scitt_h2_peer_t *p = old[i];
+            old[i] = p->next;
+            scitt_h2_peer_t **at = &fe->peers[bucket_of(fe, p->key)];
+            p->next = *at;
+            *at = p;
         }
     }
     free(old);
@@ -86,51 +87,52 @@ void scitt_h2__peer_key(const struct sockaddr_storage *sa, uint8_t key[16])
 
 int scitt_h2__peer_add(scitt_frontend_t *fe, const uint8_t key[16], int what, size_t limit)
 {
-    if ((fe->peers == NULL || 2 * (fe->num_peers + 1) > fe->peer_mask + 1) && grow(fe) != 0) {
+    if ((fe->peers == NULL || fe->num_peers > fe->peer_mask) && grow(fe) != 0) {
         return SCITT_ENOMEM;
     }
-    scitt_h2_peer_t *p = &fe->peers[find(fe, key)];
-    if (p->count[what] >= limit) {
+    scitt_h2_peer_t **at = slot(fe, key);
+    if (*at == NULL) {
+        if (limit == 0) {
+            return SCITT_EFULL;
+        }
+        scitt_h2_peer_t *p = calloc(1, sizeof(*p));
+        if (p == NULL) {
+            return SCITT_ENOMEM;
+        }
+        memcpy(p->key, key, 16);
+        *at = p;
+        fe->num_peers++;
+    } else if ((*at)->count[what] >= limit) {
         return SCITT_EFULL;
     }
-    if (!used(p)) {
-        memcpy(p->key, key, 16);
-        fe->num_peers++;
-    }
-    p->count[what]++;
+    (*at)->count[what]++;
     return 0;
 }
 
 void scitt_h2__peer_sub(scitt_frontend_t *fe, const uint8_t key[16], int what)
 {
-    if (fe->peers == NULL) {
+    scitt_h2_peer_t **at = fe->peers != NULL ? slot(fe, key) : NULL;
+    scitt_h2_peer_t *p = at != NULL ? *at : NULL;
+    if (p == NULL || p->count[what] == 0) {
         return;
     }
-    size_t i = find(fe, key), j = i;
-    scitt_h2_peer_t *p = &fe->peers[i];
-    if (p->count[what] == 0 || (--p->count[what], used(p))) {
-        return;
+    p->count[what]--;
+    if (p->count[SCITT_H2_PEER_CONNS] == 0 && p->count[SCITT_H2_PEER_REGS] == 0) {
+        *at = p->next;
+        free(p);
+        fe->num_peers--;
     }
-    /* Empty now: close the hole by moving later members of the probe run
-     * back, unless their home lies cyclically in (i, j]. */
-    fe->num_peers--;
-    for (;;) {
-        j = (j + 1) & fe->peer_mask;
-        if (!used(&fe->peers[j])) {
-            break;
-        }
-        size_t k = home(fe, fe->peers[j].key);
-        bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
-        if (!stays) {
-            fe->peers[i] = fe->peers[j];
-            i = j;
-        }
-    }
-    memset(&fe->peers[i], 0, sizeof(fe->peers[i]));
 }
 
 void scitt_h2__peers_free(scitt_frontend_t *fe)
 {
+    for (size_t i = 0; fe->peers != NULL && i <= fe->peer_mask; i++) {
+        while (fe->peers[i] != NULL) {
+            scitt_h2_peer_t *p = fe->peers[i];
+            fe->peers[i] = p->next;
+            free(p);
+        }
+    }
     free(fe->peers);
     fe->peers = NULL;
 }
