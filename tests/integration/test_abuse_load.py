@@ -5,6 +5,7 @@ beside a polite client whose answers and latency are checked, and the
 server's resident memory is sampled throughout (bounds: docs/SECURITY.md).
 
   stalled readers   300 GETs of a 1000 KiB statement, window 0   RSS bound, polite GET served
+                    or never read
   HPACK bomb        one 4 KB table entry referenced ~127k times  polite latency, GOAWAY
                     (in request headers and in trailers)
   POST rapid reset  HEADERS + DATA + RST_STREAM, reconnecting    polite POSTs get 201 quickly
@@ -66,10 +67,15 @@ class Sampler:
         return self.peak
 
 
-def h2_from(src, port, settings=None):
+def h2_from(src, port, settings=None, rcvbuf=None):
     """harness.H2, connected from the loopback address `src`."""
     h = H2.__new__(H2)
-    h.sock = socket.create_connection(("127.0.0.1", port), timeout=30, source_address=(src, 0))
+    h.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:  # before connecting, so the advertised TCP window stays small
+        h.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    h.sock.settimeout(30)
+    h.sock.bind((src, 0))
+    h.sock.connect(("127.0.0.1", port))
     h.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
     h.conn.initiate_connection()
     if settings:
@@ -149,8 +155,8 @@ try:
     base_rss = rss_anon(srv.proc.pid)
     sampler = Sampler(srv.proc.pid)
     stalled = []
-    for _ in range(3 * SCALE):  # 100 streams each, none of which may receive a byte
-        h = h2_from(ATTACKER, srv.port, settings={4: 0})
+    for i in range(3 * SCALE):  # 100 streams each: a zero window, or (one in three) a client that never reads
+        h = h2_from(ATTACKER, srv.port, settings={4: 0}) if i % 3 else h2_from(ATTACKER, srv.port, rcvbuf=4096)
         for _ in range(100):
             h.send("GET", stmt_path)
         stalled.append(h)
