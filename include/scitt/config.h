@@ -42,6 +42,9 @@ typedef struct scitt_config {
     uint64_t register_wait_ms;   /* --register-wait-ms, default 5000 */
     size_t max_statement_bytes;  /* --max-statement-bytes, default 1 MiB */
     size_t max_connections;      /* --max-connections, default 10000 */
+    size_t max_conns_per_addr;   /* --max-connections-per-address, default 1000 */
+    size_t max_pending_per_addr; /* --max-pending-per-address, default 25000 */
+    size_t max_response_bytes;   /* --max-response-bytes, default 128 MiB */
     uint32_t max_streams;        /* --max-concurrent-streams, default 100 */
     size_t max_streams_total;    /* --max-streams-total, default 32768 */
     size_t max_header_bytes;     /* --max-header-bytes, default 16 KiB */

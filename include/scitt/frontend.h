@@ -34,6 +34,9 @@ typedef struct scitt_frontend_config {
     scitt_tls_ctx_t *tls; /* NULL: cleartext h2c */
     size_t max_statement_bytes;
     size_t max_connections;
+    size_t max_connections_per_address; /* 0 means max_connections */
+    size_t max_pending_per_address;     /* registrations in the pipeline; 0 means no cap */
+    size_t max_response_bytes;          /* queued output before large responses wait; 0 means 128 MiB */
     size_t max_header_bytes;
     uint32_t max_streams;     /* per connection (SETTINGS) */
     size_t max_streams_total; /* across all connections; 0 means 32768 */

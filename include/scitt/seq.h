@@ -118,6 +118,13 @@ typedef void (*scitt_seq_verified_cb)(void *ctx, const uint8_t entry[SCITT_SHA25
  * is static text. */
 int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char **out_err_desc);
 
+/* A submission that can be taken back while it waits for verification.
+ * The caller owns the ticket and keeps it valid until `done` ran or
+ * scitt_seq_cancel returned true; the pipeline touches it under its lock. */
+typedef struct scitt_seq_ticket {
+    void *job; /* the queued submission; NULL once a verify thread took it */
+} scitt_seq_ticket_t;
+
 /* scitt_seq_submit queues `body` (copied) for registration. `done` runs
  * exactly once, later, on a pipeline thread; `verified` (may be NULL) runs
  * before it when the policy passed. The body is not looked at on the
@@ -134,9 +141,19 @@ int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char
  * retry); rarely, for an entry that IS committed, an error building its
  * receipt (a retry gets the receipt as a duplicate). The first occurrence of
  * a statement has existing = false; a repeat, in the same batch or later,
- * has existing = true, the same index and byte-identical receipt. */
+ * has existing = true, the same index and byte-identical receipt.
+ *
+ * `ticket` (may be NULL) makes the submission cancellable: see
+ * scitt_seq_cancel. */
 int scitt_seq_submit(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_seq_done_cb done,
-                     scitt_seq_verified_cb verified, void *ctx);
+                     scitt_seq_verified_cb verified, void *ctx, scitt_seq_ticket_t *ticket);
+
+/* scitt_seq_cancel takes a submission back (its client went away) if no
+ * verify thread has taken it yet: true, and it left the queue and freed its
+ * slot at once, nothing is logged and `done` will not run. False: it is
+ * being (or was) verified and is answered as usual. Call it on the thread
+ * that submitted, at most once, before `done` ran. */
+bool scitt_seq_cancel(scitt_seq_t *seq, scitt_seq_ticket_t *ticket);
 
 /* scitt_seq_is_pending reports whether an entry is accepted but not yet
  * answered (GET /entries/{id} answers 204 then). Thread-safe. An entry

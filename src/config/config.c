@@ -74,6 +74,14 @@ static const opt_t opts[] = {
     {"max-statement-bytes", OPT_SIZE, F(max_statement_bytes), "N",
      "largest POST body; larger answers 413 (default 1048576)"},
     {"max-connections", OPT_SIZE, F(max_connections), "N", "concurrent client connections (default 10000)"},
+    {"max-connections-per-address", OPT_SIZE, F(max_conns_per_addr), "N",
+     "concurrent connections from one client address (IPv4, or IPv6 /64); more are closed at accept (default "
+     "1000)"},
+    {"max-pending-per-address", OPT_SIZE, F(max_pending_per_addr), "N",
+     "registrations from one client address waiting in the pipeline; above it POST answers 503 (default 25000)"},
+    {"max-response-bytes", OPT_SIZE, F(max_response_bytes), "N",
+     "response bytes queued for all clients; above it stalled connections are closed and large responses "
+     "answer 503 (default 134217728)"},
     {"max-streams-total", OPT_SIZE, F(max_streams_total), "N",
      "open streams across all connections; more are refused with REFUSED_STREAM (default 32768)"},
     {"max-concurrent-streams", OPT_U32, F(max_streams), "N",
@@ -128,6 +136,9 @@ int scitt_config_init(scitt_config_t *cfg)
     cfg->register_wait_ms = 5000;
     cfg->max_statement_bytes = 1u << 20;
     cfg->max_connections = 10000;
+    cfg->max_conns_per_addr = 1000;
+    cfg->max_pending_per_addr = 25000;
+    cfg->max_response_bytes = (size_t)128 << 20;
     cfg->max_streams = 100;
     cfg->max_streams_total = 32768;
     cfg->max_header_bytes = 16384;

@@ -52,6 +52,17 @@
 /* Request bodies buffered across all connections; above it POST answers
  * 503, so memory stays flat under any number of slow uploads. */
 #define SCITT_H2_BODY_BUDGET (128u * 1024 * 1024)
+/* Responses of at least this many bytes count as large: past
+ * --max-response-bytes of queued output they wait (503 + Retry-After) while
+ * stalled connections are closed. Smaller ones are always served. */
+#define SCITT_H2_LARGE_RESP (64u * 1024)
+/* A connection whose output has not drained for this long is stalled. */
+#define SCITT_H2_STALL_MS 2000
+/* A header list past this many times --max-header-bytes is not decoded
+ * further (the stream is reset), and after this many header lists over the
+ * limit the connection is closed (HPACK bombs). */
+#define SCITT_H2_HEADER_HARD_FACTOR 2
+#define SCITT_H2_HEADER_STRIKES     4
 /* Grace period for connections after SIGTERM. */
 #define SCITT_H2_SHUTDOWN_GRACE_MS 10000
 
@@ -86,6 +97,7 @@ typedef struct scitt_h2_conn scitt_h2_conn_t;
 typedef struct scitt_h2_stream scitt_h2_stream_t;
 typedef struct scitt_h2_reg scitt_h2_reg_t;
 typedef struct scitt_h2_job scitt_h2_job_t;
+typedef struct scitt_h2_peer scitt_h2_peer_t;
 
 /* Histograms for /metrics (fixed buckets, cumulative at render time). */
 #define SCITT_H2_HIST_MAX 16
@@ -116,7 +128,9 @@ typedef struct scitt_h2_metrics {
     /* Connections closed at once because setting them up failed. */
     uint64_t connections_failed;
     uint64_t damaged_reads; /* statements served 500 for not matching their entry hash */
-    uint64_t last_batches;  /* seq stats seen at the last sample */
+    uint64_t responses_shed; /* large responses answered 503 past --max-response-bytes */
+    uint64_t stalled_closed; /* connections closed to free queued output */
+    uint64_t last_batches;   /* seq stats seen at the last sample */
     scitt_h2_hist_t e2e_seconds;
     scitt_h2_hist_t commit_seconds;
     scitt_h2_hist_t batch_size;
@@ -164,6 +178,13 @@ struct scitt_frontend {
     nghttp2_session_callbacks *callbacks;
     nghttp2_option *options;
     scitt_h2_metrics_t metrics;
+    /* Output queued by open connections (response bodies of open streams
+     * and bytes in uv_write requests), bounded by max_response_bytes. */
+    size_t resp_bytes;
+    /* Per client address (peers.c). */
+    scitt_h2_peer_t **peers; /* buckets of chained entries */
+    size_t peer_mask, num_peers;
+    uint64_t peer_seed;
 };
 
 struct scitt_h2_conn {
@@ -193,7 +214,12 @@ struct scitt_h2_conn {
     size_t out_total;  /* bytes in the next write: out.len + ext payloads */
     scitt_buf_t *held; /* bodies of closed streams still in segs */
     size_t num_held, cap_held;
-    uint64_t last_progress; /* uv_now() of the last request or data frame */
+    uint64_t last_progress;  /* uv_now() of the last request or data frame */
+    size_t resp_bytes;       /* its share of fe->resp_bytes */
+    uint64_t drained_at;     /* uv_now() when its output last moved, or began */
+    unsigned header_strikes; /* header lists over the limit */
+    bool has_peer;           /* counted in the peer table under `peer` */
+    uint8_t peer[16];
 };
 
 struct scitt_h2_stream {
@@ -241,6 +267,11 @@ struct scitt_h2_reg {
     uint8_t entry[32];
     uint8_t *receipt; /* malloc'd copy */
     size_t receipt_len;
+    /* Lets a stream that closes unanswered take its statement back from
+     * the verify queue (scitt_seq_cancel). */
+    scitt_seq_ticket_t ticket;
+    bool has_peer; /* counted in the peer table's regs under `peer` */
+    uint8_t peer[16];
 };
 
 /* -- server.c -- */
@@ -248,6 +279,16 @@ void scitt_h2__log(const scitt_frontend_t *fe, int level, const char *fmt, ...) 
 void scitt_h2__conn_count_closed(scitt_frontend_t *fe);
 /* scitt_h2__maybe_finish ends a shutdown once no connection or job is left. */
 void scitt_h2__maybe_finish(scitt_frontend_t *fe);
+
+/* -- peers.c -- */
+enum { SCITT_H2_PEER_CONNS, SCITT_H2_PEER_REGS, SCITT_H2_PEER_NUM };
+/* scitt_h2__peer_key makes the table key of a client address. */
+void scitt_h2__peer_key(const struct sockaddr_storage *sa, uint8_t key[16]);
+/* scitt_h2__peer_add counts one more connection or registration (`what`)
+ * for `key`: 0, SCITT_EFULL when it already has `limit`, or SCITT_ENOMEM. */
+int scitt_h2__peer_add(scitt_frontend_t *fe, const uint8_t key[16], int what, size_t limit);
+void scitt_h2__peer_sub(scitt_frontend_t *fe, const uint8_t key[16], int what);
+void scitt_h2__peers_free(scitt_frontend_t *fe);
 
 /* -- session.c -- */
 /* scitt_h2__conn_new makes a connection object with its nghttp2 session and
@@ -270,6 +311,12 @@ void scitt_h2__conn_free(scitt_h2_conn_t *c);
 bool scitt_h2__conn_keep_body(scitt_h2_conn_t *c, scitt_buf_t *body);
 /* scitt_h2__conn_goaway starts a graceful close. */
 void scitt_h2__conn_goaway(scitt_h2_conn_t *c);
+/* scitt_h2__conn_queued adds (or with `add` false, removes) `n` bytes of
+ * queued output of `c` to the connection's and the front end's count. */
+void scitt_h2__conn_queued(scitt_h2_conn_t *c, size_t n, bool add);
+/* scitt_h2__shed_stalled closes stalled connections, largest output first,
+ * until `want` more bytes fit in max_response_bytes: true when they do. */
+bool scitt_h2__shed_stalled(scitt_frontend_t *fe, size_t want);
 /* scitt_h2__conn_sweep applies the idle and slow-client timeouts. */
 void scitt_h2__conn_sweep(scitt_h2_conn_t *c, uint64_t now);
 int scitt_h2__session_callbacks(nghttp2_session_callbacks **out);
@@ -283,6 +330,9 @@ void scitt_h2__body_release(scitt_frontend_t *fe, scitt_buf_t *b);
 scitt_h2_stream_t *scitt_h2__stream_new(scitt_h2_conn_t *c, int32_t id);
 /* scitt_h2__stream_free detaches a reg or job and frees the stream. */
 void scitt_h2__stream_free(scitt_h2_stream_t *s);
+/* scitt_h2__stream_header takes one request header field, or with `value`
+ * NULL only counts one trailer field of `value_len` bytes; it returns
+ * NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE for a list far over the limit. */
 int scitt_h2__stream_header(scitt_h2_stream_t *s, const uint8_t *name, size_t name_len, const uint8_t *value,
                             size_t value_len);
 int scitt_h2__stream_data(scitt_h2_stream_t *s, const uint8_t *data, size_t len);
@@ -305,6 +355,13 @@ void scitt_h2__respond(scitt_h2_stream_t *s, int status, const char *content_typ
  * the stream is freed) and counts them as sent. */
 const uint8_t *scitt_h2__stream_take_data(scitt_h2_stream_t *s, size_t len);
 
+/* scitt_h2__output_room reports whether a response of `len` bytes may be
+ * queued: past --max-response-bytes a large one waits (stalled connections
+ * are closed to make room, else the client is told to retry, see
+ * scitt_h2__respond_no_room). scitt_h2__respond checks it; a route may ask
+ * first to spare the work of building the body. */
+bool scitt_h2__output_room(scitt_frontend_t *fe, size_t len);
+void scitt_h2__respond_no_room(scitt_h2_stream_t *s);
 /* scitt_h2__respond_bytes copies `len` bytes into the response. */
 void scitt_h2__respond_bytes(scitt_h2_stream_t *s, int status, const char *content_type, const void *data, size_t len,
                              const scitt_h2_hdr_t *hdrs, size_t num_hdrs);

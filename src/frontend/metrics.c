@@ -149,5 +149,17 @@ int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
                               "# TYPE scittd_damaged_reads_total counter\nscittd_damaged_reads_total %llu\n",
                               (unsigned long long)m->damaged_reads);
     }
+    if (rc == 0) {
+        rc = scitt_buf_printf(b,
+                              "# HELP scittd_response_queued_bytes Response bytes queued for clients.\n"
+                              "# TYPE scittd_response_queued_bytes gauge\nscittd_response_queued_bytes %zu\n"
+                              "# HELP scittd_responses_shed_total Large responses answered 503 over "
+                              "--max-response-bytes.\n"
+                              "# TYPE scittd_responses_shed_total counter\nscittd_responses_shed_total %llu\n"
+                              "# HELP scittd_stalled_closed_total Connections closed for output they did not read.\n"
+                              "# TYPE scittd_stalled_closed_total counter\nscittd_stalled_closed_total %llu\n",
+                              fe->resp_bytes, (unsigned long long)m->responses_shed,
+                              (unsigned long long)m->stalled_closed);
+    }
     return rc;
 }

@@ -114,9 +114,26 @@ static scitt_h2_stream_t *stop_waiting(scitt_h2_reg_t *r)
     return s;
 }
 
+/* pipeline_done drops the pipeline's reference to `r` (its completion was
+ * processed, or its statement was taken back) and its address's share. */
+static void pipeline_done(scitt_h2_reg_t *r)
+{
+    if (r->has_peer) {
+        scitt_h2__peer_sub(r->fe, r->peer, SCITT_H2_PEER_REGS);
+    }
+    reg_unref(r);
+}
+
 void scitt_h2__reg_detach(scitt_h2_reg_t *r)
 {
+    /* The stream closed unanswered (reset, or its connection went): a
+     * statement still waiting for verification leaves the queue now, so
+     * reset POSTs cannot keep it full. */
+    bool taken_back = scitt_seq_cancel(r->fe->cfg.seq, &r->ticket);
     stop_waiting(r);
+    if (taken_back) {
+        pipeline_done(r);
+    }
 }
 
 static void answer(scitt_h2_reg_t *r)
@@ -195,7 +212,7 @@ void scitt_h2__reg_drain(scitt_frontend_t *fe)
     }
     while (done != NULL) {
         scitt_h2_reg_t *next = done->q_next;
-        reg_unref(done); /* the pipeline's reference */
+        pipeline_done(done); /* the pipeline's reference */
         done = next;
     }
     arm_timer(fe);
@@ -250,9 +267,25 @@ void scitt_h2__register(scitt_h2_stream_t *s)
     r->deadline = uv_now(fe->loop) + fe->cfg.register_wait_ms;
     r->refs = 2; /* the stream's and the pipeline's */
     r->stream = s;
+    /* One client address gets a bounded share of the pipeline (its
+     * registrations count until their completion is processed here). */
+    if (s->conn->has_peer) {
+        if (scitt_h2__peer_add(fe, s->conn->peer, SCITT_H2_PEER_REGS, fe->cfg.max_pending_per_address) != 0) {
+            free(r);
+            fe->metrics.registrations[SCITT_H2_REG_FULL]++;
+            scitt_h2__respond_problem(s, 503, "Service Unavailable",
+                                      "too many registrations from this address in progress; retry later", &ra, 1);
+            return;
+        }
+        r->has_peer = true;
+        memcpy(r->peer, s->conn->peer, sizeof(r->peer));
+    }
     atomic_init(&r->stage, SCITT_H2_REG_WAITING);
-    int rc = scitt_seq_submit(fe->cfg.seq, s->body.base, s->body.len, on_done, on_verified, r);
+    int rc = scitt_seq_submit(fe->cfg.seq, s->body.base, s->body.len, on_done, on_verified, r, &r->ticket);
     if (rc != 0) {
+        if (r->has_peer) {
+            scitt_h2__peer_sub(fe, r->peer, SCITT_H2_PEER_REGS);
+        }
         free(r);
         if (rc == SCITT_EFULL || rc == SCITT_ESHUTDOWN) {
             fe->metrics.registrations[SCITT_H2_REG_FULL]++;

@@ -234,6 +234,11 @@ static void get_statement(scitt_h2_stream_t *s, const uint8_t entry[32])
     scitt_buf_init(&out, NULL, 0);
     scitt_span_t raw;
     int rc = scitt_store_get_entry_checked(rd, index, &raw, NULL);
+    if (rc == 0 && !scitt_h2__output_room(fe, raw.len)) {
+        scitt_store_read_end(rd);
+        scitt_h2__respond_no_room(s); /* before the work of building it */
+        return;
+    }
     if (rc == 0 && fe->cfg.keys == NULL) {
         /* A mirror stores the transparent statement the log served. */
         rc = scitt_buf_append(&out, raw.base, raw.len);

@@ -102,6 +102,18 @@ static void on_connection(uv_stream_t *server, int status)
         scitt_h2__conn_close(c);
         return;
     }
+    /* Nor may one client address take them all. */
+    struct sockaddr_storage peer;
+    int len = sizeof(peer);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&peer, &len) == 0) {
+        scitt_h2__peer_key(&peer, c->peer);
+        if (scitt_h2__peer_add(fe, c->peer, SCITT_H2_PEER_CONNS, fe->cfg.max_connections_per_address) != 0) {
+            fe->metrics.connections_refused++;
+            scitt_h2__conn_close(c);
+            return;
+        }
+        c->has_peer = true;
+    }
     fe->metrics.connections_total++;
     if (scitt_h2__conn_start(c) != 0) {
         scitt_h2__conn_close(c);
@@ -115,6 +127,11 @@ static void on_sweep(uv_timer_t *t)
     for (scitt_h2_link_t *l = fe->conns.next, *next; l != &fe->conns; l = next) {
         next = l->next; /* the sweep may close (unlink) this connection */
         scitt_h2__conn_sweep(scitt_container_of(l, scitt_h2_conn_t, node), now);
+    }
+    /* Output over the budget: stalled connections go, so what they hold
+     * is freed even when no new response asks for room. */
+    if (fe->resp_bytes > fe->cfg.max_response_bytes) {
+        scitt_h2__shed_stalled(fe, 0);
     }
 }
 
@@ -211,6 +228,15 @@ int scitt_frontend_new(scitt_frontend_t **out, uv_loop_t *loop, const scitt_fron
     }
     if (fe->cfg.conn_mem == NULL) {
         fe->cfg.conn_mem = scitt_mem_default();
+    }
+    if (fe->cfg.max_connections_per_address == 0) {
+        fe->cfg.max_connections_per_address = fe->cfg.max_connections;
+    }
+    if (fe->cfg.max_pending_per_address == 0) {
+        fe->cfg.max_pending_per_address = SIZE_MAX;
+    }
+    if (fe->cfg.max_response_bytes == 0) {
+        fe->cfg.max_response_bytes = (size_t)128 << 20;
     }
     scitt_h2__list_init(&fe->conns);
     scitt_h2__list_init(&fe->waiting);
@@ -362,6 +388,7 @@ void scitt_frontend_free(scitt_frontend_t *fe)
         r = next;
     }
     scitt_h2__stream_spares_free(fe);
+    scitt_h2__peers_free(fe);
     nghttp2_session_callbacks_del(fe->callbacks);
     nghttp2_option_del(fe->options);
     uv_mutex_destroy(&fe->q_mutex);

@@ -57,14 +57,13 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 {
     (void)flags;
     (void)user_data;
-    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
-        return 0; /* trailers: ignored */
-    }
     scitt_h2_stream_t *s = stream_of(session, frame->hd.stream_id);
-    if (s == NULL) {
+    if (frame->hd.type != NGHTTP2_HEADERS || s == NULL) {
         return 0;
     }
-    return scitt_h2__stream_header(s, name, name_len, value, value_len);
+    /* Trailers are ignored, but count against the header list limit. */
+    bool trailer = frame->headers.cat != NGHTTP2_HCAT_REQUEST;
+    return scitt_h2__stream_header(s, name, name_len, trailer ? NULL : value, value_len);
 }
 
 static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
@@ -234,6 +233,7 @@ static int send_data(nghttp2_session *session, nghttp2_frame *frame, const uint8
     if (c->closing) {
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     }
+    c->drained_at = uv_now(c->fe->loop); /* the peer's window is open */
     const uint8_t *data = scitt_h2__stream_take_data(source->ptr, length);
     size_t pad = frame->data.padlen;
     size_t total = 9 + length + pad;
@@ -365,6 +365,9 @@ static void on_close(uv_handle_t *h)
 {
     scitt_h2_conn_t *c = scitt_container_of((uv_tcp_t *)h, scitt_h2_conn_t, tcp);
     scitt_frontend_t *fe = c->fe;
+    if (c->has_peer) {
+        scitt_h2__peer_sub(fe, c->peer, SCITT_H2_PEER_CONNS);
+    }
     release(c);
     scitt_h2__conn_count_closed(fe);
 }
@@ -375,6 +378,7 @@ void scitt_h2__conn_close(scitt_h2_conn_t *c)
         return;
     }
     c->closing = true;
+    c->fe->resp_bytes -= c->resp_bytes; /* freed with the connection, soon */
     scitt_h2__list_remove(&c->node);
     if (!c->has_socket) {
         return; /* the fuzz harness frees it */
@@ -407,6 +411,10 @@ static void on_write(uv_write_t *req, int status)
     write_req_t *w = scitt_container_of(req, write_req_t, req);
     scitt_h2_conn_t *c = w->conn;
     c->write_pending -= w->buf.len;
+    scitt_h2__conn_queued(c, w->buf.len, false);
+    if (status == 0) {
+        c->drained_at = uv_now(c->fe->loop);
+    }
     scitt_buf_cleanup(&w->buf);
     free(w);
     if (c->closing) {
@@ -443,6 +451,7 @@ static int emit(scitt_h2_conn_t *c)
         }
         int n = uv_try_write((uv_stream_t *)&c->tcp, b, (unsigned)c->num_segs);
         if (n == (int)c->out_total) {
+            c->drained_at = uv_now(c->fe->loop);
             out_reset(c);
             return 0;
         }
@@ -486,6 +495,7 @@ static int emit(scitt_h2_conn_t *c)
         return rc;
     }
     c->write_pending += w->buf.len;
+    scitt_h2__conn_queued(c, w->buf.len, true);
     return 0;
 }
 
@@ -654,6 +664,42 @@ int scitt_h2__conn_start(scitt_h2_conn_t *c)
     c->reading = true;
     scitt_h2__conn_flush(c); /* cleartext: our SETTINGS go out at once */
     return 0;
+}
+
+/* -- the output budget --------------------------------------------------- */
+
+void scitt_h2__conn_queued(scitt_h2_conn_t *c, size_t n, bool add)
+{
+    if (add && c->resp_bytes == 0) {
+        c->drained_at = uv_now(c->fe->loop); /* a stall is timed from here */
+    }
+    c->resp_bytes = add ? c->resp_bytes + n : c->resp_bytes - n;
+    if (!c->closing) { /* a closing connection's bytes left the total at close */
+        c->fe->resp_bytes = add ? c->fe->resp_bytes + n : c->fe->resp_bytes - n;
+    }
+}
+
+bool scitt_h2__shed_stalled(scitt_frontend_t *fe, size_t want)
+{
+    uint64_t now = uv_now(fe->loop);
+    while (fe->resp_bytes + want > fe->cfg.max_response_bytes) {
+        scitt_h2_conn_t *worst = NULL;
+        for (scitt_h2_link_t *l = fe->conns.next; l != &fe->conns; l = l->next) {
+            scitt_h2_conn_t *c = scitt_container_of(l, scitt_h2_conn_t, node);
+            if (c->resp_bytes > 0 && now - c->drained_at >= SCITT_H2_STALL_MS &&
+                (worst == NULL || c->resp_bytes > worst->resp_bytes)) {
+                worst = c;
+            }
+        }
+        if (worst == NULL) {
+            return false;
+        }
+        scitt_h2__log(fe, SCITT_LOG_DEBUG, "h2: closing a stalled connection holding %zu bytes of output",
+                      worst->resp_bytes);
+        fe->metrics.stalled_closed++;
+        scitt_h2__conn_close(worst);
+    }
+    return true;
 }
 
 /* -- timeouts ----------------------------------------------------------- */

@@ -60,6 +60,7 @@ void scitt_h2__stream_free(scitt_h2_stream_t *s)
     }
     drop_body(s);
     scitt_buf_cleanup(&s->body);
+    scitt_h2__conn_queued(s->conn, s->resp.len, false);
     if (!scitt_h2__conn_keep_body(s->conn, &s->resp)) {
         scitt_h2__body_release(s->conn->fe, &s->resp);
     }
@@ -118,10 +119,24 @@ int scitt_h2__stream_header(scitt_h2_stream_t *s, const uint8_t *name, size_t na
                             size_t value_len)
 {
     /* RFC 9113 section 6.5.2 counts 32 bytes of overhead per field. */
+    scitt_h2_conn_t *c = s->conn;
+    size_t max = c->fe->cfg.max_header_bytes;
     s->header_bytes += name_len + value_len + 32;
-    if (s->header_bytes > s->conn->fe->cfg.max_header_bytes) {
+    if (s->header_bytes > max) {
+        /* A connection that keeps sending header lists over the limit is
+         * closed (GOAWAY ENHANCE_YOUR_CALM). */
+        if (!s->headers_too_big && ++c->header_strikes >= SCITT_H2_HEADER_STRIKES) {
+            nghttp2_session_terminate_session(c->session, NGHTTP2_ENHANCE_YOUR_CALM);
+        }
         s->headers_too_big = true;
-        return 0;
+        /* Slightly over: answered 431 once the block is done. Far over (an
+         * HPACK bomb: one table entry referenced 100k times): stop here, so
+         * nghttp2 resets the stream and skips the rest of the block without
+         * checking each field. */
+        return s->header_bytes > SCITT_H2_HEADER_HARD_FACTOR * max ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
+    }
+    if (value == NULL) {
+        return 0; /* a trailer */
     }
     /* nghttp2 has validated the pseudo-headers and lower-cased names. */
     if (name_is(name, name_len, ":method")) {
@@ -244,6 +259,11 @@ void scitt_h2__respond(scitt_h2_stream_t *s, int status, const char *content_typ
         }
         return;
     }
+    if (body != NULL && !scitt_h2__output_room(fe, body->len)) {
+        scitt_buf_cleanup(body);
+        scitt_h2__respond_no_room(s);
+        return;
+    }
     s->responded = true;
     /* The response has request_timeout to drain from now on. */
     s->deadline = uv_now(fe->loop) + fe->cfg.request_timeout_ms;
@@ -255,6 +275,7 @@ void scitt_h2__respond(scitt_h2_stream_t *s, int status, const char *content_typ
         scitt_buf_init(&s->resp, NULL, 0);
     }
     s->resp_off = 0;
+    scitt_h2__conn_queued(s->conn, s->resp.len, true);
     /* Once answered, the request body is no longer needed. */
     drop_body(s);
 
@@ -289,6 +310,19 @@ void scitt_h2__respond(scitt_h2_stream_t *s, int status, const char *content_typ
         fe->metrics.responses_2xx++;
     }
     scitt_h2__log(fe, SCITT_LOG_DEBUG, "%s %s -> %d (%zu bytes)", s->method, s->path, status, s->resp.len);
+}
+
+bool scitt_h2__output_room(scitt_frontend_t *fe, size_t len)
+{
+    return len < SCITT_H2_LARGE_RESP || fe->resp_bytes + len <= fe->cfg.max_response_bytes ||
+           scitt_h2__shed_stalled(fe, len);
+}
+
+void scitt_h2__respond_no_room(scitt_h2_stream_t *s)
+{
+    s->conn->fe->metrics.responses_shed++;
+    scitt_h2_hdr_t ra = {"retry-after", "1"};
+    scitt_h2__respond_problem(s, 503, "Service Unavailable", "too many responses queued; retry later", &ra, 1);
 }
 
 void scitt_h2__respond_bytes(scitt_h2_stream_t *s, int status, const char *content_type, const void *data, size_t len,

@@ -34,10 +34,11 @@
 enum { SCITT_SEQ__NEW, SCITT_SEQ__DUP_BATCH, SCITT_SEQ__DUP_STORE };
 
 typedef struct scitt_seq__job {
-    struct scitt_seq__job *next;
+    struct scitt_seq__job *next, *prev;
     scitt_seq_done_cb done;
     scitt_seq_verified_cb verified; /* may be NULL */
     void *ctx;
+    scitt_seq_ticket_t *ticket; /* of a cancellable submission, while in the verify queue */
     uint8_t entry[SCITT_SHA256_LEN];
     uint64_t index;   /* set by the sequencer */
     uint8_t kind;     /* SCITT_SEQ__NEW etc., set by the sequencer */
@@ -56,6 +57,8 @@ typedef struct scitt_seq__fifo {
 
 void scitt_seq__fifo_push(scitt_seq__fifo_t *q, scitt_seq__job_t *job);
 scitt_seq__job_t *scitt_seq__fifo_pop(scitt_seq__fifo_t *q);
+/* scitt_seq__fifo_unlink takes `job` out of `q`, wherever it is. */
+void scitt_seq__fifo_unlink(scitt_seq__fifo_t *q, scitt_seq__job_t *job);
 
 /* The pending set: entry hash -> number of accepted, uncommitted jobs with
  * that entry, an open-addressing table sized at start for max_pending

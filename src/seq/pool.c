@@ -29,6 +29,7 @@
 void scitt_seq__fifo_push(scitt_seq__fifo_t *q, scitt_seq__job_t *job)
 {
     job->next = NULL;
+    job->prev = q->tail;
     if (q->tail != NULL) {
         q->tail->next = job;
     } else {
@@ -38,16 +39,27 @@ void scitt_seq__fifo_push(scitt_seq__fifo_t *q, scitt_seq__job_t *job)
     q->num++;
 }
 
+void scitt_seq__fifo_unlink(scitt_seq__fifo_t *q, scitt_seq__job_t *job)
+{
+    if (job->prev != NULL) {
+        job->prev->next = job->next;
+    } else {
+        q->head = job->next;
+    }
+    if (job->next != NULL) {
+        job->next->prev = job->prev;
+    } else {
+        q->tail = job->prev;
+    }
+    job->next = job->prev = NULL;
+    q->num--;
+}
+
 scitt_seq__job_t *scitt_seq__fifo_pop(scitt_seq__fifo_t *q)
 {
     scitt_seq__job_t *job = q->head;
     if (job != NULL) {
-        q->head = job->next;
-        if (q->head == NULL) {
-            q->tail = NULL;
-        }
-        q->num--;
-        job->next = NULL;
+        scitt_seq__fifo_unlink(q, job);
     }
     return job;
 }
@@ -238,7 +250,7 @@ static int reserve_pending(scitt_seq_t *seq, size_t bytes)
 }
 
 int scitt_seq_submit(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_seq_done_cb done,
-                     scitt_seq_verified_cb verified, void *ctx)
+                     scitt_seq_verified_cb verified, void *ctx, scitt_seq_ticket_t *ticket)
 {
     if (seq->policy == NULL) {
         return SCITT_EINVAL; /* started without a verify pool (tests, benchmarks) */
@@ -267,10 +279,32 @@ int scitt_seq_submit(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_se
         return SCITT_ESHUTDOWN;
     }
     scitt_seq__fifo_push(&seq->vq, job);
+    if (ticket != NULL) {
+        job->ticket = ticket;
+        ticket->job = job;
+    }
     atomic_store_explicit(&seq->vq_waiting, seq->vq.num, memory_order_relaxed);
     pthread_cond_signal(&seq->vq_cond);
     pthread_mutex_unlock(&seq->vq_lock);
     return 0;
+}
+
+bool scitt_seq_cancel(scitt_seq_t *seq, scitt_seq_ticket_t *ticket)
+{
+    pthread_mutex_lock(&seq->vq_lock);
+    scitt_seq__job_t *job = ticket->job;
+    if (job != NULL) {
+        scitt_seq__fifo_unlink(&seq->vq, job);
+        ticket->job = NULL;
+        atomic_store_explicit(&seq->vq_waiting, seq->vq.num, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&seq->vq_lock);
+    if (job == NULL) {
+        return false;
+    }
+    scitt_seq__unpend(seq, &job, 1);
+    scitt_seq__free_jobs(&job, 1);
+    return true;
 }
 
 int scitt_seq__queue_verified(scitt_seq_t *seq, scitt_seq__job_t *job)
@@ -389,6 +423,10 @@ void *scitt_seq__pool_main(void *arg)
             pthread_cond_wait(&seq->vq_cond, &seq->vq_lock);
         }
         scitt_seq__job_t *job = scitt_seq__fifo_pop(&seq->vq);
+        if (job != NULL && job->ticket != NULL) {
+            job->ticket->job = NULL; /* taken: no longer cancellable */
+            job->ticket = NULL;
+        }
         atomic_store_explicit(&seq->vq_waiting, seq->vq.num, memory_order_relaxed);
         pthread_mutex_unlock(&seq->vq_lock);
         if (job == NULL) {

@@ -176,7 +176,7 @@ void h_wait(h_waiter_t *w, size_t n, double seconds)
 void h_submit(h_env_t *e, h_waiter_t *w, size_t i, const scitt_buf_t *stmt)
 {
     int rc;
-    while ((rc = scitt_seq_submit(e->seq, stmt->base, stmt->len, h_done, NULL, &w->results[i])) == SCITT_EFULL) {
+    while ((rc = scitt_seq_submit(e->seq, stmt->base, stmt->len, h_done, NULL, &w->results[i], NULL)) == SCITT_EFULL) {
         usleep(200);
     }
     cr_assert_eq(rc, 0, "submit: %s", scitt_err_name(rc));

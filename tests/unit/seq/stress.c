@@ -115,7 +115,7 @@ static void *submitter(void *arg)
                 scitt_sha256(entry, body.base, body.len);
                 rc = scitt_seq__submit_entry(seq, body.base, body.len, entry, on_done, a);
             } else {
-                rc = scitt_seq_submit(seq, body.base, body.len, on_done, NULL, a);
+                rc = scitt_seq_submit(seq, body.base, body.len, on_done, NULL, a, NULL);
             }
             if (rc == SCITT_EFULL) {
                 usleep(50);

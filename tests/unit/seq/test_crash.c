@@ -133,7 +133,7 @@ static void __attribute__((noreturn)) run_child(int round, int fd, unsigned seed
             child_statement(&stmt, round, i);
         }
         int rc;
-        while ((rc = scitt_seq_submit(seq, stmt.base, stmt.len, child_done, NULL, NULL)) == SCITT_EFULL) {
+        while ((rc = scitt_seq_submit(seq, stmt.base, stmt.len, child_done, NULL, NULL, NULL)) == SCITT_EFULL) {
             usleep(100);
         }
         if (rc != 0) {

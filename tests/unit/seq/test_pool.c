@@ -88,7 +88,7 @@ Test(pool, clean_stop_answers_every_waiter)
     scitt_seq_stop(env.seq);
     cr_assert_eq(w.answered, N, "stop returned with %zu of %d answered", w.answered, N);
     cr_assert_eq(w.twice, 0);
-    cr_assert_eq(scitt_seq_submit(env.seq, stmts[0].base, stmts[0].len, h_done, NULL, &w.results[0]), SCITT_ESHUTDOWN);
+    cr_assert_eq(scitt_seq_submit(env.seq, stmts[0].base, stmts[0].len, h_done, NULL, &w.results[0], NULL), SCITT_ESHUTDOWN);
     uint8_t entry[32];
     scitt_sha256(entry, "x", 1);
     cr_assert_eq(scitt_seq__submit_entry(env.seq, (const uint8_t *)"x", 1, entry, h_done, &w.results[0]),
@@ -133,7 +133,7 @@ Test(pool, max_pending_refuses_with_efull)
     scitt_buf_t body;
     scitt_buf_init(&body, NULL, 0);
     h_statement(&env, &body, "pkg:full", false);
-    cr_assert_eq(scitt_seq_submit(env.seq, body.base, body.len, h_done, NULL, &w.results[8]), SCITT_EFULL);
+    cr_assert_eq(scitt_seq_submit(env.seq, body.base, body.len, h_done, NULL, &w.results[8], NULL), SCITT_EFULL);
     scitt_seq_stats_t st;
     scitt_seq_stats(env.seq, &st);
     cr_assert_eq(st.pending, 8);
@@ -277,7 +277,7 @@ Test(pool, verified_before_the_answer_and_only_after_the_policy)
         reports[i] = (report_t){.result = &w.results[i]};
     }
     for (size_t i = 0; i < 2; i++) {
-        cr_assert_eq(scitt_seq_submit(env.seq, bodies[i]->base, bodies[i]->len, h_done, on_verified, &w.results[i]), 0);
+        cr_assert_eq(scitt_seq_submit(env.seq, bodies[i]->base, bodies[i]->len, h_done, on_verified, &w.results[i], NULL), 0);
     }
     h_wait(&w, 1, 30); /* the forged one: refused by the verify thread */
     cr_assert_eq(w.results[1].rc, SCITT_EBADSIG);
@@ -299,4 +299,59 @@ Test(pool, verified_before_the_answer_and_only_after_the_policy)
     h_waiter_cleanup(&w);
     scitt_buf_cleanup(&good);
     scitt_buf_cleanup(&forged);
+}
+
+#define CANCEL_N 400
+
+/* scitt_seq_cancel (issue 16 H): a submission taken back before a verify
+ * thread took it leaves the queue at once: its slot is free, it is not
+ * pending, never answered and never logged; one already taken is answered
+ * and logged as usual. */
+Test(pool, cancel_takes_back_before_verification)
+{
+    h_start(&env, 0, CANCEL_N, 1); /* one verify thread: most of the queue waits */
+    static scitt_buf_t stmts[CANCEL_N];
+    static scitt_seq_ticket_t tickets[CANCEL_N];
+    static bool cancelled[CANCEL_N];
+    h_waiter_t w;
+    h_waiter_init(&w, CANCEL_N);
+    for (size_t i = 0; i < CANCEL_N; i++) {
+        char sub[32];
+        snprintf(sub, sizeof(sub), "pkg:cancel-%zu", i);
+        scitt_buf_init(&stmts[i], NULL, 0);
+        h_statement(&env, &stmts[i], sub, true);
+    }
+    for (size_t i = 0; i < CANCEL_N; i++) {
+        cr_assert_eq(
+            scitt_seq_submit(env.seq, stmts[i].base, stmts[i].len, h_done, NULL, &w.results[i], &tickets[i]), 0);
+    }
+    size_t num_cancelled = 0;
+    for (size_t i = CANCEL_N / 2; i < CANCEL_N; i++) {
+        cancelled[i] = scitt_seq_cancel(env.seq, &tickets[i]);
+        num_cancelled += cancelled[i];
+        cr_assert(!cancelled[i] || tickets[i].job == NULL);
+    }
+    cr_assert_gt(num_cancelled, 0, "the verify thread cannot have taken all of %d statements yet", CANCEL_N);
+    scitt_seq_stats_t st;
+    scitt_seq_stats(env.seq, &st);
+    cr_assert_leq(st.pending, CANCEL_N - num_cancelled, "cancelled statements left the queue at once");
+    h_wait(&w, CANCEL_N - num_cancelled, 60);
+    for (size_t i = 0; i < CANCEL_N; i++) {
+        uint8_t entry[32];
+        h_entry(&stmts[i], entry);
+        cr_assert(!scitt_seq_is_pending(env.seq, entry));
+        if (cancelled[i]) {
+            cr_assert(!w.results[i].done, "a statement taken back is never answered");
+        } else {
+            cr_assert(w.results[i].done);
+            cr_assert_eq(w.results[i].rc, 0, "%zu: %s", i, scitt_err_name(w.results[i].rc));
+            cr_assert_eq(scitt_seq_cancel(env.seq, &tickets[i]), false, "answered: too late to take back");
+        }
+    }
+    cr_assert_eq(h_tree_size(&env), CANCEL_N - num_cancelled, "only what was not taken back is logged");
+    cr_assert_eq(w.twice, 0);
+    h_waiter_cleanup(&w);
+    for (size_t i = 0; i < CANCEL_N; i++) {
+        scitt_buf_cleanup(&stmts[i]);
+    }
 }
