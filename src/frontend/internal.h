@@ -127,7 +127,7 @@ typedef struct scitt_h2_metrics {
     uint64_t connections_total, connections_refused;
     /* Connections closed at once because setting them up failed. */
     uint64_t connections_failed;
-    uint64_t damaged_reads; /* statements served 500 for not matching their entry hash */
+    uint64_t damaged_reads;  /* statements served 500 for not matching their entry hash */
     uint64_t responses_shed; /* large responses answered 503 past --max-response-bytes */
     uint64_t stalled_closed; /* connections closed to free queued output */
     uint64_t last_batches;   /* seq stats seen at the last sample */

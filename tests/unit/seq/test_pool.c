@@ -88,7 +88,8 @@ Test(pool, clean_stop_answers_every_waiter)
     scitt_seq_stop(env.seq);
     cr_assert_eq(w.answered, N, "stop returned with %zu of %d answered", w.answered, N);
     cr_assert_eq(w.twice, 0);
-    cr_assert_eq(scitt_seq_submit(env.seq, stmts[0].base, stmts[0].len, h_done, NULL, &w.results[0], NULL), SCITT_ESHUTDOWN);
+    cr_assert_eq(scitt_seq_submit(env.seq, stmts[0].base, stmts[0].len, h_done, NULL, &w.results[0], NULL),
+                 SCITT_ESHUTDOWN);
     uint8_t entry[32];
     scitt_sha256(entry, "x", 1);
     cr_assert_eq(scitt_seq__submit_entry(env.seq, (const uint8_t *)"x", 1, entry, h_done, &w.results[0]),
@@ -277,7 +278,8 @@ Test(pool, verified_before_the_answer_and_only_after_the_policy)
         reports[i] = (report_t){.result = &w.results[i]};
     }
     for (size_t i = 0; i < 2; i++) {
-        cr_assert_eq(scitt_seq_submit(env.seq, bodies[i]->base, bodies[i]->len, h_done, on_verified, &w.results[i], NULL), 0);
+        cr_assert_eq(
+            scitt_seq_submit(env.seq, bodies[i]->base, bodies[i]->len, h_done, on_verified, &w.results[i], NULL), 0);
     }
     h_wait(&w, 1, 30); /* the forged one: refused by the verify thread */
     cr_assert_eq(w.results[1].rc, SCITT_EBADSIG);
@@ -322,8 +324,8 @@ Test(pool, cancel_takes_back_before_verification)
         h_statement(&env, &stmts[i], sub, true);
     }
     for (size_t i = 0; i < CANCEL_N; i++) {
-        cr_assert_eq(
-            scitt_seq_submit(env.seq, stmts[i].base, stmts[i].len, h_done, NULL, &w.results[i], &tickets[i]), 0);
+        cr_assert_eq(scitt_seq_submit(env.seq, stmts[i].base, stmts[i].len, h_done, NULL, &w.results[i], &tickets[i]),
+                     0);
     }
     size_t num_cancelled = 0;
     for (size_t i = CANCEL_N / 2; i < CANCEL_N; i++) {
