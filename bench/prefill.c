@@ -7,7 +7,7 @@
  * are signed-statement shaped (bench/shaped.h: one issuer,
  * "https://issuer-00.example", so the audit query for it has N matches;
  * 64 kids; distinct subjects pkg/N) with filler signatures nothing checks;
- * every other structure - entries, dedup keys, index runs, tiles, signed
+ * every other structure - entries, entry index keys, index runs, tiles, signed
  * heads and checkpoints - is exactly what registration writes, with the
  * service keys in DIR, so scittd recovers and serves the log as its own.
  *

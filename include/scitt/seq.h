@@ -3,7 +3,7 @@
  * a verify pool of W threads and one sequencer thread, the only LMDB writer.
  *
  *   scitt_seq_submit ──▶ [verify queue] ──▶ verify pool (policy, signature,
- *   normalise, entry hash) ──▶ [sequencer queue] ──▶ sequencer: dedup, index,
+ *   normalise, entry hash) ──▶ [sequencer queue] ──▶ sequencer: repeats, index,
  *   batched Merkle append, one LMDB transaction with the signed tree head,
  *   commit (fsync) ──▶ answer thread: completions with each entry's receipt
  *

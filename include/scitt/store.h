@@ -1,6 +1,6 @@
 /*
  * store.h: the log's durable state in one LMDB environment (DESIGN.md
- * section 3), plus the dedup index in a file beside it.
+ * section 3), plus the entry index in a file beside it.
  *
  *   entries  leaf index (u64 BE)          -> normalised statement bytes
  *   tiles    level (u8) || index (u64 BE) -> up to 256 x 32-byte hashes
@@ -12,13 +12,13 @@
  *                                            leaf), then count x (key u64 BE,
  *                                            leaf u64 BE) sorted (src/store/index.c)
  *   times    time (u64 BE) || first leaf  -> empty: one per batch
- *   <dir>/dedup.idx  entry hash -> leaf index (src/store/dedup.h)
+ *   <dir>/dedup.idx  entry hash -> leaf index (src/store/entryidx.h)
  *
  * Format "3" (issue 10) added `index` and `times`, written in each batch's
  * transaction; format "2" stores (no indexes) are refused (SCITT_EFORMAT,
  * with a reason) rather than indexed after the fact.
  *
- * Format "2": the dedup index moved out of LMDB (format "1" had a `dedup`
+ * Format "2": the entry index moved out of LMDB (format "1" had a `dedup`
  * sub-database written in every commit: one random B-tree page per entry,
  * which capped commits at ~90k entries/s with fsync). It is derived data:
  * scitt_store_commit inserts a batch's entry hashes only after its LMDB
@@ -52,7 +52,7 @@ typedef struct scitt_store_config {
     size_t map_size_max; /* growth stops here (SCITT_ENOSPC); 0 means no limit */
     bool nosync;         /* MDB_NOSYNC: benchmarks only, loses durability */
     bool grow_when_full; /* benchmarks only: grow only when full (waiting for readers), not ahead */
-    /* entry_hash computes an entry's hash (the dedup key) from its stored
+    /* entry_hash computes an entry's hash (the entry index key) from its stored
      * bytes; NULL means SHA-256 of them (scittd stores normalised
      * statements). A mirror, which stores transparent statements, passes
      * one that hashes the normalised form. */
@@ -144,11 +144,12 @@ size_t scitt_store_index_keys(const scitt_store_index_values_t *v, uint64_t keys
 
 /* One batch, committed in one write transaction: entries first_index ..
  * first_index + num_entries - 1, the changed tiles and the new head. Each
- * entry hash must be SHA-256 of its entry (the dedup key: the index is
- * rebuilt from the entries by hashing them), and a level-0 tile's hashes
- * must be its leaves' RFC 9162 leaf hashes, SHA-256(0x00 || entry hash)
- * (lookups confirm against them). A mirror's store keeps transparent statements, whose hash
- * is not the entry hash: its dedup lookups miss (nothing uses them). */
+ * entry hash must be the config's entry_hash of its entry (the entry index
+ * key: the index is rebuilt from the entries by hashing them that way; a
+ * mirror's store hashes the normalised form of the transparent statements
+ * it keeps, so its lookups find the same EntryIDs as the log's), and a
+ * level-0 tile's hashes must be its leaves' RFC 9162 leaf hashes,
+ * SHA-256(0x00 || entry hash) (lookups confirm against them). */
 typedef struct scitt_store_batch {
     uint64_t first_index;
     size_t num_entries;
@@ -162,19 +163,19 @@ typedef struct scitt_store_batch {
 } scitt_store_batch_t;
 
 /* scitt_store_commit writes `batch` and commits it durably (fsync unless
- * nosync), then (only on success) adds its entries to the dedup index, so
- * when it returns 0 they are found by scitt_store_get_dedup. On SCITT_ENOSPC,
+ * nosync), then (only on success) adds its entries to the entry index, so
+ * when it returns 0 they are found by scitt_store_get_entryidx. On SCITT_ENOSPC,
  * SCITT_EIO or any other failure nothing of the batch is visible, in LMDB or
  * the index, and the store stays usable. One writer thread at a time. */
 int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch);
 
-/* scitt_store_repair_dedup (the writer's thread) mends a dedup index that a
+/* scitt_store_repair_entryidx (the writer's thread) mends a entry index that a
  * failed insert after a commit left incomplete (it could not grow, e.g. the
  * disk was full): it inserts every entry committed since, from the log, and
  * lookups work again. 0 when the index is whole (at once when it was);
  * otherwise lookups keep failing and the caller tries again later.
  * scitt_store_commit tries it with every commit. */
-int scitt_store_repair_dedup(scitt_store_t *st);
+int scitt_store_repair_entryidx(scitt_store_t *st);
 
 /* scitt_store_meta_put writes one meta value in its own transaction. */
 int scitt_store_meta_put(scitt_store_t *st, const char *key, scitt_span_t value);
@@ -206,7 +207,7 @@ int scitt_store_get_latest_head(scitt_store_read_t *rd, scitt_store_head_t *out)
  * least `size`: for size = index + 1, the head of the batch that committed
  * leaf `index`, whose receipt for that leaf never changes. */
 int scitt_store_get_head_from(scitt_store_read_t *rd, uint64_t size, scitt_store_head_t *out);
-/* scitt_store_get_dedup finds the leaf whose entry hash is `entry_hash`.
+/* scitt_store_get_entryidx finds the leaf whose entry hash is `entry_hash`.
  * Exact: the index slot holds 64 bits of the hash, and every candidate is
  * confirmed in `rd`'s snapshot against all 32 bytes, through the leaf hash
  * in its level-0 tile (SHA-256(0x00 || entry hash)), or where no tile
@@ -216,8 +217,8 @@ int scitt_store_get_head_from(scitt_store_read_t *rd, uint64_t size, scitt_store
  * table take it exclusively, for microseconds). An entry is found once the
  * commit that wrote it returned (and in snapshots that include it).
  * Fails with the error that broke the index while it could not grow, until
- * scitt_store_repair_dedup mends it. */
-int scitt_store_get_dedup(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index);
+ * scitt_store_repair_entryidx mends it. */
+int scitt_store_get_entryidx(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index);
 int scitt_store_get_meta(scitt_store_read_t *rd, const char *key, scitt_span_t *out);
 
 /* An index query: the leaves, oldest first, that have every key in `keys`

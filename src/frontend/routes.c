@@ -143,7 +143,7 @@ static bool parse_entry_id(uint8_t out[32], const char *p, size_t len)
 static int find_entry(scitt_h2_stream_t *s, scitt_store_read_t **rd, const uint8_t entry[32], uint64_t *out_index)
 {
     scitt_frontend_t *fe = s->conn->fe;
-    int rc = scitt_store_get_dedup(*rd, entry, out_index);
+    int rc = scitt_store_get_entryidx(*rd, entry, out_index);
     if (rc == SCITT_ENOTFOUND && fe->cfg.seq != NULL && scitt_seq_is_pending(fe->cfg.seq, entry)) {
         scitt_h2_hdr_t h[] = {{"retry-after", "1"}, {"cache-control", "no-store"}};
         scitt_h2__respond(s, 204, NULL, NULL, h, 2);
@@ -153,7 +153,7 @@ static int find_entry(scitt_h2_stream_t *s, scitt_store_read_t **rd, const uint8
         scitt_store_read_end(*rd);
         *rd = NULL;
         rc = scitt_store_read_begin(fe->cfg.store, rd);
-        rc = rc != 0 ? rc : scitt_store_get_dedup(*rd, entry, out_index);
+        rc = rc != 0 ? rc : scitt_store_get_entryidx(*rd, entry, out_index);
     }
     if (rc == 0) {
         return 0;

@@ -14,7 +14,7 @@
  *   4. ONE scitt_store_commit: entries, changed tiles, the signed head and
  *      the new leaves' index records (keys the verify pool computed; a
  *      repeat adds none), durably (fsync); the store then indexes the new
- *      entries for dedup;
+ *      entries for repeats;
  *   5. only then hand the batch to the answer thread, which builds each
  *      receipt from one prover over the committed tiles (one read
  *      transaction, ended before any callback runs) and runs the
@@ -58,7 +58,7 @@
 #define RECEIPT_ALG SCITT_ALG_ES256
 #define SIG_CAP     132
 
-#define REPAIR_RETRY_NS 1000000000u /* while the dedup index is broken */
+#define REPAIR_RETRY_NS 1000000000u /* while the entry index is broken */
 
 /* A committed (or failed) batch on its way to its completions. */
 typedef struct answer_batch {
@@ -453,7 +453,7 @@ static int classify(scitt_seq__sequencer_t *s, scitt_store_read_t *rd)
     for (size_t i = 0; i < s->num_jobs; i++) {
         scitt_seq__job_t *job = s->jobs[i];
         uint64_t index;
-        int rc = scitt_store_get_dedup(rd, job->entry, &index);
+        int rc = scitt_store_get_entryidx(rd, job->entry, &index);
         if (rc == 0) {
             if (index >= s->size) {
                 return SCITT_ECORRUPT;
@@ -800,11 +800,11 @@ void *scitt_seq__sequencer_main(void *arg)
     }
     size_t last = 0; /* jobs in the previous batch */
     for (;;) {
-        /* A dedup index broken by a failed insert fails every lookup, and
+        /* A entry index broken by a failed insert fails every lookup, and
          * with them every batch's classify: mend it first, and while it
          * stays broken try again every second even with nothing queued,
          * so lookups (GET by id) come back once the cause is gone. */
-        bool broken = scitt_store_repair_dedup(seq->store) != 0, retry = false;
+        bool broken = scitt_store_repair_entryidx(seq->store) != 0, retry = false;
         pthread_mutex_lock(&seq->sq_lock);
         while (!retry) {
             bool drained = seq->sq_closed && seq->workers_alive == 0;

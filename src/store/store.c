@@ -23,14 +23,14 @@
  *    thread renew them). A growing map aborts them first.
  *  - Errors from LMDB are mapped once, in from_mdb(); a failed commit leaves
  *    the previous committed state, because LMDB never overwrites live pages.
- *  - The dedup index (dedup.c) is written only after a commit returned
+ *  - The entry index (entryidx.c) is written only after a commit returned
  *    success, and at open it is brought up to the last entry before the
  *    store is handed out, so it never lacks a committed entry a caller could
  *    ask about and never holds an uncommitted one (a lookup that would see
  *    one anyway, e.g. after LMDB lost commits under nosync, fails to
  *    confirm against the stored entry and misses). When an insert fails
  *    (the index could not grow), the index refuses lookups until
- *    scitt_store_repair_dedup, tried with every later commit and by the
+ *    scitt_store_repair_entryidx, tried with every later commit and by the
  *    sequencer before each batch and every second while idle, has inserted
  *    from the log every entry committed since.
  */
@@ -44,7 +44,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
-#include "dedup.h"
+#include "entryidx.h"
 #include "index.h"
 #include "scitt/crypto.h"
 #include "scitt/sha256.h"
@@ -53,7 +53,7 @@
 enum { DB_ENTRIES, DB_TILES, DB_HEADS, DB_META, DB_INDEX, DB_TIMES, NUM_DBS };
 static const char *const db_names[NUM_DBS] = {"entries", "tiles", "heads", "meta", "index", "times"};
 
-#define META_DEDUP_ID "dedup_id"
+#define META_ENTRYIDX_ID "dedup_id"
 
 #define DEFAULT_MAP_SIZE ((size_t)1 << 38)
 #define SPARE_READS      16 /* reset read transactions kept for reuse */
@@ -71,7 +71,7 @@ struct scitt_store {
     size_t map_size_max;
     bool grow_when_full; /* benchmarks: no growth ahead of need */
     uint64_t grew_ahead, grew_full;
-    scitt_dedup_t *dedup;
+    scitt_entryidx_t *entryidx;
     scitt_store__index_writer_t index; /* the writer's, like every write */
     void (*entry_hash)(uint8_t out[32], const uint8_t *stored, size_t len);
 };
@@ -120,24 +120,24 @@ static MDB_val val(const void *p, size_t n)
 }
 
 /* check_format checks (or, in a new store, records) the format version and
- * reads the dedup index's id (recorded with the format). */
-static int check_format(scitt_store_t *st, uint8_t dedup_id[SCITT_DEDUP_ID_LEN], const char **why)
+ * reads the entry index's id (recorded with the format). */
+static int check_format(scitt_store_t *st, uint8_t entryidx_id[SCITT_ENTRYIDX_ID_LEN], const char **why)
 {
     MDB_txn *txn;
     int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (rc != 0) {
         return from_mdb(rc);
     }
-    MDB_val k = val("format", 6), v, ik = val(META_DEDUP_ID, strlen(META_DEDUP_ID)), iv;
+    MDB_val k = val("format", 6), v, ik = val(META_ENTRYIDX_ID, strlen(META_ENTRYIDX_ID)), iv;
     rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
     if (rc == MDB_NOTFOUND) {
-        if (getrandom(dedup_id, SCITT_DEDUP_ID_LEN, 0) != SCITT_DEDUP_ID_LEN) {
+        if (getrandom(entryidx_id, SCITT_ENTRYIDX_ID_LEN, 0) != SCITT_ENTRYIDX_ID_LEN) {
             mdb_txn_abort(txn);
-            *why = "cannot draw the dedup index id";
+            *why = "cannot draw the entry index id";
             return SCITT_EIO;
         }
         v = val(SCITT_STORE_FORMAT, strlen(SCITT_STORE_FORMAT));
-        iv = val(dedup_id, SCITT_DEDUP_ID_LEN);
+        iv = val(entryidx_id, SCITT_ENTRYIDX_ID_LEN);
         rc = mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
         if (rc == 0) {
             rc = mdb_put(txn, st->dbi[DB_META], &ik, &iv, 0);
@@ -158,10 +158,10 @@ static int check_format(scitt_store_t *st, uint8_t dedup_id[SCITT_DEDUP_ID_LEN],
         rc = -1;
     } else if (rc == 0) {
         rc = mdb_get(txn, st->dbi[DB_META], &ik, &iv);
-        if (rc == 0 && iv.mv_size == SCITT_DEDUP_ID_LEN) {
-            memcpy(dedup_id, iv.mv_data, SCITT_DEDUP_ID_LEN);
+        if (rc == 0 && iv.mv_size == SCITT_ENTRYIDX_ID_LEN) {
+            memcpy(entryidx_id, iv.mv_data, SCITT_ENTRYIDX_ID_LEN);
         } else if (rc == 0 || rc == MDB_NOTFOUND) {
-            *why = "the store's meta has no valid dedup index id";
+            *why = "the store's meta has no valid entry index id";
             rc = -2;
         }
     }
@@ -188,7 +188,7 @@ static int log_count(MDB_cursor *cur, uint64_t *out)
     return rc;
 }
 
-/* index_from_log inserts the log's entries [from, count) into the dedup
+/* index_from_log inserts the log's entries [from, count) into the entry
  * index, hashed again from `entries` through the cursor `cur`. */
 static int index_from_log(scitt_store_t *st, MDB_cursor *cur, uint64_t from, uint64_t count, const char **why)
 {
@@ -219,7 +219,7 @@ static int index_from_log(scitt_store_t *st, MDB_cursor *cur, uint64_t from, uin
             next++;
         }
         if (rc == 0) {
-            rc = scitt_dedup_insert(st->dedup, first, (const uint8_t(*)[32])hashes, n);
+            rc = scitt_entryidx_insert(st->entryidx, first, (const uint8_t(*)[32])hashes, n);
         }
     }
     free(hashes);
@@ -239,9 +239,9 @@ static int entries_cursor(scitt_store_t *st, MDB_txn **txn, MDB_cursor **cur)
     return rc;
 }
 
-/* open_dedup maps the dedup index and brings it up to the log's end:
+/* open_entryidx maps the entry index and brings it up to the log's end:
  * entries [from, count) are hashed again from `entries` and inserted. */
-static int open_dedup(scitt_store_t *st, const uint8_t id[SCITT_DEDUP_ID_LEN], bool nosync, const char **why)
+static int open_entryidx(scitt_store_t *st, const uint8_t id[SCITT_ENTRYIDX_ID_LEN], bool nosync, const char **why)
 {
     MDB_txn *txn;
     MDB_cursor *cur;
@@ -252,15 +252,15 @@ static int open_dedup(scitt_store_t *st, const uint8_t id[SCITT_DEDUP_ID_LEN], b
     uint64_t count, from = 0;
     rc = log_count(cur, &count);
     char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", st->dir, SCITT_DEDUP_FILE);
+    snprintf(path, sizeof(path), "%s/%s", st->dir, SCITT_ENTRYIDX_FILE);
     const char *rebuild_why = NULL;
     if (rc == 0) {
-        rc = scitt_dedup_open(&st->dedup, path, id, count, nosync, &from, &rebuild_why);
+        rc = scitt_entryidx_open(&st->entryidx, path, id, count, nosync, &from, &rebuild_why);
         if (rc != 0) {
             *why = rebuild_why;
         } else if (from < count) {
             /* After a crash (or with no usable table): the slow path, logged. */
-            fprintf(stderr, "scittd: store: dedup index %s%s%s: inserting entries %llu..%llu from the log\n", path,
+            fprintf(stderr, "scittd: store: entry index %s%s%s: inserting entries %llu..%llu from the log\n", path,
                     rebuild_why != NULL ? ": " : "", rebuild_why != NULL ? rebuild_why : "", (unsigned long long)from,
                     (unsigned long long)count - 1);
         }
@@ -271,10 +271,10 @@ static int open_dedup(scitt_store_t *st, const uint8_t id[SCITT_DEDUP_ID_LEN], b
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     if (rc == 0) {
-        rc = scitt_dedup_start(st->dedup);
+        rc = scitt_entryidx_start(st->entryidx);
     }
     if (rc != 0 && *why == NULL) {
-        *why = "cannot bring the dedup index up to date";
+        *why = "cannot bring the entry index up to date";
     }
     return rc;
 }
@@ -418,13 +418,13 @@ int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
         *why = "cannot open the sub-databases";
         goto fail_env;
     }
-    uint8_t dedup_id[SCITT_DEDUP_ID_LEN];
-    rc = check_format(st, dedup_id, why);
+    uint8_t entryidx_id[SCITT_ENTRYIDX_ID_LEN];
+    rc = check_format(st, entryidx_id, why);
     if (rc == 0) {
-        rc = open_dedup(st, dedup_id, cfg->nosync, why);
+        rc = open_entryidx(st, entryidx_id, cfg->nosync, why);
     }
     if (rc != 0) {
-        scitt_dedup_close(st->dedup);
+        scitt_entryidx_close(st->entryidx);
         drop_spares(st);
         mdb_env_close(st->env);
         pthread_mutex_destroy(&st->spare_lock);
@@ -453,7 +453,7 @@ void scitt_store_close(scitt_store_t *st)
     if (st != NULL) {
         drop_spares(st);
         pthread_mutex_destroy(&st->spare_lock);
-        scitt_dedup_close(st->dedup);
+        scitt_entryidx_close(st->entryidx);
         mdb_env_close(st->env);
         pthread_rwlock_destroy(&st->grow_lock);
         scitt_store__index_writer_cleanup(&st->index);
@@ -635,10 +635,10 @@ static int fill_batch(scitt_store_t *st, MDB_txn *txn, const void *arg)
     return put_batch(st, txn, arg);
 }
 
-int scitt_store_repair_dedup(scitt_store_t *st)
+int scitt_store_repair_entryidx(scitt_store_t *st)
 {
     uint64_t from, count;
-    if (!scitt_dedup_broken(st->dedup, &from)) {
+    if (!scitt_entryidx_broken(st->entryidx, &from)) {
         return 0;
     }
     /* The writer's thread: no growth of the map can come while this runs. */
@@ -656,7 +656,7 @@ int scitt_store_repair_dedup(scitt_store_t *st)
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
     if (rc == 0) {
-        scitt_dedup_mended(st->dedup);
+        scitt_entryidx_mended(st->entryidx);
     }
     return rc;
 }
@@ -670,18 +670,18 @@ int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch)
          * lookups (never answers wrongly) until a repair, tried again with
          * every commit, has inserted every entry it missed. */
         uint64_t indexed;
-        if (scitt_dedup_broken(st->dedup, &indexed)) {
-            (void)scitt_store_repair_dedup(st); /* up to the log's end: this batch too */
+        if (scitt_entryidx_broken(st->entryidx, &indexed)) {
+            (void)scitt_store_repair_entryidx(st); /* up to the log's end: this batch too */
         } else {
-            (void)scitt_dedup_insert(st->dedup, batch->first_index, batch->entry_hashes, batch->num_entries);
+            (void)scitt_entryidx_insert(st->entryidx, batch->first_index, batch->entry_hashes, batch->num_entries);
         }
     }
     return rc;
 }
 
-scitt_dedup_t *scitt_store__dedup(struct scitt_store *st)
+scitt_entryidx_t *scitt_store__entryidx(struct scitt_store *st)
 {
-    return st->dedup;
+    return st->entryidx;
 }
 
 typedef struct {
@@ -899,9 +899,9 @@ void scitt_store_entry_hash(const scitt_store_t *st, uint8_t out[32], const uint
     }
 }
 
-int scitt_store_get_dedup(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index)
+int scitt_store_get_entryidx(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index)
 {
-    return scitt_dedup_find(rd->st->dedup, entry_hash, confirm_entry, rd, out_index);
+    return scitt_entryidx_find(rd->st->entryidx, entry_hash, confirm_entry, rd, out_index);
 }
 
 int scitt_store_get_meta(scitt_store_read_t *rd, const char *key, scitt_span_t *out)

@@ -216,9 +216,9 @@ uint64_t h_check_receipt(h_env_t *e, const uint8_t entry[32], uint64_t index, co
     uint8_t got[32];
     scitt_sha256(got, stmt.base, stmt.len);
     cr_assert_arr_eq(got, entry, 32, "the stored statement is not the entry");
-    uint64_t dedup;
-    cr_assert_eq(scitt_store_get_dedup(rd, entry, &dedup), 0);
-    cr_assert_eq(dedup, index);
+    uint64_t found;
+    cr_assert_eq(scitt_store_get_entryidx(rd, entry, &found), 0);
+    cr_assert_eq(found, index);
     scitt_store_head_t head, from;
     cr_assert_eq(scitt_store_get_head(rd, size, &head), 0, "no head at %llu", (unsigned long long)size);
     cr_assert_eq(scitt_store_get_head_from(rd, index + 1, &from), 0);

@@ -246,8 +246,8 @@ static size_t phase(bool full_disk)
             CHECK(i % 13 != 12);
             CHECK(scitt_receipt_decode(r, a->receipt, a->receipt_len, NULL) == 0);
             CHECK(scitt_receipt_verify(r, a->entry, keys.receipt_key, NULL, &scratch, NULL) == 0);
-            uint64_t dedup;
-            CHECK(scitt_store_get_dedup(rd, a->entry, &dedup) == 0 && dedup == a->index);
+            uint64_t found;
+            CHECK(scitt_store_get_entryidx(rd, a->entry, &found) == 0 && found == a->index);
             scitt_buf_reset(&rebuilt);
             CHECK(scitt_seq_receipt(store, NULL, &keys, ORIGIN, a->index, &rebuilt) == 0);
             CHECK(scitt_span_eq(scitt_buf_span(&rebuilt), scitt_span(a->receipt, a->receipt_len)));

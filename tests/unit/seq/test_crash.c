@@ -303,13 +303,13 @@ static void check_round(int round, size_t first_comp, size_t first_cp)
         cr_assert_lt(c->index, size, "round %d: reported leaf %llu is not in the log", round,
                      (unsigned long long)c->index);
         scitt_span_t stmt;
-        uint64_t dedup;
+        uint64_t found;
         uint8_t entry[32];
         cr_assert_eq(scitt_store_get_entry(rd, c->index, &stmt), 0);
         scitt_sha256(entry, stmt.base, stmt.len);
         cr_assert_arr_eq(entry, c->entry, 32, "leaf %llu holds another statement", (unsigned long long)c->index);
-        cr_assert_eq(scitt_store_get_dedup(rd, c->entry, &dedup), 0);
-        cr_assert_eq(dedup, c->index, "an entry has two indexes");
+        cr_assert_eq(scitt_store_get_entryidx(rd, c->entry, &found), 0);
+        cr_assert_eq(found, c->index, "an entry has two indexes");
         /* This round's receipts in full; a sample of earlier ones. */
         if (i >= first_comp || rand() % 16 == 0) {
             scitt_buf_reset(&rebuilt);

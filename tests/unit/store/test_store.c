@@ -55,10 +55,10 @@ static int commit_batch(scitt_store_t *st, uint64_t first, size_t n, size_t entr
     for (size_t i = 0; i < n; i++) {
         make_entry(data + i * entry_len, first + i, entry_len);
         entries[i] = scitt_span(data + i * entry_len, entry_len);
-        scitt_sha256(hashes[i], entries[i].base, entry_len); /* dedup keys: entry hashes */
+        scitt_sha256(hashes[i], entries[i].base, entry_len); /* entry index keys: entry hashes */
     }
     /* The level-0 tile holds the leaf hashes SHA-256(0x00 || entry hash),
-     * which the dedup lookup confirms against. */
+     * which the entry index lookup confirms against. */
     uint8_t tile[256][32], *e = malloc(entry_len);
     for (uint64_t j = (first + n - 1) / 256 * 256; j < first + n; j++) {
         uint8_t in[33] = {0x00};
@@ -94,7 +94,7 @@ static void check_log(scitt_store_t *st, uint64_t size, size_t entry_len)
         uint8_t h[32];
         uint64_t idx;
         scitt_sha256(h, e.base, e.len);
-        cr_assert_eq(scitt_store_get_dedup(rd, h, &idx), 0, "dedup %lu", (unsigned long)i);
+        cr_assert_eq(scitt_store_get_entryidx(rd, h, &idx), 0, "entry index %lu", (unsigned long)i);
         cr_assert_eq(idx, i);
     }
     scitt_span_t e;

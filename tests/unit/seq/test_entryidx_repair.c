@@ -1,5 +1,5 @@
 /*
- * test_dedup_repair.c: a dedup index that could not grow after a commit
+ * test_entryidx_repair.c: a entry index that could not grow after a commit
  * (its new table cannot be created: here a directory sits where the table
  * file is built) refuses lookups instead of answering wrongly, and once the
  * cause is gone it is mended in place, without a restart and without a
@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../../src/store/dedup.h"
+#include "../../../src/store/entryidx.h"
 #include "harness.h"
 
 static h_env_t env;
@@ -27,14 +27,14 @@ static void teardown(void)
     h_teardown(&env);
 }
 
-TestSuite(seq_dedup_repair, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(seq_entryidx_repair, .init = setup, .fini = teardown, .timeout = 120);
 
-/* lookup: scitt_store_get_dedup of `entry` (what GET /entries/{id} asks). */
+/* lookup: scitt_store_get_entryidx of `entry` (what GET /entries/{id} asks). */
 static int lookup(const uint8_t entry[32], uint64_t *index)
 {
     scitt_store_read_t *rd;
     cr_assert_eq(scitt_store_read_begin(env.store, &rd), 0);
-    int rc = scitt_store_get_dedup(rd, entry, index);
+    int rc = scitt_store_get_entryidx(rd, entry, index);
     scitt_store_read_end(rd);
     return rc;
 }
@@ -49,14 +49,14 @@ static void register_all(h_waiter_t *w, const scitt_buf_t *stmts, size_t n)
     h_wait(w, n, 60);
 }
 
-Test(seq_dedup_repair, failed_insert_is_mended_in_place)
+Test(seq_entryidx_repair, failed_insert_is_mended_in_place)
 {
     /* A new index has 4096 slots; it must grow past 2867 entries and
      * refuses inserts past 3686 when it cannot. */
     enum { N = 3800 };
     char tmp[300];
     h_open(&env, 0, 0);
-    snprintf(tmp, sizeof(tmp), "%s/%s.tmp", env.dir, SCITT_DEDUP_FILE);
+    snprintf(tmp, sizeof(tmp), "%s/%s.tmp", env.dir, SCITT_ENTRYIDX_FILE);
     cr_assert_eq(mkdir(tmp, 0700), 0);
     h_start(&env, 256, 8192, 2);
 

@@ -1,5 +1,5 @@
 /*
- * dedup.c: the persistent dedup index (design and rules in dedup.h).
+ * entryidx.c: the persistent entry index (design and rules in entryidx.h).
  *
  * Invariants:
  *  - Only the writer thread changes slots, `t`, `count`, `indexed` and
@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dedup.h"
+#include "entryidx.h"
 #include "scitt/cond.h"
 #include "scitt/crypto.h"
 
@@ -38,11 +38,11 @@
 #define SYNC_CHUNK     ((size_t)1 << 20) /* msync this much at a time (a multiple of the page size) */
 #define SYNC_PAUSE_NS  1000000L          /* then let other writes through for 1 ms */
 
-typedef scitt_dedup_slot_t slot_t;
-typedef scitt_dedup_hdr_t hdr_t;
-#define MAGIC   SCITT_DEDUP_MAGIC
-#define VERSION SCITT_DEDUP_VERSION
-#define HDR_LEN SCITT_DEDUP_HDR_LEN
+typedef scitt_entryidx_slot_t slot_t;
+typedef scitt_entryidx_hdr_t hdr_t;
+#define MAGIC   SCITT_ENTRYIDX_MAGIC
+#define VERSION SCITT_ENTRYIDX_VERSION
+#define HDR_LEN SCITT_ENTRYIDX_HDR_LEN
 
 typedef struct table {
     int fd;
@@ -52,9 +52,9 @@ typedef struct table {
     uint64_t mask;
 } table_t;
 
-struct scitt_dedup {
+struct scitt_entryidx {
     char *path, *tmp_path;
-    uint8_t id[SCITT_DEDUP_ID_LEN];
+    uint8_t id[SCITT_ENTRYIDX_ID_LEN];
     bool nosync;
 
     pthread_rwlock_t lock;
@@ -124,7 +124,7 @@ static uint64_t tag_of(const uint8_t hash[32])
     return t;
 }
 
-uint64_t scitt_dedup_hdr_check(const scitt_dedup_hdr_t *h)
+uint64_t scitt_entryidx_hdr_check(const scitt_entryidx_hdr_t *h)
 {
     uint8_t d[32];
     uint64_t c;
@@ -160,7 +160,7 @@ static int map_table(table_t *t, int fd, uint64_t slots)
 }
 
 /* create_table makes an empty table of `slots` slots in the file at `path`. */
-static int create_table(scitt_dedup_t *d, const char *path, uint64_t slots, table_t *out)
+static int create_table(scitt_entryidx_t *d, const char *path, uint64_t slots, table_t *out)
 {
     memset(out, 0, sizeof(*out));
     out->fd = -1;
@@ -186,7 +186,7 @@ static int create_table(scitt_dedup_t *d, const char *path, uint64_t slots, tabl
     h->slot_size = sizeof(slot_t);
     memcpy(h->id, d->id, sizeof(h->id));
     h->slots = slots;
-    h->check = scitt_dedup_hdr_check(h);
+    h->check = scitt_entryidx_hdr_check(h);
     return 0;
 }
 
@@ -220,7 +220,7 @@ static uint64_t slots_for(uint64_t entries)
 }
 
 /* load maps the existing table if it is ours and sound; `*why` otherwise. */
-static int load(scitt_dedup_t *d, uint64_t num_entries, const char **why)
+static int load(scitt_entryidx_t *d, uint64_t num_entries, const char **why)
 {
     int fd = open(d->path, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
@@ -236,8 +236,8 @@ static int load(scitt_dedup_t *d, uint64_t num_entries, const char **why)
     }
     *why = NULL;
     if (memcmp(h.magic, MAGIC, 8) != 0 || h.version != VERSION || h.slot_size != sizeof(slot_t) ||
-        h.check != scitt_dedup_hdr_check(&h)) {
-        *why = "not a dedup index of this version, or a damaged header";
+        h.check != scitt_entryidx_hdr_check(&h)) {
+        *why = "not a entry index of this version, or a damaged header";
     } else if (memcmp(h.id, d->id, sizeof(h.id)) != 0) {
         *why = "belongs to another store";
     } else if (h.slots < MIN_SLOTS || h.slots > MAX_SLOTS || (h.slots & (h.slots - 1)) != 0 ||
@@ -276,10 +276,10 @@ static int load(scitt_dedup_t *d, uint64_t num_entries, const char **why)
     return 0;
 }
 
-int scitt_dedup_open(scitt_dedup_t **out, const char *path, const uint8_t id[SCITT_DEDUP_ID_LEN], uint64_t num_entries,
-                     bool nosync, uint64_t *out_from, const char **why)
+int scitt_entryidx_open(scitt_entryidx_t **out, const char *path, const uint8_t id[SCITT_ENTRYIDX_ID_LEN],
+                        uint64_t num_entries, bool nosync, uint64_t *out_from, const char **why)
 {
-    scitt_dedup_t *d = calloc(1, sizeof(*d));
+    scitt_entryidx_t *d = calloc(1, sizeof(*d));
     if (d == NULL) {
         return SCITT_ENOMEM;
     }
@@ -313,8 +313,8 @@ int scitt_dedup_open(scitt_dedup_t **out, const char *path, const uint8_t id[SCI
         }
         d->count = d->synced = d->indexed = 0;
         if (rc != 0) {
-            *why = "cannot create the dedup index file";
-            scitt_dedup_close(d);
+            *why = "cannot create the entry index file";
+            scitt_entryidx_close(d);
             return rc;
         }
     }
@@ -326,7 +326,7 @@ int scitt_dedup_open(scitt_dedup_t **out, const char *path, const uint8_t id[SCI
 /* grow moves the table into a new file with room for `need` entries at
  * load <= 0.5. Writer thread, no lock held: lookups use the old table
  * until the swap. */
-static int grow(scitt_dedup_t *d, uint64_t need)
+static int grow(scitt_entryidx_t *d, uint64_t need)
 {
     table_t nt, old = d->t;
     uint64_t slots = old.mask + 1;
@@ -377,7 +377,7 @@ static int grow(scitt_dedup_t *d, uint64_t need)
     return 0;
 }
 
-int scitt_dedup_insert(scitt_dedup_t *d, uint64_t first, const uint8_t (*hashes)[32], size_t n)
+int scitt_entryidx_insert(scitt_entryidx_t *d, uint64_t first, const uint8_t (*hashes)[32], size_t n)
 {
     if (first > d->indexed) {
         return SCITT_EINVAL; /* entries [indexed, first) would be missing */
@@ -390,7 +390,7 @@ int scitt_dedup_insert(scitt_dedup_t *d, uint64_t first, const uint8_t (*hashes)
         int rc = grow(d, need);
         if (rc == SCITT_ECORRUPT || (rc != 0 && need * 10 > (d->t.mask + 1) * 9)) {
             if (d->err == 0) {
-                fprintf(stderr, "scittd: store: the dedup index cannot grow (%s); lookups fail until %s\n",
+                fprintf(stderr, "scittd: store: the entry index cannot grow (%s); lookups fail until %s\n",
                         scitt_strerror(rc), rc == SCITT_ECORRUPT ? "a restart rebuilds it" : "it can (retried)");
             }
             pthread_rwlock_wrlock(&d->lock);
@@ -414,24 +414,24 @@ int scitt_dedup_insert(scitt_dedup_t *d, uint64_t first, const uint8_t (*hashes)
     return 0;
 }
 
-bool scitt_dedup_broken(const scitt_dedup_t *d, uint64_t *out_indexed)
+bool scitt_entryidx_broken(const scitt_entryidx_t *d, uint64_t *out_indexed)
 {
     *out_indexed = d->indexed;
     return d->err != 0;
 }
 
-void scitt_dedup_mended(scitt_dedup_t *d)
+void scitt_entryidx_mended(scitt_entryidx_t *d)
 {
     if (d->err != 0) {
-        fprintf(stderr, "scittd: store: the dedup index holds every entry again; lookups resume\n");
+        fprintf(stderr, "scittd: store: the entry index holds every entry again; lookups resume\n");
         pthread_rwlock_wrlock(&d->lock);
         d->err = 0;
         pthread_rwlock_unlock(&d->lock);
     }
 }
 
-int scitt_dedup_find(scitt_dedup_t *d, const uint8_t hash[32], scitt_dedup_confirm_fn confirm, void *ctx,
-                     uint64_t *out_index)
+int scitt_entryidx_find(scitt_entryidx_t *d, const uint8_t hash[32], scitt_entryidx_confirm_fn confirm, void *ctx,
+                        uint64_t *out_index)
 {
     uint64_t tag = tag_of(hash);
     pthread_rwlock_rdlock(&d->lock);
@@ -456,7 +456,7 @@ int scitt_dedup_find(scitt_dedup_t *d, const uint8_t hash[32], scitt_dedup_confi
     if (rc == SCITT_ENOTFOUND && damaged) {
         if (!atomic_exchange(&d->damage_logged, true)) {
             fprintf(stderr,
-                    "scittd: store: a slot of the dedup index %s fails its check: lookups through it fail "
+                    "scittd: store: a slot of the entry index %s fails its check: lookups through it fail "
                     "until a restart rebuilds the index\n",
                     d->path);
         }
@@ -486,8 +486,8 @@ static int msync_paced(uint8_t *base, size_t len, bool pace)
     return 0;
 }
 
-static int sync_table(scitt_dedup_t *d, bool (*want)(uint64_t unsynced, uint64_t slots, void *), void *arg, bool pace,
-                      bool *out_did)
+static int sync_table(scitt_entryidx_t *d, bool (*want)(uint64_t unsynced, uint64_t slots, void *), void *arg,
+                      bool pace, bool *out_did)
 {
     pthread_mutex_lock(&d->sync_lock);
     pthread_rwlock_rdlock(&d->lock);
@@ -506,7 +506,7 @@ static int sync_table(scitt_dedup_t *d, bool (*want)(uint64_t unsynced, uint64_t
             hdr_t *h = (hdr_t *)t.map;
             h->count = count;
             h->synced_size = upto;
-            h->check = scitt_dedup_hdr_check(h);
+            h->check = scitt_entryidx_hdr_check(h);
             if (!d->nosync && msync(t.map, HDR_LEN, MS_SYNC) != 0) {
                 rc = -errno;
             }
@@ -539,7 +539,7 @@ static bool want_periodic(uint64_t unsynced, uint64_t slots, void *arg)
 
 static void *syncer_main(void *arg)
 {
-    scitt_dedup_t *d = arg;
+    scitt_entryidx_t *d = arg;
     struct timespec last;
     clock_gettime(CLOCK_MONOTONIC, &last);
     pthread_mutex_lock(&d->wake_lock);
@@ -561,7 +561,7 @@ static void *syncer_main(void *arg)
         bool did;
         int rc = sync_table(d, want_periodic, &urgent, true, &did);
         if (rc != 0) {
-            fprintf(stderr, "scittd: store: cannot sync the dedup index: %s (retried)\n", scitt_strerror(rc));
+            fprintf(stderr, "scittd: store: cannot sync the entry index: %s (retried)\n", scitt_strerror(rc));
         } else if (did) {
             last = now;
         }
@@ -571,20 +571,20 @@ static void *syncer_main(void *arg)
     return NULL;
 }
 
-int scitt_dedup_start(scitt_dedup_t *d)
+int scitt_entryidx_start(scitt_entryidx_t *d)
 {
     int rc = -pthread_create(&d->thread, NULL, syncer_main, d);
     d->started = rc == 0;
     return rc;
 }
 
-int scitt_dedup_sync_now(scitt_dedup_t *d)
+int scitt_entryidx_sync_now(scitt_entryidx_t *d)
 {
     bool did;
     return sync_table(d, want_any, NULL, false, &did);
 }
 
-void scitt_dedup_stats(scitt_dedup_t *d, uint64_t *out_slots, uint64_t *out_count, uint64_t *out_synced)
+void scitt_entryidx_stats(scitt_entryidx_t *d, uint64_t *out_slots, uint64_t *out_count, uint64_t *out_synced)
 {
     pthread_mutex_lock(&d->sync_lock);
     pthread_rwlock_rdlock(&d->lock);
@@ -595,7 +595,7 @@ void scitt_dedup_stats(scitt_dedup_t *d, uint64_t *out_slots, uint64_t *out_coun
     pthread_mutex_unlock(&d->sync_lock);
 }
 
-void scitt_dedup_close(scitt_dedup_t *d)
+void scitt_entryidx_close(scitt_entryidx_t *d)
 {
     if (d == NULL) {
         return;
@@ -611,7 +611,7 @@ void scitt_dedup_close(scitt_dedup_t *d)
         bool did;
         int rc = sync_table(d, want_any, NULL, false, &did);
         if (rc != 0) {
-            fprintf(stderr, "scittd: store: cannot sync the dedup index at close: %s\n", scitt_strerror(rc));
+            fprintf(stderr, "scittd: store: cannot sync the entry index at close: %s\n", scitt_strerror(rc));
         }
     }
     unmap(&d->t);

@@ -1,5 +1,5 @@
 /*
- * dedup_stress.c: the dedup index growing (rehash into doubled tables) and
+ * entryidx_stress.c: the entry index growing (rehash into doubled tables) and
  * syncing while other threads look entries up, as a plain program (no
  * Criterion) so it also runs under ThreadSanitizer.
  *
@@ -18,14 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../../src/store/dedup.h"
+#include "../../../src/store/entryidx.h"
 #include "scitt/crypto.h"
 #include "scitt/store.h"
 
 #define CHECK(cond)                                                                                                    \
     do {                                                                                                               \
         if (!(cond)) {                                                                                                 \
-            fprintf(stderr, "dedup_stress: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                     \
+            fprintf(stderr, "entryidx_stress: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);                  \
             abort();                                                                                                   \
         }                                                                                                              \
     } while (0)
@@ -33,7 +33,7 @@
 #define TOTAL   120000
 #define READERS 2
 
-static char dir[] = "/tmp/scitt-dedup-stress-XXXXXX";
+static char dir[] = "/tmp/scitt-entryidx-stress-XXXXXX";
 static scitt_store_t *store;
 static atomic_uint_fast64_t committed;
 static atomic_bool stop;
@@ -86,16 +86,16 @@ static void *reader_main(void *arg)
             if (n > 0) {
                 uint64_t i = (uint64_t)rand_r(&seed) % n;
                 entry_of(i, 0x33, stmt, hash);
-                CHECK(scitt_store_get_dedup(rd, hash, &idx) == 0 && idx == i);
+                CHECK(scitt_store_get_entryidx(rd, hash, &idx) == 0 && idx == i);
             }
             /* Committed later, maybe already: a hit must be exact. */
             uint64_t j = n + (uint64_t)rand_r(&seed) % 4096;
             entry_of(j, 0x33, stmt, hash);
-            int rc = scitt_store_get_dedup(rd, hash, &idx);
+            int rc = scitt_store_get_entryidx(rd, hash, &idx);
             CHECK(rc == SCITT_ENOTFOUND || (rc == 0 && idx == j));
             /* Never committed. */
             entry_of(j, 0x44, stmt, hash);
-            CHECK(scitt_store_get_dedup(rd, hash, &idx) == SCITT_ENOTFOUND);
+            CHECK(scitt_store_get_entryidx(rd, hash, &idx) == SCITT_ENOTFOUND);
         }
         check_query(rd, n, &seed);
         scitt_store_read_end(rd);
@@ -108,7 +108,7 @@ static void *syncer_main(void *arg)
 {
     (void)arg;
     while (!atomic_load(&stop)) {
-        CHECK(scitt_dedup_sync_now(scitt_store__dedup(store)) == 0);
+        CHECK(scitt_entryidx_sync_now(scitt_store__entryidx(store)) == 0);
     }
     return NULL;
 }
@@ -119,7 +119,7 @@ static void open_store(void)
     const char *why = NULL;
     int rc = scitt_store_open(&store, &cfg, &why);
     if (rc != 0) {
-        fprintf(stderr, "dedup_stress: open: %s (%s)\n", scitt_strerror(rc), why ? why : "");
+        fprintf(stderr, "entryidx_stress: open: %s (%s)\n", scitt_strerror(rc), why ? why : "");
         exit(1);
     }
 }
@@ -132,9 +132,9 @@ static void check_all(uint64_t n)
         uint8_t stmt[48], hash[32];
         uint64_t idx;
         entry_of(i, 0x33, stmt, hash);
-        CHECK(scitt_store_get_dedup(rd, hash, &idx) == 0 && idx == i);
+        CHECK(scitt_store_get_entryidx(rd, hash, &idx) == 0 && idx == i);
         entry_of(i, 0x44, stmt, hash);
-        CHECK(scitt_store_get_dedup(rd, hash, &idx) == SCITT_ENOTFOUND);
+        CHECK(scitt_store_get_entryidx(rd, hash, &idx) == SCITT_ENOTFOUND);
     }
     scitt_store_read_end(rd);
 }
@@ -144,7 +144,7 @@ int main(void)
     CHECK(mkdtemp(dir) != NULL);
     open_store();
     uint64_t slots0, slots, count, synced;
-    scitt_dedup_stats(scitt_store__dedup(store), &slots0, &count, &synced);
+    scitt_entryidx_stats(scitt_store__entryidx(store), &slots0, &count, &synced);
     pthread_t readers[READERS], syncer;
     for (uintptr_t r = 0; r < READERS; r++) {
         CHECK(pthread_create(&readers[r], NULL, reader_main, (void *)(r + 1)) == 0);
@@ -177,17 +177,17 @@ int main(void)
         pthread_join(readers[r], NULL);
     }
     pthread_join(syncer, NULL);
-    scitt_dedup_stats(scitt_store__dedup(store), &slots, &count, &synced);
+    scitt_entryidx_stats(scitt_store__entryidx(store), &slots, &count, &synced);
     CHECK(slots >= 16 * slots0); /* grew at least four times */
     CHECK(count == n);
     check_all(n);
-    printf("dedup_stress: %llu entries, table %llu -> %llu slots, %llu concurrent lookups\n", (unsigned long long)n,
+    printf("entryidx_stress: %llu entries, table %llu -> %llu slots, %llu concurrent lookups\n", (unsigned long long)n,
            (unsigned long long)slots0, (unsigned long long)slots, (unsigned long long)atomic_load(&lookups));
     scitt_store_close(store);
 
     /* Clean reopen: nothing to re-insert. */
     open_store();
-    scitt_dedup_stats(scitt_store__dedup(store), &slots, &count, &synced);
+    scitt_entryidx_stats(scitt_store__entryidx(store), &slots, &count, &synced);
     CHECK(synced == n && count == n);
     check_all(n);
     scitt_store_close(store);
@@ -195,6 +195,6 @@ int main(void)
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);
-    printf("dedup_stress: ok\n");
+    printf("entryidx_stress: ok\n");
     return 0;
 }

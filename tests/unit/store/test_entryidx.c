@@ -1,5 +1,5 @@
 /*
- * test_dedup.c: the dedup index beside the LMDB environment (src/store/dedup.h):
+ * test_entryidx.c: the entry index beside the LMDB environment (src/store/entryidx.h):
  * exact lookups when hashes share the 64-bit tag, re-insertion after a crash,
  * a missing, corrupt, foreign, torn or "ahead of the log" table rebuilt, no
  * index for a batch whose commit failed, and growth keeping every entry.
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../../../src/store/dedup.h"
+#include "../../../src/store/entryidx.h"
 #include "scitt/crypto.h"
 #include "scitt/store.h"
 
@@ -18,11 +18,11 @@ static char dir[256], dir2[256], path[300];
 
 static void make_dirs(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/scitt-dedup-test-XXXXXX");
-    snprintf(dir2, sizeof(dir2), "/tmp/scitt-dedup-test2-XXXXXX");
+    snprintf(dir, sizeof(dir), "/tmp/scitt-entryidx-test-XXXXXX");
+    snprintf(dir2, sizeof(dir2), "/tmp/scitt-entryidx-test2-XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
     cr_assert_not_null(mkdtemp(dir2));
-    snprintf(path, sizeof(path), "%s/%s", dir, SCITT_DEDUP_FILE);
+    snprintf(path, sizeof(path), "%s/%s", dir, SCITT_ENTRYIDX_FILE);
 }
 
 static void remove_dirs(void)
@@ -32,7 +32,7 @@ static void remove_dirs(void)
     cr_assert_eq(system(cmd), 0);
 }
 
-TestSuite(dedup, .init = make_dirs, .fini = remove_dirs);
+TestSuite(entryidx, .init = make_dirs, .fini = remove_dirs);
 
 static scitt_store_t *open_at(const char *d, size_t map_size, size_t map_max)
 {
@@ -80,7 +80,7 @@ static void check_all(scitt_store_t *st, uint64_t n)
         uint8_t stmt[64], hash[32];
         uint64_t idx = UINT64_MAX;
         entry_of(i, stmt, hash);
-        int rc = scitt_store_get_dedup(rd, hash, &idx);
+        int rc = scitt_store_get_entryidx(rd, hash, &idx);
         if (i < n) {
             cr_assert_eq(rc, 0, "leaf %llu: %s", (unsigned long long)i, scitt_err_name(rc));
             cr_assert_eq(idx, i);
@@ -91,41 +91,41 @@ static void check_all(scitt_store_t *st, uint64_t n)
     scitt_store_read_end(rd);
 }
 
-static void dedup_stats(scitt_store_t *st, uint64_t *slots, uint64_t *count, uint64_t *synced)
+static void entryidx_stats(scitt_store_t *st, uint64_t *slots, uint64_t *count, uint64_t *synced)
 {
-    scitt_dedup_stats(scitt_store__dedup(st), slots, count, synced);
+    scitt_entryidx_stats(scitt_store__entryidx(st), slots, count, synced);
 }
 
 /* patch_header applies `fn` to the table's header and rewrites its check. */
-static void patch_header(void (*fn)(scitt_dedup_hdr_t *), bool fix_check)
+static void patch_header(void (*fn)(scitt_entryidx_hdr_t *), bool fix_check)
 {
     int fd = open(path, O_RDWR);
     cr_assert_geq(fd, 0);
-    scitt_dedup_hdr_t h;
+    scitt_entryidx_hdr_t h;
     cr_assert_eq(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
     fn(&h);
     if (fix_check) {
-        h.check = scitt_dedup_hdr_check(&h);
+        h.check = scitt_entryidx_hdr_check(&h);
     }
     cr_assert_eq(pwrite(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
     close(fd);
 }
 
-Test(dedup, grows_and_survives_reopen)
+Test(entryidx, grows_and_survives_reopen)
 {
     scitt_store_t *st = open_at(dir, 0, 0);
     uint64_t slots0, slots, count, synced;
-    dedup_stats(st, &slots0, &count, &synced);
+    entryidx_stats(st, &slots0, &count, &synced);
     for (uint64_t first = 0; first < 20000; first += 1000) {
         cr_assert_eq(commit(st, first, 1000), 0);
     }
-    dedup_stats(st, &slots, &count, &synced);
+    entryidx_stats(st, &slots, &count, &synced);
     cr_assert_gt(slots, slots0, "the table grew");
     cr_assert_eq(count, 20000);
     check_all(st, 20000);
     scitt_store_close(st);
     st = open_at(dir, 0, 0);
-    dedup_stats(st, &slots, &count, &synced);
+    entryidx_stats(st, &slots, &count, &synced);
     cr_assert_eq(synced, 20000, "a clean close leaves the table synced to the end");
     cr_assert_eq(count, 20000);
     check_all(st, 20000);
@@ -142,29 +142,29 @@ static bool confirm_tagged(void *ctx, uint64_t index, const uint8_t hash[32])
     return index < 2 && memcmp(tagged[index], hash, 32) == 0;
 }
 
-Test(dedup, lookups_are_exact_for_a_shared_tag)
+Test(entryidx, lookups_are_exact_for_a_shared_tag)
 {
     for (int i = 0; i < 3; i++) {
         memset(tagged[i], 0x11, 32);
         tagged[i][31] = (uint8_t)i;
     }
-    uint8_t id[SCITT_DEDUP_ID_LEN] = {1};
-    scitt_dedup_t *d;
+    uint8_t id[SCITT_ENTRYIDX_ID_LEN] = {1};
+    scitt_entryidx_t *d;
     uint64_t from, idx;
     const char *why;
-    cr_assert_eq(scitt_dedup_open(&d, path, id, 0, true, &from, &why), 0);
+    cr_assert_eq(scitt_entryidx_open(&d, path, id, 0, true, &from, &why), 0);
     cr_assert_eq(from, 0);
-    cr_assert_eq(scitt_dedup_insert(d, 0, (const uint8_t(*)[32])tagged, 2), 0);
-    cr_assert_eq(scitt_dedup_insert(d, 0, (const uint8_t(*)[32])tagged, 2), 0, "re-inserting is idempotent");
+    cr_assert_eq(scitt_entryidx_insert(d, 0, (const uint8_t(*)[32])tagged, 2), 0);
+    cr_assert_eq(scitt_entryidx_insert(d, 0, (const uint8_t(*)[32])tagged, 2), 0, "re-inserting is idempotent");
     uint64_t slots, count, synced;
-    scitt_dedup_stats(d, &slots, &count, &synced);
+    scitt_entryidx_stats(d, &slots, &count, &synced);
     cr_assert_eq(count, 2);
     for (uint64_t i = 0; i < 2; i++) {
-        cr_assert_eq(scitt_dedup_find(d, tagged[i], confirm_tagged, NULL, &idx), 0);
+        cr_assert_eq(scitt_entryidx_find(d, tagged[i], confirm_tagged, NULL, &idx), 0);
         cr_assert_eq(idx, i);
     }
-    cr_assert_eq(scitt_dedup_find(d, tagged[2], confirm_tagged, NULL, &idx), SCITT_ENOTFOUND);
-    scitt_dedup_close(d);
+    cr_assert_eq(scitt_entryidx_find(d, tagged[2], confirm_tagged, NULL, &idx), SCITT_ENOTFOUND);
+    scitt_entryidx_close(d);
 
     /* Through the store: a hash with a committed entry's tag but another tail. */
     scitt_store_t *st = open_at(dir2, 0, 0);
@@ -175,14 +175,14 @@ Test(dedup, lookups_are_exact_for_a_shared_tag)
         uint8_t stmt[64], hash[32];
         entry_of(i, stmt, hash);
         hash[20] ^= 1;
-        cr_assert_eq(scitt_store_get_dedup(rd, hash, &idx), SCITT_ENOTFOUND);
+        cr_assert_eq(scitt_store_get_entryidx(rd, hash, &idx), SCITT_ENOTFOUND);
     }
     scitt_store_read_end(rd);
     scitt_store_close(st);
 }
 
 /* A batch whose commit failed leaves nothing in the index. */
-Test(dedup, failed_commit_leaves_no_index)
+Test(entryidx, failed_commit_leaves_no_index)
 {
     scitt_store_t *st = open_at(dir, 1 << 20, 2 << 20);
     uint64_t n = 0;
@@ -192,7 +192,7 @@ Test(dedup, failed_commit_leaves_no_index)
     }
     cr_assert_eq(rc, SCITT_ENOSPC);
     uint64_t slots, count, synced;
-    dedup_stats(st, &slots, &count, &synced);
+    entryidx_stats(st, &slots, &count, &synced);
     cr_assert_eq(count, n, "only committed entries are indexed");
     check_all(st, n); /* the failed batch's entries, n.., are not found */
     scitt_store_close(st);
@@ -200,12 +200,12 @@ Test(dedup, failed_commit_leaves_no_index)
 
 /* A crash (the table's watermark behind the log): the missing part is
  * inserted again from the entries. */
-static void rewind_watermark(scitt_dedup_hdr_t *h)
+static void rewind_watermark(scitt_entryidx_hdr_t *h)
 {
     h->synced_size = 1000;
 }
 
-Test(dedup, reinserts_after_a_crash)
+Test(entryidx, reinserts_after_a_crash)
 {
     scitt_store_t *st = open_at(dir, 0, 0);
     cr_assert_eq(commit(st, 0, 3000), 0);
@@ -213,7 +213,7 @@ Test(dedup, reinserts_after_a_crash)
     patch_header(rewind_watermark, true);
     st = open_at(dir, 0, 0);
     uint64_t slots, count, synced;
-    dedup_stats(st, &slots, &count, &synced);
+    entryidx_stats(st, &slots, &count, &synced);
     cr_assert_eq(count, 3000, "re-inserting is idempotent");
     check_all(st, 3000);
     scitt_store_close(st);
@@ -221,12 +221,12 @@ Test(dedup, reinserts_after_a_crash)
 
 /* Garbage in the slots (a torn table after power loss) with the watermark
  * at 0: no lookup may hit wrongly, and re-insertion finds every entry. */
-static void zero_watermark(scitt_dedup_hdr_t *h)
+static void zero_watermark(scitt_entryidx_hdr_t *h)
 {
     h->synced_size = 0;
 }
 
-Test(dedup, torn_slots_never_give_a_false_hit)
+Test(entryidx, torn_slots_never_give_a_false_hit)
 {
     scitt_store_t *st = open_at(dir, 0, 0);
     cr_assert_eq(commit(st, 0, 1500), 0);
@@ -237,14 +237,14 @@ Test(dedup, torn_slots_never_give_a_false_hit)
      * the tag of a real entry and the wrong index. */
     srand(7);
     for (uint64_t s = 0; s < 4096; s += 2) {
-        scitt_dedup_slot_t slot = {((uint64_t)rand() << 32) ^ (uint64_t)rand(), (uint64_t)(rand() % 1500) + 1};
+        scitt_entryidx_slot_t slot = {((uint64_t)rand() << 32) ^ (uint64_t)rand(), (uint64_t)(rand() % 1500) + 1};
         if (s % 8 == 0) {
             uint8_t stmt[64], hash[32];
             entry_of(s % 1500, stmt, hash);
             memcpy(&slot.tag, hash, 8);
             slot.pos = (s + 1) % 1500 + 1;
         }
-        cr_assert_eq(pwrite(fd, &slot, sizeof(slot), SCITT_DEDUP_HDR_LEN + (off_t)(s * sizeof(slot))),
+        cr_assert_eq(pwrite(fd, &slot, sizeof(slot), SCITT_ENTRYIDX_HDR_LEN + (off_t)(s * sizeof(slot))),
                      (ssize_t)sizeof(slot));
     }
     close(fd);
@@ -260,23 +260,23 @@ Test(dedup, torn_slots_never_give_a_false_hit)
         for (int b = 0; b < 32; b++) {
             hash[b] = (uint8_t)rand();
         }
-        cr_assert_eq(scitt_store_get_dedup(rd, hash, &idx), SCITT_ENOTFOUND);
+        cr_assert_eq(scitt_store_get_entryidx(rd, hash, &idx), SCITT_ENOTFOUND);
     }
     scitt_store_read_end(rd);
     scitt_store_close(st);
 }
 
-static void break_magic(scitt_dedup_hdr_t *h)
+static void break_magic(scitt_entryidx_hdr_t *h)
 {
     h->magic[0] ^= 1;
 }
 
-static void ahead(scitt_dedup_hdr_t *h)
+static void ahead(scitt_entryidx_hdr_t *h)
 {
     h->synced_size += 5;
 }
 
-static void flip_count(scitt_dedup_hdr_t *h)
+static void flip_count(scitt_entryidx_hdr_t *h)
 {
     h->count ^= 1;
 }
@@ -290,7 +290,7 @@ static void reopen_after(void (*damage)(void))
     damage();
     st = open_at(dir, 0, 0);
     uint64_t slots, count, synced;
-    dedup_stats(st, &slots, &count, &synced);
+    entryidx_stats(st, &slots, &count, &synced);
     cr_assert_eq(count, 2000);
     check_all(st, 2000);
     scitt_store_close(st);
@@ -328,41 +328,41 @@ static void foreign_table(void)
     cr_assert_eq(commit(other, 0, 2000), 0);
     scitt_store_close(other);
     char cmd[800];
-    snprintf(cmd, sizeof(cmd), "cp '%s/%s' '%s'", dir2, SCITT_DEDUP_FILE, path);
+    snprintf(cmd, sizeof(cmd), "cp '%s/%s' '%s'", dir2, SCITT_ENTRYIDX_FILE, path);
     cr_assert_eq(system(cmd), 0);
 }
 
-Test(dedup, rebuilds_a_missing_table)
+Test(entryidx, rebuilds_a_missing_table)
 {
     reopen_after(remove_table);
 }
 
-Test(dedup, rebuilds_a_truncated_table)
+Test(entryidx, rebuilds_a_truncated_table)
 {
     reopen_after(truncate_table);
 }
 
-Test(dedup, rebuilds_a_table_of_another_version)
+Test(entryidx, rebuilds_a_table_of_another_version)
 {
     reopen_after(garble_magic);
 }
 
-Test(dedup, rebuilds_a_table_with_a_damaged_header)
+Test(entryidx, rebuilds_a_table_with_a_damaged_header)
 {
     reopen_after(garble_check);
 }
 
-Test(dedup, rebuilds_a_table_ahead_of_the_log)
+Test(entryidx, rebuilds_a_table_ahead_of_the_log)
 {
     reopen_after(table_ahead);
 }
 
-Test(dedup, rebuilds_a_foreign_table)
+Test(entryidx, rebuilds_a_foreign_table)
 {
     reopen_after(foreign_table);
 }
 
-Test(dedup, refuses_a_format_1_store)
+Test(entryidx, refuses_a_format_1_store)
 {
     scitt_store_t *st = open_at(dir, 0, 0);
     cr_assert_eq(scitt_store_meta_put(st, "format", scitt_span_str("1")), 0);
@@ -378,11 +378,11 @@ Test(dedup, refuses_a_format_1_store)
  * every `every`-th filled slot of the table file; returns how many. */
 static int flip_bits(int fd, uint64_t every)
 {
-    scitt_dedup_hdr_t h;
+    scitt_entryidx_hdr_t h;
     cr_assert_eq(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
     int flipped = 0;
     for (uint64_t s = 0, filled = 0; s < h.slots; s++) {
-        off_t off = SCITT_DEDUP_HDR_LEN + (off_t)(s * sizeof(scitt_dedup_slot_t));
+        off_t off = SCITT_ENTRYIDX_HDR_LEN + (off_t)(s * sizeof(scitt_entryidx_slot_t));
         uint8_t slot[16];
         cr_assert_eq(pread(fd, slot, 16, off), 16);
         static const uint8_t zero[16];
@@ -409,7 +409,7 @@ static void flip_some_slots(void)
  * chains through it): a lookup missed and the statement could be logged
  * twice. Every slot carries a check now; a damaged one rebuilds the table
  * at open. */
-Test(dedup, flipped_bits_in_slots_are_repaired_at_open)
+Test(entryidx, flipped_bits_in_slots_are_repaired_at_open)
 {
     reopen_after(flip_some_slots);
 }
@@ -417,7 +417,7 @@ Test(dedup, flipped_bits_in_slots_are_repaired_at_open)
 /* A slot damaged while the table is in use: lookups through it fail (an
  * error, never a miss that would log the statement again), a growth does
  * not copy the table without it, and the next open rebuilds it. */
-Test(dedup, a_slot_damaged_in_use_fails_lookups_until_rebuilt)
+Test(entryidx, a_slot_damaged_in_use_fails_lookups_until_rebuilt)
 {
     scitt_store_t *st = open_at(dir, 0, 0);
     cr_assert_eq(commit(st, 0, 1000), 0);
@@ -431,7 +431,7 @@ Test(dedup, a_slot_damaged_in_use_fails_lookups_until_rebuilt)
         uint8_t stmt[64], hash[32];
         uint64_t idx;
         entry_of(i, stmt, hash);
-        cr_assert_eq(scitt_store_get_dedup(rd, hash, &idx), SCITT_ECORRUPT, "leaf %llu", (unsigned long long)i);
+        cr_assert_eq(scitt_store_get_entryidx(rd, hash, &idx), SCITT_ECORRUPT, "leaf %llu", (unsigned long long)i);
     }
     scitt_store_read_end(rd);
     cr_assert_eq(commit(st, 1000, 3000), 0); /* past 0.7 of 4096 slots: a growth */
@@ -439,7 +439,7 @@ Test(dedup, a_slot_damaged_in_use_fails_lookups_until_rebuilt)
     uint8_t stmt[64], hash[32];
     uint64_t idx;
     entry_of(3999, stmt, hash);
-    cr_assert_eq(scitt_store_get_dedup(rd, hash, &idx), SCITT_ECORRUPT, "no table without the damaged entries");
+    cr_assert_eq(scitt_store_get_entryidx(rd, hash, &idx), SCITT_ECORRUPT, "no table without the damaged entries");
     scitt_store_read_end(rd);
     scitt_store_close(st);
     st = open_at(dir, 0, 0);
