@@ -113,13 +113,6 @@ int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
             (unsigned long long)m->connections_total, (unsigned long long)m->connections_refused, fe->body_bytes);
     }
     if (rc == 0) {
-        rc = scitt_buf_printf(b,
-                              "# HELP scittd_connections_failed_total Connections closed at once because setting "
-                              "them up failed (out of memory, TLS state).\n"
-                              "# TYPE scittd_connections_failed_total counter\nscittd_connections_failed_total %llu\n",
-                              (unsigned long long)m->connections_failed);
-    }
-    if (rc == 0) {
         rc = hist(b, "scittd_registration_seconds",
                   "POST /entries from complete body to its answer (201 or rejection).", &m->e2e_seconds);
     }
@@ -146,11 +139,10 @@ int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
         rc = scitt_buf_printf(b,
                               "# HELP scittd_damaged_reads_total Statements not served (500) because they no "
                               "longer match their entry hash.\n"
-                              "# TYPE scittd_damaged_reads_total counter\nscittd_damaged_reads_total %llu\n",
-                              (unsigned long long)m->damaged_reads);
-    }
-    if (rc == 0) {
-        rc = scitt_buf_printf(b,
+                              "# TYPE scittd_damaged_reads_total counter\nscittd_damaged_reads_total %llu\n"
+                              "# HELP scittd_connections_failed_total Connections closed at once because setting "
+                              "them up failed (out of memory, TLS state).\n"
+                              "# TYPE scittd_connections_failed_total counter\nscittd_connections_failed_total %llu\n"
                               "# HELP scittd_response_queued_bytes Response bytes queued for clients.\n"
                               "# TYPE scittd_response_queued_bytes gauge\nscittd_response_queued_bytes %zu\n"
                               "# HELP scittd_responses_shed_total Large responses answered 503 over "
@@ -158,6 +150,7 @@ int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
                               "# TYPE scittd_responses_shed_total counter\nscittd_responses_shed_total %llu\n"
                               "# HELP scittd_stalled_closed_total Connections closed for output they did not read.\n"
                               "# TYPE scittd_stalled_closed_total counter\nscittd_stalled_closed_total %llu\n",
+                              (unsigned long long)m->damaged_reads, (unsigned long long)m->connections_failed,
                               fe->resp_bytes, (unsigned long long)m->responses_shed,
                               (unsigned long long)m->stalled_closed);
     }
