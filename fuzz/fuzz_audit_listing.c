@@ -1,9 +1,11 @@
 /*
  * fuzz_audit_listing.c: arbitrary bytes from a server into `scitt audit`'s
  * decoders: the audit listing (src/cose/audit.c) and concise problem
- * details. Invariants: every span lies inside the input; a decoded listing
- * re-encodes (deterministic CBOR) and decodes again to the same fields, and
- * its JSON rendering succeeds; a failed decode says why.
+ * details. Invariants: every span lies inside the input; decoded text is
+ * UTF-8 (the encoder writes U+FFFD for other bytes, so such text could not
+ * round-trip: the decoder refuses it); a decoded listing re-encodes
+ * (deterministic CBOR) and decodes again to the same fields, and its JSON
+ * rendering succeeds; a failed decode says why.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,6 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(num <= MAX_ENTRIES && scitt_span_within(next, in));
     for (size_t i = 0; i < num; i++) {
         check(scitt_span_within(e[i].iss, in) && scitt_span_within(e[i].sub, in) && scitt_span_within(e[i].key_id, in));
+        check(scitt_utf8_valid(e[i].iss) && scitt_utf8_valid(e[i].sub) &&
+              (!e[i].content_type.is_text || scitt_utf8_valid(e[i].content_type.text)));
     }
     /* The encoder takes a C string for next: only round-trip NUL-free ones. */
     char next_str[256];

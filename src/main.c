@@ -82,8 +82,8 @@ static int die(const char *what, const char *why)
     return 1;
 }
 
-/* check_store is `scittd --check`: the store and keys opened (never
- * created), scitt_check_store, one line of result. */
+/* check_store is `scittd --check`: the folder locked, the store and keys
+ * opened (never created), scitt_check_store, one line of result. */
 static int check_store(const scitt_config_t *cfg)
 {
     char path[4096], msg[512];
@@ -92,14 +92,23 @@ static int check_store(const scitt_config_t *cfg)
         fprintf(stderr, "scittd: --check: %s: no readable store (%s)\n", cfg->data_dir, strerror(errno));
         return 1;
     }
+    /* The folder lock as at start-up: never open the store beside a
+     * running scittd (its lock message names the pid). */
+    int lock_fd = -1;
+    int rc = scitt_dir_lock(cfg->data_dir, &lock_fd, msg, sizeof(msg));
+    if (rc != 0) {
+        fprintf(stderr, "scittd: --check: %s\n", msg);
+        return 1;
+    }
     scitt_store_config_t scfg = {.dir = cfg->data_dir};
     scitt_store_t *store = NULL;
     scitt_seq_keys_t keys = {0};
     const char *why = NULL;
-    int rc = scitt_store_open(&store, &scfg, &why);
+    rc = scitt_store_open(&store, &scfg, &why);
     if (rc != 0) {
         fprintf(stderr, "scittd: --check: --data %s: %s (%s)\n", cfg->data_dir, why != NULL ? why : "",
                 scitt_strerror(rc));
+        scitt_dir_unlock(lock_fd);
         return 1;
     }
     why = NULL;
@@ -120,6 +129,7 @@ static int check_store(const scitt_config_t *cfg)
     }
     scitt_seq_keys_cleanup(&keys);
     scitt_store_close(store);
+    scitt_dir_unlock(lock_fd);
     return rc == 0 ? 0 : 1;
 }
 

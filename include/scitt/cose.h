@@ -157,6 +157,13 @@ typedef struct scitt_cose_sign1 {
 int scitt_cose_sign1_decode(scitt_cose_sign1_t *out, const uint8_t *data, size_t len, size_t max_len,
                             const char **out_err_desc);
 
+/* scitt_cose_sign1_decode_stored decodes a statement the log already holds,
+ * to serve it: no size cap, and without the checks added after logs were
+ * written (text strings that are not UTF-8, floats wider than their value
+ * needs, repeated keys in nested maps), which an older release accepted
+ * and committed. Registration always uses scitt_cose_sign1_decode. */
+int scitt_cose_sign1_decode_stored(scitt_cose_sign1_t *out, const uint8_t *data, size_t len);
+
 /* scitt_cose_statement_check applies the RFC 9943 signed-statement rules to
  * a decoded statement, without checking the signature:
  *  - crit only in the protected bucket, listing labels this module

@@ -267,10 +267,10 @@ int scitt_cose__read_head(scitt_cose__cur_t *cur, scitt_cose__item_t *out)
     if (major != SCITT_CBOR_SIMPLE && !minimal(ai, h.val)) {
         return scitt_cose__fail(cur, SCITT_EMALFORMED, "CBOR integer or length is not minimally encoded");
     }
-    if (major == SCITT_CBOR_SIMPLE && ai >= 26 && !float_preferred(ai, float_arg(cur->p, ai))) {
+    if (!cur->stored && major == SCITT_CBOR_SIMPLE && ai >= 26 && !float_preferred(ai, float_arg(cur->p, ai))) {
         return scitt_cose__fail(cur, SCITT_EMALFORMED, "CBOR float is wider than its value needs");
     }
-    if (major == SCITT_CBOR_TSTR && !utf8_valid(scitt_span(h.str, h.str_len))) {
+    if (!cur->stored && major == SCITT_CBOR_TSTR && !utf8_valid(scitt_span(h.str, h.str_len))) {
         return scitt_cose__fail(cur, SCITT_EMALFORMED, "CBOR text string is not valid UTF-8");
     }
     out->major = major;
@@ -305,7 +305,9 @@ static int skip_map(scitt_cose__cur_t *cur, uint64_t n, int depth)
     for (uint64_t i = 0; rc == 0 && i < n; i++) {
         const uint8_t *key = cur->p;
         rc = skip(cur, depth);
-        rc = rc != 0 ? rc : scitt_cose__keys_add(cur, &keys, scitt_span(key, (size_t)(cur->p - key)));
+        if (rc == 0 && !cur->stored) {
+            rc = scitt_cose__keys_add(cur, &keys, scitt_span(key, (size_t)(cur->p - key)));
+        }
         rc = rc != 0 ? rc : skip(cur, depth);
     }
     return rc;

@@ -39,6 +39,11 @@ typedef struct scitt_cose__cur {
     const uint8_t *p;
     const uint8_t *end;
     const char *err_desc; /* why the last failing read failed */
+    /* stored: the bytes were committed to the log by an earlier release, so
+     * the checks added since are skipped (text that is not UTF-8, floats
+     * wider than needed, repeated keys in maps the cursor skips); the
+     * profile of heads (definite, minimal) is kept. Never for input. */
+    bool stored;
 } scitt_cose__cur_t;
 
 /* scitt_cose__item_t is one decoded head. */
@@ -54,6 +59,7 @@ static inline void scitt_cose__cur_init(scitt_cose__cur_t *cur, scitt_span_t in)
     cur->p = in.base;
     cur->end = in.base + in.len;
     cur->err_desc = NULL;
+    cur->stored = false;
 }
 
 static inline size_t scitt_cose__left(const scitt_cose__cur_t *cur)

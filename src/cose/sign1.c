@@ -42,6 +42,7 @@ static int decode_protected(scitt_cose__cur_t *cur, scitt_cose_sign1_t *out, sci
     }
     scitt_cose__cur_t inner;
     scitt_cose__cur_init(&inner, it.str);
+    inner.stored = cur->stored;
     rc = scitt_cose__hdrs_read(&inner, &out->prot, keys);
     if (rc == 0) {
         rc = scitt_cose__read_end(&inner);
@@ -123,8 +124,8 @@ static int decode(scitt_cose__cur_t *cur, scitt_cose_sign1_t *out)
     return scitt_cose__read_end(cur);
 }
 
-int scitt_cose_sign1_decode(scitt_cose_sign1_t *out, const uint8_t *data, size_t len, size_t max_len,
-                            const char **out_err_desc)
+static int sign1_decode(scitt_cose_sign1_t *out, const uint8_t *data, size_t len, size_t max_len, bool stored,
+                        const char **out_err_desc)
 {
     scitt_cose__cur_t cur;
     int rc;
@@ -138,6 +139,7 @@ int scitt_cose_sign1_decode(scitt_cose_sign1_t *out, const uint8_t *data, size_t
     } else {
         out->raw = scitt_span(data, len);
         scitt_cose__cur_init(&cur, out->raw);
+        cur.stored = stored;
         rc = decode(&cur, out);
     }
     if (rc != 0) {
@@ -147,6 +149,17 @@ int scitt_cose_sign1_decode(scitt_cose_sign1_t *out, const uint8_t *data, size_t
         }
     }
     return rc;
+}
+
+int scitt_cose_sign1_decode(scitt_cose_sign1_t *out, const uint8_t *data, size_t len, size_t max_len,
+                            const char **out_err_desc)
+{
+    return sign1_decode(out, data, len, max_len, false, out_err_desc);
+}
+
+int scitt_cose_sign1_decode_stored(scitt_cose_sign1_t *out, const uint8_t *data, size_t len)
+{
+    return sign1_decode(out, data, len, SIZE_MAX, true, NULL);
 }
 
 /* normalised_parts lists the normalised statement as spans of received

@@ -246,7 +246,7 @@ static void get_statement(scitt_h2_stream_t *s, const uint8_t entry[32])
         rc = receipt(fe, rd, index, &receipt_bytes);
         scitt_cose_sign1_t sign1;
         if (rc == 0) {
-            rc = scitt_cose_sign1_decode(&sign1, raw.base, raw.len, SIZE_MAX, NULL);
+            rc = scitt_cose_sign1_decode_stored(&sign1, raw.base, raw.len);
         }
         if (rc == 0) {
             rc = scitt_receipt_transparent(&out, &sign1, scitt_buf_span(&receipt_bytes));

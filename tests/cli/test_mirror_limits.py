@@ -42,7 +42,8 @@ def statement_of_size(issuer, size, name):
 
 
 def register_and_mirror(tmp, srv, issuer, limit, name):
-    # POSTed with curl: `scitt register` reads statements up to 1 MiB only.
+    # POSTed with curl, to see the exact status (test_register_big registers
+    # a statement over 1 MiB with `scitt register`).
     for size, want in [(limit, 201), (limit + 1, 413)]:
         data = open(statement_of_size(issuer, size, "%s-%d" % (name, size)), "rb").read()
         r = curl(srv.url + "/entries", "POST", ["content-type: application/cose"], data)

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """One process per data folder (issue 15 item 7, issue 16 I): a second scittd
 started on the folder of a running one exits non-zero at once with "DIR is
-in use by pid N"; the first goes on registering and stays healthy; once it
-has exited, the folder is free for the next one."""
+in use by pid N", and so does `scittd --check` on it; the first goes on
+registering and stays healthy; once it has exited, the folder is free for
+the next one."""
 import os
 import subprocess
 import sys
@@ -31,6 +32,12 @@ try:
     check(second.returncode == 1, "a second scittd on the folder exits 1 (%s)" % second.returncode)
     check(want in err, "it says '%s' (%s)" % (want, err.strip()))
     check(time.time() - t0 < 10, "at once (%.1f s)" % (time.time() - t0))
+
+    # `scittd --check` takes the same lock: it does not open the store beside
+    # the running server (issue 16, polish item 1).
+    chk = subprocess.run([SCITTD, "--check", "--data", srv.data], capture_output=True, text=True, timeout=60)
+    check(chk.returncode == 1, "--check on the folder of a running scittd exits 1 (%s)" % chk.returncode)
+    check(want in chk.stderr, "it says '%s' (%r %r)" % (want, chk.stdout.strip(), chk.stderr.strip()))
 
     r = curl(srv.base + "/entries", "POST", ["content-type: application/cose"], iss.statement("after the second"))
     check(r.status == 201, "the first still registers (%d)" % r.status)

@@ -70,9 +70,13 @@ scitt_client_t *cli_connect(const char *url);
  * 9290 concise problem details, its title and detail. */
 void cli_print_problem(const char *what, const scitt_client_req_t *req);
 
+/* CLI_MAX_STATEMENT bounds a statement the tool reads: generous, as the
+ * log decides what it takes (scittd's --max-statement-bytes). */
+#define CLI_MAX_STATEMENT ((size_t)64 << 20)
+
 /* cli_entry_id writes the 64-hex EntryID of a statement (SHA-256 of the
  * normalised statement) into `out` (65 bytes). Returns 0 or a decode error
- * (with `*why`). */
+ * (with `*why`); a statement over CLI_MAX_STATEMENT is SCITT_ETOOBIG. */
 int cli_entry_id(char out[65], scitt_span_t stmt, const char **why);
 
 /* cli_time writes `t` (Unix seconds) as "YYYY-MM-DDTHH:MM:SSZ". */

@@ -246,7 +246,7 @@ static bool examine(const monitor_t *mon, uint64_t index, scitt_span_t stored, a
 {
     scitt_cose_sign1_t s;
     const char *why = NULL;
-    if (scitt_cose_sign1_decode(&s, stored.base, stored.len, 0, &why) != 0) {
+    if (scitt_cose_sign1_decode(&s, stored.base, stored.len, CLI_MAX_STATEMENT, &why) != 0) {
         cli_err("monitor: entry %llu is not a COSE_Sign1 (%s); skipped", (unsigned long long)index, why);
         return false;
     }

@@ -121,7 +121,7 @@ static void finish(job_t *job, item_t *it, scitt_span_t receipt)
         scitt_buf_t ts;
         scitt_buf_init(&ts, NULL, 0);
         output_path(path, sizeof(path), job, job->transparent, it, ".transparent.cose");
-        ok = scitt_cose_sign1_decode(&s, it->stmt.base, it->stmt.len, 0, NULL) == 0 &&
+        ok = scitt_cose_sign1_decode(&s, it->stmt.base, it->stmt.len, CLI_MAX_STATEMENT, NULL) == 0 &&
              scitt_receipt_transparent(&ts, &s, receipt) == 0 && cli_write_file(path, scitt_buf_span(&ts), 0644) == 0;
         scitt_buf_cleanup(&ts);
     }
@@ -221,9 +221,11 @@ static bool start(job_t *job, item_t *it)
         fail_item(job, it, "cannot be read");
         return false;
     }
-    if (cli_entry_id(it->id, scitt_buf_span(&it->stmt), &why) != 0) {
+    int rc = cli_entry_id(it->id, scitt_buf_span(&it->stmt), &why);
+    if (rc != 0) {
         char msg[256];
-        snprintf(msg, sizeof(msg), "not a signed statement: %s", why != NULL ? why : "");
+        snprintf(msg, sizeof(msg), "%s: %s", rc == SCITT_ETOOBIG ? "too large" : "not a signed statement",
+                 why != NULL ? why : "");
         fail_item(job, it, msg);
         return false;
     }

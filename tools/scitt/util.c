@@ -168,8 +168,14 @@ void cli_print_problem(const char *what, const scitt_client_req_t *req)
 
 int cli_entry_id(char out[65], scitt_span_t stmt, const char **why)
 {
+    if (stmt.len > CLI_MAX_STATEMENT) {
+        if (why != NULL) {
+            *why = "over 64 MiB, more than scitt sends";
+        }
+        return SCITT_ETOOBIG;
+    }
     scitt_cose_sign1_t s;
-    int rc = scitt_cose_sign1_decode(&s, stmt.base, stmt.len, 0, why);
+    int rc = scitt_cose_sign1_decode(&s, stmt.base, stmt.len, CLI_MAX_STATEMENT, why);
     if (rc == 0) {
         uint8_t entry[SCITT_SHA256_LEN];
         scitt_cose_entry(&s, entry);

@@ -217,7 +217,7 @@ static int run(int argc, char **argv)
     }
     scitt_cose_sign1_t s;
     const char *why = NULL;
-    int rc = scitt_cose_sign1_decode(&s, stmt.base, stmt.len, 0, &why);
+    int rc = scitt_cose_sign1_decode(&s, stmt.base, stmt.len, CLI_MAX_STATEMENT, &why);
     if (rc != 0) {
         cli_err("%s: not a COSE_Sign1: %s", stmt_path, why != NULL ? why : scitt_strerror(rc));
         goto done;
