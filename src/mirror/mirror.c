@@ -495,7 +495,7 @@ void scitt_mirror_entry_hash(uint8_t out[32], const uint8_t *stored, size_t len)
      * log's entry is the hash of the statement with an empty unprotected
      * header, which scitt_cose_entry computes from either form. */
     scitt_cose_sign1_t s;
-    if (scitt_cose_sign1_decode(&s, stored, len, SIZE_MAX, NULL) == 0) {
+    if (scitt_cose_sign1_decode_stored(&s, stored, len) == 0) {
         scitt_cose_entry(&s, out);
     } else {
         scitt_sha256(out, stored, len); /* cannot happen: only verified statements are stored */
@@ -941,10 +941,12 @@ static int chunk_statements(scitt_mirror_t *m, chunk_t *c, scitt_buf_t *msg)
             return say(msg, SCITT_MIRROR_FAILED, "GET %s: HTTP %d", g->path, g->status);
         }
         scitt_cose_sign1_t s;
-        const char *why = NULL;
         uint8_t got[32];
         char want_hex[65], got_hex[65];
-        rc = scitt_cose_sign1_decode(&s, g->body.base, g->body.len, m->max_statement, &why);
+        /* What the log committed is judged by the rules of any scittd that
+         * could have logged it (stored), not by today's registration. */
+        rc = g->body.len > m->max_statement ? SCITT_ETOOBIG
+                                            : scitt_cose_sign1_decode_stored(&s, g->body.base, g->body.len);
         if (rc == 0) {
             scitt_cose_entry(&s, got);
         }
@@ -952,7 +954,7 @@ static int chunk_statements(scitt_mirror_t *m, chunk_t *c, scitt_buf_t *msg)
             hex32(want_hex, c->entries[i]);
             if (rc != 0) {
                 say(msg, SCITT_MIRROR_BAD_STATEMENT, "entry %llu: the statement at %s is not a COSE_Sign1 (%s)", index,
-                    g->path, why != NULL ? why : scitt_strerror(rc));
+                    g->path, scitt_strerror(rc));
             } else {
                 hex32(got_hex, got);
                 say(msg, SCITT_MIRROR_BAD_STATEMENT,

@@ -245,9 +245,9 @@ static void alert_cleanup(alert_t *a)
 static bool examine(const monitor_t *mon, uint64_t index, scitt_span_t stored, alert_t *a)
 {
     scitt_cose_sign1_t s;
-    const char *why = NULL;
-    if (scitt_cose_sign1_decode(&s, stored.base, stored.len, CLI_MAX_STATEMENT, &why) != 0) {
-        cli_err("monitor: entry %llu is not a COSE_Sign1 (%s); skipped", (unsigned long long)index, why);
+    int rc = scitt_cose_sign1_decode_stored(&s, stored.base, stored.len);
+    if (rc != 0) {
+        cli_err("monitor: entry %llu is not a COSE_Sign1 (%s); skipped", (unsigned long long)index, scitt_strerror(rc));
         return false;
     }
     scitt_cose_fields_t f;
