@@ -1,6 +1,6 @@
 """One process per mirror folder (issue 15 item 7): while `scitt mirror`
 works in DIR (following with --dir, or re-serving it with --serve), a second
-`scitt mirror` on DIR exits 1 at once with "DIR is in use by pid N"; once the
+`scitt mirror` (or a `scitt monitor`) on DIR exits 1 at once with "DIR is in use by pid N"; once the
 first has exited, DIR is free again. The log is a static copy (make_log,
 read through file://)."""
 import os
@@ -15,10 +15,10 @@ from clitest import SCITT, check, finish, free_port
 MAKE_LOG = os.environ["MAKE_LOG"]
 
 
-def second(mdir, holder, what, *args):
-    """Run a second `scitt mirror` on mdir: it must exit 1 at once, naming the holder's pid."""
+def second(mdir, holder, what, *args, cmd="mirror"):
+    """Run a second `scitt mirror` (or `scitt monitor`) on mdir: it must exit 1 at once, naming the holder's pid."""
     t0 = time.time()
-    p = subprocess.Popen([SCITT, "mirror", "--dir", mdir, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    p = subprocess.Popen([SCITT, cmd, "--dir", mdir, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
     try:
         out, err = p.communicate(timeout=15)
@@ -82,6 +82,10 @@ with tempfile.TemporaryDirectory() as tmp:
         check(wait_for(lambda: holds(mdir, follower)), "the following mirror holds the folder")
         second(mdir, follower, "while following", "--url", url)
         second(mdir, follower, "--serve while following", "--serve", "127.0.0.1:%d" % free_port())
+        # scitt monitor follows the same folder format: it takes the lock too.
+        watch = os.path.join(tmp, "empty.watch")
+        open(watch, "w").write("iss https://nobody.example\n")
+        second(mdir, follower, "a monitor while following", "--url", url, "--watch", watch, cmd="monitor")
     finally:
         stop(follower, "the following mirror")
 

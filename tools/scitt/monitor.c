@@ -617,11 +617,16 @@ static int run(int argc, char **argv)
     }
     unsigned line = 0;
     const char *why = NULL;
+    char msg[512];
+    int lock_fd;
     int rc = scitt_watch_parse(&mon.watch, NULL, text.base, text.len, &line, &why);
     int status;
     if (rc != 0) {
         fprintf(stderr, "scitt monitor: %s:%u: %s\n", watch, line, why != NULL ? why : scitt_strerror(rc));
         status = rc == SCITT_ENOMEM ? CLI_FAIL : CLI_USAGE;
+    } else if (scitt_dir_lock(f.dir, &lock_fd, msg, sizeof(msg)) != 0) {
+        cli_err("monitor: %s", msg); /* one process per folder, as scitt mirror */
+        status = CLI_FAIL;
     } else {
         signal(SIGPIPE, SIG_IGN);
         status = cli_follow(&f);
