@@ -152,7 +152,9 @@ int scitt_seq_submit(scitt_seq_t *seq, const uint8_t *body, size_t len, scitt_se
  * verify thread has taken it yet: true, and it left the queue and freed its
  * slot at once, nothing is logged and `done` will not run. False: it is
  * being (or was) verified and is answered as usual. Call it on the thread
- * that submitted, at most once, before `done` ran. */
+ * that submitted, at most once, while the ticket is alive (until the
+ * caller has processed `done`; a job a verify thread took has already left
+ * the ticket, so a late call is a harmless false). */
 bool scitt_seq_cancel(scitt_seq_t *seq, scitt_seq_ticket_t *ticket);
 
 /* scitt_seq_is_pending reports whether an entry is accepted but not yet

@@ -270,11 +270,15 @@ void scitt_h2__register(scitt_h2_stream_t *s)
     /* One client address gets a bounded share of the pipeline (its
      * registrations count until their completion is processed here). */
     if (s->conn->has_peer) {
-        if (scitt_h2__peer_add(fe, s->conn->peer, SCITT_H2_PEER_REGS, fe->cfg.max_pending_per_address) != 0) {
+        int prc = scitt_h2__peer_add(fe, s->conn->peer, SCITT_H2_PEER_REGS, fe->cfg.max_pending_per_address);
+        if (prc != 0) {
             free(r);
-            fe->metrics.registrations[SCITT_H2_REG_FULL]++;
+            bool full = prc == SCITT_EFULL;
+            fe->metrics.registrations[full ? SCITT_H2_REG_FULL : SCITT_H2_REG_ERROR]++;
             scitt_h2__respond_problem(s, 503, "Service Unavailable",
-                                      "too many registrations from this address in progress; retry later", &ra, 1);
+                                      full ? "too many registrations from this address in progress; retry later"
+                                           : scitt_strerror(prc),
+                                      &ra, 1);
             return;
         }
         r->has_peer = true;

@@ -459,8 +459,11 @@ static int emit(scitt_h2_conn_t *c)
             return n;
         }
         /* Partly written (rare: the socket buffer is full): the rest goes
-         * first in line, then waits for on_write. */
+         * first in line, then waits for on_write. Bytes moved: not stalled. */
         skip = n > 0 ? (size_t)n : 0;
+        if (skip > 0) {
+            c->drained_at = uv_now(c->fe->loop);
+        }
     }
     write_req_t *w = calloc(1, sizeof(*w));
     if (w == NULL) {

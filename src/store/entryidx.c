@@ -420,6 +420,11 @@ bool scitt_entryidx_broken(const scitt_entryidx_t *d, uint64_t *out_indexed)
     return d->err != 0;
 }
 
+bool scitt_entryidx_damaged(const scitt_entryidx_t *d)
+{
+    return d->err == SCITT_ECORRUPT;
+}
+
 void scitt_entryidx_mended(scitt_entryidx_t *d)
 {
     if (d->err != 0) {

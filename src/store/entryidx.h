@@ -118,6 +118,10 @@ int scitt_entryidx_insert(scitt_entryidx_t *d, uint64_t first, const uint8_t (*h
  * table; `*out_indexed` is the first entry the table lacks. */
 bool scitt_entryidx_broken(const scitt_entryidx_t *d, uint64_t *out_indexed);
 
+/* scitt_entryidx_damaged (writer thread): the table broke on a damaged slot,
+ * which no re-insert mends (only a rebuild at open does). */
+bool scitt_entryidx_damaged(const scitt_entryidx_t *d);
+
 /* scitt_entryidx_mended (writer thread): every committed entry is inserted
  * again; lookups work again. */
 void scitt_entryidx_mended(scitt_entryidx_t *d);

@@ -641,6 +641,12 @@ int scitt_store_repair_entryidx(scitt_store_t *st)
     if (!scitt_entryidx_broken(st->entryidx, &from)) {
         return 0;
     }
+    if (scitt_entryidx_damaged(st->entryidx)) {
+        /* A damaged slot stopped a growth: re-inserting would meet it again
+         * (and copy the whole table each try); only the rebuild at the next
+         * start mends it, so no retry. */
+        return SCITT_ECORRUPT;
+    }
     /* The writer's thread: no growth of the map can come while this runs. */
     MDB_txn *txn;
     MDB_cursor *cur;
