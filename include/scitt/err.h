@@ -47,6 +47,8 @@
     XX(ECORRUPT, -1041, "stored data is inconsistent")                                                                 \
     XX(EFORMAT, -1042, "stored format version not supported")                                                          \
     XX(EDAMAGED, -1043, "a stored statement does not match its entry hash (damaged storage)")                          \
+    /* ECONFLICT: a commit's first_index is not the stored log end (or its head is behind the stored one). */          \
+    XX(ECONFLICT, -1044, "the log changed underneath: the batch does not extend the stored log")                       \
     XX(EFULL, -1050, "queue is full")                                                                                  \
     XX(ESHUTDOWN, -1051, "shutting down")
 

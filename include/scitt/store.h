@@ -149,7 +149,11 @@ size_t scitt_store_index_keys(const scitt_store_index_values_t *v, uint64_t keys
  * mirror's store hashes the normalised form of the transparent statements
  * it keeps, so its lookups find the same EntryIDs as the log's), and a
  * level-0 tile's hashes must be its leaves' RFC 9162 leaf hashes,
- * SHA-256(0x00 || entry hash) (lookups confirm against them). */
+ * SHA-256(0x00 || entry hash) (lookups confirm against them).
+ * first_index is the fence of a compare-and-swap: it must equal the number
+ * of entries stored (the log end), also for a head-only batch
+ * (num_entries 0), and a head must lie in [latest stored head, first_index +
+ * num_entries]; otherwise the commit writes nothing (SCITT_ECONFLICT). */
 typedef struct scitt_store_batch {
     uint64_t first_index;
     size_t num_entries;
@@ -166,7 +170,10 @@ typedef struct scitt_store_batch {
  * nosync), then (only on success) adds its entries to the entry index, so
  * when it returns 0 they are found by scitt_store_get_entryidx. On SCITT_ENOSPC,
  * SCITT_EIO or any other failure nothing of the batch is visible, in LMDB or
- * the index, and the store stays usable. One writer thread at a time. */
+ * the index, and the store stays usable. SCITT_ECONFLICT: the batch does not
+ * extend the stored log (a gap, an overlap, or a head behind the stored
+ * one: see scitt_store_batch_t); nothing was written. One writer thread at a
+ * time. */
 int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch);
 
 /* scitt_store_repair_entryidx (the writer's thread) mends a entry index that a

@@ -4,6 +4,8 @@
  * Invariants:
  *  - The sequencer is the only writer; scitt_store_commit writes one batch
  *    in one transaction, so a batch is either wholly visible or not at all.
+ *    Inside it, check_extends compares the batch's first_index with the log
+ *    end first (a compare-and-swap): a gap or an overlap writes nothing.
  *  - Growing the map (mdb_env_set_mapsize) is only allowed while no
  *    transaction is open in this process. Readers therefore hold `grow_lock`
  *    shared for the life of their read transaction. A growth that waits for
@@ -98,6 +100,8 @@ static int from_mdb(int rc)
         return SCITT_EFORMAT;
     case MDB_KEYEXIST:
         return SCITT_EINVAL; /* an index or entry hash written twice: a caller bug */
+    case SCITT_ECONFLICT:
+        return SCITT_ECONFLICT; /* check_extends: the batch does not extend the stored log */
     case MDB_READERS_FULL:
     case MDB_MAP_RESIZED:
         return SCITT_EAGAIN; /* transient: the request may be retried */
@@ -479,10 +483,44 @@ static scitt_store__index_dbs_t index_dbs(const scitt_store_t *st)
     return d;
 }
 
+/* check_extends is the commit's compare-and-swap, inside its write txn:
+ * the batch must start at the log end (the entries stored: MDB_APPEND
+ * alone would accept a gap), and its head, if any, must lie within the new
+ * log end and not below the latest stored head. SCITT_ECONFLICT otherwise:
+ * the caller aborts and nothing is written. */
+static int check_extends(scitt_store_t *st, MDB_txn *txn, const scitt_store_batch_t *b)
+{
+    uint64_t end[2]; /* the last key + 1 of `entries` (the log end), of `heads`; 0 when empty */
+    for (int i = 0; i < 2; i++) {
+        MDB_cursor *cur;
+        MDB_val k, v;
+        int rc = mdb_cursor_open(txn, st->dbi[i == 0 ? DB_ENTRIES : DB_HEADS], &cur);
+        if (rc != 0) {
+            return rc;
+        }
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        mdb_cursor_close(cur);
+        if (rc == 0 && k.mv_size != 8) {
+            return MDB_CORRUPTED;
+        }
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            return rc;
+        }
+        end[i] = rc == 0 ? scitt_load_be64(k.mv_data) + 1 : 0;
+    }
+    if (b->first_index != end[0]) {
+        return SCITT_ECONFLICT;
+    }
+    if (b->head != NULL && (b->head->size > end[0] + b->num_entries || b->head->size + 1 < end[1])) {
+        return SCITT_ECONFLICT;
+    }
+    return 0;
+}
+
 static int put_batch(scitt_store_t *st, MDB_txn *txn, const scitt_store_batch_t *b)
 {
     scitt_store__index_dbs_t dbs = index_dbs(st);
-    int rc = 0;
+    int rc = check_extends(st, txn, b);
     for (size_t i = 0; rc == 0 && i < b->num_entries; i++) {
         uint8_t key[8];
         scitt_store_be64(key, b->first_index + i);

@@ -18,4 +18,7 @@ Test(core_err, fatal_classification)
     cr_assert(scitt_err_is_fatal(SCITT_ECORRUPT));
     cr_assert_not(scitt_err_is_fatal(SCITT_EBADSIG));
     cr_assert_not(scitt_err_is_fatal(SCITT_EMALFORMED));
+    /* A commit that lost the compare-and-swap wrote nothing: not fatal. */
+    cr_assert_not(scitt_err_is_fatal(SCITT_ECONFLICT));
+    cr_assert_str_eq(scitt_err_name(SCITT_ECONFLICT), "SCITT_ECONFLICT");
 }

@@ -138,8 +138,9 @@ Test(store, round_trip_and_reopen)
     cr_assert_eq(width, 310 % 256);
     cr_assert_eq(scitt_store_get_tile(rd, 1, 0, &hashes, &width), SCITT_ENOTFOUND);
     scitt_store_read_end(rd);
-    /* Writing an index or an entry hash twice is refused; nothing changes. */
-    cr_assert_eq(commit_batch(st, 5, 1, 100), SCITT_EINVAL);
+    /* Writing an index twice (a batch that does not start at the log end)
+     * is refused; nothing changes. */
+    cr_assert_eq(commit_batch(st, 5, 1, 100), SCITT_ECONFLICT);
     check_log(st, 310, 100);
     scitt_store_close(st);
 
@@ -298,6 +299,93 @@ static uint64_t fill_until_full(scitt_store_t *st)
     }
     cr_assert_eq(rc, SCITT_ENOSPC, "got %s", scitt_err_name(rc));
     return size;
+}
+
+/* log_state: the entries stored (the log end) and the latest head's size. */
+static void log_state(scitt_store_t *st, uint64_t *entries, uint64_t *head_size)
+{
+    scitt_store_read_t *rd;
+    scitt_store_head_t head;
+    scitt_span_t e;
+    cr_assert_eq(scitt_store_read_begin(st, &rd), 0);
+    uint64_t n = 0;
+    while (scitt_store_get_entry(rd, n, &e) == 0) {
+        n++;
+    }
+    *entries = n;
+    *head_size = scitt_store_get_latest_head(rd, &head) == 0 ? head.size : 0;
+    scitt_store_read_end(rd);
+}
+
+/* Commit is a compare-and-swap on the log end: a batch must start at the
+ * number of entries stored. A gap or an overlap writes nothing. */
+Test(store, commit_refuses_a_gap)
+{
+    scitt_store_t *st = open_store(0, 0);
+    cr_assert_eq(commit_batch(st, 1, 5, 100), SCITT_ECONFLICT, "a first batch must start at 0");
+    cr_assert_eq(commit_batch(st, 0, 10, 100), 0);
+    cr_assert_eq(commit_batch(st, 11, 5, 100), SCITT_ECONFLICT);
+    uint64_t n, h;
+    log_state(st, &n, &h);
+    cr_assert_eq(n, 10, "nothing of the refused batch is written");
+    cr_assert_eq(h, 10, "the latest head is unchanged");
+    check_log(st, 10, 100);
+    cr_log_info("refused: %s", scitt_strerror(SCITT_ECONFLICT));
+    scitt_store_close(st);
+}
+
+Test(store, commit_refuses_an_overlap)
+{
+    scitt_store_t *st = open_store(0, 0);
+    cr_assert_eq(commit_batch(st, 0, 10, 100), 0);
+    cr_assert_eq(commit_batch(st, 9, 5, 100), SCITT_ECONFLICT);
+    uint64_t n, h;
+    log_state(st, &n, &h);
+    cr_assert_eq(n, 10);
+    cr_assert_eq(h, 10);
+    check_log(st, 10, 100);
+    scitt_store_close(st);
+}
+
+Test(store, commit_at_the_log_end_succeeds)
+{
+    scitt_store_t *st = open_store(0, 0);
+    cr_assert_eq(commit_batch(st, 0, 10, 100), 0);
+    cr_assert_eq(commit_batch(st, 11, 1, 100), SCITT_ECONFLICT);
+    cr_assert_eq(commit_batch(st, 10, 5, 100), 0);
+    check_log(st, 15, 100);
+    scitt_store_close(st);
+    st = open_store(0, 0); /* the log end is read from the store, not remembered */
+    cr_assert_eq(commit_batch(st, 14, 1, 100), SCITT_ECONFLICT);
+    cr_assert_eq(commit_batch(st, 15, 1, 100), 0);
+    check_log(st, 16, 100);
+    scitt_store_close(st);
+}
+
+/* A head-only batch (the mirror's): first_index is still the log end, and
+ * its head lies between the latest stored head and the log end. */
+Test(store, head_only_commit_is_fenced)
+{
+    scitt_store_t *st = open_store(0, 0);
+    cr_assert_eq(commit_batch(st, 0, 10, 100), 0);
+    scitt_store_head_t head = {.size = 10, .time = 1700000001};
+    memset(head.root, 7, 32);
+    head.receipt_sig = scitt_span("sig", 3);
+    head.checkpoint = scitt_span("note\n", 5);
+    scitt_store_batch_t b = {.first_index = 9, .head = &head};
+    cr_assert_eq(scitt_store_commit(st, &b), SCITT_ECONFLICT, "not at the log end");
+    b.first_index = 10;
+    head.size = 11;
+    cr_assert_eq(scitt_store_commit(st, &b), SCITT_ECONFLICT, "a head past the log end");
+    head.size = 9;
+    cr_assert_eq(scitt_store_commit(st, &b), SCITT_ECONFLICT, "a head below the latest head");
+    uint64_t n, h;
+    log_state(st, &n, &h);
+    cr_assert_eq(n, 10);
+    cr_assert_eq(h, 10);
+    head.size = 10;
+    cr_assert_eq(scitt_store_commit(st, &b), 0, "the latest head again (rewritten)");
+    scitt_store_close(st);
 }
 
 /* A full disk: the file size limit makes every write past it fail the way a
