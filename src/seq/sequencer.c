@@ -824,6 +824,10 @@ void *scitt_seq__sequencer_main(void *arg)
             continue;
         }
         linger(seq, last, s->cap);
+        if (seq->hold) { /* set while lingering (tests): take nothing yet */
+            pthread_mutex_unlock(&seq->sq_lock);
+            continue;
+        }
         while (s->num_jobs < s->cap && seq->sq.num > 0) {
             s->jobs[s->num_jobs++] = scitt_seq__fifo_pop(&seq->sq);
         }
