@@ -49,6 +49,12 @@
     XX(EDAMAGED, -1043, "a stored statement does not match its entry hash (damaged storage)")                          \
     /* ECONFLICT: a commit's first_index is not the stored log end (or its head is behind the stored one). */          \
     XX(ECONFLICT, -1044, "the log changed underneath: the batch does not extend the stored log")                       \
+    /* EUNAVAIL: the store cannot be reached now (database down, read-only); nothing was written; try later. */        \
+    XX(EUNAVAIL, -1045, "the store is unavailable")                                                                    \
+    /* EINDOUBT: the connection was lost during a commit; scitt_store_maintain resolves the outcome. */                \
+    XX(EINDOUBT, -1046, "a commit's outcome is not known yet")                                                         \
+    /* EBUSY: another process is the log's writer. */                                                                  \
+    XX(EBUSY, -1047, "another writer holds the log")                                                                   \
     XX(EFULL, -1050, "queue is full")                                                                                  \
     XX(ESHUTDOWN, -1051, "shutting down")
 

@@ -47,11 +47,13 @@ typedef struct scitt_store scitt_store_t;
 typedef struct scitt_store_read scitt_store_read_t;
 
 typedef struct scitt_store_config {
-    const char *dir;     /* created (0700) if missing */
-    size_t map_size;     /* initial map size; 0 means 256 GiB (address space; the file grows as it fills) */
-    size_t map_size_max; /* growth stops here (SCITT_ENOSPC); 0 means no limit */
-    bool nosync;         /* MDB_NOSYNC: benchmarks only, loses durability */
-    bool grow_when_full; /* benchmarks only: grow only when full (waiting for readers), not ahead */
+    const char *dir;           /* LMDB: the folder, created (0700) if missing */
+    const char *database;      /* PostgreSQL: a libpq connection string or URI (then dir is unused) */
+    unsigned database_wait_ms; /* PostgreSQL: retry an unreachable database this long at open (0: once) */
+    size_t map_size;           /* initial map size; 0 means 256 GiB (address space; the file grows as it fills) */
+    size_t map_size_max;       /* growth stops here (SCITT_ENOSPC); 0 means no limit */
+    bool nosync;               /* MDB_NOSYNC: benchmarks only, loses durability */
+    bool grow_when_full;       /* benchmarks only: grow only when full (waiting for readers), not ahead */
     /* entry_hash computes an entry's hash (the entry index key) from its stored
      * bytes; NULL means SHA-256 of them (scittd stores normalised
      * statements). A mirror, which stores transparent statements, passes
@@ -258,6 +260,44 @@ typedef struct scitt_store_index_stats {
     size_t final_runs;  /* runs never merged again */
 } scitt_store_index_stats_t;
 int scitt_store_index_stats(scitt_store_read_t *rd, scitt_store_index_stats_t *out);
+
+/* Batched reads: one call (one round trip on PostgreSQL) for what a
+ * caller needs together. scitt_store_get_entries reads entries first ..
+ * first + n - 1 (SCITT_ENOTFOUND when one is absent).
+ * scitt_store_get_tiles reads tiles ids[0..n-1]; an absent tile has width
+ * 0. scitt_store_find_entries looks up n entry hashes (exact, as
+ * scitt_store_get_entryidx); UINT64_MAX for each one absent. */
+typedef struct scitt_store_tile_id {
+    unsigned level;
+    uint64_t index;
+} scitt_store_tile_id_t;
+typedef struct scitt_store_tile_hashes {
+    const uint8_t *hashes; /* width x 32 bytes, borrowed */
+    size_t width;
+} scitt_store_tile_hashes_t;
+int scitt_store_get_entries(scitt_store_read_t *rd, uint64_t first, size_t n, scitt_span_t *out);
+int scitt_store_get_tiles(scitt_store_read_t *rd, const scitt_store_tile_id_t *ids, size_t n,
+                          scitt_store_tile_hashes_t *out);
+int scitt_store_find_entries(scitt_store_read_t *rd, const uint8_t (*hashes)[32], size_t n, uint64_t *out);
+
+/* scitt_store_writer_acquire makes `st` the log's only writer or refuses
+ * with SCITT_EBUSY, describing the holder in `why`. */
+int scitt_store_writer_acquire(scitt_store_t *st, char *why, size_t cap);
+
+/* scitt_store_maintain (the writer's thread, before each batch and about
+ * once a second while idle) does the engine's repair work: it mends an
+ * incomplete entry index (LMDB), reconnects and resolves a commit in doubt
+ * (PostgreSQL). 0 when the store is ready for the next commit. */
+int scitt_store_maintain(scitt_store_t *st);
+
+/* Engine-neutral figures for /metrics. */
+typedef struct scitt_store_stats {
+    const char *engine; /* "lmdb" or "postgresql" */
+    bool available;     /* the storage can be reached now */
+    uint64_t bytes;     /* storage used (file or database size) */
+    uint64_t commits, conflicts, reconnects;
+} scitt_store_stats_t;
+void scitt_store_stats(scitt_store_t *st, scitt_store_stats_t *out);
 
 /* scitt_store_entry_hash hashes stored entry bytes as the store's
  * configuration says (see entry_hash). */
