@@ -290,6 +290,11 @@ int scitt_store_writer_acquire(scitt_store_t *st, char *why, size_t cap);
  * (PostgreSQL). 0 when the store is ready for the next commit. */
 int scitt_store_maintain(scitt_store_t *st);
 
+/* scitt_store_local_reads: true when reads are memory accesses (LMDB), so
+ * the io loop may read inline; false when each read is a round trip to a
+ * server (PostgreSQL), so reads go to a worker pool. */
+bool scitt_store_local_reads(const scitt_store_t *st);
+
 /* Engine-neutral figures for /metrics. */
 typedef struct scitt_store_stats {
     const char *engine; /* "lmdb" or "postgresql" */

@@ -54,6 +54,9 @@ enum {
 
 struct scitt_store_ops {
     const char *name; /* "lmdb", "postgresql" */
+    /* local_reads: a read costs memory accesses, not a round trip (LMDB's
+     * map), so the io loop may read inline; otherwise reads go to a pool. */
+    bool local_reads;
 
     /* open: a new engine handle for `cfg` (its embedded scitt_store_t is
      * filled by the dispatcher afterwards). `*why` (static text) explains a
