@@ -1,5 +1,37 @@
 /*
- * store.c: scittd's LMDB environment.
+ * lmdb.c: the LMDB engine behind the store's interface (engine.h,
+ * scitt_store__lmdb_ops): the log's durable state in one LMDB environment
+ * in the data folder (DESIGN.md section 3), plus the entry index in a file
+ * beside it.
+ *
+ *   entries  leaf index (u64 BE)          -> normalised statement bytes
+ *   tiles    level (u8) || index (u64 BE) -> up to 256 x 32-byte hashes
+ *   heads    tree size (u64 BE)           -> signed tree head (head.c's codec)
+ *   meta     text key                     -> value ("format", "origin", key ids,
+ *                                            "dedup_id")
+ *   index    first leaf (u64 BE)          -> a run of index records: 16-byte
+ *                                            header (level, flags, count, end
+ *                                            leaf), then count x (key u64 BE,
+ *                                            leaf u64 BE) sorted (index.c)
+ *   times    time (u64 BE) || first leaf  -> empty: one per batch
+ *   <dir>/dedup.idx  entry hash -> leaf index (entryidx.h)
+ *
+ * Format "3" (issue 10) added `index` and `times`, written in each batch's
+ * transaction; format "2" stores (no indexes) are refused (SCITT_EFORMAT,
+ * with a reason) rather than indexed after the fact.
+ *
+ * Format "2": the entry index moved out of LMDB (format "1" had a `dedup`
+ * sub-database written in every commit: one random B-tree page per entry,
+ * which capped commits at ~90k entries/s with fsync). It is derived data: a
+ * commit inserts a batch's entry hashes only after its LMDB commit returned
+ * success, a syncer thread makes it durable now and then, and open
+ * re-inserts what a crash lost (or rebuilds the whole table when it is
+ * missing, damaged or foreign) by hashing the stored entries. Format "1"
+ * stores are refused (SCITT_EFORMAT, with a reason).
+ *
+ * A commit that finds the map full grows it and retries; a disk that is
+ * full gives SCITT_ENOSPC and leaves the last committed state intact
+ * (LMDB's copy-on-write B-trees).
  *
  * Invariants:
  *  - The sequencer is the only writer; scitt_store_commit writes one batch
@@ -32,8 +64,8 @@
  *    one anyway, e.g. after LMDB lost commits under nosync, fails to
  *    confirm against the stored entry and misses). When an insert fails
  *    (the index could not grow), the index refuses lookups until
- *    scitt_store_repair_entryidx, tried with every later commit and by the
- *    sequencer before each batch and every second while idle, has inserted
+ *    repair_entryidx (the engine's `maintain`), tried with every later commit
+ *    and by the sequencer before each batch and every second while idle, has inserted
  *    from the log every entry committed since.
  */
 #include <errno.h>
@@ -46,6 +78,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include "engine.h"
 #include "entryidx.h"
 #include "index.h"
 #include "scitt/crypto.h"
@@ -59,15 +92,17 @@ static const char *const db_names[NUM_DBS] = {"entries", "tiles", "heads", "meta
 
 #define DEFAULT_MAP_SIZE ((size_t)1 << 38)
 #define SPARE_READS      16 /* reset read transactions kept for reuse */
-#define HEAD_FIXED_LEN   (32 + 8 + 2)
 
-struct scitt_store {
+typedef struct lmdb_read lmdb_read_t;
+
+typedef struct lmdb {
+    scitt_store_t base; /* first: the dispatcher's handle (engine.h) */
     char *dir;
     MDB_env *env;
     MDB_dbi dbi[NUM_DBS];
     pthread_rwlock_t grow_lock;
     pthread_mutex_t spare_lock;
-    scitt_store_read_t *spare[SPARE_READS];
+    lmdb_read_t *spare[SPARE_READS];
     size_t num_spare;
     size_t map_size;
     size_t map_size_max;
@@ -75,13 +110,19 @@ struct scitt_store {
     uint64_t grew_ahead, grew_full;
     scitt_entryidx_t *entryidx;
     scitt_store__index_writer_t index; /* the writer's, like every write */
-    void (*entry_hash)(uint8_t out[32], const uint8_t *stored, size_t len);
-};
+    uint64_t commits, conflicts;       /* written by the writer, read by stats (relaxed atomics) */
+} lmdb_t;
 
-struct scitt_store_read {
-    scitt_store_t *st;
+struct lmdb_read {
+    scitt_store_read_t base; /* first: base.st is the lmdb_t's base */
     MDB_txn *txn;
 };
+
+/* eng: the engine handle behind a read handle. */
+static lmdb_t *eng(const lmdb_read_t *rd)
+{
+    return (lmdb_t *)rd->base.st;
+}
 
 static int from_mdb(int rc)
 {
@@ -125,7 +166,7 @@ static MDB_val val(const void *p, size_t n)
 
 /* check_format checks (or, in a new store, records) the format version and
  * reads the entry index's id (recorded with the format). */
-static int check_format(scitt_store_t *st, uint8_t entryidx_id[SCITT_ENTRYIDX_ID_LEN], const char **why)
+static int check_format(lmdb_t *st, uint8_t entryidx_id[SCITT_ENTRYIDX_ID_LEN], const char **why)
 {
     MDB_txn *txn;
     int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
@@ -194,7 +235,7 @@ static int log_count(MDB_cursor *cur, uint64_t *out)
 
 /* index_from_log inserts the log's entries [from, count) into the entry
  * index, hashed again from `entries` through the cursor `cur`. */
-static int index_from_log(scitt_store_t *st, MDB_cursor *cur, uint64_t from, uint64_t count, const char **why)
+static int index_from_log(lmdb_t *st, MDB_cursor *cur, uint64_t from, uint64_t count, const char **why)
 {
     enum { CHUNK = 4096 };
     MDB_val k, v;
@@ -219,7 +260,7 @@ static int index_from_log(scitt_store_t *st, MDB_cursor *cur, uint64_t from, uin
                 rc = SCITT_ECORRUPT;
                 break;
             }
-            scitt_store_entry_hash(st, hashes[n++], v.mv_data, v.mv_size);
+            scitt_store_entry_hash(&st->base, hashes[n++], v.mv_data, v.mv_size);
             next++;
         }
         if (rc == 0) {
@@ -231,7 +272,7 @@ static int index_from_log(scitt_store_t *st, MDB_cursor *cur, uint64_t from, uin
 }
 
 /* entries_cursor opens a read-only transaction and a cursor on `entries`. */
-static int entries_cursor(scitt_store_t *st, MDB_txn **txn, MDB_cursor **cur)
+static int entries_cursor(lmdb_t *st, MDB_txn **txn, MDB_cursor **cur)
 {
     int rc = from_mdb(mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn));
     if (rc == 0) {
@@ -245,7 +286,7 @@ static int entries_cursor(scitt_store_t *st, MDB_txn **txn, MDB_cursor **cur)
 
 /* open_entryidx maps the entry index and brings it up to the log's end:
  * entries [from, count) are hashed again from `entries` and inserted. */
-static int open_entryidx(scitt_store_t *st, const uint8_t id[SCITT_ENTRYIDX_ID_LEN], bool nosync, const char **why)
+static int open_entryidx(lmdb_t *st, const uint8_t id[SCITT_ENTRYIDX_ID_LEN], bool nosync, const char **why)
 {
     MDB_txn *txn;
     MDB_cursor *cur;
@@ -285,11 +326,11 @@ static int open_entryidx(scitt_store_t *st, const uint8_t id[SCITT_ENTRYIDX_ID_L
 
 /* drop_spares aborts the pooled read transactions (no reader may be
  * starting: the map is about to change or the environment to close). */
-static void drop_spares(scitt_store_t *st)
+static void drop_spares(lmdb_t *st)
 {
     pthread_mutex_lock(&st->spare_lock);
     while (st->num_spare > 0) {
-        scitt_store_read_t *rd = st->spare[--st->num_spare];
+        lmdb_read_t *rd = st->spare[--st->num_spare];
         mdb_txn_abort(rd->txn);
         free(rd);
     }
@@ -323,7 +364,7 @@ static int key_cmp(const MDB_val *a, const MDB_val *b)
  * use (meta pages are read with read(2), but every other page through the
  * map: a page past the end of a truncated file would be SIGBUS on first
  * touch, not an error). */
-static bool file_holds_last_page(const scitt_store_t *st, const MDB_envinfo *info)
+static bool file_holds_last_page(const lmdb_t *st, const MDB_envinfo *info)
 {
     MDB_stat ms;
     struct stat sb;
@@ -347,16 +388,17 @@ static size_t default_map_size(size_t max)
     return n > ((size_t)1 << 20) ? n : (size_t)1 << 20;
 }
 
-int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const char **out_err_desc)
+static int lmdb_open(scitt_store_t **out, const scitt_store_config_t *cfg, const char **why)
 {
-    const char *no_desc = NULL;
-    const char **why = out_err_desc != NULL ? out_err_desc : &no_desc;
-    *why = NULL;
+    if (cfg->dir == NULL) {
+        *why = "no data folder given";
+        return SCITT_EINVAL;
+    }
     if (mkdir(cfg->dir, 0700) != 0 && errno != EEXIST) {
         *why = "cannot create the data folder";
         return -errno;
     }
-    scitt_store_t *st = calloc(1, sizeof(*st));
+    lmdb_t *st = calloc(1, sizeof(*st));
     if (st == NULL) {
         return SCITT_ENOMEM;
     }
@@ -376,7 +418,7 @@ int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
     st->map_size_max = cfg->map_size_max != 0 ? cfg->map_size_max : SIZE_MAX;
     st->map_size = cfg->map_size != 0 ? cfg->map_size : default_map_size(st->map_size_max);
     st->grow_when_full = cfg->grow_when_full;
-    st->entry_hash = cfg->entry_hash;
+    st->base.entry_hash = cfg->entry_hash; /* open_entryidx hashes entries (the dispatcher fills the rest) */
     scitt_store__index_writer_init(&st->index, cfg->index_fanout, cfg->index_run_max);
 
     int rc = mdb_env_create(&st->env);
@@ -438,7 +480,7 @@ int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
         free(st);
         return rc;
     }
-    *out = st;
+    *out = &st->base;
     return 0;
 fail_env:
     drop_spares(st);
@@ -452,8 +494,9 @@ fail:
     return from_mdb(rc);
 }
 
-void scitt_store_close(scitt_store_t *st)
+static void lmdb_close(scitt_store_t *base)
 {
+    lmdb_t *st = (lmdb_t *)base;
     if (st != NULL) {
         drop_spares(st);
         pthread_mutex_destroy(&st->spare_lock);
@@ -468,7 +511,7 @@ void scitt_store_close(scitt_store_t *st)
 
 size_t scitt_store_map_size(scitt_store_t *st)
 {
-    return st->map_size;
+    return ((lmdb_t *)st)->map_size;
 }
 
 static void tile_key(uint8_t key[9], unsigned level, uint64_t index)
@@ -477,7 +520,7 @@ static void tile_key(uint8_t key[9], unsigned level, uint64_t index)
     scitt_store_be64(key + 1, index);
 }
 
-static scitt_store__index_dbs_t index_dbs(const scitt_store_t *st)
+static scitt_store__index_dbs_t index_dbs(const lmdb_t *st)
 {
     scitt_store__index_dbs_t d = {st->dbi[DB_ENTRIES], st->dbi[DB_INDEX], st->dbi[DB_TIMES]};
     return d;
@@ -488,7 +531,7 @@ static scitt_store__index_dbs_t index_dbs(const scitt_store_t *st)
  * alone would accept a gap), and its head, if any, must lie within the new
  * log end and not below the latest stored head. SCITT_ECONFLICT otherwise:
  * the caller aborts and nothing is written. */
-static int check_extends(scitt_store_t *st, MDB_txn *txn, const scitt_store_batch_t *b)
+static int check_extends(lmdb_t *st, MDB_txn *txn, const scitt_store_batch_t *b)
 {
     uint64_t end[2]; /* the last key + 1 of `entries` (the log end), of `heads`; 0 when empty */
     for (int i = 0; i < 2; i++) {
@@ -517,7 +560,7 @@ static int check_extends(scitt_store_t *st, MDB_txn *txn, const scitt_store_batc
     return 0;
 }
 
-static int put_batch(scitt_store_t *st, MDB_txn *txn, const scitt_store_batch_t *b)
+static int put_batch(lmdb_t *st, MDB_txn *txn, const scitt_store_batch_t *b)
 {
     scitt_store__index_dbs_t dbs = index_dbs(st);
     int rc = check_extends(st, txn, b);
@@ -538,23 +581,10 @@ static int put_batch(scitt_store_t *st, MDB_txn *txn, const scitt_store_batch_t 
         const scitt_store_head_t *h = b->head;
         uint8_t key[8];
         scitt_store_be64(key, h->size);
-        MDB_val k = val(key, 8), v = val(NULL, HEAD_FIXED_LEN + h->receipt_sig.len + h->checkpoint.len);
-        if (h->receipt_sig.len > UINT16_MAX) {
-            return MDB_BAD_VALSIZE;
-        }
+        MDB_val k = val(key, 8), v = val(NULL, scitt_store__head_len(h));
         rc = mdb_put(txn, st->dbi[DB_HEADS], &k, &v, MDB_RESERVE);
         if (rc == 0) {
-            uint8_t *p = v.mv_data;
-            memcpy(p, h->root, 32);
-            scitt_store_be64(p + 32, (uint64_t)h->time);
-            scitt_store_be16(p + 40, (uint16_t)h->receipt_sig.len);
-            /* memcpy from a NULL base is undefined even for 0 bytes. */
-            if (h->receipt_sig.len > 0) {
-                memcpy(p + HEAD_FIXED_LEN, h->receipt_sig.base, h->receipt_sig.len);
-            }
-            if (h->checkpoint.len > 0) {
-                memcpy(p + HEAD_FIXED_LEN + h->receipt_sig.len, h->checkpoint.base, h->checkpoint.len);
-            }
+            scitt_store__head_put(v.mv_data, h);
         }
     }
     if (rc == 0) {
@@ -566,7 +596,7 @@ static int put_batch(scitt_store_t *st, MDB_txn *txn, const scitt_store_batch_t 
 /* grow doubles the map (bounded by map_size_max) with every reader out:
  * when it is full (`wait`) after waiting for them, ahead of need only if
  * none is in (else nothing happens: the next commit tries again). */
-static int grow(scitt_store_t *st, bool wait)
+static int grow(lmdb_t *st, bool wait)
 {
     if (st->map_size >= st->map_size_max) {
         return wait ? MDB_MAP_FULL : 0;
@@ -590,7 +620,7 @@ static int grow(scitt_store_t *st, bool wait)
 }
 
 /* map_used: the bytes of the map the environment's pages reach. */
-static size_t map_used(scitt_store_t *st)
+static size_t map_used(lmdb_t *st)
 {
     MDB_envinfo info;
     MDB_stat stat;
@@ -601,15 +631,16 @@ static size_t map_used(scitt_store_t *st)
 
 /* grow_ahead (after a commit): a map more than half used grows now, if no
  * reader is in the way. */
-static void grow_ahead(scitt_store_t *st)
+static void grow_ahead(lmdb_t *st)
 {
     if (!st->grow_when_full && map_used(st) > st->map_size / 2) {
         (void)grow(st, false);
     }
 }
 
-void scitt_store_map_stats(scitt_store_t *st, scitt_store_map_stats_t *out)
+void scitt_store_map_stats(scitt_store_t *base, scitt_store_map_stats_t *out)
 {
+    lmdb_t *st = (lmdb_t *)base;
     out->size = st->map_size;
     out->used = map_used(st);
     out->grew_ahead = st->grew_ahead;
@@ -619,7 +650,7 @@ void scitt_store_map_stats(scitt_store_t *st, scitt_store_map_stats_t *out)
 /* LMDB reports a failed page write as EIO even when the cause is a full
  * disk (a short write has no errno). When a commit fails that way, look at
  * the file system and the process's file size limit to name the cause. */
-static int explain_eio(scitt_store_t *st)
+static int explain_eio(lmdb_t *st)
 {
     struct statvfs vfs;
     if (statvfs(st->dir, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < 4u << 20) {
@@ -638,7 +669,7 @@ static int explain_eio(scitt_store_t *st)
 
 /* write_txn runs `fill` in a write transaction and commits, growing the map
  * and replaying while LMDB reports it full. */
-static int write_txn(scitt_store_t *st, int (*fill)(scitt_store_t *, MDB_txn *, const void *), const void *arg)
+static int write_txn(lmdb_t *st, int (*fill)(lmdb_t *, MDB_txn *, const void *), const void *arg)
 {
     for (;;) {
         MDB_txn *txn;
@@ -668,12 +699,18 @@ static int write_txn(scitt_store_t *st, int (*fill)(scitt_store_t *, MDB_txn *, 
     }
 }
 
-static int fill_batch(scitt_store_t *st, MDB_txn *txn, const void *arg)
+static int fill_batch(lmdb_t *st, MDB_txn *txn, const void *arg)
 {
     return put_batch(st, txn, arg);
 }
 
-int scitt_store_repair_entryidx(scitt_store_t *st)
+/* repair_entryidx mends an entry index that a failed insert after a commit
+ * left incomplete (it could not grow, e.g. the disk was full): it inserts
+ * every entry committed since, from the log, and lookups work again. 0 when
+ * the index is whole (at once when it was); otherwise lookups keep failing
+ * and the writer tries again later (the engine's `maintain`, and every
+ * commit). */
+static int repair_entryidx(lmdb_t *st)
 {
     uint64_t from, count;
     if (!scitt_entryidx_broken(st->entryidx, &from)) {
@@ -705,9 +742,18 @@ int scitt_store_repair_entryidx(scitt_store_t *st)
     return rc;
 }
 
-int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch)
+static int lmdb_maintain(scitt_store_t *st)
 {
+    return repair_entryidx((lmdb_t *)st);
+}
+
+static int lmdb_commit(scitt_store_t *base, const scitt_store_batch_t *batch)
+{
+    lmdb_t *st = (lmdb_t *)base;
     int rc = write_txn(st, fill_batch, batch);
+    if (rc == 0 || rc == SCITT_ECONFLICT) {
+        __atomic_add_fetch(rc == 0 ? &st->commits : &st->conflicts, 1, __ATOMIC_RELAXED);
+    }
     if (rc == 0 && batch->num_entries > 0) {
         /* Only now, with the entries durable: index them. A failure here
          * leaves the batch committed and the index broken: it refuses
@@ -715,7 +761,7 @@ int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch)
          * every commit, has inserted every entry it missed. */
         uint64_t indexed;
         if (scitt_entryidx_broken(st->entryidx, &indexed)) {
-            (void)scitt_store_repair_entryidx(st); /* up to the log's end: this batch too */
+            (void)repair_entryidx(st); /* up to the log's end: this batch too */
         } else {
             (void)scitt_entryidx_insert(st->entryidx, batch->first_index, batch->entry_hashes, batch->num_entries);
         }
@@ -725,7 +771,7 @@ int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch)
 
 scitt_entryidx_t *scitt_store__entryidx(struct scitt_store *st)
 {
-    return st->entryidx;
+    return ((lmdb_t *)st)->entryidx;
 }
 
 typedef struct {
@@ -733,24 +779,25 @@ typedef struct {
     scitt_span_t value;
 } meta_kv_t;
 
-static int fill_meta(scitt_store_t *st, MDB_txn *txn, const void *arg)
+static int fill_meta(lmdb_t *st, MDB_txn *txn, const void *arg)
 {
     const meta_kv_t *kv = arg;
     MDB_val k = val(kv->key, strlen(kv->key)), v = val(kv->value.base, kv->value.len);
     return mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
 }
 
-int scitt_store_meta_put(scitt_store_t *st, const char *key, scitt_span_t value)
+static int lmdb_meta_put(scitt_store_t *st, const char *key, scitt_span_t value)
 {
     meta_kv_t kv = {key, value};
-    return write_txn(st, fill_meta, &kv);
+    return write_txn((lmdb_t *)st, fill_meta, &kv);
 }
 
-int scitt_store_read_begin(scitt_store_t *st, scitt_store_read_t **out)
+static int lmdb_read_begin(scitt_store_t *base, scitt_store_read_t **out)
 {
+    lmdb_t *st = (lmdb_t *)base;
     pthread_rwlock_rdlock(&st->grow_lock);
     pthread_mutex_lock(&st->spare_lock);
-    scitt_store_read_t *rd = st->num_spare > 0 ? st->spare[--st->num_spare] : NULL;
+    lmdb_read_t *rd = st->num_spare > 0 ? st->spare[--st->num_spare] : NULL;
     pthread_mutex_unlock(&st->spare_lock);
     if (rd != NULL && mdb_txn_renew(rd->txn) != 0) {
         mdb_txn_abort(rd->txn);
@@ -765,18 +812,16 @@ int scitt_store_read_begin(scitt_store_t *st, scitt_store_read_t **out)
             free(rd);
             return from_mdb(rc);
         }
-        rd->st = st;
+        rd->base.st = base;
     }
-    *out = rd;
+    *out = &rd->base;
     return 0;
 }
 
-void scitt_store_read_end(scitt_store_read_t *rd)
+static void lmdb_read_end(scitt_store_read_t *handle)
 {
-    if (rd == NULL) {
-        return;
-    }
-    scitt_store_t *st = rd->st;
+    lmdb_read_t *rd = (lmdb_read_t *)handle;
+    lmdb_t *st = eng(rd);
     mdb_txn_reset(rd->txn);
     pthread_mutex_lock(&st->spare_lock);
     bool kept = st->num_spare < SPARE_READS;
@@ -791,72 +836,65 @@ void scitt_store_read_end(scitt_store_read_t *rd)
     pthread_rwlock_unlock(&st->grow_lock);
 }
 
-static int get(scitt_store_read_t *rd, int db, const void *key, size_t key_len, MDB_val *out)
+static int get(lmdb_read_t *rd, int db, const void *key, size_t key_len, MDB_val *out)
 {
     MDB_val k = val(key, key_len);
-    return from_mdb(mdb_get(rd->txn, rd->st->dbi[db], &k, out));
+    return from_mdb(mdb_get(rd->txn, eng(rd)->dbi[db], &k, out));
 }
 
-int scitt_store_get_entry(scitt_store_read_t *rd, uint64_t index, scitt_span_t *out)
+/* get_entries: one lookup per entry, in one snapshot. */
+static int lmdb_get_entries(scitt_store_read_t *rd, uint64_t first, size_t n, scitt_span_t *out)
 {
-    uint8_t key[8];
-    MDB_val v;
-    scitt_store_be64(key, index);
-    int rc = get(rd, DB_ENTRIES, key, 8, &v);
-    if (rc == 0) {
-        *out = scitt_span(v.mv_data, v.mv_size);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        uint8_t key[8];
+        MDB_val v;
+        scitt_store_be64(key, first + i);
+        rc = get((lmdb_read_t *)rd, DB_ENTRIES, key, 8, &v);
+        if (rc == 0) {
+            out[i] = scitt_span(v.mv_data, v.mv_size);
+        }
     }
     return rc;
 }
 
-int scitt_store_get_tile(scitt_store_read_t *rd, unsigned level, uint64_t index, const uint8_t **out_hashes,
-                         size_t *out_width)
+/* get_tile: tile (level, index) in `rd`'s snapshot, width 0 when absent. */
+static int get_tile(lmdb_read_t *rd, unsigned level, uint64_t index, scitt_store_tile_hashes_t *out)
 {
     uint8_t key[9];
     MDB_val v;
     tile_key(key, level, index);
     int rc = get(rd, DB_TILES, key, 9, &v);
+    *out = (scitt_store_tile_hashes_t){NULL, 0};
+    if (rc == SCITT_ENOTFOUND) {
+        return 0;
+    }
     if (rc != 0) {
         return rc;
     }
     if (v.mv_size == 0 || v.mv_size % 32 != 0 || v.mv_size > 256 * 32) {
         return SCITT_ECORRUPT;
     }
-    *out_hashes = v.mv_data;
-    *out_width = v.mv_size / 32;
+    *out = (scitt_store_tile_hashes_t){v.mv_data, v.mv_size / 32};
     return 0;
 }
 
-static int decode_head(uint64_t size, const MDB_val *v, scitt_store_head_t *out)
+static int lmdb_get_tiles(scitt_store_read_t *rd, const scitt_store_tile_id_t *ids, size_t n,
+                          scitt_store_tile_hashes_t *out)
 {
-    const uint8_t *p = v->mv_data;
-    if (v->mv_size < HEAD_FIXED_LEN || v->mv_size - HEAD_FIXED_LEN < scitt_load_be16(p + 40)) {
-        return SCITT_ECORRUPT;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = get_tile((lmdb_read_t *)rd, ids[i].level, ids[i].index, &out[i]);
     }
-    size_t sig_len = scitt_load_be16(p + 40);
-    out->size = size;
-    memcpy(out->root, p, 32);
-    out->time = (int64_t)scitt_load_be64(p + 32);
-    out->receipt_sig = scitt_span(p + HEAD_FIXED_LEN, sig_len);
-    out->checkpoint = scitt_span(p + HEAD_FIXED_LEN + sig_len, v->mv_size - HEAD_FIXED_LEN - sig_len);
-    return 0;
-}
-
-int scitt_store_get_head(scitt_store_read_t *rd, uint64_t size, scitt_store_head_t *out)
-{
-    uint8_t key[8];
-    MDB_val v;
-    scitt_store_be64(key, size);
-    int rc = get(rd, DB_HEADS, key, 8, &v);
-    return rc != 0 ? rc : decode_head(size, &v, out);
+    return rc;
 }
 
 /* head_cursor positions a cursor on the heads table with `op` (MDB_LAST, or
  * MDB_SET_RANGE from `size`) and decodes the head found. */
-static int head_cursor(scitt_store_read_t *rd, MDB_cursor_op op, uint64_t size, scitt_store_head_t *out)
+static int head_cursor(lmdb_read_t *rd, MDB_cursor_op op, uint64_t size, scitt_store_head_t *out)
 {
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(rd->txn, rd->st->dbi[DB_HEADS], &cur);
+    int rc = mdb_cursor_open(rd->txn, eng(rd)->dbi[DB_HEADS], &cur);
     if (rc != 0) {
         return from_mdb(rc);
     }
@@ -871,46 +909,23 @@ static int head_cursor(scitt_store_read_t *rd, MDB_cursor_op op, uint64_t size, 
     if (k.mv_size != 8) {
         return SCITT_ECORRUPT;
     }
-    return decode_head(scitt_load_be64(k.mv_data), &v, out);
+    return scitt_store__head_decode(scitt_load_be64(k.mv_data), v.mv_data, v.mv_size, out);
 }
 
-int scitt_store_get_latest_head(scitt_store_read_t *rd, scitt_store_head_t *out)
+static int lmdb_get_head(scitt_store_read_t *handle, int how, uint64_t size, scitt_store_head_t *out)
 {
-    return head_cursor(rd, MDB_LAST, 0, out);
-}
-
-int scitt_store_get_head_from(scitt_store_read_t *rd, uint64_t size, scitt_store_head_t *out)
-{
-    return head_cursor(rd, MDB_SET_RANGE, size, out);
-}
-
-/* leaf_in_tile: 1 when the level-0 tile covering leaf `index` holds the
- * leaf hash of entry hash `hash`, 0 when it holds another, -1 when no tile
- * covers the leaf yet. */
-static int leaf_in_tile(scitt_store_read_t *rd, uint64_t index, const uint8_t hash[32])
-{
-    const uint8_t *tile;
-    size_t width;
-    if (scitt_store_get_tile(rd, 0, index >> 8, &tile, &width) != 0 || (index & 0xff) >= width) {
-        return -1;
+    lmdb_read_t *rd = (lmdb_read_t *)handle;
+    if (how == SCITT_STORE_HEAD_LATEST) {
+        return head_cursor(rd, MDB_LAST, 0, out);
     }
-    uint8_t h[32];
-    scitt_sha256_leaves(&h, (const uint8_t(*)[32])hash, 1);
-    return memcmp(h, tile + 32 * (index & 0xff), 32) == 0;
-}
-
-int scitt_store_get_entry_checked(scitt_store_read_t *rd, uint64_t index, scitt_span_t *out, uint8_t out_hash[32])
-{
-    uint8_t h[32];
-    int rc = scitt_store_get_entry(rd, index, out);
-    if (rc == 0) {
-        scitt_store_entry_hash(rd->st, h, out->base, out->len);
-        rc = leaf_in_tile(rd, index, h) == 0 ? SCITT_EDAMAGED : 0;
+    if (how == SCITT_STORE_HEAD_FROM) {
+        return head_cursor(rd, MDB_SET_RANGE, size, out);
     }
-    if (rc == 0 && out_hash != NULL) {
-        memcpy(out_hash, h, 32);
-    }
-    return rc;
+    uint8_t key[8];
+    MDB_val v;
+    scitt_store_be64(key, size);
+    int rc = get(rd, DB_HEADS, key, 8, &v);
+    return rc != 0 ? rc : scitt_store__head_decode(size, v.mv_data, v.mv_size, out);
 }
 
 /* confirm_entry: leaf `index` has entry hash `hash` (all 32 bytes), in the
@@ -920,54 +935,98 @@ int scitt_store_get_entry_checked(scitt_store_read_t *rd, uint64_t index, scitt_
  * where no tile covers the leaf yet is the stored entry hashed. */
 static bool confirm_entry(void *ctx, uint64_t index, const uint8_t hash[32])
 {
-    scitt_store_read_t *rd = ctx;
-    int in_tile = leaf_in_tile(rd, index, hash);
-    if (in_tile >= 0) {
-        return in_tile == 1;
-    }
+    lmdb_read_t *rd = ctx;
+    scitt_store_tile_hashes_t t;
     uint8_t h[32];
+    if (get_tile(rd, 0, index >> 8, &t) == 0 && (index & 0xff) < t.width) {
+        scitt_sha256_leaves(&h, (const uint8_t(*)[32])hash, 1);
+        return memcmp(h, t.hashes + 32 * (index & 0xff), 32) == 0;
+    }
     scitt_span_t e;
-    if (scitt_store_get_entry(rd, index, &e) != 0) {
+    if (lmdb_get_entries(&rd->base, index, 1, &e) != 0) {
         return false;
     }
-    scitt_store_entry_hash(rd->st, h, e.base, e.len);
+    scitt_store_entry_hash(rd->base.st, h, e.base, e.len);
     return memcmp(h, hash, 32) == 0;
 }
 
-void scitt_store_entry_hash(const scitt_store_t *st, uint8_t out[32], const uint8_t *stored, size_t len)
+static int lmdb_find_entries(scitt_store_read_t *rd, const uint8_t (*hashes)[32], size_t n, uint64_t *out)
 {
-    if (st->entry_hash != NULL) {
-        st->entry_hash(out, stored, len);
-    } else {
-        scitt_sha256(out, stored, len);
+    scitt_entryidx_t *idx = eng((lmdb_read_t *)rd)->entryidx;
+    for (size_t i = 0; i < n; i++) {
+        int rc = scitt_entryidx_find(idx, hashes[i], confirm_entry, rd, &out[i]);
+        if (rc == SCITT_ENOTFOUND) {
+            out[i] = UINT64_MAX;
+        } else if (rc != 0) {
+            return rc;
+        }
     }
+    return 0;
 }
 
-int scitt_store_get_entryidx(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index)
-{
-    return scitt_entryidx_find(rd->st->entryidx, entry_hash, confirm_entry, rd, out_index);
-}
-
-int scitt_store_get_meta(scitt_store_read_t *rd, const char *key, scitt_span_t *out)
+static int lmdb_get_meta(scitt_store_read_t *rd, const char *key, scitt_span_t *out)
 {
     MDB_val v;
-    int rc = get(rd, DB_META, key, strlen(key), &v);
+    int rc = get((lmdb_read_t *)rd, DB_META, key, strlen(key), &v);
     if (rc == 0) {
         *out = scitt_span(v.mv_data, v.mv_size);
     }
     return rc;
 }
 
-int scitt_store_query(scitt_store_read_t *rd, const scitt_store_query_t *q, uint64_t *out, size_t max, size_t *out_num,
-                      uint64_t *out_next)
+static int lmdb_query(scitt_store_read_t *handle, const scitt_store_query_t *q, uint64_t *out, size_t max,
+                      size_t *out_num, uint64_t *out_next)
 {
-    scitt_store__index_dbs_t dbs = index_dbs(rd->st);
+    lmdb_read_t *rd = (lmdb_read_t *)handle;
+    scitt_store__index_dbs_t dbs = index_dbs(eng(rd));
     return from_mdb(scitt_store__index_query(rd->txn, &dbs, q, out, max, out_num, out_next));
 }
 
-int scitt_store_index_stats(scitt_store_read_t *rd, scitt_store_index_stats_t *out)
+static int lmdb_index_stats(scitt_store_read_t *handle, scitt_store_index_stats_t *out)
 {
+    lmdb_read_t *rd = (lmdb_read_t *)handle;
     *out = (scitt_store_index_stats_t){0};
     return from_mdb(
-        scitt_store__index_runs(rd->txn, rd->st->dbi[DB_INDEX], &out->runs, &out->max_level, &out->final_runs));
+        scitt_store__index_runs(rd->txn, eng(rd)->dbi[DB_INDEX], &out->runs, &out->max_level, &out->final_runs));
 }
+
+/* writer_acquire: the folder lock the caller took is the single-writer
+ * guarantee. */
+static int lmdb_writer_acquire(scitt_store_t *st, char *why, size_t cap)
+{
+    (void)st, (void)why, (void)cap;
+    return 0;
+}
+
+static void lmdb_stats(scitt_store_t *base, scitt_store_stats_t *out)
+{
+    lmdb_t *st = (lmdb_t *)base;
+    *out = (scitt_store_stats_t){
+        .engine = "lmdb",
+        .available = true,
+        .bytes = map_used(st),
+        .commits = __atomic_load_n(&st->commits, __ATOMIC_RELAXED),
+        .conflicts = __atomic_load_n(&st->conflicts, __ATOMIC_RELAXED),
+    };
+}
+
+const scitt_store_ops_t scitt_store__lmdb_ops = {
+    .name = "lmdb",
+    .local_reads = true,
+    .open = lmdb_open,
+    .close = lmdb_close,
+    .writer_acquire = lmdb_writer_acquire,
+    .commit = lmdb_commit,
+    .meta_put = lmdb_meta_put,
+    .maintain = lmdb_maintain,
+    .stats = lmdb_stats,
+    .read_begin = lmdb_read_begin,
+    .read_end = lmdb_read_end,
+    .get_entries = lmdb_get_entries,
+    .get_tiles = lmdb_get_tiles,
+    .find_entries = lmdb_find_entries,
+    .get_head = lmdb_get_head,
+    .get_meta = lmdb_get_meta,
+    .query = lmdb_query,
+    .index_stats = lmdb_index_stats,
+};
