@@ -90,14 +90,18 @@ static const char *const stmt_sql[NUM_STMTS] = {
     [Q_RANGE] = "SELECT greatest($1::int8, CASE WHEN $2::int8 > 0 THEN scitt_time_leaf($2) ELSE 0 END),"
                 " CASE WHEN $3::int8 = 0 THEN log_end WHEN $3::int8 < 0 THEN 0"
                 " ELSE least(log_end, scitt_time_leaf($3)) END FROM scitt_log WHERE id = 0",
-    /* Driven by the first key's range scan (at most $5 records examined),
-     * keeping the leaves that have every other key; one row at least:
-     * records examined, the last one's leaf, a match or NULL. */
-    [Q_QUERY] = "WITH c AS MATERIALIZED (SELECT leaf FROM scitt_index WHERE key = $1::int8 AND leaf >= $3::int8"
-                "   AND leaf < $4::int8 ORDER BY leaf LIMIT $5::int8),"
-                " m AS (SELECT leaf FROM c WHERE NOT EXISTS (SELECT 1 FROM unnest($2::int8[]) AS k(key)"
-                "   WHERE NOT EXISTS (SELECT 1 FROM scitt_index i WHERE i.key = k.key AND i.leaf = c.leaf))"
-                "   ORDER BY leaf LIMIT $6::int8)"
+    /* The driver is the key with the fewest records in [lo, hi) (each
+     * counted up to the bound, $5 + 1); its records are scanned in leaf
+     * order, at most $5 + 1, and a leaf kept when every key has a record of
+     * it. One row at least: records scanned, the last one's leaf, a match
+     * (up to $6) or NULL. */
+    [Q_QUERY] = "WITH k AS (SELECT u.key, u.i, (SELECT count(*) FROM (SELECT 1 FROM scitt_index x WHERE x.key = u.key"
+                "   AND x.leaf >= $2::int8 AND x.leaf < $3::int8 LIMIT $4::int8 + 1) AS y) AS n"
+                "   FROM unnest($1::int8[]) WITH ORDINALITY AS u(key, i)),"
+                " c AS MATERIALIZED (SELECT leaf FROM scitt_index WHERE key = (SELECT key FROM k ORDER BY n, i LIMIT 1)"
+                "   AND leaf >= $2::int8 AND leaf < $3::int8 ORDER BY leaf LIMIT $4::int8 + 1),"
+                " m AS (SELECT leaf FROM c WHERE NOT EXISTS (SELECT 1 FROM k WHERE NOT EXISTS"
+                "   (SELECT 1 FROM scitt_index i WHERE i.key = k.key AND i.leaf = c.leaf)) ORDER BY leaf LIMIT $5::int8)"
                 " SELECT s.n, s.last, m.leaf FROM (SELECT count(*) AS n, max(leaf) AS last FROM c) AS s"
                 " LEFT JOIN m ON true ORDER BY m.leaf",
     [Q_RESOLVE] = "SELECT l.log_end, h.root FROM scitt_log l LEFT JOIN scitt_heads h ON h.size = $1::int8"
@@ -109,10 +113,11 @@ static const char *const stmt_sql[NUM_STMTS] = {
     [W_ENTRIES] = "INSERT INTO scitt_entries (leaf, entry_hash, stmt)"
                   " SELECT * FROM unnest($1::int8[], $2::bytea[], $3::bytea[])",
     [W_TILES] = "SELECT scitt_put_tiles($1::int2[], $2::int8[], $3::bytea[])",
-    [W_HEAD] = "INSERT INTO scitt_heads (size, root, time, receipt_sig, checkpoint)"
-               " VALUES ($1::int8, $2::bytea, $3::int8, $4::bytea, $5::bytea) ON CONFLICT (size) DO UPDATE"
-               " SET root = EXCLUDED.root, time = EXCLUDED.time, receipt_sig = EXCLUDED.receipt_sig,"
-               " checkpoint = EXCLUDED.checkpoint",
+    [W_HEAD] = "INSERT INTO scitt_heads (size, root, time, receipt_sig, checkpoint, index_time)"
+               " VALUES ($1::int8, $2::bytea, $3::int8, $4::bytea, $5::bytea, greatest($3::int8, (SELECT index_time"
+               "   FROM scitt_heads WHERE size < $1::int8 ORDER BY size DESC LIMIT 1)))"
+               " ON CONFLICT (size) DO UPDATE SET root = EXCLUDED.root, time = EXCLUDED.time,"
+               " receipt_sig = EXCLUDED.receipt_sig, checkpoint = EXCLUDED.checkpoint, index_time = EXCLUDED.index_time",
     [W_INDEX] = "INSERT INTO scitt_index (key, leaf) SELECT * FROM unnest($1::int8[], $2::int8[])"
                 " ON CONFLICT DO NOTHING",
     [W_NOTIFY] = "SELECT pg_notify('scitt_log', $1::text)",
@@ -608,7 +613,7 @@ static int batch_arrays(const scitt_store_batch_t *b, scitt_buf_t a[8])
     for (size_t i = 0; rc == 0 && i < b->num_tiles; i++) {
         const scitt_store_tile_t *t = &b->tiles[i];
         uint8_t level[2];
-        if (t->level > 63 || t->width == 0 || t->width > 256 || t->index > INT64_MAX) {
+        if (t->level > UINT8_MAX || t->width == 0 || t->width > 256 || t->index > INT64_MAX) {
             return SCITT_EINVAL;
         }
         scitt_store_be16(level, (uint16_t)t->level);
@@ -1044,11 +1049,10 @@ static int pg_get_meta(scitt_store_read_t *base, const char *key, scitt_span_t *
     return rc;
 }
 
-/* pg_query: the leaf range from the heads' times, then (with keys) the
- * first key's records from `lo`, at most `budget` examined, each kept when
- * every other key has a record of its leaf. out_next as store.h says: the
- * first match past `max`, or past the last record examined when the bound
- * stopped the scan. */
+/* pg_query: the leaf range [lo, hi) from `from` and the heads' times,
+ * then (with keys) at most `budget` records of the rarest key examined in
+ * leaf order, as LMDB's runs do. out_next as store.h says: the first match
+ * past `max`, or the first record the bound left unexamined. */
 static int pg_query(scitt_store_read_t *base, const scitt_store_query_t *q, uint64_t *out, size_t max,
                     size_t *out_num, uint64_t *out_next)
 {
@@ -1083,24 +1087,23 @@ static int pg_query(scitt_store_read_t *base, const scitt_store_query_t *q, uint
         *out_next = lo + n < hi ? lo + n : UINT64_MAX;
         return 0;
     }
-    size_t budget = max > (SIZE_MAX - 4096) / 64 ? SIZE_MAX : 64 * max + 4096;
-    scitt_buf_t others;
-    scitt_buf_init(&others, NULL, 0);
-    rc = arr_begin(&others, OID_INT8, q->num_keys - 1);
-    for (size_t i = 1; rc == 0 && i < q->num_keys; i++) {
-        rc = arr_i64(&others, q->keys[i]);
+    uint64_t budget = max > 1000000 ? 64000000 + 4096 : 64 * (uint64_t)max + 4096;
+    scitt_buf_t keys;
+    scitt_buf_init(&keys, NULL, 0);
+    rc = arr_begin(&keys, OID_INT8, q->num_keys);
+    for (size_t i = 0; rc == 0 && i < q->num_keys; i++) {
+        rc = arr_i64(&keys, q->keys[i]);
     }
     if (rc == 0) {
         p = (params_t){.n = 0};
-        p_int8(&p, (int64_t)q->keys[0]);
-        p_buf(&p, &others);
+        p_buf(&p, &keys);
         p_leaf(&p, lo);
         p_leaf(&p, hi);
         p_leaf(&p, budget);
-        p_leaf(&p, max < SIZE_MAX ? max + 1 : max);
+        p_leaf(&p, (uint64_t)max + 1);
         rc = query(rd, Q_QUERY, &p, &r);
     }
-    scitt_buf_cleanup(&others);
+    scitt_buf_cleanup(&keys);
     if (rc != 0) {
         return rc;
     }
@@ -1108,19 +1111,22 @@ static int pg_query(scitt_store_read_t *base, const scitt_store_query_t *q, uint
     if (rows < 1 || !is_i64(r, 0, 0)) {
         return SCITT_ECORRUPT;
     }
-    uint64_t examined = (uint64_t)get_i64(r, 0, 0);
+    /* Scanned past the bound: the last record was not examined. */
+    uint64_t stop = (uint64_t)get_i64(r, 0, 0) > budget && is_i64(r, 0, 1) ? (uint64_t)get_i64(r, 0, 1) : UINT64_MAX;
     size_t n = 0;
-    for (int row = 0; row < rows && !PQgetisnull(r, row, 2); row++) {
+    for (int row = 0; row < rows && is_i64(r, row, 2); row++) {
         uint64_t leaf = (uint64_t)get_i64(r, row, 2);
+        if (leaf >= stop) {
+            break;
+        }
         if (n == max) {
             *out_next = leaf; /* the next page starts exactly here */
             break;
         }
         out[n++] = leaf;
     }
-    if (n < max && examined == budget && is_i64(r, 0, 1)) {
-        uint64_t next = (uint64_t)get_i64(r, 0, 1) + 1;
-        *out_next = next < hi ? next : UINT64_MAX;
+    if (*out_next == UINT64_MAX) {
+        *out_next = stop;
     }
     *out_num = n;
     return 0;
