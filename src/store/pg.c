@@ -95,15 +95,16 @@ static const char *const stmt_sql[NUM_STMTS] = {
      * order, at most $5 + 1, and a leaf kept when every key has a record of
      * it. One row at least: records scanned, the last one's leaf, a match
      * (up to $6) or NULL. */
-    [Q_QUERY] = "WITH k AS (SELECT u.key, u.i, (SELECT count(*) FROM (SELECT 1 FROM scitt_index x WHERE x.key = u.key"
-                "   AND x.leaf >= $2::int8 AND x.leaf < $3::int8 LIMIT $4::int8 + 1) AS y) AS n"
-                "   FROM unnest($1::int8[]) WITH ORDINALITY AS u(key, i)),"
-                " c AS MATERIALIZED (SELECT leaf FROM scitt_index WHERE key = (SELECT key FROM k ORDER BY n, i LIMIT 1)"
-                "   AND leaf >= $2::int8 AND leaf < $3::int8 ORDER BY leaf LIMIT $4::int8 + 1),"
-                " m AS (SELECT leaf FROM c WHERE NOT EXISTS (SELECT 1 FROM k WHERE NOT EXISTS"
-                "   (SELECT 1 FROM scitt_index i WHERE i.key = k.key AND i.leaf = c.leaf)) ORDER BY leaf LIMIT $5::int8)"
-                " SELECT s.n, s.last, m.leaf FROM (SELECT count(*) AS n, max(leaf) AS last FROM c) AS s"
-                " LEFT JOIN m ON true ORDER BY m.leaf",
+    [Q_QUERY] =
+        "WITH k AS (SELECT u.key, u.i, (SELECT count(*) FROM (SELECT 1 FROM scitt_index x WHERE x.key = u.key"
+        "   AND x.leaf >= $2::int8 AND x.leaf < $3::int8 LIMIT $4::int8 + 1) AS y) AS n"
+        "   FROM unnest($1::int8[]) WITH ORDINALITY AS u(key, i)),"
+        " c AS MATERIALIZED (SELECT leaf FROM scitt_index WHERE key = (SELECT key FROM k ORDER BY n, i LIMIT 1)"
+        "   AND leaf >= $2::int8 AND leaf < $3::int8 ORDER BY leaf LIMIT $4::int8 + 1),"
+        " m AS (SELECT leaf FROM c WHERE NOT EXISTS (SELECT 1 FROM k WHERE NOT EXISTS"
+        "   (SELECT 1 FROM scitt_index i WHERE i.key = k.key AND i.leaf = c.leaf)) ORDER BY leaf LIMIT $5::int8)"
+        " SELECT s.n, s.last, m.leaf FROM (SELECT count(*) AS n, max(leaf) AS last FROM c) AS s"
+        " LEFT JOIN m ON true ORDER BY m.leaf",
     [Q_RESOLVE] = "SELECT l.log_end, h.root FROM scitt_log l LEFT JOIN scitt_heads h ON h.size = $1::int8"
                   " WHERE l.id = 0",
     [Q_BYTES] = "SELECT pg_database_size(current_database())::int8",
@@ -113,11 +114,12 @@ static const char *const stmt_sql[NUM_STMTS] = {
     [W_ENTRIES] = "INSERT INTO scitt_entries (leaf, entry_hash, stmt)"
                   " SELECT * FROM unnest($1::int8[], $2::bytea[], $3::bytea[])",
     [W_TILES] = "SELECT scitt_put_tiles($1::int2[], $2::int8[], $3::bytea[])",
-    [W_HEAD] = "INSERT INTO scitt_heads (size, root, time, receipt_sig, checkpoint, index_time)"
-               " VALUES ($1::int8, $2::bytea, $3::int8, $4::bytea, $5::bytea, greatest($3::int8, (SELECT index_time"
-               "   FROM scitt_heads WHERE size < $1::int8 ORDER BY size DESC LIMIT 1)))"
-               " ON CONFLICT (size) DO UPDATE SET root = EXCLUDED.root, time = EXCLUDED.time,"
-               " receipt_sig = EXCLUDED.receipt_sig, checkpoint = EXCLUDED.checkpoint, index_time = EXCLUDED.index_time",
+    [W_HEAD] =
+        "INSERT INTO scitt_heads (size, root, time, receipt_sig, checkpoint, index_time)"
+        " VALUES ($1::int8, $2::bytea, $3::int8, $4::bytea, $5::bytea, greatest($3::int8, (SELECT index_time"
+        "   FROM scitt_heads WHERE size < $1::int8 ORDER BY size DESC LIMIT 1)))"
+        " ON CONFLICT (size) DO UPDATE SET root = EXCLUDED.root, time = EXCLUDED.time,"
+        " receipt_sig = EXCLUDED.receipt_sig, checkpoint = EXCLUDED.checkpoint, index_time = EXCLUDED.index_time",
     [W_INDEX] = "INSERT INTO scitt_index (key, leaf) SELECT * FROM unnest($1::int8[], $2::int8[])"
                 " ON CONFLICT DO NOTHING",
     [W_NOTIFY] = "SELECT pg_notify('scitt_log', $1::text)",
@@ -407,8 +409,10 @@ static int migrate(pg_store_t *st, const char **why)
     if (rc == 0) {
         PGresult *r = PQexec(pg, "SELECT version FROM scitt_schema WHERE id = 0");
         rc = from_pg(pg, r);
-        if (rc == 0 && PQntuples(r) == 1) {
-            version = atoi(PQgetvalue(r, 0, 0));
+        uint64_t v = 0;
+        if (rc == 0 && PQntuples(r) == 1 &&
+            scitt_parse_u64(PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0), &v) == 0) {
+            version = v > INT32_MAX ? INT32_MAX : (int)v;
         }
         PQclear(r);
     }
@@ -715,8 +719,8 @@ static int resolve(pg_store_t *st)
         return SCITT_ECORRUPT;
     }
     uint64_t end = (uint64_t)get_i64(r, 0, 0);
-    bool root_ok = st->doubt_head < 0 ||
-                   (!PQgetisnull(r, 0, 1) && PQgetlength(r, 0, 1) == 32 && memcmp(PQgetvalue(r, 0, 1), st->doubt_root, 32) == 0);
+    bool root_ok = st->doubt_head < 0 || (!PQgetisnull(r, 0, 1) && PQgetlength(r, 0, 1) == 32 &&
+                                          memcmp(PQgetvalue(r, 0, 1), st->doubt_root, 32) == 0);
     PQclear(r);
     st->in_doubt = false;
     if (end == st->doubt_end && root_ok) {
@@ -1053,8 +1057,8 @@ static int pg_get_meta(scitt_store_read_t *base, const char *key, scitt_span_t *
  * then (with keys) at most `budget` records of the rarest key examined in
  * leaf order, as LMDB's runs do. out_next as store.h says: the first match
  * past `max`, or the first record the bound left unexamined. */
-static int pg_query(scitt_store_read_t *base, const scitt_store_query_t *q, uint64_t *out, size_t max,
-                    size_t *out_num, uint64_t *out_next)
+static int pg_query(scitt_store_read_t *base, const scitt_store_query_t *q, uint64_t *out, size_t max, size_t *out_num,
+                    uint64_t *out_next)
 {
     pg_read_t *rd = rd_of(base);
     *out_num = 0;

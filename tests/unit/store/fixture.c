@@ -88,8 +88,7 @@ static void create_database(void)
     char sql[96];
     snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
     exec_ok(c, sql);
-    snprintf(database, sizeof(database), "host=%s port=%s user=%s dbname=%s", PQhost(c), PQport(c), PQuser(c),
-             dbname);
+    snprintf(database, sizeof(database), "host=%s port=%s user=%s dbname=%s", PQhost(c), PQport(c), PQuser(c), dbname);
     PQfinish(c);
 }
 

@@ -323,9 +323,9 @@ static void *reader(void *arg)
             return (void *)1;
         }
         int rc = scitt_store_get_latest_head(rd, &h);
-        bool ok = rc == SCITT_ENOTFOUND ||
-                  (rc == 0 && (h.size == 0 || scitt_store_get_entry(rd, h.size - 1, &e) == 0) &&
-                   scitt_store_get_entry(rd, h.size, &e) == SCITT_ENOTFOUND);
+        bool ok =
+            rc == SCITT_ENOTFOUND || (rc == 0 && (h.size == 0 || scitt_store_get_entry(rd, h.size - 1, &e) == 0) &&
+                                      scitt_store_get_entry(rd, h.size, &e) == SCITT_ENOTFOUND);
         scitt_store_read_end(rd);
         if (!ok) {
             return (void *)2;
