@@ -30,7 +30,6 @@
  * batch's; unreachable, it returns SCITT_EINDOUBT and `maintain` resolves
  * the batch later, before anything else is committed.
  */
-#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -41,6 +40,7 @@
 
 #include "engine.h"
 #include "pg.h"
+#include "pq.h"
 
 #define LOCK_SCHEMA INT64_C(0x5c177d5c4e4d4101) /* advisory lock keys (per database) */
 #define LOCK_WRITER INT64_C(0x5c177d5772697401)
@@ -451,6 +451,10 @@ static int pg_open(scitt_store_t **out, const scitt_store_config_t *cfg, const c
         *why = "no database given";
         return SCITT_EINVAL;
     }
+    int rc = scitt_pq_load(why);
+    if (rc != 0) {
+        return rc;
+    }
     pg_store_t *st = calloc(1, sizeof(*st));
     if (st == NULL) {
         return SCITT_ENOMEM;
@@ -463,7 +467,7 @@ static int pg_open(scitt_store_t **out, const scitt_store_config_t *cfg, const c
     }
     pthread_mutex_init(&st->lock, NULL);
     st->writer.st = st;
-    int rc = connect_waiting(st, cfg->database_wait_ms, why);
+    rc = connect_waiting(st, cfg->database_wait_ms, why);
     if (rc == 0) {
         rc = migrate(st, why);
     }

@@ -13,7 +13,7 @@
 #include "scitt/crypto.h"
 
 #ifdef SCITT_HAVE_POSTGRESQL
-#include <libpq-fe.h>
+#include "pq.h"
 #endif
 
 static char dir[256];
@@ -52,6 +52,8 @@ static void quiet(void *arg, const char *msg)
 
 static PGconn *admin(const char *conninfo)
 {
+    const char *why = NULL;
+    cr_assert_eq(scitt_pq_load(&why), 0, "%s", why);
     PGconn *c = PQconnectdb(conninfo);
     cr_assert_eq(PQstatus(c), CONNECTION_OK, "cannot connect to the test database: %s", PQerrorMessage(c));
     PQsetNoticeProcessor(c, quiet, NULL);
