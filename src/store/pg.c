@@ -443,6 +443,7 @@ static int migrate(pg_store_t *st, const char **why)
 }
 
 static void drop_conn(void *arg);
+static void refresh_bytes(pg_store_t *st);
 
 static int pg_open(scitt_store_t **out, const scitt_store_config_t *cfg, const char **why)
 {
@@ -480,6 +481,7 @@ static int pg_open(scitt_store_t **out, const scitt_store_config_t *cfg, const c
         return rc;
     }
     st->available = true;
+    refresh_bytes(st);
     *out = &st->base;
     return 0;
 }
@@ -553,6 +555,19 @@ static int writer_ready(pg_store_t *st)
         }
     }
     return 0;
+}
+
+/* refresh_bytes reads the database's size for stats (the writer's
+ * connection: at open and from maintain, every BYTES_EVERY seconds). */
+static void refresh_bytes(pg_store_t *st)
+{
+    params_t p = {.n = 0};
+    PGresult *r;
+    if (run(&st->writer, Q_BYTES, &p, &r) == 0 && PQntuples(r) == 1 && is_i64(r, 0, 0)) {
+        st->bytes = (uint64_t)get_i64(r, 0, 0);
+        st->bytes_at = time(NULL);
+    }
+    PQclear(r);
 }
 
 static int meta_write(pg_store_t *st, const char *key, scitt_span_t value)
@@ -798,15 +813,8 @@ static int pg_maintain(scitt_store_t *base)
         /* Resolved either way: the sequencer re-reads the log. */
     }
     rc = writer_ready(st);
-    time_t now = time(NULL);
-    if (rc == 0 && now - st->bytes_at >= BYTES_EVERY) {
-        params_t p = {.n = 0};
-        PGresult *r;
-        if (run(&st->writer, Q_BYTES, &p, &r) == 0 && PQntuples(r) == 1 && is_i64(r, 0, 0)) {
-            st->bytes = (uint64_t)get_i64(r, 0, 0);
-            st->bytes_at = now;
-        }
-        PQclear(r);
+    if (rc == 0 && time(NULL) - st->bytes_at >= BYTES_EVERY) {
+        refresh_bytes(st);
     }
     return rc;
 }
@@ -850,7 +858,10 @@ static int thread_conn(pg_store_t *st, pg_conn_t **out)
         PQreset(c->pg);
         c->prepared = 0;
         PQsetNoticeProcessor(c->pg, quiet, NULL);
-        st->reconnects += PQstatus(c->pg) == CONNECTION_OK;
+        if (PQstatus(c->pg) == CONNECTION_OK) {
+            st->reconnects++;
+            st->available = true;
+        }
     }
     *out = c;
     return PQstatus(c->pg) == CONNECTION_OK ? 0 : SCITT_EUNAVAIL;

@@ -76,6 +76,25 @@ void fx_sql(const char *sql)
     PQfinish(c);
 }
 
+void fx_server_sql(const char *fmt)
+{
+    cr_assert(fx_pg());
+    char sql[512];
+    size_t n = 0;
+    for (const char *p = fmt; *p != '\0' && n + sizeof(dbname) < sizeof(sql); p++) {
+        if (p[0] == '%' && p[1] == 's') {
+            n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s", dbname);
+            p++;
+        } else {
+            sql[n++] = *p;
+        }
+    }
+    sql[n] = '\0';
+    PGconn *c = admin(getenv("SCITT_TEST_DATABASE"));
+    exec_ok(c, sql);
+    PQfinish(c);
+}
+
 static void create_database(void)
 {
     const char *server = getenv("SCITT_TEST_DATABASE");
@@ -107,6 +126,11 @@ void fx_sql(const char *sql)
 {
     (void)sql;
     cr_assert_fail("built without PostgreSQL");
+}
+
+void fx_server_sql(const char *sql)
+{
+    fx_sql(sql);
 }
 
 static void create_database(void)

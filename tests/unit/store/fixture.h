@@ -24,8 +24,11 @@ bool fx_pg(void);
 const char *fx_dir(void);
 /* fx_config points `cfg` at the test's store (dir or database). */
 void fx_config(scitt_store_config_t *cfg);
-/* fx_sql runs fixed SQL on the test's database (PostgreSQL only). */
+/* fx_sql runs fixed SQL on the test's database, fx_server_sql on the
+ * server's (SCITT_TEST_DATABASE), after replacing each "%s" in it with the
+ * test database's name (PostgreSQL only). */
 void fx_sql(const char *sql);
+void fx_server_sql(const char *sql);
 
 /* fx_commit_batch commits `n` entries of `entry_len` bytes from leaf
  * `first` (each filled from its index), their level-0 tile and a head at

@@ -310,6 +310,62 @@ Test(store_pg, writer_reconnects_after_a_dropped_connection)
     scitt_store_close(st);
 }
 
+/* A deferred trigger that ends the session at COMMIT of the batch ending
+ * at 20: the connection drops while COMMIT is in flight, the transaction
+ * rolls back, and the engine must find out which. */
+static void kill_commit_of_20(void)
+{
+    fx_sql("CREATE FUNCTION kill_self() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+           " PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5); RETURN NULL; END $$;"
+           "CREATE CONSTRAINT TRIGGER kill AFTER INSERT ON scitt_heads DEFERRABLE INITIALLY DEFERRED"
+           " FOR EACH ROW WHEN (NEW.size = 20) EXECUTE FUNCTION kill_self()");
+}
+
+/* The connection lost during COMMIT, the database reachable again: the
+ * engine reconnects, sees the log end unmoved, and says SCITT_EUNAVAIL
+ * (nothing written; the batch may be retried). */
+Test(store_pg, commit_lost_in_flight_resolved_as_not_written)
+{
+    PG_ONLY();
+    scitt_store_t *st = open_store();
+    char why[256];
+    cr_assert_eq(scitt_store_writer_acquire(st, why, sizeof(why)), 0);
+    cr_assert_eq(fx_commit_batch(st, 0, 10, 100), 0);
+    kill_commit_of_20();
+    int rc = fx_commit_batch(st, 10, 10, 100);
+    cr_assert_eq(rc, SCITT_EUNAVAIL, "got %s", scitt_err_name(rc));
+    cr_assert_eq(scitt_store_maintain(st), 0);
+    fx_sql("DROP TRIGGER kill ON scitt_heads");
+    cr_assert_eq(fx_commit_batch(st, 10, 10, 100), 0);
+    fx_check_log(st, 20, 100);
+    scitt_store_close(st);
+}
+
+/* The same with the database unreachable afterwards: SCITT_EINDOUBT; the
+ * store refuses commits until maintain, once it can reach the database,
+ * has resolved the batch. */
+Test(store_pg, commit_in_doubt_until_maintain_resolves_it, .timeout = 60)
+{
+    PG_ONLY();
+    scitt_store_t *st = open_store();
+    cr_assert_eq(fx_commit_batch(st, 0, 10, 100), 0);
+    kill_commit_of_20();
+    fx_server_sql("ALTER DATABASE %s ALLOW_CONNECTIONS false");
+    int rc = fx_commit_batch(st, 10, 10, 100);
+    cr_assert_eq(rc, SCITT_EINDOUBT, "got %s", scitt_err_name(rc));
+    cr_assert_eq(scitt_store_maintain(st), SCITT_EINDOUBT);
+    cr_assert_eq(fx_commit_batch(st, 10, 10, 100), SCITT_EINDOUBT, "no commit while one is in doubt");
+    scitt_store_stats_t s;
+    scitt_store_stats(st, &s);
+    cr_assert_not(s.available);
+    fx_server_sql("ALTER DATABASE %s ALLOW_CONNECTIONS true");
+    cr_assert_eq(scitt_store_maintain(st), 0, "resolved: not written");
+    fx_sql("DROP TRIGGER kill ON scitt_heads");
+    cr_assert_eq(fx_commit_batch(st, 10, 10, 100), 0);
+    fx_check_log(st, 20, 100);
+    scitt_store_close(st);
+}
+
 /* Readers on other threads while the writer commits: every handle sees a
  * whole batch or none of it (the head and its entries agree). */
 static void *reader(void *arg)
