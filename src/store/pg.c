@@ -90,11 +90,11 @@ static const char *const stmt_sql[NUM_STMTS] = {
     [Q_RANGE] = "SELECT greatest($1::int8, CASE WHEN $2::int8 > 0 THEN scitt_time_leaf($2) ELSE 0 END),"
                 " CASE WHEN $3::int8 = 0 THEN log_end WHEN $3::int8 < 0 THEN 0"
                 " ELSE least(log_end, scitt_time_leaf($3)) END FROM scitt_log WHERE id = 0",
-    /* The driver is the key with the fewest records in [lo, hi) (each
-     * counted up to the bound, $5 + 1); its records are scanned in leaf
-     * order, at most $5 + 1, and a leaf kept when every key has a record of
-     * it. One row at least: records scanned, the last one's leaf, a match
-     * (up to $6) or NULL. */
+    /* Keys $1 over leaves [$2, $3): the driver is the key with the fewest
+     * records there (each counted up to the bound $4, plus one); its
+     * records are scanned in leaf order, at most $4 + 1, and a leaf kept
+     * when every key has a record of it. One row at least: records
+     * scanned, the last one's leaf, a match (up to $5) or NULL. */
     [Q_QUERY] =
         "WITH k AS (SELECT u.key, u.i, (SELECT count(*) FROM (SELECT 1 FROM scitt_index x WHERE x.key = u.key"
         "   AND x.leaf >= $2::int8 AND x.leaf < $3::int8 LIMIT $4::int8 + 1) AS y) AS n"
@@ -662,6 +662,16 @@ static void p_buf(params_t *p, const scitt_buf_t *b)
     p_bytes(p, b->base, b->len);
 }
 
+/* run_arrays runs a statement whose parameters are the `n` arrays `a`. */
+static int run_arrays(pg_conn_t *c, int id, const scitt_buf_t *a, int n)
+{
+    params_t p = {.n = 0};
+    for (int i = 0; i < n; i++) {
+        p_buf(&p, &a[i]);
+    }
+    return run_once(c, id, &p);
+}
+
 /* write_batch runs the batch's statements inside the open transaction. */
 static int write_batch(pg_store_t *st, const scitt_store_batch_t *b, const scitt_buf_t a[8])
 {
@@ -674,18 +684,10 @@ static int write_batch(pg_store_t *st, const scitt_store_batch_t *b, const scitt
     p_int8(&p, 0); /* writer epoch: issue 18 */
     int rc = run_once(w, W_ADVANCE, &p);
     if (rc == 0 && b->num_entries > 0) {
-        p = (params_t){.n = 0};
-        p_buf(&p, &a[0]);
-        p_buf(&p, &a[1]);
-        p_buf(&p, &a[2]);
-        rc = run_once(w, W_ENTRIES, &p);
+        rc = run_arrays(w, W_ENTRIES, &a[0], 3);
     }
     if (rc == 0 && b->num_tiles > 0) {
-        p = (params_t){.n = 0};
-        p_buf(&p, &a[3]);
-        p_buf(&p, &a[4]);
-        p_buf(&p, &a[5]);
-        rc = run_once(w, W_TILES, &p);
+        rc = run_arrays(w, W_TILES, &a[3], 3);
     }
     if (rc == 0 && b->head != NULL) {
         const scitt_store_head_t *h = b->head;
@@ -698,10 +700,7 @@ static int write_batch(pg_store_t *st, const scitt_store_batch_t *b, const scitt
         rc = run_once(w, W_HEAD, &p);
     }
     if (rc == 0 && b->num_index > 0) {
-        p = (params_t){.n = 0};
-        p_buf(&p, &a[6]);
-        p_buf(&p, &a[7]);
-        rc = run_once(w, W_INDEX, &p);
+        rc = run_arrays(w, W_INDEX, &a[6], 2);
     }
     if (rc == 0) {
         char text[24];
