@@ -81,6 +81,7 @@
 #include "engine.h"
 #include "entryidx.h"
 #include "index.h"
+#include "tuning.h"
 #include "scitt/crypto.h"
 #include "scitt/sha256.h"
 #include "scitt/store.h"
@@ -415,11 +416,13 @@ static int lmdb_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
         free(st);
         return SCITT_ENOMEM;
     }
-    st->map_size_max = cfg->map_size_max != 0 ? cfg->map_size_max : SIZE_MAX;
-    st->map_size = cfg->map_size != 0 ? cfg->map_size : default_map_size(st->map_size_max);
-    st->grow_when_full = cfg->grow_when_full;
+    static const struct scitt_store_tuning defaults;
+    const struct scitt_store_tuning *tu = cfg->tuning != NULL ? cfg->tuning : &defaults;
+    st->map_size_max = tu->map_size_max != 0 ? tu->map_size_max : SIZE_MAX;
+    st->map_size = tu->map_size != 0 ? tu->map_size : default_map_size(st->map_size_max);
+    st->grow_when_full = tu->grow_when_full;
     st->base.entry_hash = cfg->entry_hash; /* open_entryidx hashes entries (the dispatcher fills the rest) */
-    scitt_store__index_writer_init(&st->index, cfg->index_fanout, cfg->index_run_max);
+    scitt_store__index_writer_init(&st->index, tu->index_fanout, tu->index_run_max);
 
     int rc = mdb_env_create(&st->env);
     if (rc != 0) {
@@ -429,7 +432,7 @@ static int lmdb_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
     mdb_env_set_maxreaders(st->env, 512);
     rc = mdb_env_set_mapsize(st->env, st->map_size);
     if (rc == 0) {
-        rc = mdb_env_open(st->env, cfg->dir, MDB_NOTLS | (cfg->nosync ? MDB_NOSYNC : 0), 0600);
+        rc = mdb_env_open(st->env, cfg->dir, MDB_NOTLS | (tu->nosync ? MDB_NOSYNC : 0), 0600);
     }
     if (rc != 0) {
         *why = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ? "the data folder does not hold an LMDB environment"
@@ -467,7 +470,7 @@ static int lmdb_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
     uint8_t entryidx_id[SCITT_ENTRYIDX_ID_LEN];
     rc = check_format(st, entryidx_id, why);
     if (rc == 0) {
-        rc = open_entryidx(st, entryidx_id, cfg->nosync, why);
+        rc = open_entryidx(st, entryidx_id, tu->nosync, why);
     }
     if (rc != 0) {
         scitt_entryidx_close(st->entryidx);
@@ -507,11 +510,6 @@ static void lmdb_close(scitt_store_t *base)
         free(st->dir);
         free(st);
     }
-}
-
-size_t scitt_store_map_size(scitt_store_t *st)
-{
-    return ((lmdb_t *)st)->map_size;
 }
 
 static void tile_key(uint8_t key[9], unsigned level, uint64_t index)
@@ -638,7 +636,7 @@ static void grow_ahead(lmdb_t *st)
     }
 }
 
-void scitt_store_map_stats(scitt_store_t *base, scitt_store_map_stats_t *out)
+void scitt_store__lmdb_map_stats(scitt_store_t *base, scitt_store__lmdb_map_stats_t *out)
 {
     lmdb_t *st = (lmdb_t *)base;
     out->size = st->map_size;
