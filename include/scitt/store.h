@@ -144,10 +144,10 @@ int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch);
 /* scitt_store_meta_put writes one meta value in its own transaction. */
 int scitt_store_meta_put(scitt_store_t *st, const char *key, scitt_span_t value);
 
-/* Reading. scitt_store_read_begin starts a read handle; every span it
- * hands out is valid until scitt_store_read_end(). A reader is used by one
- * thread at a time. Never nest read transactions on one thread: a map
- * growth waiting between the two would deadlock it. */
+/* Reading. scitt_store_read_begin starts a read handle (one consistent
+ * snapshot); every span it hands out is valid until scitt_store_read_end().
+ * A handle is used by one thread at a time, begun and ended on the same
+ * thread; a thread may hold several at once. */
 int scitt_store_read_begin(scitt_store_t *st, scitt_store_read_t **out);
 void scitt_store_read_end(scitt_store_read_t *rd);
 

@@ -40,7 +40,10 @@
  *    end first (a compare-and-swap): a gap or an overlap writes nothing.
  *  - Growing the map (mdb_env_set_mapsize) is only allowed while no
  *    transaction is open in this process. Readers therefore hold `grow_lock`
- *    shared for the life of their read transaction. A growth that waits for
+ *    shared for the life of their read transaction, re-entrant per thread
+ *    (hold_grow_lock): a thread that holds it already takes it no second
+ *    time, so read handles nest without ever waiting behind a growth that
+ *    waits for their own thread. A growth that waits for
  *    them stalls every new reader (the lock prefers the writer), GETs on the
  *    io loop included, for as long as the longest reader runs (an audit
  *    page, the answer thread's batch of receipts). So the map grows ahead
@@ -790,10 +793,59 @@ static int lmdb_meta_put(scitt_store_t *st, const char *key, scitt_span_t value)
     return write_txn((lmdb_t *)st, fill_meta, &kv);
 }
 
+/* The grow locks this thread holds shared, with its read handles on each
+ * store: the lock is taken by the first handle and released by the last,
+ * so a nested read_begin never waits (a pending growth, preferred by the
+ * lock, would wait for this very thread). A thread with handles on more
+ * stores than slots takes the lock per handle (never seen: a thread reads
+ * one or two stores). */
+enum { HELD_SLOTS = 4 };
+static _Thread_local struct {
+    const lmdb_t *st;
+    unsigned depth;
+} held[HELD_SLOTS];
+
+/* held_slot: this thread's slot for `st` (claiming a free one when `claim`),
+ * or NULL. */
+static unsigned *held_slot(const lmdb_t *st, bool claim)
+{
+    for (int i = 0; i < HELD_SLOTS; i++) {
+        if (held[i].depth > 0 && held[i].st == st) {
+            return &held[i].depth;
+        }
+    }
+    for (int i = 0; claim && i < HELD_SLOTS; i++) {
+        if (held[i].depth == 0) {
+            held[i].st = st;
+            return &held[i].depth;
+        }
+    }
+    return NULL;
+}
+
+static void hold_grow_lock(lmdb_t *st)
+{
+    unsigned *depth = held_slot(st, true);
+    if (depth == NULL || *depth == 0) {
+        pthread_rwlock_rdlock(&st->grow_lock);
+    }
+    if (depth != NULL) {
+        (*depth)++;
+    }
+}
+
+static void release_grow_lock(lmdb_t *st)
+{
+    unsigned *depth = held_slot(st, false);
+    if (depth == NULL || --*depth == 0) {
+        pthread_rwlock_unlock(&st->grow_lock);
+    }
+}
+
 static int lmdb_read_begin(scitt_store_t *base, scitt_store_read_t **out)
 {
     lmdb_t *st = (lmdb_t *)base;
-    pthread_rwlock_rdlock(&st->grow_lock);
+    hold_grow_lock(st);
     pthread_mutex_lock(&st->spare_lock);
     lmdb_read_t *rd = st->num_spare > 0 ? st->spare[--st->num_spare] : NULL;
     pthread_mutex_unlock(&st->spare_lock);
@@ -806,7 +858,7 @@ static int lmdb_read_begin(scitt_store_t *base, scitt_store_read_t **out)
         rd = malloc(sizeof(*rd));
         int rc = rd == NULL ? ENOMEM : mdb_txn_begin(st->env, NULL, MDB_RDONLY, &rd->txn);
         if (rc != 0) {
-            pthread_rwlock_unlock(&st->grow_lock);
+            release_grow_lock(st);
             free(rd);
             return from_mdb(rc);
         }
@@ -831,7 +883,7 @@ static void lmdb_read_end(scitt_store_read_t *handle)
         mdb_txn_abort(rd->txn);
         free(rd);
     }
-    pthread_rwlock_unlock(&st->grow_lock);
+    release_grow_lock(st);
 }
 
 static int get(lmdb_read_t *rd, int db, const void *key, size_t key_len, MDB_val *out)
