@@ -179,12 +179,16 @@ static void quiet(void *arg, const char *msg)
 }
 
 /* connect_db connects with `conninfo` as given (a URI or key=value text:
- * passfile, service and PG* variables work), a connect timeout unless it
- * names one. NULL only when out of memory. */
+ * passfile, service and PG* variables work; what it names wins over the
+ * defaults here): a connect timeout, and TCP keepalives and a user timeout
+ * so that a statement waiting on a vanished server fails in about 20 s
+ * instead of hanging its thread. NULL only when out of memory. */
 static PGconn *connect_db(const char *conninfo)
 {
-    const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
-    const char *const vals[] = {"2", "scittd", conninfo, NULL};
+    const char *const keys[] = {
+        "connect_timeout",  "fallback_application_name", "keepalives_idle", "keepalives_interval",
+        "keepalives_count", "tcp_user_timeout",          "dbname",          NULL};
+    const char *const vals[] = {"2", "scittd", "10", "3", "3", "20000", conninfo, NULL};
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
     if (pg != NULL) {
         PQsetNoticeProcessor(pg, quiet, NULL);
@@ -578,11 +582,30 @@ static int meta_write(pg_store_t *st, const char *key, scitt_span_t value)
     return run_once(&st->writer, W_META, &p);
 }
 
+/* writer_begin opens the writer's transaction. A connection found dead
+ * only now (the server restarted while we were idle: libpq notices on the
+ * next statement) is reconnected and BEGIN sent again: nothing was written. */
+static int writer_begin(pg_store_t *st)
+{
+    int rc = writer_ready(st);
+    rc = rc == 0 ? exec_text(st->writer.pg, "BEGIN") : rc;
+    if (rc == SCITT_EUNAVAIL && PQstatus(st->writer.pg) != CONNECTION_OK) {
+        rc = writer_ready(st);
+        rc = rc == 0 ? exec_text(st->writer.pg, "BEGIN") : rc;
+    }
+    return rc;
+}
+
 static int pg_meta_put(scitt_store_t *base, const char *key, scitt_span_t value)
 {
     pg_store_t *st = of(base);
-    int rc = writer_ready(st);
-    return rc == 0 ? meta_write(st, key, value) : rc;
+    int rc = writer_begin(st);
+    rc = rc == 0 ? meta_write(st, key, value) : rc;
+    rc = rc == 0 ? exec_text(st->writer.pg, "COMMIT") : rc;
+    if (rc != 0 && PQstatus(st->writer.pg) == CONNECTION_OK) {
+        (void)exec_text(st->writer.pg, "ROLLBACK");
+    }
+    return rc;
 }
 
 static int pg_writer_acquire(scitt_store_t *base, char *why, size_t cap)
@@ -762,8 +785,7 @@ static int pg_commit(scitt_store_t *base, const scitt_store_batch_t *b)
         scitt_buf_init(&a[i], NULL, 0);
     }
     int rc = batch_arrays(b, a);
-    rc = rc == 0 ? writer_ready(st) : rc;
-    rc = rc == 0 ? exec_text(st->writer.pg, "BEGIN") : rc;
+    rc = rc == 0 ? writer_begin(st) : rc;
     if (rc == 0) {
         rc = write_batch(st, b, a);
         if (rc != 0) {
@@ -875,8 +897,13 @@ static int pg_read_begin(scitt_store_t *base, scitt_store_read_t **out)
         return rc;
     }
     if (c->depth == 0) {
-        /* The snapshot is taken by the first statement: take it now. */
-        rc = exec_text(c->pg, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT 1");
+        /* The snapshot is taken by the first statement: take it now. A
+         * connection found dead only now gets one more try. */
+        static const char begin[] = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT 1";
+        rc = exec_text(c->pg, begin);
+        if (rc == SCITT_EUNAVAIL && PQstatus(c->pg) != CONNECTION_OK && thread_conn(st, &c) == 0) {
+            rc = exec_text(c->pg, begin);
+        }
         if (rc != 0) {
             (void)exec_text(c->pg, "ROLLBACK");
             return rc;
