@@ -816,8 +816,8 @@ static int pg_commit(scitt_store_t *base, const scitt_store_batch_t *b)
     } else if (rc == SCITT_ECONFLICT) {
         st->conflicts++;
     }
-    if (rc == SCITT_EUNAVAIL) {
-        st->available = false;
+    if (rc == 0 || rc == SCITT_EUNAVAIL) {
+        st->available = rc == 0;
     }
     return rc;
 }
@@ -955,8 +955,9 @@ static int query(pg_read_t *rd, int id, const params_t *p, PGresult **out)
     int rc = run(rd->c, id, p, out);
     if (rc == 0) {
         rd->res[rd->num_res++] = *out;
-    } else if (rc == SCITT_EUNAVAIL) {
-        rd->c->st->available = false;
+    }
+    if (rc == 0 || rc == SCITT_EUNAVAIL) {
+        atomic_store_explicit(&rd->c->st->available, rc == 0, memory_order_relaxed);
     }
     return rc;
 }
