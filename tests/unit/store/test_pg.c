@@ -28,12 +28,7 @@ TestSuite(store_pg, .init = fx_init, .fini = fx_fini);
 static scitt_store_t *open_store(void)
 {
     scitt_store_config_t cfg = {0};
-    fx_config(&cfg);
-    scitt_store_t *st;
-    const char *why = NULL;
-    int rc = scitt_store_open(&st, &cfg, &why);
-    cr_assert_eq(rc, 0, "open: %s (%s)", scitt_strerror(rc), why ? why : "");
-    return st;
+    return fx_open(&cfg);
 }
 
 static uint64_t log_end(scitt_store_t *st)
