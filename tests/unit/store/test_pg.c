@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "pg.h"
 #include "scitt/crypto.h"
 #include "scitt/store.h"
 
@@ -367,6 +368,37 @@ Test(store_pg, commit_in_doubt_until_maintain_resolves_it, .timeout = 60)
     cr_assert_eq(fx_commit_batch(st, 10, 10, 100), 0);
     fx_check_log(st, 20, 100);
     scitt_store_close(st);
+}
+
+/* COMMIT succeeded but its reply was lost: the engine reconnects, finds
+ * the log end moved and the head's root its own, and returns 0. */
+Test(store_pg, commit_reply_lost_resolved_as_written)
+{
+#ifdef SCITT_HAVE_POSTGRESQL
+    PG_ONLY();
+    scitt_store_t *st = open_store();
+    cr_assert_eq(fx_commit_batch(st, 0, 10, 100), 0);
+    scitt_store__pg_lose_commit_reply(st);
+    cr_assert_eq(fx_commit_batch(st, 10, 10, 100), 0);
+    scitt_store_stats_t s;
+    scitt_store_stats(st, &s);
+    cr_assert_eq(s.reconnects, 1);
+    cr_assert_eq(s.commits, 2);
+    fx_check_log(st, 20, 100);
+    cr_assert_eq(fx_commit_batch(st, 20, 1, 100), 0);
+    /* Unreachable at that moment: in doubt, until maintain finds it written. */
+    scitt_store__pg_lose_commit_reply(st);
+    fx_server_sql("ALTER DATABASE %s ALLOW_CONNECTIONS false");
+    int rc = fx_commit_batch(st, 21, 4, 100);
+    cr_assert_eq(rc, SCITT_EINDOUBT, "got %s", scitt_err_name(rc));
+    fx_server_sql("ALTER DATABASE %s ALLOW_CONNECTIONS true");
+    cr_assert_eq(scitt_store_maintain(st), 0);
+    fx_check_log(st, 25, 100);
+    cr_assert_eq(fx_commit_batch(st, 25, 1, 100), 0, "the log end is 25: the batch was written");
+    scitt_store_close(st);
+#else
+    cr_skip_test("PostgreSQL only");
+#endif
 }
 
 /* Readers on other threads while the writer commits: every handle sees a
