@@ -401,6 +401,58 @@ Test(store_pg, commit_reply_lost_resolved_as_written)
 #endif
 }
 
+/* connections_are asserts (retrying for up to 5 s: a closed session ends
+ * a moment later) that the test database has `n` sessions besides the
+ * asking one. */
+static void connections_are(int n)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "DO $$ BEGIN FOR i IN 1..100 LOOP IF (SELECT count(*) - 1 FROM pg_stat_activity"
+             " WHERE datname = current_database()) = %d THEN RETURN; END IF; PERFORM pg_sleep(0.05); END LOOP;"
+             " RAISE EXCEPTION 'not %d connections'; END $$",
+             n, n);
+    fx_sql(sql);
+}
+
+static void *read_once(void *arg)
+{
+    scitt_store_read_t *rd;
+    scitt_store_head_t h;
+    if (scitt_store_read_begin(arg, &rd) != 0) {
+        return (void *)1;
+    }
+    int rc = scitt_store_get_latest_head(rd, &h);
+    scitt_store_read_end(rd);
+    return rc == 0 ? NULL : (void *)2;
+}
+
+/* Reads use one connection per thread, opened on its first read_begin and
+ * reused (nested handles too); a thread's connection closes when it ends. */
+Test(store_pg, one_connection_per_reading_thread)
+{
+    PG_ONLY();
+    scitt_store_t *st = open_store();
+    cr_assert_eq(fx_commit_batch(st, 0, 10, 100), 0);
+    connections_are(1); /* the writer */
+    for (int i = 0; i < 20; i++) {
+        scitt_store_read_t *rd, *inner;
+        cr_assert_eq(scitt_store_read_begin(st, &rd), 0);
+        cr_assert_eq(scitt_store_read_begin(st, &inner), 0);
+        scitt_store_read_end(inner);
+        scitt_store_read_end(rd);
+    }
+    connections_are(2);
+    pthread_t th;
+    void *res;
+    cr_assert_eq(pthread_create(&th, NULL, read_once, st), 0);
+    pthread_join(th, &res);
+    cr_assert_null(res);
+    connections_are(2);
+    scitt_store_close(st);
+    connections_are(0);
+}
+
 /* Readers on other threads while the writer commits: every handle sees a
  * whole batch or none of it (the head and its entries agree). */
 static void *reader(void *arg)
