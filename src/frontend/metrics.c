@@ -68,6 +68,35 @@ static int hist(scitt_buf_t *b, const char *name, const char *help, const scitt_
     return rc;
 }
 
+/* store_metrics: the store's failures as the sequencer and the reads met them. */
+static int store_metrics(const scitt_frontend_t *fe, const scitt_seq_stats_t *st, scitt_buf_t *b)
+{
+    static const char *const causes[SCITT_SEQ_FAIL_NUM] = {"unavailable", "conflict", "no_space", "in_doubt", "other"};
+    int rc = scitt_buf_printf(b, "# HELP scittd_commit_failures_total Batch commits that failed, by cause.\n"
+                                 "# TYPE scittd_commit_failures_total counter\n");
+    for (size_t i = 0; rc == 0 && i < SCITT_SEQ_FAIL_NUM; i++) {
+        rc = scitt_buf_printf(b, "scittd_commit_failures_total{cause=\"%s\"} %llu\n", causes[i],
+                              (unsigned long long)st->commit_failures[i]);
+    }
+    if (rc == 0) {
+        rc = scitt_buf_printf(
+            b,
+            "# HELP scittd_in_doubt_resolutions_total Commits in doubt by how they were settled.\n"
+            "# TYPE scittd_in_doubt_resolutions_total counter\n"
+            "scittd_in_doubt_resolutions_total{outcome=\"committed\"} %llu\n"
+            "scittd_in_doubt_resolutions_total{outcome=\"rolled_back\"} %llu\n"
+            "scittd_in_doubt_resolutions_total{outcome=\"given_up\"} %llu\n"
+            "# HELP scittd_in_doubt 1 while a batch waits for its commit's outcome.\n"
+            "# TYPE scittd_in_doubt gauge\nscittd_in_doubt %d\n"
+            "# HELP scittd_unavailable_reads_total Reads answered 503 because the store could not be reached.\n"
+            "# TYPE scittd_unavailable_reads_total counter\nscittd_unavailable_reads_total %llu\n",
+            (unsigned long long)st->in_doubt_committed, (unsigned long long)st->in_doubt_rolled_back,
+            (unsigned long long)st->in_doubt_given_up, st->in_doubt ? 1 : 0,
+            (unsigned long long)fe->metrics.unavailable_reads);
+    }
+    return rc;
+}
+
 int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
 {
     static const char *const results[SCITT_H2_REG_NUM] = {"created",   "duplicate",   "accepted", "rejected",
@@ -153,6 +182,9 @@ int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
                               (unsigned long long)m->damaged_reads, (unsigned long long)m->connections_failed,
                               fe->resp_bytes, (unsigned long long)m->responses_shed,
                               (unsigned long long)m->stalled_closed);
+    }
+    if (rc == 0) {
+        rc = store_metrics(fe, &st, b);
     }
     return rc;
 }
