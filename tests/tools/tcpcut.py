@@ -7,9 +7,11 @@ As a module:
     cut = TcpCut("127.0.0.1", pg_port)      # listens on cut.port
     cut.reset_all()                         # RST every open connection
     cut.refuse(3.0)                         # reset new connections for 3 s
-    cut.arm(rb"COMMIT", forward=True, refuse_seconds=3.0)
+    cut.arm(rb"COMMIT", forward=True, refuse_seconds=3.0, conn_seen=rb"INSERT")
         # the next client chunk matching the pattern (a regular expression,
-        # case-insensitive) is passed to the server (forward=True: the
+        # case-insensitive), on a connection whose client already sent
+        # something matching conn_seen (when given: picks the writer's
+        # connection among readers' ones), is passed to the server (forward=True: the
         # commit happens) or dropped (False: it does not); then the client
         # side is reset, nothing more of the server's answer reaches it,
         # the server side is closed gracefully (so a forwarded COMMIT
@@ -49,6 +51,7 @@ class _Pair:
         self.client, self.server = client, server
         self.cut = False  # the client side was reset: drop the server's bytes
         self.client_bytes = 0
+        self.seen = False  # the client sent what arm()'s conn_seen asks for
 
 
 class TcpCut:
@@ -60,6 +63,7 @@ class TcpCut:
         self.pattern = None
         self.forward = True
         self.refuse_seconds = 0.0
+        self.conn_seen = None
         self.cut_after = None  # reset a connection once its client sent this many bytes
         self.cuts = 0  # connections cut so far
         self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -83,11 +87,12 @@ class TcpCut:
         with self.lock:
             self.refuse_until = time.monotonic() + seconds
 
-    def arm(self, pattern=rb"\bCOMMIT\b", forward=True, refuse_seconds=0.0):
+    def arm(self, pattern=rb"\bCOMMIT\b", forward=True, refuse_seconds=0.0, conn_seen=None):
         with self.lock:
             self.pattern = re.compile(pattern, re.IGNORECASE)
             self.forward = forward
             self.refuse_seconds = refuse_seconds
+            self.conn_seen = re.compile(conn_seen, re.IGNORECASE) if conn_seen else None
 
     def armed(self):
         with self.lock:
@@ -146,7 +151,10 @@ class TcpCut:
             if not data:
                 break
             with self.lock:
-                hit = self.pattern is not None and self.pattern.search(data) is not None
+                if self.conn_seen is not None and not p.seen:
+                    p.seen = self.conn_seen.search(data) is not None
+                eligible = self.conn_seen is None or p.seen
+                hit = eligible and self.pattern is not None and self.pattern.search(data) is not None
                 forward, refuse = self.forward, self.refuse_seconds
                 if hit:
                     self.pattern = None
