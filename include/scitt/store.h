@@ -1,37 +1,15 @@
 /*
- * store.h: the log's durable state in one LMDB environment (DESIGN.md
- * section 3), plus the entry index in a file beside it.
+ * store.h: the log's durable state behind one interface (DESIGN.md section
+ * 3): entries by leaf index, Merkle tiles, signed tree heads, meta values,
+ * an exact entry index (entry hash -> leaf) and the audit indexes. Two
+ * engines implement it (src/store/engine.h): LMDB in a data folder (the
+ * default; src/store/lmdb.c describes its layout) and PostgreSQL.
  *
- *   entries  leaf index (u64 BE)          -> normalised statement bytes
- *   tiles    level (u8) || index (u64 BE) -> up to 256 x 32-byte hashes
- *   heads    tree size (u64 BE)           -> signed tree head (see below)
- *   meta     text key                     -> value ("format", "origin", key ids,
- *                                            "dedup_id")
- *   index    first leaf (u64 BE)          -> a run of index records: 16-byte
- *                                            header (level, flags, count, end
- *                                            leaf), then count x (key u64 BE,
- *                                            leaf u64 BE) sorted (src/store/index.c)
- *   times    time (u64 BE) || first leaf  -> empty: one per batch
- *   <dir>/dedup.idx  entry hash -> leaf index (src/store/entryidx.h)
- *
- * Format "3" (issue 10) added `index` and `times`, written in each batch's
- * transaction; format "2" stores (no indexes) are refused (SCITT_EFORMAT,
- * with a reason) rather than indexed after the fact.
- *
- * Format "2": the entry index moved out of LMDB (format "1" had a `dedup`
- * sub-database written in every commit: one random B-tree page per entry,
- * which capped commits at ~90k entries/s with fsync). It is derived data:
- * scitt_store_commit inserts a batch's entry hashes only after its LMDB
- * commit returned success, a syncer thread makes it durable now and then,
- * and scitt_store_open re-inserts what a crash lost (or rebuilds the whole
- * table when it is missing, damaged or foreign) by hashing the stored
- * entries. Format "1" stores are refused (SCITT_EFORMAT, with a reason).
- *
- * One writer (the sequencer) commits whole batches with scitt_store_commit();
- * any number of threads read through short read transactions whose values
- * are borrowed until scitt_store_read_end(). A commit that finds the map
- * full grows it and retries; a disk that is full gives SCITT_ENOSPC and
- * leaves the last committed state intact (LMDB's copy-on-write B-trees).
+ * One writer (the sequencer) commits whole batches with scitt_store_commit(),
+ * each atomically and durably, as a compare-and-swap on the log end; any
+ * number of threads read through read handles, each a consistent snapshot
+ * whose values are borrowed until scitt_store_read_end(). A failed commit
+ * (a full disk gives SCITT_ENOSPC) leaves the last committed state intact.
  */
 #ifndef SCITT_STORE_H
 #define SCITT_STORE_H
@@ -67,12 +45,14 @@ typedef struct scitt_store_config {
     size_t index_run_max;
 } scitt_store_config_t;
 
-/* scitt_store_open opens or creates the environment in `cfg->dir` and checks
- * the format version in meta (SCITT_EFORMAT when it differs). `*out` is newly
- * allocated. `*out_err_desc` (static text) explains a failure. */
+/* scitt_store_open opens or creates the store: the LMDB environment in
+ * `cfg->dir` when `cfg->database` is NULL, else the PostgreSQL database
+ * (SCITT_EINVAL when this scittd was built without PostgreSQL); it checks the
+ * format version (SCITT_EFORMAT when it differs). `*out` is newly allocated.
+ * `*out_err_desc` (static text) explains a failure. */
 int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const char **out_err_desc);
 
-/* scitt_store_close closes the environment; no transaction may be open. */
+/* scitt_store_close closes the store; no read handle may be open. */
 void scitt_store_close(scitt_store_t *st);
 
 /* scitt_store_map_size returns the current map size in bytes. */
@@ -168,28 +148,21 @@ typedef struct scitt_store_batch {
     size_t num_index;
 } scitt_store_batch_t;
 
-/* scitt_store_commit writes `batch` and commits it durably (fsync unless
- * nosync), then (only on success) adds its entries to the entry index, so
- * when it returns 0 they are found by scitt_store_get_entryidx. On SCITT_ENOSPC,
- * SCITT_EIO or any other failure nothing of the batch is visible, in LMDB or
- * the index, and the store stays usable. SCITT_ECONFLICT: the batch does not
+/* scitt_store_commit writes `batch` and commits it durably, so when it
+ * returns 0 its entries are found by scitt_store_get_entryidx. On
+ * SCITT_ENOSPC, SCITT_EIO or any other failure nothing of the batch is
+ * visible and the store stays usable. SCITT_ECONFLICT: the batch does not
  * extend the stored log (a gap, an overlap, or a head behind the stored
- * one: see scitt_store_batch_t); nothing was written. One writer thread at a
- * time. */
+ * one: see scitt_store_batch_t); nothing was written. SCITT_EINVAL for a
+ * batch of the wrong shape (a tile of width 0 or over 256, a head with an
+ * empty checkpoint), SCITT_ETOOBIG for a receipt signature over 65535
+ * bytes. One writer thread at a time. */
 int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch);
-
-/* scitt_store_repair_entryidx (the writer's thread) mends a entry index that a
- * failed insert after a commit left incomplete (it could not grow, e.g. the
- * disk was full): it inserts every entry committed since, from the log, and
- * lookups work again. 0 when the index is whole (at once when it was);
- * otherwise lookups keep failing and the caller tries again later.
- * scitt_store_commit tries it with every commit. */
-int scitt_store_repair_entryidx(scitt_store_t *st);
 
 /* scitt_store_meta_put writes one meta value in its own transaction. */
 int scitt_store_meta_put(scitt_store_t *st, const char *key, scitt_span_t value);
 
-/* Reading. scitt_store_read_begin starts a read transaction; every span it
+/* Reading. scitt_store_read_begin starts a read handle; every span it
  * hands out is valid until scitt_store_read_end(). A reader is used by one
  * thread at a time. Never nest read transactions on one thread: a map
  * growth waiting between the two would deadlock it. */
@@ -226,7 +199,7 @@ int scitt_store_get_head_from(scitt_store_read_t *rd, uint64_t size, scitt_store
  * table take it exclusively, for microseconds). An entry is found once the
  * commit that wrote it returned (and in snapshots that include it).
  * Fails with the error that broke the index while it could not grow, until
- * scitt_store_repair_entryidx mends it. */
+ * scitt_store_maintain mends it. */
 int scitt_store_get_entryidx(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index);
 int scitt_store_get_meta(scitt_store_read_t *rd, const char *key, scitt_span_t *out);
 

@@ -800,11 +800,12 @@ void *scitt_seq__sequencer_main(void *arg)
     }
     size_t last = 0; /* jobs in the previous batch */
     for (;;) {
-        /* A entry index broken by a failed insert fails every lookup, and
-         * with them every batch's classify: mend it first, and while it
-         * stays broken try again every second even with nothing queued,
-         * so lookups (GET by id) come back once the cause is gone. */
-        bool broken = scitt_store_repair_entryidx(seq->store) != 0, retry = false;
+        /* The store's repair work (LMDB: an entry index broken by a failed
+         * insert fails every lookup, and with them every batch's classify):
+         * do it first, and while it stays undone try again every second
+         * even with nothing queued, so lookups (GET by id) come back once
+         * the cause is gone. */
+        bool broken = scitt_store_maintain(seq->store) != 0, retry = false;
         pthread_mutex_lock(&seq->sq_lock);
         while (!retry) {
             bool drained = seq->sq_closed && seq->workers_alive == 0;

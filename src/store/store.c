@@ -1,350 +1,20 @@
 /*
- * store.c: scittd's LMDB environment.
- *
- * Invariants:
- *  - The sequencer is the only writer; scitt_store_commit writes one batch
- *    in one transaction, so a batch is either wholly visible or not at all.
- *    Inside it, check_extends compares the batch's first_index with the log
- *    end first (a compare-and-swap): a gap or an overlap writes nothing.
- *  - Growing the map (mdb_env_set_mapsize) is only allowed while no
- *    transaction is open in this process. Readers therefore hold `grow_lock`
- *    shared for the life of their read transaction. A growth that waits for
- *    them stalls every new reader (the lock prefers the writer), GETs on the
- *    io loop included, for as long as the longest reader runs (an audit
- *    page, the answer thread's batch of receipts). So the map grows ahead
- *    of need and never waits: it starts large (DEFAULT_MAP_SIZE, 256 GiB
- *    of address space only: the file grows with its pages), and a commit
- *    that leaves it more than half used doubles it at once if no reader is
- *    in (trywrlock), else tries again after the next commit. Only a commit
- *    that finds the map full anyway (MDB_MAP_FULL: a small configured map
- *    that never found a gap) waits for the readers: it aborts, takes the
- *    lock, doubles the map and replays the batch.
- *  - Ended read transactions are reset, not freed, and kept in a small
- *    pool (`spare`) for the next read_begin to renew: that skips LMDB's
- *    reader-table mutex and two allocations per GET (MDB_NOTLS lets any
- *    thread renew them). A growing map aborts them first.
- *  - Errors from LMDB are mapped once, in from_mdb(); a failed commit leaves
- *    the previous committed state, because LMDB never overwrites live pages.
- *  - The entry index (entryidx.c) is written only after a commit returned
- *    success, and at open it is brought up to the last entry before the
- *    store is handed out, so it never lacks a committed entry a caller could
- *    ask about and never holds an uncommitted one (a lookup that would see
- *    one anyway, e.g. after LMDB lost commits under nosync, fails to
- *    confirm against the stored entry and misses). When an insert fails
- *    (the index could not grow), the index refuses lookups until
- *    scitt_store_repair_entryidx, tried with every later commit and by the
- *    sequencer before each batch and every second while idle, has inserted
- *    from the log every entry committed since.
+ * store.c: the store's dispatcher (engine.h). scitt_store_open picks the
+ * engine (LMDB for a data folder, PostgreSQL for a database), and every
+ * public function is a call through the engine's table of operations, after
+ * the checks that do not depend on the engine: a batch's shape before a
+ * commit, the level-0 check of an entry about to be served, and the single
+ * getters as one-element batches.
  */
-#include <errno.h>
-#include <lmdb.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/random.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
+#include <string.h>
 
-#include "entryidx.h"
-#include "index.h"
+#include "engine.h"
 #include "scitt/crypto.h"
 #include "scitt/sha256.h"
-#include "scitt/store.h"
 
-enum { DB_ENTRIES, DB_TILES, DB_HEADS, DB_META, DB_INDEX, DB_TIMES, NUM_DBS };
-static const char *const db_names[NUM_DBS] = {"entries", "tiles", "heads", "meta", "index", "times"};
-
-#define META_ENTRYIDX_ID "dedup_id"
-
-#define DEFAULT_MAP_SIZE ((size_t)1 << 38)
-#define SPARE_READS      16 /* reset read transactions kept for reuse */
-#define HEAD_FIXED_LEN   (32 + 8 + 2)
-
-struct scitt_store {
-    char *dir;
-    MDB_env *env;
-    MDB_dbi dbi[NUM_DBS];
-    pthread_rwlock_t grow_lock;
-    pthread_mutex_t spare_lock;
-    scitt_store_read_t *spare[SPARE_READS];
-    size_t num_spare;
-    size_t map_size;
-    size_t map_size_max;
-    bool grow_when_full; /* benchmarks: no growth ahead of need */
-    uint64_t grew_ahead, grew_full;
-    scitt_entryidx_t *entryidx;
-    scitt_store__index_writer_t index; /* the writer's, like every write */
-    void (*entry_hash)(uint8_t out[32], const uint8_t *stored, size_t len);
-};
-
-struct scitt_store_read {
-    scitt_store_t *st;
-    MDB_txn *txn;
-};
-
-static int from_mdb(int rc)
+static void sha256_entry(uint8_t out[32], const uint8_t *stored, size_t len)
 {
-    switch (rc) {
-    case MDB_SUCCESS:
-        return 0;
-    case MDB_NOTFOUND:
-        return SCITT_ENOTFOUND;
-    case MDB_MAP_FULL:
-        return SCITT_ENOSPC;
-    case MDB_CORRUPTED:
-    case MDB_PAGE_NOTFOUND:
-    case MDB_INVALID:
-        return SCITT_ECORRUPT;
-    case MDB_VERSION_MISMATCH:
-        return SCITT_EFORMAT;
-    case MDB_KEYEXIST:
-        return SCITT_EINVAL; /* an index or entry hash written twice: a caller bug */
-    case SCITT_ECONFLICT:
-        return SCITT_ECONFLICT; /* check_extends: the batch does not extend the stored log */
-    case MDB_READERS_FULL:
-    case MDB_MAP_RESIZED:
-        return SCITT_EAGAIN; /* transient: the request may be retried */
-    case MDB_TXN_FULL:
-    case MDB_BAD_VALSIZE:
-        return SCITT_ETOOBIG;
-    case ENOSPC:
-    case EFBIG:
-    case EDQUOT:
-        return SCITT_ENOSPC;
-    default:
-        return rc > 0 ? -rc : SCITT_EIO; /* errno values pass through */
-    }
-}
-
-static MDB_val val(const void *p, size_t n)
-{
-    MDB_val v = {n, (void *)p};
-    return v;
-}
-
-/* check_format checks (or, in a new store, records) the format version and
- * reads the entry index's id (recorded with the format). */
-static int check_format(scitt_store_t *st, uint8_t entryidx_id[SCITT_ENTRYIDX_ID_LEN], const char **why)
-{
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
-    if (rc != 0) {
-        return from_mdb(rc);
-    }
-    MDB_val k = val("format", 6), v, ik = val(META_ENTRYIDX_ID, strlen(META_ENTRYIDX_ID)), iv;
-    rc = mdb_get(txn, st->dbi[DB_META], &k, &v);
-    if (rc == MDB_NOTFOUND) {
-        if (getrandom(entryidx_id, SCITT_ENTRYIDX_ID_LEN, 0) != SCITT_ENTRYIDX_ID_LEN) {
-            mdb_txn_abort(txn);
-            *why = "cannot draw the entry index id";
-            return SCITT_EIO;
-        }
-        v = val(SCITT_STORE_FORMAT, strlen(SCITT_STORE_FORMAT));
-        iv = val(entryidx_id, SCITT_ENTRYIDX_ID_LEN);
-        rc = mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
-        if (rc == 0) {
-            rc = mdb_put(txn, st->dbi[DB_META], &ik, &iv, 0);
-        }
-        if (rc == 0) {
-            return from_mdb(mdb_txn_commit(txn));
-        }
-    } else if (rc == 0 && scitt_span_eq(scitt_span(v.mv_data, v.mv_size), scitt_span_str("1"))) {
-        *why = "the data folder holds a format 1 store (dedup keys in LMDB), which this scittd no longer "
-               "reads; register into a new data folder";
-        rc = -1;
-    } else if (rc == 0 && scitt_span_eq(scitt_span(v.mv_data, v.mv_size), scitt_span_str("2"))) {
-        *why = "the data folder holds a format 2 store (no secondary indexes), which this scittd no longer "
-               "reads; register into a new data folder";
-        rc = -1;
-    } else if (rc == 0 && !scitt_span_eq(scitt_span(v.mv_data, v.mv_size), scitt_span_str(SCITT_STORE_FORMAT))) {
-        *why = "the data folder was written by an incompatible scittd (format version differs)";
-        rc = -1;
-    } else if (rc == 0) {
-        rc = mdb_get(txn, st->dbi[DB_META], &ik, &iv);
-        if (rc == 0 && iv.mv_size == SCITT_ENTRYIDX_ID_LEN) {
-            memcpy(entryidx_id, iv.mv_data, SCITT_ENTRYIDX_ID_LEN);
-        } else if (rc == 0 || rc == MDB_NOTFOUND) {
-            *why = "the store's meta has no valid entry index id";
-            rc = -2;
-        }
-    }
-    mdb_txn_abort(txn);
-    return rc == -1 ? SCITT_EFORMAT : rc == -2 ? SCITT_ECORRUPT : from_mdb(rc);
-}
-
-/* log_count: the number of entries, from the last key of the cursor `cur`
- * on `entries`. */
-static int log_count(MDB_cursor *cur, uint64_t *out)
-{
-    MDB_val k, v;
-    int rc = from_mdb(mdb_cursor_get(cur, &k, &v, MDB_LAST));
-    *out = 0;
-    if (rc == SCITT_ENOTFOUND) {
-        return 0;
-    }
-    if (rc == 0 && k.mv_size != 8) {
-        return SCITT_ECORRUPT;
-    }
-    if (rc == 0) {
-        *out = scitt_load_be64(k.mv_data) + 1;
-    }
-    return rc;
-}
-
-/* index_from_log inserts the log's entries [from, count) into the entry
- * index, hashed again from `entries` through the cursor `cur`. */
-static int index_from_log(scitt_store_t *st, MDB_cursor *cur, uint64_t from, uint64_t count, const char **why)
-{
-    enum { CHUNK = 4096 };
-    MDB_val k, v;
-    uint8_t(*hashes)[32] = NULL;
-    int rc = 0;
-    if (from < count) {
-        hashes = malloc(CHUNK * 32);
-        rc = hashes == NULL ? SCITT_ENOMEM : 0;
-    }
-    uint8_t key[8];
-    scitt_store_be64(key, from);
-    k = val(key, 8);
-    MDB_cursor_op op = MDB_SET_RANGE;
-    for (uint64_t next = from; rc == 0 && next < count;) {
-        size_t n = 0;
-        uint64_t first = next;
-        while (rc == 0 && n < CHUNK && next < count) {
-            rc = from_mdb(mdb_cursor_get(cur, &k, &v, op));
-            op = MDB_NEXT;
-            if (rc != 0 || k.mv_size != 8 || scitt_load_be64(k.mv_data) != next) {
-                *why = "an entry is missing from the log (entries are not contiguous)";
-                rc = SCITT_ECORRUPT;
-                break;
-            }
-            scitt_store_entry_hash(st, hashes[n++], v.mv_data, v.mv_size);
-            next++;
-        }
-        if (rc == 0) {
-            rc = scitt_entryidx_insert(st->entryidx, first, (const uint8_t(*)[32])hashes, n);
-        }
-    }
-    free(hashes);
-    return rc;
-}
-
-/* entries_cursor opens a read-only transaction and a cursor on `entries`. */
-static int entries_cursor(scitt_store_t *st, MDB_txn **txn, MDB_cursor **cur)
-{
-    int rc = from_mdb(mdb_txn_begin(st->env, NULL, MDB_RDONLY, txn));
-    if (rc == 0) {
-        rc = from_mdb(mdb_cursor_open(*txn, st->dbi[DB_ENTRIES], cur));
-        if (rc != 0) {
-            mdb_txn_abort(*txn);
-        }
-    }
-    return rc;
-}
-
-/* open_entryidx maps the entry index and brings it up to the log's end:
- * entries [from, count) are hashed again from `entries` and inserted. */
-static int open_entryidx(scitt_store_t *st, const uint8_t id[SCITT_ENTRYIDX_ID_LEN], bool nosync, const char **why)
-{
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    int rc = entries_cursor(st, &txn, &cur);
-    if (rc != 0) {
-        return rc;
-    }
-    uint64_t count, from = 0;
-    rc = log_count(cur, &count);
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", st->dir, SCITT_ENTRYIDX_FILE);
-    const char *rebuild_why = NULL;
-    if (rc == 0) {
-        rc = scitt_entryidx_open(&st->entryidx, path, id, count, nosync, &from, &rebuild_why);
-        if (rc != 0) {
-            *why = rebuild_why;
-        } else if (from < count) {
-            /* After a crash (or with no usable table): the slow path, logged. */
-            fprintf(stderr, "scittd: store: entry index %s%s%s: inserting entries %llu..%llu from the log\n", path,
-                    rebuild_why != NULL ? ": " : "", rebuild_why != NULL ? rebuild_why : "", (unsigned long long)from,
-                    (unsigned long long)count - 1);
-        }
-    }
-    if (rc == 0) {
-        rc = index_from_log(st, cur, from, count, why);
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    if (rc == 0) {
-        rc = scitt_entryidx_start(st->entryidx);
-    }
-    if (rc != 0 && *why == NULL) {
-        *why = "cannot bring the entry index up to date";
-    }
-    return rc;
-}
-
-/* drop_spares aborts the pooled read transactions (no reader may be
- * starting: the map is about to change or the environment to close). */
-static void drop_spares(scitt_store_t *st)
-{
-    pthread_mutex_lock(&st->spare_lock);
-    while (st->num_spare > 0) {
-        scitt_store_read_t *rd = st->spare[--st->num_spare];
-        mdb_txn_abort(rd->txn);
-        free(rd);
-    }
-    pthread_mutex_unlock(&st->spare_lock);
-}
-
-/* key_cmp orders keys exactly as LMDB's default does (bytewise, then the
- * shorter first), so files stay readable by any LMDB tool; it compares 8
- * bytes at a time. Our keys are big-endian numbers (8 or 9 bytes) and a GET
- * makes a few dozen comparisons, where the call into memcmp cost more than
- * the comparing. */
-static int key_cmp(const MDB_val *a, const MDB_val *b)
-{
-    const uint8_t *x = a->mv_data, *y = b->mv_data;
-    size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size, i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t u = scitt_load_be64(x + i), v = scitt_load_be64(y + i);
-        if (u != v) {
-            return u < v ? -1 : 1;
-        }
-    }
-    for (; i < n; i++) {
-        if (x[i] != y[i]) {
-            return x[i] < y[i] ? -1 : 1;
-        }
-    }
-    return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
-}
-
-/* file_holds_last_page: data.mdb reaches to the end of the last page in
- * use (meta pages are read with read(2), but every other page through the
- * map: a page past the end of a truncated file would be SIGBUS on first
- * touch, not an error). */
-static bool file_holds_last_page(const scitt_store_t *st, const MDB_envinfo *info)
-{
-    MDB_stat ms;
-    struct stat sb;
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/data.mdb", st->dir);
-    if (mdb_env_stat(st->env, &ms) != 0 || stat(path, &sb) != 0) {
-        return false;
-    }
-    return (uint64_t)sb.st_size / ms.ms_psize > (uint64_t)info->me_last_pgno;
-}
-
-/* default_map_size: DEFAULT_MAP_SIZE, within the growth limit and within
- * a quarter of the address space limit if the process has one. */
-static size_t default_map_size(size_t max)
-{
-    size_t n = DEFAULT_MAP_SIZE < max ? DEFAULT_MAP_SIZE : max;
-    struct rlimit lim;
-    if (getrlimit(RLIMIT_AS, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY && n > lim.rlim_cur / 4) {
-        n = lim.rlim_cur / 4;
-    }
-    return n > ((size_t)1 << 20) ? n : (size_t)1 << 20;
+    scitt_sha256(out, stored, len);
 }
 
 int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const char **out_err_desc)
@@ -352,622 +22,194 @@ int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
     const char *no_desc = NULL;
     const char **why = out_err_desc != NULL ? out_err_desc : &no_desc;
     *why = NULL;
-    if (mkdir(cfg->dir, 0700) != 0 && errno != EEXIST) {
-        *why = "cannot create the data folder";
-        return -errno;
+    const scitt_store_ops_t *ops = &scitt_store__lmdb_ops;
+    if (cfg->database != NULL) {
+#ifdef SCITT_HAVE_POSTGRESQL
+        ops = &scitt_store__pg_ops;
+#else
+        *why = "this scittd was built without PostgreSQL";
+        return SCITT_EINVAL;
+#endif
     }
-    scitt_store_t *st = calloc(1, sizeof(*st));
-    if (st == NULL) {
-        return SCITT_ENOMEM;
+    scitt_store_config_t c = *cfg;
+    if (c.entry_hash == NULL) {
+        c.entry_hash = sha256_entry;
     }
-    pthread_rwlockattr_t attr;
-    pthread_rwlockattr_init(&attr);
-    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&st->grow_lock, &attr);
-    pthread_mutex_init(&st->spare_lock, NULL);
-    pthread_rwlockattr_destroy(&attr);
-    st->dir = strdup(cfg->dir);
-    if (st->dir == NULL) {
-        pthread_mutex_destroy(&st->spare_lock);
-        pthread_rwlock_destroy(&st->grow_lock);
-        free(st);
-        return SCITT_ENOMEM;
-    }
-    st->map_size_max = cfg->map_size_max != 0 ? cfg->map_size_max : SIZE_MAX;
-    st->map_size = cfg->map_size != 0 ? cfg->map_size : default_map_size(st->map_size_max);
-    st->grow_when_full = cfg->grow_when_full;
-    st->entry_hash = cfg->entry_hash;
-    scitt_store__index_writer_init(&st->index, cfg->index_fanout, cfg->index_run_max);
-
-    int rc = mdb_env_create(&st->env);
-    if (rc != 0) {
-        goto fail;
-    }
-    mdb_env_set_maxdbs(st->env, NUM_DBS);
-    mdb_env_set_maxreaders(st->env, 512);
-    rc = mdb_env_set_mapsize(st->env, st->map_size);
+    scitt_store_t *st;
+    int rc = ops->open(&st, &c, why);
     if (rc == 0) {
-        rc = mdb_env_open(st->env, cfg->dir, MDB_NOTLS | (cfg->nosync ? MDB_NOSYNC : 0), 0600);
+        st->ops = ops;
+        st->entry_hash = c.entry_hash;
+        *out = st;
     }
-    if (rc != 0) {
-        *why = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ? "the data folder does not hold an LMDB environment"
-                                                               : "cannot open the LMDB environment";
-        goto fail_env;
-    }
-    /* An existing environment may be larger than asked: adopt its size. */
-    MDB_envinfo info;
-    mdb_env_info(st->env, &info);
-    st->map_size = info.me_mapsize;
-    if (!file_holds_last_page(st, &info)) {
-        *why = "data.mdb is shorter than the last page its LMDB meta page says is in use (the file was truncated "
-               "or copied incompletely); restore the data folder from a backup";
-        rc = MDB_CORRUPTED;
-        goto fail_env;
-    }
-
-    MDB_txn *txn;
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
-    for (int i = 0; rc == 0 && i < NUM_DBS; i++) {
-        rc = mdb_dbi_open(txn, db_names[i], MDB_CREATE, &st->dbi[i]);
-        if (rc == 0) {
-            rc = mdb_set_compare(txn, st->dbi[i], key_cmp);
-        }
-    }
-    if (rc == 0) {
-        rc = mdb_txn_commit(txn);
-    } else {
-        mdb_txn_abort(txn);
-    }
-    if (rc != 0) {
-        *why = "cannot open the sub-databases";
-        goto fail_env;
-    }
-    uint8_t entryidx_id[SCITT_ENTRYIDX_ID_LEN];
-    rc = check_format(st, entryidx_id, why);
-    if (rc == 0) {
-        rc = open_entryidx(st, entryidx_id, cfg->nosync, why);
-    }
-    if (rc != 0) {
-        scitt_entryidx_close(st->entryidx);
-        drop_spares(st);
-        mdb_env_close(st->env);
-        pthread_mutex_destroy(&st->spare_lock);
-        pthread_rwlock_destroy(&st->grow_lock);
-        scitt_store__index_writer_cleanup(&st->index);
-        free(st->dir);
-        free(st);
-        return rc;
-    }
-    *out = st;
-    return 0;
-fail_env:
-    drop_spares(st);
-    mdb_env_close(st->env);
-fail:
-    pthread_mutex_destroy(&st->spare_lock);
-    pthread_rwlock_destroy(&st->grow_lock);
-    scitt_store__index_writer_cleanup(&st->index);
-    free(st->dir);
-    free(st);
-    return from_mdb(rc);
+    return rc;
 }
 
 void scitt_store_close(scitt_store_t *st)
 {
     if (st != NULL) {
-        drop_spares(st);
-        pthread_mutex_destroy(&st->spare_lock);
-        scitt_entryidx_close(st->entryidx);
-        mdb_env_close(st->env);
-        pthread_rwlock_destroy(&st->grow_lock);
-        scitt_store__index_writer_cleanup(&st->index);
-        free(st->dir);
-        free(st);
+        st->ops->close(st);
     }
 }
 
-size_t scitt_store_map_size(scitt_store_t *st)
+/* check_batch: what a batch must satisfy whatever is stored. */
+static int check_batch(const scitt_store_batch_t *b)
 {
-    return st->map_size;
-}
-
-static void tile_key(uint8_t key[9], unsigned level, uint64_t index)
-{
-    key[0] = (uint8_t)level;
-    scitt_store_be64(key + 1, index);
-}
-
-static scitt_store__index_dbs_t index_dbs(const scitt_store_t *st)
-{
-    scitt_store__index_dbs_t d = {st->dbi[DB_ENTRIES], st->dbi[DB_INDEX], st->dbi[DB_TIMES]};
-    return d;
-}
-
-/* check_extends is the commit's compare-and-swap, inside its write txn:
- * the batch must start at the log end (the entries stored: MDB_APPEND
- * alone would accept a gap), and its head, if any, must lie within the new
- * log end and not below the latest stored head. SCITT_ECONFLICT otherwise:
- * the caller aborts and nothing is written. */
-static int check_extends(scitt_store_t *st, MDB_txn *txn, const scitt_store_batch_t *b)
-{
-    uint64_t end[2]; /* the last key + 1 of `entries` (the log end), of `heads`; 0 when empty */
-    for (int i = 0; i < 2; i++) {
-        MDB_cursor *cur;
-        MDB_val k, v;
-        int rc = mdb_cursor_open(txn, st->dbi[i == 0 ? DB_ENTRIES : DB_HEADS], &cur);
-        if (rc != 0) {
-            return rc;
-        }
-        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-        mdb_cursor_close(cur);
-        if (rc == 0 && k.mv_size != 8) {
-            return MDB_CORRUPTED;
-        }
-        if (rc != 0 && rc != MDB_NOTFOUND) {
-            return rc;
-        }
-        end[i] = rc == 0 ? scitt_load_be64(k.mv_data) + 1 : 0;
+    if ((b->num_entries > 0 && (b->entries == NULL || b->entry_hashes == NULL)) ||
+        (b->num_tiles > 0 && b->tiles == NULL) || (b->num_index > 0 && b->index == NULL)) {
+        return SCITT_EINVAL;
     }
-    if (b->first_index != end[0]) {
-        return SCITT_ECONFLICT;
-    }
-    if (b->head != NULL && (b->head->size > end[0] + b->num_entries || b->head->size + 1 < end[1])) {
-        return SCITT_ECONFLICT;
-    }
-    return 0;
-}
-
-static int put_batch(scitt_store_t *st, MDB_txn *txn, const scitt_store_batch_t *b)
-{
-    scitt_store__index_dbs_t dbs = index_dbs(st);
-    int rc = check_extends(st, txn, b);
-    for (size_t i = 0; rc == 0 && i < b->num_entries; i++) {
-        uint8_t key[8];
-        scitt_store_be64(key, b->first_index + i);
-        MDB_val k = val(key, 8), v = val(b->entries[i].base, b->entries[i].len);
-        rc = mdb_put(txn, st->dbi[DB_ENTRIES], &k, &v, MDB_APPEND);
-    }
-    for (size_t i = 0; rc == 0 && i < b->num_tiles; i++) {
-        const scitt_store_tile_t *t = &b->tiles[i];
-        uint8_t key[9];
-        tile_key(key, t->level, t->index);
-        MDB_val k = val(key, 9), v = val(t->hashes, t->width * 32);
-        rc = mdb_put(txn, st->dbi[DB_TILES], &k, &v, 0);
-    }
-    if (rc == 0 && b->head != NULL) {
-        const scitt_store_head_t *h = b->head;
-        uint8_t key[8];
-        scitt_store_be64(key, h->size);
-        MDB_val k = val(key, 8), v = val(NULL, HEAD_FIXED_LEN + h->receipt_sig.len + h->checkpoint.len);
-        if (h->receipt_sig.len > UINT16_MAX) {
-            return MDB_BAD_VALSIZE;
-        }
-        rc = mdb_put(txn, st->dbi[DB_HEADS], &k, &v, MDB_RESERVE);
-        if (rc == 0) {
-            uint8_t *p = v.mv_data;
-            memcpy(p, h->root, 32);
-            scitt_store_be64(p + 32, (uint64_t)h->time);
-            scitt_store_be16(p + 40, (uint16_t)h->receipt_sig.len);
-            /* memcpy from a NULL base is undefined even for 0 bytes. */
-            if (h->receipt_sig.len > 0) {
-                memcpy(p + HEAD_FIXED_LEN, h->receipt_sig.base, h->receipt_sig.len);
-            }
-            if (h->checkpoint.len > 0) {
-                memcpy(p + HEAD_FIXED_LEN + h->receipt_sig.len, h->checkpoint.base, h->checkpoint.len);
-            }
+    for (size_t i = 0; i < b->num_tiles; i++) {
+        if (b->tiles[i].width == 0 || b->tiles[i].width > 256 || b->tiles[i].level > UINT8_MAX) {
+            return SCITT_EINVAL;
         }
     }
-    if (rc == 0) {
-        rc = scitt_store__index_put(&st->index, txn, &dbs, b);
-    }
-    return rc;
-}
-
-/* grow doubles the map (bounded by map_size_max) with every reader out:
- * when it is full (`wait`) after waiting for them, ahead of need only if
- * none is in (else nothing happens: the next commit tries again). */
-static int grow(scitt_store_t *st, bool wait)
-{
-    if (st->map_size >= st->map_size_max) {
-        return wait ? MDB_MAP_FULL : 0;
-    }
-    size_t next = st->map_size > st->map_size_max / 2 ? st->map_size_max : st->map_size * 2;
-    if (wait) {
-        pthread_rwlock_wrlock(&st->grow_lock);
-    } else if (pthread_rwlock_trywrlock(&st->grow_lock) != 0) {
-        return 0;
-    }
-    drop_spares(st);
-    int rc = mdb_env_set_mapsize(st->env, next);
-    if (rc == 0) {
-        MDB_envinfo info;
-        mdb_env_info(st->env, &info);
-        st->map_size = info.me_mapsize;
-        *(wait ? &st->grew_full : &st->grew_ahead) += 1;
-    }
-    pthread_rwlock_unlock(&st->grow_lock);
-    return rc;
-}
-
-/* map_used: the bytes of the map the environment's pages reach. */
-static size_t map_used(scitt_store_t *st)
-{
-    MDB_envinfo info;
-    MDB_stat stat;
-    mdb_env_info(st->env, &info);
-    mdb_env_stat(st->env, &stat);
-    return (info.me_last_pgno + 1) * (size_t)stat.ms_psize;
-}
-
-/* grow_ahead (after a commit): a map more than half used grows now, if no
- * reader is in the way. */
-static void grow_ahead(scitt_store_t *st)
-{
-    if (!st->grow_when_full && map_used(st) > st->map_size / 2) {
-        (void)grow(st, false);
-    }
-}
-
-void scitt_store_map_stats(scitt_store_t *st, scitt_store_map_stats_t *out)
-{
-    out->size = st->map_size;
-    out->used = map_used(st);
-    out->grew_ahead = st->grew_ahead;
-    out->grew_full = st->grew_full;
-}
-
-/* LMDB reports a failed page write as EIO even when the cause is a full
- * disk (a short write has no errno). When a commit fails that way, look at
- * the file system and the process's file size limit to name the cause. */
-static int explain_eio(scitt_store_t *st)
-{
-    struct statvfs vfs;
-    if (statvfs(st->dir, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < 4u << 20) {
-        return SCITT_ENOSPC;
-    }
-    char path[4096];
-    struct stat sb;
-    struct rlimit lim;
-    snprintf(path, sizeof(path), "%s/data.mdb", st->dir);
-    if (getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY && stat(path, &sb) == 0 &&
-        (uint64_t)sb.st_size + (4u << 20) > lim.rlim_cur) {
-        return SCITT_ENOSPC;
-    }
-    return SCITT_EIO;
-}
-
-/* write_txn runs `fill` in a write transaction and commits, growing the map
- * and replaying while LMDB reports it full. */
-static int write_txn(scitt_store_t *st, int (*fill)(scitt_store_t *, MDB_txn *, const void *), const void *arg)
-{
-    for (;;) {
-        MDB_txn *txn;
-        int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
-        if (rc != 0) {
-            return from_mdb(rc);
-        }
-        rc = fill(st, txn, arg);
-        if (rc == 0) {
-            rc = mdb_txn_commit(txn); /* frees txn whatever the outcome */
-        } else {
-            mdb_txn_abort(txn);
-        }
-        if (rc == EIO) {
-            return explain_eio(st);
-        }
-        if (rc == 0) {
-            grow_ahead(st);
-        }
-        if (rc != MDB_MAP_FULL) {
-            return from_mdb(rc);
-        }
-        rc = grow(st, true);
-        if (rc != 0) {
-            return from_mdb(rc);
-        }
-    }
-}
-
-static int fill_batch(scitt_store_t *st, MDB_txn *txn, const void *arg)
-{
-    return put_batch(st, txn, arg);
-}
-
-int scitt_store_repair_entryidx(scitt_store_t *st)
-{
-    uint64_t from, count;
-    if (!scitt_entryidx_broken(st->entryidx, &from)) {
-        return 0;
-    }
-    if (scitt_entryidx_damaged(st->entryidx)) {
-        /* A damaged slot stopped a growth: re-inserting would meet it again
-         * (and copy the whole table each try); only the rebuild at the next
-         * start mends it, so no retry. */
-        return SCITT_ECORRUPT;
-    }
-    /* The writer's thread: no growth of the map can come while this runs. */
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    const char *why = NULL;
-    int rc = entries_cursor(st, &txn, &cur);
-    if (rc != 0) {
-        return rc;
-    }
-    rc = log_count(cur, &count);
-    if (rc == 0) {
-        rc = index_from_log(st, cur, from, count, &why);
-    }
-    mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    if (rc == 0) {
-        scitt_entryidx_mended(st->entryidx);
-    }
-    return rc;
+    return b->head != NULL ? scitt_store__head_check(b->head) : 0;
 }
 
 int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch)
 {
-    int rc = write_txn(st, fill_batch, batch);
-    if (rc == 0 && batch->num_entries > 0) {
-        /* Only now, with the entries durable: index them. A failure here
-         * leaves the batch committed and the index broken: it refuses
-         * lookups (never answers wrongly) until a repair, tried again with
-         * every commit, has inserted every entry it missed. */
-        uint64_t indexed;
-        if (scitt_entryidx_broken(st->entryidx, &indexed)) {
-            (void)scitt_store_repair_entryidx(st); /* up to the log's end: this batch too */
-        } else {
-            (void)scitt_entryidx_insert(st->entryidx, batch->first_index, batch->entry_hashes, batch->num_entries);
-        }
-    }
-    return rc;
-}
-
-scitt_entryidx_t *scitt_store__entryidx(struct scitt_store *st)
-{
-    return st->entryidx;
-}
-
-typedef struct {
-    const char *key;
-    scitt_span_t value;
-} meta_kv_t;
-
-static int fill_meta(scitt_store_t *st, MDB_txn *txn, const void *arg)
-{
-    const meta_kv_t *kv = arg;
-    MDB_val k = val(kv->key, strlen(kv->key)), v = val(kv->value.base, kv->value.len);
-    return mdb_put(txn, st->dbi[DB_META], &k, &v, 0);
+    int rc = check_batch(batch);
+    return rc != 0 ? rc : st->ops->commit(st, batch);
 }
 
 int scitt_store_meta_put(scitt_store_t *st, const char *key, scitt_span_t value)
 {
-    meta_kv_t kv = {key, value};
-    return write_txn(st, fill_meta, &kv);
+    return st->ops->meta_put(st, key, value);
 }
 
-int scitt_store_read_begin(scitt_store_t *st, scitt_store_read_t **out)
+int scitt_store_writer_acquire(scitt_store_t *st, char *why, size_t cap)
 {
-    pthread_rwlock_rdlock(&st->grow_lock);
-    pthread_mutex_lock(&st->spare_lock);
-    scitt_store_read_t *rd = st->num_spare > 0 ? st->spare[--st->num_spare] : NULL;
-    pthread_mutex_unlock(&st->spare_lock);
-    if (rd != NULL && mdb_txn_renew(rd->txn) != 0) {
-        mdb_txn_abort(rd->txn);
-        free(rd);
-        rd = NULL;
-    }
-    if (rd == NULL) {
-        rd = malloc(sizeof(*rd));
-        int rc = rd == NULL ? ENOMEM : mdb_txn_begin(st->env, NULL, MDB_RDONLY, &rd->txn);
-        if (rc != 0) {
-            pthread_rwlock_unlock(&st->grow_lock);
-            free(rd);
-            return from_mdb(rc);
-        }
-        rd->st = st;
-    }
-    *out = rd;
-    return 0;
+    return st->ops->writer_acquire(st, why, cap);
 }
 
-void scitt_store_read_end(scitt_store_read_t *rd)
+int scitt_store_maintain(scitt_store_t *st)
 {
-    if (rd == NULL) {
-        return;
-    }
-    scitt_store_t *st = rd->st;
-    mdb_txn_reset(rd->txn);
-    pthread_mutex_lock(&st->spare_lock);
-    bool kept = st->num_spare < SPARE_READS;
-    if (kept) {
-        st->spare[st->num_spare++] = rd;
-    }
-    pthread_mutex_unlock(&st->spare_lock);
-    if (!kept) {
-        mdb_txn_abort(rd->txn);
-        free(rd);
-    }
-    pthread_rwlock_unlock(&st->grow_lock);
+    return st->ops->maintain(st);
 }
 
-static int get(scitt_store_read_t *rd, int db, const void *key, size_t key_len, MDB_val *out)
+bool scitt_store_local_reads(const scitt_store_t *st)
 {
-    MDB_val k = val(key, key_len);
-    return from_mdb(mdb_get(rd->txn, rd->st->dbi[db], &k, out));
+    return st->ops->local_reads;
 }
 
-int scitt_store_get_entry(scitt_store_read_t *rd, uint64_t index, scitt_span_t *out)
+void scitt_store_stats(scitt_store_t *st, scitt_store_stats_t *out)
 {
-    uint8_t key[8];
-    MDB_val v;
-    scitt_store_be64(key, index);
-    int rc = get(rd, DB_ENTRIES, key, 8, &v);
-    if (rc == 0) {
-        *out = scitt_span(v.mv_data, v.mv_size);
-    }
-    return rc;
-}
-
-int scitt_store_get_tile(scitt_store_read_t *rd, unsigned level, uint64_t index, const uint8_t **out_hashes,
-                         size_t *out_width)
-{
-    uint8_t key[9];
-    MDB_val v;
-    tile_key(key, level, index);
-    int rc = get(rd, DB_TILES, key, 9, &v);
-    if (rc != 0) {
-        return rc;
-    }
-    if (v.mv_size == 0 || v.mv_size % 32 != 0 || v.mv_size > 256 * 32) {
-        return SCITT_ECORRUPT;
-    }
-    *out_hashes = v.mv_data;
-    *out_width = v.mv_size / 32;
-    return 0;
-}
-
-static int decode_head(uint64_t size, const MDB_val *v, scitt_store_head_t *out)
-{
-    const uint8_t *p = v->mv_data;
-    if (v->mv_size < HEAD_FIXED_LEN || v->mv_size - HEAD_FIXED_LEN < scitt_load_be16(p + 40)) {
-        return SCITT_ECORRUPT;
-    }
-    size_t sig_len = scitt_load_be16(p + 40);
-    out->size = size;
-    memcpy(out->root, p, 32);
-    out->time = (int64_t)scitt_load_be64(p + 32);
-    out->receipt_sig = scitt_span(p + HEAD_FIXED_LEN, sig_len);
-    out->checkpoint = scitt_span(p + HEAD_FIXED_LEN + sig_len, v->mv_size - HEAD_FIXED_LEN - sig_len);
-    return 0;
-}
-
-int scitt_store_get_head(scitt_store_read_t *rd, uint64_t size, scitt_store_head_t *out)
-{
-    uint8_t key[8];
-    MDB_val v;
-    scitt_store_be64(key, size);
-    int rc = get(rd, DB_HEADS, key, 8, &v);
-    return rc != 0 ? rc : decode_head(size, &v, out);
-}
-
-/* head_cursor positions a cursor on the heads table with `op` (MDB_LAST, or
- * MDB_SET_RANGE from `size`) and decodes the head found. */
-static int head_cursor(scitt_store_read_t *rd, MDB_cursor_op op, uint64_t size, scitt_store_head_t *out)
-{
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(rd->txn, rd->st->dbi[DB_HEADS], &cur);
-    if (rc != 0) {
-        return from_mdb(rc);
-    }
-    uint8_t key[8];
-    scitt_store_be64(key, size);
-    MDB_val k = val(key, 8), v;
-    rc = mdb_cursor_get(cur, &k, &v, op);
-    mdb_cursor_close(cur);
-    if (rc != 0) {
-        return from_mdb(rc);
-    }
-    if (k.mv_size != 8) {
-        return SCITT_ECORRUPT;
-    }
-    return decode_head(scitt_load_be64(k.mv_data), &v, out);
-}
-
-int scitt_store_get_latest_head(scitt_store_read_t *rd, scitt_store_head_t *out)
-{
-    return head_cursor(rd, MDB_LAST, 0, out);
-}
-
-int scitt_store_get_head_from(scitt_store_read_t *rd, uint64_t size, scitt_store_head_t *out)
-{
-    return head_cursor(rd, MDB_SET_RANGE, size, out);
-}
-
-/* leaf_in_tile: 1 when the level-0 tile covering leaf `index` holds the
- * leaf hash of entry hash `hash`, 0 when it holds another, -1 when no tile
- * covers the leaf yet. */
-static int leaf_in_tile(scitt_store_read_t *rd, uint64_t index, const uint8_t hash[32])
-{
-    const uint8_t *tile;
-    size_t width;
-    if (scitt_store_get_tile(rd, 0, index >> 8, &tile, &width) != 0 || (index & 0xff) >= width) {
-        return -1;
-    }
-    uint8_t h[32];
-    scitt_sha256_leaves(&h, (const uint8_t(*)[32])hash, 1);
-    return memcmp(h, tile + 32 * (index & 0xff), 32) == 0;
-}
-
-int scitt_store_get_entry_checked(scitt_store_read_t *rd, uint64_t index, scitt_span_t *out, uint8_t out_hash[32])
-{
-    uint8_t h[32];
-    int rc = scitt_store_get_entry(rd, index, out);
-    if (rc == 0) {
-        scitt_store_entry_hash(rd->st, h, out->base, out->len);
-        rc = leaf_in_tile(rd, index, h) == 0 ? SCITT_EDAMAGED : 0;
-    }
-    if (rc == 0 && out_hash != NULL) {
-        memcpy(out_hash, h, 32);
-    }
-    return rc;
-}
-
-/* confirm_entry: leaf `index` has entry hash `hash` (all 32 bytes), in the
- * snapshot of the read transaction `ctx`. The level-0 tile holding the leaf
- * says so for the price of one small hash: its leaf hash is
- * SHA-256(0x00 || entry hash) (RFC 9162), committed with the entry. Only
- * where no tile covers the leaf yet is the stored entry hashed. */
-static bool confirm_entry(void *ctx, uint64_t index, const uint8_t hash[32])
-{
-    scitt_store_read_t *rd = ctx;
-    int in_tile = leaf_in_tile(rd, index, hash);
-    if (in_tile >= 0) {
-        return in_tile == 1;
-    }
-    uint8_t h[32];
-    scitt_span_t e;
-    if (scitt_store_get_entry(rd, index, &e) != 0) {
-        return false;
-    }
-    scitt_store_entry_hash(rd->st, h, e.base, e.len);
-    return memcmp(h, hash, 32) == 0;
+    *out = (scitt_store_stats_t){.engine = st->ops->name};
+    st->ops->stats(st, out);
 }
 
 void scitt_store_entry_hash(const scitt_store_t *st, uint8_t out[32], const uint8_t *stored, size_t len)
 {
-    if (st->entry_hash != NULL) {
-        st->entry_hash(out, stored, len);
-    } else {
-        scitt_sha256(out, stored, len);
+    st->entry_hash(out, stored, len);
+}
+
+int scitt_store_read_begin(scitt_store_t *st, scitt_store_read_t **out)
+{
+    return st->ops->read_begin(st, out);
+}
+
+void scitt_store_read_end(scitt_store_read_t *rd)
+{
+    if (rd != NULL) {
+        rd->st->ops->read_end(rd);
     }
 }
 
-int scitt_store_get_entryidx(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index)
+int scitt_store_get_entries(scitt_store_read_t *rd, uint64_t first, size_t n, scitt_span_t *out)
 {
-    return scitt_entryidx_find(rd->st->entryidx, entry_hash, confirm_entry, rd, out_index);
+    return rd->st->ops->get_entries(rd, first, n, out);
+}
+
+int scitt_store_get_tiles(scitt_store_read_t *rd, const scitt_store_tile_id_t *ids, size_t n,
+                          scitt_store_tile_hashes_t *out)
+{
+    return rd->st->ops->get_tiles(rd, ids, n, out);
+}
+
+int scitt_store_find_entries(scitt_store_read_t *rd, const uint8_t (*hashes)[32], size_t n, uint64_t *out)
+{
+    return rd->st->ops->find_entries(rd, hashes, n, out);
 }
 
 int scitt_store_get_meta(scitt_store_read_t *rd, const char *key, scitt_span_t *out)
 {
-    MDB_val v;
-    int rc = get(rd, DB_META, key, strlen(key), &v);
-    if (rc == 0) {
-        *out = scitt_span(v.mv_data, v.mv_size);
-    }
-    return rc;
+    return rd->st->ops->get_meta(rd, key, out);
 }
 
 int scitt_store_query(scitt_store_read_t *rd, const scitt_store_query_t *q, uint64_t *out, size_t max, size_t *out_num,
                       uint64_t *out_next)
 {
-    scitt_store__index_dbs_t dbs = index_dbs(rd->st);
-    return from_mdb(scitt_store__index_query(rd->txn, &dbs, q, out, max, out_num, out_next));
+    return rd->st->ops->query(rd, q, out, max, out_num, out_next);
 }
 
 int scitt_store_index_stats(scitt_store_read_t *rd, scitt_store_index_stats_t *out)
 {
-    *out = (scitt_store_index_stats_t){0};
-    return from_mdb(
-        scitt_store__index_runs(rd->txn, rd->st->dbi[DB_INDEX], &out->runs, &out->max_level, &out->final_runs));
+    return rd->st->ops->index_stats(rd, out);
+}
+
+int scitt_store_get_entry(scitt_store_read_t *rd, uint64_t index, scitt_span_t *out)
+{
+    return scitt_store_get_entries(rd, index, 1, out);
+}
+
+int scitt_store_get_tile(scitt_store_read_t *rd, unsigned level, uint64_t index, const uint8_t **out_hashes,
+                         size_t *out_width)
+{
+    scitt_store_tile_id_t id = {level, index};
+    scitt_store_tile_hashes_t t;
+    int rc = scitt_store_get_tiles(rd, &id, 1, &t);
+    if (rc == 0 && t.width == 0) {
+        rc = SCITT_ENOTFOUND;
+    }
+    if (rc == 0) {
+        *out_hashes = t.hashes;
+        *out_width = t.width;
+    }
+    return rc;
+}
+
+int scitt_store_get_head(scitt_store_read_t *rd, uint64_t size, scitt_store_head_t *out)
+{
+    return rd->st->ops->get_head(rd, SCITT_STORE_HEAD_EXACT, size, out);
+}
+
+int scitt_store_get_latest_head(scitt_store_read_t *rd, scitt_store_head_t *out)
+{
+    return rd->st->ops->get_head(rd, SCITT_STORE_HEAD_LATEST, 0, out);
+}
+
+int scitt_store_get_head_from(scitt_store_read_t *rd, uint64_t size, scitt_store_head_t *out)
+{
+    return rd->st->ops->get_head(rd, SCITT_STORE_HEAD_FROM, size, out);
+}
+
+int scitt_store_get_entryidx(scitt_store_read_t *rd, const uint8_t entry_hash[32], uint64_t *out_index)
+{
+    int rc = scitt_store_find_entries(rd, (const uint8_t(*)[32])entry_hash, 1, out_index);
+    return rc == 0 && *out_index == UINT64_MAX ? SCITT_ENOTFOUND : rc;
+}
+
+int scitt_store_get_entry_checked(scitt_store_read_t *rd, uint64_t index, scitt_span_t *out, uint8_t out_hash[32])
+{
+    uint8_t h[32], leaf[32];
+    int rc = scitt_store_get_entry(rd, index, out);
+    if (rc != 0) {
+        return rc;
+    }
+    scitt_store_entry_hash(rd->st, h, out->base, out->len);
+    /* The level-0 tile committed with the entry holds its leaf hash; a leaf
+     * no tile covers yet (or a tile that cannot be read) is not compared. */
+    scitt_store_tile_id_t id = {0, index >> 8};
+    scitt_store_tile_hashes_t t;
+    if (scitt_store_get_tiles(rd, &id, 1, &t) == 0 && (index & 0xff) < t.width) {
+        scitt_sha256_leaves(&leaf, (const uint8_t(*)[32])h, 1);
+        if (memcmp(leaf, t.hashes + 32 * (index & 0xff), 32) != 0) {
+            return SCITT_EDAMAGED;
+        }
+    }
+    if (out_hash != NULL) {
+        memcpy(out_hash, h, 32);
+    }
+    return 0;
 }

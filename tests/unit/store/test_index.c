@@ -382,6 +382,7 @@ Test(store_index, bounded_examination_resumes)
         recs[3 * i + 2] = (scitt_store_index_rec_t){4 + i % 2, i};                /* 4 even, 5 odd */
     }
     scitt_store_head_t head = {.size = N, .time = T0};
+    head.checkpoint = scitt_span("note\n", 5);
     scitt_store_batch_t b = {0, N, entries, (const uint8_t(*)[32])hashes, NULL, 0, &head, recs, 3 * N};
     cr_assert_eq(scitt_store_commit(st, &b), 0);
     scitt_store_read_t *rd;
