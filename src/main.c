@@ -119,7 +119,7 @@ static int open_store(opened_store_t *o, const scitt_config_t *cfg, const char *
     }
     int rc = scitt_store_open(&o->store, &scfg, &why);
     if (rc != 0) {
-        fprintf(stderr, "scittd: %s%s %s: %s (%s)\n", ctx, cfg->database != NULL ? "--database" : "--data", o->label,
+        fprintf(stderr, "scittd: %s%s%s: %s (%s)\n", ctx, cfg->database != NULL ? "" : "--data ", o->label,
                 why != NULL ? why : "", scitt_strerror(rc));
         return rc;
     }
