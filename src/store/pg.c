@@ -1,0 +1,1155 @@
+/*
+ * pg.c: the PostgreSQL store engine, through libpq (issue 17; schema and
+ * statements in docs/PLAN-17-POSTGRES.md section 3, migrations in
+ * pg_schema.c).
+ *
+ * Connections. The writer's operations (commit, meta_put, maintain,
+ * writer_acquire) use one connection, `writer`, from one thread at a time.
+ * Reads use the calling thread's own connection, opened lazily on its
+ * first read_begin and kept (a thread-local slot per store: a pthread key)
+ * until the thread ends or the store closes; a nested read_begin on the
+ * thread shares the connection and its transaction (a depth count). No
+ * lock is held across a round trip.
+ *
+ * Reads. The outermost read handle on a thread opens a REPEATABLE READ,
+ * READ ONLY transaction and takes its snapshot at once, so a handle sees
+ * the log as it was at read_begin. Results come back in binary; every
+ * PGresult a handle's getters produced is kept until read_end, so each
+ * span points into libpq's memory and stays valid as store.h promises.
+ *
+ * Statements are prepared once per connection (lazily) and run with
+ * binary parameters; batches travel as binary arrays unnested on the
+ * server. No SQL text is ever built from input.
+ *
+ * Commit is one transaction: scitt_advance (the compare-and-swap on
+ * scitt_log, SQLSTATE SC001 when the batch does not extend the stored
+ * log), entries, tiles (grow only, SC002 otherwise), head, index records,
+ * pg_notify, COMMIT. A connection lost while COMMIT was in flight leaves
+ * the outcome unknown: the engine reconnects (libpq's 2 s connect timeout
+ * at least) and compares the stored log end and head root with the
+ * batch's; unreachable, it returns SCITT_EINDOUBT and `maintain` resolves
+ * the batch later, before anything else is committed.
+ */
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "pg.h"
+
+#define LOCK_SCHEMA INT64_C(0x5c177d5c4e4d4101) /* advisory lock keys (per database) */
+#define LOCK_WRITER INT64_C(0x5c177d5772697401)
+#define OID_BYTEA   17
+#define OID_INT8    20
+#define OID_INT2    21
+#define WAIT_MIN_MS 100
+#define WAIT_MAX_MS 2000
+#define BYTES_EVERY 10 /* seconds between pg_database_size refreshes */
+
+enum {
+    Q_ENTRIES,
+    Q_TILES,
+    Q_FIND,
+    Q_HEAD_EXACT,
+    Q_HEAD_LATEST,
+    Q_HEAD_FROM,
+    Q_META,
+    Q_RANGE,
+    Q_QUERY,
+    Q_RESOLVE,
+    Q_BYTES,
+    W_META,
+    W_ADVANCE,
+    W_ENTRIES,
+    W_TILES,
+    W_HEAD,
+    W_INDEX,
+    W_NOTIFY,
+    W_LOCK,
+    NUM_STMTS
+};
+
+#define HEAD_COLS "size, root, time, receipt_sig, checkpoint FROM scitt_heads"
+
+static const char *const stmt_sql[NUM_STMTS] = {
+    [Q_ENTRIES] = "SELECT leaf, stmt FROM scitt_entries WHERE leaf >= $1::int8 AND leaf < $2::int8 ORDER BY leaf",
+    [Q_TILES] = "SELECT t.i, s.hashes FROM unnest($1::int2[], $2::int8[]) WITH ORDINALITY AS t(level, idx, i)"
+                " JOIN scitt_tiles s ON s.level = t.level AND s.idx = t.idx",
+    [Q_FIND] = "SELECT t.i, e.leaf FROM unnest($1::bytea[]) WITH ORDINALITY AS t(h, i)"
+               " JOIN scitt_entries e ON e.entry_hash = t.h",
+    [Q_HEAD_EXACT] = "SELECT " HEAD_COLS " WHERE size = $1::int8",
+    [Q_HEAD_LATEST] = "SELECT " HEAD_COLS " ORDER BY size DESC LIMIT 1",
+    [Q_HEAD_FROM] = "SELECT " HEAD_COLS " WHERE size >= $1::int8 ORDER BY size LIMIT 1",
+    [Q_META] = "SELECT value FROM scitt_meta WHERE key = $1::text",
+    /* The leaf range [lo, hi) of a query: from, since and until. */
+    [Q_RANGE] = "SELECT greatest($1::int8, CASE WHEN $2::int8 > 0 THEN scitt_time_leaf($2) ELSE 0 END),"
+                " CASE WHEN $3::int8 = 0 THEN log_end WHEN $3::int8 < 0 THEN 0"
+                " ELSE least(log_end, scitt_time_leaf($3)) END FROM scitt_log WHERE id = 0",
+    /* Driven by the first key's range scan (at most $5 records examined),
+     * keeping the leaves that have every other key; one row at least:
+     * records examined, the last one's leaf, a match or NULL. */
+    [Q_QUERY] = "WITH c AS MATERIALIZED (SELECT leaf FROM scitt_index WHERE key = $1::int8 AND leaf >= $3::int8"
+                "   AND leaf < $4::int8 ORDER BY leaf LIMIT $5::int8),"
+                " m AS (SELECT leaf FROM c WHERE NOT EXISTS (SELECT 1 FROM unnest($2::int8[]) AS k(key)"
+                "   WHERE NOT EXISTS (SELECT 1 FROM scitt_index i WHERE i.key = k.key AND i.leaf = c.leaf))"
+                "   ORDER BY leaf LIMIT $6::int8)"
+                " SELECT s.n, s.last, m.leaf FROM (SELECT count(*) AS n, max(leaf) AS last FROM c) AS s"
+                " LEFT JOIN m ON true ORDER BY m.leaf",
+    [Q_RESOLVE] = "SELECT l.log_end, h.root FROM scitt_log l LEFT JOIN scitt_heads h ON h.size = $1::int8"
+                  " WHERE l.id = 0",
+    [Q_BYTES] = "SELECT pg_database_size(current_database())::int8",
+    [W_META] = "INSERT INTO scitt_meta (key, value) VALUES ($1::text, $2::bytea)"
+               " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+    [W_ADVANCE] = "SELECT scitt_advance($1::int8, $2::int8, $3::int8, $4::int8)",
+    [W_ENTRIES] = "INSERT INTO scitt_entries (leaf, entry_hash, stmt)"
+                  " SELECT * FROM unnest($1::int8[], $2::bytea[], $3::bytea[])",
+    [W_TILES] = "SELECT scitt_put_tiles($1::int2[], $2::int8[], $3::bytea[])",
+    [W_HEAD] = "INSERT INTO scitt_heads (size, root, time, receipt_sig, checkpoint)"
+               " VALUES ($1::int8, $2::bytea, $3::int8, $4::bytea, $5::bytea) ON CONFLICT (size) DO UPDATE"
+               " SET root = EXCLUDED.root, time = EXCLUDED.time, receipt_sig = EXCLUDED.receipt_sig,"
+               " checkpoint = EXCLUDED.checkpoint",
+    [W_INDEX] = "INSERT INTO scitt_index (key, leaf) SELECT * FROM unnest($1::int8[], $2::int8[])"
+                " ON CONFLICT DO NOTHING",
+    [W_NOTIFY] = "SELECT pg_notify('scitt_log', $1::text)",
+    [W_LOCK] = "SELECT pg_try_advisory_lock($1::int8)",
+};
+
+typedef struct pg_store pg_store_t;
+
+/* A connection and what it has prepared. */
+typedef struct pg_conn {
+    PGconn *pg;
+    pg_store_t *st;
+    uint32_t prepared; /* bit per statement */
+    unsigned depth;    /* read handles open on it (thread connections) */
+    struct pg_conn *next;
+} pg_conn_t;
+
+struct pg_store {
+    scitt_store_t base;
+    char *conninfo;
+    pthread_key_t key; /* the calling thread's pg_conn_t */
+    pthread_mutex_t lock;
+    pg_conn_t *conns; /* every thread connection, under `lock` */
+    pg_conn_t writer;
+    bool writer_locked;
+    /* A commit whose outcome is unknown (SCITT_EINDOUBT). */
+    bool in_doubt;
+    uint64_t doubt_first, doubt_end;
+    int64_t doubt_head;
+    uint8_t doubt_root[32];
+    time_t bytes_at;
+    _Atomic uint64_t commits, conflicts, reconnects, bytes;
+    _Atomic bool available;
+};
+
+typedef struct pg_read {
+    scitt_store_read_t base;
+    pg_conn_t *c;
+    PGresult **res; /* kept until read_end: spans point into them */
+    size_t num_res, cap_res;
+} pg_read_t;
+
+static pg_store_t *of(scitt_store_t *st)
+{
+    return (pg_store_t *)st;
+}
+
+static pg_read_t *rd_of(scitt_store_read_t *rd)
+{
+    return (pg_read_t *)rd;
+}
+
+static void quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+/* connect_db connects with `conninfo` as given (a URI or key=value text:
+ * passfile, service and PG* variables work), a connect timeout unless it
+ * names one. NULL only when out of memory. */
+static PGconn *connect_db(const char *conninfo)
+{
+    const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
+    const char *const vals[] = {"2", "scittd", conninfo, NULL};
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
+    if (pg != NULL) {
+        PQsetNoticeProcessor(pg, quiet, NULL);
+    }
+    return pg;
+}
+
+/* first_line copies libpq's message up to its first line end. */
+static void first_line(char *out, size_t cap, const char *msg)
+{
+    size_t n = strcspn(msg, "\n");
+    snprintf(out, cap, "%.*s", (int)n, msg);
+}
+
+/* from_pg maps a statement's outcome to a SCITT code. */
+static int from_pg(PGconn *pg, const PGresult *res)
+{
+    ExecStatusType s = res != NULL ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+        return 0;
+    }
+    if (PQstatus(pg) != CONNECTION_OK) {
+        return SCITT_EUNAVAIL;
+    }
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (state == NULL) {
+        return res == NULL ? SCITT_ENOMEM : SCITT_EIO;
+    }
+    if (strcmp(state, "SC001") == 0) {
+        return SCITT_ECONFLICT;
+    }
+    if (strcmp(state, "SC002") == 0) {
+        return SCITT_ECORRUPT;
+    }
+    if (strcmp(state, "23505") == 0 || strncmp(state, "22", 2) == 0 || strcmp(state, "23514") == 0) {
+        return SCITT_EINVAL; /* a repeat entry hash, a value out of range: a caller bug */
+    }
+    if (strcmp(state, "53100") == 0 || strcmp(state, "53200") == 0) {
+        return SCITT_ENOSPC;
+    }
+    if (strcmp(state, "25006") == 0 || strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0) {
+        return SCITT_EUNAVAIL; /* read-only (a standby), connection trouble, shutting down */
+    }
+    return SCITT_EIO;
+}
+
+/* Parameters of one statement, all binary. */
+typedef struct params {
+    const char *val[6];
+    int len[6], fmt[6];
+    uint8_t num[6][8]; /* int8 values */
+    int n;
+} params_t;
+
+static void p_bytes(params_t *p, const void *v, size_t len)
+{
+    p->val[p->n] = len > 0 ? v : "";
+    p->len[p->n] = (int)len;
+    p->fmt[p->n++] = 1;
+}
+
+static void p_int8(params_t *p, int64_t v)
+{
+    scitt_store_be64(p->num[p->n], (uint64_t)v);
+    p_bytes(p, p->num[p->n], 8);
+}
+
+/* p_leaf: a u64 leaf or size as a bigint (clamped: leaves stay below 2^63). */
+static void p_leaf(params_t *p, uint64_t v)
+{
+    p_int8(p, v > INT64_MAX ? INT64_MAX : (int64_t)v);
+}
+
+/* run executes prepared statement `id` on `c` (preparing it first on this
+ * connection), binary results. `*out` is the result (NULL on failure,
+ * after it was cleared). */
+static int run(pg_conn_t *c, int id, const params_t *p, PGresult **out)
+{
+    char name[8];
+    snprintf(name, sizeof(name), "s%d", id);
+    *out = NULL;
+    if (!(c->prepared & (1u << id))) {
+        PGresult *r = PQprepare(c->pg, name, stmt_sql[id], p->n, NULL);
+        int rc = from_pg(c->pg, r);
+        PQclear(r);
+        if (rc != 0) {
+            return rc;
+        }
+        c->prepared |= 1u << id;
+    }
+    PGresult *r = PQexecPrepared(c->pg, name, p->n, p->val, p->len, p->fmt, 1);
+    int rc = from_pg(c->pg, r);
+    if (rc != 0) {
+        PQclear(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+/* run_once runs a statement whose result is not needed. */
+static int run_once(pg_conn_t *c, int id, const params_t *p)
+{
+    PGresult *r;
+    int rc = run(c, id, p, &r);
+    PQclear(r);
+    return rc;
+}
+
+static int exec_text(PGconn *pg, const char *sql)
+{
+    PGresult *r = PQexec(pg, sql);
+    int rc = from_pg(pg, r);
+    PQclear(r);
+    return rc;
+}
+
+static int64_t get_i64(const PGresult *r, int row, int col)
+{
+    return (int64_t)scitt_load_be64((const uint8_t *)PQgetvalue(r, row, col));
+}
+
+static bool is_i64(const PGresult *r, int row, int col)
+{
+    return !PQgetisnull(r, row, col) && PQgetlength(r, row, col) == 8;
+}
+
+/* A binary array (PostgreSQL's array_send layout): ndim 1, no nulls. */
+static int arr_begin(scitt_buf_t *b, uint32_t oid, size_t n)
+{
+    uint8_t h[20];
+    scitt_store_be32(h, 1);
+    scitt_store_be32(h + 4, 0);
+    scitt_store_be32(h + 8, oid);
+    scitt_store_be32(h + 12, (uint32_t)n);
+    scitt_store_be32(h + 16, 1);
+    return scitt_buf_append(b, h, sizeof(h));
+}
+
+static int arr_put(scitt_buf_t *b, const void *v, size_t len)
+{
+    uint8_t l[4];
+    scitt_store_be32(l, (uint32_t)len);
+    int rc = scitt_buf_append(b, l, 4);
+    return rc == 0 ? scitt_buf_append(b, v, len) : rc;
+}
+
+static int arr_i64(scitt_buf_t *b, uint64_t v)
+{
+    uint8_t x[8];
+    scitt_store_be64(x, v);
+    return arr_put(b, x, 8);
+}
+
+/* ---- open, schema, close ---- */
+
+static _Thread_local char why_buf[512];
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* connect_waiting connects the writer, retrying with doubling backoff for
+ * up to `wait_ms`; one line on stderr per distinct libpq error. */
+static int connect_waiting(pg_store_t *st, unsigned wait_ms, const char **why)
+{
+    uint64_t deadline = now_ms() + wait_ms;
+    unsigned backoff = WAIT_MIN_MS;
+    char last[256] = "";
+    for (;;) {
+        PGconn *pg = connect_db(st->conninfo);
+        if (pg == NULL) {
+            return SCITT_ENOMEM;
+        }
+        if (PQstatus(pg) == CONNECTION_OK) {
+            st->writer.pg = pg;
+            return 0;
+        }
+        char msg[256];
+        first_line(msg, sizeof(msg), PQerrorMessage(pg));
+        PQfinish(pg);
+        uint64_t now = now_ms();
+        if (now >= deadline) {
+            snprintf(why_buf, sizeof(why_buf), "cannot connect to the database (libpq: %s)", msg);
+            *why = why_buf;
+            return SCITT_EUNAVAIL;
+        }
+        if (strcmp(msg, last) != 0) {
+            fprintf(stderr, "scittd: waiting for the database (libpq: %s)\n", msg);
+            snprintf(last, sizeof(last), "%s", msg);
+        }
+        sleep_ms(deadline - now < backoff ? (unsigned)(deadline - now) : backoff);
+        backoff = backoff * 2 > WAIT_MAX_MS ? WAIT_MAX_MS : backoff * 2;
+    }
+}
+
+/* migrate brings the schema up to this build's version in one transaction
+ * under an advisory lock, or refuses a newer one. */
+static int migrate(pg_store_t *st, const char **why)
+{
+    PGconn *pg = st->writer.pg;
+    int rc = exec_text(pg, "BEGIN");
+    if (rc == 0) {
+        char lock[96];
+        snprintf(lock, sizeof(lock), "SELECT pg_advisory_xact_lock(%lld)", (long long)LOCK_SCHEMA);
+        rc = exec_text(pg, lock);
+    }
+    if (rc == 0) {
+        rc = exec_text(pg, "CREATE TABLE IF NOT EXISTS scitt_schema (id int PRIMARY KEY CHECK (id = 0),"
+                           " version int NOT NULL)");
+    }
+    int version = 0, known = scitt_pg__schema_version();
+    if (rc == 0) {
+        PGresult *r = PQexec(pg, "SELECT version FROM scitt_schema WHERE id = 0");
+        rc = from_pg(pg, r);
+        if (rc == 0 && PQntuples(r) == 1) {
+            version = atoi(PQgetvalue(r, 0, 0));
+        }
+        PQclear(r);
+    }
+    if (rc == 0 && version > known) {
+        snprintf(why_buf, sizeof(why_buf),
+                 "the database holds scitt schema version %d; this scittd knows up to version %d", version, known);
+        *why = why_buf;
+        rc = SCITT_EFORMAT;
+    }
+    for (int v = version + 1; rc == 0 && v <= known; v++) {
+        rc = exec_text(pg, scitt_pg__migration(v));
+    }
+    if (rc == 0 && version < known) {
+        char set[128];
+        snprintf(set, sizeof(set),
+                 "INSERT INTO scitt_schema VALUES (0, %d) ON CONFLICT (id) DO UPDATE SET version = %d", known, known);
+        rc = exec_text(pg, set);
+    }
+    rc = rc == 0 ? exec_text(pg, "COMMIT") : rc;
+    if (rc != 0) {
+        (void)exec_text(pg, "ROLLBACK");
+        if (*why == NULL) {
+            first_line(why_buf, sizeof(why_buf), PQerrorMessage(pg));
+            *why = why_buf;
+        }
+    }
+    return rc;
+}
+
+static void drop_conn(void *arg);
+
+static int pg_open(scitt_store_t **out, const scitt_store_config_t *cfg, const char **why)
+{
+    *why = NULL;
+    if (cfg->database == NULL) {
+        *why = "no database given";
+        return SCITT_EINVAL;
+    }
+    pg_store_t *st = calloc(1, sizeof(*st));
+    if (st == NULL) {
+        return SCITT_ENOMEM;
+    }
+    st->conninfo = strdup(cfg->database);
+    if (st->conninfo == NULL || pthread_key_create(&st->key, drop_conn) != 0) {
+        free(st->conninfo);
+        free(st);
+        return SCITT_ENOMEM;
+    }
+    pthread_mutex_init(&st->lock, NULL);
+    st->writer.st = st;
+    int rc = connect_waiting(st, cfg->database_wait_ms, why);
+    if (rc == 0) {
+        rc = migrate(st, why);
+    }
+    if (rc != 0) {
+        PQfinish(st->writer.pg);
+        pthread_key_delete(st->key);
+        pthread_mutex_destroy(&st->lock);
+        free(st->conninfo);
+        free(st);
+        return rc;
+    }
+    st->available = true;
+    *out = &st->base;
+    return 0;
+}
+
+/* drop_conn: a thread that read ended (pthread key destructor). */
+static void drop_conn(void *arg)
+{
+    pg_conn_t *c = arg;
+    pg_store_t *st = c->st;
+    pthread_mutex_lock(&st->lock);
+    for (pg_conn_t **p = &st->conns; *p != NULL; p = &(*p)->next) {
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&st->lock);
+    PQfinish(c->pg);
+    free(c);
+}
+
+static void pg_close(scitt_store_t *base)
+{
+    pg_store_t *st = of(base);
+    if (st == NULL) {
+        return;
+    }
+    pthread_key_delete(st->key); /* no destructor runs after this */
+    for (pg_conn_t *c = st->conns, *next; c != NULL; c = next) {
+        next = c->next;
+        PQfinish(c->pg);
+        free(c);
+    }
+    PQfinish(st->writer.pg); /* releases the writer's advisory lock */
+    pthread_mutex_destroy(&st->lock);
+    free(st->conninfo);
+    free(st);
+}
+
+/* ---- the writer ---- */
+
+/* writer_ready: the writer's connection is up, reconnecting once if it
+ * dropped (and taking the writer lock again if this handle held it). */
+static int writer_ready(pg_store_t *st)
+{
+    if (PQstatus(st->writer.pg) == CONNECTION_OK) {
+        return 0;
+    }
+    PQreset(st->writer.pg);
+    st->writer.prepared = 0;
+    if (PQstatus(st->writer.pg) != CONNECTION_OK) {
+        st->available = false;
+        return SCITT_EUNAVAIL;
+    }
+    PQsetNoticeProcessor(st->writer.pg, quiet, NULL);
+    st->reconnects++;
+    st->available = true;
+    if (st->writer_locked) {
+        params_t p = {.n = 0};
+        PGresult *r;
+        p_int8(&p, LOCK_WRITER);
+        int rc = run(&st->writer, W_LOCK, &p, &r);
+        bool got = rc == 0 && PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 && PQgetvalue(r, 0, 0)[0] != 0;
+        PQclear(r);
+        if (rc != 0) {
+            return rc;
+        }
+        if (!got) {
+            st->writer_locked = false;
+            return SCITT_EBUSY; /* another scittd took the log while we were away */
+        }
+    }
+    return 0;
+}
+
+static int meta_write(pg_store_t *st, const char *key, scitt_span_t value)
+{
+    params_t p = {.n = 0};
+    p_bytes(&p, key, strlen(key));
+    p_bytes(&p, value.base, value.len);
+    return run_once(&st->writer, W_META, &p);
+}
+
+static int pg_meta_put(scitt_store_t *base, const char *key, scitt_span_t value)
+{
+    pg_store_t *st = of(base);
+    int rc = writer_ready(st);
+    return rc == 0 ? meta_write(st, key, value) : rc;
+}
+
+static int pg_writer_acquire(scitt_store_t *base, char *why, size_t cap)
+{
+    pg_store_t *st = of(base);
+    int rc = writer_ready(st);
+    if (rc != 0) {
+        return rc;
+    }
+    params_t p = {.n = 0};
+    PGresult *r;
+    p_int8(&p, LOCK_WRITER);
+    rc = run(&st->writer, W_LOCK, &p, &r);
+    bool got = rc == 0 && PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 && PQgetvalue(r, 0, 0)[0] != 0;
+    PQclear(r);
+    if (rc != 0) {
+        return rc;
+    }
+    if (!got) {
+        params_t q = {.n = 0};
+        p_bytes(&q, "writer", 6);
+        rc = run(&st->writer, Q_META, &q, &r);
+        const char *who = rc == 0 && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "unknown";
+        int who_len = rc == 0 && PQntuples(r) == 1 ? PQgetlength(r, 0, 0) : 7;
+        snprintf(why, cap, "the database is in use by another scittd (%.*s, from scitt_meta 'writer')", who_len, who);
+        PQclear(r);
+        return SCITT_EBUSY;
+    }
+    st->writer_locked = true;
+    char host[256] = "", me[320];
+    gethostname(host, sizeof(host) - 1);
+    int n = snprintf(me, sizeof(me), "pid %ld on %s", (long)getpid(), host);
+    return meta_write(st, "writer", scitt_span(me, (size_t)n));
+}
+
+/* batch_arrays builds the batch's arrays: entries (leaf, hash, stmt),
+ * tiles (level, idx, hashes), index (key, leaf), in `a[0..7]`. */
+static int batch_arrays(const scitt_store_batch_t *b, scitt_buf_t a[8])
+{
+    int rc = arr_begin(&a[0], OID_INT8, b->num_entries);
+    rc = rc == 0 ? arr_begin(&a[1], OID_BYTEA, b->num_entries) : rc;
+    rc = rc == 0 ? arr_begin(&a[2], OID_BYTEA, b->num_entries) : rc;
+    for (size_t i = 0; rc == 0 && i < b->num_entries; i++) {
+        rc = arr_i64(&a[0], b->first_index + i);
+        rc = rc == 0 ? arr_put(&a[1], b->entry_hashes[i], 32) : rc;
+        rc = rc == 0 ? arr_put(&a[2], b->entries[i].base, b->entries[i].len) : rc;
+    }
+    rc = rc == 0 ? arr_begin(&a[3], OID_INT2, b->num_tiles) : rc;
+    rc = rc == 0 ? arr_begin(&a[4], OID_INT8, b->num_tiles) : rc;
+    rc = rc == 0 ? arr_begin(&a[5], OID_BYTEA, b->num_tiles) : rc;
+    for (size_t i = 0; rc == 0 && i < b->num_tiles; i++) {
+        const scitt_store_tile_t *t = &b->tiles[i];
+        uint8_t level[2];
+        if (t->level > 63 || t->width == 0 || t->width > 256 || t->index > INT64_MAX) {
+            return SCITT_EINVAL;
+        }
+        scitt_store_be16(level, (uint16_t)t->level);
+        rc = arr_put(&a[3], level, 2);
+        rc = rc == 0 ? arr_i64(&a[4], t->index) : rc;
+        rc = rc == 0 ? arr_put(&a[5], t->hashes, t->width * 32) : rc;
+    }
+    rc = rc == 0 ? arr_begin(&a[6], OID_INT8, b->num_index) : rc;
+    rc = rc == 0 ? arr_begin(&a[7], OID_INT8, b->num_index) : rc;
+    for (size_t i = 0; rc == 0 && i < b->num_index; i++) {
+        const scitt_store_index_rec_t *r = &b->index[i];
+        if (r->leaf < b->first_index || r->leaf - b->first_index >= b->num_entries) {
+            return SCITT_EINVAL; /* a record for a leaf outside the batch */
+        }
+        rc = arr_i64(&a[6], r->key);
+        rc = rc == 0 ? arr_i64(&a[7], r->leaf) : rc;
+    }
+    return rc;
+}
+
+static void p_buf(params_t *p, const scitt_buf_t *b)
+{
+    p_bytes(p, b->base, b->len);
+}
+
+/* write_batch runs the batch's statements inside the open transaction. */
+static int write_batch(pg_store_t *st, const scitt_store_batch_t *b, const scitt_buf_t a[8])
+{
+    pg_conn_t *w = &st->writer;
+    uint64_t end = b->first_index + b->num_entries;
+    params_t p = {.n = 0};
+    p_leaf(&p, b->first_index);
+    p_leaf(&p, end);
+    p_int8(&p, b->head != NULL ? (int64_t)b->head->size : -1);
+    p_int8(&p, 0); /* writer epoch: issue 18 */
+    int rc = run_once(w, W_ADVANCE, &p);
+    if (rc == 0 && b->num_entries > 0) {
+        p = (params_t){.n = 0};
+        p_buf(&p, &a[0]);
+        p_buf(&p, &a[1]);
+        p_buf(&p, &a[2]);
+        rc = run_once(w, W_ENTRIES, &p);
+    }
+    if (rc == 0 && b->num_tiles > 0) {
+        p = (params_t){.n = 0};
+        p_buf(&p, &a[3]);
+        p_buf(&p, &a[4]);
+        p_buf(&p, &a[5]);
+        rc = run_once(w, W_TILES, &p);
+    }
+    if (rc == 0 && b->head != NULL) {
+        const scitt_store_head_t *h = b->head;
+        p = (params_t){.n = 0};
+        p_leaf(&p, h->size);
+        p_bytes(&p, h->root, 32);
+        p_int8(&p, h->time);
+        p_bytes(&p, h->receipt_sig.base, h->receipt_sig.len);
+        p_bytes(&p, h->checkpoint.base, h->checkpoint.len);
+        rc = run_once(w, W_HEAD, &p);
+    }
+    if (rc == 0 && b->num_index > 0) {
+        p = (params_t){.n = 0};
+        p_buf(&p, &a[6]);
+        p_buf(&p, &a[7]);
+        rc = run_once(w, W_INDEX, &p);
+    }
+    if (rc == 0) {
+        char text[24];
+        int n = snprintf(text, sizeof(text), "%llu", (unsigned long long)end);
+        p = (params_t){.n = 0};
+        p_bytes(&p, text, (size_t)n);
+        rc = run_once(w, W_NOTIFY, &p);
+    }
+    return rc;
+}
+
+/* resolve decides a commit in doubt from the stored log end and the root
+ * of the batch's head: 0 committed, SCITT_EUNAVAIL not committed,
+ * SCITT_ECONFLICT another writer moved the log, SCITT_EINDOUBT still
+ * unreachable. */
+static int resolve(pg_store_t *st)
+{
+    int rc = writer_ready(st);
+    if (rc == SCITT_EUNAVAIL) {
+        return SCITT_EINDOUBT;
+    }
+    params_t p = {.n = 0};
+    PGresult *r;
+    p_int8(&p, st->doubt_head);
+    rc = rc == 0 ? run(&st->writer, Q_RESOLVE, &p, &r) : rc;
+    if (rc == SCITT_EUNAVAIL) {
+        return SCITT_EINDOUBT;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if (PQntuples(r) != 1 || !is_i64(r, 0, 0)) {
+        PQclear(r);
+        return SCITT_ECORRUPT;
+    }
+    uint64_t end = (uint64_t)get_i64(r, 0, 0);
+    bool root_ok = st->doubt_head < 0 ||
+                   (!PQgetisnull(r, 0, 1) && PQgetlength(r, 0, 1) == 32 && memcmp(PQgetvalue(r, 0, 1), st->doubt_root, 32) == 0);
+    PQclear(r);
+    st->in_doubt = false;
+    if (end == st->doubt_end && root_ok) {
+        st->commits++;
+        return 0;
+    }
+    return end == st->doubt_first ? SCITT_EUNAVAIL : SCITT_ECONFLICT;
+}
+
+static int pg_commit(scitt_store_t *base, const scitt_store_batch_t *b)
+{
+    pg_store_t *st = of(base);
+    if (st->in_doubt) {
+        return SCITT_EINDOUBT; /* maintain resolves it first */
+    }
+    if (b->first_index > INT64_MAX || b->num_entries > INT64_MAX - b->first_index) {
+        return SCITT_EINVAL;
+    }
+    scitt_buf_t a[8];
+    for (int i = 0; i < 8; i++) {
+        scitt_buf_init(&a[i], NULL, 0);
+    }
+    int rc = batch_arrays(b, a);
+    rc = rc == 0 ? writer_ready(st) : rc;
+    rc = rc == 0 ? exec_text(st->writer.pg, "BEGIN") : rc;
+    if (rc == 0) {
+        rc = write_batch(st, b, a);
+        if (rc != 0) {
+            (void)exec_text(st->writer.pg, "ROLLBACK");
+        }
+    }
+    for (int i = 0; i < 8; i++) {
+        scitt_buf_cleanup(&a[i]);
+    }
+    if (rc == 0) {
+        PGresult *r = PQexec(st->writer.pg, "COMMIT");
+        rc = from_pg(st->writer.pg, r);
+        PQclear(r);
+        if (rc == SCITT_EUNAVAIL && PQstatus(st->writer.pg) != CONNECTION_OK) {
+            /* The outcome is unknown: look at what the database holds. */
+            st->in_doubt = true;
+            st->doubt_first = b->first_index;
+            st->doubt_end = b->first_index + b->num_entries;
+            st->doubt_head = b->head != NULL ? (int64_t)b->head->size : -1;
+            if (b->head != NULL) {
+                memcpy(st->doubt_root, b->head->root, 32);
+            }
+            return resolve(st);
+        }
+    }
+    if (rc == 0) {
+        st->commits++;
+    } else if (rc == SCITT_ECONFLICT) {
+        st->conflicts++;
+    }
+    if (rc == SCITT_EUNAVAIL) {
+        st->available = false;
+    }
+    return rc;
+}
+
+static int pg_maintain(scitt_store_t *base)
+{
+    pg_store_t *st = of(base);
+    int rc = 0;
+    if (st->in_doubt) {
+        rc = resolve(st);
+        if (rc == SCITT_EINDOUBT) {
+            return rc;
+        }
+        /* Resolved either way: the sequencer re-reads the log. */
+    }
+    rc = writer_ready(st);
+    time_t now = time(NULL);
+    if (rc == 0 && now - st->bytes_at >= BYTES_EVERY) {
+        params_t p = {.n = 0};
+        PGresult *r;
+        if (run(&st->writer, Q_BYTES, &p, &r) == 0 && PQntuples(r) == 1 && is_i64(r, 0, 0)) {
+            st->bytes = (uint64_t)get_i64(r, 0, 0);
+            st->bytes_at = now;
+        }
+        PQclear(r);
+    }
+    return rc;
+}
+
+static void pg_stats(scitt_store_t *base, scitt_store_stats_t *out)
+{
+    pg_store_t *st = of(base);
+    *out = (scitt_store_stats_t){
+        .engine = "postgresql",
+        .available = st->available,
+        .bytes = st->bytes,
+        .commits = st->commits,
+        .conflicts = st->conflicts,
+        .reconnects = st->reconnects,
+    };
+}
+
+/* ---- reads ---- */
+
+/* thread_conn: the calling thread's connection to `st`, opened lazily. */
+static int thread_conn(pg_store_t *st, pg_conn_t **out)
+{
+    pg_conn_t *c = pthread_getspecific(st->key);
+    if (c == NULL) {
+        c = calloc(1, sizeof(*c));
+        if (c == NULL) {
+            return SCITT_ENOMEM;
+        }
+        c->st = st;
+        c->pg = connect_db(st->conninfo);
+        if (c->pg == NULL) {
+            free(c);
+            return SCITT_ENOMEM;
+        }
+        pthread_setspecific(st->key, c);
+        pthread_mutex_lock(&st->lock);
+        c->next = st->conns;
+        st->conns = c;
+        pthread_mutex_unlock(&st->lock);
+    } else if (c->depth == 0 && PQstatus(c->pg) != CONNECTION_OK) {
+        PQreset(c->pg);
+        c->prepared = 0;
+        PQsetNoticeProcessor(c->pg, quiet, NULL);
+        st->reconnects += PQstatus(c->pg) == CONNECTION_OK;
+    }
+    *out = c;
+    return PQstatus(c->pg) == CONNECTION_OK ? 0 : SCITT_EUNAVAIL;
+}
+
+static int pg_read_begin(scitt_store_t *base, scitt_store_read_t **out)
+{
+    pg_store_t *st = of(base);
+    pg_conn_t *c;
+    int rc = thread_conn(st, &c);
+    if (rc != 0) {
+        return rc;
+    }
+    if (c->depth == 0) {
+        /* The snapshot is taken by the first statement: take it now. */
+        rc = exec_text(c->pg, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT 1");
+        if (rc != 0) {
+            (void)exec_text(c->pg, "ROLLBACK");
+            return rc;
+        }
+    }
+    pg_read_t *rd = calloc(1, sizeof(*rd));
+    if (rd == NULL) {
+        if (c->depth == 0) {
+            (void)exec_text(c->pg, "ROLLBACK");
+        }
+        return SCITT_ENOMEM;
+    }
+    c->depth++;
+    rd->base.st = base;
+    rd->c = c;
+    *out = &rd->base;
+    return 0;
+}
+
+static void pg_read_end(scitt_store_read_t *base)
+{
+    if (base == NULL) {
+        return;
+    }
+    pg_read_t *rd = rd_of(base);
+    for (size_t i = 0; i < rd->num_res; i++) {
+        PQclear(rd->res[i]);
+    }
+    free(rd->res);
+    if (--rd->c->depth == 0 && PQstatus(rd->c->pg) == CONNECTION_OK) {
+        (void)exec_text(rd->c->pg, "COMMIT");
+    }
+    free(rd);
+}
+
+/* query runs a read statement on the handle's connection and keeps the
+ * result until read_end. */
+static int query(pg_read_t *rd, int id, const params_t *p, PGresult **out)
+{
+    if (rd->num_res == rd->cap_res) {
+        size_t cap = rd->cap_res == 0 ? 4 : rd->cap_res * 2;
+        PGresult **res = realloc(rd->res, cap * sizeof(*res));
+        if (res == NULL) {
+            return SCITT_ENOMEM;
+        }
+        rd->res = res;
+        rd->cap_res = cap;
+    }
+    int rc = run(rd->c, id, p, out);
+    if (rc == 0) {
+        rd->res[rd->num_res++] = *out;
+    } else if (rc == SCITT_EUNAVAIL) {
+        rd->c->st->available = false;
+    }
+    return rc;
+}
+
+static int pg_get_entries(scitt_store_read_t *base, uint64_t first, size_t n, scitt_span_t *out)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (first >= INT64_MAX || n > INT64_MAX - first) {
+        return SCITT_ENOTFOUND;
+    }
+    params_t p = {.n = 0};
+    PGresult *r;
+    p_leaf(&p, first);
+    p_leaf(&p, first + n);
+    int rc = query(rd_of(base), Q_ENTRIES, &p, &r);
+    if (rc != 0) {
+        return rc;
+    }
+    if ((size_t)PQntuples(r) != n) {
+        return SCITT_ENOTFOUND;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!is_i64(r, (int)i, 0) || (uint64_t)get_i64(r, (int)i, 0) != first + i) {
+            return SCITT_ENOTFOUND;
+        }
+        out[i] = scitt_span((const uint8_t *)PQgetvalue(r, (int)i, 1), (size_t)PQgetlength(r, (int)i, 1));
+    }
+    return 0;
+}
+
+static int pg_get_tiles(scitt_store_read_t *base, const scitt_store_tile_id_t *ids, size_t n,
+                        scitt_store_tile_hashes_t *out)
+{
+    scitt_buf_t a[2];
+    scitt_buf_init(&a[0], NULL, 0);
+    scitt_buf_init(&a[1], NULL, 0);
+    int rc = arr_begin(&a[0], OID_INT2, n);
+    rc = rc == 0 ? arr_begin(&a[1], OID_INT8, n) : rc;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        uint8_t level[2];
+        scitt_store_be16(level, (uint16_t)(ids[i].level > 255 ? 255 : ids[i].level));
+        rc = arr_put(&a[0], level, 2);
+        rc = rc == 0 ? arr_i64(&a[1], ids[i].index > INT64_MAX ? INT64_MAX : ids[i].index) : rc;
+        out[i] = (scitt_store_tile_hashes_t){NULL, 0};
+    }
+    PGresult *r = NULL;
+    if (rc == 0 && n > 0) {
+        params_t p = {.n = 0};
+        p_buf(&p, &a[0]);
+        p_buf(&p, &a[1]);
+        rc = query(rd_of(base), Q_TILES, &p, &r);
+    }
+    scitt_buf_cleanup(&a[0]);
+    scitt_buf_cleanup(&a[1]);
+    for (int row = 0; rc == 0 && r != NULL && row < PQntuples(r); row++) {
+        int64_t i = is_i64(r, row, 0) ? get_i64(r, row, 0) : 0;
+        size_t len = (size_t)PQgetlength(r, row, 1);
+        if (i < 1 || (uint64_t)i > n || len == 0 || len % 32 != 0 || len > 256 * 32) {
+            return SCITT_ECORRUPT;
+        }
+        out[i - 1] = (scitt_store_tile_hashes_t){(const uint8_t *)PQgetvalue(r, row, 1), len / 32};
+    }
+    return rc;
+}
+
+static int pg_find_entries(scitt_store_read_t *base, const uint8_t (*hashes)[32], size_t n, uint64_t *out)
+{
+    scitt_buf_t a;
+    scitt_buf_init(&a, NULL, 0);
+    int rc = arr_begin(&a, OID_BYTEA, n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = arr_put(&a, hashes[i], 32);
+        out[i] = UINT64_MAX;
+    }
+    PGresult *r = NULL;
+    if (rc == 0 && n > 0) {
+        params_t p = {.n = 0};
+        p_buf(&p, &a);
+        rc = query(rd_of(base), Q_FIND, &p, &r);
+    }
+    scitt_buf_cleanup(&a);
+    for (int row = 0; rc == 0 && r != NULL && row < PQntuples(r); row++) {
+        int64_t i = is_i64(r, row, 0) ? get_i64(r, row, 0) : 0;
+        if (i < 1 || (uint64_t)i > n || !is_i64(r, row, 1) || get_i64(r, row, 1) < 0) {
+            return SCITT_ECORRUPT;
+        }
+        out[i - 1] = (uint64_t)get_i64(r, row, 1);
+    }
+    return rc;
+}
+
+static int pg_get_head(scitt_store_read_t *base, int how, uint64_t size, scitt_store_head_t *out)
+{
+    params_t p = {.n = 0};
+    PGresult *r;
+    int id = how == SCITT_STORE_HEAD_EXACT ? Q_HEAD_EXACT : how == SCITT_STORE_HEAD_FROM ? Q_HEAD_FROM : Q_HEAD_LATEST;
+    if (id != Q_HEAD_LATEST) {
+        if (size > INT64_MAX) {
+            return SCITT_ENOTFOUND;
+        }
+        p_leaf(&p, size);
+    }
+    int rc = query(rd_of(base), id, &p, &r);
+    if (rc != 0) {
+        return rc;
+    }
+    if (PQntuples(r) == 0) {
+        return SCITT_ENOTFOUND;
+    }
+    if (!is_i64(r, 0, 0) || PQgetlength(r, 0, 1) != 32 || !is_i64(r, 0, 2)) {
+        return SCITT_ECORRUPT;
+    }
+    out->size = (uint64_t)get_i64(r, 0, 0);
+    memcpy(out->root, PQgetvalue(r, 0, 1), 32);
+    out->time = get_i64(r, 0, 2);
+    out->receipt_sig = scitt_span((const uint8_t *)PQgetvalue(r, 0, 3), (size_t)PQgetlength(r, 0, 3));
+    out->checkpoint = scitt_span((const uint8_t *)PQgetvalue(r, 0, 4), (size_t)PQgetlength(r, 0, 4));
+    return 0;
+}
+
+static int pg_get_meta(scitt_store_read_t *base, const char *key, scitt_span_t *out)
+{
+    params_t p = {.n = 0};
+    PGresult *r;
+    p_bytes(&p, key, strlen(key));
+    int rc = query(rd_of(base), Q_META, &p, &r);
+    if (rc == 0 && PQntuples(r) == 0) {
+        rc = SCITT_ENOTFOUND;
+    }
+    if (rc == 0) {
+        *out = scitt_span((const uint8_t *)PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+    }
+    return rc;
+}
+
+/* pg_query: the leaf range from the heads' times, then (with keys) the
+ * first key's records from `lo`, at most `budget` examined, each kept when
+ * every other key has a record of its leaf. out_next as store.h says: the
+ * first match past `max`, or past the last record examined when the bound
+ * stopped the scan. */
+static int pg_query(scitt_store_read_t *base, const scitt_store_query_t *q, uint64_t *out, size_t max,
+                    size_t *out_num, uint64_t *out_next)
+{
+    pg_read_t *rd = rd_of(base);
+    *out_num = 0;
+    *out_next = UINT64_MAX;
+    if (q->num_keys > SCITT_STORE_QUERY_MAX_KEYS || (q->num_keys > 0 && q->keys == NULL) || max == 0) {
+        return SCITT_EINVAL;
+    }
+    params_t p = {.n = 0};
+    PGresult *r;
+    p_leaf(&p, q->from);
+    p_int8(&p, q->since);
+    p_int8(&p, q->until);
+    int rc = query(rd, Q_RANGE, &p, &r);
+    if (rc != 0) {
+        return rc;
+    }
+    if (PQntuples(r) != 1 || !is_i64(r, 0, 0) || !is_i64(r, 0, 1)) {
+        return SCITT_ECORRUPT;
+    }
+    uint64_t lo = (uint64_t)get_i64(r, 0, 0), hi = (uint64_t)get_i64(r, 0, 1);
+    if (lo >= hi) {
+        return 0;
+    }
+    if (q->num_keys == 0) {
+        size_t n = hi - lo < max ? (size_t)(hi - lo) : max;
+        for (size_t i = 0; i < n; i++) {
+            out[i] = lo + i;
+        }
+        *out_num = n;
+        *out_next = lo + n < hi ? lo + n : UINT64_MAX;
+        return 0;
+    }
+    size_t budget = max > (SIZE_MAX - 4096) / 64 ? SIZE_MAX : 64 * max + 4096;
+    scitt_buf_t others;
+    scitt_buf_init(&others, NULL, 0);
+    rc = arr_begin(&others, OID_INT8, q->num_keys - 1);
+    for (size_t i = 1; rc == 0 && i < q->num_keys; i++) {
+        rc = arr_i64(&others, q->keys[i]);
+    }
+    if (rc == 0) {
+        p = (params_t){.n = 0};
+        p_int8(&p, (int64_t)q->keys[0]);
+        p_buf(&p, &others);
+        p_leaf(&p, lo);
+        p_leaf(&p, hi);
+        p_leaf(&p, budget);
+        p_leaf(&p, max < SIZE_MAX ? max + 1 : max);
+        rc = query(rd, Q_QUERY, &p, &r);
+    }
+    scitt_buf_cleanup(&others);
+    if (rc != 0) {
+        return rc;
+    }
+    int rows = PQntuples(r);
+    if (rows < 1 || !is_i64(r, 0, 0)) {
+        return SCITT_ECORRUPT;
+    }
+    uint64_t examined = (uint64_t)get_i64(r, 0, 0);
+    size_t n = 0;
+    for (int row = 0; row < rows && !PQgetisnull(r, row, 2); row++) {
+        uint64_t leaf = (uint64_t)get_i64(r, row, 2);
+        if (n == max) {
+            *out_next = leaf; /* the next page starts exactly here */
+            break;
+        }
+        out[n++] = leaf;
+    }
+    if (n < max && examined == budget && is_i64(r, 0, 1)) {
+        uint64_t next = (uint64_t)get_i64(r, 0, 1) + 1;
+        *out_next = next < hi ? next : UINT64_MAX;
+    }
+    *out_num = n;
+    return 0;
+}
+
+static int pg_index_stats(scitt_store_read_t *rd, scitt_store_index_stats_t *out)
+{
+    (void)rd;
+    *out = (scitt_store_index_stats_t){0}; /* one btree, no runs */
+    return 0;
+}
+
+const scitt_store_ops_t scitt_store__pg_ops = {
+    .name = "postgresql",
+    .local_reads = false,
+    .open = pg_open,
+    .close = pg_close,
+    .writer_acquire = pg_writer_acquire,
+    .commit = pg_commit,
+    .meta_put = pg_meta_put,
+    .maintain = pg_maintain,
+    .stats = pg_stats,
+    .read_begin = pg_read_begin,
+    .read_end = pg_read_end,
+    .get_entries = pg_get_entries,
+    .get_tiles = pg_get_tiles,
+    .find_entries = pg_find_entries,
+    .get_head = pg_get_head,
+    .get_meta = pg_get_meta,
+    .query = pg_query,
+    .index_stats = pg_index_stats,
+};

@@ -1,0 +1,66 @@
+/*
+ * pg_schema.c: the PostgreSQL engine's schema and its migrations (plan
+ * section 3). Migration N takes a database at version N - 1 to version N;
+ * pg.c applies those above the stored version in one transaction under an
+ * advisory transaction lock, so two scittds starting at once do not race.
+ * Every statement here is fixed text: nothing is built from input.
+ */
+#include <stddef.h>
+
+#include "pg.h"
+
+static const char *const migrations[] = {
+    /* 1: the log. */
+    "CREATE TABLE IF NOT EXISTS scitt_meta (key text PRIMARY KEY, value bytea NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS scitt_log (id int PRIMARY KEY CHECK (id = 0), log_end bigint NOT NULL,"
+    "  head_size bigint NOT NULL, writer_epoch bigint NOT NULL DEFAULT 0);"
+    "INSERT INTO scitt_log (id, log_end, head_size) VALUES (0, 0, 0) ON CONFLICT (id) DO NOTHING;"
+    "CREATE TABLE IF NOT EXISTS scitt_entries (leaf bigint PRIMARY KEY,"
+    "  entry_hash bytea NOT NULL CHECK (length(entry_hash) = 32), stmt bytea NOT NULL);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS scitt_entries_hash ON scitt_entries (entry_hash);"
+    "CREATE TABLE IF NOT EXISTS scitt_tiles (level smallint, idx bigint, PRIMARY KEY (level, idx),"
+    "  hashes bytea NOT NULL CHECK (length(hashes) BETWEEN 32 AND 8192 AND length(hashes) % 32 = 0));"
+    "CREATE TABLE IF NOT EXISTS scitt_heads (size bigint PRIMARY KEY, root bytea NOT NULL CHECK (length(root) = 32),"
+    "  time bigint NOT NULL, receipt_sig bytea NOT NULL, checkpoint bytea NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS scitt_heads_time ON scitt_heads (time, size);"
+    "CREATE TABLE IF NOT EXISTS scitt_index (key bigint, leaf bigint, PRIMARY KEY (key, leaf))"
+    "  WITH (fillfactor = 100);"
+    /* The commit's compare-and-swap: the batch must start at the log end
+     * and its head (-1: none) lie in [stored head size, new log end]. */
+    "CREATE OR REPLACE FUNCTION scitt_advance(first bigint, new_end bigint, head bigint, epoch bigint)"
+    "  RETURNS void LANGUAGE plpgsql AS $$ BEGIN"
+    "  UPDATE scitt_log SET log_end = new_end, head_size = greatest(head_size, head)"
+    "    WHERE id = 0 AND log_end = first AND writer_epoch = epoch AND new_end >= first"
+    "      AND (head < 0 OR (head >= head_size AND head <= new_end));"
+    "  IF NOT FOUND THEN"
+    "    RAISE EXCEPTION 'the batch does not extend the stored log' USING ERRCODE = 'SC001';"
+    "  END IF; END $$;"
+    /* Tiles grow in place; a tile that is not an extension of the stored
+     * one aborts the batch. */
+    "CREATE OR REPLACE FUNCTION scitt_put_tiles(levels smallint[], idxs bigint[], hs bytea[])"
+    "  RETURNS void LANGUAGE plpgsql AS $$ DECLARE n bigint; BEGIN"
+    "  INSERT INTO scitt_tiles AS t (level, idx, hashes) SELECT * FROM unnest(levels, idxs, hs)"
+    "    ON CONFLICT (level, idx) DO UPDATE SET hashes = EXCLUDED.hashes"
+    "    WHERE substr(EXCLUDED.hashes, 1, length(t.hashes)) = t.hashes;"
+    "  GET DIAGNOSTICS n = ROW_COUNT;"
+    "  IF n < coalesce(array_length(levels, 1), 0) THEN"
+    "    RAISE EXCEPTION 'a tile does not extend the stored one' USING ERRCODE = 'SC002';"
+    "  END IF; END $$;"
+    /* The first leaf registered at or after time t (a batch's leaves
+     * share its head's time), or the log end. */
+    "CREATE OR REPLACE FUNCTION scitt_time_leaf(t bigint) RETURNS bigint LANGUAGE sql STABLE AS $$"
+    "  SELECT coalesce((SELECT coalesce((SELECT max(p.size) FROM scitt_heads p WHERE p.size < h.size), 0)"
+    "                   FROM (SELECT size FROM scitt_heads WHERE time >= t ORDER BY time, size LIMIT 1) h),"
+    "                  (SELECT log_end FROM scitt_log WHERE id = 0)) $$;",
+};
+
+const char *scitt_pg__migration(int version)
+{
+    int n = (int)(sizeof(migrations) / sizeof(migrations[0]));
+    return version >= 1 && version <= n ? migrations[version - 1] : NULL;
+}
+
+int scitt_pg__schema_version(void)
+{
+    return (int)(sizeof(migrations) / sizeof(migrations[0]));
+}
