@@ -207,7 +207,9 @@ try:
         servers.append(srv)
         log = Log(srv, root)
         check(log.post(iss.statement("first %d" % forward)).status == 201, "a first registration through the proxy")
-        cut.arm(rb"\bCOMMIT\b", forward=forward, refuse_seconds=4.0, conn_seen=rb"INSERT")
+        # The writer's transaction starts with the simple query "BEGIN" (a
+        # reader's names its isolation level) and ends with "COMMIT".
+        cut.arm(rb"COMMIT\x00", forward=forward, refuse_seconds=4.0, conn_seen=rb"Q\x00\x00\x00\x0aBEGIN\x00")
         stmt = iss.statement("cut %d" % forward)
         r = log.post(stmt)
         check(not cut.armed(), "the proxy cut the writer's connection after its COMMIT")
@@ -215,7 +217,8 @@ try:
         log.settle()
         eid = entry_id(stmt)
         outcome = "committed" if forward else "rolled_back"
-        check(metric(srv, 'scittd_in_doubt_resolutions_total{outcome="%s"}' % outcome) == 1.0,
+        name = 'scittd_in_doubt_resolutions_total{outcome="%s"}' % outcome
+        check(wait_for(outcome, lambda: metric(srv, name) == 1.0, 30),
               "the sequencer settled the commit in doubt as %s" % outcome)
         if forward:
             check(eid in log.acked, "the COMMIT reached the server: the entry is registered (GET 200)")
