@@ -34,6 +34,14 @@ import threading
 import time
 
 
+def _recv(sock):
+    """The next bytes, or b"" at the end or on an error."""
+    try:
+        return sock.recv(65536)
+    except OSError:
+        return b""
+
+
 def _rst(sock):
     """Close with a TCP reset (SO_LINGER 0)."""
     try:
@@ -144,10 +152,7 @@ class TcpCut:
     def _up(self, p):
         """client -> server, watching for the armed pattern."""
         while True:
-            try:
-                data = p.client.recv(65536)
-            except OSError:
-                data = b""
+            data = _recv(p.client)
             if not data:
                 break
             with self.lock:
@@ -194,10 +199,7 @@ class TcpCut:
     def _down(self, p):
         """server -> client, until the pair is cut."""
         while True:
-            try:
-                data = p.server.recv(65536)
-            except OSError:
-                data = b""
+            data = _recv(p.server)
             if not data or p.cut:
                 break
             try:
