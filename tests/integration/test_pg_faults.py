@@ -253,6 +253,8 @@ try:
     time.sleep(1.0)
     r = wait_for("201", lambda: log.post(iss.statement("writable again")).status == 201, 30)
     check(r, "writable again: 201")
+    h = curl(srv.base + "/healthz")
+    check(h.status == 200, "writable again: /healthz 200 (%d %s)" % (h.status, h.problem()))
     log.verify("read-only")
     check(srv.stop() == 0, "exit 0")
 finally:
