@@ -212,7 +212,7 @@ try:
         cut.arm(rb"COMMIT\x00", forward=forward, refuse_seconds=4.0, conn_seen=rb"Q\x00\x00\x00\x0aBEGIN\x00")
         stmt = iss.statement("cut %d" % forward)
         r = log.post(stmt)
-        check(not cut.armed(), "the proxy cut the writer's connection after its COMMIT")
+        check(wait_for("the cut", lambda: not cut.armed(), 20), "the proxy cut the writer's connection after its COMMIT")
         check(r.status in (202, 503), "the POST in doubt: 202 (or 503 if settled as not committed) (%d)" % r.status)
         log.settle()
         eid = entry_id(stmt)

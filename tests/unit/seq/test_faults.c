@@ -207,7 +207,7 @@ static void in_doubt(h_waiter_t *w1, h_waiter_t *w2, size_t n, bool written)
     scitt_store_fault_maintain(fault, SCITT_EUNAVAIL, 1000000);
     scitt_store_fault_commit(fault, SCITT_EINDOUBT, written, 1);
     submit(w1, 0, n, "doubt");
-    for (int i = 0; i < 200 && !stats().in_doubt; i++) {
+    for (int i = 0; i < 2000 && !stats().in_doubt; i++) {
         usleep(10000);
     }
     cr_assert(stats().in_doubt, "the commit is in doubt");
