@@ -764,7 +764,6 @@ static int pg_commit(scitt_store_t *base, const scitt_store_batch_t *b)
     }
     if (rc == 0) {
         st->commits++;
-        st->available = true; /* a commit went through: not read-only (any longer) */
     } else if (rc == SCITT_ECONFLICT) {
         st->conflicts++;
     }
