@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../src/store/tuning.h"
 #include "bench.h"
 #include "scitt/crypto.h"
 #include "scitt/store.h"
@@ -71,7 +72,8 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    scitt_store_config_t sc = {.dir = dir, .map_size = (size_t)4 << 30, .nosync = true};
+    struct scitt_store_tuning tu = {.map_size = (size_t)4 << 30, .nosync = true};
+    scitt_store_config_t sc = {.dir = dir, .tuning = &tu};
     scitt_store_t *st;
     die(scitt_store_open(&st, &sc, NULL), "store");
 

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "../src/seq/internal.h"
+#include "../src/store/tuning.h"
 #include "bench.h"
 #include "scitt/cond.h"
 #include "shaped.h"
@@ -72,7 +73,8 @@ static double measure(const char *base, size_t batch_max, bool nosync, bool no_i
         perror("mkdtemp");
         exit(1);
     }
-    scitt_store_config_t sc = {.dir = dir, .map_size = (size_t)4 << 30, .nosync = nosync};
+    struct scitt_store_tuning tu = {.map_size = (size_t)4 << 30, .nosync = nosync};
+    scitt_store_config_t sc = {.dir = dir, .tuning = &tu};
     scitt_store_t *st;
     scitt_seq_keys_t keys;
     scitt_seq_t *seq;

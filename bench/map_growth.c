@@ -38,6 +38,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../src/store/tuning.h"
 #include "bench.h"
 #include "latency.h"
 #include "scitt/crypto.h"
@@ -144,7 +145,8 @@ static double run_mode(const char *base, const char *mode, size_t map, bool when
         perror("map_growth: mkdtemp");
         exit(1);
     }
-    scitt_store_config_t sc = {.dir = dir, .map_size = map, .nosync = true, .grow_when_full = when_full};
+    struct scitt_store_tuning tu = {.map_size = map, .nosync = true, .grow_when_full = when_full};
+    scitt_store_config_t sc = {.dir = dir, .tuning = &tu};
     run_t r = {.seconds = cfg->seconds, .hold_ms = cfg->hold_ms, .rate = cfg->rate};
     const char *why = NULL;
     int rc = scitt_store_open(&r.st, &sc, &why);
@@ -166,8 +168,8 @@ static double run_mode(const char *base, const char *mode, size_t map, bool when
     }
     bench_lat_summary_t s;
     bench_lat_summarise(&r.lat, &s);
-    scitt_store_map_stats_t ms;
-    scitt_store_map_stats(r.st, &ms);
+    scitt_store__lmdb_map_stats_t ms;
+    scitt_store__lmdb_map_stats(r.st, &ms);
     printf("MAPGROWTH mode=%s p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f stalls=%zu samples=%zu "
            "grew_ahead=%llu grew_full=%llu map_mib=%zu entries=%llu\n",
            mode, s.p50, s.p99, s.p999, s.max, stalls, s.num, (unsigned long long)ms.grew_ahead,

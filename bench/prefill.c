@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "../src/seq/internal.h"
+#include "../src/store/tuning.h"
 #include "bench.h"
 #include "shaped.h"
 
@@ -77,7 +78,8 @@ int main(int argc, char **argv)
     uint64_t target = strtoull(argv[optind + 1], NULL, 10);
 
     const char *why = NULL;
-    scitt_store_config_t sc = {.dir = dir, .map_size = (size_t)1 << 30, .nosync = nosync};
+    struct scitt_store_tuning tu = {.map_size = (size_t)1 << 30, .nosync = nosync};
+    scitt_store_config_t sc = {.dir = dir, .tuning = &tu};
     scitt_store_t *st;
     scitt_seq_keys_t keys = {0};
     scitt_seq_t *seq;

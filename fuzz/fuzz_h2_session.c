@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../src/frontend/internal.h"
+#include "../src/store/tuning.h"
 
 static uv_loop_t loop;
 static scitt_frontend_t *fe;
@@ -32,7 +33,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (mkdtemp(dir) == NULL) {
         abort();
     }
-    scitt_store_config_t scfg = {.dir = dir, .map_size = 1u << 24};
+    static const struct scitt_store_tuning tu = {.map_size = 1u << 24};
+    scitt_store_config_t scfg = {.dir = dir, .tuning = &tu};
     if (scitt_store_open(&store, &scfg, &why) != 0 || scitt_seq_keys_load(&keys, dir, store, &why) != 0 ||
         uv_loop_init(&loop) != 0) {
         fprintf(stderr, "fuzz_h2_session: setup failed: %s\n", why != NULL ? why : "?");

@@ -193,8 +193,7 @@ int scitt_seq_health(scitt_seq_t *seq, double *out_batch_seconds);
 /* scitt_seq_receipt rebuilds, from the store alone, the receipt of leaf
  * `index` at the head of the batch that committed it: byte for byte the
  * receipt its registration returned. Any thread. It reads in `rd` (the
- * caller's read transaction: a thread must not open a second one while it
- * holds one) or, when `rd` is NULL, in a transaction of its own. The
+ * caller's read handle) or, when `rd` is NULL, in a handle of its own. The
  * receipt is appended to `out`. `origin` NULL means the default.
  * SCITT_ENOTFOUND when the index is not committed; SCITT_ECORRUPT for
  * damaged tiles; SCITT_ENOMEM. */

@@ -23,26 +23,20 @@
 
 typedef struct scitt_store scitt_store_t;
 typedef struct scitt_store_read scitt_store_read_t;
+struct scitt_store_tuning;
 
 typedef struct scitt_store_config {
     const char *dir;           /* LMDB: the folder, created (0700) if missing */
     const char *database;      /* PostgreSQL: a libpq connection string or URI (then dir is unused) */
     unsigned database_wait_ms; /* PostgreSQL: retry an unreachable database this long at open (0: once) */
-    size_t map_size;           /* initial map size; 0 means 256 GiB (address space; the file grows as it fills) */
-    size_t map_size_max;       /* growth stops here (SCITT_ENOSPC); 0 means no limit */
-    bool nosync;               /* MDB_NOSYNC: benchmarks only, loses durability */
-    bool grow_when_full;       /* benchmarks only: grow only when full (waiting for readers), not ahead */
     /* entry_hash computes an entry's hash (the entry index key) from its stored
      * bytes; NULL means SHA-256 of them (scittd stores normalised
      * statements). A mirror, which stores transparent statements, passes
      * one that hashes the normalised form. */
     void (*entry_hash)(uint8_t out[32], const uint8_t *stored, size_t len);
-    /* The index runs' merge policy (see `index` above): index_fanout runs
-     * of one level merge into one (0 means 8; 2..64), and a run of more
-     * than index_run_max / index_fanout records is final (0 means 2^20).
-     * Only tests and benchmarks change them. */
-    unsigned index_fanout;
-    size_t index_run_max;
+    /* Engine knobs for tests and benchmarks (src/store/tuning.h), read at
+     * open; NULL (production) means every default. */
+    const struct scitt_store_tuning *tuning;
 } scitt_store_config_t;
 
 /* scitt_store_open opens or creates the store: the LMDB environment in
@@ -54,18 +48,6 @@ int scitt_store_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
 
 /* scitt_store_close closes the store; no read handle may be open. */
 void scitt_store_close(scitt_store_t *st);
-
-/* scitt_store_map_size returns the current map size in bytes. */
-size_t scitt_store_map_size(scitt_store_t *st);
-
-/* The map: its size, the bytes its pages reach, and how often it grew
- * ahead of need (no reader in the way) or when full (waiting for every
- * reader, which stalls new ones). The writer's thread. */
-typedef struct scitt_store_map_stats {
-    size_t size, used;
-    uint64_t grew_ahead, grew_full;
-} scitt_store_map_stats_t;
-void scitt_store_map_stats(scitt_store_t *st, scitt_store_map_stats_t *out);
 
 /* A tile to write: `width` hashes (1..256) of tile (`level`, `index`). */
 typedef struct scitt_store_tile {
@@ -162,10 +144,10 @@ int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch);
 /* scitt_store_meta_put writes one meta value in its own transaction. */
 int scitt_store_meta_put(scitt_store_t *st, const char *key, scitt_span_t value);
 
-/* Reading. scitt_store_read_begin starts a read handle; every span it
- * hands out is valid until scitt_store_read_end(). A reader is used by one
- * thread at a time. Never nest read transactions on one thread: a map
- * growth waiting between the two would deadlock it. */
+/* Reading. scitt_store_read_begin starts a read handle (one consistent
+ * snapshot); every span it hands out is valid until scitt_store_read_end().
+ * A handle is used by one thread at a time, begun and ended on the same
+ * thread; a thread may hold several at once. */
 int scitt_store_read_begin(scitt_store_t *st, scitt_store_read_t **out);
 void scitt_store_read_end(scitt_store_read_t *rd);
 

@@ -111,6 +111,7 @@ struct scitt_seq__sequencer {
     size_t num_fresh;
     uint8_t (*leaves)[32];
     uint8_t (*hashes)[32];
+    uint64_t *found; /* classify: each job's leaf in the store, or UINT64_MAX */
     scitt_span_t *entries;
     uint32_t *slots; /* in-batch dedup: 0 or 1 + position in fresh */
     size_t num_slots;
@@ -355,6 +356,7 @@ void scitt_seq__sequencer_free(scitt_seq__sequencer_t *s)
     free(s->fresh);
     free(s->leaves);
     free(s->hashes);
+    free(s->found);
     free(s->entries);
     free(s->slots);
     free(s->tiles);
@@ -399,12 +401,13 @@ int scitt_seq__sequencer_new(scitt_seq_t *seq, const char **why)
     s->fresh = calloc(s->cap, sizeof(*s->fresh));
     s->leaves = calloc(s->cap, sizeof(*s->leaves));
     s->hashes = calloc(s->cap, sizeof(*s->hashes));
+    s->found = calloc(s->cap, sizeof(*s->found));
     s->entries = calloc(s->cap, sizeof(*s->entries));
     s->slots = calloc(s->num_slots, sizeof(*s->slots));
     s->index = calloc(s->cap, SCITT_SEQ__MAX_KEYS * sizeof(*s->index));
     int rc = 0;
-    if (s->jobs == NULL || s->fresh == NULL || s->leaves == NULL || s->hashes == NULL || s->entries == NULL ||
-        s->slots == NULL || s->index == NULL || a->b.jobs == NULL || a->out == NULL) {
+    if (s->jobs == NULL || s->fresh == NULL || s->leaves == NULL || s->hashes == NULL || s->found == NULL ||
+        s->entries == NULL || s->slots == NULL || s->index == NULL || a->b.jobs == NULL || a->out == NULL) {
         rc = SCITT_ENOMEM;
     }
     if (rc == 0) {
@@ -440,9 +443,18 @@ static size_t slot_home(const uint8_t entry[32], size_t mask)
     return (size_t)h & mask;
 }
 
-/* classify sorts the batch into new entries and repeats (see the top). */
+/* classify sorts the batch into new entries and repeats (see the top),
+ * looking the whole batch up in the store at once (s->hashes is free until
+ * integrate fills it). */
 static int classify(scitt_seq__sequencer_t *s, scitt_store_read_t *rd)
 {
+    for (size_t i = 0; i < s->num_jobs; i++) {
+        memcpy(s->hashes[i], s->jobs[i]->entry, 32);
+    }
+    int rc = scitt_store_find_entries(rd, (const uint8_t(*)[32])s->hashes, s->num_jobs, s->found);
+    if (rc != 0) {
+        return rc;
+    }
     size_t n = 16;
     while (n < 2 * s->num_jobs) {
         n *= 2;
@@ -452,18 +464,13 @@ static int classify(scitt_seq__sequencer_t *s, scitt_store_read_t *rd)
     s->num_fresh = 0;
     for (size_t i = 0; i < s->num_jobs; i++) {
         scitt_seq__job_t *job = s->jobs[i];
-        uint64_t index;
-        int rc = scitt_store_get_entryidx(rd, job->entry, &index);
-        if (rc == 0) {
-            if (index >= s->size) {
+        if (s->found[i] != UINT64_MAX) {
+            if (s->found[i] >= s->size) {
                 return SCITT_ECORRUPT;
             }
             job->kind = SCITT_SEQ__DUP_STORE;
-            job->index = index;
+            job->index = s->found[i];
             continue;
-        }
-        if (rc != SCITT_ENOTFOUND) {
-            return rc;
         }
         size_t h = slot_home(job->entry, mask);
         while (s->slots[h] != 0 && memcmp(s->fresh[s->slots[h] - 1]->entry, job->entry, 32) != 0) {

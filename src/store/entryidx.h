@@ -135,7 +135,7 @@ int scitt_entryidx_find(scitt_entryidx_t *d, const uint8_t hash[32], scitt_entry
 void scitt_entryidx_stats(scitt_entryidx_t *d, uint64_t *out_slots, uint64_t *out_count, uint64_t *out_synced);
 /* scitt_entryidx_sync_now syncs at once (tests; the syncer does it on its own). */
 int scitt_entryidx_sync_now(scitt_entryidx_t *d);
-/* scitt_store__entryidx returns a store's index (store.c; tests only). */
+/* scitt_store__entryidx returns an LMDB store's index (lmdb.c; tests only). */
 struct scitt_store;
 scitt_entryidx_t *scitt_store__entryidx(struct scitt_store *st);
 

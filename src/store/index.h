@@ -1,8 +1,8 @@
 /*
  * index.h: the secondary indexes inside the store's LMDB environment
- * (issue 10), shared by store.c and index.c only. See index.c for the
+ * (issue 10), shared by lmdb.c and index.c only. See index.c for the
  * design. Functions here speak LMDB's codes (0, MDB_*, or a positive errno)
- * so that store.c maps every error in one place.
+ * so that lmdb.c maps every error in one place.
  */
 #ifndef SCITT_SRC_STORE_INDEX_H
 #define SCITT_SRC_STORE_INDEX_H

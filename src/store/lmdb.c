@@ -40,7 +40,10 @@
  *    end first (a compare-and-swap): a gap or an overlap writes nothing.
  *  - Growing the map (mdb_env_set_mapsize) is only allowed while no
  *    transaction is open in this process. Readers therefore hold `grow_lock`
- *    shared for the life of their read transaction. A growth that waits for
+ *    shared for the life of their read transaction, re-entrant per thread
+ *    (hold_grow_lock): a thread that holds it already takes it no second
+ *    time, so read handles nest without ever waiting behind a growth that
+ *    waits for their own thread. A growth that waits for
  *    them stalls every new reader (the lock prefers the writer), GETs on the
  *    io loop included, for as long as the longest reader runs (an audit
  *    page, the answer thread's batch of receipts). So the map grows ahead
@@ -81,6 +84,7 @@
 #include "engine.h"
 #include "entryidx.h"
 #include "index.h"
+#include "tuning.h"
 #include "scitt/crypto.h"
 #include "scitt/sha256.h"
 #include "scitt/store.h"
@@ -415,11 +419,13 @@ static int lmdb_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
         free(st);
         return SCITT_ENOMEM;
     }
-    st->map_size_max = cfg->map_size_max != 0 ? cfg->map_size_max : SIZE_MAX;
-    st->map_size = cfg->map_size != 0 ? cfg->map_size : default_map_size(st->map_size_max);
-    st->grow_when_full = cfg->grow_when_full;
+    static const struct scitt_store_tuning defaults;
+    const struct scitt_store_tuning *tu = cfg->tuning != NULL ? cfg->tuning : &defaults;
+    st->map_size_max = tu->map_size_max != 0 ? tu->map_size_max : SIZE_MAX;
+    st->map_size = tu->map_size != 0 ? tu->map_size : default_map_size(st->map_size_max);
+    st->grow_when_full = tu->grow_when_full;
     st->base.entry_hash = cfg->entry_hash; /* open_entryidx hashes entries (the dispatcher fills the rest) */
-    scitt_store__index_writer_init(&st->index, cfg->index_fanout, cfg->index_run_max);
+    scitt_store__index_writer_init(&st->index, tu->index_fanout, tu->index_run_max);
 
     int rc = mdb_env_create(&st->env);
     if (rc != 0) {
@@ -429,7 +435,7 @@ static int lmdb_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
     mdb_env_set_maxreaders(st->env, 512);
     rc = mdb_env_set_mapsize(st->env, st->map_size);
     if (rc == 0) {
-        rc = mdb_env_open(st->env, cfg->dir, MDB_NOTLS | (cfg->nosync ? MDB_NOSYNC : 0), 0600);
+        rc = mdb_env_open(st->env, cfg->dir, MDB_NOTLS | (tu->nosync ? MDB_NOSYNC : 0), 0600);
     }
     if (rc != 0) {
         *why = rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ? "the data folder does not hold an LMDB environment"
@@ -467,7 +473,7 @@ static int lmdb_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
     uint8_t entryidx_id[SCITT_ENTRYIDX_ID_LEN];
     rc = check_format(st, entryidx_id, why);
     if (rc == 0) {
-        rc = open_entryidx(st, entryidx_id, cfg->nosync, why);
+        rc = open_entryidx(st, entryidx_id, tu->nosync, why);
     }
     if (rc != 0) {
         scitt_entryidx_close(st->entryidx);
@@ -507,11 +513,6 @@ static void lmdb_close(scitt_store_t *base)
         free(st->dir);
         free(st);
     }
-}
-
-size_t scitt_store_map_size(scitt_store_t *st)
-{
-    return ((lmdb_t *)st)->map_size;
 }
 
 static void tile_key(uint8_t key[9], unsigned level, uint64_t index)
@@ -638,7 +639,7 @@ static void grow_ahead(lmdb_t *st)
     }
 }
 
-void scitt_store_map_stats(scitt_store_t *base, scitt_store_map_stats_t *out)
+void scitt_store__lmdb_map_stats(scitt_store_t *base, scitt_store__lmdb_map_stats_t *out)
 {
     lmdb_t *st = (lmdb_t *)base;
     out->size = st->map_size;
@@ -792,10 +793,59 @@ static int lmdb_meta_put(scitt_store_t *st, const char *key, scitt_span_t value)
     return write_txn((lmdb_t *)st, fill_meta, &kv);
 }
 
+/* The grow locks this thread holds shared, with its read handles on each
+ * store: the lock is taken by the first handle and released by the last,
+ * so a nested read_begin never waits (a pending growth, preferred by the
+ * lock, would wait for this very thread). A thread with handles on more
+ * stores than slots takes the lock per handle (never seen: a thread reads
+ * one or two stores). */
+enum { HELD_SLOTS = 4 };
+static _Thread_local struct {
+    const lmdb_t *st;
+    unsigned depth;
+} held[HELD_SLOTS];
+
+/* held_slot: this thread's slot for `st` (claiming a free one when `claim`),
+ * or NULL. */
+static unsigned *held_slot(const lmdb_t *st, bool claim)
+{
+    for (int i = 0; i < HELD_SLOTS; i++) {
+        if (held[i].depth > 0 && held[i].st == st) {
+            return &held[i].depth;
+        }
+    }
+    for (int i = 0; claim && i < HELD_SLOTS; i++) {
+        if (held[i].depth == 0) {
+            held[i].st = st;
+            return &held[i].depth;
+        }
+    }
+    return NULL;
+}
+
+static void hold_grow_lock(lmdb_t *st)
+{
+    unsigned *depth = held_slot(st, true);
+    if (depth == NULL || *depth == 0) {
+        pthread_rwlock_rdlock(&st->grow_lock);
+    }
+    if (depth != NULL) {
+        (*depth)++;
+    }
+}
+
+static void release_grow_lock(lmdb_t *st)
+{
+    unsigned *depth = held_slot(st, false);
+    if (depth == NULL || --*depth == 0) {
+        pthread_rwlock_unlock(&st->grow_lock);
+    }
+}
+
 static int lmdb_read_begin(scitt_store_t *base, scitt_store_read_t **out)
 {
     lmdb_t *st = (lmdb_t *)base;
-    pthread_rwlock_rdlock(&st->grow_lock);
+    hold_grow_lock(st);
     pthread_mutex_lock(&st->spare_lock);
     lmdb_read_t *rd = st->num_spare > 0 ? st->spare[--st->num_spare] : NULL;
     pthread_mutex_unlock(&st->spare_lock);
@@ -808,7 +858,7 @@ static int lmdb_read_begin(scitt_store_t *base, scitt_store_read_t **out)
         rd = malloc(sizeof(*rd));
         int rc = rd == NULL ? ENOMEM : mdb_txn_begin(st->env, NULL, MDB_RDONLY, &rd->txn);
         if (rc != 0) {
-            pthread_rwlock_unlock(&st->grow_lock);
+            release_grow_lock(st);
             free(rd);
             return from_mdb(rc);
         }
@@ -833,7 +883,7 @@ static void lmdb_read_end(scitt_store_read_t *handle)
         mdb_txn_abort(rd->txn);
         free(rd);
     }
-    pthread_rwlock_unlock(&st->grow_lock);
+    release_grow_lock(st);
 }
 
 static int get(lmdb_read_t *rd, int db, const void *key, size_t key_len, MDB_val *out)

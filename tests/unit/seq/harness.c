@@ -1,5 +1,6 @@
 /* harness.c: see harness.h. */
 #include "harness.h"
+#include "../../../src/store/tuning.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -52,7 +53,8 @@ void h_teardown(h_env_t *e)
 
 void h_open(h_env_t *e, size_t map_size, size_t map_size_max)
 {
-    scitt_store_config_t sc = {.dir = e->dir, .map_size = map_size, .map_size_max = map_size_max};
+    struct scitt_store_tuning tu = {.map_size = map_size, .map_size_max = map_size_max};
+    scitt_store_config_t sc = {.dir = e->dir, .tuning = &tu};
     const char *why = NULL;
     int rc = scitt_store_open(&e->store, &sc, &why);
     cr_assert_eq(rc, 0, "store: %s (%s)", scitt_err_name(rc), why ? why : "");

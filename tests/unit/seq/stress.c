@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "../../../src/store/tuning.h"
 #include "scitt/receipt.h"
 #include "statement.h"
 
@@ -173,7 +174,8 @@ static void *reader(void *arg)
 
 static void start(size_t map_size, size_t map_size_max)
 {
-    scitt_store_config_t sc = {.dir = dir, .map_size = map_size, .map_size_max = map_size_max};
+    struct scitt_store_tuning tu = {.map_size = map_size, .map_size_max = map_size_max};
+    scitt_store_config_t sc = {.dir = dir, .tuning = &tu};
     CHECK(scitt_store_open(&store, &sc, NULL) == 0);
     CHECK(scitt_seq_keys_load(&keys, dir, store, NULL) == 0);
     scitt_seq_config_t cfg = {.store = store,

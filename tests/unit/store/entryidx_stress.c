@@ -19,6 +19,7 @@
 #include <stdlib.h>
 
 #include "../../../src/store/entryidx.h"
+#include "../../../src/store/tuning.h"
 #include "scitt/crypto.h"
 #include "scitt/store.h"
 
@@ -115,7 +116,8 @@ static void *syncer_main(void *arg)
 
 static void open_store(void)
 {
-    scitt_store_config_t cfg = {.dir = dir, .nosync = true, .index_fanout = 4};
+    struct scitt_store_tuning tu = {.nosync = true, .index_fanout = 4};
+    scitt_store_config_t cfg = {.dir = dir, .tuning = &tu};
     const char *why = NULL;
     int rc = scitt_store_open(&store, &cfg, &why);
     if (rc != 0) {

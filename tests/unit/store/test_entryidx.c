@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../../../src/store/entryidx.h"
+#include "../../../src/store/tuning.h"
 #include "scitt/crypto.h"
 #include "scitt/store.h"
 
@@ -36,7 +37,8 @@ TestSuite(entryidx, .init = make_dirs, .fini = remove_dirs);
 
 static scitt_store_t *open_at(const char *d, size_t map_size, size_t map_max)
 {
-    scitt_store_config_t cfg = {.dir = d, .map_size = map_size, .map_size_max = map_max};
+    struct scitt_store_tuning tu = {.map_size = map_size, .map_size_max = map_max};
+    scitt_store_config_t cfg = {.dir = d, .tuning = &tu};
     scitt_store_t *st;
     const char *why = NULL;
     int rc = scitt_store_open(&st, &cfg, &why);

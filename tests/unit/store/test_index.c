@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../../../src/store/tuning.h"
 #include "scitt/crypto.h"
 #include "scitt/store.h"
 #include "statement.h"
@@ -37,10 +38,10 @@ TestSuite(store_index, .init = setup, .fini = teardown, .timeout = 240);
  * and merges reach level 3 within a few hundred entries. */
 static scitt_store_t *open_store(size_t map_size_max)
 {
-    scitt_store_config_t cfg = {
-        .dir = dir, .map_size = map_size_max != 0 ? (1 << 20) : 0, .map_size_max = map_size_max};
-    cfg.index_fanout = 2;
-    cfg.index_run_max = 256;
+    struct scitt_store_tuning tu = {.map_size = map_size_max != 0 ? (1 << 20) : 0, .map_size_max = map_size_max};
+    tu.index_fanout = 2;
+    tu.index_run_max = 256;
+    scitt_store_config_t cfg = {.dir = dir, .tuning = &tu};
     scitt_store_t *st;
     const char *why = NULL;
     int rc = scitt_store_open(&st, &cfg, &why);

@@ -10,6 +10,7 @@
 
 #include "scitt/crypto.h"
 #include "scitt/store.h"
+#include "../../../src/store/tuning.h"
 
 static char dir[256];
 
@@ -29,9 +30,17 @@ static void remove_dir(void)
 
 TestSuite(store, .init = make_dir, .fini = remove_dir);
 
+static size_t map_size(scitt_store_t *st)
+{
+    scitt_store__lmdb_map_stats_t ms;
+    scitt_store__lmdb_map_stats(st, &ms);
+    return ms.size;
+}
+
 static scitt_store_t *open_store(size_t map_size, size_t map_max)
 {
-    scitt_store_config_t cfg = {.dir = dir, .map_size = map_size, .map_size_max = map_max};
+    struct scitt_store_tuning tu = {.map_size = map_size, .map_size_max = map_max};
+    scitt_store_config_t cfg = {.dir = dir, .tuning = &tu};
     scitt_store_t *st;
     const char *why;
     int rc = scitt_store_open(&st, &cfg, &why);
@@ -192,7 +201,7 @@ static void *reader_loop(void *arg)
 Test(store, map_grows_under_readers, .timeout = 60)
 {
     scitt_store_t *st = open_store(1 << 20, 0);
-    size_t before = scitt_store_map_size(st);
+    size_t before = map_size(st);
     pthread_t th;
     readers_stop = 0;
     pthread_create(&th, NULL, reader_loop, st);
@@ -203,7 +212,7 @@ Test(store, map_grows_under_readers, .timeout = 60)
     void *res;
     pthread_join(th, &res);
     cr_assert_null(res);
-    cr_assert_gt(scitt_store_map_size(st), before);
+    cr_assert_gt(map_size(st), before);
     check_log(st, 20000, 1000);
     scitt_store_close(st);
 }
@@ -224,7 +233,7 @@ static size_t data_bytes(void)
 Test(store, default_map_is_large_and_sparse)
 {
     scitt_store_t *st = open_store(0, 0);
-    cr_assert_geq(scitt_store_map_size(st), (size_t)64 << 30);
+    cr_assert_geq(map_size(st), (size_t)64 << 30);
     cr_assert_eq(commit_batch(st, 0, 100, 400), 0);
     cr_assert_lt(data_bytes(), (size_t)64 << 20);
     scitt_store_close(st);
@@ -246,22 +255,22 @@ Test(store, map_grows_ahead_without_waiting_for_readers, .timeout = 60)
         cr_assert_eq(commit_batch(st, first, 50, 400), 0);
         first += 50;
     }
-    cr_assert_eq(scitt_store_map_size(st), map, "a growth with a reader in would have waited for it");
+    cr_assert_eq(map_size(st), map, "a growth with a reader in would have waited for it");
     scitt_store_read_end(rd);
     cr_assert_eq(commit_batch(st, first, 50, 400), 0);
     first += 50;
-    cr_assert_gt(scitt_store_map_size(st), map, "no growth once the reader was out");
+    cr_assert_gt(map_size(st), map, "no growth once the reader was out");
     /* Without readers: every doubling comes ahead of need, before the map
      * is three-quarters used. */
     for (int i = 0; i < 400; i++) {
-        size_t before = scitt_store_map_size(st);
+        size_t before = map_size(st);
         cr_assert_eq(commit_batch(st, first, 50, 400), 0);
         first += 50;
-        cr_assert(data_bytes() < before * 3 / 4 || scitt_store_map_size(st) > before,
+        cr_assert(data_bytes() < before * 3 / 4 || map_size(st) > before,
                   "the map (%zu bytes) is %zu bytes used and did not grow", before, data_bytes());
     }
-    scitt_store_map_stats_t ms;
-    scitt_store_map_stats(st, &ms);
+    scitt_store__lmdb_map_stats_t ms;
+    scitt_store__lmdb_map_stats(st, &ms);
     cr_assert_geq(ms.grew_ahead, 2);
     cr_assert_eq(ms.grew_full, 0);
     check_log(st, first, 400);
