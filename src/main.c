@@ -124,9 +124,10 @@ static int open_store(opened_store_t *o, const scitt_config_t *cfg, const char *
         return rc;
     }
     if (cfg->database != NULL && writer) {
+        msg[0] = '\0';
         rc = scitt_store_writer_acquire(o->store, msg, sizeof(msg));
         if (rc != 0) {
-            fprintf(stderr, "scittd: %s%s: %s\n", ctx, o->label, msg);
+            fprintf(stderr, "scittd: %s%s: %s (%s)\n", ctx, o->label, msg, scitt_strerror(rc));
             return rc;
         }
     }

@@ -41,6 +41,8 @@ try:
     servers.append(lmdb)
     pg = Server(root, data=os.path.join(root, "pg"), args=args).start()
     servers.append(pg)
+    check(os.path.exists(os.path.join(lmdb.data, "data.mdb")) and not os.path.exists(os.path.join(pg.data, "data.mdb")),
+          "one log in LMDB, the other in PostgreSQL")
     conns = {s: H2(s.port) for s in (lmdb, pg)}
 
     ids, diffs, indexes = 0, [], 0
