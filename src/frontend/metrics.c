@@ -83,23 +83,22 @@ static int counters(scitt_buf_t *b, const char *name, const char *help, const ch
 static int store_metrics(const scitt_frontend_t *fe, const scitt_seq_stats_t *st, scitt_buf_t *b)
 {
     static const char *const causes[SCITT_SEQ_FAIL_NUM] = {"unavailable", "conflict", "no_space", "in_doubt", "other"};
+    static const char *const outcomes[] = {"committed", "rolled_back", "given_up"};
+    const uint64_t settled[] = {st->in_doubt_committed, st->in_doubt_rolled_back, st->in_doubt_given_up};
     int rc = counters(b, "scittd_commit_failures_total", "Batch commits that failed, by cause.", "cause", causes,
                       st->commit_failures, SCITT_SEQ_FAIL_NUM);
     if (rc == 0) {
-        rc = scitt_buf_printf(
-            b,
-            "# HELP scittd_in_doubt_resolutions_total Commits in doubt by how they were settled.\n"
-            "# TYPE scittd_in_doubt_resolutions_total counter\n"
-            "scittd_in_doubt_resolutions_total{outcome=\"committed\"} %llu\n"
-            "scittd_in_doubt_resolutions_total{outcome=\"rolled_back\"} %llu\n"
-            "scittd_in_doubt_resolutions_total{outcome=\"given_up\"} %llu\n"
-            "# HELP scittd_in_doubt 1 while a batch waits for its commit's outcome.\n"
-            "# TYPE scittd_in_doubt gauge\nscittd_in_doubt %d\n"
-            "# HELP scittd_unavailable_reads_total Reads answered 503 because the store could not be reached.\n"
-            "# TYPE scittd_unavailable_reads_total counter\nscittd_unavailable_reads_total %llu\n",
-            (unsigned long long)st->in_doubt_committed, (unsigned long long)st->in_doubt_rolled_back,
-            (unsigned long long)st->in_doubt_given_up, st->in_doubt ? 1 : 0,
-            (unsigned long long)fe->metrics.unavailable_reads);
+        rc = counters(b, "scittd_in_doubt_resolutions_total", "Commits in doubt by how they were settled.", "outcome",
+                      outcomes, settled, scitt_countof(outcomes));
+    }
+    if (rc == 0) {
+        rc = scitt_buf_printf(b,
+                              "# HELP scittd_in_doubt 1 while a batch waits for its commit's outcome.\n"
+                              "# TYPE scittd_in_doubt gauge\nscittd_in_doubt %d\n"
+                              "# HELP scittd_unavailable_reads_total Reads answered 503 because the store could not "
+                              "be reached.\n"
+                              "# TYPE scittd_unavailable_reads_total counter\nscittd_unavailable_reads_total %llu\n",
+                              st->in_doubt ? 1 : 0, (unsigned long long)fe->metrics.unavailable_reads);
     }
     return rc;
 }
