@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -82,54 +83,115 @@ static int die(const char *what, const char *why)
     return 1;
 }
 
-/* check_store is `scittd --check`: the folder locked, the store and keys
- * opened (never created), scitt_check_store, one line of result. */
+/* The store the options name: the LMDB environment in --data, or the
+ * PostgreSQL database of --database. `label` is what messages show of it:
+ * the folder, or "database DB on HOST:PORT" (never the connection string,
+ * which may hold a password). `lock_fd` holds the folder lock (LMDB). */
+typedef struct opened_store {
+    scitt_store_t *store;
+    int lock_fd;
+    char label[256];
+} opened_store_t;
+
+/* open_store opens it as `ctx` ("" or "--check: ") says. LMDB: one process
+ * per folder (its lock; a second one would serve reads and fail every
+ * commit without saying why, issue 15 item 7). PostgreSQL: no folder lock;
+ * a `writer` (serving) becomes the database's only writer or refuses, as the
+ * folder lock does; --check reads only and takes no writer lock. Prints one
+ * line and returns nonzero on failure. */
+static int open_store(opened_store_t *o, const scitt_config_t *cfg, const char *ctx, bool writer)
+{
+    char msg[512];
+    const char *why = NULL;
+    o->store = NULL;
+    o->lock_fd = -1;
+    scitt_store_config_t scfg = {.dir = cfg->data_dir};
+    if (cfg->database != NULL) {
+        scitt_config_database_label(cfg->database, o->label, sizeof(o->label));
+        scfg = (scitt_store_config_t){.database = cfg->database, .database_wait_ms = cfg->database_wait_s * 1000u};
+    } else {
+        snprintf(o->label, sizeof(o->label), "%s", cfg->data_dir);
+        int rc = scitt_dir_lock(cfg->data_dir, &o->lock_fd, msg, sizeof(msg));
+        if (rc != 0) {
+            fprintf(stderr, "scittd: %s%s\n", ctx, msg);
+            return rc;
+        }
+    }
+    int rc = scitt_store_open(&o->store, &scfg, &why);
+    if (rc != 0) {
+        fprintf(stderr, "scittd: %s%s%s: %s (%s)\n", ctx, cfg->database != NULL ? "" : "--data ", o->label,
+                why != NULL ? why : "", scitt_strerror(rc));
+        return rc;
+    }
+    if (cfg->database != NULL && writer) {
+        msg[0] = '\0';
+        rc = scitt_store_writer_acquire(o->store, msg, sizeof(msg));
+        if (rc != 0) {
+            fprintf(stderr, "scittd: %s%s: %s (%s)\n", ctx, o->label, msg, scitt_strerror(rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void close_store(opened_store_t *o)
+{
+    scitt_store_close(o->store);
+    o->store = NULL;
+    scitt_dir_unlock(o->lock_fd);
+    o->lock_fd = -1;
+}
+
+/* The service keys' folder: --keys, else --data. It is created (0700) when
+ * absent; once it holds the keys it is only read, so several scittd may
+ * share one read-only folder. */
+static const char *keys_dir(const scitt_config_t *cfg)
+{
+    const char *dir = cfg->keys_dir != NULL ? cfg->keys_dir : cfg->data_dir;
+    struct stat sb;
+    if (stat(dir, &sb) != 0 && errno == ENOENT) {
+        (void)mkdir(dir, 0700); /* a failure shows as the keys' own error */
+    }
+    return dir;
+}
+
+/* check_store is `scittd --check`: the store and keys opened (never
+ * created), scitt_check_store, one line of result. */
 static int check_store(const scitt_config_t *cfg)
 {
     char path[4096], msg[512];
     snprintf(path, sizeof(path), "%s/data.mdb", cfg->data_dir);
-    if (access(path, R_OK) != 0) {
+    if (cfg->database == NULL && access(path, R_OK) != 0) {
         fprintf(stderr, "scittd: --check: %s: no readable store (%s)\n", cfg->data_dir, strerror(errno));
         return 1;
     }
-    /* The folder lock as at start-up: never open the store beside a
+    /* The folder lock as at start-up: never open an LMDB store beside a
      * running scittd (its lock message names the pid). */
-    int lock_fd = -1;
-    int rc = scitt_dir_lock(cfg->data_dir, &lock_fd, msg, sizeof(msg));
-    if (rc != 0) {
-        fprintf(stderr, "scittd: --check: %s\n", msg);
-        return 1;
-    }
-    scitt_store_config_t scfg = {.dir = cfg->data_dir};
-    scitt_store_t *store = NULL;
+    opened_store_t o;
     scitt_seq_keys_t keys = {0};
-    const char *why = NULL;
-    rc = scitt_store_open(&store, &scfg, &why);
-    if (rc != 0) {
-        fprintf(stderr, "scittd: --check: --data %s: %s (%s)\n", cfg->data_dir, why != NULL ? why : "",
-                scitt_strerror(rc));
-        scitt_dir_unlock(lock_fd);
+    if (open_store(&o, cfg, "--check: ", false) != 0) {
+        close_store(&o);
         return 1;
     }
-    why = NULL;
-    rc = scitt_seq_keys_load(&keys, cfg->data_dir, store, &why);
+    const char *why = NULL;
+    const char *kdir = cfg->keys_dir != NULL ? cfg->keys_dir : cfg->data_dir;
+    int rc = scitt_seq_keys_load(&keys, kdir, o.store, &why);
     if (rc != 0) {
-        fprintf(stderr, "scittd: --check: service keys in %s: %s (%s)\n", cfg->data_dir, why != NULL ? why : "",
+        fprintf(stderr, "scittd: --check: service keys in %s: %s (%s)\n", kdir, why != NULL ? why : "",
                 scitt_strerror(rc));
     } else {
         scitt_check_report_t rep;
-        rc = scitt_check_store(store, &keys, &rep, msg, sizeof(msg));
+        rc = scitt_check_store(o.store, &keys, &rep, msg, sizeof(msg));
         if (rc != 0) {
-            fprintf(stderr, "scittd: --check: %s: DAMAGED: %s\n", cfg->data_dir, msg);
+            fprintf(stderr, "scittd: --check: %s: DAMAGED: %s\n", o.label, msg);
         } else {
             printf("scittd: --check: %s: sound: %llu entries, %llu tree heads and their tiles and signed checkpoints "
                    "verified\n",
-                   cfg->data_dir, (unsigned long long)rep.entries, (unsigned long long)rep.heads);
+                   o.label, (unsigned long long)rep.entries, (unsigned long long)rep.heads);
         }
     }
     scitt_seq_keys_cleanup(&keys);
-    scitt_store_close(store);
-    scitt_dir_unlock(lock_fd);
+    close_store(&o);
     return rc == 0 ? 0 : 1;
 }
 
@@ -160,6 +222,7 @@ int main(int argc, char **argv)
 
     int status = 1;
     const char *why = NULL;
+    opened_store_t opened = {.lock_fd = -1};
     scitt_store_t *store = NULL;
     scitt_seq_keys_t keys = {0};
     bool have_keys = false;
@@ -168,25 +231,16 @@ int main(int argc, char **argv)
     app_t app = {0};
     uv_loop_t loop;
 
-    /* One process per data folder: a second one would serve reads and
-     * fail every commit without saying why (issue 15 item 7). */
-    int lock_fd = -1;
-    int rc = scitt_dir_lock(cfg.data_dir, &lock_fd, err, sizeof(err));
+    int rc = open_store(&opened, &cfg, "", true);
+    store = opened.store;
     if (rc != 0) {
-        fprintf(stderr, "scittd: %s\n", err);
-        goto out;
-    }
-    scitt_store_config_t scfg = {.dir = cfg.data_dir};
-    rc = scitt_store_open(&store, &scfg, &why);
-    if (rc != 0) {
-        fprintf(stderr, "scittd: --data %s: %s (%s)\n", cfg.data_dir, why != NULL ? why : "", scitt_strerror(rc));
         goto out;
     }
     why = NULL;
-    rc = scitt_seq_keys_load(&keys, cfg.data_dir, store, &why);
+    const char *kdir = keys_dir(&cfg);
+    rc = scitt_seq_keys_load(&keys, kdir, store, &why);
     if (rc != 0) {
-        fprintf(stderr, "scittd: service keys in %s: %s (%s)\n", cfg.data_dir, why != NULL ? why : "",
-                scitt_strerror(rc));
+        fprintf(stderr, "scittd: service keys in %s: %s (%s)\n", kdir, why != NULL ? why : "", scitt_strerror(rc));
         goto out;
     }
     have_keys = true;
@@ -286,7 +340,7 @@ int main(int argc, char **argv)
     } else {
         uv_signal_start(&app.sigterm, on_signal, SIGTERM);
         uv_signal_start(&app.sigint, on_signal, SIGINT);
-        fprintf(stderr, "scittd: serving log %s from %s (%zu trusted issuer keys)\n", cfg.origin, cfg.data_dir,
+        fprintf(stderr, "scittd: serving log %s from %s (%zu trusted issuer keys)\n", cfg.origin, opened.label,
                 scitt_policy_num_issuer_keys(policy));
         status = 0;
     }
@@ -302,8 +356,7 @@ out:
     if (have_keys) {
         scitt_seq_keys_cleanup(&keys);
     }
-    scitt_store_close(store);
-    scitt_dir_unlock(lock_fd);
+    close_store(&opened);
     scitt_config_cleanup(&cfg);
     return status;
 }

@@ -53,6 +53,9 @@ typedef struct scitt_config {
     int log_level;               /* --log-level error|warn|info|debug, default info */
     bool help;                   /* --help was given */
     bool check;                  /* --check: verify the store offline and exit */
+    char *database;              /* --database URI: a PostgreSQL store instead of LMDB in --data */
+    unsigned database_wait_s;    /* --database-wait, default 30 (0: try once) */
+    char *keys_dir;              /* --keys DIR: the service keys, default the --data folder */
 } scitt_config_t;
 
 /* scitt_config_init fills `cfg` with the defaults (strings allocated).
@@ -74,6 +77,12 @@ int scitt_config_parse_file(scitt_config_t *cfg, const char *text, size_t len, c
 
 /* scitt_config_usage writes the --help text. */
 void scitt_config_usage(FILE *out, const char *prog);
+
+/* scitt_config_database_label writes "database DB on HOST:PORT" for a libpq
+ * URI or key=value connection string into `out` (capacity `cap`): what
+ * messages may show. User, password and every other parameter are left out;
+ * parts the string does not give read "default". */
+void scitt_config_database_label(const char *conninfo, char *out, size_t cap);
 
 /* scitt_config_parse_host_port splits "HOST:PORT" (or "[v6]:PORT") of `len`
  * bytes into a NUL-terminated `host` (capacity `host_cap`) and a port

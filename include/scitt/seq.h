@@ -136,10 +136,17 @@ typedef struct scitt_seq_ticket {
  * called when submit fails.
  *
  * Answers: rc 0 with the receipt; a rejection code from scitt_policy_check;
- * SCITT_ENOSPC (storage full) or another store error when the batch could
- * not be committed (nothing of it was logged: answer 503, the client may
- * retry); rarely, for an entry that IS committed, an error building its
- * receipt (a retry gets the receipt as a duplicate). The first occurrence of
+ * SCITT_ENOSPC (storage full), SCITT_EUNAVAIL (store unreachable),
+ * SCITT_ECONFLICT (the log end moved) or another store error when the batch
+ * could not be committed (nothing of it was logged: answer 503, the client
+ * may retry); rarely, for an entry that IS committed, an error building its
+ * receipt (a retry gets the receipt as a duplicate). A commit whose outcome
+ * is unknown (SCITT_EINDOUBT: the connection was lost during it) holds its
+ * batch unanswered, and the sequencer takes no other batch, until
+ * scitt_store_maintain lets it read the store again: then it answers the
+ * batch as committed (receipts) or not (SCITT_EUNAVAIL). Only a stop that
+ * finds the store still unreachable after a few tries answers SCITT_EINDOUBT
+ * (registered or not is unknown; a retry finds out). The first occurrence of
  * a statement has existing = false; a repeat, in the same batch or later,
  * has existing = true, the same index and byte-identical receipt.
  *
@@ -171,6 +178,16 @@ bool scitt_seq_is_pending(scitt_seq_t *seq, const uint8_t entry[SCITT_SHA256_LEN
 void scitt_seq_stop(scitt_seq_t *seq);
 void scitt_seq_free(scitt_seq_t *seq);
 
+/* Why a batch's commit failed (scitt_seq_stats_t.commit_failures). */
+enum {
+    SCITT_SEQ_FAIL_UNAVAIL,  /* the store could not be reached (SCITT_EUNAVAIL) */
+    SCITT_SEQ_FAIL_CONFLICT, /* the log end moved (SCITT_ECONFLICT) */
+    SCITT_SEQ_FAIL_NOSPACE,  /* storage full (SCITT_ENOSPC) */
+    SCITT_SEQ_FAIL_INDOUBT,  /* outcome unknown (SCITT_EINDOUBT), settled later */
+    SCITT_SEQ_FAIL_OTHER,    /* any other error (I/O, memory) */
+    SCITT_SEQ_FAIL_NUM
+};
+
 /* Pipeline gauges for /metrics (approximate, read without locks). */
 typedef struct scitt_seq_stats {
     uint64_t tree_size;
@@ -178,8 +195,13 @@ typedef struct scitt_seq_stats {
     uint64_t batches;
     uint64_t last_batch_size;
     double last_commit_seconds;
-    size_t tile_cache_bytes;                     /* held by the tile cache */
-    uint64_t tile_cache_hits, tile_cache_misses; /* its tile lookups */
+    size_t tile_cache_bytes;                      /* held by the tile cache */
+    uint64_t tile_cache_hits, tile_cache_misses;  /* its tile lookups */
+    uint64_t commit_failures[SCITT_SEQ_FAIL_NUM]; /* failed commits by cause */
+    /* Commits in doubt, once settled: found committed (answered with
+     * receipts) or not (answered 503), or given up at stop. */
+    uint64_t in_doubt_committed, in_doubt_rolled_back, in_doubt_given_up;
+    bool in_doubt; /* a batch waits for its commit's outcome now */
 } scitt_seq_stats_t;
 void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out);
 

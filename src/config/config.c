@@ -42,6 +42,13 @@ typedef struct opt {
 
 static const opt_t opts[] = {
     {"data", OPT_STR, F(data_dir), "DIR", "LMDB log and service keys (default ./scitt-data)"},
+    {"database", OPT_STR, F(database), "URI",
+     "keep the log in PostgreSQL instead of --data: a libpq URI or connection string (postgresql://user@host/db); "
+     "one scittd writes a database, others are refused"},
+    {"database-wait", OPT_UINT, F(database_wait_s), "SECONDS",
+     "wait this long for an unreachable --database at start, retrying, then exit 1 (default 30, 0 = try once)"},
+    {"keys", OPT_STR, F(keys_dir), "DIR",
+     "service signing keys (default the --data folder); created when absent, only read once present"},
     {"check", OPT_FLAG, F(check), NULL,
      "verify the whole store offline (entries, tiles, tree heads, signed checkpoints) and exit: 0 when sound, "
      "1 naming the first damage"},
@@ -127,6 +134,7 @@ int scitt_config_init(scitt_config_t *cfg)
         return SCITT_ENOMEM;
     }
     cfg->listen_port = 8000;
+    cfg->database_wait_s = 30;
     cfg->batch_max = 16384;
     cfg->max_pending = 100000;
     cfg->max_pending_bytes = (size_t)64 << 20;
@@ -150,8 +158,8 @@ int scitt_config_init(scitt_config_t *cfg)
 
 void scitt_config_cleanup(scitt_config_t *cfg)
 {
-    char **strs[] = {&cfg->data_dir, &cfg->listen_host, &cfg->origin,     &cfg->tls_cert,
-                     &cfg->tls_key,  &cfg->issuer_keys, &cfg->trust_roots};
+    char **strs[] = {&cfg->data_dir,    &cfg->listen_host, &cfg->origin,   &cfg->tls_cert, &cfg->tls_key,
+                     &cfg->issuer_keys, &cfg->trust_roots, &cfg->database, &cfg->keys_dir};
     for (size_t i = 0; i < scitt_countof(strs); i++) {
         free(*strs[i]);
         *strs[i] = NULL;
@@ -490,4 +498,107 @@ void scitt_config_usage(FILE *out, const char *prog)
         fprintf(out, "  %-29s %s\n", left, opts[i].help);
     }
     fprintf(out, "  %-29s %s\n", "--help", "show this text");
+}
+
+/* A label part: printable ASCII only, at most 64 bytes, so a label never
+ * carries control characters or a whole string into a message. */
+static void label_part(char *out, size_t cap, const char *v, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 1 < cap && n < 64; i++) {
+        out[n++] = v[i] > ' ' && v[i] < 0x7f ? v[i] : '?';
+    }
+    out[n] = '\0';
+    if (n == 0 && cap > 7) {
+        memcpy(out, "default", 8);
+    }
+}
+
+/* conninfo_value finds `key=value` (value bare or 'quoted') in a key=value
+ * connection string or a URI's query; sets `*v` and `*len` when present. */
+static void conninfo_value(const char *s, size_t s_len, const char *key, bool uri, const char **v, size_t *len)
+{
+    size_t key_len = strlen(key);
+    const char *end = s + s_len;
+    for (const char *p = s; p < end;) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '&')) {
+            p++;
+        }
+        const char *k = p;
+        while (p < end && *p != '=' && *p != ' ' && *p != '&') {
+            p++;
+        }
+        size_t k_len = (size_t)(p - k);
+        while (p < end && *p == ' ') {
+            p++;
+        }
+        if (p == end || *p != '=') {
+            continue;
+        }
+        p++;
+        while (!uri && p < end && *p == ' ') {
+            p++;
+        }
+        const char *val = p;
+        if (!uri && p < end && *p == '\'') {
+            val = ++p;
+            while (p < end && *p != '\'') {
+                p += *p == '\\' && p + 1 < end ? 2 : 1;
+            }
+        } else {
+            while (p < end && *p != (uri ? '&' : ' ')) {
+                p++;
+            }
+        }
+        if (k_len == key_len && memcmp(k, key, key_len) == 0) {
+            *v = val;
+            *len = (size_t)(p - val);
+        }
+        p += p < end ? 1 : 0;
+    }
+}
+
+void scitt_config_database_label(const char *conninfo, char *out, size_t cap)
+{
+    const char *db = NULL, *host = NULL, *port = NULL, *query = conninfo;
+    size_t db_len = 0, host_len = 0, port_len = 0, query_len = strlen(conninfo);
+    bool uri = strncmp(conninfo, "postgresql://", 13) == 0 || strncmp(conninfo, "postgres://", 11) == 0;
+    if (uri) {
+        /* scheme://[user[:password]@]host[:port][,...][/dbname][?param=value&...] */
+        const char *p = strstr(conninfo, "://") + 3;
+        size_t auth_len = strcspn(p, "/?");
+        const char *at = NULL;
+        for (size_t i = 0; i < auth_len; i++) {
+            at = p[i] == '@' ? p + i : at;
+        }
+        host = at != NULL ? at + 1 : p;
+        host_len = (size_t)(p + auth_len - host);
+        const char *colon = NULL; /* the last ':' outside an [IPv6] literal */
+        bool in_brackets = false;
+        for (size_t i = 0; i < host_len; i++) {
+            in_brackets = host[i] == '[' ? true : host[i] == ']' ? false : in_brackets;
+            colon = host[i] == ':' && !in_brackets ? host + i : colon;
+        }
+        if (colon != NULL) {
+            port = colon + 1;
+            port_len = (size_t)(host + host_len - port);
+            host_len = (size_t)(colon - host);
+        }
+        p += auth_len;
+        if (*p == '/') {
+            db = ++p;
+            db_len = strcspn(p, "?");
+            p += db_len;
+        }
+        query = *p == '?' ? p + 1 : p;
+        query_len = strlen(query);
+    }
+    conninfo_value(query, query_len, "dbname", uri, &db, &db_len);
+    conninfo_value(query, query_len, "host", uri, &host, &host_len);
+    conninfo_value(query, query_len, "port", uri, &port, &port_len);
+    char d[72], h[72], pt[72];
+    label_part(d, sizeof(d), db, db != NULL ? db_len : 0);
+    label_part(h, sizeof(h), host, host != NULL ? host_len : 0);
+    label_part(pt, sizeof(pt), port, port != NULL ? port_len : 0);
+    snprintf(out, cap, "database %s on %s:%s", d, h, pt);
 }

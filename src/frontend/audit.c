@@ -203,7 +203,7 @@ static void answer_audit(scitt_h2_job_t *job, scitt_h2_stream_t *s, int rc)
         return;
     }
     if (rc != 0) {
-        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+        scitt_h2__respond_stored_error(s, rc);
         return;
     }
     scitt_h2__respond(s, 200, j->json ? "application/json" : "application/cbor", &job->body, &h, 1);

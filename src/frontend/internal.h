@@ -127,10 +127,11 @@ typedef struct scitt_h2_metrics {
     uint64_t connections_total, connections_refused;
     /* Connections closed at once because setting them up failed. */
     uint64_t connections_failed;
-    uint64_t damaged_reads;  /* statements served 500 for not matching their entry hash */
-    uint64_t responses_shed; /* large responses answered 503 past --max-response-bytes */
-    uint64_t stalled_closed; /* connections closed to free queued output */
-    uint64_t last_batches;   /* seq stats seen at the last sample */
+    uint64_t damaged_reads;     /* statements served 500 for not matching their entry hash */
+    uint64_t unavailable_reads; /* reads answered 503 because the store could not be reached */
+    uint64_t responses_shed;    /* large responses answered 503 past --max-response-bytes */
+    uint64_t stalled_closed;    /* connections closed to free queued output */
+    uint64_t last_batches;      /* seq stats seen at the last sample */
     scitt_h2_hist_t e2e_seconds;
     scitt_h2_hist_t commit_seconds;
     scitt_h2_hist_t batch_size;
@@ -379,7 +380,9 @@ bool scitt_h2__route_early(scitt_h2_stream_t *s);
 bool scitt_h2__accepts(const scitt_h2_stream_t *s, const char *media_type);
 /* scitt_h2__respond_stored_error answers a failed read of stored data: 500,
  * and for SCITT_EDAMAGED (a statement that no longer matches its entry
- * hash) a problem naming it, counted in scittd_damaged_reads_total. */
+ * hash) a problem naming it, counted in scittd_damaged_reads_total;
+ * SCITT_EUNAVAIL (the store cannot be reached now) is 503 with Retry-After,
+ * counted in scittd_unavailable_reads_total. */
 void scitt_h2__respond_stored_error(scitt_h2_stream_t *s, int rc);
 
 /* -- register.c -- */

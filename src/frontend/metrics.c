@@ -68,6 +68,41 @@ static int hist(scitt_buf_t *b, const char *name, const char *help, const scitt_
     return rc;
 }
 
+/* counters renders a counter family with one label: name{label="names[i]"} values[i]. */
+static int counters(scitt_buf_t *b, const char *name, const char *help, const char *label, const char *const *names,
+                    const uint64_t *values, size_t n)
+{
+    int rc = scitt_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = scitt_buf_printf(b, "%s{%s=\"%s\"} %llu\n", name, label, names[i], (unsigned long long)values[i]);
+    }
+    return rc;
+}
+
+/* store_metrics: the store's failures as the sequencer and the reads met them. */
+static int store_metrics(const scitt_frontend_t *fe, const scitt_seq_stats_t *st, scitt_buf_t *b)
+{
+    static const char *const causes[SCITT_SEQ_FAIL_NUM] = {"unavailable", "conflict", "no_space", "in_doubt", "other"};
+    static const char *const outcomes[] = {"committed", "rolled_back", "given_up"};
+    const uint64_t settled[] = {st->in_doubt_committed, st->in_doubt_rolled_back, st->in_doubt_given_up};
+    int rc = counters(b, "scittd_commit_failures_total", "Batch commits that failed, by cause.", "cause", causes,
+                      st->commit_failures, SCITT_SEQ_FAIL_NUM);
+    if (rc == 0) {
+        rc = counters(b, "scittd_in_doubt_resolutions_total", "Commits in doubt by how they were settled.", "outcome",
+                      outcomes, settled, scitt_countof(outcomes));
+    }
+    if (rc == 0) {
+        rc = scitt_buf_printf(b,
+                              "# HELP scittd_in_doubt 1 while a batch waits for its commit's outcome.\n"
+                              "# TYPE scittd_in_doubt gauge\nscittd_in_doubt %d\n"
+                              "# HELP scittd_unavailable_reads_total Reads answered 503 because the store could not "
+                              "be reached.\n"
+                              "# TYPE scittd_unavailable_reads_total counter\nscittd_unavailable_reads_total %llu\n",
+                              st->in_doubt ? 1 : 0, (unsigned long long)fe->metrics.unavailable_reads);
+    }
+    return rc;
+}
+
 int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
 {
     static const char *const results[SCITT_H2_REG_NUM] = {"created",   "duplicate",   "accepted", "rejected",
@@ -77,12 +112,8 @@ int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
     if (fe->cfg.seq != NULL) {
         scitt_seq_stats(fe->cfg.seq, &st);
     }
-    int rc = scitt_buf_printf(b, "# HELP scittd_registrations_total POST /entries answers by result.\n"
-                                 "# TYPE scittd_registrations_total counter\n");
-    for (size_t i = 0; rc == 0 && i < SCITT_H2_REG_NUM; i++) {
-        rc = scitt_buf_printf(b, "scittd_registrations_total{result=\"%s\"} %llu\n", results[i],
-                              (unsigned long long)m->registrations[i]);
-    }
+    int rc = counters(b, "scittd_registrations_total", "POST /entries answers by result.", "result", results,
+                      m->registrations, SCITT_H2_REG_NUM);
     if (rc == 0) {
         rc = scitt_buf_printf(
             b,
@@ -153,6 +184,9 @@ int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
                               (unsigned long long)m->damaged_reads, (unsigned long long)m->connections_failed,
                               fe->resp_bytes, (unsigned long long)m->responses_shed,
                               (unsigned long long)m->stalled_closed);
+    }
+    if (rc == 0) {
+        rc = store_metrics(fe, &st, b);
     }
     return rc;
 }

@@ -109,7 +109,13 @@ static void not_found(scitt_h2_stream_t *s, const char *detail)
 
 void scitt_h2__respond_stored_error(scitt_h2_stream_t *s, int rc)
 {
-    if (rc == SCITT_EDAMAGED) {
+    if (rc == SCITT_EUNAVAIL) {
+        scitt_h2_hdr_t h = {"retry-after", "5"};
+        s->conn->fe->metrics.unavailable_reads++;
+        scitt_h2__respond_problem(s, 503, "Service Unavailable",
+                                  "the log's store is unavailable (database unreachable or read-only); try again later",
+                                  &h, 1);
+    } else if (rc == SCITT_EDAMAGED) {
         s->conn->fe->metrics.damaged_reads++;
         scitt_h2__respond_problem(s, 500, "Damaged storage",
                                   "a stored statement does not match its entry hash; the log's operator must "
@@ -161,7 +167,7 @@ static int find_entry(scitt_h2_stream_t *s, scitt_store_read_t **rd, const uint8
     if (rc == SCITT_ENOTFOUND) {
         not_found(s, "no entry with this id is registered or pending");
     } else {
-        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+        scitt_h2__respond_stored_error(s, rc);
     }
     return -1;
 }
@@ -174,7 +180,7 @@ static scitt_store_read_t *open_entry(scitt_h2_stream_t *s, const uint8_t entry[
     scitt_store_read_t *rd;
     int rc = scitt_store_read_begin(s->conn->fe->cfg.store, &rd);
     if (rc != 0) {
-        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+        scitt_h2__respond_stored_error(s, rc);
         return NULL;
     }
     if (find_entry(s, &rd, entry, out_index) != 0) {
@@ -215,7 +221,7 @@ static void get_receipt(scitt_h2_stream_t *s, const uint8_t entry[32])
     scitt_store_read_end(rd);
     if (rc != 0) {
         scitt_buf_cleanup(&r);
-        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+        scitt_h2__respond_stored_error(s, rc);
         return;
     }
     scitt_h2__respond(s, 200, receipt_type(s), &r, NULL, 0);
@@ -306,7 +312,7 @@ static void get_checkpoint(scitt_h2_stream_t *s)
     scitt_store_head_t head;
     int rc = scitt_store_read_begin(fe->cfg.store, &rd);
     if (rc != 0) {
-        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+        scitt_h2__respond_stored_error(s, rc);
         return;
     }
     rc = scitt_store_get_latest_head(rd, &head);
@@ -319,16 +325,18 @@ static void get_checkpoint(scitt_h2_stream_t *s)
         scitt_h2__respond_bytes(s, 200, "text/plain; charset=utf-8", fe->empty_checkpoint.base,
                                 fe->empty_checkpoint.len, &h, 1);
     } else {
-        scitt_h2__respond_problem(s, 500, "Internal Server Error", scitt_strerror(rc), NULL, 0);
+        scitt_h2__respond_stored_error(s, rc);
     }
     scitt_store_read_end(rd);
 }
 
 /* get_health answers 200 "ok" while the service can register: 503 when
- * shutting down, when the last batch could not be committed and none has
- * been since (full disk, a store error), or when the sequencer has been in
- * one batch for longer than POST waits for a commit (--register-wait-ms,
- * at least 1 s): stuck in a commit, so every registration answers 202. */
+ * shutting down, when the store says it cannot be reached (a database down
+ * or read-only), when the last batch could not be committed and none has
+ * been since (full disk, a store error, a commit in doubt), or when the
+ * sequencer has been in one batch for longer than POST waits for a commit
+ * (--register-wait-ms, at least 1 s): stuck in a commit, so every
+ * registration answers 202. */
 static void get_health(scitt_h2_stream_t *s)
 {
     scitt_frontend_t *fe = s->conn->fe;
@@ -337,8 +345,15 @@ static void get_health(scitt_h2_stream_t *s)
     uint64_t stuck_ms = fe->cfg.register_wait_ms > 1000 ? fe->cfg.register_wait_ms : 1000;
     double busy = 0;
     int commit_rc = fe->cfg.seq != NULL ? scitt_seq_health(fe->cfg.seq, &busy) : 0;
+    scitt_store_stats_t st = {.available = true};
+    if (fe->cfg.store != NULL) {
+        scitt_store_stats(fe->cfg.store, &st);
+    }
     if (fe->draining) {
         snprintf(why, sizeof(why), "shutting down");
+    } else if (!st.available || commit_rc == SCITT_EUNAVAIL) {
+        snprintf(why, sizeof(why), "store unavailable: the log's %s store cannot be reached or is read-only",
+                 st.engine != NULL ? st.engine : "");
     } else if (commit_rc != 0) {
         snprintf(why, sizeof(why), "the log cannot commit (%s); registrations fail until a commit succeeds",
                  scitt_strerror(commit_rc));

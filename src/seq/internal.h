@@ -161,6 +161,10 @@ struct scitt_seq {
      * began (CLOCK_MONOTONIC milliseconds; 0 when idle). */
     atomic_int commit_rc;
     atomic_uint_fast64_t batch_since_ms;
+    /* Failed commits by cause, and commits in doubt (scitt_seq_stats_t). */
+    atomic_uint_fast64_t commit_failures[SCITT_SEQ_FAIL_NUM];
+    atomic_uint_fast64_t in_doubt_committed, in_doubt_rolled_back, in_doubt_given_up;
+    atomic_bool in_doubt;
 };
 
 /* scitt_seq__job_new allocates a job holding a copy of `len` bytes. */

@@ -1,5 +1,5 @@
 /*
- * keys.c: the service's two signing keys, kept beside the LMDB environment.
+ * keys.c: the service's two signing keys, kept in the keys folder (--keys, default --data).
  *
  *   service-es256.pem       PKCS#8 PEM, P-256: signs receipts (ES256)
  *   checkpoint-ed25519.key  PKCS#8 PEM, Ed25519: signs checkpoint notes
@@ -65,7 +65,7 @@ static int read_key_file(const char *path, scitt_buf_t *out, const char **why, c
     if (fd < 0) {
         int rc = -errno;
         if (rc != -ENOENT) {
-            *why = explain("cannot open %s in the data folder (%s)", file, scitt_strerror(rc));
+            *why = explain("cannot open %s in the keys folder (%s)", file, scitt_strerror(rc));
         }
         return rc;
     }
@@ -75,7 +75,7 @@ static int read_key_file(const char *path, scitt_buf_t *out, const char **why, c
         rc = -errno;
     } else if (!S_ISREG(sb.st_mode)) {
         rc = SCITT_EBADKEY;
-        *why = explain("%s in the data folder is not a regular file%s", file, "");
+        *why = explain("%s in the keys folder is not a regular file%s", file, "");
     } else if ((sb.st_mode & 077) != 0) {
         rc = SCITT_EACCES;
         *why = explain("%s is accessible to other users; make it mode 0600 (chmod 600 %s)", file, path);
@@ -165,13 +165,13 @@ static int load_key(const key_spec_t *spec, const char *dir, const char *meta_he
     scitt_key_t *key = NULL;
     int rc = join_path(path, sizeof(path), dir, spec->file);
     if (rc != 0) {
-        *why = "the data folder's path is too long";
+        *why = "the keys folder's path is too long";
         return rc;
     }
     scitt_buf_init(&pem, NULL, 0);
     rc = read_key_file(path, &pem, why, spec->file);
     if (rc == SCITT_ENOENT && meta_hex[0] != '\0') {
-        *why = explain("%s is missing from the data folder, but this log was created with such a key (meta %s)",
+        *why = explain("%s is missing from the keys folder, but this log was created with such a key (meta %s)",
                        spec->file, spec->meta_key);
     } else if (rc == SCITT_ENOENT) {
         rc = scitt_key_generate(&key, spec->alg);
@@ -182,7 +182,7 @@ static int load_key(const key_spec_t *spec, const char *dir, const char *meta_he
             rc = scitt_write_file_atomic(dir, spec->file, scitt_buf_span(&pem), 0600);
         }
         if (rc != 0) {
-            *why = explain("cannot create %s in the data folder (%s)", spec->file, scitt_strerror(rc));
+            *why = explain("cannot create %s in the keys folder (%s)", spec->file, scitt_strerror(rc));
         }
     } else if (rc == 0) {
         rc = scitt_key_from_pem(&key, pem.base, pem.len);

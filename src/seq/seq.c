@@ -206,4 +206,11 @@ void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out)
     out->batches = atomic_load_explicit(&seq->batches, memory_order_relaxed);
     out->last_batch_size = atomic_load_explicit(&seq->last_batch_size, memory_order_relaxed);
     out->last_commit_seconds = (double)atomic_load_explicit(&seq->last_commit_ns, memory_order_relaxed) * 1e-9;
+    for (size_t i = 0; i < SCITT_SEQ_FAIL_NUM; i++) {
+        out->commit_failures[i] = atomic_load_explicit(&seq->commit_failures[i], memory_order_relaxed);
+    }
+    out->in_doubt_committed = atomic_load_explicit(&seq->in_doubt_committed, memory_order_relaxed);
+    out->in_doubt_rolled_back = atomic_load_explicit(&seq->in_doubt_rolled_back, memory_order_relaxed);
+    out->in_doubt_given_up = atomic_load_explicit(&seq->in_doubt_given_up, memory_order_relaxed);
+    out->in_doubt = atomic_load_explicit(&seq->in_doubt, memory_order_relaxed);
 }

@@ -34,7 +34,20 @@
  *    normally even then: they are durable.
  *  - `size`/`root` always describe the last committed head; `tree` equals
  *    them between batches unless `broken` (a failed restore), in which case
- *    the next batch restores again before doing anything else.
+ *    the next batch restores again before doing anything else. After
+ *    SCITT_ECONFLICT (the log end moved: another writer) `resync` is set
+ *    instead, and the next batch first recovers from the store's latest head
+ *    as at start, so indexes are never reused.
+ *  - A commit in doubt (SCITT_EINDOUBT: written or not, unknown) keeps its
+ *    batch in hand, unanswered (its POSTs turn into 202), with its size, root
+ *    and signatures; the thread takes no other batch and calls
+ *    scitt_store_maintain about once a second until it returns 0, then reads
+ *    the head at the batch's size: our root there means committed (answered
+ *    with receipts, as usual), the log end unchanged means not (answered
+ *    with SCITT_EUNAVAIL and rolled back), anything else a conflict. So
+ *    nothing acknowledged is lost and nothing is acknowledged twice. A stop
+ *    gives the store DOUBT_STOP_TRIES more tries, then answers
+ *    SCITT_EINDOUBT and recovers before any later batch.
  *  - Every receipt is a pure function of the store: head of the batch that
  *    committed the leaf (scitt_store_get_head_from(index + 1)), protected
  *    header from kid, origin and the head's time, proof at that size, stored
@@ -58,7 +71,8 @@
 #define RECEIPT_ALG SCITT_ALG_ES256
 #define SIG_CAP     132
 
-#define REPAIR_RETRY_NS 1000000000u /* while the entry index is broken */
+#define REPAIR_RETRY_NS  1000000000u /* while the entry index is broken or a commit in doubt */
+#define DOUBT_STOP_TRIES 5           /* maintain calls a stop waits for a commit in doubt */
 
 /* A committed (or failed) batch on its way to its completions. */
 typedef struct answer_batch {
@@ -100,6 +114,13 @@ struct scitt_seq__sequencer {
     uint8_t root[32]; /* and its root */
     int64_t time;     /* and its time (heads' times never go backwards) */
     bool broken;      /* `tree` differs from the store; restore before the next batch */
+    bool resync;      /* the log end moved: recover from the latest head before the next batch */
+    /* The batch in hand committed in doubt (see the top): its head. */
+    bool doubt;
+    uint64_t doubt_size;
+    uint8_t doubt_root[32];
+    int64_t doubt_time;
+    unsigned stop_tries; /* maintain calls since a stop found the batch in doubt */
     scitt_note_verifier_t note_v;
 
     /* Batch scratch, sized for batch_max at start (no allocation per batch
@@ -335,6 +356,23 @@ out:
     return rc;
 }
 
+/* rerecover runs recovery again on a running log whose end moved (or may
+ * have): the tree, size and root become the store's latest head. */
+static int rerecover(scitt_seq__sequencer_t *s)
+{
+    const char *why = NULL;
+    int rc = recover(s, &why);
+    s->resync = rc != 0;
+    s->broken = rc != 0;
+    if (rc != 0) {
+        fprintf(stderr, "scittd: seq: cannot recover the log after it moved: %s (%s)\n",
+                why != NULL ? why : "cannot read the store", scitt_strerror(rc));
+        return rc;
+    }
+    atomic_store_explicit(&s->seq->tree_size, s->size, memory_order_relaxed);
+    return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Setup                                                                    */
 
@@ -527,6 +565,16 @@ int scitt_seq_health(scitt_seq_t *seq, double *out_batch_seconds)
     return atomic_load_explicit(&seq->commit_rc, memory_order_relaxed);
 }
 
+static void count_failure(scitt_seq_t *seq, int rc)
+{
+    size_t cause = rc == SCITT_EUNAVAIL    ? SCITT_SEQ_FAIL_UNAVAIL
+                   : rc == SCITT_ECONFLICT ? SCITT_SEQ_FAIL_CONFLICT
+                   : rc == SCITT_ENOSPC    ? SCITT_SEQ_FAIL_NOSPACE
+                   : rc == SCITT_EINDOUBT  ? SCITT_SEQ_FAIL_INDOUBT
+                                           : SCITT_SEQ_FAIL_OTHER;
+    atomic_fetch_add_explicit(&seq->commit_failures[cause], 1, memory_order_relaxed);
+}
+
 /* integrate appends the new entries, signs the head and commits the batch. */
 static int integrate(scitt_seq__sequencer_t *s, int64_t time)
 {
@@ -582,6 +630,10 @@ static int integrate(scitt_seq__sequencer_t *s, int64_t time)
     double dt = now_seconds() - t0;
     atomic_store_explicit(&s->seq->last_commit_ns, (uint64_t)(dt * 1e9), memory_order_relaxed);
     if (rc != 0) {
+        count_failure(s->seq, rc);
+        s->doubt_size = size; /* kept for settle_doubt, used only after SCITT_EINDOUBT */
+        s->doubt_time = time;
+        memcpy(s->doubt_root, root, 32);
         return rc;
     }
     s->size = size;
@@ -596,6 +648,13 @@ static const char *describe_failure(int rc)
 {
     if (rc == SCITT_ENOSPC) {
         return "the log's storage is full; the statement was not registered, try again later";
+    }
+    if (rc == SCITT_EUNAVAIL || rc == SCITT_ECONFLICT) {
+        return "the log's store is unavailable; the statement was not registered, try again later";
+    }
+    if (rc == SCITT_EINDOUBT) {
+        return "the log lost its store while committing the statement and cannot tell yet whether it was "
+               "registered; look it up (GET /entries/{id}) or submit it again later";
     }
     return "the log could not commit the statement; it was not registered, try again later";
 }
@@ -738,7 +797,7 @@ static void hand_off(scitt_seq__sequencer_t *s, int fail_rc)
 static void run_batch(scitt_seq__sequencer_t *s)
 {
     atomic_store_explicit(&s->seq->batch_since_ms, (uint64_t)(now_seconds() * 1e3), memory_order_relaxed);
-    int rc = s->broken ? restore_tree(s) : 0;
+    int rc = s->resync ? rerecover(s) : s->broken ? restore_tree(s) : 0;
     if (rc == 0) {
         scitt_store_read_t *rd;
         rc = scitt_store_read_begin(s->seq->store, &rd);
@@ -757,7 +816,9 @@ static void run_batch(scitt_seq__sequencer_t *s)
     if (rc == 0 && s->num_fresh > 0) {
         int64_t t = (int64_t)time(NULL);
         rc = integrate(s, t > s->time ? t : s->time);
-        if (rc != 0 && restore_tree(s) != 0) {
+        if (rc == SCITT_ECONFLICT) {
+            (void)rerecover(s); /* the log end moved: start again from the store */
+        } else if (rc != 0 && rc != SCITT_EINDOUBT && restore_tree(s) != 0) {
             s->broken = true; /* retried before the next batch */
         }
     }
@@ -766,8 +827,74 @@ static void run_batch(scitt_seq__sequencer_t *s)
     if (rc != 0 || s->num_fresh > 0) { /* a batch of repeats alone commits nothing */
         atomic_store_explicit(&s->seq->commit_rc, rc, memory_order_relaxed);
     }
-    hand_off(s, rc);
+    if (rc == SCITT_EINDOUBT) {
+        s->doubt = true; /* held, unanswered, until settle_doubt */
+        s->stop_tries = 0;
+        atomic_store_explicit(&s->seq->in_doubt, true, memory_order_relaxed);
+    } else {
+        hand_off(s, rc);
+    }
     atomic_store_explicit(&s->seq->batch_since_ms, 0, memory_order_relaxed);
+}
+
+/* settle_doubt decides the batch held in doubt once scitt_store_maintain
+ * returned 0 (see the top): 0 when it was answered, else the read error
+ * (still in doubt; tried again later). */
+static int settle_doubt(scitt_seq__sequencer_t *s)
+{
+    scitt_store_read_t *rd;
+    scitt_store_head_t head;
+    int rc = scitt_store_read_begin(s->seq->store, &rd);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = scitt_store_get_head(rd, s->doubt_size, &head);
+    bool committed = rc == 0 && memcmp(head.root, s->doubt_root, 32) == 0, moved = false;
+    if (rc == 0 || rc == SCITT_ENOTFOUND) {
+        /* Not committed: the log end is where it was, or it moved under us. */
+        rc = scitt_store_get_latest_head(rd, &head);
+        if (rc == 0) {
+            moved = head.size != s->size || memcmp(head.root, s->root, 32) != 0;
+        } else if (rc == SCITT_ENOTFOUND) {
+            moved = s->size != 0;
+            rc = 0;
+        }
+    }
+    scitt_store_read_end(rd);
+    if (rc != 0) {
+        return rc;
+    }
+    s->doubt = false;
+    atomic_store_explicit(&s->seq->in_doubt, false, memory_order_relaxed);
+    if (committed) {
+        s->size = s->doubt_size;
+        s->time = s->doubt_time;
+        memcpy(s->root, s->doubt_root, 32);
+        s->broken = false;
+        atomic_store_explicit(&s->seq->tree_size, s->size, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->seq->in_doubt_committed, 1, memory_order_relaxed);
+        atomic_store_explicit(&s->seq->commit_rc, 0, memory_order_relaxed);
+        hand_off(s, 0);
+        return 0;
+    }
+    atomic_fetch_add_explicit(&s->seq->in_doubt_rolled_back, 1, memory_order_relaxed);
+    rc = moved ? SCITT_ECONFLICT : SCITT_EUNAVAIL;
+    atomic_store_explicit(&s->seq->commit_rc, rc, memory_order_relaxed);
+    s->resync = moved; /* else `broken` (still set) restores the tree at `size` */
+    hand_off(s, rc);
+    return 0;
+}
+
+/* give_up_doubt answers a batch still in doubt when the pipeline stops and
+ * the store stays out of reach: outcome unknown; recover before any other
+ * batch. */
+static void give_up_doubt(scitt_seq__sequencer_t *s)
+{
+    s->doubt = false;
+    s->resync = true;
+    atomic_store_explicit(&s->seq->in_doubt, false, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->seq->in_doubt_given_up, 1, memory_order_relaxed);
+    hand_off(s, SCITT_EINDOUBT);
 }
 
 /* linger: when verification is the bottleneck (statements wait for a
@@ -807,19 +934,27 @@ void *scitt_seq__sequencer_main(void *arg)
     }
     size_t last = 0; /* jobs in the previous batch */
     for (;;) {
-        /* The store's repair work (LMDB: an entry index broken by a failed
-         * insert fails every lookup, and with them every batch's classify):
-         * do it first, and while it stays undone try again every second
-         * even with nothing queued, so lookups (GET by id) come back once
-         * the cause is gone. */
+        /* The store's repairs first (an entry index broken by a failed
+         * insert fails every lookup and with them every classify; a lost
+         * connection), and while they fail try again every second even
+         * with nothing queued, so lookups (GET by id) come back once the
+         * cause is gone. A batch in doubt is settled once they succeed. */
         bool broken = scitt_store_maintain(seq->store) != 0, retry = false;
+        if (s->doubt && !broken) {
+            broken = settle_doubt(s) != 0;
+        }
         pthread_mutex_lock(&seq->sq_lock);
         while (!retry) {
             bool drained = seq->sq_closed && seq->workers_alive == 0;
-            if ((seq->sq.num > 0 && !seq->hold) || (drained && seq->sq.num == 0)) {
+            if (s->doubt) { /* no other batch; a stop waits DOUBT_STOP_TRIES tries */
+                if (drained && s->stop_tries >= DOUBT_STOP_TRIES) {
+                    break;
+                }
+                s->stop_tries += drained;
+            } else if ((seq->sq.num > 0 && !seq->hold) || (drained && seq->sq.num == 0)) {
                 break;
             }
-            if (!broken) {
+            if (!broken && !s->doubt) {
                 pthread_cond_wait(&seq->sq_cond, &seq->sq_lock);
             } else {
                 struct timespec until;
@@ -827,8 +962,11 @@ void *scitt_seq__sequencer_main(void *arg)
                 retry = pthread_cond_timedwait(&seq->sq_cond, &seq->sq_lock, &until) == ETIMEDOUT;
             }
         }
-        if (retry) {
+        if (retry || s->doubt) {
             pthread_mutex_unlock(&seq->sq_lock);
+            if (!retry) {
+                give_up_doubt(s);
+            }
             continue;
         }
         linger(seq, last, s->cap);

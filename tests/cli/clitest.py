@@ -2,7 +2,9 @@
 (h2c on a free loopback port): the scitt tool, the server (the integration
 harness's, with --issuer-keys) and issuers that sign with `scitt sign`.
 
-Environment: SCITT, SCITTD (set by tests/cli/meson.build).
+Environment: SCITT, SCITTD (set by tests/cli/meson.build). With
+SCITT_TEST_DATABASE set (tests/tools/pgtmp), each server keeps its log in a
+PostgreSQL database of its own, as harness.Server does.
 """
 import os
 import shutil

@@ -5,9 +5,17 @@ a temporary data folder, talks to it with real HTTP/2 clients (curl, nghttp)
 and with a small raw client on python3-h2 / hpack, and decodes what comes
 back with python3-cbor2 and python3-cryptography. Nothing here shares code
 with scittd.
+
+With $SCITT_TEST_DATABASE set (tests/tools/pgtmp), every scittd keeps its
+log in PostgreSQL: each data folder gets a database of its own (made at its
+first start, dropped at exit) and scittd gets --database; the folder keeps
+only the service keys.
 """
+import atexit
 import base64
 import ctypes
+import importlib.machinery
+import importlib.util
 import hashlib
 import os
 import shutil
@@ -32,6 +40,9 @@ SCITTD = os.environ.get("SCITTD", "build-release/src/scittd")
 MAKE_STATEMENT = os.environ.get("MAKE_STATEMENT", "build-release/tests/integration/make_statement")
 VERIFY_PY = os.environ.get("SCITT_VERIFY_PY", "tests/tools/scitt_verify.py")
 PROBLEM = "application/concise-problem-details+cbor"
+
+TEST_DATABASE = os.environ.get("SCITT_TEST_DATABASE") or None
+ON_PG = TEST_DATABASE is not None
 
 failures = []
 
@@ -82,9 +93,42 @@ class Issuer:
             return f.read()
 
 
+# -- PostgreSQL (tests/tools/pgtmp) ----------------------------------------------
+
+def load_pgtmp():
+    """tests/tools/pgtmp as a module."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "pgtmp")
+    loader = importlib.machinery.SourceFileLoader("pgtmp", path)
+    mod = importlib.util.module_from_spec(importlib.util.spec_from_loader("pgtmp", loader))
+    loader.exec_module(mod)
+    return mod
+
+
+_databases = {}  # data folder -> its database's URL
+
+
+def database_for(data):
+    """The database of the log in data folder `data` (made on first use)."""
+    key = os.path.realpath(data)
+    if key not in _databases:
+        _databases[key] = load_pgtmp().create_database(TEST_DATABASE)
+    return _databases[key]
+
+
+@atexit.register
+def _drop_databases():
+    for url in _databases.values():
+        try:
+            load_pgtmp().drop_database(url)
+        except Exception as e:  # the cluster may be gone already
+            print("note: %s" % e)
+    _databases.clear()
+
+
 class Server:
-    def __init__(self, root, data=None, args=(), tls=None):
+    def __init__(self, root, data=None, args=(), tls=None, lmdb=False):
         self.root = root
+        self.lmdb = lmdb  # keep the log in --data even when ON_PG
         self.data = data or os.path.join(root, "data")
         self.port = free_port()
         self.args = list(args)
@@ -98,6 +142,8 @@ class Server:
 
     def start(self):
         cmd = [SCITTD, "--data", self.data, "--listen", "127.0.0.1:%d" % self.port] + self.args
+        if ON_PG and not self.lmdb and "--database" not in self.args:
+            cmd += ["--database", database_for(self.data)]
         if self.tls:
             cmd += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
         self.logf = open(self.log, "ab")
@@ -302,9 +348,22 @@ def fetch_tree(get, size):
 
 class WriterLock:
     """Hold LMDB's write transaction on the data folder (liblmdb via ctypes):
-    the sequencer, the only writer, blocks on its next commit until release."""
+    the sequencer, the only writer, blocks on its next commit until release.
+    On PostgreSQL: a transaction holding the log row (scitt_log) FOR UPDATE,
+    which every commit updates."""
 
     def __init__(self, data_dir):
+        self.txn = None
+        self.psql = None
+        if ON_PG:
+            self.psql = subprocess.Popen(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d",
+                                          database_for(data_dir)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         text=True)
+            self.psql.stdin.write("BEGIN;\nSELECT 'locked' FROM scitt_log WHERE id = 0 FOR UPDATE;\n")
+            self.psql.stdin.flush()
+            line = self.psql.stdout.readline()
+            assert line.strip() == "locked", "psql: %r" % line
+            return
         self.lib = ctypes.CDLL("liblmdb.so.0")
         self.env = ctypes.c_void_p()
         self.txn = ctypes.c_void_p()
@@ -315,6 +374,9 @@ class WriterLock:
         assert self.lib.mdb_txn_begin(self.env, None, 0, ctypes.byref(self.txn)) == 0
 
     def release(self):
+        if self.psql is not None:
+            self.psql.communicate("ROLLBACK;\n", timeout=30)
+            self.psql = None
         if self.txn:
             self.lib.mdb_txn_abort(self.txn)
             self.txn = None
