@@ -151,9 +151,10 @@ scitt_span_t scitt_log_origin(const scitt_log_reader_t *r);
 
 /* scitt_log__receipt_at appends the receipt of committed leaf `index` built
  * from `rd`: the head of its batch, a prover at that size (through `cache`,
- * may be NULL), the stored signature. `prot` is scratch for the protected
- * header. */
-int scitt_log__receipt_at(scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cache, scitt_span_t kid,
+ * may be NULL), the stored signature. `batch`: read the proof path's tiles
+ * in one scitt_store_get_tiles first (a store whose reads are round trips).
+ * `prot` is scratch for the protected header. */
+int scitt_log__receipt_at(scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cache, bool batch, scitt_span_t kid,
                           scitt_span_t origin, uint64_t index, scitt_buf_t *prot, scitt_buf_t *out);
 
 /* scitt_log__put_receipt appends the receipt of `index` at the prover's

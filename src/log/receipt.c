@@ -45,7 +45,48 @@ int scitt_log__put_receipt(scitt_buf_t *out, scitt_merkle_prover_t *prover, uint
     return scitt_receipt_encode(out, prot, size, index, (const uint8_t(*)[32])path, path_len, sig);
 }
 
-int scitt_log__receipt_at(scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cache, scitt_span_t kid,
+/* The tiles an inclusion proof of leaf `index` at tree size `size` reads,
+ * fetched in one scitt_store_get_tiles (one round trip on a remote store):
+ * at each level, the tile on the leaf's path and the one on the right edge
+ * (a superset: any other tile is read on its own). */
+typedef struct path_tiles {
+    scitt_store_read_t *rd;
+    size_t num;
+    scitt_store_tile_id_t ids[2 * SCITT_MERKLE_MAX_LEVELS];
+    scitt_store_tile_hashes_t tiles[2 * SCITT_MERKLE_MAX_LEVELS];
+} path_tiles_t;
+
+static void fetch_path(path_tiles_t *p, scitt_store_read_t *rd, uint64_t index, uint64_t size)
+{
+    p->rd = rd;
+    p->num = 0;
+    for (unsigned level = 0; level < SCITT_MERKLE_MAX_LEVELS && (size >> (8 * level)) > 0; level++) {
+        unsigned shift = 8 * (level + 1);
+        uint64_t on_path = shift < 64 ? index >> shift : 0, edge = shift < 64 ? (size - 1) >> shift : 0;
+        p->ids[p->num++] = (scitt_store_tile_id_t){level, on_path};
+        if (edge != on_path) {
+            p->ids[p->num++] = (scitt_store_tile_id_t){level, edge};
+        }
+    }
+    if (scitt_store_get_tiles(rd, p->ids, p->num, p->tiles) != 0) {
+        p->num = 0; /* then each tile is read on its own */
+    }
+}
+
+static int read_path_tile(void *ud, unsigned level, uint64_t index, const uint8_t **out_hashes, size_t *out_width)
+{
+    path_tiles_t *p = ud;
+    for (size_t i = 0; i < p->num; i++) {
+        if (p->ids[i].level == level && p->ids[i].index == index && p->tiles[i].width > 0) {
+            *out_hashes = p->tiles[i].hashes;
+            *out_width = p->tiles[i].width;
+            return 0;
+        }
+    }
+    return scitt_store_get_tile(p->rd, level, index, out_hashes, out_width);
+}
+
+int scitt_log__receipt_at(scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cache, bool batch, scitt_span_t kid,
                           scitt_span_t origin, uint64_t index, scitt_buf_t *prot, scitt_buf_t *out)
 {
     scitt_store_head_t head;
@@ -63,6 +104,11 @@ int scitt_log__receipt_at(scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cac
         return rc;
     }
     scitt_tile_reader_t reader = scitt_log__tile_reader(rd, cache);
+    path_tiles_t path;
+    if (batch) {
+        fetch_path(&path, rd, index, head.size);
+        reader = (scitt_tile_reader_t){read_path_tile, &path, cache};
+    }
     scitt_merkle_prover_t *prover;
     rc = scitt_merkle_prover_new(&prover, NULL, &reader, head.size, 8);
     if (rc != 0) {
@@ -88,7 +134,8 @@ static int receipt_from(scitt_store_t *st, scitt_store_read_t *rd, scitt_merkle_
         rd = own;
     }
     scitt_buf_init(&prot, NULL, 0);
-    int rc = scitt_log__receipt_at(rd, cache, scitt_span(kid, SCITT_SHA256_LEN), origin, index, &prot, out);
+    int rc = scitt_log__receipt_at(rd, cache, !scitt_store_local_reads(st), scitt_span(kid, SCITT_SHA256_LEN), origin,
+                                   index, &prot, out);
     scitt_buf_cleanup(&prot);
     scitt_store_read_end(own);
     return rc;

@@ -159,8 +159,9 @@ static int check_last_head(scitt_seq__sequencer_t *s, scitt_store_read_t *rd, co
     uint8_t entry[32];
     scitt_sha256(entry, last_entry.base, last_entry.len);
     scitt_buf_reset(&s->receipt);
-    int rc = scitt_log__receipt_at(rd, NULL, scitt_span(keys->receipt_kid, SCITT_SHA256_LEN), s->origin, head->size - 1,
-                                   &s->prot, &s->receipt);
+    int rc = scitt_log__receipt_at(rd, NULL, !scitt_store_local_reads(s->seq->store),
+                                   scitt_span(keys->receipt_kid, SCITT_SHA256_LEN), s->origin, head->size - 1, &s->prot,
+                                   &s->receipt);
     scitt_receipt_t *r = malloc(sizeof(*r));
     if (r == NULL) {
         return SCITT_ENOMEM;
