@@ -59,7 +59,8 @@ typedef struct scitt_log_config {
 } scitt_log_config_t;
 
 /* scitt_log_new makes a reader; `*out` is newly allocated. 0 or
- * SCITT_ENOMEM / SCITT_EINVAL (no store). The head cache starts unknown:
+ * SCITT_ENOMEM. (A reader without a store serves nothing: tests of a front
+ * end that reads no log.) The head cache starts unknown:
  * scitt_log_try_checkpoint answers SCITT_EAGAIN until the log's writer
  * calls scitt_log_advance (a reader whose store another process writes,
  * such as a served mirror's, never caches a checkpoint). */

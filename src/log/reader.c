@@ -18,9 +18,6 @@
 
 int scitt_log_new(scitt_log_reader_t **out, const scitt_log_config_t *cfg)
 {
-    if (cfg->store == NULL) {
-        return SCITT_EINVAL;
-    }
     scitt_log_reader_t *r = calloc(1, sizeof(*r));
     if (r == NULL) {
         return SCITT_ENOMEM;
@@ -79,7 +76,8 @@ scitt_span_t scitt_log_origin(const scitt_log_reader_t *r)
 
 bool scitt_log_local_reads(const scitt_log_reader_t *r)
 {
-    return !atomic_load_explicit(&r->force_pool, memory_order_relaxed) && scitt_store_local_reads(r->store);
+    return !atomic_load_explicit(&r->force_pool, memory_order_relaxed) &&
+           (r->store == NULL || scitt_store_local_reads(r->store));
 }
 
 void scitt_log__force_pool(scitt_log_reader_t *r, bool on)
