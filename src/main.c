@@ -227,6 +227,7 @@ int main(int argc, char **argv)
     scitt_seq_keys_t keys = {0};
     bool have_keys = false;
     scitt_policy_t *policy = NULL;
+    scitt_log_reader_t *reader = NULL;
     scitt_tls_ctx_t *tls = NULL;
     app_t app = {0};
     uv_loop_t loop;
@@ -273,8 +274,22 @@ int main(int argc, char **argv)
         }
     }
 
+    scitt_log_config_t lcfg = {
+        .store = store,
+        .receipt_kid = keys.receipt_kid,
+        .origin = cfg.origin,
+        .tile_cache_bytes = cfg.tile_cache_bytes != 0 ? cfg.tile_cache_bytes : 1, /* under one tile: none cached */
+        .receipt_cache_bytes = cfg.receipt_cache_bytes != 0 ? cfg.receipt_cache_bytes : 1, /* under 4 KiB: off */
+        .read_workers = cfg.read_workers,
+    };
+    rc = scitt_log_new(&reader, &lcfg);
+    if (rc != 0) {
+        fprintf(stderr, "scittd: log reader: %s\n", scitt_strerror(rc));
+        goto out;
+    }
     scitt_seq_config_t qcfg = {
         .store = store,
+        .log = reader,
         .keys = &keys,
         .policy = policy,
         .origin = cfg.origin,
@@ -282,8 +297,6 @@ int main(int argc, char **argv)
         .batch_max = cfg.batch_max,
         .max_pending = cfg.max_pending,
         .max_pending_bytes = cfg.max_pending_bytes,
-        .tile_cache_bytes = cfg.tile_cache_bytes != 0 ? cfg.tile_cache_bytes : 1, /* under one tile: none cached */
-        .receipt_cache_bytes = cfg.receipt_cache_bytes != 0 ? cfg.receipt_cache_bytes : 1, /* under 4 KiB: off */
         .commit_linger_us = cfg.commit_linger_us != 0 ? cfg.commit_linger_us : SCITT_SEQ_LINGER_OFF,
     };
     why = NULL;
@@ -303,6 +316,8 @@ int main(int argc, char **argv)
     scitt_frontend_config_t fcfg = {
         .store = store,
         .seq = app.seq,
+        .log = reader,
+        .reads_in_pool = cfg.reads_in_pool,
         .keys = &keys,
         .origin = cfg.origin,
         .tls = tls,
@@ -351,6 +366,7 @@ int main(int argc, char **argv)
     scitt_frontend_free(app.fe);
 out:
     scitt_seq_free(app.seq);
+    scitt_log_free(reader);
     scitt_tls_ctx_free(tls);
     scitt_policy_free(policy);
     if (have_keys) {

@@ -38,6 +38,8 @@ typedef struct scitt_config {
     size_t max_pending_bytes;    /* --max-pending-bytes, default 64 MiB */
     size_t tile_cache_bytes;     /* --tile-cache-bytes, default 32 MiB, 0 = off */
     size_t receipt_cache_bytes;  /* --receipt-cache-bytes, default 32 MiB, 0 = off */
+    unsigned read_workers;       /* --read-workers, default 4 (0 = the default) */
+    bool reads_in_pool;          /* --reads-in-pool: tests, every store read on the read workers */
     size_t commit_linger_us;     /* --commit-linger-us, default 2000, 0 = off */
     uint64_t register_wait_ms;   /* --register-wait-ms, default 5000 */
     size_t max_statement_bytes;  /* --max-statement-bytes, default 1 MiB */

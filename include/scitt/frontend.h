@@ -4,10 +4,14 @@
  *
  * The front end accepts TCP connections, runs one nghttp2 server session per
  * connection (cleartext h2c with prior knowledge, or TLS with ALPN h2 through
- * scitt/tls.h), serves GETs from short LMDB read transactions and hands POST
- * bodies to the registration pipeline (scitt/seq.h), whose completions it
- * marshals back onto the loop. It never blocks the loop: work that may take
- * long (entry bundles hash up to 256 statements) runs on libuv's pool.
+ * scitt/tls.h), serves GETs through the log reader (scitt/log.h) and hands
+ * POST bodies to the registration pipeline (scitt/seq.h), whose completions
+ * it marshals back onto the loop. It never blocks the loop: it answers from
+ * the reader's memory (recent receipts, cached tiles, the latest
+ * checkpoint); with a store whose reads are local (LMDB's map) it reads
+ * the rest inline in short read handles, else (PostgreSQL) every store
+ * read runs on the reader's pool; so does work that may take long either
+ * way (entry bundles hash up to 256 statements, audit pages).
  *
  * Threading: every function here runs on the loop's thread.
  */
@@ -18,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "scitt/log.h"
 #include "scitt/seq.h"
 #include "scitt/store.h"
 #include "scitt/tls.h"
@@ -26,7 +31,11 @@ struct uv_loop_s;
 
 typedef struct scitt_frontend_config {
     scitt_store_t *store;
-    scitt_seq_t *seq;             /* NULL: POST answers 503 (fuzzing) */
+    scitt_seq_t *seq; /* NULL: POST answers 503 (fuzzing) */
+    /* The reader serving GETs: NULL means the pipeline's (scitt_seq_log), or
+     * without one a reader the front end makes for `store` (a mirror). */
+    scitt_log_reader_t *log;
+    bool reads_in_pool;           /* tests: every store read goes to the reader pool, as with PostgreSQL */
     const scitt_seq_keys_t *keys; /* NULL: a read-only mirror (no receipts, no POST) */
     const char *vkey_line;        /* with keys NULL: the log's note verifier key, served as is */
     scitt_span_t keyset;          /* with keys NULL: the log's COSE_KeySet, served as is (empty: 404) */

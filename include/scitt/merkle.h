@@ -190,6 +190,11 @@ typedef struct scitt_merkle_tile_cache_stats {
 /* scitt_merkle_tile_cache_stats reads the counters (one consistent view). */
 void scitt_merkle_tile_cache_stats(scitt_merkle_tile_cache_t *c, scitt_merkle_tile_cache_stats_t *out);
 
+/* scitt_merkle_tile_cache_copy copies the 256 hashes of full tile (level,
+ * index) into `out` when the cache holds its tree built from all of them
+ * (counted as a lookup): 0, or SCITT_ENOTFOUND. */
+int scitt_merkle_tile_cache_copy(scitt_merkle_tile_cache_t *c, unsigned level, uint64_t index, uint8_t (*out)[32]);
+
 /* One-shot forms: each makes a small prover, answers, and frees it. Same
  * results and errors as above. scitt_merkle_root_at accepts size 0. */
 int scitt_merkle_root_at(const scitt_mem_t *mem, const scitt_tile_reader_t *rd, uint64_t size, uint8_t out[32]);

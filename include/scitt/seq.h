@@ -20,7 +20,7 @@
  * posts them to its loop (uv_async_send).
  *
  * Threading: scitt_seq_submit, scitt_seq_is_pending, scitt_seq_stats and
- * scitt_seq_receipt may be called from any thread at any time between
+ * scitt_seq_log may be called from any thread at any time between
  * scitt_seq_start and scitt_seq_stop (submit answers SCITT_ESHUTDOWN once
  * stop began). scitt_seq_stop and scitt_seq_free are called once, by the
  * owner, never from a completion callback. The store may be read by other
@@ -35,6 +35,7 @@
 
 #include "scitt/core.h"
 #include "scitt/crypto.h"
+#include "scitt/log.h"
 #include "scitt/store.h"
 #include "scitt/verify.h"
 
@@ -68,19 +69,21 @@ typedef struct scitt_seq_config {
     size_t max_pending;           /* statements accepted but not yet answered; 0 means 100000 */
     size_t max_pending_bytes;     /* and their bytes; 0 means 64 MiB (one statement is always let in) */
     bool bench_no_index;          /* benchmarks only: write no secondary index records (issue 10) */
-    size_t tile_cache_bytes;      /* full tiles' hashed interiors kept for receipts; 0 means 32 MiB */
-    size_t receipt_cache_bytes;   /* receipts of the latest leaves kept as built; 0 means 32 MiB, < 4 KiB off */
-    uint64_t commit_linger_us;    /* a busy sequencer waits up to this long for a fuller batch; 0 means 2000,
-                                   * SCITT_SEQ_LINGER_OFF none */
+    /* The log reader whose caches the answer thread fills and which
+     * scitt_seq_start and every commit advance (scitt_log_advance); made
+     * with the same store, receipt kid and origin. NULL: the pipeline makes
+     * its own from the two sizes below and frees it with the pipeline. */
+    scitt_log_reader_t *log;
+    size_t tile_cache_bytes; /* own reader: full tiles' hashed interiors kept for receipts; 0 means 32 MiB */
+    size_t
+        receipt_cache_bytes; /* own reader: receipts of the latest leaves kept as built; 0 means 32 MiB, < 4 KiB off */
+    uint64_t commit_linger_us; /* a busy sequencer waits up to this long for a fuller batch; 0 means 2000,
+                                * SCITT_SEQ_LINGER_OFF none */
 } scitt_seq_config_t;
 
-/* The default bound of the tile cache (scitt_merkle_tile_cache_t): 2048
- * full tiles, every tile of the first 512k leaves or the upper levels and
- * recent tiles of a much larger log. */
-#define SCITT_SEQ_DEFAULT_TILE_CACHE ((size_t)32 << 20)
-/* The default bound of the recent-receipt cache: about 80k receipts of a
- * log of a few million entries (~400 bytes each). */
-#define SCITT_SEQ_DEFAULT_RECEIPT_CACHE ((size_t)32 << 20)
+/* The default bounds of the caches of the pipeline's own reader (log.h). */
+#define SCITT_SEQ_DEFAULT_TILE_CACHE    SCITT_LOG_DEFAULT_TILE_CACHE
+#define SCITT_SEQ_DEFAULT_RECEIPT_CACHE SCITT_LOG_DEFAULT_RECEIPT_CACHE
 /* The default commit linger (microseconds): see commit_linger_us. */
 #define SCITT_SEQ_DEFAULT_LINGER_US 2000
 #define SCITT_SEQ_LINGER_OFF        UINT64_MAX
@@ -212,24 +215,9 @@ void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out);
  * stuck in a commit). Lock-free, any thread. */
 int scitt_seq_health(scitt_seq_t *seq, double *out_batch_seconds);
 
-/* scitt_seq_receipt rebuilds, from the store alone, the receipt of leaf
- * `index` at the head of the batch that committed it: byte for byte the
- * receipt its registration returned. Any thread. It reads in `rd` (the
- * caller's read handle) or, when `rd` is NULL, in a handle of its own. The
- * receipt is appended to `out`. `origin` NULL means the default.
- * SCITT_ENOTFOUND when the index is not committed; SCITT_ECORRUPT for
- * damaged tiles; SCITT_ENOMEM. */
-int scitt_seq_receipt(scitt_store_t *st, scitt_store_read_t *rd, const scitt_seq_keys_t *keys, const char *origin,
-                      uint64_t index, scitt_buf_t *out);
-
-/* scitt_seq_get_receipt is scitt_seq_receipt for the pipeline's own log,
- * from the recent-receipt cache or through its tile cache: tile trees are
- * hashed once and shared (with the answer thread, which adds every tile it
- * proves from), so a receipt for an old leaf costs lookups, not ~1500
- * hashes. It reads in `rd` (the caller's read transaction, which found the
- * leaf) or, when `rd` is NULL, in a transaction of its own. Same bytes and
- * errors as scitt_seq_receipt. Any thread, from scitt_seq_start until
- * scitt_seq_free (also after scitt_seq_stop). */
-int scitt_seq_get_receipt(scitt_seq_t *seq, scitt_store_read_t *rd, uint64_t index, scitt_buf_t *out);
+/* scitt_seq_log is the log reader the pipeline advances (its own or the
+ * configured one): receipts, checkpoints and tiles of the committed log
+ * come from it (log.h). Valid until scitt_seq_free. */
+scitt_log_reader_t *scitt_seq_log(scitt_seq_t *seq);
 
 #endif /* SCITT_SEQ_H */

@@ -73,6 +73,10 @@ static const opt_t opts[] = {
     {"receipt-cache-bytes", OPT_BYTES, F(receipt_cache_bytes), "N",
      "memory for the receipts of the latest entries as they were issued, so reading them back is a copy "
      "(default 33554432; 0 = off)"},
+    {"read-workers", OPT_UINT, F(read_workers), "N",
+     "threads that read the store for GETs the io loop does not answer from memory (default 4)"},
+    {"reads-in-pool", OPT_FLAG, F(reads_in_pool), NULL,
+     "TESTS: send every store read to the read workers, as with a database server, even with LMDB"},
     {"commit-linger-us", OPT_BYTES, F(commit_linger_us), "US",
      "under sustained load, how long the sequencer waits for a fuller batch before committing (default 2000; 0 = "
      "off)"},
@@ -140,6 +144,7 @@ int scitt_config_init(scitt_config_t *cfg)
     cfg->max_pending_bytes = (size_t)64 << 20;
     cfg->tile_cache_bytes = (size_t)32 << 20;
     cfg->receipt_cache_bytes = (size_t)32 << 20;
+    cfg->read_workers = 4;
     cfg->commit_linger_us = 2000;
     cfg->register_wait_ms = 5000;
     cfg->max_statement_bytes = 1u << 20;

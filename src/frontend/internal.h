@@ -19,9 +19,10 @@
  *                     (until it is answered or closes) and the pipeline (until
  *                     its completion is processed on the loop). `refs` counts
  *                     the two and is touched on the loop thread only.
- *   scitt_h2_job_t    one GET offloaded to libuv's pool (entry bundles);
- *                     the stream forgets it on close, the job frees itself
- *                     after its after-work callback.
+ *   scitt_h2_job_t    one GET offloaded to the reader pool (store reads
+ *                     the loop must not wait for, entry bundles, audit
+ *                     pages); the stream forgets it on close, the job frees
+ *                     itself once its completion is back on the loop.
  * A stream never points at a freed reg or job and vice versa: whichever side
  * goes first clears the other's pointer.
  */
@@ -154,13 +155,19 @@ struct scitt_frontend {
     size_t num_spare_streams;
     uint8_t *spare_bodies[SCITT_H2_SPARE_BODIES]; /* tile-sized response bodies for reuse */
     size_t num_spare_bodies;
-    size_t num_jobs;         /* offloaded GETs not yet finished */
-    size_t num_waiting_regs; /* POSTs waiting for their commit */
-    uv_timer_t sweep;        /* 1 s: idle and slow-client timeouts */
-    uv_timer_t reg_timer;    /* the earliest 202 deadline */
-    uv_timer_t grace;        /* hard end of shutdown */
-    scitt_h2_link_t waiting; /* regs whose stream waits, in deadline order */
-    uv_async_t async;        /* pipeline threads wake the loop */
+    scitt_log_reader_t *log; /* cfg.log, the pipeline's, or own_log */
+    scitt_log_reader_t *own_log;
+    size_t num_jobs;                 /* offloaded GETs not yet finished */
+    atomic_size_t job_bytes;         /* large responses pool jobs build or hold, not yet answered */
+    uv_async_t job_async;            /* the reader pool's threads wake the loop */
+    uv_mutex_t j_mutex;              /* guards the finished jobs' list */
+    scitt_h2_job_t *j_head, *j_tail; /* jobs finished (or cancelled), not yet answered */
+    size_t num_waiting_regs;         /* POSTs waiting for their commit */
+    uv_timer_t sweep;                /* 1 s: idle and slow-client timeouts */
+    uv_timer_t reg_timer;            /* the earliest 202 deadline */
+    uv_timer_t grace;                /* hard end of shutdown */
+    scitt_h2_link_t waiting;         /* regs whose stream waits, in deadline order */
+    uv_async_t async;                /* pipeline threads wake the loop */
     uv_mutex_t q_mutex;
     scitt_h2_reg_t *q_head, *q_tail; /* completions not yet processed */
     scitt_h2_reg_t *v_head;          /* overdue regs whose statement passed the policy since */
@@ -394,19 +401,24 @@ void scitt_h2__reg_timer_cb(uv_timer_t *t);
 void scitt_h2__async_cb(uv_async_t *a);
 
 /* -- job.c -- */
-/* scitt_h2_job_t is the base of a GET offloaded to libuv's pool (`super`
- * of each kind; freed with free() after `answer`). */
+/* scitt_h2_job_t is the base of a GET offloaded to the reader pool
+ * (`super` of each kind; freed with free() after `answer`). */
 struct scitt_h2_job {
-    uv_work_t work;
+    scitt_log_job_t task;
+    scitt_h2_job_t *q_next; /* fe's list of finished jobs */
+    int status;             /* 0, or SCITT_ESHUTDOWN when cancelled before it ran */
     scitt_frontend_t *fe;
     scitt_h2_stream_t *stream; /* NULL once the stream closed */
-    /* run: on a pool thread, sets rc and body; touches no stream. */
+    /* run: on a pool thread, sets rc and body; touches no stream and no
+     * loop state (fe->cfg, the reader and the pipeline's thread-safe
+     * calls only). */
     void (*run)(scitt_h2_job_t *j);
     /* answer: on the loop, only while the stream is open; `rc` is the job's
      * or SCITT_ESHUTDOWN when the pool cancelled it. May take `body`. */
     void (*answer)(scitt_h2_job_t *j, scitt_h2_stream_t *s, int rc);
     int rc;
     scitt_buf_t body;
+    size_t reserved; /* bytes of fe->job_bytes it holds, given back before `answer` */
 };
 /* At most this many offloaded GETs are queued or running at once, across
  * connections; past it they answer 503 + Retry-After. */
@@ -415,6 +427,15 @@ struct scitt_h2_job {
  * 0, or SCITT_EFULL / a libuv error and the caller still owns `j`. */
 int scitt_h2__job_start(scitt_h2_stream_t *s, scitt_h2_job_t *j);
 void scitt_h2__job_detach(scitt_h2_job_t *j);
+/* scitt_h2__job_async_cb answers the jobs the pool finished. */
+void scitt_h2__job_async_cb(uv_async_t *a);
+/* scitt_h2__job_new allocates a job of `size` bytes (its kind's struct,
+ * `super` first) with `run` and `answer` set; NULL when out of memory.
+ * scitt_h2__job_submit starts it for `s`, or answers 503 + Retry-After
+ * (256 jobs already, or the pool refused) and frees it. */
+void *scitt_h2__job_new(size_t size, void (*run)(scitt_h2_job_t *j),
+                        void (*answer)(scitt_h2_job_t *j, scitt_h2_stream_t *s, int rc));
+void scitt_h2__job_submit(scitt_h2_stream_t *s, scitt_h2_job_t *j);
 /* scitt_h2__respond_busy answers 503 + Retry-After: a job could not be
  * queued, or the pool dropped it at shutdown (SCITT_ESHUTDOWN). */
 void scitt_h2__respond_busy(scitt_h2_stream_t *s);

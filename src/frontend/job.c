@@ -1,33 +1,74 @@
 /*
- * job.c: GETs offloaded to libuv's pool (entry bundles, audit queries).
- * The job runs on a pool thread with no access to the stream; its answer
- * runs on the loop from the after-work callback, and only if the stream is
- * still open (a stream that closes first detaches itself, see internal.h).
+ * job.c: GETs offloaded to the log reader's pool (scitt/log.h): entry
+ * bundles and audit pages always, and with a store whose reads are round
+ * trips (PostgreSQL) every store read the loop cannot answer from memory.
+ * The job runs on a pool thread with no access to the stream; when it is
+ * done, the pool thread queues it on the front end's list and wakes the
+ * loop (uv_async_send under the list's mutex, so the loop cannot finish
+ * the job, and close the async handle at shutdown, before the send
+ * returned). On the loop its answer runs only if the stream is still open
+ * (a stream that closes first detaches itself, see internal.h).
+ *
+ * At most SCITT_H2_MAX_JOBS are queued or running at once; past that a
+ * GET answers 503 + Retry-After.
  */
 #include <stdlib.h>
 
 #include "internal.h"
 
-static void work_cb(uv_work_t *w)
+static void task_run(scitt_log_job_t *t)
 {
-    scitt_h2_job_t *j = scitt_container_of(w, scitt_h2_job_t, work);
+    scitt_h2_job_t *j = scitt_container_of(t, scitt_h2_job_t, task);
     j->run(j);
 }
 
-static void after_cb(uv_work_t *w, int status)
+/* task_done runs on the pool thread after `run`, or on the loop when the
+ * job was cancelled before it ran. */
+static void task_done(scitt_log_job_t *t, int status)
 {
-    scitt_h2_job_t *j = scitt_container_of(w, scitt_h2_job_t, work);
+    scitt_h2_job_t *j = scitt_container_of(t, scitt_h2_job_t, task);
+    scitt_frontend_t *fe = j->fe;
+    j->status = status;
+    j->q_next = NULL;
+    uv_mutex_lock(&fe->j_mutex);
+    if (fe->j_tail != NULL) {
+        fe->j_tail->q_next = j;
+    } else {
+        fe->j_head = j;
+    }
+    fe->j_tail = j;
+    uv_async_send(&fe->job_async);
+    uv_mutex_unlock(&fe->j_mutex);
+}
+
+static void finish(scitt_h2_job_t *j)
+{
     scitt_frontend_t *fe = j->fe;
     scitt_h2_stream_t *s = j->stream;
     fe->num_jobs--;
+    atomic_fetch_sub_explicit(&fe->job_bytes, j->reserved, memory_order_relaxed);
     if (s != NULL) {
         s->job = NULL;
         s->conn->num_waiting--;
-        j->answer(j, s, status != 0 ? SCITT_ESHUTDOWN : j->rc);
+        j->answer(j, s, j->status != 0 ? SCITT_ESHUTDOWN : j->rc);
         scitt_h2__conn_flush(s->conn);
     }
     scitt_buf_cleanup(&j->body);
     free(j);
+}
+
+void scitt_h2__job_async_cb(uv_async_t *a)
+{
+    scitt_frontend_t *fe = scitt_container_of(a, scitt_frontend_t, job_async);
+    uv_mutex_lock(&fe->j_mutex);
+    scitt_h2_job_t *j = fe->j_head;
+    fe->j_head = fe->j_tail = NULL;
+    uv_mutex_unlock(&fe->j_mutex);
+    while (j != NULL) {
+        scitt_h2_job_t *next = j->q_next;
+        finish(j);
+        j = next;
+    }
     scitt_h2__maybe_finish(fe);
 }
 
@@ -39,8 +80,10 @@ int scitt_h2__job_start(scitt_h2_stream_t *s, scitt_h2_job_t *j)
     }
     j->fe = fe;
     j->stream = s;
+    j->task.run = task_run;
+    j->task.done = task_done;
     scitt_buf_init(&j->body, NULL, 0);
-    int rc = uv_queue_work(fe->loop, &j->work, work_cb, after_cb);
+    int rc = scitt_log_submit(fe->log, &j->task);
     if (rc != 0) {
         return rc;
     }
@@ -50,13 +93,32 @@ int scitt_h2__job_start(scitt_h2_stream_t *s, scitt_h2_job_t *j)
     return 0;
 }
 
+void *scitt_h2__job_new(size_t size, void (*run)(scitt_h2_job_t *j),
+                        void (*answer)(scitt_h2_job_t *j, scitt_h2_stream_t *s, int rc))
+{
+    scitt_h2_job_t *j = calloc(1, size);
+    if (j != NULL) {
+        j->run = run;
+        j->answer = answer;
+    }
+    return j;
+}
+
+void scitt_h2__job_submit(scitt_h2_stream_t *s, scitt_h2_job_t *j)
+{
+    if (scitt_h2__job_start(s, j) != 0) {
+        free(j);
+        scitt_h2__respond_busy(s);
+    }
+}
+
 void scitt_h2__job_detach(scitt_h2_job_t *j)
 {
     j->stream->conn->num_waiting--;
     j->stream = NULL;
-    /* Not started yet: drop it (after_cb runs with UV_ECANCELED and frees
-     * it), so streams opened and reset cannot pile up work. */
-    uv_cancel((uv_req_t *)&j->work);
+    /* Not started yet: drop it (its completion comes back at once and
+     * frees it), so streams opened and reset cannot pile up work. */
+    (void)scitt_log_cancel(j->fe->log, &j->task);
 }
 
 void scitt_h2__respond_busy(scitt_h2_stream_t *s)

@@ -1,7 +1,9 @@
 /*
- * routes.c: which resource a request names, and the GETs answered straight
- * from LMDB read transactions (each short: look up, copy into the stream's
- * response buffer, end).
+ * routes.c: which resource a request names, and the GETs of entries and
+ * checkpoints: from the log reader's memory when it has the answer (the
+ * latest checkpoint, recent receipts), else from the store, inline in a
+ * short read handle when its reads are local (LMDB), on the reader pool
+ * when they are round trips (PostgreSQL).
  *
  *   POST /entries                         register.c
  *   GET  /entries[?query]                 audit.c: entries by iss/sub/kid/artifact/time
@@ -141,19 +143,19 @@ static bool parse_entry_id(uint8_t out[32], const char *p, size_t len)
     return scitt_hex_decode(out, 32, &n, p, len) == 0 && n == 32;
 }
 
-/* find_entry looks `entry` up in `*rd`: 0 with its leaf index; 1 when it
- * is pending (answered 204 already); otherwise the request has been
- * answered (404 or 500). A miss is looked up once more in a fresh
+/* Outcomes of an entry read besides 0 and the SCITT_E* codes. */
+enum { ENTRY_PENDING = 1, ENTRY_NO_ROOM = 2 };
+
+/* find_entry looks `entry` up in `*rd`: 0 with its leaf index;
+ * ENTRY_PENDING when it is accepted but not committed yet; else
+ * SCITT_ENOTFOUND or an error. A miss is looked up once more in a fresh
  * snapshot, which replaces `*rd` (NULL if that fails): the commit may have
- * landed between the two looks. */
-static int find_entry(scitt_h2_stream_t *s, scitt_store_read_t **rd, const uint8_t entry[32], uint64_t *out_index)
+ * landed between the two looks. Any thread. */
+static int find_entry(scitt_frontend_t *fe, scitt_store_read_t **rd, const uint8_t entry[32], uint64_t *out_index)
 {
-    scitt_frontend_t *fe = s->conn->fe;
     int rc = scitt_store_get_entryidx(*rd, entry, out_index);
     if (rc == SCITT_ENOTFOUND && fe->cfg.seq != NULL && scitt_seq_is_pending(fe->cfg.seq, entry)) {
-        scitt_h2_hdr_t h[] = {{"retry-after", "1"}, {"cache-control", "no-store"}};
-        scitt_h2__respond(s, 204, NULL, NULL, h, 2);
-        return 1;
+        return ENTRY_PENDING;
     }
     if (rc == SCITT_ENOTFOUND) {
         scitt_store_read_end(*rd);
@@ -161,113 +163,149 @@ static int find_entry(scitt_h2_stream_t *s, scitt_store_read_t **rd, const uint8
         rc = scitt_store_read_begin(fe->cfg.store, rd);
         rc = rc != 0 ? rc : scitt_store_get_entryidx(*rd, entry, out_index);
     }
-    if (rc == 0) {
-        return 0;
+    return rc;
+}
+
+/* reserve_job_bytes counts `len` bytes of a large response a pool job is
+ * about to build in fe->job_bytes, which holds at most
+ * --max-response-bytes (false: no room): what jobs build is bounded before
+ * the loop queues it (and checks the output budget again). `*reserved`
+ * gets what to give back once the answer is on the loop. Any thread. */
+static bool reserve_job_bytes(scitt_frontend_t *fe, size_t len, size_t *reserved)
+{
+    *reserved = 0;
+    if (len < SCITT_H2_LARGE_RESP) {
+        return true;
     }
-    if (rc == SCITT_ENOTFOUND) {
+    size_t held = atomic_fetch_add_explicit(&fe->job_bytes, len, memory_order_relaxed);
+    if (held + len > fe->cfg.max_response_bytes) {
+        atomic_fetch_sub_explicit(&fe->job_bytes, len, memory_order_relaxed);
+        return false;
+    }
+    *reserved = len;
+    return true;
+}
+
+/* put_statement appends the transparent statement of leaf `index`, read
+ * in `rd`. It first makes sure the output has room (ENTRY_NO_ROOM), to
+ * spare the work of building it: on the loop (`reserved` NULL) in the
+ * output budget, in a pool job among the bytes jobs hold. */
+static int put_statement(scitt_frontend_t *fe, scitt_store_read_t *rd, uint64_t index, size_t *reserved,
+                         scitt_buf_t *out)
+{
+    scitt_span_t raw;
+    int rc = scitt_store_get_entry_checked(rd, index, &raw, NULL);
+    if (rc != 0) {
+        return rc;
+    }
+    if (reserved == NULL ? !scitt_h2__output_room(fe, raw.len) : !reserve_job_bytes(fe, raw.len, reserved)) {
+        return ENTRY_NO_ROOM;
+    }
+    if (fe->cfg.keys == NULL) {
+        /* A mirror stores the transparent statement the log served. */
+        return scitt_buf_append(out, raw.base, raw.len);
+    }
+    scitt_buf_t receipt_bytes;
+    scitt_buf_init(&receipt_bytes, NULL, 0);
+    scitt_cose_sign1_t sign1;
+    rc = scitt_log_receipt(fe->log, rd, index, &receipt_bytes);
+    if (rc == 0) {
+        rc = scitt_cose_sign1_decode_stored(&sign1, raw.base, raw.len);
+    }
+    if (rc == 0) {
+        rc = scitt_receipt_transparent(out, &sign1, scitt_buf_span(&receipt_bytes));
+    }
+    scitt_buf_cleanup(&receipt_bytes);
+    return rc;
+}
+
+/* read_entry reads GET /entries/{id} (the receipt) or its /statement into
+ * `out`, in a read handle of its own: on the loop (`reserved` NULL), or in
+ * a pool job (see put_statement). */
+static int read_entry(scitt_frontend_t *fe, const uint8_t entry[32], bool statement, size_t *reserved, scitt_buf_t *out)
+{
+    scitt_store_read_t *rd;
+    uint64_t index;
+    int rc = scitt_store_read_begin(fe->cfg.store, &rd);
+    if (rc == 0) {
+        rc = find_entry(fe, &rd, entry, &index);
+    }
+    if (rc == 0) {
+        rc = statement ? put_statement(fe, rd, index, reserved, out) : scitt_log_receipt(fe->log, rd, index, out);
+    }
+    scitt_store_read_end(rd); /* `raw` and `sign1` pointed into its snapshot until here */
+    return rc;
+}
+
+/* answer_entry answers read_entry's outcome, taking `out`. */
+static void answer_entry(scitt_h2_stream_t *s, bool statement, int rc, scitt_buf_t *out)
+{
+    if (rc == 0) {
+        const char *type =
+            !statement ? (scitt_h2__accepts(s, "application/scitt-receipt+cose") ? "application/scitt-receipt+cose"
+                                                                                 : "application/cose")
+            : scitt_h2__accepts(s, "application/scitt-statement+cose") ? "application/scitt-statement+cose"
+                                                                       : "application/cose";
+        scitt_h2__respond(s, 200, type, out, NULL, 0);
+        return;
+    }
+    scitt_buf_cleanup(out);
+    if (rc == ENTRY_PENDING) {
+        scitt_h2_hdr_t h[] = {{"retry-after", "1"}, {"cache-control", "no-store"}};
+        scitt_h2__respond(s, 204, NULL, NULL, h, 2);
+    } else if (rc == SCITT_ENOTFOUND) {
         not_found(s, "no entry with this id is registered or pending");
+    } else if (rc == ENTRY_NO_ROOM) {
+        scitt_h2__respond_no_room(s);
+    } else if (rc == SCITT_ESHUTDOWN) {
+        scitt_h2__respond_busy(s);
     } else {
         scitt_h2__respond_stored_error(s, rc);
     }
-    return -1;
 }
 
-/* open_entry begins a read transaction and finds `entry` in it: the
- * transaction (the caller ends it) with the leaf index, or NULL when the
- * request has been answered (204, 404 or 500). */
-static scitt_store_read_t *open_entry(scitt_h2_stream_t *s, const uint8_t entry[32], uint64_t *out_index)
+/* An entry read on the reader pool. */
+typedef struct entry_job {
+    scitt_h2_job_t super;
+    uint8_t entry[32];
+    bool statement;
+} entry_job_t;
+
+static void work_entry(scitt_h2_job_t *job)
 {
-    scitt_store_read_t *rd;
-    int rc = scitt_store_read_begin(s->conn->fe->cfg.store, &rd);
-    if (rc != 0) {
-        scitt_h2__respond_stored_error(s, rc);
-        return NULL;
-    }
-    if (find_entry(s, &rd, entry, out_index) != 0) {
-        scitt_store_read_end(rd);
-        return NULL;
-    }
-    return rd;
+    entry_job_t *j = scitt_container_of(job, entry_job_t, super);
+    job->rc = read_entry(job->fe, j->entry, j->statement, &job->reserved, &job->body);
 }
 
-static const char *receipt_type(const scitt_h2_stream_t *s)
+static void answer_entry_job(scitt_h2_job_t *job, scitt_h2_stream_t *s, int rc)
 {
-    return scitt_h2__accepts(s, "application/scitt-receipt+cose") ? "application/scitt-receipt+cose"
-                                                                  : "application/cose";
+    answer_entry(s, scitt_container_of(job, entry_job_t, super)->statement, rc, &job->body);
 }
 
-/* receipt appends leaf `index`'s receipt, read in `rd`. */
-static int receipt(scitt_frontend_t *fe, scitt_store_read_t *rd, uint64_t index, scitt_buf_t *out)
-{
-    return fe->cfg.seq != NULL ? scitt_seq_get_receipt(fe->cfg.seq, rd, index, out)
-                               : scitt_seq_receipt(fe->cfg.store, rd, fe->cfg.keys, fe->cfg.origin, index, out);
-}
-
-static void get_receipt(scitt_h2_stream_t *s, const uint8_t entry[32])
+/* get_entry answers GET /entries/{id}[/statement]: inline when the store's
+ * reads are local, else on the reader pool. */
+static void get_entry(scitt_h2_stream_t *s, const uint8_t entry[32], bool statement)
 {
     scitt_frontend_t *fe = s->conn->fe;
-    uint64_t index;
-    if (fe->cfg.keys == NULL) { /* a read-only mirror holds no receipt key */
+    if (!statement && fe->cfg.keys == NULL) { /* a read-only mirror holds no receipt key */
         not_found(s, "this mirror serves statements, checkpoints and tiles, not receipts");
         return;
     }
-    scitt_store_read_t *rd = open_entry(s, entry, &index);
-    if (rd == NULL) {
+    if (!scitt_log_local_reads(fe->log)) {
+        entry_job_t *j = scitt_h2__job_new(sizeof(*j), work_entry, answer_entry_job);
+        if (j == NULL) {
+            scitt_h2__respond_problem(s, 500, "Internal Server Error", "out of memory", NULL, 0);
+            return;
+        }
+        memcpy(j->entry, entry, 32);
+        j->statement = statement;
+        scitt_h2__job_submit(s, &j->super);
         return;
     }
-    scitt_buf_t r;
-    scitt_buf_init(&r, NULL, 0);
-    int rc = receipt(fe, rd, index, &r);
-    scitt_store_read_end(rd);
-    if (rc != 0) {
-        scitt_buf_cleanup(&r);
-        scitt_h2__respond_stored_error(s, rc);
-        return;
-    }
-    scitt_h2__respond(s, 200, receipt_type(s), &r, NULL, 0);
-}
-
-static void get_statement(scitt_h2_stream_t *s, const uint8_t entry[32])
-{
-    scitt_frontend_t *fe = s->conn->fe;
-    uint64_t index;
-    scitt_store_read_t *rd = open_entry(s, entry, &index);
-    if (rd == NULL) {
-        return;
-    }
-    scitt_buf_t receipt_bytes, out;
-    scitt_buf_init(&receipt_bytes, NULL, 0);
+    scitt_buf_t out;
     scitt_buf_init(&out, NULL, 0);
-    scitt_span_t raw;
-    int rc = scitt_store_get_entry_checked(rd, index, &raw, NULL);
-    if (rc == 0 && !scitt_h2__output_room(fe, raw.len)) {
-        scitt_store_read_end(rd);
-        scitt_h2__respond_no_room(s); /* before the work of building it */
-        return;
-    }
-    if (rc == 0 && fe->cfg.keys == NULL) {
-        /* A mirror stores the transparent statement the log served. */
-        rc = scitt_buf_append(&out, raw.base, raw.len);
-    } else if (rc == 0) {
-        rc = receipt(fe, rd, index, &receipt_bytes);
-        scitt_cose_sign1_t sign1;
-        if (rc == 0) {
-            rc = scitt_cose_sign1_decode_stored(&sign1, raw.base, raw.len);
-        }
-        if (rc == 0) {
-            rc = scitt_receipt_transparent(&out, &sign1, scitt_buf_span(&receipt_bytes));
-        }
-    }
-    scitt_store_read_end(rd); /* `raw` and `sign1` point into its snapshot until here */
-    scitt_buf_cleanup(&receipt_bytes);
-    if (rc != 0) {
-        scitt_buf_cleanup(&out);
-        scitt_h2__respond_stored_error(s, rc);
-        return;
-    }
-    const char *type = scitt_h2__accepts(s, "application/scitt-statement+cose") ? "application/scitt-statement+cose"
-                                                                                : "application/cose";
-    scitt_h2__respond(s, 200, type, &out, NULL, 0);
+    int rc = read_entry(fe, entry, statement, NULL, &out);
+    answer_entry(s, statement, rc, &out);
 }
 
 static void get_entries(scitt_h2_stream_t *s, const char *rest, size_t len)
@@ -282,11 +320,7 @@ static void get_entries(scitt_h2_stream_t *s, const char *rest, size_t len)
                                   "an entry id is the 64 lowercase hex digits of the entry hash", NULL, 0);
         return;
     }
-    if (statement) {
-        get_statement(s, entry);
-    } else {
-        get_receipt(s, entry);
-    }
+    get_entry(s, entry, statement);
 }
 
 static void get_key(scitt_h2_stream_t *s, const char *kid, size_t len)
@@ -304,30 +338,60 @@ static void get_key(scitt_h2_stream_t *s, const char *kid, size_t len)
     scitt_h2__respond_problem(s, 404, "No such key", "the service has no key with this kid", NULL, 0);
 }
 
-static void get_checkpoint(scitt_h2_stream_t *s)
+/* answer_checkpoint answers GET /checkpoint with `cp` (taken) or `rc`. */
+static void answer_checkpoint(scitt_h2_stream_t *s, int rc, scitt_buf_t *cp)
 {
     scitt_frontend_t *fe = s->conn->fe;
     scitt_h2_hdr_t h = {"cache-control", "public, max-age=1"};
-    scitt_store_read_t *rd;
-    scitt_store_head_t head;
-    int rc = scitt_store_read_begin(fe->cfg.store, &rd);
-    if (rc != 0) {
-        scitt_h2__respond_stored_error(s, rc);
+    if (rc == 0) {
+        scitt_h2__respond(s, 200, "text/plain; charset=utf-8", cp, &h, 1);
         return;
     }
-    rc = scitt_store_get_latest_head(rd, &head);
-    if (rc == 0) {
-        scitt_h2__respond_bytes(s, 200, "text/plain; charset=utf-8", head.checkpoint.base, head.checkpoint.len, &h, 1);
-    } else if (rc == SCITT_ENOTFOUND && fe->empty_checkpoint.len == 0) {
+    scitt_buf_cleanup(cp);
+    if (rc == SCITT_ENOTFOUND && fe->empty_checkpoint.len == 0) {
         not_found(s, "this mirror holds no checkpoint yet");
     } else if (rc == SCITT_ENOTFOUND) {
         /* An empty log still has a checkpoint: size 0, root SHA-256(""). */
         scitt_h2__respond_bytes(s, 200, "text/plain; charset=utf-8", fe->empty_checkpoint.base,
                                 fe->empty_checkpoint.len, &h, 1);
+    } else if (rc == SCITT_ESHUTDOWN) {
+        scitt_h2__respond_busy(s);
     } else {
         scitt_h2__respond_stored_error(s, rc);
     }
-    scitt_store_read_end(rd);
+}
+
+static void work_checkpoint(scitt_h2_job_t *job)
+{
+    job->rc = scitt_log_checkpoint(job->fe->log, NULL, &job->body);
+}
+
+static void answer_checkpoint_job(scitt_h2_job_t *job, scitt_h2_stream_t *s, int rc)
+{
+    answer_checkpoint(s, rc, &job->body);
+}
+
+/* get_checkpoint answers from the reader's head cache; without one (a
+ * mirror), from the store, inline when its reads are local. */
+static void get_checkpoint(scitt_h2_stream_t *s)
+{
+    scitt_frontend_t *fe = s->conn->fe;
+    scitt_buf_t cp;
+    scitt_buf_init(&cp, NULL, 0);
+    int rc = scitt_log_try_checkpoint(fe->log, &cp, NULL);
+    if (rc == SCITT_EAGAIN && !scitt_log_local_reads(fe->log)) {
+        scitt_h2_job_t *j = scitt_h2__job_new(sizeof(*j), work_checkpoint, answer_checkpoint_job);
+        if (j == NULL) {
+            scitt_h2__respond_problem(s, 500, "Internal Server Error", "out of memory", NULL, 0);
+        } else {
+            scitt_h2__job_submit(s, j);
+        }
+        return;
+    }
+    if (rc == SCITT_EAGAIN) {
+        rc = scitt_log_checkpoint(fe->log, NULL, &cp);
+    }
+    answer_checkpoint(s, rc, &cp);
 }
 
 /* get_health answers 200 "ok" while the service can register: 503 when

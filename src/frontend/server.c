@@ -190,6 +190,29 @@ static int publish_keys(scitt_frontend_t *fe, const char **out_err_desc)
     return rc;
 }
 
+/* use_reader picks the log reader serving GETs: the configured one, the
+ * pipeline's, or one of the front end's own over the store (a mirror). */
+static int use_reader(scitt_frontend_t *fe, const char **why)
+{
+    const scitt_frontend_config_t *cfg = &fe->cfg;
+    fe->log = cfg->log != NULL ? cfg->log : cfg->seq != NULL ? scitt_seq_log(cfg->seq) : NULL;
+    if (fe->log == NULL) {
+        scitt_log_config_t lcfg = {.store = cfg->store,
+                                   .receipt_kid = cfg->keys != NULL ? cfg->keys->receipt_kid : NULL,
+                                   .origin = cfg->origin};
+        int rc = scitt_log_new(&fe->own_log, &lcfg);
+        if (rc != 0) {
+            *why = "cannot make the log reader";
+            return rc;
+        }
+        fe->log = fe->own_log;
+    }
+    if (cfg->reads_in_pool) {
+        scitt_log__force_pool(fe->log, true);
+    }
+    return 0;
+}
+
 static int make_options(scitt_frontend_t *fe)
 {
     if (nghttp2_option_new(&fe->options) != 0) {
@@ -251,11 +274,20 @@ int scitt_frontend_new(scitt_frontend_t **out, uv_loop_t *loop, const scitt_fron
         rc = SCITT_ENOMEM;
         why = "out of memory";
     }
+    if (rc == 0) {
+        rc = use_reader(fe, &why);
+    }
     if (rc == 0 && uv_mutex_init(&fe->q_mutex) != 0) {
         rc = SCITT_ENOMEM;
         why = "cannot create a mutex";
     }
+    if (rc == 0 && uv_mutex_init(&fe->j_mutex) != 0) {
+        uv_mutex_destroy(&fe->q_mutex);
+        rc = SCITT_ENOMEM;
+        why = "cannot create a mutex";
+    }
     if (rc != 0) {
+        scitt_log_free(fe->own_log);
         *out_err_desc = why;
         nghttp2_session_callbacks_del(fe->callbacks);
         nghttp2_option_del(fe->options);
@@ -268,10 +300,11 @@ int scitt_frontend_new(scitt_frontend_t **out, uv_loop_t *loop, const scitt_fron
     }
     /* These cannot fail on a live loop. */
     uv_async_init(loop, &fe->async, scitt_h2__async_cb);
+    uv_async_init(loop, &fe->job_async, scitt_h2__job_async_cb);
     uv_timer_init(loop, &fe->sweep);
     uv_timer_init(loop, &fe->reg_timer);
     uv_timer_init(loop, &fe->grace);
-    fe->handles_open = 4;
+    fe->handles_open = 5;
     uv_timer_start(&fe->sweep, on_sweep, 1000, 1000);
     uv_unref((uv_handle_t *)&fe->grace);
     *out = fe;
@@ -343,6 +376,7 @@ void scitt_h2__maybe_finish(scitt_frontend_t *fe)
     }
     scitt_h2__reg_drain(fe); /* nothing waits any more; frees leftovers */
     close_own(fe, (uv_handle_t *)&fe->async);
+    close_own(fe, (uv_handle_t *)&fe->job_async);
     close_own(fe, (uv_handle_t *)&fe->sweep);
     close_own(fe, (uv_handle_t *)&fe->reg_timer);
     close_own(fe, (uv_handle_t *)&fe->grace);
@@ -392,6 +426,8 @@ void scitt_frontend_free(scitt_frontend_t *fe)
     nghttp2_session_callbacks_del(fe->callbacks);
     nghttp2_option_del(fe->options);
     uv_mutex_destroy(&fe->q_mutex);
+    uv_mutex_destroy(&fe->j_mutex);
+    scitt_log_free(fe->own_log); /* its pool is idle: every job came back */
     scitt_buf_cleanup(&fe->keyset);
     scitt_buf_cleanup(&fe->key);
     scitt_buf_cleanup(&fe->vkey);

@@ -10,10 +10,13 @@
  * partial tile is such a prefix, DESIGN.md section 2). Both never change
  * once served, so both get immutable cache headers; a 404 is not cached.
  *
- * Hash tiles are one LMDB lookup and a copy of at most 8 KiB, done on the
- * loop. An entry bundle hashes up to 256 stored statements (each up to
- * --max-statement-bytes), so it runs on libuv's pool (a job) and answers
- * from the after-work callback, if its stream is still there.
+ * A full hash tile the log reader's tile cache holds (within its cached
+ * checkpoint) is a copy from memory. Otherwise, with a store whose reads
+ * are local (LMDB), a hash tile is one lookup and a copy of at most 8 KiB,
+ * done on the loop; with one whose reads are round trips (PostgreSQL) it
+ * is a job on the reader pool. An entry bundle hashes up to 256 stored
+ * statements (each up to --max-statement-bytes), so it is always a job,
+ * answered on the loop if its stream is still there.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +25,6 @@
 #include "scitt/merkle.h"
 
 static const scitt_h2_hdr_t immutable = {"cache-control", "public, max-age=31536000, immutable"};
-
-/* An entry bundle job. */
-typedef struct bundle_job {
-    scitt_h2_job_t super;
-    uint64_t first; /* first leaf index */
-    size_t count;
-} bundle_job_t;
 
 /* hashes_at returns how many hashes level `level` has in a tree of `size`. */
 static uint64_t hashes_at(uint64_t size, unsigned level)
@@ -58,33 +54,101 @@ static void answer_tile_error(scitt_h2_stream_t *s, int rc)
     }
 }
 
-static void work_bundle(scitt_h2_job_t *job)
+/* A tile read on the reader pool: an entry bundle, or with a store whose
+ * reads are round trips any tile. */
+typedef struct tile_job {
+    scitt_h2_job_t super;
+    scitt_tile_path_t tp;
+} tile_job_t;
+
+/* put_bundle appends the entry bundle of leaves first .. first + count - 1
+ * (`first` a multiple of 256), read in `rd` with one batched read of the
+ * statements and one of their level-0 tile. */
+static int put_bundle(scitt_store_t *st, scitt_store_read_t *rd, uint64_t first, size_t count, scitt_buf_t *out)
 {
-    bundle_job_t *j = scitt_container_of(job, bundle_job_t, super);
-    scitt_span_t entries[256];
-    uint8_t hashes[256][32];
+    scitt_span_t stmts[256], entries[256];
+    uint8_t hashes[256][32], leaf[32];
+    scitt_store_tile_id_t id = {0, first >> 8};
+    scitt_store_tile_hashes_t tile;
+    int rc = scitt_store_get_entries(rd, first, count, stmts);
+    if (rc == 0) {
+        rc = scitt_store_get_tiles(rd, &id, 1, &tile);
+    }
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        /* entry = the store's hash of the stored statement (SHA-256 of the
+         * normalised statement), checked as scitt_store_get_entry_checked
+         * does against the leaf hash in the tile committed with it */
+        scitt_store_entry_hash(st, hashes[i], stmts[i].base, stmts[i].len);
+        scitt_merkle_leaf_hash(leaf, hashes[i], 32);
+        if (i < tile.width && memcmp(leaf, tile.hashes + 32 * i, 32) != 0) {
+            rc = SCITT_EDAMAGED;
+        }
+        entries[i] = scitt_span(hashes[i], 32);
+    }
+    if (rc == SCITT_ENOTFOUND) {
+        rc = SCITT_ECORRUPT; /* the head said these entries exist */
+    }
+    return rc != 0 ? rc : scitt_merkle_bundle_encode(out, entries, count);
+}
+
+/* find_tile looks tile `tp` up in `rd`: 0 with its hashes in `*out_hashes`
+ * (NULL for an entry bundle, which the head covers), SCITT_ENOTFOUND when
+ * the latest tree does not hold it, or an error. `mirror`: the store may
+ * hold tiles ahead of its head, so the head always decides. */
+static int find_tile(scitt_store_read_t *rd, const scitt_tile_path_t *tp, bool mirror, const uint8_t **out_hashes)
+{
+    uint64_t want = tp->width == 0 ? 256 : tp->width;
+    const uint8_t *hashes = NULL;
+    size_t stored = 0;
+    bool have = !tp->entries && scitt_store_get_tile(rd, tp->level, tp->index, &hashes, &stored) == 0 && stored >= want;
+    *out_hashes = NULL;
+    /* The sequencer commits tiles with the head that covers them, so a
+     * stored tile holding the hashes asked for is within its latest tree.
+     * Otherwise (not stored, an entry bundle, or a mirror, which stores
+     * tiles ahead of its checkpoint while it syncs) the head decides. */
+    if (!have || mirror) {
+        scitt_store_head_t head;
+        int rc = scitt_store_get_latest_head(rd, &head);
+        uint64_t size = rc == 0 ? head.size : 0;
+        if (rc == SCITT_ENOTFOUND) {
+            rc = 0;
+        }
+        if (rc == 0 && tile_width(hashes_at(size, tp->level), tp->index) < want) {
+            rc = SCITT_ENOTFOUND;
+        }
+        if (rc == 0 && !have && !tp->entries) {
+            rc = SCITT_ECORRUPT; /* the head covers the tile, the store must hold it */
+        }
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    *out_hashes = hashes;
+    return 0;
+}
+
+static void work_tile(scitt_h2_job_t *job)
+{
+    tile_job_t *j = scitt_container_of(job, tile_job_t, super);
+    const scitt_tile_path_t *tp = &j->tp;
+    uint64_t want = tp->width == 0 ? 256 : tp->width;
     scitt_store_read_t *rd;
+    const uint8_t *hashes;
     job->rc = scitt_store_read_begin(job->fe->cfg.store, &rd);
     if (job->rc != 0) {
         return;
     }
-    for (size_t i = 0; i < j->count && job->rc == 0; i++) {
-        scitt_span_t stmt;
-        /* entry = SHA-256(normalised statement), as the store computes it,
-         * checked against the level-0 tile */
-        job->rc = scitt_store_get_entry_checked(rd, j->first + i, &stmt, hashes[i]);
-        entries[i] = scitt_span(hashes[i], 32);
+    /* A bundle job comes from the loop, which found it covered. */
+    job->rc = find_tile(rd, tp, job->fe->cfg.seq == NULL, &hashes);
+    if (job->rc == 0 && tp->entries) {
+        job->rc = put_bundle(job->fe->cfg.store, rd, tp->index << 8, (size_t)want, &job->body);
+    } else if (job->rc == 0) {
+        job->rc = scitt_buf_append(&job->body, hashes, (size_t)want * 32);
     }
     scitt_store_read_end(rd);
-    if (job->rc == SCITT_ENOTFOUND) {
-        job->rc = SCITT_ECORRUPT; /* the head said these entries exist */
-    }
-    if (job->rc == 0) {
-        job->rc = scitt_merkle_bundle_encode(&job->body, entries, j->count);
-    }
 }
 
-static void answer_bundle(scitt_h2_job_t *j, scitt_h2_stream_t *s, int rc)
+static void answer_tile(scitt_h2_job_t *j, scitt_h2_stream_t *s, int rc)
 {
     if (rc != 0) {
         answer_tile_error(s, rc);
@@ -93,22 +157,16 @@ static void answer_bundle(scitt_h2_job_t *j, scitt_h2_stream_t *s, int rc)
     }
 }
 
-/* start_bundle answers an entry bundle from libuv's pool. */
-static void start_bundle(scitt_h2_stream_t *s, uint64_t first, size_t count)
+/* start_tile answers tile `tp` from the reader pool. */
+static void start_tile(scitt_h2_stream_t *s, const scitt_tile_path_t *tp)
 {
-    bundle_job_t *j = calloc(1, sizeof(*j));
+    tile_job_t *j = scitt_h2__job_new(sizeof(*j), work_tile, answer_tile);
     if (j == NULL) {
         answer_tile_error(s, SCITT_ENOMEM);
         return;
     }
-    j->super.run = work_bundle;
-    j->super.answer = answer_bundle;
-    j->first = first;
-    j->count = count;
-    if (scitt_h2__job_start(s, &j->super) != 0) {
-        free(j);
-        scitt_h2__respond_busy(s);
-    }
+    j->tp = *tp;
+    scitt_h2__job_submit(s, &j->super);
 }
 
 void scitt_h2__get_tile(scitt_h2_stream_t *s, const char *path, size_t len)
@@ -119,40 +177,29 @@ void scitt_h2__get_tile(scitt_h2_stream_t *s, const char *path, size_t len)
         scitt_h2__respond_problem(s, 404, "Not Found", "not a tlog-tiles path", NULL, 0);
         return;
     }
+    if (!scitt_log_local_reads(fe->log)) {
+        scitt_buf_t b;
+        scitt_buf_init(&b, NULL, 0);
+        if (!tp.entries && tp.width == 0 && scitt_log_try_tile(fe->log, tp.level, tp.index, &b) == 0) {
+            scitt_h2__respond(s, 200, "application/octet-stream", &b, &immutable, 1);
+            return;
+        }
+        scitt_buf_cleanup(&b);
+        start_tile(s, &tp);
+        return;
+    }
     scitt_store_read_t *rd;
+    const uint8_t *hashes;
     int rc = scitt_store_read_begin(fe->cfg.store, &rd);
     if (rc != 0) {
         answer_tile_error(s, rc);
         return;
     }
-    uint64_t want = tp.width == 0 ? 256 : tp.width;
-    const uint8_t *hashes = NULL;
-    size_t stored = 0;
-    bool have = !tp.entries && scitt_store_get_tile(rd, tp.level, tp.index, &hashes, &stored) == 0 && stored >= want;
-    /* The sequencer commits tiles with the head that covers them, so a
-     * stored tile holding the hashes asked for is within its latest tree.
-     * Otherwise (not stored, an entry bundle, or a mirror, which stores
-     * tiles ahead of its checkpoint while it syncs) the head decides. */
-    if (!have || fe->cfg.seq == NULL) {
-        scitt_store_head_t head;
-        rc = scitt_store_get_latest_head(rd, &head);
-        uint64_t size = rc == 0 ? head.size : 0;
-        if (rc == SCITT_ENOTFOUND) {
-            rc = 0;
-        }
-        if (rc == 0 && tile_width(hashes_at(size, tp.level), tp.index) < want) {
-            rc = SCITT_ENOTFOUND;
-        }
-        if (rc == 0 && tp.entries) {
-            scitt_store_read_end(rd);
-            start_bundle(s, tp.index << 8, (size_t)want);
-            return;
-        }
-        if (rc == 0 && !have) {
-            rc = SCITT_ECORRUPT; /* the head covers the tile, the store must hold it */
-        }
-    }
-    if (rc == 0) {
+    rc = find_tile(rd, &tp, fe->cfg.seq == NULL, &hashes);
+    if (rc == 0 && tp.entries) {
+        start_tile(s, &tp); /* hashes up to 256 statements: off the loop */
+    } else if (rc == 0) {
+        uint64_t want = tp.width == 0 ? 256 : tp.width;
         scitt_h2__respond_bytes(s, 200, "application/octet-stream", hashes, (size_t)want * 32, &immutable, 1);
     } else {
         answer_tile_error(s, rc);

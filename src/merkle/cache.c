@@ -248,3 +248,15 @@ void scitt_merkle__cache_release(scitt_merkle_tile_cache_t *c, scitt_merkle__cac
         free(e);
     }
 }
+
+int scitt_merkle_tile_cache_copy(scitt_merkle_tile_cache_t *c, unsigned level, uint64_t index, uint8_t (*out)[32])
+{
+    scitt_merkle__cached_t *e;
+    const uint8_t(*nodes)[32] = scitt_merkle__cache_get(c, level, index, 256, &e);
+    if (nodes == NULL) {
+        return SCITT_ENOTFOUND;
+    }
+    memcpy(out, nodes, 256 * 32); /* row 0 of the tile tree: the tile's hashes */
+    scitt_merkle__cache_release(c, e);
+    return 0;
+}

@@ -77,33 +77,6 @@ void scitt_seq__pendset_add(scitt_seq__pendset_t *ps, const uint8_t entry[32]);
 void scitt_seq__pendset_remove_jobs(scitt_seq__pendset_t *ps, scitt_seq__job_t *const *jobs, size_t num);
 bool scitt_seq__pendset_has(scitt_seq__pendset_t *ps, const uint8_t entry[32]);
 
-/* The receipts of the most recent leaves (recent.c), as the answer thread
- * built them: a window of consecutive leaves in a ring of bytes. */
-typedef struct scitt_seq__recent_slot {
-    size_t off, len; /* the receipt */
-    size_t owned;    /* bytes it holds in the ring: len, plus the end of the
-                      * ring skipped after it when the next one wrapped */
-} scitt_seq__recent_slot_t;
-
-typedef struct scitt_seq__recent {
-    pthread_mutex_t lock;
-    uint8_t *bytes;
-    size_t cap; /* bytes in the ring */
-    scitt_seq__recent_slot_t *slots;
-    size_t num_slots;     /* 0: off */
-    uint64_t first, next; /* the leaves held */
-    size_t head, used;    /* where the next receipt goes; bytes held */
-} scitt_seq__recent_t;
-
-/* scitt_seq__recent_init sizes the cache to about `bytes` (under 4 KiB:
- * off). recent_put keeps the receipt of `leaf` (called in leaf order by one
- * thread); recent_get appends a held receipt to `out`, SCITT_ENOTFOUND when
- * it is not held. Both thread-safe. */
-int scitt_seq__recent_init(scitt_seq__recent_t *r, size_t bytes);
-void scitt_seq__recent_cleanup(scitt_seq__recent_t *r);
-void scitt_seq__recent_put(scitt_seq__recent_t *r, uint64_t leaf, scitt_span_t receipt);
-int scitt_seq__recent_get(scitt_seq__recent_t *r, uint64_t leaf, scitt_buf_t *out);
-
 typedef struct scitt_seq__sequencer scitt_seq__sequencer_t;
 
 struct scitt_seq {
@@ -116,9 +89,9 @@ struct scitt_seq {
     size_t max_pending_bytes; /* statement bytes held by pending jobs (job->cap) */
     atomic_size_t pending_bytes;
     unsigned workers;
-    bool bench_no_index;                   /* benchmarks only: no index records */
-    scitt_merkle_tile_cache_t *tile_cache; /* full tiles' tile trees, shared by every prover of this log */
-    scitt_seq__recent_t recent;            /* receipts of the latest leaves */
+    bool bench_no_index;     /* benchmarks only: no index records */
+    scitt_log_reader_t *log; /* its tile cache and recent receipts, fed by the answer thread */
+    bool own_log;            /* made by scitt_seq_start, freed with the pipeline */
 
     /* Submissions accepted and not yet answered (both queues and the batch
      * in hand). Bounded by max_pending. */
@@ -194,23 +167,6 @@ int scitt_seq__queue_verified(scitt_seq_t *seq, scitt_seq__job_t *job);
 int scitt_seq__sequencer_new(scitt_seq_t *seq, const char **out_err_desc);
 void scitt_seq__sequencer_free(scitt_seq__sequencer_t *s);
 void *scitt_seq__sequencer_main(void *arg);
-
-/* scitt_seq__tile_reader adapts a store read transaction to the Merkle
- * engine's tile reader (tiles stay valid until the transaction ends), with
- * the tile cache `cache` (may be NULL). */
-scitt_tile_reader_t scitt_seq__tile_reader(scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cache);
-
-/* scitt_seq__receipt_at appends the receipt of committed leaf `index` built
- * from the read transaction `rd`: the head of its batch, a prover at that
- * size (through `cache`, may be NULL), the stored signature. `prot` is
- * scratch for the protected header. */
-int scitt_seq__receipt_at(scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cache, const scitt_seq_keys_t *keys,
-                          scitt_span_t origin, uint64_t index, scitt_buf_t *prot, scitt_buf_t *out);
-
-/* scitt_seq__put_receipt appends the receipt of `index` at the prover's tree
- * size under `prot` and `sig`. */
-int scitt_seq__put_receipt(scitt_buf_t *out, scitt_merkle_prover_t *prover, uint64_t size, scitt_span_t prot,
-                           uint64_t index, scitt_span_t sig);
 
 /* ------------------------------------------------------------------------ */
 /* Entry points for tests and the benchmark                                  */

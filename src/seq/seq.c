@@ -62,8 +62,9 @@ static void release(scitt_seq_t *seq)
     pthread_cond_destroy(&seq->sq_cond);
     free(seq->pool_threads);
     free(seq->origin);
-    scitt_merkle_tile_cache_free(seq->tile_cache);
-    scitt_seq__recent_cleanup(&seq->recent);
+    if (seq->own_log) {
+        scitt_log_free(seq->log);
+    }
     free(seq);
 }
 
@@ -106,13 +107,15 @@ int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char
                                                                    : SCITT_SEQ_DEFAULT_LINGER_US * 1000;
     scitt_cond_init(&seq->sq_cond); /* linger waits on it with a deadline */
     int rc = seq->origin == NULL ? SCITT_ENOMEM : scitt_seq__pendset_init(&seq->pendset, seq->max_pending);
-    if (rc == 0) {
-        rc = scitt_merkle_tile_cache_new(&seq->tile_cache, cfg->tile_cache_bytes != 0 ? cfg->tile_cache_bytes
-                                                                                      : SCITT_SEQ_DEFAULT_TILE_CACHE);
-    }
-    if (rc == 0) {
-        rc = scitt_seq__recent_init(&seq->recent, cfg->receipt_cache_bytes != 0 ? cfg->receipt_cache_bytes
-                                                                                : SCITT_SEQ_DEFAULT_RECEIPT_CACHE);
+    seq->log = cfg->log;
+    if (rc == 0 && seq->log == NULL) {
+        scitt_log_config_t lcfg = {.store = seq->store,
+                                   .receipt_kid = seq->keys->receipt_kid,
+                                   .origin = seq->origin,
+                                   .tile_cache_bytes = cfg->tile_cache_bytes,
+                                   .receipt_cache_bytes = cfg->receipt_cache_bytes};
+        rc = scitt_log_new(&seq->log, &lcfg);
+        seq->own_log = rc == 0;
     }
     if (rc == 0) {
         seq->pool_threads = calloc(seq->workers != 0 ? seq->workers : 1, sizeof(*seq->pool_threads));
@@ -124,6 +127,10 @@ int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char
     }
     if (rc == 0) {
         rc = scitt_seq__sequencer_new(seq, why);
+    }
+    if (rc == 0) {
+        rc = scitt_log_advance(seq->log, atomic_load_explicit(&seq->tree_size, memory_order_relaxed));
+        *why = rc == 0 ? NULL : "cannot read the latest checkpoint";
     }
     if (rc == 0 && record_origin) {
         rc = scitt_store_meta_put(seq->store, SCITT_SEQ__META_ORIGIN, scitt_span_str(seq->origin));
@@ -196,11 +203,11 @@ void scitt_seq__hold(scitt_seq_t *seq, bool hold)
 
 void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out)
 {
-    scitt_merkle_tile_cache_stats_t tc;
-    scitt_merkle_tile_cache_stats(seq->tile_cache, &tc);
-    out->tile_cache_bytes = tc.bytes;
-    out->tile_cache_hits = tc.hits;
-    out->tile_cache_misses = tc.misses;
+    scitt_log_stats_t ls;
+    scitt_log_stats(seq->log, &ls);
+    out->tile_cache_bytes = ls.tile_cache_bytes;
+    out->tile_cache_hits = ls.tile_cache_hits;
+    out->tile_cache_misses = ls.tile_cache_misses;
     out->tree_size = atomic_load_explicit(&seq->tree_size, memory_order_relaxed);
     out->pending = atomic_load_explicit(&seq->pending, memory_order_relaxed);
     out->batches = atomic_load_explicit(&seq->batches, memory_order_relaxed);
@@ -213,4 +220,9 @@ void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out)
     out->in_doubt_rolled_back = atomic_load_explicit(&seq->in_doubt_rolled_back, memory_order_relaxed);
     out->in_doubt_given_up = atomic_load_explicit(&seq->in_doubt_given_up, memory_order_relaxed);
     out->in_doubt = atomic_load_explicit(&seq->in_doubt, memory_order_relaxed);
+}
+
+scitt_log_reader_t *scitt_seq_log(scitt_seq_t *seq)
+{
+    return seq->log;
 }

@@ -1,6 +1,9 @@
 /*
  * sequencer.c: the one thread that writes the log (DESIGN.md section 1),
- * recovery at start, and receipts rebuilt from the store.
+ * and recovery at start. Receipts rebuilt from the store are the log
+ * reader's (src/log); the answer thread builds a batch's new ones through
+ * the reader's tile cache and keeps them in its recent-receipt ring, and
+ * each commit advances the reader's checkpoint.
  *
  * Natural group commit: the thread takes everything queued (up to
  * batch_max) as one batch; while it commits, the next batch accumulates.
@@ -51,7 +54,7 @@
  *  - Every receipt is a pure function of the store: head of the batch that
  *    committed the leaf (scitt_store_get_head_from(index + 1)), protected
  *    header from kid, origin and the head's time, proof at that size, stored
- *    signature. scitt_seq_receipt therefore rebuilds registrations' receipts
+ *    signature. scitt_log_receipt therefore rebuilds registrations' receipts
  *    byte for byte.
  *  - A read transaction holds the store's grow lock, and a commit may need
  *    that lock exclusively: this thread never holds a read transaction
@@ -102,7 +105,7 @@ typedef struct answerer {
     pthread_t thread;
     answer_batch_t b;
     answer_out_t *out;
-    scitt_buf_t receipts, prot2;
+    scitt_buf_t receipts;
 } answerer_t;
 
 struct scitt_seq__sequencer {
@@ -146,96 +149,6 @@ struct scitt_seq__sequencer {
 };
 
 /* ------------------------------------------------------------------------ */
-/* Receipts from the store                                                  */
-
-static int read_tile(void *ud, unsigned level, uint64_t index, const uint8_t **out_hashes, size_t *out_width)
-{
-    return scitt_store_get_tile(ud, level, index, out_hashes, out_width);
-}
-
-scitt_tile_reader_t scitt_seq__tile_reader(scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cache)
-{
-    scitt_tile_reader_t r = {read_tile, rd, cache};
-    return r;
-}
-
-int scitt_seq__put_receipt(scitt_buf_t *out, scitt_merkle_prover_t *prover, uint64_t size, scitt_span_t prot,
-                           uint64_t index, scitt_span_t sig)
-{
-    uint8_t path[SCITT_MERKLE_MAX_PROOF][32];
-    size_t path_len;
-    int rc = scitt_merkle_prover_inclusion(prover, path, &path_len, index);
-    if (rc != 0) {
-        return rc;
-    }
-    return scitt_receipt_encode(out, prot, size, index, (const uint8_t(*)[32])path, path_len, sig);
-}
-
-int scitt_seq__receipt_at(scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cache, const scitt_seq_keys_t *keys,
-                          scitt_span_t origin, uint64_t index, scitt_buf_t *prot, scitt_buf_t *out)
-{
-    scitt_store_head_t head;
-    if (index == UINT64_MAX) {
-        return SCITT_ENOTFOUND;
-    }
-    int rc = scitt_store_get_head_from(rd, index + 1, &head);
-    if (rc != 0) {
-        return rc;
-    }
-    scitt_buf_reset(prot);
-    (void)scitt_buf_reserve(prot, 64 + origin.len); /* one allocation; a hint */
-    rc = scitt_receipt_protected(prot, RECEIPT_ALG, scitt_span(keys->receipt_kid, SCITT_SHA256_LEN), origin, head.time);
-    if (rc != 0) {
-        return rc;
-    }
-    scitt_tile_reader_t reader = scitt_seq__tile_reader(rd, cache);
-    scitt_merkle_prover_t *prover;
-    rc = scitt_merkle_prover_new(&prover, NULL, &reader, head.size, 8);
-    if (rc != 0) {
-        return rc;
-    }
-    rc = scitt_seq__put_receipt(out, prover, head.size, scitt_buf_span(prot), index, head.receipt_sig);
-    scitt_merkle_prover_free(prover);
-    return rc;
-}
-
-/* receipt_from builds leaf `index`'s receipt in `rd`'s snapshot, or in a
- * read transaction of its own when `rd` is NULL. */
-static int receipt_from(scitt_store_t *st, scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cache,
-                        const scitt_seq_keys_t *keys, const char *origin, uint64_t index, scitt_buf_t *out)
-{
-    scitt_store_read_t *own = NULL;
-    scitt_buf_t prot;
-    if (rd == NULL) {
-        int rc = scitt_store_read_begin(st, &own);
-        if (rc != 0) {
-            return rc;
-        }
-        rd = own;
-    }
-    scitt_buf_init(&prot, NULL, 0);
-    int rc = scitt_seq__receipt_at(rd, cache, keys, scitt_span_str(origin != NULL ? origin : SCITT_SEQ__DEFAULT_ORIGIN),
-                                   index, &prot, out);
-    scitt_buf_cleanup(&prot);
-    scitt_store_read_end(own);
-    return rc;
-}
-
-int scitt_seq_receipt(scitt_store_t *st, scitt_store_read_t *rd, const scitt_seq_keys_t *keys, const char *origin,
-                      uint64_t index, scitt_buf_t *out)
-{
-    return receipt_from(st, rd, NULL, keys, origin, index, out);
-}
-
-int scitt_seq_get_receipt(scitt_seq_t *seq, scitt_store_read_t *rd, uint64_t index, scitt_buf_t *out)
-{
-    if (scitt_seq__recent_get(&seq->recent, index, out) == 0) {
-        return 0;
-    }
-    return receipt_from(seq->store, rd, seq->tile_cache, seq->keys, seq->origin, index, out);
-}
-
-/* ------------------------------------------------------------------------ */
 /* Recovery                                                                 */
 
 /* restore_tree rebuilds `tree` from the store at the committed size. */
@@ -246,7 +159,7 @@ static int restore_tree(scitt_seq__sequencer_t *s)
     if (rc != 0) {
         return rc;
     }
-    scitt_tile_reader_t reader = scitt_seq__tile_reader(rd, NULL);
+    scitt_tile_reader_t reader = scitt_log__tile_reader(rd, NULL);
     rc = scitt_merkle_restore(s->tree, &reader, s->size);
     scitt_store_read_end(rd);
     if (rc == 0) {
@@ -268,7 +181,9 @@ static int check_last_head(scitt_seq__sequencer_t *s, scitt_store_read_t *rd, co
     uint8_t entry[32];
     scitt_sha256(entry, last_entry.base, last_entry.len);
     scitt_buf_reset(&s->receipt);
-    int rc = scitt_seq__receipt_at(rd, NULL, keys, s->origin, head->size - 1, &s->prot, &s->receipt);
+    int rc = scitt_log__receipt_at(rd, NULL, !scitt_store_local_reads(s->seq->store),
+                                   scitt_span(keys->receipt_kid, SCITT_SHA256_LEN), s->origin, head->size - 1, &s->prot,
+                                   &s->receipt);
     scitt_receipt_t *r = malloc(sizeof(*r));
     if (r == NULL) {
         return SCITT_ENOMEM;
@@ -324,7 +239,7 @@ static int recover(scitt_seq__sequencer_t *s, const char **why)
     s->size = head.size;
     s->time = head.time;
     memcpy(s->root, head.root, 32);
-    scitt_tile_reader_t reader = scitt_seq__tile_reader(rd, NULL);
+    scitt_tile_reader_t reader = scitt_log__tile_reader(rd, NULL);
     rc = scitt_merkle_restore(s->tree, &reader, head.size);
     if (rc != 0) {
         *why = "the stored tiles do not hold the latest tree head's right edge (tiles missing or damaged)";
@@ -389,7 +304,6 @@ void scitt_seq__sequencer_free(scitt_seq__sequencer_t *s)
     free(s->ans.out);
     scitt_buf_cleanup(&s->ans.b.prot);
     scitt_buf_cleanup(&s->ans.receipts);
-    scitt_buf_cleanup(&s->ans.prot2);
     free(s->jobs);
     free(s->fresh);
     free(s->leaves);
@@ -432,7 +346,6 @@ int scitt_seq__sequencer_new(scitt_seq_t *seq, const char **why)
     pthread_cond_init(&a->cond, NULL);
     scitt_buf_init(&a->b.prot, NULL, 0);
     scitt_buf_init(&a->receipts, NULL, 0);
-    scitt_buf_init(&a->prot2, NULL, 0);
     a->b.jobs = calloc(s->cap, sizeof(*a->b.jobs));
     a->out = calloc(s->cap, sizeof(*a->out));
     s->jobs = calloc(s->cap, sizeof(*s->jobs));
@@ -668,14 +581,21 @@ static void build_answers(answerer_t *a)
     scitt_seq_t *seq = a->seq;
     scitt_store_read_t *rd = NULL;
     scitt_merkle_prover_t *prover = NULL;
-    int rd_rc = scitt_store_read_begin(seq->store, &rd);
-    int prover_rc = rd_rc;
     bool any_fresh = false;
     for (size_t i = 0; i < b->num_jobs && !any_fresh; i++) {
         any_fresh = b->jobs[i]->kind != SCITT_SEQ__DUP_STORE;
     }
+    if (b->fail_rc == 0 && any_fresh) {
+        /* The batch committed: the reader's checkpoint moves to it before
+         * any of its answers, so a client that has its receipt reads a
+         * checkpoint at least as large. A failure leaves the cache behind
+         * until the next commit (old, never wrong). */
+        (void)scitt_log_advance(seq->log, b->size);
+    }
+    int rd_rc = scitt_store_read_begin(seq->store, &rd);
+    int prover_rc = rd_rc;
     if (rd_rc == 0 && b->fail_rc == 0 && any_fresh) {
-        scitt_tile_reader_t reader = scitt_seq__tile_reader(rd, seq->tile_cache);
+        scitt_tile_reader_t reader = scitt_log_tile_reader(seq->log, rd);
         prover_rc = scitt_merkle_prover_new(&prover, NULL, &reader, b->size, 0);
     }
     scitt_buf_reset(&a->receipts);
@@ -684,14 +604,12 @@ static void build_answers(answerer_t *a)
         answer_out_t *o = &a->out[i];
         o->off = a->receipts.len;
         if (job->kind == SCITT_SEQ__DUP_STORE) {
-            o->rc = rd_rc != 0 ? rd_rc
-                               : scitt_seq__receipt_at(rd, seq->tile_cache, seq->keys, a->origin, job->index, &a->prot2,
-                                                       &a->receipts);
+            o->rc = rd_rc != 0 ? rd_rc : scitt_log_receipt(seq->log, rd, job->index, &a->receipts);
         } else if (b->fail_rc != 0) {
             o->rc = b->fail_rc;
         } else {
             o->rc = prover_rc != 0 ? prover_rc
-                                   : scitt_seq__put_receipt(&a->receipts, prover, b->size, scitt_buf_span(&b->prot),
+                                   : scitt_log__put_receipt(&a->receipts, prover, b->size, scitt_buf_span(&b->prot),
                                                             job->index, scitt_span(b->sig, b->sig_len));
         }
         if (o->rc != 0) {
@@ -699,7 +617,7 @@ static void build_answers(answerer_t *a)
         }
         o->len = a->receipts.len - o->off;
         if (o->rc == 0 && job->kind == SCITT_SEQ__NEW) { /* new leaves come in leaf order */
-            scitt_seq__recent_put(&seq->recent, job->index, scitt_span(a->receipts.base + o->off, o->len));
+            scitt_log_keep_receipt(seq->log, job->index, scitt_span(a->receipts.base + o->off, o->len));
         }
     }
     scitt_merkle_prover_free(prover);

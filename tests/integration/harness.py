@@ -37,6 +37,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 SCITTD = os.environ.get("SCITTD", "build-release/src/scittd")
+# Options every scittd of a run gets, e.g. SCITTD_EXTRA_ARGS=--reads-in-pool
+# runs the suite with every store read on the reader pool (as PostgreSQL).
+SCITTD_EXTRA_ARGS = os.environ.get("SCITTD_EXTRA_ARGS", "").split()
 MAKE_STATEMENT = os.environ.get("MAKE_STATEMENT", "build-release/tests/integration/make_statement")
 VERIFY_PY = os.environ.get("SCITT_VERIFY_PY", "tests/tools/scitt_verify.py")
 PROBLEM = "application/concise-problem-details+cbor"
@@ -141,7 +144,7 @@ class Server:
         return ("https" if self.tls else "http") + "://127.0.0.1:%d" % self.port
 
     def start(self):
-        cmd = [SCITTD, "--data", self.data, "--listen", "127.0.0.1:%d" % self.port] + self.args
+        cmd = [SCITTD, "--data", self.data, "--listen", "127.0.0.1:%d" % self.port] + self.args + SCITTD_EXTRA_ARGS
         if ON_PG and not self.lmdb and "--database" not in self.args:
             cmd += ["--database", database_for(self.data)]
         if self.tls:

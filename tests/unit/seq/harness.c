@@ -234,12 +234,12 @@ uint64_t h_check_receipt(h_env_t *e, const uint8_t entry[32], uint64_t index, co
     cr_assert_arr_eq(cp.root, root, 32);
     scitt_store_read_end(rd);
 
-    cr_assert_eq(scitt_seq_receipt(e->store, NULL, &e->keys, H_ORIGIN, index, &rebuilt), 0);
+    cr_assert_eq(scitt_log_store_receipt(e->store, NULL, e->keys.receipt_kid, H_ORIGIN, index, &rebuilt), 0);
     cr_assert_eq(rebuilt.len, len, "rebuilt receipt differs in length");
     cr_assert_arr_eq(rebuilt.base, receipt, len, "rebuilt receipt differs");
     if (e->seq != NULL) {
         scitt_buf_reset(&rebuilt);
-        cr_assert_eq(scitt_seq_get_receipt(e->seq, NULL, index, &rebuilt), 0);
+        cr_assert_eq(scitt_log_receipt(scitt_seq_log(e->seq), NULL, index, &rebuilt), 0);
         cr_assert_eq(rebuilt.len, len, "receipt through the tile cache differs in length");
         cr_assert_arr_eq(rebuilt.base, receipt, len, "receipt through the tile cache differs");
     }
@@ -265,7 +265,7 @@ size_t h_check_log(h_env_t *e)
 {
     scitt_store_read_t *rd;
     cr_assert_eq(scitt_store_read_begin(e->store, &rd), 0);
-    scitt_tile_reader_t reader = scitt_seq__tile_reader(rd, NULL);
+    scitt_tile_reader_t reader = scitt_log__tile_reader(rd, NULL);
     size_t num = 0, cap = 64;
     uint64_t *sizes = malloc(cap * sizeof(*sizes));
     uint8_t(*roots)[32] = malloc(cap * 32);

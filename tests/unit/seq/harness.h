@@ -85,8 +85,8 @@ void h_submit_entry(h_env_t *e, h_waiter_t *w, size_t i, const uint8_t *stmt, si
  * index and hashes to `entry`, the receipt decodes and verifies with the
  * service key against the head of its tree size (same root, iat = head
  * time), the head's checkpoint verifies and has the same root, and
- * scitt_seq_receipt rebuilds the receipt byte for byte, as does
- * scitt_seq_get_receipt (through the tile cache) while a pipeline runs.
+ * scitt_log_store_receipt rebuilds the receipt byte for byte, as does
+ * scitt_log_receipt (through the tile cache) while a pipeline runs.
  * Returns the tree size the receipt is for. */
 uint64_t h_check_receipt(h_env_t *e, const uint8_t entry[32], uint64_t index, const uint8_t *receipt, size_t len);
 

@@ -6,7 +6,7 @@
  *
  * Submitter threads race valid statements, repeats and garbage into
  * scitt_seq_submit and scitt_seq__submit_entry while reader threads call
- * scitt_seq_is_pending, scitt_seq_stats and scitt_seq_receipt and read the
+ * scitt_seq_is_pending, scitt_seq_stats and scitt_log_store_receipt and read the
  * store the way the front end does; then the pipeline is stopped while
  * submitters are still pushing. A second phase runs the same against a
  * store whose map cannot grow past a few MiB, so commits fail and the
@@ -149,12 +149,12 @@ static void *reader(void *arg)
         if (st.tree_size > 0) {
             uint64_t index = (n * 2654435761u) % st.tree_size;
             scitt_buf_reset(&out);
-            int rc = scitt_seq_receipt(store, NULL, &keys, ORIGIN, index, &out);
+            int rc = scitt_log_store_receipt(store, NULL, keys.receipt_kid, ORIGIN, index, &out);
             CHECK(rc == 0 || rc == SCITT_ENOTFOUND); /* the gauge may run ahead of a reader's snapshot */
             if (rc == 0) {
                 /* Through the tile cache the answer thread fills meanwhile. */
                 scitt_buf_reset(&cached);
-                CHECK(scitt_seq_get_receipt(seq, NULL, index, &cached) == 0);
+                CHECK(scitt_log_receipt(scitt_seq_log(seq), NULL, index, &cached) == 0);
                 CHECK(scitt_span_eq(scitt_buf_span(&cached), scitt_buf_span(&out)));
             }
             scitt_store_read_t *rd;
@@ -251,11 +251,11 @@ static size_t phase(bool full_disk)
             uint64_t found;
             CHECK(scitt_store_get_entryidx(rd, a->entry, &found) == 0 && found == a->index);
             scitt_buf_reset(&rebuilt);
-            CHECK(scitt_seq_receipt(store, NULL, &keys, ORIGIN, a->index, &rebuilt) == 0);
+            CHECK(scitt_log_store_receipt(store, NULL, keys.receipt_kid, ORIGIN, a->index, &rebuilt) == 0);
             CHECK(scitt_span_eq(scitt_buf_span(&rebuilt), scitt_span(a->receipt, a->receipt_len)));
             if (seq != NULL) {
                 scitt_buf_reset(&rebuilt);
-                CHECK(scitt_seq_get_receipt(seq, NULL, a->index, &rebuilt) == 0);
+                CHECK(scitt_log_receipt(scitt_seq_log(seq), NULL, a->index, &rebuilt) == 0);
                 CHECK(scitt_span_eq(scitt_buf_span(&rebuilt), scitt_span(a->receipt, a->receipt_len)));
             }
             free(a->receipt);

@@ -252,7 +252,7 @@ Test(faults, in_doubt_committed)
     cr_assert(!st.in_doubt);
     scitt_buf_t r;
     scitt_buf_init(&r, NULL, 0);
-    cr_assert_eq(scitt_seq_get_receipt(env.seq, NULL, w1.results[0].index, &r), 0, "GET finds the receipt");
+    cr_assert_eq(scitt_log_receipt(scitt_seq_log(env.seq), NULL, w1.results[0].index, &r), 0, "GET finds the receipt");
     cr_assert_eq(r.len, w1.results[0].receipt_len);
     cr_assert_eq(memcmp(r.base, w1.results[0].receipt, r.len), 0);
     scitt_buf_cleanup(&r);

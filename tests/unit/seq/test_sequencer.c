@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "../../../src/log/internal.h" /* the recent-receipt ring's window */
 
 static h_env_t env;
 
@@ -257,8 +258,9 @@ Test(sequencer, receipt_of_unknown_index)
     h_open(&env, 0, 0);
     scitt_buf_t out;
     scitt_buf_init(&out, NULL, 0);
-    cr_assert_eq(scitt_seq_receipt(env.store, NULL, &env.keys, H_ORIGIN, 0, &out), SCITT_ENOTFOUND);
-    cr_assert_eq(scitt_seq_receipt(env.store, NULL, &env.keys, H_ORIGIN, UINT64_MAX, &out), SCITT_ENOTFOUND);
+    cr_assert_eq(scitt_log_store_receipt(env.store, NULL, env.keys.receipt_kid, H_ORIGIN, 0, &out), SCITT_ENOTFOUND);
+    cr_assert_eq(scitt_log_store_receipt(env.store, NULL, env.keys.receipt_kid, H_ORIGIN, UINT64_MAX, &out),
+                 SCITT_ENOTFOUND);
     scitt_buf_cleanup(&out);
 }
 
@@ -276,15 +278,15 @@ static size_t pick(uint64_t *s, size_t n)
     return (size_t)(*s % n);
 }
 
-/* expect_cached_receipt: scitt_seq_get_receipt (tile cache) and
- * scitt_seq_receipt (the store alone) both give `want`. */
+/* expect_cached_receipt: scitt_log_receipt (tile cache) and
+ * scitt_log_store_receipt (the store alone) both give `want`. */
 static void expect_cached_receipt(const h_result_t *want)
 {
     scitt_buf_t a, b;
     scitt_buf_init(&a, NULL, 0);
     scitt_buf_init(&b, NULL, 0);
-    cr_assert_eq(scitt_seq_get_receipt(env.seq, NULL, want->index, &a), 0);
-    cr_assert_eq(scitt_seq_receipt(env.store, NULL, &env.keys, H_ORIGIN, want->index, &b), 0);
+    cr_assert_eq(scitt_log_receipt(scitt_seq_log(env.seq), NULL, want->index, &a), 0);
+    cr_assert_eq(scitt_log_store_receipt(env.store, NULL, env.keys.receipt_kid, H_ORIGIN, want->index, &b), 0);
     cr_assert_eq(a.len, want->receipt_len, "leaf %lu", (unsigned long)want->index);
     cr_assert_arr_eq(a.base, want->receipt, a.len, "leaf %lu: cached receipt differs", (unsigned long)want->index);
     cr_assert_eq(b.len, want->receipt_len);
@@ -581,7 +583,7 @@ Test(sequencer, recent_receipts)
     for (size_t i = 0; i < N; i++) {
         expect_cached_receipt(&w.results[i]);
     }
-    scitt_seq__recent_t *r = &env.seq->recent;
+    scitt_log__recent_t *r = &scitt_seq_log(env.seq)->recent;
     cr_expect_eq(r->next, N, "the window ends at the last leaf");
     cr_expect_gt(r->first, 0, "older receipts were dropped");
     cr_expect_leq(r->next - r->first, r->num_slots);
@@ -594,55 +596,6 @@ Test(sequencer, recent_receipts)
         expect_cached_receipt(&w.results[i]);
     }
     h_waiter_cleanup(&w);
-}
-
-/* recent_put and recent_get alone: receipts of varying sizes wrap the ring;
- * exactly the latest ones are held, byte for byte; a leaf out of order
- * starts a new window; oversized receipts and a cache that is off hold
- * nothing. */
-Test(sequencer, recent_ring)
-{
-    scitt_seq__recent_t r;
-    cr_assert_eq(scitt_seq__recent_init(&r, 4096 + 512), 0);
-    uint8_t rec[1500];
-    scitt_buf_t out;
-    scitt_buf_init(&out, NULL, 0);
-    for (uint64_t leaf = 100; leaf < 400; leaf++) {
-        size_t len = 40 + (size_t)((leaf * 37) % 300);
-        memset(rec, (int)leaf, len);
-        scitt_seq__recent_put(&r, leaf, scitt_span(rec, len));
-        cr_assert_eq(r.next, leaf + 1);
-        cr_assert_leq(r.used, r.cap);
-        for (uint64_t q = leaf > 30 ? leaf - 30 : 0; q <= leaf; q++) {
-            scitt_buf_reset(&out);
-            int rc = scitt_seq__recent_get(&r, q, &out);
-            if (q < r.first) {
-                cr_assert_eq(rc, SCITT_ENOTFOUND);
-                continue;
-            }
-            cr_assert_eq(rc, 0, "leaf %lu held", (unsigned long)q);
-            size_t want = 40 + (size_t)((q * 37) % 300);
-            cr_assert_eq(out.len, want);
-            for (size_t i = 0; i < want; i++) {
-                cr_assert_eq(out.base[i], (uint8_t)q, "leaf %lu byte %zu", (unsigned long)q, i);
-            }
-        }
-        cr_assert_leq(leaf - r.first, 20, "a 4.5 KiB ring holds the last few receipts");
-    }
-    scitt_seq__recent_put(&r, 1000, scitt_span(rec, 50)); /* out of order: a new window */
-    cr_expect_eq(r.first, 1000);
-    scitt_buf_reset(&out);
-    cr_expect_eq(scitt_seq__recent_get(&r, 399, &out), SCITT_ENOTFOUND);
-    cr_expect_eq(scitt_seq__recent_get(&r, 1000, &out), 0);
-    scitt_seq__recent_put(&r, 1001, scitt_span(rec, sizeof(rec))); /* over a quarter of the ring */
-    cr_expect_eq(scitt_seq__recent_get(&r, 1001, &out), SCITT_ENOTFOUND);
-    scitt_seq__recent_cleanup(&r);
-
-    cr_assert_eq(scitt_seq__recent_init(&r, 1000), 0); /* off */
-    scitt_seq__recent_put(&r, 0, scitt_span(rec, 50));
-    cr_expect_eq(scitt_seq__recent_get(&r, 0, &out), SCITT_ENOTFOUND);
-    scitt_seq__recent_cleanup(&r);
-    scitt_buf_cleanup(&out);
 }
 
 /* The commit linger: 600 statements submitted at once queue for the one

@@ -21,7 +21,7 @@
  * leave bytes unused, larger ones slots). */
 #define RECENT_BYTES_PER_SLOT 256
 
-int scitt_seq__recent_init(scitt_seq__recent_t *r, size_t bytes)
+int scitt_log__recent_init(scitt_log__recent_t *r, size_t bytes)
 {
     memset(r, 0, sizeof(*r));
     pthread_mutex_init(&r->lock, NULL);
@@ -29,9 +29,9 @@ int scitt_seq__recent_init(scitt_seq__recent_t *r, size_t bytes)
         return 0; /* off */
     }
     r->num_slots = bytes / RECENT_BYTES_PER_SLOT;
-    r->cap = bytes - r->num_slots * sizeof(scitt_seq__recent_slot_t);
+    r->cap = bytes - r->num_slots * sizeof(scitt_log__recent_slot_t);
     r->bytes = malloc(r->cap); /* pages are touched only as receipts arrive */
-    r->slots = malloc(r->num_slots * sizeof(scitt_seq__recent_slot_t));
+    r->slots = malloc(r->num_slots * sizeof(scitt_log__recent_slot_t));
     if (r->bytes == NULL || r->slots == NULL) {
         free(r->bytes);
         free(r->slots);
@@ -43,7 +43,7 @@ int scitt_seq__recent_init(scitt_seq__recent_t *r, size_t bytes)
     return 0;
 }
 
-void scitt_seq__recent_cleanup(scitt_seq__recent_t *r)
+void scitt_log__recent_cleanup(scitt_log__recent_t *r)
 {
     free(r->bytes);
     free(r->slots);
@@ -54,14 +54,14 @@ void scitt_seq__recent_cleanup(scitt_seq__recent_t *r)
 }
 
 /* drop_oldest forgets leaf `first`; the caller holds the lock. */
-static void drop_oldest(scitt_seq__recent_t *r)
+static void drop_oldest(scitt_log__recent_t *r)
 {
-    scitt_seq__recent_slot_t *s = &r->slots[r->first % r->num_slots];
+    scitt_log__recent_slot_t *s = &r->slots[r->first % r->num_slots];
     r->used -= s->owned;
     r->first++;
 }
 
-void scitt_seq__recent_put(scitt_seq__recent_t *r, uint64_t leaf, scitt_span_t receipt)
+void scitt_log__recent_put(scitt_log__recent_t *r, uint64_t leaf, scitt_span_t receipt)
 {
     if (r->num_slots == 0 || receipt.len == 0 || receipt.len > r->cap / 4) {
         return;
@@ -88,14 +88,14 @@ void scitt_seq__recent_put(scitt_seq__recent_t *r, uint64_t leaf, scitt_span_t r
         r->used += skipped;
     }
     memcpy(r->bytes + at, receipt.base, receipt.len);
-    r->slots[leaf % r->num_slots] = (scitt_seq__recent_slot_t){at, receipt.len, receipt.len};
+    r->slots[leaf % r->num_slots] = (scitt_log__recent_slot_t){at, receipt.len, receipt.len};
     r->head = at + receipt.len;
     r->used += receipt.len;
     r->next = leaf + 1;
     pthread_mutex_unlock(&r->lock);
 }
 
-int scitt_seq__recent_get(scitt_seq__recent_t *r, uint64_t leaf, scitt_buf_t *out)
+int scitt_log__recent_get(scitt_log__recent_t *r, uint64_t leaf, scitt_buf_t *out)
 {
     int rc = SCITT_ENOTFOUND;
     if (r->num_slots == 0) {
@@ -103,7 +103,7 @@ int scitt_seq__recent_get(scitt_seq__recent_t *r, uint64_t leaf, scitt_buf_t *ou
     }
     pthread_mutex_lock(&r->lock);
     if (leaf >= r->first && leaf < r->next) {
-        const scitt_seq__recent_slot_t *s = &r->slots[leaf % r->num_slots];
+        const scitt_log__recent_slot_t *s = &r->slots[leaf % r->num_slots];
         rc = scitt_buf_append(out, r->bytes + s->off, s->len);
     }
     pthread_mutex_unlock(&r->lock);

@@ -1,0 +1,73 @@
+/*
+ * internal.h: what the files of src/log share, and the internals the
+ * tests reach (the recent-receipt ring).
+ */
+#ifndef SCITT_SRC_LOG_INTERNAL_H
+#define SCITT_SRC_LOG_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "scitt/log.h"
+
+/* The receipts of the most recent leaves (recent.c), as the answer thread
+ * built them: a window of consecutive leaves in a ring of bytes. */
+typedef struct scitt_log__recent_slot {
+    size_t off, len; /* the receipt */
+    size_t owned;    /* bytes it holds in the ring: len, plus the end of the
+                      * ring skipped after it when the next one wrapped */
+} scitt_log__recent_slot_t;
+
+typedef struct scitt_log__recent {
+    pthread_mutex_t lock;
+    uint8_t *bytes;
+    size_t cap; /* bytes in the ring */
+    scitt_log__recent_slot_t *slots;
+    size_t num_slots;     /* 0: off */
+    uint64_t first, next; /* the leaves held */
+    size_t head, used;    /* where the next receipt goes; bytes held */
+} scitt_log__recent_t;
+
+/* scitt_log__recent_init sizes the cache to about `bytes` (under 4 KiB:
+ * off). recent_put keeps the receipt of `leaf` (called in leaf order by one
+ * thread); recent_get appends a held receipt to `out`, SCITT_ENOTFOUND when
+ * it is not held. Both thread-safe. */
+int scitt_log__recent_init(scitt_log__recent_t *r, size_t bytes);
+void scitt_log__recent_cleanup(scitt_log__recent_t *r);
+void scitt_log__recent_put(scitt_log__recent_t *r, uint64_t leaf, scitt_span_t receipt);
+int scitt_log__recent_get(scitt_log__recent_t *r, uint64_t leaf, scitt_buf_t *out);
+
+/* The reader pool (pool.c): K threads started on first submit, one FIFO. */
+typedef struct scitt_log__pool {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    scitt_log_job_t *head, *tail; /* queued, oldest first */
+    size_t queued;
+    pthread_t *threads;
+    unsigned num_threads, want_threads;
+    bool stopping;
+} scitt_log__pool_t;
+
+int scitt_log__pool_init(scitt_log__pool_t *p, unsigned threads);
+/* scitt_log__pool_cleanup lets the threads finish what is queued, joins
+ * them and frees the pool. */
+void scitt_log__pool_cleanup(scitt_log__pool_t *p);
+
+struct scitt_log_reader {
+    scitt_store_t *store;
+    bool has_kid;
+    uint8_t receipt_kid[SCITT_SHA256_LEN];
+    char *origin;
+    scitt_merkle_tile_cache_t *tile_cache;
+    scitt_log__recent_t recent;
+    scitt_log__pool_t pool;
+    atomic_bool force_pool; /* tests: the loop sends every read to the pool */
+
+    /* The head cache: the latest checkpoint scitt_log_advance saw. */
+    pthread_mutex_t head_lock;
+    bool head_known; /* advance ran: `head_size` 0 with no checkpoint is an empty log */
+    uint64_t head_size;
+    scitt_buf_t checkpoint;
+};
+
+#endif /* SCITT_SRC_LOG_INTERNAL_H */
