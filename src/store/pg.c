@@ -30,7 +30,6 @@
  * batch's; unreachable, it returns SCITT_EINDOUBT and `maintain` resolves
  * the batch later, before anything else is committed.
  */
-#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -41,6 +40,7 @@
 
 #include "engine.h"
 #include "pg.h"
+#include "pq.h"
 
 #define LOCK_SCHEMA INT64_C(0x5c177d5c4e4d4101) /* advisory lock keys (per database) */
 #define LOCK_WRITER INT64_C(0x5c177d5772697401)
@@ -90,16 +90,21 @@ static const char *const stmt_sql[NUM_STMTS] = {
     [Q_RANGE] = "SELECT greatest($1::int8, CASE WHEN $2::int8 > 0 THEN scitt_time_leaf($2) ELSE 0 END),"
                 " CASE WHEN $3::int8 = 0 THEN log_end WHEN $3::int8 < 0 THEN 0"
                 " ELSE least(log_end, scitt_time_leaf($3)) END FROM scitt_log WHERE id = 0",
-    /* Driven by the first key's range scan (at most $5 records examined),
-     * keeping the leaves that have every other key; one row at least:
-     * records examined, the last one's leaf, a match or NULL. */
-    [Q_QUERY] = "WITH c AS MATERIALIZED (SELECT leaf FROM scitt_index WHERE key = $1::int8 AND leaf >= $3::int8"
-                "   AND leaf < $4::int8 ORDER BY leaf LIMIT $5::int8),"
-                " m AS (SELECT leaf FROM c WHERE NOT EXISTS (SELECT 1 FROM unnest($2::int8[]) AS k(key)"
-                "   WHERE NOT EXISTS (SELECT 1 FROM scitt_index i WHERE i.key = k.key AND i.leaf = c.leaf))"
-                "   ORDER BY leaf LIMIT $6::int8)"
-                " SELECT s.n, s.last, m.leaf FROM (SELECT count(*) AS n, max(leaf) AS last FROM c) AS s"
-                " LEFT JOIN m ON true ORDER BY m.leaf",
+    /* Keys $1 over leaves [$2, $3): the driver is the key with the fewest
+     * records there (each counted up to the bound $4, plus one); its
+     * records are scanned in leaf order, at most $4 + 1, and a leaf kept
+     * when every key has a record of it. One row at least: records
+     * scanned, the last one's leaf, a match (up to $5) or NULL. */
+    [Q_QUERY] =
+        "WITH k AS (SELECT u.key, u.i, (SELECT count(*) FROM (SELECT 1 FROM scitt_index x WHERE x.key = u.key"
+        "   AND x.leaf >= $2::int8 AND x.leaf < $3::int8 LIMIT $4::int8 + 1) AS y) AS n"
+        "   FROM unnest($1::int8[]) WITH ORDINALITY AS u(key, i)),"
+        " c AS MATERIALIZED (SELECT leaf FROM scitt_index WHERE key = (SELECT key FROM k ORDER BY n, i LIMIT 1)"
+        "   AND leaf >= $2::int8 AND leaf < $3::int8 ORDER BY leaf LIMIT $4::int8 + 1),"
+        " m AS (SELECT leaf FROM c WHERE NOT EXISTS (SELECT 1 FROM k WHERE NOT EXISTS"
+        "   (SELECT 1 FROM scitt_index i WHERE i.key = k.key AND i.leaf = c.leaf)) ORDER BY leaf LIMIT $5::int8)"
+        " SELECT s.n, s.last, m.leaf FROM (SELECT count(*) AS n, max(leaf) AS last FROM c) AS s"
+        " LEFT JOIN m ON true ORDER BY m.leaf",
     [Q_RESOLVE] = "SELECT l.log_end, h.root FROM scitt_log l LEFT JOIN scitt_heads h ON h.size = $1::int8"
                   " WHERE l.id = 0",
     [Q_BYTES] = "SELECT pg_database_size(current_database())::int8",
@@ -109,10 +114,12 @@ static const char *const stmt_sql[NUM_STMTS] = {
     [W_ENTRIES] = "INSERT INTO scitt_entries (leaf, entry_hash, stmt)"
                   " SELECT * FROM unnest($1::int8[], $2::bytea[], $3::bytea[])",
     [W_TILES] = "SELECT scitt_put_tiles($1::int2[], $2::int8[], $3::bytea[])",
-    [W_HEAD] = "INSERT INTO scitt_heads (size, root, time, receipt_sig, checkpoint)"
-               " VALUES ($1::int8, $2::bytea, $3::int8, $4::bytea, $5::bytea) ON CONFLICT (size) DO UPDATE"
-               " SET root = EXCLUDED.root, time = EXCLUDED.time, receipt_sig = EXCLUDED.receipt_sig,"
-               " checkpoint = EXCLUDED.checkpoint",
+    [W_HEAD] =
+        "INSERT INTO scitt_heads (size, root, time, receipt_sig, checkpoint, index_time)"
+        " VALUES ($1::int8, $2::bytea, $3::int8, $4::bytea, $5::bytea, greatest($3::int8, (SELECT index_time"
+        "   FROM scitt_heads WHERE size < $1::int8 ORDER BY size DESC LIMIT 1)))"
+        " ON CONFLICT (size) DO UPDATE SET root = EXCLUDED.root, time = EXCLUDED.time,"
+        " receipt_sig = EXCLUDED.receipt_sig, checkpoint = EXCLUDED.checkpoint, index_time = EXCLUDED.index_time",
     [W_INDEX] = "INSERT INTO scitt_index (key, leaf) SELECT * FROM unnest($1::int8[], $2::int8[])"
                 " ON CONFLICT DO NOTHING",
     [W_NOTIFY] = "SELECT pg_notify('scitt_log', $1::text)",
@@ -172,12 +179,16 @@ static void quiet(void *arg, const char *msg)
 }
 
 /* connect_db connects with `conninfo` as given (a URI or key=value text:
- * passfile, service and PG* variables work), a connect timeout unless it
- * names one. NULL only when out of memory. */
+ * passfile, service and PG* variables work; what it names wins over the
+ * defaults here): a connect timeout, and TCP keepalives and a user timeout
+ * so that a statement waiting on a vanished server fails in about 20 s
+ * instead of hanging its thread. NULL only when out of memory. */
 static PGconn *connect_db(const char *conninfo)
 {
-    const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
-    const char *const vals[] = {"2", "scittd", conninfo, NULL};
+    const char *const keys[] = {
+        "connect_timeout",  "fallback_application_name", "keepalives_idle", "keepalives_interval",
+        "keepalives_count", "tcp_user_timeout",          "dbname",          NULL};
+    const char *const vals[] = {"2", "scittd", "10", "3", "3", "20000", conninfo, NULL};
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
     if (pg != NULL) {
         PQsetNoticeProcessor(pg, quiet, NULL);
@@ -402,8 +413,10 @@ static int migrate(pg_store_t *st, const char **why)
     if (rc == 0) {
         PGresult *r = PQexec(pg, "SELECT version FROM scitt_schema WHERE id = 0");
         rc = from_pg(pg, r);
-        if (rc == 0 && PQntuples(r) == 1) {
-            version = atoi(PQgetvalue(r, 0, 0));
+        uint64_t v = 0;
+        if (rc == 0 && PQntuples(r) == 1 &&
+            scitt_parse_u64(PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0), &v) == 0) {
+            version = v > INT32_MAX ? INT32_MAX : (int)v;
         }
         PQclear(r);
     }
@@ -434,6 +447,7 @@ static int migrate(pg_store_t *st, const char **why)
 }
 
 static void drop_conn(void *arg);
+static void refresh_bytes(pg_store_t *st);
 
 static int pg_open(scitt_store_t **out, const scitt_store_config_t *cfg, const char **why)
 {
@@ -441,6 +455,10 @@ static int pg_open(scitt_store_t **out, const scitt_store_config_t *cfg, const c
     if (cfg->database == NULL) {
         *why = "no database given";
         return SCITT_EINVAL;
+    }
+    int rc = scitt_pq_load(why);
+    if (rc != 0) {
+        return rc;
     }
     pg_store_t *st = calloc(1, sizeof(*st));
     if (st == NULL) {
@@ -454,7 +472,7 @@ static int pg_open(scitt_store_t **out, const scitt_store_config_t *cfg, const c
     }
     pthread_mutex_init(&st->lock, NULL);
     st->writer.st = st;
-    int rc = connect_waiting(st, cfg->database_wait_ms, why);
+    rc = connect_waiting(st, cfg->database_wait_ms, why);
     if (rc == 0) {
         rc = migrate(st, why);
     }
@@ -467,6 +485,7 @@ static int pg_open(scitt_store_t **out, const scitt_store_config_t *cfg, const c
         return rc;
     }
     st->available = true;
+    refresh_bytes(st);
     *out = &st->base;
     return 0;
 }
@@ -542,6 +561,19 @@ static int writer_ready(pg_store_t *st)
     return 0;
 }
 
+/* refresh_bytes reads the database's size for stats (the writer's
+ * connection: at open and from maintain, every BYTES_EVERY seconds). */
+static void refresh_bytes(pg_store_t *st)
+{
+    params_t p = {.n = 0};
+    PGresult *r;
+    if (run(&st->writer, Q_BYTES, &p, &r) == 0 && PQntuples(r) == 1 && is_i64(r, 0, 0)) {
+        st->bytes = (uint64_t)get_i64(r, 0, 0);
+        st->bytes_at = time(NULL);
+    }
+    PQclear(r);
+}
+
 static int meta_write(pg_store_t *st, const char *key, scitt_span_t value)
 {
     params_t p = {.n = 0};
@@ -550,11 +582,30 @@ static int meta_write(pg_store_t *st, const char *key, scitt_span_t value)
     return run_once(&st->writer, W_META, &p);
 }
 
+/* writer_begin opens the writer's transaction. A connection found dead
+ * only now (the server restarted while we were idle: libpq notices on the
+ * next statement) is reconnected and BEGIN sent again: nothing was written. */
+static int writer_begin(pg_store_t *st)
+{
+    int rc = writer_ready(st);
+    rc = rc == 0 ? exec_text(st->writer.pg, "BEGIN") : rc;
+    if (rc == SCITT_EUNAVAIL && PQstatus(st->writer.pg) != CONNECTION_OK) {
+        rc = writer_ready(st);
+        rc = rc == 0 ? exec_text(st->writer.pg, "BEGIN") : rc;
+    }
+    return rc;
+}
+
 static int pg_meta_put(scitt_store_t *base, const char *key, scitt_span_t value)
 {
     pg_store_t *st = of(base);
-    int rc = writer_ready(st);
-    return rc == 0 ? meta_write(st, key, value) : rc;
+    int rc = writer_begin(st);
+    rc = rc == 0 ? meta_write(st, key, value) : rc;
+    rc = rc == 0 ? exec_text(st->writer.pg, "COMMIT") : rc;
+    if (rc != 0 && PQstatus(st->writer.pg) == CONNECTION_OK) {
+        (void)exec_text(st->writer.pg, "ROLLBACK");
+    }
+    return rc;
 }
 
 static int pg_writer_acquire(scitt_store_t *base, char *why, size_t cap)
@@ -608,7 +659,7 @@ static int batch_arrays(const scitt_store_batch_t *b, scitt_buf_t a[8])
     for (size_t i = 0; rc == 0 && i < b->num_tiles; i++) {
         const scitt_store_tile_t *t = &b->tiles[i];
         uint8_t level[2];
-        if (t->level > 63 || t->width == 0 || t->width > 256 || t->index > INT64_MAX) {
+        if (t->level > UINT8_MAX || t->width == 0 || t->width > 256 || t->index > INT64_MAX) {
             return SCITT_EINVAL;
         }
         scitt_store_be16(level, (uint16_t)t->level);
@@ -634,6 +685,16 @@ static void p_buf(params_t *p, const scitt_buf_t *b)
     p_bytes(p, b->base, b->len);
 }
 
+/* run_arrays runs a statement whose parameters are the `n` arrays `a`. */
+static int run_arrays(pg_conn_t *c, int id, const scitt_buf_t *a, int n)
+{
+    params_t p = {.n = 0};
+    for (int i = 0; i < n; i++) {
+        p_buf(&p, &a[i]);
+    }
+    return run_once(c, id, &p);
+}
+
 /* write_batch runs the batch's statements inside the open transaction. */
 static int write_batch(pg_store_t *st, const scitt_store_batch_t *b, const scitt_buf_t a[8])
 {
@@ -646,18 +707,10 @@ static int write_batch(pg_store_t *st, const scitt_store_batch_t *b, const scitt
     p_int8(&p, 0); /* writer epoch: issue 18 */
     int rc = run_once(w, W_ADVANCE, &p);
     if (rc == 0 && b->num_entries > 0) {
-        p = (params_t){.n = 0};
-        p_buf(&p, &a[0]);
-        p_buf(&p, &a[1]);
-        p_buf(&p, &a[2]);
-        rc = run_once(w, W_ENTRIES, &p);
+        rc = run_arrays(w, W_ENTRIES, &a[0], 3);
     }
     if (rc == 0 && b->num_tiles > 0) {
-        p = (params_t){.n = 0};
-        p_buf(&p, &a[3]);
-        p_buf(&p, &a[4]);
-        p_buf(&p, &a[5]);
-        rc = run_once(w, W_TILES, &p);
+        rc = run_arrays(w, W_TILES, &a[3], 3);
     }
     if (rc == 0 && b->head != NULL) {
         const scitt_store_head_t *h = b->head;
@@ -670,10 +723,7 @@ static int write_batch(pg_store_t *st, const scitt_store_batch_t *b, const scitt
         rc = run_once(w, W_HEAD, &p);
     }
     if (rc == 0 && b->num_index > 0) {
-        p = (params_t){.n = 0};
-        p_buf(&p, &a[6]);
-        p_buf(&p, &a[7]);
-        rc = run_once(w, W_INDEX, &p);
+        rc = run_arrays(w, W_INDEX, &a[6], 2);
     }
     if (rc == 0) {
         char text[24];
@@ -710,8 +760,8 @@ static int resolve(pg_store_t *st)
         return SCITT_ECORRUPT;
     }
     uint64_t end = (uint64_t)get_i64(r, 0, 0);
-    bool root_ok = st->doubt_head < 0 ||
-                   (!PQgetisnull(r, 0, 1) && PQgetlength(r, 0, 1) == 32 && memcmp(PQgetvalue(r, 0, 1), st->doubt_root, 32) == 0);
+    bool root_ok = st->doubt_head < 0 || (!PQgetisnull(r, 0, 1) && PQgetlength(r, 0, 1) == 32 &&
+                                          memcmp(PQgetvalue(r, 0, 1), st->doubt_root, 32) == 0);
     PQclear(r);
     st->in_doubt = false;
     if (end == st->doubt_end && root_ok) {
@@ -735,8 +785,7 @@ static int pg_commit(scitt_store_t *base, const scitt_store_batch_t *b)
         scitt_buf_init(&a[i], NULL, 0);
     }
     int rc = batch_arrays(b, a);
-    rc = rc == 0 ? writer_ready(st) : rc;
-    rc = rc == 0 ? exec_text(st->writer.pg, "BEGIN") : rc;
+    rc = rc == 0 ? writer_begin(st) : rc;
     if (rc == 0) {
         rc = write_batch(st, b, a);
         if (rc != 0) {
@@ -767,8 +816,8 @@ static int pg_commit(scitt_store_t *base, const scitt_store_batch_t *b)
     } else if (rc == SCITT_ECONFLICT) {
         st->conflicts++;
     }
-    if (rc == SCITT_EUNAVAIL) {
-        st->available = false;
+    if (rc == 0 || rc == SCITT_EUNAVAIL) {
+        st->available = rc == 0;
     }
     return rc;
 }
@@ -785,15 +834,8 @@ static int pg_maintain(scitt_store_t *base)
         /* Resolved either way: the sequencer re-reads the log. */
     }
     rc = writer_ready(st);
-    time_t now = time(NULL);
-    if (rc == 0 && now - st->bytes_at >= BYTES_EVERY) {
-        params_t p = {.n = 0};
-        PGresult *r;
-        if (run(&st->writer, Q_BYTES, &p, &r) == 0 && PQntuples(r) == 1 && is_i64(r, 0, 0)) {
-            st->bytes = (uint64_t)get_i64(r, 0, 0);
-            st->bytes_at = now;
-        }
-        PQclear(r);
+    if (rc == 0 && time(NULL) - st->bytes_at >= BYTES_EVERY) {
+        refresh_bytes(st);
     }
     return rc;
 }
@@ -837,7 +879,10 @@ static int thread_conn(pg_store_t *st, pg_conn_t **out)
         PQreset(c->pg);
         c->prepared = 0;
         PQsetNoticeProcessor(c->pg, quiet, NULL);
-        st->reconnects += PQstatus(c->pg) == CONNECTION_OK;
+        if (PQstatus(c->pg) == CONNECTION_OK) {
+            st->reconnects++;
+            st->available = true;
+        }
     }
     *out = c;
     return PQstatus(c->pg) == CONNECTION_OK ? 0 : SCITT_EUNAVAIL;
@@ -852,8 +897,13 @@ static int pg_read_begin(scitt_store_t *base, scitt_store_read_t **out)
         return rc;
     }
     if (c->depth == 0) {
-        /* The snapshot is taken by the first statement: take it now. */
-        rc = exec_text(c->pg, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT 1");
+        /* The snapshot is taken by the first statement: take it now. A
+         * connection found dead only now gets one more try. */
+        static const char begin[] = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT 1";
+        rc = exec_text(c->pg, begin);
+        if (rc == SCITT_EUNAVAIL && PQstatus(c->pg) != CONNECTION_OK && thread_conn(st, &c) == 0) {
+            rc = exec_text(c->pg, begin);
+        }
         if (rc != 0) {
             (void)exec_text(c->pg, "ROLLBACK");
             return rc;
@@ -905,8 +955,9 @@ static int query(pg_read_t *rd, int id, const params_t *p, PGresult **out)
     int rc = run(rd->c, id, p, out);
     if (rc == 0) {
         rd->res[rd->num_res++] = *out;
-    } else if (rc == SCITT_EUNAVAIL) {
-        rd->c->st->available = false;
+    }
+    if (rc == 0 || rc == SCITT_EUNAVAIL) {
+        atomic_store_explicit(&rd->c->st->available, rc == 0, memory_order_relaxed);
     }
     return rc;
 }
@@ -1044,13 +1095,12 @@ static int pg_get_meta(scitt_store_read_t *base, const char *key, scitt_span_t *
     return rc;
 }
 
-/* pg_query: the leaf range from the heads' times, then (with keys) the
- * first key's records from `lo`, at most `budget` examined, each kept when
- * every other key has a record of its leaf. out_next as store.h says: the
- * first match past `max`, or past the last record examined when the bound
- * stopped the scan. */
-static int pg_query(scitt_store_read_t *base, const scitt_store_query_t *q, uint64_t *out, size_t max,
-                    size_t *out_num, uint64_t *out_next)
+/* pg_query: the leaf range [lo, hi) from `from` and the heads' times,
+ * then (with keys) at most `budget` records of the rarest key examined in
+ * leaf order, as LMDB's runs do. out_next as store.h says: the first match
+ * past `max`, or the first record the bound left unexamined. */
+static int pg_query(scitt_store_read_t *base, const scitt_store_query_t *q, uint64_t *out, size_t max, size_t *out_num,
+                    uint64_t *out_next)
 {
     pg_read_t *rd = rd_of(base);
     *out_num = 0;
@@ -1083,24 +1133,23 @@ static int pg_query(scitt_store_read_t *base, const scitt_store_query_t *q, uint
         *out_next = lo + n < hi ? lo + n : UINT64_MAX;
         return 0;
     }
-    size_t budget = max > (SIZE_MAX - 4096) / 64 ? SIZE_MAX : 64 * max + 4096;
-    scitt_buf_t others;
-    scitt_buf_init(&others, NULL, 0);
-    rc = arr_begin(&others, OID_INT8, q->num_keys - 1);
-    for (size_t i = 1; rc == 0 && i < q->num_keys; i++) {
-        rc = arr_i64(&others, q->keys[i]);
+    uint64_t budget = max > 1000000 ? 64000000 + 4096 : 64 * (uint64_t)max + 4096;
+    scitt_buf_t keys;
+    scitt_buf_init(&keys, NULL, 0);
+    rc = arr_begin(&keys, OID_INT8, q->num_keys);
+    for (size_t i = 0; rc == 0 && i < q->num_keys; i++) {
+        rc = arr_i64(&keys, q->keys[i]);
     }
     if (rc == 0) {
         p = (params_t){.n = 0};
-        p_int8(&p, (int64_t)q->keys[0]);
-        p_buf(&p, &others);
+        p_buf(&p, &keys);
         p_leaf(&p, lo);
         p_leaf(&p, hi);
         p_leaf(&p, budget);
-        p_leaf(&p, max < SIZE_MAX ? max + 1 : max);
+        p_leaf(&p, (uint64_t)max + 1);
         rc = query(rd, Q_QUERY, &p, &r);
     }
-    scitt_buf_cleanup(&others);
+    scitt_buf_cleanup(&keys);
     if (rc != 0) {
         return rc;
     }
@@ -1108,19 +1157,22 @@ static int pg_query(scitt_store_read_t *base, const scitt_store_query_t *q, uint
     if (rows < 1 || !is_i64(r, 0, 0)) {
         return SCITT_ECORRUPT;
     }
-    uint64_t examined = (uint64_t)get_i64(r, 0, 0);
+    /* Scanned past the bound: the last record was not examined. */
+    uint64_t stop = (uint64_t)get_i64(r, 0, 0) > budget && is_i64(r, 0, 1) ? (uint64_t)get_i64(r, 0, 1) : UINT64_MAX;
     size_t n = 0;
-    for (int row = 0; row < rows && !PQgetisnull(r, row, 2); row++) {
+    for (int row = 0; row < rows && is_i64(r, row, 2); row++) {
         uint64_t leaf = (uint64_t)get_i64(r, row, 2);
+        if (leaf >= stop) {
+            break;
+        }
         if (n == max) {
             *out_next = leaf; /* the next page starts exactly here */
             break;
         }
         out[n++] = leaf;
     }
-    if (n < max && examined == budget && is_i64(r, 0, 1)) {
-        uint64_t next = (uint64_t)get_i64(r, 0, 1) + 1;
-        *out_next = next < hi ? next : UINT64_MAX;
+    if (*out_next == UINT64_MAX) {
+        *out_next = stop;
     }
     *out_num = n;
     return 0;

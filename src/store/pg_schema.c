@@ -20,9 +20,12 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX IF NOT EXISTS scitt_entries_hash ON scitt_entries (entry_hash);"
     "CREATE TABLE IF NOT EXISTS scitt_tiles (level smallint, idx bigint, PRIMARY KEY (level, idx),"
     "  hashes bytea NOT NULL CHECK (length(hashes) BETWEEN 32 AND 8192 AND length(hashes) % 32 = 0));"
+    /* index_time: the head's time or, when the clock stepped back, the
+     * latest before it, so it never goes backwards along the log and a
+     * time maps to a leaf through one index probe. */
     "CREATE TABLE IF NOT EXISTS scitt_heads (size bigint PRIMARY KEY, root bytea NOT NULL CHECK (length(root) = 32),"
-    "  time bigint NOT NULL, receipt_sig bytea NOT NULL, checkpoint bytea NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS scitt_heads_time ON scitt_heads (time, size);"
+    "  time bigint NOT NULL, receipt_sig bytea NOT NULL, checkpoint bytea NOT NULL, index_time bigint NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS scitt_heads_time ON scitt_heads (index_time, size);"
     "CREATE TABLE IF NOT EXISTS scitt_index (key bigint, leaf bigint, PRIMARY KEY (key, leaf))"
     "  WITH (fillfactor = 100);"
     /* The commit's compare-and-swap: the batch must start at the log end
@@ -50,7 +53,7 @@ static const char *const migrations[] = {
      * share its head's time), or the log end. */
     "CREATE OR REPLACE FUNCTION scitt_time_leaf(t bigint) RETURNS bigint LANGUAGE sql STABLE AS $$"
     "  SELECT coalesce((SELECT coalesce((SELECT max(p.size) FROM scitt_heads p WHERE p.size < h.size), 0)"
-    "                   FROM (SELECT size FROM scitt_heads WHERE time >= t ORDER BY time, size LIMIT 1) h),"
+    "                   FROM (SELECT size FROM scitt_heads WHERE index_time >= t ORDER BY index_time, size LIMIT 1) h),"
     "                  (SELECT log_end FROM scitt_log WHERE id = 0)) $$;",
 };
 

@@ -8,27 +8,24 @@
 #include <stdlib.h>
 
 #include "../../../src/store/tuning.h"
+#include "fixture.h"
 #include "scitt/crypto.h"
 #include "scitt/store.h"
 #include "statement.h"
 
 #define T0 1700000000
 
-static char dir[256];
 static scitt_key_t *key;
 
 static void setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/scitt-index-test-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    fx_init();
     cr_assert_eq(scitt_key_generate(&key, SCITT_ALG_EDDSA), 0);
 }
 
 static void teardown(void)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
+    fx_fini();
     scitt_key_free(key);
 }
 
@@ -41,7 +38,8 @@ static scitt_store_t *open_store(size_t map_size_max)
     struct scitt_store_tuning tu = {.map_size = map_size_max != 0 ? (1 << 20) : 0, .map_size_max = map_size_max};
     tu.index_fanout = 2;
     tu.index_run_max = 256;
-    scitt_store_config_t cfg = {.dir = dir, .tuning = &tu};
+    scitt_store_config_t cfg = {.tuning = &tu};
+    fx_config(&cfg);
     scitt_store_t *st;
     const char *why = NULL;
     int rc = scitt_store_open(&st, &cfg, &why);
@@ -356,10 +354,12 @@ Test(store_index, agrees_with_a_scan_after_random_batches_and_restart)
     cr_assert_eq(scitt_store_read_begin(st, &rd), 0);
     cr_assert_eq(scitt_store_index_stats(rd, &stats), 0);
     scitt_store_read_end(rd);
-    cr_assert_geq(stats.max_level, 3, "merges at several levels (max level %u)", stats.max_level);
-    cr_assert_geq(stats.final_runs, 1, "runs reached CAP");
-    cr_assert_lt(stats.runs, m.size / 4, "merging keeps runs few (%zu runs for %llu leaves)", stats.runs,
-                 (unsigned long long)m.size);
+    if (!fx_pg()) { /* LMDB's sorted runs (PostgreSQL: one btree, no runs) */
+        cr_assert_geq(stats.max_level, 3, "merges at several levels (max level %u)", stats.max_level);
+        cr_assert_geq(stats.final_runs, 1, "runs reached CAP");
+        cr_assert_lt(stats.runs, m.size / 4, "merging keeps runs few (%zu runs for %llu leaves)", stats.runs,
+                     (unsigned long long)m.size);
+    }
     reopen_and_grow(st, &m, 50, 3);
 }
 
@@ -367,7 +367,8 @@ Test(store_index, agrees_with_a_scan_after_random_batches_and_restart)
  * 64 x max + 4096 records and tells where to resume. */
 Test(store_index, bounded_examination_resumes)
 {
-    scitt_store_config_t cfg = {.dir = dir};
+    scitt_store_config_t cfg = {0};
+    fx_config(&cfg);
     scitt_store_t *st;
     cr_assert_eq(scitt_store_open(&st, &cfg, NULL), 0);
     enum { N = 20000 };
@@ -492,6 +493,10 @@ Test(store_index, failed_commit_leaves_no_trace)
     cr_assert_eq(commit_batch(st, &m, 4, 0, true), SCITT_EINVAL);
     cr_assert_eq(m.size, size);
     check_all(st, &m, 5);
+    if (fx_pg()) { /* no map limit to reach: the ENOSPC half is LMDB's */
+        reopen_and_grow(st, &m, 10, 7);
+        return;
+    }
     int rc;
     for (;;) {
         m.time++;
@@ -514,6 +519,7 @@ Test(store_index, failed_commit_leaves_no_trace)
  * newest runs (at most F - 1 per level) are non-final. */
 Test(store_index, no_run_is_stuck_behind_a_final_one)
 {
+    FX_LMDB_ONLY("the merge policy of LMDB's index runs");
     scitt_store_t *st = open_store(0);
     model_t m = {.time = T0, .seed = 5};
     for (int round = 0; round < 12; round++) {

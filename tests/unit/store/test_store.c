@@ -9,26 +9,11 @@
 #include <unistd.h>
 
 #include "scitt/crypto.h"
+#include "fixture.h"
 #include "scitt/store.h"
 #include "../../../src/store/tuning.h"
 
-static char dir[256];
-
-static void make_dir(void)
-{
-    snprintf(dir, sizeof(dir), "/tmp/scitt-store-test-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void remove_dir(void)
-{
-    char cmd[300];
-    umount(dir); /* full_tmpfs may leave its mount behind when it fails */
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(store, .init = make_dir, .fini = remove_dir);
+TestSuite(store, .init = fx_init, .fini = fx_fini);
 
 static size_t map_size(scitt_store_t *st)
 {
@@ -40,7 +25,8 @@ static size_t map_size(scitt_store_t *st)
 static scitt_store_t *open_store(size_t map_size, size_t map_max)
 {
     struct scitt_store_tuning tu = {.map_size = map_size, .map_size_max = map_max};
-    scitt_store_config_t cfg = {.dir = dir, .tuning = &tu};
+    scitt_store_config_t cfg = {.tuning = &tu};
+    fx_config(&cfg);
     scitt_store_t *st;
     const char *why;
     int rc = scitt_store_open(&st, &cfg, &why);
@@ -48,75 +34,8 @@ static scitt_store_t *open_store(size_t map_size, size_t map_max)
     return st;
 }
 
-/* commit_batch writes `n` entries of `entry_len` bytes starting at `first`,
- * each filled with a byte derived from its index, and a head at first + n. */
-static void make_entry(uint8_t *out, uint64_t index, size_t entry_len)
-{
-    memset(out, (int)(index & 0xff), entry_len);
-    scitt_store_be64(out, index); /* unique entries */
-}
-
-static int commit_batch(scitt_store_t *st, uint64_t first, size_t n, size_t entry_len)
-{
-    uint8_t *data = malloc(n * entry_len);
-    scitt_span_t *entries = malloc(n * sizeof(*entries));
-    uint8_t(*hashes)[32] = calloc(n, 32);
-    for (size_t i = 0; i < n; i++) {
-        make_entry(data + i * entry_len, first + i, entry_len);
-        entries[i] = scitt_span(data + i * entry_len, entry_len);
-        scitt_sha256(hashes[i], entries[i].base, entry_len); /* entry index keys: entry hashes */
-    }
-    /* The level-0 tile holds the leaf hashes SHA-256(0x00 || entry hash),
-     * which the entry index lookup confirms against. */
-    uint8_t tile[256][32], *e = malloc(entry_len);
-    for (uint64_t j = (first + n - 1) / 256 * 256; j < first + n; j++) {
-        uint8_t in[33] = {0x00};
-        make_entry(e, j, entry_len);
-        scitt_sha256(in + 1, e, entry_len);
-        scitt_sha256(tile[j % 256], in, sizeof(in));
-    }
-    free(e);
-    /* The growing level-0 tile that holds the batch's last entry. */
-    scitt_store_tile_t t = {0, (first + n - 1) / 256, (first + n - 1) % 256 + 1, (const uint8_t(*)[32])tile};
-    scitt_store_head_t head = {.size = first + n, .time = 1700000000 + (int64_t)first};
-    memset(head.root, (int)(n & 0xff), 32);
-    head.receipt_sig = scitt_span("sig", 3);
-    head.checkpoint = scitt_span("note\n", 5);
-    scitt_store_batch_t b = {first, n, entries, (const uint8_t(*)[32])hashes, &t, 1, &head, NULL, 0};
-    int rc = scitt_store_commit(st, &b);
-    free(data);
-    free(entries);
-    free(hashes);
-    return rc;
-}
-
-/* check_log asserts entries 0..size-1 and the head at `size` are present. */
-static void check_log(scitt_store_t *st, uint64_t size, size_t entry_len)
-{
-    scitt_store_read_t *rd;
-    cr_assert_eq(scitt_store_read_begin(st, &rd), 0);
-    for (uint64_t i = 0; i < size; i++) {
-        scitt_span_t e;
-        cr_assert_eq(scitt_store_get_entry(rd, i, &e), 0, "entry %lu", (unsigned long)i);
-        cr_assert_eq(e.len, entry_len);
-        cr_assert_eq(e.base[entry_len - 1], (uint8_t)(i & 0xff));
-        uint8_t h[32];
-        uint64_t idx;
-        scitt_sha256(h, e.base, e.len);
-        cr_assert_eq(scitt_store_get_entryidx(rd, h, &idx), 0, "entry index %lu", (unsigned long)i);
-        cr_assert_eq(idx, i);
-    }
-    scitt_span_t e;
-    cr_assert_eq(scitt_store_get_entry(rd, size, &e), SCITT_ENOTFOUND);
-    scitt_store_head_t head;
-    if (size > 0) {
-        cr_assert_eq(scitt_store_get_latest_head(rd, &head), 0);
-        cr_assert_eq(head.size, size);
-        cr_assert(scitt_span_eq(head.receipt_sig, scitt_span("sig", 3)));
-        cr_assert(scitt_span_eq(head.checkpoint, scitt_span("note\n", 5)));
-    }
-    scitt_store_read_end(rd);
-}
+#define commit_batch fx_commit_batch
+#define check_log    fx_check_log
 
 Test(store, round_trip_and_reopen)
 {
@@ -126,8 +45,10 @@ Test(store, round_trip_and_reopen)
     cr_assert_eq(scitt_store_read_begin(st, &rd), 0);
     cr_assert_eq(scitt_store_get_latest_head(rd, &head), SCITT_ENOTFOUND);
     scitt_span_t fmt;
-    cr_assert_eq(scitt_store_get_meta(rd, "format", &fmt), 0);
-    cr_assert(scitt_span_eq(fmt, scitt_span_str(SCITT_STORE_FORMAT)));
+    if (!fx_pg()) { /* LMDB records its format in meta; PostgreSQL its schema version */
+        cr_assert_eq(scitt_store_get_meta(rd, "format", &fmt), 0);
+        cr_assert(scitt_span_eq(fmt, scitt_span_str(SCITT_STORE_FORMAT)));
+    }
     scitt_store_read_end(rd);
 
     cr_assert_eq(commit_batch(st, 0, 10, 100), 0);
@@ -161,18 +82,19 @@ Test(store, round_trip_and_reopen)
 /* Another format, and format 2 (no secondary indexes), with its reason. */
 Test(store, refuses_another_format)
 {
+    FX_LMDB_ONLY("the format is LMDB meta (PostgreSQL: test_pg.c schema_version_newer_is_refused)");
     static const char *const formats[] = {"999", "2"};
     for (size_t i = 0; i < 2; i++) {
         scitt_store_t *st = open_store(0, 0);
         cr_assert_eq(scitt_store_meta_put(st, "format", scitt_span_str(formats[i])), 0);
         scitt_store_close(st);
-        scitt_store_config_t cfg = {.dir = dir};
+        scitt_store_config_t cfg = {.dir = fx_dir()};
         const char *why = NULL;
         cr_assert_eq(scitt_store_open(&st, &cfg, &why), SCITT_EFORMAT);
         cr_assert_not_null(why);
         cr_assert(i == 0 || strstr(why, "format 2") != NULL, "%s", why);
         char cmd[300];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'/*", dir); /* start again from an empty folder */
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'/*", fx_dir()); /* start again from an empty folder */
         cr_assert_eq(system(cmd), 0);
     }
 }
@@ -200,6 +122,7 @@ static void *reader_loop(void *arg)
 /* MDB_MAP_FULL is handled: the map grows while readers keep reading. */
 Test(store, map_grows_under_readers, .timeout = 60)
 {
+    FX_LMDB_ONLY("the LMDB map");
     scitt_store_t *st = open_store(1 << 20, 0);
     size_t before = map_size(st);
     pthread_t th;
@@ -223,7 +146,7 @@ static size_t data_bytes(void)
 {
     char path[300];
     struct stat sb;
-    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    snprintf(path, sizeof(path), "%s/data.mdb", fx_dir());
     cr_assert_eq(stat(path, &sb), 0);
     return (size_t)sb.st_size;
 }
@@ -232,6 +155,7 @@ static size_t data_bytes(void)
  * every reader) does not come in a store's working life. */
 Test(store, default_map_is_large_and_sparse)
 {
+    FX_LMDB_ONLY("the LMDB map and data.mdb");
     scitt_store_t *st = open_store(0, 0);
     cr_assert_geq(map_size(st), (size_t)64 << 30);
     cr_assert_eq(commit_batch(st, 0, 100, 400), 0);
@@ -246,6 +170,7 @@ Test(store, default_map_is_large_and_sparse)
  * reader in; then it happens before the map is full. */
 Test(store, map_grows_ahead_without_waiting_for_readers, .timeout = 60)
 {
+    FX_LMDB_ONLY("the LMDB map");
     const size_t map = 1 << 20;
     scitt_store_t *st = open_store(map, 0);
     scitt_store_read_t *rd;
@@ -281,6 +206,7 @@ Test(store, map_grows_ahead_without_waiting_for_readers, .timeout = 60)
  * every batch committed before stays readable and consistent. */
 Test(store, map_limit_is_a_clean_error, .timeout = 60)
 {
+    FX_LMDB_ONLY("the LMDB map limit");
     scitt_store_t *st = open_store(1 << 20, 4 << 20);
     uint64_t size = 0;
     int rc;
@@ -401,6 +327,7 @@ Test(store, head_only_commit_is_fenced)
  * full file system does. */
 Test(store, full_disk_leaves_last_commit_intact, .timeout = 60)
 {
+    FX_LMDB_ONLY("a file size limit on data.mdb");
     scitt_store_t *st = open_store(64 << 20, 0);
     signal(SIGXFSZ, SIG_IGN);
     struct rlimit old;
@@ -421,7 +348,8 @@ Test(store, full_disk_leaves_last_commit_intact, .timeout = 60)
 /* The same on a real, tiny tmpfs when we may mount one (root). */
 Test(store, full_tmpfs, .timeout = 60)
 {
-    if (geteuid() != 0 || mount("tmpfs", dir, "tmpfs", 0, "size=3m") != 0) {
+    FX_LMDB_ONLY("a tmpfs under the data folder");
+    if (geteuid() != 0 || mount("tmpfs", fx_dir(), "tmpfs", 0, "size=3m") != 0) {
         cr_skip_test("cannot mount a tmpfs here (needs root)");
     }
     scitt_store_t *st = open_store(64 << 20, 0);
@@ -430,5 +358,5 @@ Test(store, full_tmpfs, .timeout = 60)
     st = open_store(0, 0);
     check_log(st, size, 2000);
     scitt_store_close(st);
-    umount(dir);
+    umount(fx_dir());
 }
