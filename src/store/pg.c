@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -146,6 +147,7 @@ struct pg_store {
     pg_conn_t writer;
     bool writer_locked;
     /* A commit whose outcome is unknown (SCITT_EINDOUBT). */
+    bool lose_commit_reply; /* tests: scitt_store__pg_lose_commit_reply */
     bool in_doubt;
     uint64_t doubt_first, doubt_end;
     int64_t doubt_head;
@@ -771,6 +773,20 @@ static int resolve(pg_store_t *st)
     return end == st->doubt_first ? SCITT_EUNAVAIL : SCITT_ECONFLICT;
 }
 
+void scitt_store__pg_lose_commit_reply(scitt_store_t *st)
+{
+    of(st)->lose_commit_reply = true;
+}
+
+/* lose_connection breaks the writer's connection under libpq (tests). */
+static int lose_connection(pg_store_t *st)
+{
+    st->lose_commit_reply = false;
+    shutdown(PQsocket(st->writer.pg), SHUT_RDWR);
+    PQclear(PQexec(st->writer.pg, "SELECT 1")); /* libpq notices */
+    return SCITT_EUNAVAIL;
+}
+
 static int pg_commit(scitt_store_t *base, const scitt_store_batch_t *b)
 {
     pg_store_t *st = of(base);
@@ -799,6 +815,9 @@ static int pg_commit(scitt_store_t *base, const scitt_store_batch_t *b)
         PGresult *r = PQexec(st->writer.pg, "COMMIT");
         rc = from_pg(st->writer.pg, r);
         PQclear(r);
+        if (rc == 0 && st->lose_commit_reply) {
+            rc = lose_connection(st); /* tests: as if COMMIT's reply never came */
+        }
         if (rc == SCITT_EUNAVAIL && PQstatus(st->writer.pg) != CONNECTION_OK) {
             /* The outcome is unknown: look at what the database holds. */
             st->in_doubt = true;

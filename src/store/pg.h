@@ -10,4 +10,9 @@
 int scitt_pg__schema_version(void);
 const char *scitt_pg__migration(int version);
 
+/* Tests: the next commit of `st` (a PostgreSQL store) loses its
+ * connection just after COMMIT succeeded, as if the reply never came. */
+struct scitt_store;
+void scitt_store__pg_lose_commit_reply(struct scitt_store *st);
+
 #endif /* SCITT_SRC_STORE_PG_H */

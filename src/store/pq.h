@@ -37,6 +37,7 @@
     X(PQresultErrorField)                                                                                              \
     X(PQresultStatus)                                                                                                  \
     X(PQsetNoticeProcessor)                                                                                            \
+    X(PQsocket)                                                                                                        \
     X(PQstatus)                                                                                                        \
     X(PQuser)
 
@@ -71,6 +72,7 @@ int scitt_pq_load(const char **why);
 #define PQresultErrorField   scitt_pq.PQresultErrorField
 #define PQresultStatus       scitt_pq.PQresultStatus
 #define PQsetNoticeProcessor scitt_pq.PQsetNoticeProcessor
+#define PQsocket             scitt_pq.PQsocket
 #define PQstatus             scitt_pq.PQstatus
 #define PQuser               scitt_pq.PQuser
 #endif

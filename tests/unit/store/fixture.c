@@ -42,6 +42,16 @@ void fx_config(scitt_store_config_t *cfg)
     }
 }
 
+scitt_store_t *fx_open(scitt_store_config_t *cfg)
+{
+    fx_config(cfg);
+    scitt_store_t *st;
+    const char *why = NULL;
+    int rc = scitt_store_open(&st, cfg, &why);
+    cr_assert_eq(rc, 0, "open: %s (%s)", scitt_strerror(rc), why ? why : "");
+    return st;
+}
+
 #ifdef SCITT_HAVE_POSTGRESQL
 /* admin connects to the server (SCITT_TEST_DATABASE) or the test's database. */
 static void quiet(void *arg, const char *msg)

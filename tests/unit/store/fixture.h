@@ -22,8 +22,10 @@ void fx_fini(void);
 bool fx_pg(void);
 /* fx_dir: the test's temporary directory (the LMDB folder). */
 const char *fx_dir(void);
-/* fx_config points `cfg` at the test's store (dir or database). */
+/* fx_config points `cfg` at the test's store (dir or database); fx_open
+ * does that and opens the store, asserting it opened. */
 void fx_config(scitt_store_config_t *cfg);
+scitt_store_t *fx_open(scitt_store_config_t *cfg);
 /* fx_sql runs fixed SQL on the test's database, fx_server_sql on the
  * server's (SCITT_TEST_DATABASE), after replacing each "%s" in it with the
  * test database's name (PostgreSQL only). */

@@ -39,12 +39,7 @@ static scitt_store_t *open_store(size_t map_size_max)
     tu.index_fanout = 2;
     tu.index_run_max = 256;
     scitt_store_config_t cfg = {.tuning = &tu};
-    fx_config(&cfg);
-    scitt_store_t *st;
-    const char *why = NULL;
-    int rc = scitt_store_open(&st, &cfg, &why);
-    cr_assert_eq(rc, 0, "open: %s (%s)", scitt_strerror(rc), why ? why : "");
-    return st;
+    return fx_open(&cfg);
 }
 
 static const char *const issuers[] = {"https://a.example", "https://b.example", "https://c.example"};

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "pg.h"
 #include "scitt/crypto.h"
 #include "scitt/store.h"
 
@@ -28,12 +29,7 @@ TestSuite(store_pg, .init = fx_init, .fini = fx_fini);
 static scitt_store_t *open_store(void)
 {
     scitt_store_config_t cfg = {0};
-    fx_config(&cfg);
-    scitt_store_t *st;
-    const char *why = NULL;
-    int rc = scitt_store_open(&st, &cfg, &why);
-    cr_assert_eq(rc, 0, "open: %s (%s)", scitt_strerror(rc), why ? why : "");
-    return st;
+    return fx_open(&cfg);
 }
 
 static uint64_t log_end(scitt_store_t *st)
@@ -372,6 +368,89 @@ Test(store_pg, commit_in_doubt_until_maintain_resolves_it, .timeout = 60)
     cr_assert_eq(fx_commit_batch(st, 10, 10, 100), 0);
     fx_check_log(st, 20, 100);
     scitt_store_close(st);
+}
+
+/* COMMIT succeeded but its reply was lost: the engine reconnects, finds
+ * the log end moved and the head's root its own, and returns 0. */
+Test(store_pg, commit_reply_lost_resolved_as_written)
+{
+#ifdef SCITT_HAVE_POSTGRESQL
+    PG_ONLY();
+    scitt_store_t *st = open_store();
+    cr_assert_eq(fx_commit_batch(st, 0, 10, 100), 0);
+    scitt_store__pg_lose_commit_reply(st);
+    cr_assert_eq(fx_commit_batch(st, 10, 10, 100), 0);
+    scitt_store_stats_t s;
+    scitt_store_stats(st, &s);
+    cr_assert_eq(s.reconnects, 1);
+    cr_assert_eq(s.commits, 2);
+    fx_check_log(st, 20, 100);
+    cr_assert_eq(fx_commit_batch(st, 20, 1, 100), 0);
+    /* Unreachable at that moment: in doubt, until maintain finds it written. */
+    scitt_store__pg_lose_commit_reply(st);
+    fx_server_sql("ALTER DATABASE %s ALLOW_CONNECTIONS false");
+    int rc = fx_commit_batch(st, 21, 4, 100);
+    cr_assert_eq(rc, SCITT_EINDOUBT, "got %s", scitt_err_name(rc));
+    fx_server_sql("ALTER DATABASE %s ALLOW_CONNECTIONS true");
+    cr_assert_eq(scitt_store_maintain(st), 0);
+    fx_check_log(st, 25, 100);
+    cr_assert_eq(fx_commit_batch(st, 25, 1, 100), 0, "the log end is 25: the batch was written");
+    scitt_store_close(st);
+#else
+    cr_skip_test("PostgreSQL only");
+#endif
+}
+
+/* connections_are asserts (retrying for up to 5 s: a closed session ends
+ * a moment later) that the test database has `n` sessions besides the
+ * asking one. */
+static void connections_are(int n)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "DO $$ BEGIN FOR i IN 1..100 LOOP IF (SELECT count(*) - 1 FROM pg_stat_activity"
+             " WHERE datname = current_database()) = %d THEN RETURN; END IF; PERFORM pg_sleep(0.05); END LOOP;"
+             " RAISE EXCEPTION 'not %d connections'; END $$",
+             n, n);
+    fx_sql(sql);
+}
+
+static void *read_once(void *arg)
+{
+    scitt_store_read_t *rd;
+    scitt_store_head_t h;
+    if (scitt_store_read_begin(arg, &rd) != 0) {
+        return (void *)1;
+    }
+    int rc = scitt_store_get_latest_head(rd, &h);
+    scitt_store_read_end(rd);
+    return rc == 0 ? NULL : (void *)2;
+}
+
+/* Reads use one connection per thread, opened on its first read_begin and
+ * reused (nested handles too); a thread's connection closes when it ends. */
+Test(store_pg, one_connection_per_reading_thread)
+{
+    PG_ONLY();
+    scitt_store_t *st = open_store();
+    cr_assert_eq(fx_commit_batch(st, 0, 10, 100), 0);
+    connections_are(1); /* the writer */
+    for (int i = 0; i < 20; i++) {
+        scitt_store_read_t *rd, *inner;
+        cr_assert_eq(scitt_store_read_begin(st, &rd), 0);
+        cr_assert_eq(scitt_store_read_begin(st, &inner), 0);
+        scitt_store_read_end(inner);
+        scitt_store_read_end(rd);
+    }
+    connections_are(2);
+    pthread_t th;
+    void *res;
+    cr_assert_eq(pthread_create(&th, NULL, read_once, st), 0);
+    pthread_join(th, &res);
+    cr_assert_null(res);
+    connections_are(2);
+    scitt_store_close(st);
+    connections_are(0);
 }
 
 /* Readers on other threads while the writer commits: every handle sees a

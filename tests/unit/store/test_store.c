@@ -26,12 +26,7 @@ static scitt_store_t *open_store(size_t map_size, size_t map_max)
 {
     struct scitt_store_tuning tu = {.map_size = map_size, .map_size_max = map_max};
     scitt_store_config_t cfg = {.tuning = &tu};
-    fx_config(&cfg);
-    scitt_store_t *st;
-    const char *why;
-    int rc = scitt_store_open(&st, &cfg, &why);
-    cr_assert_eq(rc, 0, "open: %s (%s)", scitt_strerror(rc), why ? why : "");
-    return st;
+    return fx_open(&cfg);
 }
 
 #define commit_batch fx_commit_batch
