@@ -139,6 +139,14 @@ def main():
         check(rc == 128 + signal.SIGTERM, "SIGTERM to pgtmp: status 143 (%d)" % rc)
         gone(pids, root, "pgtmp terminated")
 
+        # A temp folder the server's account cannot enter (root's TMPDIR): /tmp instead.
+        private = os.path.join(tmp, "private")
+        os.mkdir(private, 0o700)
+        env = {k: v for k, v in os.environ.items() if k != pgtmp.ENV}
+        r = subprocess.run([PGTMP, "--", "sh", "-c", "psql -X -A -t -d \"$SCITT_TEST_DATABASE\" -c 'SELECT 1'"],
+                           capture_output=True, text=True, env=dict(env, TMPDIR=private))
+        check(r.returncode == 0 and r.stdout.strip() == "1", "TMPDIR private to root: still starts (%s)" % r.stderr)
+
         # Inside an outer pgtmp, the command shares the outer cluster.
         r = subprocess.run([PGTMP, "--", "sh", "-c", "echo $SCITT_TEST_DATABASE"], capture_output=True, text=True,
                            env=dict(os.environ, **{pgtmp.ENV: "postgresql://scitt@127.0.0.1:1/x"}))
