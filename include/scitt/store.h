@@ -147,7 +147,8 @@ int scitt_store_meta_put(scitt_store_t *st, const char *key, scitt_span_t value)
 /* Reading. scitt_store_read_begin starts a read handle (one consistent
  * snapshot); every span it hands out is valid until scitt_store_read_end().
  * A handle is used by one thread at a time, begun and ended on the same
- * thread; a thread may hold several at once. */
+ * thread; a thread may hold several at once. On failure `*out` is NULL,
+ * and scitt_store_read_end(NULL) does nothing. */
 int scitt_store_read_begin(scitt_store_t *st, scitt_store_read_t **out);
 void scitt_store_read_end(scitt_store_read_t *rd);
 

@@ -106,7 +106,12 @@ void scitt_store_entry_hash(const scitt_store_t *st, uint8_t out[32], const uint
 
 int scitt_store_read_begin(scitt_store_t *st, scitt_store_read_t **out)
 {
-    return st->ops->read_begin(st, out);
+    *out = NULL; /* on failure too, so a caller may always scitt_store_read_end it */
+    int rc = st->ops->read_begin(st, out);
+    if (rc != 0) {
+        *out = NULL;
+    }
+    return rc;
 }
 
 void scitt_store_read_end(scitt_store_read_t *rd)

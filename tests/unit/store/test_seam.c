@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "scitt/crypto.h"
 #include "scitt/sha256.h"
 #include "scitt/store.h"
@@ -157,6 +158,24 @@ Test(seam, stats_and_capabilities)
     cr_assert(s.available && s.bytes > 0);
     cr_assert_eq(s.commits, 1);
     cr_assert_eq(s.conflicts, 1);
+}
+
+/* A read handle that could not begin is NULL, whatever the engine left in
+ * `*out`, so a caller's unconditional scitt_store_read_end is harmless (a
+ * pool job crashed on a stale pointer when the database was away). */
+Test(seam, failed_read_begin_gives_null)
+{
+    scitt_store_fault_t *f = NULL;
+    cr_assert_eq(scitt_store_fault_wrap(st, &f), 0);
+    scitt_store_fault_reads(f, SCITT_EUNAVAIL);
+    scitt_store_read_t *rd = (scitt_store_read_t *)(uintptr_t)0x1;
+    cr_assert_eq(scitt_store_read_begin(st, &rd), SCITT_EUNAVAIL);
+    cr_assert_null(rd);
+    scitt_store_read_end(rd);
+    scitt_store_fault_reads(f, 0);
+    cr_assert_eq(scitt_store_read_begin(st, &rd), 0);
+    cr_assert_not_null(rd);
+    scitt_store_read_end(rd);
 }
 
 #ifndef SCITT_HAVE_POSTGRESQL
