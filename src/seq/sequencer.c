@@ -795,11 +795,13 @@ static int settle_doubt(scitt_seq__sequencer_t *s)
         hand_off(s, 0);
         return 0;
     }
+    /* Not committed: the same batch runs again, from the tree restored at
+     * `size` (`broken` is still set) or, when the log moved, from the
+     * store, so a registration answered 202 while in doubt still ends in its
+     * entry (its GET turns 200), never in a 404. */
     atomic_fetch_add_explicit(&s->seq->in_doubt_rolled_back, 1, memory_order_relaxed);
-    rc = moved ? SCITT_ECONFLICT : SCITT_EUNAVAIL;
-    atomic_store_explicit(&s->seq->commit_rc, rc, memory_order_relaxed);
-    s->resync = moved; /* else `broken` (still set) restores the tree at `size` */
-    hand_off(s, rc);
+    s->resync = moved;
+    run_batch(s);
     return 0;
 }
 
