@@ -34,7 +34,8 @@
  * noindex_entries_per_s=<fsync rate at 1024 without indexes>
  * and with a database: verify_per_s=<ES256 verifications/s, all cores>
  * pg_sync_entries_per_s=<PostgreSQL rate at 1024 with indexes>
- * pg_lmdb_ratio=<that / sync_entries_per_s> pg_verify_ratio=<that / verify_per_s>
+ * pg_lmdb_ratio=<that / LMDB's best figure of the same configuration (of
+ * sync_entries_per_s and the indexes-on runs)> pg_verify_ratio=<that / verify_per_s>
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -244,6 +245,7 @@ int main(int argc, char **argv)
     }
     printf("  indexes on / off at 1024 with fsync = %.2f\n", on / off);
     double verify = 0, pg = 0;
+    double lmdb = on > rate[0][2] ? on : rate[0][2]; /* the best LMDB figure of the same configuration */
     if (database != NULL) {
         /* PostgreSQL at 1024 with indexes, best of two, between two
          * measurements of the verification rate (the better one counts:
@@ -259,15 +261,16 @@ int main(int argc, char **argv)
         double v2 = verify_all_cores(SCITT_ALG_ES256, 2.0);
         verify = v2 > verify ? v2 : verify;
         printf("  ES256 verifications on all cores: %.0f/s\n", verify);
-        printf("  postgresql / lmdb (fsync, 1024, indexes) = %.2f; postgresql / verify rate = %.2f (goal >= 2)\n",
-               pg / rate[0][2], pg / verify);
+        printf("  postgresql / lmdb (fsync, 1024, indexes: best %.0f) = %.2f; postgresql / verify rate = %.2f (goal >= "
+               "2)\n",
+               lmdb, pg / lmdb, pg / verify);
     }
     printf("RESULT sequencer sync_entries_per_s=%.0f sync_ratio=%.2f nosync_entries_per_s=%.0f index_ratio=%.2f "
            "noindex_entries_per_s=%.0f",
            rate[0][2], rate[0][2] / rate[1][2], rate[1][2], on / off, off);
     if (database != NULL) {
         printf(" verify_per_s=%.0f pg_sync_entries_per_s=%.0f pg_lmdb_ratio=%.2f pg_verify_ratio=%.2f", verify, pg,
-               pg / rate[0][2], pg / verify);
+               pg / lmdb, pg / verify);
     }
     printf("\n");
     return 0;
