@@ -7,7 +7,10 @@
  * before each batch as the sequencer calls it. Keys are random 64-bit
  * values, or one of `--distinct` values per field when it is set.
  *
- *   pg_commit --database URL [--batch N] [--batches N] [--index N] [--distinct N]
+ *   pg_commit --database URL [--batch N] [--batches N] [--index N] [--distinct N] [--tail N]
+ *
+ * --tail sets the index records the tail holds before maintain merges it
+ * into the btree (tuning.h pg_tail_max; 1: a merge before every batch).
  *
  * Last line: RESULT pg_commit entries_per_s=<overall> median_ms=<per batch> ...
  */
@@ -21,6 +24,7 @@
 #include "bench.h"
 #include "scitt/crypto.h"
 #include "scitt/store.h"
+#include "../src/store/tuning.h"
 
 #define ENTRY_LEN 300
 
@@ -47,10 +51,15 @@ static void fail(const char *what, int rc)
 
 int main(int argc, char **argv)
 {
-    static const struct option longs[] = {{"database", 1, 0, 'd'}, {"batch", 1, 0, 'b'},    {"batches", 1, 0, 'n'},
-                                          {"index", 1, 0, 'i'},    {"distinct", 1, 0, 'k'}, {0, 0, 0, 0}};
+    static const struct option longs[] = {{"database", 1, 0, 'd'},
+                                          {"batch", 1, 0, 'b'},
+                                          {"batches", 1, 0, 'n'},
+                                          {"index", 1, 0, 'i'},
+                                          {"distinct", 1, 0, 'k'},
+                                          {"tail", 1, 0, 't'},
+                                          {0, 0, 0, 0}};
     const char *database = NULL;
-    unsigned long batch = 1024, batches = 30, per_entry = 4, distinct = 0;
+    unsigned long batch = 1024, batches = 30, per_entry = 4, distinct = 0, tail = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         unsigned long v = optarg != NULL ? strtoul(optarg, NULL, 10) : 0;
@@ -64,6 +73,8 @@ int main(int argc, char **argv)
             per_entry = v;
         } else if (ch == 'k') {
             distinct = v;
+        } else if (ch == 't') {
+            tail = v;
         } else {
             database = NULL;
             break;
@@ -71,10 +82,13 @@ int main(int argc, char **argv)
     }
     if (database == NULL || batch == 0 || batch % 256 != 0 || batch > 65536 || batches == 0 || batches > 100000 ||
         per_entry > 16) {
-        fprintf(stderr, "usage: pg_commit --database URL [--batch N*256] [--batches N] [--index N] [--distinct N]\n");
+        fprintf(
+            stderr,
+            "usage: pg_commit --database URL [--batch N*256] [--batches N] [--index N] [--distinct N] [--tail N]\n");
         return 2;
     }
-    scitt_store_config_t cfg = {.database = database};
+    struct scitt_store_tuning tu = {.pg_tail_max = tail};
+    scitt_store_config_t cfg = {.database = database, .tuning = &tu};
     scitt_store_t *st;
     const char *why = NULL;
     int rc = scitt_store_open(&st, &cfg, &why);
@@ -143,9 +157,9 @@ int main(int argc, char **argv)
     double total = bench_now() - t0;
     qsort(ms, batches, sizeof(*ms), cmp_double);
     printf("RESULT pg_commit entries_per_s=%.0f median_ms=%.1f p90_ms=%.1f max_ms=%.1f batch=%lu batches=%lu "
-           "index=%lu distinct=%lu\n",
+           "index=%lu distinct=%lu tail=%lu\n",
            (double)first / total, ms[batches / 2], ms[batches * 9 / 10], ms[batches - 1], batch, batches, per_entry,
-           distinct);
+           distinct, tail);
     free(data);
     free(entries);
     free(hashes);
