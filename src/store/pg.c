@@ -21,14 +21,23 @@
  * binary parameters; batches travel as binary arrays unnested on the
  * server. No SQL text is ever built from input.
  *
- * Commit is one transaction: scitt_advance (the compare-and-swap on
- * scitt_log, SQLSTATE SC001 when the batch does not extend the stored
- * log), entries, tiles (grow only, SC002 otherwise), head, index records,
- * pg_notify, COMMIT. A connection lost while COMMIT was in flight leaves
- * the outcome unknown: the engine reconnects (libpq's 2 s connect timeout
- * at least) and compares the stored log end and head root with the
- * batch's; unreachable, it returns SCITT_EINDOUBT and `maintain` resolves
- * the batch later, before anything else is committed.
+ * Commit is one transaction sent as one pipeline (one round trip plus the
+ * WAL flush): BEGIN, scitt_advance (the compare-and-swap on scitt_log,
+ * SQLSTATE SC001 when the batch does not extend the stored log), entries,
+ * tiles (grow only, SC002 otherwise), head, index records, pg_notify,
+ * COMMIT, Sync; a failed statement aborts the rest, and the engine sends
+ * ROLLBACK before anything else. A connection lost once BEGIN went
+ * through and before COMMIT's answer leaves the outcome unknown: the
+ * engine reconnects (libpq's 2 s connect timeout at least) and compares
+ * the stored log end and head root with the batch's; unreachable, it
+ * returns SCITT_EINDOUBT and `maintain` resolves the batch later, before
+ * anything else is committed.
+ *
+ * Index records go to scitt_index_tail, a table without an index (a
+ * random-key btree insert per record cost more than the entries
+ * themselves: bench/RESULTS.md); `maintain` moves them into the
+ * scitt_index btree, sorted, once the tail holds tail_max records.
+ * Queries read both.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -42,6 +51,7 @@
 #include "engine.h"
 #include "pg.h"
 #include "pq.h"
+#include "tuning.h"
 
 #define LOCK_SCHEMA INT64_C(0x5c177d5c4e4d4101) /* advisory lock keys (per database) */
 #define LOCK_WRITER INT64_C(0x5c177d5772697401)
@@ -50,7 +60,8 @@
 #define OID_INT2    21
 #define WAIT_MIN_MS 100
 #define WAIT_MAX_MS 2000
-#define BYTES_EVERY 10 /* seconds between pg_database_size refreshes */
+#define BYTES_EVERY 10    /* seconds between pg_database_size refreshes */
+#define TAIL_MAX    65536 /* default of tuning.pg_tail_max */
 
 enum {
     Q_ENTRIES,
@@ -91,18 +102,26 @@ static const char *const stmt_sql[NUM_STMTS] = {
     [Q_RANGE] = "SELECT greatest($1::int8, CASE WHEN $2::int8 > 0 THEN scitt_time_leaf($2) ELSE 0 END),"
                 " CASE WHEN $3::int8 = 0 THEN log_end WHEN $3::int8 < 0 THEN 0"
                 " ELSE least(log_end, scitt_time_leaf($3)) END FROM scitt_log WHERE id = 0",
-    /* Keys $1 over leaves [$2, $3): the driver is the key with the fewest
-     * records there (each counted up to the bound $4, plus one); its
-     * records are scanned in leaf order, at most $4 + 1, and a leaf kept
-     * when every key has a record of it. One row at least: records
-     * scanned, the last one's leaf, a match (up to $5) or NULL. */
+    /* Keys $1 over leaves [$2, $3), in scitt_index and the tail (t: its
+     * records of these keys, a scan of a bounded table). The driver is the
+     * key with the fewest records there (each counted up to the bound $4,
+     * plus one); its records are scanned in leaf order, at most $4 + 1,
+     * and a leaf kept when every key has a record of it (all of a leaf's
+     * records are in one table). One row at least: records scanned, the
+     * last one's leaf, a match (up to $5) or NULL. */
     [Q_QUERY] =
-        "WITH k AS (SELECT u.key, u.i, (SELECT count(*) FROM (SELECT 1 FROM scitt_index x WHERE x.key = u.key"
-        "   AND x.leaf >= $2::int8 AND x.leaf < $3::int8 LIMIT $4::int8 + 1) AS y) AS n"
+        "WITH t AS MATERIALIZED (SELECT key, leaf FROM scitt_index_tail WHERE key = ANY($1::int8[])"
+        "   AND leaf >= $2::int8 AND leaf < $3::int8),"
+        " k AS (SELECT u.key, u.i, (SELECT count(*) FROM (SELECT 1 FROM scitt_index x WHERE x.key = u.key"
+        "   AND x.leaf >= $2::int8 AND x.leaf < $3::int8 LIMIT $4::int8 + 1) AS y)"
+        "   + (SELECT count(*) FROM t WHERE t.key = u.key) AS n"
         "   FROM unnest($1::int8[]) WITH ORDINALITY AS u(key, i)),"
-        " c AS MATERIALIZED (SELECT leaf FROM scitt_index WHERE key = (SELECT key FROM k ORDER BY n, i LIMIT 1)"
-        "   AND leaf >= $2::int8 AND leaf < $3::int8 ORDER BY leaf LIMIT $4::int8 + 1),"
-        " m AS (SELECT leaf FROM c WHERE NOT EXISTS (SELECT 1 FROM k WHERE NOT EXISTS"
+        " d AS (SELECT key FROM k ORDER BY n, i LIMIT 1),"
+        " c AS MATERIALIZED (SELECT leaf FROM ((SELECT leaf FROM scitt_index WHERE key = (SELECT key FROM d)"
+        "   AND leaf >= $2::int8 AND leaf < $3::int8 ORDER BY leaf LIMIT $4::int8 + 1)"
+        "   UNION ALL SELECT leaf FROM t WHERE key = (SELECT key FROM d)) AS a ORDER BY leaf LIMIT $4::int8 + 1),"
+        " tm AS (SELECT leaf FROM t GROUP BY leaf HAVING count(DISTINCT key) = (SELECT count(DISTINCT key) FROM k)),"
+        " m AS (SELECT leaf FROM c WHERE leaf IN (SELECT leaf FROM tm) OR NOT EXISTS (SELECT 1 FROM k WHERE NOT EXISTS"
         "   (SELECT 1 FROM scitt_index i WHERE i.key = k.key AND i.leaf = c.leaf)) ORDER BY leaf LIMIT $5::int8)"
         " SELECT s.n, s.last, m.leaf FROM (SELECT count(*) AS n, max(leaf) AS last FROM c) AS s"
         " LEFT JOIN m ON true ORDER BY m.leaf",
@@ -121,8 +140,7 @@ static const char *const stmt_sql[NUM_STMTS] = {
         "   FROM scitt_heads WHERE size < $1::int8 ORDER BY size DESC LIMIT 1)))"
         " ON CONFLICT (size) DO UPDATE SET root = EXCLUDED.root, time = EXCLUDED.time,"
         " receipt_sig = EXCLUDED.receipt_sig, checkpoint = EXCLUDED.checkpoint, index_time = EXCLUDED.index_time",
-    [W_INDEX] = "INSERT INTO scitt_index (key, leaf) SELECT * FROM unnest($1::int8[], $2::int8[])"
-                " ON CONFLICT DO NOTHING",
+    [W_INDEX] = "INSERT INTO scitt_index_tail (key, leaf) SELECT * FROM unnest($1::int8[], $2::int8[])",
     [W_NOTIFY] = "SELECT pg_notify('scitt_log', $1::text)",
     [W_LOCK] = "SELECT pg_try_advisory_lock($1::int8)",
 };
@@ -152,6 +170,8 @@ struct pg_store {
     uint64_t doubt_first, doubt_end;
     int64_t doubt_head;
     uint8_t doubt_root[32];
+    size_t doubt_index;
+    size_t tail_rows, tail_max; /* index records in scitt_index_tail; the merge threshold */
     time_t bytes_at;
     _Atomic uint64_t commits, conflicts, reconnects, bytes;
     _Atomic bool available;
@@ -264,6 +284,24 @@ static void p_leaf(params_t *p, uint64_t v)
     p_int8(p, v > INT64_MAX ? INT64_MAX : (int64_t)v);
 }
 
+/* prepare makes statement `id` (of `n` parameters) ready on `c`, once per
+ * connection. */
+static int prepare(pg_conn_t *c, int id, int n)
+{
+    if (!(c->prepared & (1u << id))) {
+        char name[8];
+        snprintf(name, sizeof(name), "s%d", id);
+        PGresult *r = PQprepare(c->pg, name, stmt_sql[id], n, NULL);
+        int rc = from_pg(c->pg, r);
+        PQclear(r);
+        if (rc != 0) {
+            return rc;
+        }
+        c->prepared |= 1u << id;
+    }
+    return 0;
+}
+
 /* run executes prepared statement `id` on `c` (preparing it first on this
  * connection), binary results. `*out` is the result (NULL on failure,
  * after it was cleared). */
@@ -272,17 +310,12 @@ static int run(pg_conn_t *c, int id, const params_t *p, PGresult **out)
     char name[8];
     snprintf(name, sizeof(name), "s%d", id);
     *out = NULL;
-    if (!(c->prepared & (1u << id))) {
-        PGresult *r = PQprepare(c->pg, name, stmt_sql[id], p->n, NULL);
-        int rc = from_pg(c->pg, r);
-        PQclear(r);
-        if (rc != 0) {
-            return rc;
-        }
-        c->prepared |= 1u << id;
+    int rc = prepare(c, id, p->n);
+    if (rc != 0) {
+        return rc;
     }
     PGresult *r = PQexecPrepared(c->pg, name, p->n, p->val, p->len, p->fmt, 1);
-    int rc = from_pg(c->pg, r);
+    rc = from_pg(c->pg, r);
     if (rc != 0) {
         PQclear(r);
         return rc;
@@ -474,6 +507,8 @@ static int pg_open(scitt_store_t **out, const scitt_store_config_t *cfg, const c
     }
     pthread_mutex_init(&st->lock, NULL);
     st->writer.st = st;
+    st->tail_max = cfg->tuning != NULL && cfg->tuning->pg_tail_max != 0 ? cfg->tuning->pg_tail_max : TAIL_MAX;
+    st->tail_rows = st->tail_max; /* unknown: merged by the first maintain */
     rc = connect_waiting(st, cfg->database_wait_ms, why);
     if (rc == 0) {
         rc = migrate(st, why);
@@ -643,9 +678,55 @@ static int pg_writer_acquire(scitt_store_t *base, char *why, size_t cap)
     return meta_write(st, "writer", scitt_span(me, (size_t)n));
 }
 
+static int rec_cmp(const void *x, const void *y)
+{
+    const scitt_store_index_rec_t *a = x, *b = y;
+    if (a->key != b->key) {
+        return a->key < b->key ? -1 : 1;
+    }
+    return a->leaf < b->leaf ? -1 : a->leaf > b->leaf;
+}
+
+/* index_array puts the batch's index records, sorted and without repeats
+ * (the tail has no key to refuse them), in `a[0]` (keys) and `a[1]`
+ * (leaves); `*num` is how many. */
+static int index_array(const scitt_store_batch_t *b, scitt_buf_t a[2], size_t *num)
+{
+    *num = 0;
+    if (b->num_index == 0) {
+        return 0;
+    }
+    scitt_store_index_rec_t *recs = malloc(b->num_index * sizeof(*recs));
+    if (recs == NULL) {
+        return SCITT_ENOMEM;
+    }
+    memcpy(recs, b->index, b->num_index * sizeof(*recs));
+    qsort(recs, b->num_index, sizeof(*recs), rec_cmp);
+    size_t n = 0;
+    int rc = 0;
+    for (size_t i = 0; i < b->num_index; i++) {
+        if (recs[i].leaf < b->first_index || recs[i].leaf - b->first_index >= b->num_entries) {
+            rc = SCITT_EINVAL; /* a record for a leaf outside the batch */
+            break;
+        }
+        if (n == 0 || rec_cmp(&recs[n - 1], &recs[i]) != 0) {
+            recs[n++] = recs[i];
+        }
+    }
+    rc = rc == 0 ? arr_begin(&a[0], OID_INT8, n) : rc;
+    rc = rc == 0 ? arr_begin(&a[1], OID_INT8, n) : rc;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = arr_i64(&a[0], recs[i].key);
+        rc = rc == 0 ? arr_i64(&a[1], recs[i].leaf) : rc;
+    }
+    free(recs);
+    *num = n;
+    return rc;
+}
+
 /* batch_arrays builds the batch's arrays: entries (leaf, hash, stmt),
  * tiles (level, idx, hashes), index (key, leaf), in `a[0..7]`. */
-static int batch_arrays(const scitt_store_batch_t *b, scitt_buf_t a[8])
+static int batch_arrays(const scitt_store_batch_t *b, scitt_buf_t a[8], size_t *num_index)
 {
     int rc = arr_begin(&a[0], OID_INT8, b->num_entries);
     rc = rc == 0 ? arr_begin(&a[1], OID_BYTEA, b->num_entries) : rc;
@@ -669,17 +750,7 @@ static int batch_arrays(const scitt_store_batch_t *b, scitt_buf_t a[8])
         rc = rc == 0 ? arr_i64(&a[4], t->index) : rc;
         rc = rc == 0 ? arr_put(&a[5], t->hashes, t->width * 32) : rc;
     }
-    rc = rc == 0 ? arr_begin(&a[6], OID_INT8, b->num_index) : rc;
-    rc = rc == 0 ? arr_begin(&a[7], OID_INT8, b->num_index) : rc;
-    for (size_t i = 0; rc == 0 && i < b->num_index; i++) {
-        const scitt_store_index_rec_t *r = &b->index[i];
-        if (r->leaf < b->first_index || r->leaf - b->first_index >= b->num_entries) {
-            return SCITT_EINVAL; /* a record for a leaf outside the batch */
-        }
-        rc = arr_i64(&a[6], r->key);
-        rc = rc == 0 ? arr_i64(&a[7], r->leaf) : rc;
-    }
-    return rc;
+    return rc == 0 ? index_array(b, &a[6], num_index) : rc;
 }
 
 static void p_buf(params_t *p, const scitt_buf_t *b)
@@ -687,54 +758,129 @@ static void p_buf(params_t *p, const scitt_buf_t *b)
     p_bytes(p, b->base, b->len);
 }
 
-/* run_arrays runs a statement whose parameters are the `n` arrays `a`. */
-static int run_arrays(pg_conn_t *c, int id, const scitt_buf_t *a, int n)
+/* A statement of the commit's pipeline. Built in place: `p` points into
+ * itself. */
+typedef struct step {
+    int id;
+    params_t p;
+} step_t;
+
+enum { MAX_STEPS = 6 };
+
+static params_t *add_step(step_t *s, int *n, int id)
 {
-    params_t p = {.n = 0};
-    for (int i = 0; i < n; i++) {
-        p_buf(&p, &a[i]);
-    }
-    return run_once(c, id, &p);
+    s[*n] = (step_t){.id = id, .p = {.n = 0}};
+    return &s[(*n)++].p;
 }
 
-/* write_batch runs the batch's statements inside the open transaction. */
-static int write_batch(pg_store_t *st, const scitt_store_batch_t *b, const scitt_buf_t a[8])
+static void add_arrays(step_t *s, int *n, int id, const scitt_buf_t *a, int num)
 {
-    pg_conn_t *w = &st->writer;
+    params_t *p = add_step(s, n, id);
+    for (int i = 0; i < num; i++) {
+        p_buf(p, &a[i]);
+    }
+}
+
+/* batch_steps lists the batch's statements: the compare-and-swap,
+ * entries, tiles, head, index records, the notification (`text` holds its
+ * payload). */
+static int batch_steps(const scitt_store_batch_t *b, const scitt_buf_t a[8], size_t num_index, char text[24],
+                       step_t s[MAX_STEPS])
+{
+    int n = 0;
     uint64_t end = b->first_index + b->num_entries;
-    params_t p = {.n = 0};
-    p_leaf(&p, b->first_index);
-    p_leaf(&p, end);
-    p_int8(&p, b->head != NULL ? (int64_t)b->head->size : -1);
-    p_int8(&p, 0); /* writer epoch: issue 18 */
-    int rc = run_once(w, W_ADVANCE, &p);
-    if (rc == 0 && b->num_entries > 0) {
-        rc = run_arrays(w, W_ENTRIES, &a[0], 3);
+    params_t *p = add_step(s, &n, W_ADVANCE);
+    p_leaf(p, b->first_index);
+    p_leaf(p, end);
+    p_int8(p, b->head != NULL ? (int64_t)b->head->size : -1);
+    p_int8(p, 0); /* writer epoch: issue 18 */
+    if (b->num_entries > 0) {
+        add_arrays(s, &n, W_ENTRIES, &a[0], 3);
     }
-    if (rc == 0 && b->num_tiles > 0) {
-        rc = run_arrays(w, W_TILES, &a[3], 3);
+    if (b->num_tiles > 0) {
+        add_arrays(s, &n, W_TILES, &a[3], 3);
     }
-    if (rc == 0 && b->head != NULL) {
+    if (b->head != NULL) {
         const scitt_store_head_t *h = b->head;
-        p = (params_t){.n = 0};
-        p_leaf(&p, h->size);
-        p_bytes(&p, h->root, 32);
-        p_int8(&p, h->time);
-        p_bytes(&p, h->receipt_sig.base, h->receipt_sig.len);
-        p_bytes(&p, h->checkpoint.base, h->checkpoint.len);
-        rc = run_once(w, W_HEAD, &p);
+        p = add_step(s, &n, W_HEAD);
+        p_leaf(p, h->size);
+        p_bytes(p, h->root, 32);
+        p_int8(p, h->time);
+        p_bytes(p, h->receipt_sig.base, h->receipt_sig.len);
+        p_bytes(p, h->checkpoint.base, h->checkpoint.len);
     }
-    if (rc == 0 && b->num_index > 0) {
-        rc = run_arrays(w, W_INDEX, &a[6], 2);
+    if (num_index > 0) {
+        add_arrays(s, &n, W_INDEX, &a[6], 2);
     }
-    if (rc == 0) {
-        char text[24];
-        int n = snprintf(text, sizeof(text), "%llu", (unsigned long long)end);
-        p = (params_t){.n = 0};
-        p_bytes(&p, text, (size_t)n);
-        rc = run_once(w, W_NOTIFY, &p);
+    p = add_step(s, &n, W_NOTIFY);
+    p_bytes(p, text, (size_t)snprintf(text, 24, "%llu", (unsigned long long)end));
+    return n;
+}
+
+/* How a pipelined transaction ended. */
+typedef enum { PIPE_DONE, PIPE_NOT_BEGUN, PIPE_LOST } pipe_end_t;
+
+/* pipeline sends BEGIN, the steps and COMMIT in one pipeline (one round
+ * trip) and reads every answer. `*rc` is the first failure (0: committed).
+ * PIPE_NOT_BEGUN: the server answered BEGIN with an error, so nothing ran
+ * (a connection found dead only now: its backend's parting error comes
+ * first); PIPE_LOST: the connection ended otherwise before the answer to
+ * COMMIT (a local error has no SQLSTATE): the outcome is unknown. An
+ * aborted transaction is rolled back before anything else is sent. */
+static pipe_end_t pipeline(pg_conn_t *c, const step_t *s, int n, int *rc)
+{
+    *rc = 0;
+    for (int i = 0; i < n && *rc == 0; i++) {
+        *rc = prepare(c, s[i].id, s[i].p.n);
     }
-    return rc;
+    if (*rc != 0) {
+        return PQstatus(c->pg) == CONNECTION_OK ? PIPE_DONE : PIPE_NOT_BEGUN;
+    }
+    PGconn *pg = c->pg;
+    if (!PQenterPipelineMode(pg)) {
+        *rc = SCITT_EIO;
+        return PIPE_DONE;
+    }
+    bool sent = PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 1) == 1;
+    for (int i = 0; sent && i < n; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "s%d", s[i].id);
+        const params_t *p = &s[i].p;
+        sent = PQsendQueryPrepared(pg, name, p->n, p->val, p->len, p->fmt, 1) == 1;
+    }
+    sent = sent && PQsendQueryParams(pg, "COMMIT", 0, NULL, NULL, NULL, NULL, 1) == 1 && PQpipelineSync(pg) == 1;
+    /* Each statement answers with one result, then NULL; the sync ends. */
+    int answered = 0, nulls = 0;
+    bool synced = false, refused = false; /* the server answered BEGIN with an error */
+    while (sent && !synced && nulls < 2) {
+        PGresult *r = PQgetResult(pg);
+        if (r == NULL) {
+            nulls = PQstatus(pg) != CONNECTION_OK ? 2 : nulls + 1;
+            continue;
+        }
+        nulls = 0;
+        ExecStatusType st = PQresultStatus(r);
+        synced = st == PGRES_PIPELINE_SYNC;
+        if (!synced && st != PGRES_PIPELINE_ABORTED) {
+            int e = from_pg(pg, r);
+            refused = refused || (answered == 0 && e != 0 && PQresultErrorField(r, PG_DIAG_SQLSTATE) != NULL);
+            *rc = *rc != 0 ? *rc : e;
+        }
+        answered += !synced;
+        PQclear(r);
+    }
+    if (synced && PQexitPipelineMode(pg) == 1) {
+        if (*rc != 0) {
+            (void)exec_text(pg, "ROLLBACK");
+        }
+        return PIPE_DONE;
+    }
+    /* The connection is gone (or the pipeline is in an unknown state). */
+    *rc = SCITT_EUNAVAIL;
+    if (PQstatus(pg) == CONNECTION_OK) {
+        PQreset(pg); /* leaves pipeline mode; writer_ready takes it up */
+    }
+    return refused ? PIPE_NOT_BEGUN : PIPE_LOST;
 }
 
 /* resolve decides a commit in doubt from the stored log end and the root
@@ -768,6 +914,7 @@ static int resolve(pg_store_t *st)
     st->in_doubt = false;
     if (end == st->doubt_end && root_ok) {
         st->commits++;
+        st->tail_rows += st->doubt_index;
         return 0;
     }
     return end == st->doubt_first ? SCITT_EUNAVAIL : SCITT_ECONFLICT;
@@ -779,12 +926,28 @@ void scitt_store__pg_lose_commit_reply(scitt_store_t *st)
 }
 
 /* lose_connection breaks the writer's connection under libpq (tests). */
-static int lose_connection(pg_store_t *st)
+static void lose_connection(pg_store_t *st)
 {
     st->lose_commit_reply = false;
     shutdown(PQsocket(st->writer.pg), SHUT_RDWR);
     PQclear(PQexec(st->writer.pg, "SELECT 1")); /* libpq notices */
-    return SCITT_EUNAVAIL;
+}
+
+/* commit_pipeline runs the batch's transaction. A connection found dead
+ * at BEGIN (the server restarted while we were idle: libpq notices on the
+ * next statement) is reconnected and the batch sent again: nothing was
+ * written. */
+static pipe_end_t commit_pipeline(pg_store_t *st, const step_t *s, int n, int *rc)
+{
+    pipe_end_t end = PIPE_NOT_BEGUN;
+    for (int tries = 0; tries < 2 && end == PIPE_NOT_BEGUN; tries++) {
+        *rc = writer_ready(st);
+        if (*rc != 0) {
+            return PIPE_DONE;
+        }
+        end = pipeline(&st->writer, s, n, rc);
+    }
+    return end;
 }
 
 static int pg_commit(scitt_store_t *base, const scitt_store_batch_t *b)
@@ -800,43 +963,58 @@ static int pg_commit(scitt_store_t *base, const scitt_store_batch_t *b)
     for (int i = 0; i < 8; i++) {
         scitt_buf_init(&a[i], NULL, 0);
     }
-    int rc = batch_arrays(b, a);
-    rc = rc == 0 ? writer_begin(st) : rc;
+    size_t num_index = 0;
+    int rc = batch_arrays(b, a, &num_index);
+    pipe_end_t end = PIPE_DONE;
     if (rc == 0) {
-        rc = write_batch(st, b, a);
-        if (rc != 0) {
-            (void)exec_text(st->writer.pg, "ROLLBACK");
-        }
+        step_t steps[MAX_STEPS];
+        char text[24];
+        int n = batch_steps(b, a, num_index, text, steps);
+        end = commit_pipeline(st, steps, n, &rc);
     }
     for (int i = 0; i < 8; i++) {
         scitt_buf_cleanup(&a[i]);
     }
-    if (rc == 0) {
-        PGresult *r = PQexec(st->writer.pg, "COMMIT");
-        rc = from_pg(st->writer.pg, r);
-        PQclear(r);
-        if (rc == 0 && st->lose_commit_reply) {
-            rc = lose_connection(st); /* tests: as if COMMIT's reply never came */
+    if (end == PIPE_DONE && rc == 0 && st->lose_commit_reply) {
+        lose_connection(st); /* tests: as if COMMIT's reply never came */
+        end = PIPE_LOST;
+    }
+    if (end == PIPE_LOST) {
+        /* The outcome is unknown: look at what the database holds. */
+        st->in_doubt = true;
+        st->doubt_first = b->first_index;
+        st->doubt_end = b->first_index + b->num_entries;
+        st->doubt_head = b->head != NULL ? (int64_t)b->head->size : -1;
+        st->doubt_index = num_index;
+        if (b->head != NULL) {
+            memcpy(st->doubt_root, b->head->root, 32);
         }
-        if (rc == SCITT_EUNAVAIL && PQstatus(st->writer.pg) != CONNECTION_OK) {
-            /* The outcome is unknown: look at what the database holds. */
-            st->in_doubt = true;
-            st->doubt_first = b->first_index;
-            st->doubt_end = b->first_index + b->num_entries;
-            st->doubt_head = b->head != NULL ? (int64_t)b->head->size : -1;
-            if (b->head != NULL) {
-                memcpy(st->doubt_root, b->head->root, 32);
-            }
-            return resolve(st);
-        }
+        return resolve(st);
     }
     if (rc == 0) {
         st->commits++;
+        st->tail_rows += num_index;
     } else if (rc == SCITT_ECONFLICT) {
         st->conflicts++;
     }
     if (rc == 0 || rc == SCITT_EUNAVAIL) {
         st->available = rc == 0;
+    }
+    return rc;
+}
+
+/* merge_tail moves the index records committed since the last merge from
+ * the unindexed tail into the scitt_index btree, sorted, in one
+ * transaction (a snapshot sees each record in exactly one of them), then
+ * vacuums the tail so it is reused. */
+static int merge_tail(pg_store_t *st)
+{
+    int rc = exec_text(st->writer.pg, "INSERT INTO scitt_index (key, leaf)"
+                                      " SELECT key, leaf FROM scitt_index_tail ORDER BY key, leaf;"
+                                      "DELETE FROM scitt_index_tail");
+    rc = rc == 0 ? exec_text(st->writer.pg, "VACUUM scitt_index_tail") : rc;
+    if (rc == 0) {
+        st->tail_rows = 0;
     }
     return rc;
 }
@@ -853,6 +1031,9 @@ static int pg_maintain(scitt_store_t *base)
         /* Resolved either way: the sequencer re-reads the log. */
     }
     rc = writer_ready(st);
+    if (rc == 0 && st->tail_rows >= st->tail_max) {
+        rc = merge_tail(st);
+    }
     if (rc == 0 && time(NULL) - st->bytes_at >= BYTES_EVERY) {
         refresh_bytes(st);
     }

@@ -28,6 +28,11 @@ static const char *const migrations[] = {
     "CREATE INDEX IF NOT EXISTS scitt_heads_time ON scitt_heads (index_time, size);"
     "CREATE TABLE IF NOT EXISTS scitt_index (key bigint, leaf bigint, PRIMARY KEY (key, leaf))"
     "  WITH (fillfactor = 100);"
+    /* Index records of the latest batches, without an index: appending
+     * costs a fraction of a btree insert per record. The writer's maintain
+     * moves them into scitt_index, sorted, in large chunks; a leaf's
+     * records are always all in one of the two tables. */
+    "CREATE TABLE IF NOT EXISTS scitt_index_tail (key bigint NOT NULL, leaf bigint NOT NULL);"
     /* The commit's compare-and-swap: the batch must start at the log end
      * and its head (-1: none) lie in [stored head size, new log end]. */
     "CREATE OR REPLACE FUNCTION scitt_advance(first bigint, new_end bigint, head bigint, epoch bigint)"

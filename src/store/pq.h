@@ -24,18 +24,24 @@
     X(PQconnectdbParams)                                                                                               \
     X(PQerrorMessage)                                                                                                  \
     X(PQexec)                                                                                                          \
+    X(PQenterPipelineMode)                                                                                             \
     X(PQexecPrepared)                                                                                                  \
+    X(PQexitPipelineMode)                                                                                              \
     X(PQfinish)                                                                                                        \
+    X(PQgetResult)                                                                                                     \
     X(PQgetisnull)                                                                                                     \
     X(PQgetlength)                                                                                                     \
     X(PQgetvalue)                                                                                                      \
     X(PQhost)                                                                                                          \
     X(PQntuples)                                                                                                       \
+    X(PQpipelineSync)                                                                                                  \
     X(PQport)                                                                                                          \
     X(PQprepare)                                                                                                       \
     X(PQreset)                                                                                                         \
     X(PQresultErrorField)                                                                                              \
     X(PQresultStatus)                                                                                                  \
+    X(PQsendQueryParams)                                                                                               \
+    X(PQsendQueryPrepared)                                                                                             \
     X(PQsetNoticeProcessor)                                                                                            \
     X(PQsocket)                                                                                                        \
     X(PQstatus)                                                                                                        \
@@ -59,18 +65,24 @@ int scitt_pq_load(const char **why);
 #define PQconnectdbParams    scitt_pq.PQconnectdbParams
 #define PQerrorMessage       scitt_pq.PQerrorMessage
 #define PQexec               scitt_pq.PQexec
+#define PQenterPipelineMode  scitt_pq.PQenterPipelineMode
 #define PQexecPrepared       scitt_pq.PQexecPrepared
+#define PQexitPipelineMode   scitt_pq.PQexitPipelineMode
 #define PQfinish             scitt_pq.PQfinish
+#define PQgetResult          scitt_pq.PQgetResult
 #define PQgetisnull          scitt_pq.PQgetisnull
 #define PQgetlength          scitt_pq.PQgetlength
 #define PQgetvalue           scitt_pq.PQgetvalue
 #define PQhost               scitt_pq.PQhost
 #define PQntuples            scitt_pq.PQntuples
+#define PQpipelineSync       scitt_pq.PQpipelineSync
 #define PQport               scitt_pq.PQport
 #define PQprepare            scitt_pq.PQprepare
 #define PQreset              scitt_pq.PQreset
 #define PQresultErrorField   scitt_pq.PQresultErrorField
 #define PQresultStatus       scitt_pq.PQresultStatus
+#define PQsendQueryParams    scitt_pq.PQsendQueryParams
+#define PQsendQueryPrepared  scitt_pq.PQsendQueryPrepared
 #define PQsetNoticeProcessor scitt_pq.PQsetNoticeProcessor
 #define PQsocket             scitt_pq.PQsocket
 #define PQstatus             scitt_pq.PQstatus

@@ -24,6 +24,9 @@ struct scitt_store_tuning {
      * index_run_max / index_fanout records is final (0 means 2^20). */
     unsigned index_fanout;
     size_t index_run_max;
+    /* PostgreSQL: index records in scitt_index_tail that make maintain
+     * merge it into the btree (0 means 65536). */
+    size_t pg_tail_max;
 };
 
 /* The LMDB map: its size, the bytes its pages reach, and how often it grew

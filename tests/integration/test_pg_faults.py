@@ -207,9 +207,11 @@ try:
         servers.append(srv)
         log = Log(srv, root)
         check(log.post(iss.statement("first %d" % forward)).status == 201, "a first registration through the proxy")
-        # The writer's transaction starts with the simple query "BEGIN" (a
-        # reader's names its isolation level) and ends with "COMMIT".
-        cut.arm(rb"COMMIT\x00", forward=forward, refuse_seconds=4.0, conn_seen=rb"Q\x00\x00\x00\x0aBEGIN\x00")
+        # The writer sends its transaction as one pipeline: Parse "BEGIN"
+        # (a reader's BEGIN is a simple query naming its isolation level),
+        # the batch, Parse "COMMIT", Sync. Cut there, the pipeline
+        # forwarded whole or not at all.
+        cut.arm(rb"COMMIT\x00", forward=forward, refuse_seconds=4.0, conn_seen=rb"P\x00\x00\x00\x0d\x00BEGIN\x00")
         stmt = iss.statement("cut %d" % forward)
         r = log.post(stmt)
         check(wait_for("the cut", lambda: not cut.armed(), 20), "the proxy cut the writer's connection after its COMMIT")
