@@ -164,6 +164,12 @@ int scitt_store_get_tile(scitt_store_read_t *rd, unsigned level, uint64_t index,
  * entry or the tile changed on disk); a leaf no tile covers yet is not
  * compared. */
 int scitt_store_get_entry_checked(scitt_store_read_t *rd, uint64_t index, scitt_span_t *out, uint8_t out_hash[32]);
+/* scitt_store_get_entries_checked is the same for entries first .. first +
+ * n - 1 in one batched read (one tile read per level-0 tile they span),
+ * with every entry's hash in `out_hashes` (n of them). A tile that cannot be
+ * read fails the call. */
+int scitt_store_get_entries_checked(scitt_store_read_t *rd, uint64_t first, size_t n, scitt_span_t *out,
+                                    uint8_t (*out_hashes)[32]);
 int scitt_store_get_head(scitt_store_read_t *rd, uint64_t size, scitt_store_head_t *out);
 /* scitt_store_get_latest_head returns the head of the largest tree size;
  * SCITT_ENOTFOUND for an empty log. */

@@ -62,31 +62,20 @@ typedef struct tile_job {
 } tile_job_t;
 
 /* put_bundle appends the entry bundle of leaves first .. first + count - 1
- * (`first` a multiple of 256), read in `rd` with one batched read of the
- * statements and one of their level-0 tile. */
-static int put_bundle(scitt_store_t *st, scitt_store_read_t *rd, uint64_t first, size_t count, scitt_buf_t *out)
+ * (`first` a multiple of 256), read and checked in `rd` with one batched
+ * read of the statements and one of their level-0 tile. */
+static int put_bundle(scitt_store_read_t *rd, uint64_t first, size_t count, scitt_buf_t *out)
 {
     scitt_span_t stmts[256], entries[256];
-    uint8_t hashes[256][32], leaf[32];
-    scitt_store_tile_id_t id = {0, first >> 8};
-    scitt_store_tile_hashes_t tile;
-    int rc = scitt_store_get_entries(rd, first, count, stmts);
-    if (rc == 0) {
-        rc = scitt_store_get_tiles(rd, &id, 1, &tile);
-    }
-    for (size_t i = 0; i < count && rc == 0; i++) {
-        /* entry = the store's hash of the stored statement (SHA-256 of the
-         * normalised statement), checked as scitt_store_get_entry_checked
-         * does against the leaf hash in the tile committed with it */
-        scitt_store_entry_hash(st, hashes[i], stmts[i].base, stmts[i].len);
-        scitt_merkle_leaf_hash(leaf, hashes[i], 32);
-        if (i < tile.width && memcmp(leaf, tile.hashes + 32 * i, 32) != 0) {
-            rc = SCITT_EDAMAGED;
-        }
-        entries[i] = scitt_span(hashes[i], 32);
-    }
+    uint8_t hashes[256][32];
+    /* entry = the store's hash of the stored statement (SHA-256 of the
+     * normalised statement), checked against the tile committed with it */
+    int rc = scitt_store_get_entries_checked(rd, first, count, stmts, hashes);
     if (rc == SCITT_ENOTFOUND) {
         rc = SCITT_ECORRUPT; /* the head said these entries exist */
+    }
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        entries[i] = scitt_span(hashes[i], 32);
     }
     return rc != 0 ? rc : scitt_merkle_bundle_encode(out, entries, count);
 }
@@ -141,7 +130,7 @@ static void work_tile(scitt_h2_job_t *job)
     /* A bundle job comes from the loop, which found it covered. */
     job->rc = find_tile(rd, tp, job->fe->cfg.seq == NULL, &hashes);
     if (job->rc == 0 && tp->entries) {
-        job->rc = put_bundle(job->fe->cfg.store, rd, tp->index << 8, (size_t)want, &job->body);
+        job->rc = put_bundle(rd, tp->index << 8, (size_t)want, &job->body);
     } else if (job->rc == 0) {
         job->rc = scitt_buf_append(&job->body, hashes, (size_t)want * 32);
     }

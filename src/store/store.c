@@ -195,26 +195,38 @@ int scitt_store_get_entryidx(scitt_store_read_t *rd, const uint8_t entry_hash[32
     return rc == 0 && *out_index == UINT64_MAX ? SCITT_ENOTFOUND : rc;
 }
 
-int scitt_store_get_entry_checked(scitt_store_read_t *rd, uint64_t index, scitt_span_t *out, uint8_t out_hash[32])
+int scitt_store_get_entries_checked(scitt_store_read_t *rd, uint64_t first, size_t n, scitt_span_t *out,
+                                    uint8_t (*out_hashes)[32])
 {
-    uint8_t h[32], leaf[32];
-    int rc = scitt_store_get_entry(rd, index, out);
-    if (rc != 0) {
-        return rc;
-    }
-    scitt_store_entry_hash(rd->st, h, out->base, out->len);
-    /* The level-0 tile committed with the entry holds its leaf hash; a leaf
-     * no tile covers yet (or a tile that cannot be read) is not compared. */
-    scitt_store_tile_id_t id = {0, index >> 8};
-    scitt_store_tile_hashes_t t;
-    if (scitt_store_get_tiles(rd, &id, 1, &t) == 0 && (index & 0xff) < t.width) {
-        scitt_sha256_leaves(&leaf, (const uint8_t(*)[32])h, 1);
-        if (memcmp(leaf, t.hashes + 32 * (index & 0xff), 32) != 0) {
-            return SCITT_EDAMAGED;
+    int rc = scitt_store_get_entries(rd, first, n, out);
+    for (size_t i = 0; i < n && rc == 0;) {
+        /* The level-0 tile committed with these entries holds their leaf
+         * hashes; a leaf no tile covers yet is not compared. */
+        uint64_t index = first + i;
+        size_t in_tile = 256 - (size_t)(index & 0xff);
+        size_t m = in_tile < n - i ? in_tile : n - i;
+        scitt_store_tile_id_t id = {0, index >> 8};
+        scitt_store_tile_hashes_t t;
+        rc = scitt_store_get_tiles(rd, &id, 1, &t);
+        for (size_t k = 0; k < m && rc == 0; k++, i++) {
+            uint8_t leaf[32];
+            size_t slot = (size_t)((first + i) & 0xff);
+            scitt_store_entry_hash(rd->st, out_hashes[i], out[i].base, out[i].len);
+            scitt_sha256_leaves(&leaf, (const uint8_t(*)[32])out_hashes[i], 1);
+            if (slot < t.width && memcmp(leaf, t.hashes + 32 * slot, 32) != 0) {
+                rc = SCITT_EDAMAGED;
+            }
         }
     }
-    if (out_hash != NULL) {
-        memcpy(out_hash, h, 32);
+    return rc;
+}
+
+int scitt_store_get_entry_checked(scitt_store_read_t *rd, uint64_t index, scitt_span_t *out, uint8_t out_hash[32])
+{
+    uint8_t h[1][32];
+    int rc = scitt_store_get_entries_checked(rd, index, 1, out, h);
+    if (rc == 0 && out_hash != NULL) {
+        memcpy(out_hash, h[0], 32);
     }
-    return 0;
+    return rc;
 }
