@@ -109,7 +109,8 @@ int main(void)
         scitt_store_head_t head = {.size = first + num, .time = T0 + (int64_t)(first / BATCH / 4)};
         head.receipt_sig = scitt_span("sig", 3);
         head.checkpoint = scitt_span("note\n", 5);
-        scitt_store_batch_t b = {first, num, entries, (const uint8_t(*)[32])hashes, &t, 1, &head, recs, 4 * num};
+        scitt_store_batch_t b = {first, num,  entries, (const uint8_t(*)[32])hashes, &t, 1, &head, recs, 4 * num,
+                                 0,     NULL, 0};
         double t0 = bench_now();
         die(scitt_store_commit(st, &b), "commit");
         fill_s += bench_now() - t0;

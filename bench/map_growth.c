@@ -87,7 +87,8 @@ static void *writer(void *arg)
         scitt_store_head_t head = {.size = r->entries + BATCH, .time = 1};
         head.receipt_sig = scitt_span("sig", 3);
         head.checkpoint = scitt_span("a checkpoint note\n", 18);
-        scitt_store_batch_t b = {r->entries, BATCH, entries, (const uint8_t(*)[32])hashes, NULL, 0, &head, NULL, 0};
+        scitt_store_batch_t b = {r->entries, BATCH, entries, (const uint8_t(*)[32])hashes, NULL, 0, &head, NULL, 0,
+                                 0,          NULL,  0};
         die(scitt_store_commit(r->st, &b), "commit");
         r->entries += BATCH;
         sleep_until(t0 + (double)r->entries / r->rate);

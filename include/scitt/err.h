@@ -20,6 +20,7 @@
     XX(ENOENT, -ENOENT, "no such file or directory")                                                                   \
     XX(EAGAIN, -EAGAIN, "resource temporarily unavailable")                                                            \
     XX(EACCES, -EACCES, "permission denied")                                                                           \
+    XX(ENOTSUP, -ENOTSUP, "operation not supported")                                                                   \
     XX(ETOOBIG, -1000, "value exceeds the configured limit")                                                           \
     XX(EMALFORMED, -1001, "malformed input")                                                                           \
     XX(ETRUNCATED, -1002, "input ends early")                                                                          \

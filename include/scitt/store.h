@@ -128,6 +128,15 @@ typedef struct scitt_store_batch {
     const scitt_store_head_t *head;
     const scitt_store_index_rec_t *index; /* any order; NULL when num_index is 0 */
     size_t num_index;
+    /* Shared stores (issue 18, see "Several processes, one log" below):
+     * the writer epoch of the sequencer lease this batch is committed
+     * under (the commit is refused with SCITT_ECONFLICT once another
+     * process took the lease over), and the entry hashes whose hand-off
+     * queue rows this commit removes (every row the batch took, repeats
+     * included). Both 0 / NULL on an engine that is not shared. */
+    uint64_t epoch;
+    const uint8_t (*dequeue)[32];
+    size_t num_dequeue;
 } scitt_store_batch_t;
 
 /* scitt_store_commit writes `batch` and commits it durably, so when it
@@ -245,6 +254,94 @@ int scitt_store_find_entries(scitt_store_read_t *rd, const uint8_t (*hashes)[32]
 /* scitt_store_writer_acquire makes `st` the log's only writer or refuses
  * with SCITT_EBUSY, describing the holder in `why`. */
 int scitt_store_writer_acquire(scitt_store_t *st, char *why, size_t cap);
+
+/* ---- Several processes, one log (issue 18) ----
+ *
+ * A shared store (PostgreSQL) lets several scittd processes work on one
+ * log; LMDB is one process per folder and answers SCITT_ENOTSUP to every
+ * call of this section (scitt_store_shared() is false).
+ *
+ * The sequencer lease. One process at a time holds it and is the only one
+ * that commits. Each takeover raises the writer epoch; a batch carries the
+ * epoch it was built under and its commit is refused (SCITT_ECONFLICT,
+ * nothing written) once another process took over, so a paused or cut-off
+ * former holder can never commit again. Lease times run on the database's
+ * clock, never the processes' clocks.
+ *
+ * The hand-off queue. Every process queues the statements it verified in
+ * the database (durably, one transaction per call) before it acknowledges
+ * them (201 or 202); the lease holder takes them in queue order, commits
+ * them, and the same commit removes their queue rows (batch.dequeue), so a
+ * statement is always in the queue or in the log, never in neither.
+ *
+ * Events. scitt_store_wait_event reports, without polling, that statements
+ * were queued (by any process) or that the log grew (any process's commit,
+ * this one's included). */
+bool scitt_store_shared(const scitt_store_t *st);
+
+typedef struct scitt_store_lease {
+    bool held;        /* this handle holds the lease now */
+    bool taken_over;  /* held, and this call took it (a new epoch: recover before committing) */
+    uint64_t epoch;   /* the writer epoch while held */
+    char holder[128]; /* the holder as recorded ("pid N on HOST"), when known */
+} scitt_store_lease_t;
+
+/* scitt_store_lease (the writer's thread, every lease_ms / 4 or so) takes
+ * the lease when nobody holds it, or when its holder let it expire (then
+ * the holder's database session is ended first, so its connection can
+ * never commit again), or renews it for lease_ms when this handle holds
+ * it. *out says what holds now. Errors: SCITT_EUNAVAIL (database
+ * unreachable: treat the lease as lost), SCITT_ENOTSUP. A handle that
+ * loses its writer connection loses the lease with it. */
+int scitt_store_lease(scitt_store_t *st, unsigned lease_ms, scitt_store_lease_t *out);
+/* scitt_store_lease_release gives the lease up at once (a clean stop), so
+ * another process takes over without waiting for it to expire. */
+int scitt_store_lease_release(scitt_store_t *st);
+
+/* One statement in the hand-off queue: what the lease holder needs to log
+ * it without verifying it again. */
+typedef struct scitt_store_queued {
+    uint8_t entry_hash[32];
+    scitt_span_t stored; /* the normalised statement (the entry's bytes) */
+    size_t num_keys;     /* its index keys (scitt_store_index_keys) */
+    uint64_t keys[SCITT_STORE_INDEX_FIELDS];
+    uint64_t seq; /* queue position, set by the store (increasing; take's cursor) */
+} scitt_store_queued_t;
+
+/* scitt_store_queue_put queues `n` statements durably in one transaction
+ * (writer's thread). A statement already queued (same entry hash) stays
+ * as it is (not an error); one already in the log is queued anyway (the
+ * lease holder finds it and dequeues it). Wakes SCITT_STORE_EVENT_QUEUED
+ * waiters in every process. */
+int scitt_store_queue_put(scitt_store_t *st, const scitt_store_queued_t *q, size_t n);
+/* scitt_store_queue_take reads up to `max` queued statements with seq >
+ * `after`, in seq order, without removing them (writer's thread; the
+ * commit removes them). Spans stay valid until the next queue_take or
+ * commit on `st`. */
+int scitt_store_queue_take(scitt_store_t *st, uint64_t after, scitt_store_queued_t *out, size_t max, size_t *out_num);
+/* scitt_store_queue_drop removes queue rows without a commit (writer's
+ * thread): statements found already logged, so no batch carries them. */
+int scitt_store_queue_drop(scitt_store_t *st, const uint8_t (*hashes)[32], size_t n);
+/* scitt_store_queue_has tells, in `rd`'s snapshot, which of `hashes` are
+ * queued (out[i]); with find_entries on the same handle it answers GET
+ * /entries/{id} on any process (queued: 204; logged: 200; else 404). */
+int scitt_store_queue_has(scitt_store_read_t *rd, const uint8_t (*hashes)[32], size_t n, bool *out);
+
+enum {
+    SCITT_STORE_EVENT_QUEUED = 1u, /* statements were queued */
+    SCITT_STORE_EVENT_GREW = 2u,   /* the log grew (*out_size: the largest log end announced) */
+    SCITT_STORE_EVENT_LOST = 4u,   /* the event connection was lost and made again: events in between
+                                    * may be lost, so check the store (queue and log end) afresh */
+};
+/* scitt_store_wait_event waits up to timeout_ms for events on its own
+ * connection (one thread only, any thread but the writer's). 0 with
+ * *out_events (0 on timeout, or after scitt_store_wake); SCITT_EUNAVAIL
+ * when the database cannot be reached (the next call reconnects and
+ * reports SCITT_STORE_EVENT_LOST). */
+int scitt_store_wait_event(scitt_store_t *st, unsigned timeout_ms, unsigned *out_events, uint64_t *out_size);
+/* scitt_store_wake makes a scitt_store_wait_event in progress (or the
+ * next one) return at once; any thread. */
+void scitt_store_wake(scitt_store_t *st);
 
 /* scitt_store_maintain (the writer's thread, before each batch and about
  * once a second while idle) does the engine's repair work: it mends an

@@ -99,6 +99,17 @@ struct scitt_store_ops {
     int (*query)(scitt_store_read_t *rd, const scitt_store_query_t *q, uint64_t *out, size_t max, size_t *out_num,
                  uint64_t *out_next);
     int (*index_stats)(scitt_store_read_t *rd, scitt_store_index_stats_t *out);
+
+    /* A shared store (store.h, "Several processes, one log"); all NULL on
+     * an engine that is not (the dispatcher answers SCITT_ENOTSUP). */
+    int (*lease)(scitt_store_t *st, unsigned lease_ms, scitt_store_lease_t *out);
+    int (*lease_release)(scitt_store_t *st);
+    int (*queue_put)(scitt_store_t *st, const scitt_store_queued_t *q, size_t n);
+    int (*queue_take)(scitt_store_t *st, uint64_t after, scitt_store_queued_t *out, size_t max, size_t *out_num);
+    int (*queue_drop)(scitt_store_t *st, const uint8_t (*hashes)[32], size_t n);
+    int (*queue_has)(scitt_store_read_t *rd, const uint8_t (*hashes)[32], size_t n, bool *out);
+    int (*wait_event)(scitt_store_t *st, unsigned timeout_ms, unsigned *out_events, uint64_t *out_size);
+    void (*wake)(scitt_store_t *st);
 };
 
 extern const scitt_store_ops_t scitt_store__lmdb_ops;

@@ -56,7 +56,8 @@ void scitt_store_close(scitt_store_t *st)
 static int check_batch(const scitt_store_batch_t *b)
 {
     if ((b->num_entries > 0 && (b->entries == NULL || b->entry_hashes == NULL)) ||
-        (b->num_tiles > 0 && b->tiles == NULL) || (b->num_index > 0 && b->index == NULL)) {
+        (b->num_tiles > 0 && b->tiles == NULL) || (b->num_index > 0 && b->index == NULL) ||
+        (b->num_dequeue > 0 && b->dequeue == NULL)) {
         return SCITT_EINVAL;
     }
     for (size_t i = 0; i < b->num_tiles; i++) {
@@ -70,6 +71,9 @@ static int check_batch(const scitt_store_batch_t *b)
 int scitt_store_commit(scitt_store_t *st, const scitt_store_batch_t *batch)
 {
     int rc = check_batch(batch);
+    if (rc == 0 && batch->num_dequeue > 0 && !scitt_store_shared(st)) {
+        rc = SCITT_ENOTSUP; /* only a shared store has a hand-off queue */
+    }
     return rc != 0 ? rc : st->ops->commit(st, batch);
 }
 
@@ -81,6 +85,60 @@ int scitt_store_meta_put(scitt_store_t *st, const char *key, scitt_span_t value)
 int scitt_store_writer_acquire(scitt_store_t *st, char *why, size_t cap)
 {
     return st->ops->writer_acquire(st, why, cap);
+}
+
+bool scitt_store_shared(const scitt_store_t *st)
+{
+    return st->ops->lease != NULL;
+}
+
+/* SHARED calls an engine's shared-store operation, or answers
+ * SCITT_ENOTSUP for an engine that has none. */
+#define SHARED(ops, op, ...) ((ops)->op != NULL ? (ops)->op(__VA_ARGS__) : SCITT_ENOTSUP)
+
+int scitt_store_lease(scitt_store_t *st, unsigned lease_ms, scitt_store_lease_t *out)
+{
+    *out = (scitt_store_lease_t){0};
+    return SHARED(st->ops, lease, st, lease_ms, out);
+}
+
+int scitt_store_lease_release(scitt_store_t *st)
+{
+    return SHARED(st->ops, lease_release, st);
+}
+
+int scitt_store_queue_put(scitt_store_t *st, const scitt_store_queued_t *q, size_t n)
+{
+    return n == 0 ? 0 : SHARED(st->ops, queue_put, st, q, n);
+}
+
+int scitt_store_queue_take(scitt_store_t *st, uint64_t after, scitt_store_queued_t *out, size_t max, size_t *out_num)
+{
+    *out_num = 0;
+    return SHARED(st->ops, queue_take, st, after, out, max, out_num);
+}
+
+int scitt_store_queue_drop(scitt_store_t *st, const uint8_t (*hashes)[32], size_t n)
+{
+    return n == 0 ? 0 : SHARED(st->ops, queue_drop, st, hashes, n);
+}
+
+int scitt_store_queue_has(scitt_store_read_t *rd, const uint8_t (*hashes)[32], size_t n, bool *out)
+{
+    return SHARED(rd->st->ops, queue_has, rd, hashes, n, out);
+}
+
+int scitt_store_wait_event(scitt_store_t *st, unsigned timeout_ms, unsigned *out_events, uint64_t *out_size)
+{
+    *out_events = 0;
+    return SHARED(st->ops, wait_event, st, timeout_ms, out_events, out_size);
+}
+
+void scitt_store_wake(scitt_store_t *st)
+{
+    if (st->ops->wake != NULL) {
+        st->ops->wake(st);
+    }
 }
 
 int scitt_store_maintain(scitt_store_t *st)

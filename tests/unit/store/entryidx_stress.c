@@ -169,7 +169,8 @@ int main(void)
         }
         scitt_store_head_t head = {.size = n + b, .time = 1, .receipt_sig = scitt_span("s", 1)};
         head.checkpoint = scitt_span("n", 1);
-        scitt_store_batch_t batch = {n, b, entries, (const uint8_t(*)[32])hashes, NULL, 0, &head, recs, 2 * b};
+        scitt_store_batch_t batch = {n, b,    entries, (const uint8_t(*)[32])hashes, NULL, 0, &head, recs, 2 * b,
+                                     0, NULL, 0};
         CHECK(scitt_store_commit(store, &batch) == 0);
         n += b;
         atomic_store(&committed, n);

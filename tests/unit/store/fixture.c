@@ -207,7 +207,7 @@ int fx_commit_batch(scitt_store_t *st, uint64_t first, size_t n, size_t entry_le
     memset(head.root, (int)(n & 0xff), 32);
     head.receipt_sig = scitt_span("sig", 3);
     head.checkpoint = scitt_span("note\n", 5);
-    scitt_store_batch_t b = {first, n, entries, (const uint8_t(*)[32])hashes, &t, 1, &head, NULL, 0};
+    scitt_store_batch_t b = {first, n, entries, (const uint8_t(*)[32])hashes, &t, 1, &head, NULL, 0, 0, NULL, 0};
     int rc = scitt_store_commit(st, &b);
     free(data);
     free(entries);

@@ -65,7 +65,7 @@ static int commit(scitt_store_t *st, uint64_t first, size_t n)
     }
     scitt_store_head_t head = {.size = first + n, .time = 1, .receipt_sig = scitt_span("s", 1)};
     head.checkpoint = scitt_span("n", 1);
-    scitt_store_batch_t b = {first, n, entries, (const uint8_t(*)[32])hashes, NULL, 0, &head, NULL, 0};
+    scitt_store_batch_t b = {first, n, entries, (const uint8_t(*)[32])hashes, NULL, 0, &head, NULL, 0, 0, NULL, 0};
     int rc = scitt_store_commit(st, &b);
     free(data);
     free(hashes);

@@ -384,7 +384,7 @@ Test(store_index, bounded_examination_resumes)
     }
     scitt_store_head_t head = {.size = N, .time = T0};
     head.checkpoint = scitt_span("note\n", 5);
-    scitt_store_batch_t b = {0, N, entries, (const uint8_t(*)[32])hashes, NULL, 0, &head, recs, 3 * N};
+    scitt_store_batch_t b = {0, N, entries, (const uint8_t(*)[32])hashes, NULL, 0, &head, recs, 3 * N, 0, NULL, 0};
     cr_assert_eq(scitt_store_commit(st, &b), 0);
     scitt_store_read_t *rd;
     cr_assert_eq(scitt_store_read_begin(st, &rd), 0);

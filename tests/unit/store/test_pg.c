@@ -91,7 +91,7 @@ Test(store_pg, duplicate_entry_hash_is_refused_whole)
     scitt_store_head_t head = {.size = 12, .time = 1700000100};
     head.receipt_sig = scitt_span("sig", 3);
     head.checkpoint = scitt_span("note\n", 5);
-    scitt_store_batch_t b = {10, 2, entries, (const uint8_t(*)[32])h, NULL, 0, &head, NULL, 0};
+    scitt_store_batch_t b = {10, 2, entries, (const uint8_t(*)[32])h, NULL, 0, &head, NULL, 0, 0, NULL, 0};
     cr_assert_eq(scitt_store_commit(st, &b), SCITT_EINVAL);
     fx_check_log(st, 10, 100);
     cr_assert_eq(fx_commit_batch(st, 10, 2, 100), 0, "the log end did not move");
@@ -115,7 +115,7 @@ Test(store_pg, tile_that_is_not_a_prefix_aborts_the_batch)
     scitt_store_head_t head = {.size = 11, .time = 1700000100};
     head.receipt_sig = scitt_span("sig", 3);
     head.checkpoint = scitt_span("note\n", 5);
-    scitt_store_batch_t b = {10, 1, &entry, (const uint8_t(*)[32])h, &t, 1, &head, NULL, 0};
+    scitt_store_batch_t b = {10, 1, &entry, (const uint8_t(*)[32])h, &t, 1, &head, NULL, 0, 0, NULL, 0};
     int rc = scitt_store_commit(st, &b);
     cr_assert(rc == SCITT_ECORRUPT, "got %s", scitt_err_name(rc));
     fx_check_log(st, 10, 100);

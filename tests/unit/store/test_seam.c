@@ -66,8 +66,8 @@ static int commit(uint64_t first, uint64_t end, scitt_store_head_t *head)
     if (head == NULL) {
         head = &h;
     }
-    scitt_store_batch_t b = {first, end - first, entries, (const uint8_t(*)[32])hashes[first], tiles, num_tiles,
-                             head,  NULL,        0};
+    scitt_store_batch_t b = {
+        first, end - first, entries, (const uint8_t(*)[32])hashes[first], tiles, num_tiles, head, NULL, 0, 0, NULL, 0};
     return scitt_store_commit(st, &b);
 }
 
