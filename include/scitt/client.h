@@ -121,8 +121,9 @@ struct scitt_client_req {
     const char *path;   /* absolute path; the URL prefix is prepended */
     const char *content_type;
     const char *accept;
-    const char *authorization; /* the Authorization value (never indexed by HPACK), or NULL */
-    scitt_span_t body;         /* sent as the request body when len > 0 */
+    /* The Authorization value (sent never indexed by HPACK), or NULL. */
+    const char *authorization;
+    scitt_span_t body;   /* sent as the request body when len > 0 */
     uint64_t timeout_ms; /* 0: the client's default */
     size_t max_body;     /* 0: the client's default */
     scitt_client_cb cb;

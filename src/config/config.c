@@ -177,12 +177,14 @@ int scitt_config_init(scitt_config_t *cfg)
 void scitt_config_cleanup(scitt_config_t *cfg)
 {
     char **strs[] = {&cfg->data_dir,    &cfg->listen_host, &cfg->origin,   &cfg->tls_cert, &cfg->tls_key,
-                     &cfg->issuer_keys, &cfg->trust_roots, &cfg->database, &cfg->keys_dir,
-                     &cfg->tokens,      &cfg->client_ca};
+                     &cfg->issuer_keys, &cfg->trust_roots, &cfg->database, &cfg->keys_dir};
     for (size_t i = 0; i < scitt_countof(strs); i++) {
         free(*strs[i]);
         *strs[i] = NULL;
     }
+    free(cfg->tokens);
+    free(cfg->client_ca);
+    cfg->tokens = cfg->client_ca = NULL;
 }
 
 static const opt_t *find_opt(const char *name, size_t len)

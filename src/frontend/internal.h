@@ -134,8 +134,9 @@ typedef struct scitt_h2_metrics {
     uint64_t responses_shed;    /* large responses answered 503 past --max-response-bytes */
     uint64_t stalled_closed;    /* connections closed to free queued output */
     uint64_t last_batches;      /* seq stats seen at the last sample */
-    uint64_t rate_limited[SCITT_RL_KINDS]; /* 429s of admit.c, by bucket */
-    uint64_t auth_refused[2];              /* 401/403 of admit.c: credential missing, invalid */
+    /* admit.c: 429s by bucket; 401/403 for a missing, an invalid credential. */
+    uint64_t rate_limited[SCITT_RL_KINDS];
+    uint64_t auth_refused[2];
     scitt_h2_hist_t e2e_seconds;
     scitt_h2_hist_t commit_seconds;
     scitt_h2_hist_t batch_size;

@@ -306,11 +306,13 @@ static void free_secret(char *s)
 
 static int run(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"url", required_argument, NULL, 'u'},         {"out", required_argument, NULL, 'o'},
-        {"transparent", required_argument, NULL, 't'}, {"concurrency", required_argument, NULL, 'c'},
-        {"max-wait", required_argument, NULL, 'w'},    {"token-file", required_argument, NULL, 'k'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"url", required_argument, NULL, 'u'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"transparent", required_argument, NULL, 't'},
+                                         {"concurrency", required_argument, NULL, 'c'},
+                                         {"max-wait", required_argument, NULL, 'w'},
+                                         {"token-file", required_argument, NULL, 'k'},
+                                         {NULL, 0, NULL, 0}};
     const char *url = NULL, *token_file = NULL;
     uint64_t concurrency = 16, max_wait = 300;
     job_t job = {0};

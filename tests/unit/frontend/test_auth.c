@@ -20,8 +20,7 @@ static void parse_fails(const char *text, const char *why)
 {
     scitt_auth_tokens_t *t = NULL;
     char err[128] = "";
-    cr_assert_eq(scitt_auth_tokens_parse(&t, text, strlen(text), err, sizeof(err)), SCITT_EINVAL, "accepted %s",
-                 text);
+    cr_assert_eq(scitt_auth_tokens_parse(&t, text, strlen(text), err, sizeof(err)), SCITT_EINVAL, "accepted %s", text);
     cr_assert(strstr(err, why) != NULL, "error \"%s\" lacks \"%s\"", err, why);
 }
 
