@@ -10,6 +10,7 @@
              with --post-rate 0
   client     `scitt register` under a small limit waits as Retry-After says
              and registers every statement
+  help       scittd --help lists the options
 
 Client addresses are loopback aliases (Linux routes all of 127/8 to lo).
 """
@@ -171,6 +172,9 @@ def case_client(root, iss):
 
 root = tempdir()
 try:
+    usage = subprocess.run([SCITTD, "--help"], capture_output=True, text=True).stdout
+    check(all(o in usage for o in ["--post-rate N", "--post-burst N", "--tokens FILE", "--client-ca FILE", "0 = off"]),
+          "scittd --help lists --post-rate (0 = off), --post-burst, --tokens and --client-ca")
     iss = Issuer(root)
     case_flood(root, iss)
     case_polls(root, iss)
