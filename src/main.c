@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "scitt/auth.h"
 #include "scitt/check.h"
 #include "scitt/config.h"
 #include "scitt/frontend.h"
@@ -229,6 +230,7 @@ int main(int argc, char **argv)
     scitt_policy_t *policy = NULL;
     scitt_log_reader_t *reader = NULL;
     scitt_tls_ctx_t *tls = NULL;
+    scitt_auth_tokens_t *tokens = NULL;
     app_t app = {0};
     uv_loop_t loop;
 
@@ -270,6 +272,22 @@ int main(int argc, char **argv)
         rc = scitt_tls_ctx_new(&tls, cfg.tls_cert, cfg.tls_key, &why);
         if (rc != 0) {
             fprintf(stderr, "scittd: TLS: %s\n", why != NULL ? why : scitt_strerror(rc));
+            goto out;
+        }
+    }
+
+    if (tls != NULL && cfg.client_ca != NULL) {
+        why = NULL;
+        rc = scitt_tls_ctx_client_ca(tls, cfg.client_ca, &why);
+        if (rc != 0) {
+            fprintf(stderr, "scittd: TLS: %s\n", why != NULL ? why : scitt_strerror(rc));
+            goto out;
+        }
+    }
+    if (cfg.tokens != NULL) {
+        rc = scitt_auth_tokens_load(&tokens, cfg.tokens, err, sizeof(err));
+        if (rc != 0) {
+            fprintf(stderr, "scittd: --tokens %s: %s\n", cfg.tokens, err);
             goto out;
         }
     }
@@ -333,6 +351,10 @@ int main(int argc, char **argv)
         .idle_timeout_ms = cfg.idle_timeout_ms,
         .request_timeout_ms = cfg.request_timeout_ms,
         .log_level = cfg.log_level,
+        .post_rate = (uint32_t)cfg.post_rate,
+        .post_burst = (uint32_t)cfg.post_burst,
+        .tokens = tokens,
+        .client_ca = cfg.client_ca != NULL,
     };
     why = NULL;
     rc = scitt_frontend_new(&app.fe, &loop, &fcfg, &why);
@@ -368,6 +390,7 @@ out:
     scitt_seq_free(app.seq);
     scitt_log_free(reader);
     scitt_tls_ctx_free(tls);
+    scitt_auth_tokens_free(tokens);
     scitt_policy_free(policy);
     if (have_keys) {
         scitt_seq_keys_cleanup(&keys);

@@ -121,6 +121,8 @@ struct scitt_client_req {
     const char *path;   /* absolute path; the URL prefix is prepended */
     const char *content_type;
     const char *accept;
+    /* The Authorization value (sent never indexed by HPACK), or NULL. */
+    const char *authorization;
     scitt_span_t body;   /* sent as the request body when len > 0 */
     uint64_t timeout_ms; /* 0: the client's default */
     size_t max_body;     /* 0: the client's default */

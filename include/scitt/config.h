@@ -58,6 +58,10 @@ typedef struct scitt_config {
     char *database;              /* --database URI: a PostgreSQL store instead of LMDB in --data */
     unsigned database_wait_s;    /* --database-wait, default 30 (0: try once) */
     char *keys_dir;              /* --keys DIR: the service keys, default the --data folder */
+    size_t post_rate;            /* --post-rate, default 100 per second per address, 0 = off */
+    size_t post_burst;           /* --post-burst, default 1000 */
+    char *tokens;                /* --tokens FILE: SHA-256 hashes of bearer tokens that may register */
+    char *client_ca;             /* --client-ca FILE: client certificates that may register (TLS) */
 } scitt_config_t;
 
 /* scitt_config_init fills `cfg` with the defaults (strings allocated).

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "scitt/auth.h"
 #include "scitt/log.h"
 #include "scitt/seq.h"
 #include "scitt/store.h"
@@ -53,6 +54,16 @@ typedef struct scitt_frontend_config {
     uint64_t idle_timeout_ms;
     uint64_t request_timeout_ms;
     int log_level; /* SCITT_LOG_* from scitt/config.h */
+    /* Issue 19. Requests without credentials from one address (IPv4, IPv6
+     * /64): POST /entries and polls of pending entries, each at most
+     * `post_rate` per second after a burst of `post_burst` (0: no limit). */
+    uint32_t post_rate;
+    uint32_t post_burst;
+    /* With either set, POST /entries needs a credential: a bearer token of
+     * `tokens`, or a client certificate verified by `tls` (client_ca: set
+     * with scitt_tls_ctx_client_ca). */
+    const scitt_auth_tokens_t *tokens;
+    bool client_ca;
     /* Allocator of the per-connection state; NULL means the default. Tests
      * pass a failing one to show that a connection whose setup fails is
      * closed and the listener goes on accepting. */

@@ -32,6 +32,24 @@ typedef struct scitt_tls scitt_tls_t;
 int scitt_tls_ctx_new(scitt_tls_ctx_t **out, const char *cert_file, const char *key_file, const char **out_err_desc);
 void scitt_tls_ctx_free(scitt_tls_ctx_t *ctx);
 
+/* scitt_tls_ctx_client_ca makes the server ask every client for a
+ * certificate (issue 19, --client-ca) without requiring one: a client
+ * without one, or with one that does not chain to a certificate of the PEM
+ * bundle `ca_file`, still completes the handshake (reads stay public), and
+ * scitt_tls_peer tells the front end which it was. SCITT_EBADKEY with a
+ * reason when the file holds no readable certificate. */
+int scitt_tls_ctx_client_ca(scitt_tls_ctx_t *ctx, const char *ca_file, const char **out_err_desc);
+
+/* What a connection's client proved with its certificate. */
+enum { SCITT_TLS_PEER_NONE, SCITT_TLS_PEER_TRUSTED, SCITT_TLS_PEER_UNTRUSTED };
+
+/* scitt_tls_peer returns SCITT_TLS_PEER_TRUSTED when the client presented
+ * a certificate that verified against --client-ca (chain, validity dates,
+ * client purpose), SCITT_TLS_PEER_UNTRUSTED when it presented one that did
+ * not, and SCITT_TLS_PEER_NONE otherwise (no certificate, no --client-ca,
+ * handshake not done). */
+int scitt_tls_peer(const scitt_tls_t *t);
+
 /* scitt_tls_new starts the server side of one connection. */
 int scitt_tls_new(scitt_tls_t **out, scitt_tls_ctx_t *ctx);
 void scitt_tls_free(scitt_tls_t *t);

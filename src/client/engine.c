@@ -320,7 +320,7 @@ int scitt_client_submit(scitt_client_t *c, scitt_client_req_t *req)
         return SCITT_EINVAL;
     }
     snprintf(clen, sizeof(clen), "%zu", req->body.len);
-    nghttp2_nv nva[8] = {NV(":method", req->method), NV(":scheme", "http"), NV(":authority", c->url.authority),
+    nghttp2_nv nva[9] = {NV(":method", req->method), NV(":scheme", "http"), NV(":authority", c->url.authority),
                          NV(":path", path), NV("user-agent", c->cfg.user_agent)};
     size_t nnv = 5;
     if (req->content_type != NULL) {
@@ -331,6 +331,11 @@ int scitt_client_submit(scitt_client_t *c, scitt_client_req_t *req)
     }
     if (req->body.len > 0) {
         nva[nnv++] = (nghttp2_nv)NV("content-length", clen);
+    }
+    if (req->authorization != NULL) {
+        /* A secret: kept out of the HPACK tables (RFC 7541 section 7.1.3). */
+        nva[nnv] = (nghttp2_nv)NV("authorization", req->authorization);
+        nva[nnv++].flags = NGHTTP2_NV_FLAG_NO_INDEX;
     }
 
     scitt_buf_cleanup(&req->resp);

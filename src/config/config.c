@@ -103,6 +103,17 @@ static const opt_t opts[] = {
      "close a connection that makes no progress for this long, zero-window stalls included (default 60000)"},
     {"request-timeout-ms", OPT_U64, F(request_timeout_ms), "MS",
      "a request's headers and body must arrive within this (slow clients; default 30000)"},
+    {"post-rate", OPT_BYTES, F(post_rate), "N",
+     "registrations (POST /entries) per second from one client address (IPv4, or IPv6 /64) without "
+     "credentials, and as many polls of pending entries; past it 429 + Retry-After (default 100; 0 = off)"},
+    {"post-burst", OPT_SIZE, F(post_burst), "N",
+     "how many of those one address may send at once before --post-rate applies (default 1000)"},
+    {"tokens", OPT_STR, F(tokens), "FILE",
+     "POST /entries needs `Authorization: Bearer TOKEN` with SHA-256(TOKEN) one of FILE's lines (64 hex "
+     "digits); read at start. Reads stay public; authenticated clients are not rate-limited"},
+    {"client-ca", OPT_STR, F(client_ca), "FILE",
+     "with TLS, POST /entries needs a client certificate chaining to FILE's PEM certificates (asked for, not "
+     "required, so reads need none); with --tokens either credential suffices"},
     {"log-level", OPT_LOG, F(log_level), "LEVEL", "error, warn, info (default) or debug"},
 };
 
@@ -158,6 +169,8 @@ int scitt_config_init(scitt_config_t *cfg)
     cfg->idle_timeout_ms = 60000;
     cfg->request_timeout_ms = 30000;
     cfg->log_level = SCITT_LOG_INFO;
+    cfg->post_rate = 100;
+    cfg->post_burst = 1000;
     return 0;
 }
 
@@ -169,6 +182,9 @@ void scitt_config_cleanup(scitt_config_t *cfg)
         free(*strs[i]);
         *strs[i] = NULL;
     }
+    free(cfg->tokens);
+    free(cfg->client_ca);
+    cfg->tokens = cfg->client_ca = NULL;
 }
 
 static const opt_t *find_opt(const char *name, size_t len)
@@ -480,6 +496,14 @@ int scitt_config_parse_args(scitt_config_t *cfg, int argc, char **argv, char *er
     }
     if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
         fail(err, err_cap, "--tls-cert and --tls-key go together");
+        return SCITT_EINVAL;
+    }
+    if (cfg->client_ca != NULL && cfg->tls_cert == NULL) {
+        fail(err, err_cap, "--client-ca needs TLS (--tls-cert and --tls-key)");
+        return SCITT_EINVAL;
+    }
+    if (cfg->post_rate > 1000000 || cfg->post_burst > 1000000) {
+        fail(err, err_cap, "--post-rate and --post-burst take at most 1000000");
         return SCITT_EINVAL;
     }
     return 0;

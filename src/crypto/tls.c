@@ -99,6 +99,49 @@ fail:
     return SCITT_EBADKEY;
 }
 
+/* keep_going lets the handshake finish whatever the client's certificate:
+ * the verdict stays in the session (SSL_get_verify_result) and the front
+ * end decides per request, so a client without credentials can still read. */
+static int keep_going(int preverify_ok, X509_STORE_CTX *store)
+{
+    (void)preverify_ok;
+    (void)store;
+    return 1;
+}
+
+int scitt_tls_ctx_client_ca(scitt_tls_ctx_t *c, const char *ca_file, const char **out_err_desc)
+{
+    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(ca_file);
+    if (names == NULL || SSL_CTX_load_verify_locations(c->ctx, ca_file, NULL) != 1) {
+        if (names != NULL) {
+            sk_X509_NAME_pop_free(names, X509_NAME_free);
+        }
+        ERR_clear_error();
+        *out_err_desc = "cannot read the --client-ca PEM certificates";
+        return SCITT_EBADKEY;
+    }
+    SSL_CTX_set_client_CA_list(c->ctx, names); /* takes `names` */
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, keep_going);
+    /* Resumed sessions keep the verdict; OpenSSL refuses to resume a
+     * verified session without a context id. */
+    static const unsigned char sid[] = "scittd";
+    SSL_CTX_set_session_id_context(c->ctx, sid, sizeof(sid) - 1);
+    return 0;
+}
+
+int scitt_tls_peer(const scitt_tls_t *t)
+{
+    if (!SSL_is_init_finished(t->ssl)) {
+        return SCITT_TLS_PEER_NONE;
+    }
+    X509 *cert = SSL_get_peer_certificate(t->ssl);
+    if (cert == NULL) {
+        return SCITT_TLS_PEER_NONE;
+    }
+    X509_free(cert);
+    return SSL_get_verify_result(t->ssl) == X509_V_OK ? SCITT_TLS_PEER_TRUSTED : SCITT_TLS_PEER_UNTRUSTED;
+}
+
 void scitt_tls_ctx_free(scitt_tls_ctx_t *c)
 {
     if (c == NULL) {

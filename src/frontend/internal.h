@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "ratelimit.h"
 #include "scitt/config.h"
 #include "scitt/frontend.h"
 
@@ -133,6 +134,9 @@ typedef struct scitt_h2_metrics {
     uint64_t responses_shed;    /* large responses answered 503 past --max-response-bytes */
     uint64_t stalled_closed;    /* connections closed to free queued output */
     uint64_t last_batches;      /* seq stats seen at the last sample */
+    /* admit.c: 429s by bucket; 401/403 for a missing, an invalid credential. */
+    uint64_t rate_limited[SCITT_RL_KINDS];
+    uint64_t auth_refused[2];
     scitt_h2_hist_t e2e_seconds;
     scitt_h2_hist_t commit_seconds;
     scitt_h2_hist_t batch_size;
@@ -193,6 +197,7 @@ struct scitt_frontend {
     scitt_h2_peer_t **peers; /* buckets of chained entries */
     size_t peer_mask, num_peers;
     uint64_t peer_seed;
+    scitt_rl_t *rl; /* per-address request rates (admit.c); NULL: --post-rate 0 */
 };
 
 struct scitt_h2_conn {
@@ -251,6 +256,8 @@ struct scitt_h2_stream {
     size_t resp_off;     /* bytes of resp already written into DATA frames */
     scitt_h2_reg_t *reg; /* waiting registration, or NULL */
     scitt_h2_job_t *job; /* offloaded GET, or NULL */
+    int bearer;          /* SCITT_AUTH_* of its Authorization header (with --tokens) */
+    bool admitted;       /* POST /entries passed admit.c (credentials, rate) */
 };
 
 /* A reg's stage, between the verify thread and the loop (register.c). */
@@ -391,6 +398,15 @@ bool scitt_h2__accepts(const scitt_h2_stream_t *s, const char *media_type);
  * SCITT_EUNAVAIL (the store cannot be reached now) is 503 with Retry-After,
  * counted in scittd_unavailable_reads_total. */
 void scitt_h2__respond_stored_error(scitt_h2_stream_t *s, int rc);
+
+/* -- admit.c -- */
+/* scitt_h2__admit_post checks the credentials and the rate of a POST
+ * /entries once (later calls return true): false when it answered 401, 403
+ * or 429. scitt_h2__admit_pending takes a token for a poll that would
+ * answer 204: false when it answered 429 instead. */
+bool scitt_h2__admit_post(scitt_h2_stream_t *s);
+bool scitt_h2__admit_pending(scitt_h2_stream_t *s);
+int scitt_h2__admit_metrics(const scitt_frontend_t *fe, scitt_buf_t *b);
 
 /* -- register.c -- */
 void scitt_h2__register(scitt_h2_stream_t *s);

@@ -251,6 +251,9 @@ static void answer_entry(scitt_h2_stream_t *s, bool statement, int rc, scitt_buf
     }
     scitt_buf_cleanup(out);
     if (rc == ENTRY_PENDING) {
+        if (!scitt_h2__admit_pending(s)) {
+            return; /* 429: polled too often */
+        }
         scitt_h2_hdr_t h[] = {{"retry-after", "1"}, {"cache-control", "no-store"}};
         scitt_h2__respond(s, 204, NULL, NULL, h, 2);
     } else if (rc == SCITT_ENOTFOUND) {
@@ -536,6 +539,9 @@ bool scitt_h2__route_early(scitt_h2_stream_t *s)
             return true;
         }
         return false;
+    }
+    if (!scitt_h2__admit_post(s)) {
+        return true; /* 401, 403 or 429 */
     }
     if (!is_cose_type(s->content_type)) {
         fe->metrics.registrations[SCITT_H2_REG_MEDIA]++;

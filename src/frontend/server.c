@@ -277,6 +277,12 @@ int scitt_frontend_new(scitt_frontend_t **out, uv_loop_t *loop, const scitt_fron
     if (rc == 0) {
         rc = use_reader(fe, &why);
     }
+    if (rc == 0 && fe->cfg.post_rate > 0) {
+        uint64_t seed = 0;
+        uv_random(NULL, NULL, &seed, sizeof(seed), 0, NULL);
+        rc = scitt_rl_new(&fe->rl, fe->cfg.post_rate, fe->cfg.post_burst, SCITT_RL_SLOTS, seed);
+        why = rc == SCITT_EINVAL ? "--post-rate and --post-burst take 1..1000000" : "out of memory";
+    }
     if (rc == 0 && uv_mutex_init(&fe->q_mutex) != 0) {
         rc = SCITT_ENOMEM;
         why = "cannot create a mutex";
@@ -287,6 +293,7 @@ int scitt_frontend_new(scitt_frontend_t **out, uv_loop_t *loop, const scitt_fron
         why = "cannot create a mutex";
     }
     if (rc != 0) {
+        scitt_rl_free(fe->rl);
         scitt_log_free(fe->own_log);
         *out_err_desc = why;
         nghttp2_session_callbacks_del(fe->callbacks);
@@ -423,6 +430,7 @@ void scitt_frontend_free(scitt_frontend_t *fe)
     }
     scitt_h2__stream_spares_free(fe);
     scitt_h2__peers_free(fe);
+    scitt_rl_free(fe->rl);
     nghttp2_session_callbacks_del(fe->callbacks);
     nghttp2_option_del(fe->options);
     uv_mutex_destroy(&fe->q_mutex);

@@ -151,6 +151,9 @@ int scitt_h2__stream_header(scitt_h2_stream_t *s, const uint8_t *name, size_t na
         copy_field(s->content_type, sizeof(s->content_type), value, value_len);
     } else if (name_is(name, name_len, "accept")) {
         copy_field(s->accept, sizeof(s->accept), value, value_len);
+    } else if (name_is(name, name_len, "authorization") && c->fe->cfg.tokens != NULL) {
+        /* Judged here and never kept: no secret outlives its header field. */
+        s->bearer = scitt_auth_bearer(c->fe->cfg.tokens, (const char *)value, value_len);
     } else if (name_is(name, name_len, "content-length")) {
         uint64_t n;
         if (scitt_parse_u64((const char *)value, value_len, &n) == 0 && n <= INT64_MAX) {

@@ -392,17 +392,23 @@ class H2:
     """A minimal blocking HTTP/2 client on python3-h2 for many concurrent
     requests on one connection, and raw frame access for abuse tests."""
 
-    def __init__(self, port, settings=None, tls=False, rcvbuf=None):
+    def __init__(self, port, settings=None, tls=False, rcvbuf=None, src=None, cert=None):
+        """`src`: the loopback address to connect from (127/8 all reaches
+        lo); `cert`: a (certificate, key) PEM file pair for TLS."""
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf:  # before connecting, so the advertised TCP window stays small
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(30)
+        if src:
+            self.sock.bind((src, 0))
         self.sock.connect(("127.0.0.1", port))
         if tls:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
             ctx.set_alpn_protocols(["h2"])
+            if cert:
+                ctx.load_cert_chain(*cert)
             self.sock = ctx.wrap_socket(self.sock)
         self.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True,
                                                                          header_encoding="utf-8"))

@@ -21,7 +21,8 @@
 #include "scitt/receipt.h"
 
 static const char help[] = "usage: scitt register --url URL [--out RECEIPT] [--transparent OUT]\n"
-                           "                      [--concurrency N] [--max-wait S] STATEMENT...\n\n"
+                           "                      [--concurrency N] [--max-wait S] [--token-file FILE]\n"
+                           "                      STATEMENT...\n\n"
                            "Registers each signed statement with the service at URL (SCRAPI-11) over one\n"
                            "HTTP/2 connection, N statements at a time (default 16). Follows 202 by polling\n"
                            "the receipt as Retry-After says; retries 503 and 429 after Retry-After or with\n"
@@ -32,7 +33,10 @@ static const char help[] = "usage: scitt register --url URL [--out RECEIPT] [--t
                            "  --transparent PATH  write the transparent statement (receipt under 394)\n"
                            "                      With several statements both name folders, and files\n"
                            "                      are named <statement file>.receipt / .transparent.cose.\n"
-                           "  --max-wait S        give up on a statement after S seconds (default 300)\n\n"
+                           "  --max-wait S        give up on a statement after S seconds (default 300)\n"
+                           "  --token-file FILE   send `Authorization: Bearer TOKEN`, TOKEN being FILE's\n"
+                           "                      first line, for a service that wants a token (scittd\n"
+                           "                      --tokens); 429 (rate limited) waits as Retry-After says\n\n"
                            "Exit status 0 when every statement got a receipt.\n";
 
 #define MAX_ATTEMPTS 8
@@ -61,6 +65,7 @@ struct job {
     size_t in_flight;
     const char *out, *transparent;
     bool many;
+    char *authorization; /* "Bearer TOKEN" from --token-file, or NULL */
 };
 
 /* backoff_ms is 0.5 s doubling to at most 30 s, with up to 50% jitter so
@@ -171,6 +176,10 @@ static void handle(job_t *job, item_t *it)
     int status = req->status;
     if (req->rc != 0) {
         retry(job, it, -1, scitt_strerror(req->rc));
+    } else if (status == 429 && req->retry_after >= 0) {
+        /* Rate-limited: the service says when to come back, which is no
+         * failed attempt (--max-wait still bounds the wait). */
+        schedule(it, server_delay_ms(req->retry_after, 1000));
     } else if (status == 503 || status == 429) {
         retry(job, it, req->retry_after, status == 503 ? "service unavailable (503)" : "too many requests (429)");
     } else if (it->state == ST_POST && status == 201) {
@@ -242,18 +251,69 @@ static int submit(scitt_client_t *c, item_t *it)
         it->req.content_type = "application/cose";
     }
     it->req.accept = "application/cose";
+    it->req.authorization = it->job->authorization;
     it->req.cb = on_response;
     it->req.data = it;
     return scitt_client_submit(c, &it->req);
 }
 
+/* bearer_header reads the token in the first line of `path` (surrounding
+ * spaces and the line end dropped) and returns "Bearer TOKEN" (malloc'd),
+ * or NULL after saying why. The token is never printed. */
+static char *bearer_header(const char *path)
+{
+    scitt_buf_t b;
+    scitt_buf_init(&b, NULL, 64 * 1024);
+    if (cli_read_file(path, &b) != 0) {
+        return NULL;
+    }
+    const char *p = (const char *)b.base, *end = p + b.len;
+    const char *nl = p != NULL ? memchr(p, '\n', b.len) : NULL;
+    end = nl != NULL ? nl : end;
+    while (p < end && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r')) {
+        end--;
+    }
+    bool ok = p < end;
+    for (const char *q = p; ok && q < end; q++) {
+        ok = *q > ' ' && *q < 0x7f;
+    }
+    char *h = NULL;
+    if (!ok) {
+        cli_err("--token-file %s: the first line must hold the token (printable, no spaces)", path);
+    } else {
+        h = scitt_xmalloc(7 + (size_t)(end - p) + 1);
+        memcpy(h, "Bearer ", 7);
+        memcpy(h + 7, p, (size_t)(end - p));
+        h[7 + (end - p)] = '\0';
+    }
+    if (b.base != NULL) {
+        scitt_cleanse(b.base, b.len);
+    }
+    scitt_buf_cleanup(&b);
+    return h;
+}
+
+static void free_secret(char *s)
+{
+    if (s != NULL) {
+        scitt_cleanse(s, strlen(s));
+        free(s);
+    }
+}
+
 static int run(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"url", required_argument, NULL, 'u'},         {"out", required_argument, NULL, 'o'},
-        {"transparent", required_argument, NULL, 't'}, {"concurrency", required_argument, NULL, 'c'},
-        {"max-wait", required_argument, NULL, 'w'},    {NULL, 0, NULL, 0}};
-    const char *url = NULL;
+    static const struct option opts[] = {{"url", required_argument, NULL, 'u'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"transparent", required_argument, NULL, 't'},
+                                         {"concurrency", required_argument, NULL, 'c'},
+                                         {"max-wait", required_argument, NULL, 'w'},
+                                         {"token-file", required_argument, NULL, 'k'},
+                                         {NULL, 0, NULL, 0}};
+    const char *url = NULL, *token_file = NULL;
     uint64_t concurrency = 16, max_wait = 300;
     job_t job = {0};
     int ch;
@@ -277,6 +337,9 @@ static int run(int argc, char **argv)
             if (scitt_parse_u64(optarg, strlen(optarg), &max_wait) != 0 || max_wait == 0) {
                 return cli_usage("register", "--max-wait wants seconds");
             }
+            break;
+        case 'k':
+            token_file = optarg;
             break;
         default:
             return cli_usage("register", "unknown option");
@@ -307,9 +370,13 @@ static int run(int argc, char **argv)
         scitt_buf_init(&job.items[i].stmt, NULL, 0);
     }
 
-    scitt_client_t *c = cli_connect(url);
+    scitt_client_t *c = NULL;
+    if (token_file == NULL || (job.authorization = bearer_header(token_file)) != NULL) {
+        c = cli_connect(url);
+    }
     if (c == NULL) {
         free(job.items);
+        free_secret(job.authorization);
         return CLI_FAIL;
     }
     size_t next_scan = 0;
@@ -360,6 +427,7 @@ static int run(int argc, char **argv)
     }
     scitt_client_free(c);
     free(job.items);
+    free_secret(job.authorization);
     if (job.failed > 0 || job.done < job.num) {
         cli_err("%zu of %zu statements registered", job.done, job.num);
         return CLI_FAIL;
