@@ -317,6 +317,9 @@ static int check_framing(scitt_h1_t *h, const http_parser *p)
     if (h->te_fields > 1 || (h->te_fields > 0 && p->http_minor == 0)) {
         return refuse_with(h, 400, "Transfer-Encoding repeated, or in an HTTP/1.0 request");
     }
+    if (h->te_other && !(p->flags & F_CHUNKED)) {
+        return refuse_with(h, 400, "chunked is not the final transfer coding");
+    }
     if (h->te_other) {
         return refuse_with(h, 501, "the only transfer coding served is chunked");
     }
