@@ -30,8 +30,8 @@ static void heads_ok(scitt_h2_conn_t *c)
 {
     for (scitt_h2_link_t *l = c->streams.next; l != &c->streams; l = l->next) {
         const scitt_buf_t *h = &scitt_container_of(l, scitt_h2_stream_t, node)->head;
-        if (h->len > 0 && (h->len < 13 || memcmp(h->base, "HTTP/1.1 ", 9) != 0 ||
-                           memcmp(h->base + h->len - 4, "\r\n\r\n", 4) != 0)) {
+        if (h->len > 0 &&
+            (h->len < 13 || memcmp(h->base, "HTTP/1.1 ", 9) != 0 || memcmp(h->base + h->len - 4, "\r\n\r\n", 4) != 0)) {
             abort();
         }
     }

@@ -49,25 +49,25 @@ struct scitt_h1 {
     http_parser parser;
     scitt_h2_stream_t *cur; /* the request being read, or NULL */
     int32_t next_id;
-    size_t queued;  /* streams read and not yet written out */
-    bool stop;      /* read no new request; close after the last answer */
-    bool finished;  /* a response with Connection: close went out */
-    uint8_t gate;   /* GATE_* */
-    bool gate_cr;   /* the last byte was a CR */
+    size_t queued; /* streams read and not yet written out */
+    bool stop;     /* read no new request; close after the last answer */
+    bool finished; /* a response with Connection: close went out */
+    uint8_t gate;  /* GATE_* */
+    bool gate_cr;  /* the last byte was a CR */
     size_t line_len;
     /* The request being read. */
     bool target_done;
     bool headers_done;
     bool in_value;
     char name[H1_NAME_MAX];
-    size_t name_len; /* the whole name's, even when longer than `name` */
-    scitt_buf_t text;  /* the request target, then each field value */
-    size_t raw_bytes;  /* of the header section so far */
+    size_t name_len;  /* the whole name's, even when longer than `name` */
+    scitt_buf_t text; /* the request target, then each field value */
+    size_t raw_bytes; /* of the header section so far */
     unsigned hosts, te_fields;
     bool te_other; /* a transfer coding other than chunked */
     bool expect_continue;
-    int bad_status; /* the request is refused with this status ... */
-    const char *bad; /* ... and this detail */
+    int bad_status;   /* the request is refused with this status ... */
+    const char *bad;  /* ... and this detail */
     scitt_buf_t held; /* input read past the pipelining bound */
 };
 
@@ -183,7 +183,8 @@ static int finish_target(scitt_h1_t *h)
     }
     struct http_parser_url u;
     http_parser_url_init(&u);
-    if (len == 0 || len > UINT16_MAX || http_parser_parse_url(t, len, 0, &u) != 0 || !(u.field_set & (1 << UF_SCHEMA))) {
+    if (len == 0 || len > UINT16_MAX || http_parser_parse_url(t, len, 0, &u) != 0 ||
+        !(u.field_set & (1 << UF_SCHEMA))) {
         return refuse_with(h, 400, "the request target is neither a path nor an absolute URL");
     }
     char path[sizeof(h->cur->path) + 1];

@@ -133,12 +133,12 @@ typedef struct scitt_h2_metrics {
     uint64_t connections_total, connections_refused;
     /* Connections closed at once because setting them up failed. */
     uint64_t connections_failed;
-    uint64_t damaged_reads;     /* statements served 500 for not matching their entry hash */
-    uint64_t unavailable_reads; /* reads answered 503 because the store could not be reached */
-    uint64_t responses_shed;    /* large responses answered 503 past --max-response-bytes */
-    uint64_t stalled_closed;    /* connections closed to free queued output */
+    uint64_t damaged_reads;             /* statements served 500 for not matching their entry hash */
+    uint64_t unavailable_reads;         /* reads answered 503 because the store could not be reached */
+    uint64_t responses_shed;            /* large responses answered 503 past --max-response-bytes */
+    uint64_t stalled_closed;            /* connections closed to free queued output */
     uint64_t requests[SCITT_PROTO_NUM]; /* requests begun, by protocol (h2, HTTP/1.1) */
-    uint64_t last_batches;      /* seq stats seen at the last sample */
+    uint64_t last_batches;              /* seq stats seen at the last sample */
     scitt_h2_hist_t e2e_seconds;
     scitt_h2_hist_t commit_seconds;
     scitt_h2_hist_t batch_size;
