@@ -206,7 +206,7 @@ try:
               last[1].get("connection") == "close" and closed)
         check(ok, "%s: %s, closed=%s" % (name, data[:40], closed))
     check(srv.alive(), "server up after the corpus")
-    srv.stop()
+    check(srv.stop() == 0, "exit 0 after the corpus")
 
     # -- slow clients ------------------------------------------------------------
     srv = Server(root, args=["--issuer-keys", iss.keys_dir, "--request-timeout-ms", "1500"]).start()
