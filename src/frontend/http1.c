@@ -356,7 +356,7 @@ static int on_headers_complete(http_parser *p)
      * may be told to go on, or the interim answer would jump the queue. */
     if (h->expect_continue && has_body && !s->responded && p->http_minor >= 1 && c->streams.next == &s->node) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        if (scitt_h2__conn_put(c, (const uint8_t *)cont, sizeof(cont) - 1) != 0) {
+        if (scitt_h2__conn_put(c, (const uint8_t *)cont, sizeof(cont) - 1, false) != 0) {
             return refuse_with(h, 503, "out of memory");
         }
     }
@@ -546,7 +546,7 @@ void scitt_h1__produce(scitt_h2_conn_t *c)
                 break; /* the oldest request is not answered yet */
             }
             if (!s->head_sent) {
-                if (s->head.len == 0 || scitt_h2__conn_put(c, s->head.base, s->head.len) != 0) {
+                if (s->head.len == 0 || scitt_h2__conn_put(c, s->head.base, s->head.len, false) != 0) {
                     scitt_h2__conn_close(c);
                     return;
                 }
@@ -555,7 +555,7 @@ void scitt_h1__produce(scitt_h2_conn_t *c)
             while (s->resp_off < s->resp.len && !c->closing && c->write_pending < SCITT_H2_WRITE_SOFT) {
                 size_t n = s->resp.len - s->resp_off;
                 n = n < SCITT_H2_WRITE_CHUNK ? n : SCITT_H2_WRITE_CHUNK;
-                if (scitt_h2__conn_put(c, scitt_h2__stream_take_data(s, n), n) != 0) {
+                if (scitt_h2__conn_put(c, scitt_h2__stream_take_data(s, n), n, true) != 0) {
                     scitt_h2__conn_close(c);
                     return;
                 }

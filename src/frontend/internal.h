@@ -341,10 +341,11 @@ bool scitt_h2__shed_stalled(scitt_frontend_t *fe, size_t want);
 /* scitt_h2__conn_sweep applies the idle and slow-client timeouts. */
 void scitt_h2__conn_sweep(scitt_h2_conn_t *c, uint64_t now);
 int scitt_h2__session_callbacks(nghttp2_session_callbacks **out);
-/* scitt_h2__conn_put adds `len` bytes of plaintext to the next write: large
- * ones in place when cleartext (they must stay valid until the stream that
- * owns them is freed, see scitt_h2__conn_keep_body), else copied. */
-int scitt_h2__conn_put(scitt_h2_conn_t *c, const uint8_t *data, size_t len);
+/* scitt_h2__conn_put adds `len` bytes of plaintext to the next write,
+ * copied, or for a large slice of a stream's response body (`body`) in
+ * place when cleartext (scitt_h2__conn_keep_body keeps the body while the
+ * write points into it). */
+int scitt_h2__conn_put(scitt_h2_conn_t *c, const uint8_t *data, size_t len, bool body);
 /* scitt_h2__conn_close_after_write closes once the queued output is written. */
 void scitt_h2__conn_close_after_write(scitt_h2_conn_t *c);
 

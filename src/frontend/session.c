@@ -511,7 +511,7 @@ static int emit(scitt_h2_conn_t *c)
     return 0;
 }
 
-int scitt_h2__conn_put(scitt_h2_conn_t *c, const uint8_t *data, size_t len)
+int scitt_h2__conn_put(scitt_h2_conn_t *c, const uint8_t *data, size_t len, bool body)
 {
     if (c->out_total > 0 && (c->out_total + len > SCITT_H2_WRITE_CHUNK || c->num_segs + 2 >= SCITT_H2_MAX_SEGS)) {
         int rc = emit(c);
@@ -519,7 +519,7 @@ int scitt_h2__conn_put(scitt_h2_conn_t *c, const uint8_t *data, size_t len)
             return rc;
         }
     }
-    if (c->tls == NULL && c->has_socket && len >= SCITT_H2_INPLACE_MIN) {
+    if (body && c->tls == NULL && c->has_socket && len >= SCITT_H2_INPLACE_MIN) {
         out_slice(c);
         c->segs[c->num_segs++] = (struct scitt_h2_seg){data, 0, len};
         c->out_total += len;
