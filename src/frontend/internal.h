@@ -64,6 +64,10 @@
  * limit the connection is closed (HPACK bombs). */
 #define SCITT_H2_HEADER_HARD_FACTOR 2
 #define SCITT_H2_HEADER_STRIKES     4
+/* An HTTP/1.1 connection that ends reads and drops the client's input for
+ * this long and at most this many bytes after its last answer. */
+#define SCITT_H1_LINGER_MS    2000
+#define SCITT_H1_LINGER_BYTES (16u << 20)
 /* Grace period for connections after SIGTERM. */
 #define SCITT_H2_SHUTDOWN_GRACE_MS 10000
 
@@ -208,6 +212,9 @@ struct scitt_h2_conn {
     bool has_socket; /* false for the fuzz harness */
     bool closing;
     bool close_after_write; /* a GOAWAY or alert is being written, then close */
+    bool lingering;         /* HTTP/1.1: FIN sent, input dropped until linger_until */
+    uint64_t linger_until;
+    size_t linger_bytes;
     bool reading;
     uint8_t proto;            /* SCITT_PROTO_*: which of session and h1 is used */
     nghttp2_session *session; /* HTTP/2 (deleted when the connection turns out HTTP/1.1) */

@@ -416,6 +416,8 @@ typedef struct write_req {
     scitt_buf_t buf;
 } write_req_t;
 
+static void conn_end(scitt_h2_conn_t *c);
+
 static void on_write(uv_write_t *req, int status)
 {
     write_req_t *w = scitt_container_of(req, write_req_t, req);
@@ -430,8 +432,12 @@ static void on_write(uv_write_t *req, int status)
     if (c->closing) {
         return;
     }
-    if (status != 0 || (c->close_after_write && c->write_pending == 0)) {
+    if (status != 0) {
         scitt_h2__conn_close(c);
+        return;
+    }
+    if (c->close_after_write && c->write_pending == 0) {
+        conn_end(c);
         return;
     }
     if (!c->close_after_write) {
@@ -598,13 +604,45 @@ void scitt_h2__conn_close_after_write(scitt_h2_conn_t *c)
         return;
     }
     if (!c->has_socket || c->write_pending == 0) {
-        scitt_h2__conn_close(c);
+        conn_end(c);
         return;
     }
     c->close_after_write = true;
     if (c->reading) {
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = false;
+    }
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    free(req); /* also when cancelled by uv_close: the connection may be gone */
+}
+
+/* conn_end closes a connection whose last output is written. An HTTP/1.1 one
+ * lingers first (as nginx's lingering_close): it sends FIN and reads and
+ * drops what the client is still sending (the rest of a body answered
+ * early, 413) for up to SCITT_H1_LINGER_MS, so the kernel does not answer
+ * that input with a reset that could destroy the answer before the client
+ * read it. */
+static void conn_end(scitt_h2_conn_t *c)
+{
+    if (c->h1 == NULL || !c->has_socket || c->lingering) {
+        scitt_h2__conn_close(c);
+        return;
+    }
+    uv_shutdown_t *req = calloc(1, sizeof(*req));
+    if (req == NULL || uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+        free(req);
+        scitt_h2__conn_close(c);
+        return;
+    }
+    c->lingering = true;
+    c->close_after_write = true; /* nothing more is produced */
+    c->linger_until = uv_now(c->fe->loop) + SCITT_H1_LINGER_MS;
+    if (!c->reading && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) {
+        c->reading = true;
     }
 }
 
@@ -701,6 +739,13 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
         scitt_h2__conn_close(c);
         return;
     }
+    if (c->lingering) {
+        c->linger_bytes += (size_t)nread;
+        if (c->linger_bytes > SCITT_H1_LINGER_BYTES) {
+            scitt_h2__conn_close(c);
+        }
+        return; /* dropped */
+    }
     const uint8_t *data = (const uint8_t *)buf->base;
     if (c->tls == NULL) {
         if (scitt_h2__conn_recv(c, data, (size_t)nread) != 0) {
@@ -793,6 +838,12 @@ bool scitt_h2__shed_stalled(scitt_frontend_t *fe, size_t want)
 void scitt_h2__conn_sweep(scitt_h2_conn_t *c, uint64_t now)
 {
     scitt_frontend_t *fe = c->fe;
+    if (c->lingering) {
+        if (now >= c->linger_until) {
+            scitt_h2__conn_close(c);
+        }
+        return;
+    }
     if (c->h1 != NULL) {
         scitt_h1__sweep(c, now);
         return;
