@@ -265,15 +265,28 @@ static bool is_tchar(unsigned char ch)
            (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
 }
 
-static int on_header_field(http_parser *p, const char *at, size_t len)
+/* field_piece counts `len` bytes of a field name or value: 1 when they are
+ * to be ignored (no request being read, or a trailer field: counted only),
+ * -1 when refused, 0 to take them. */
+static int field_piece(http_parser *p, size_t len)
 {
     scitt_h2_conn_t *c = conn_of(p);
     scitt_h1_t *h = c->h1;
-    if (h->cur == NULL || count(h, c->fe, len) != 0) {
-        return h->cur == NULL ? 0 : -1;
+    if (h->cur == NULL) {
+        return 1;
     }
-    if (h->headers_done) {
-        return 0; /* a trailer field: counted, ignored */
+    if (count(h, c->fe, len) != 0) {
+        return -1;
+    }
+    return h->headers_done ? 1 : 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    scitt_h1_t *h = conn_of(p)->h1;
+    int rc = field_piece(p, len);
+    if (rc != 0) {
+        return rc < 0 ? -1 : 0;
     }
     if ((!h->target_done && finish_target(h) != 0) || (h->in_value && finish_field(h) != 0)) {
         return -1;
@@ -292,13 +305,10 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
-    scitt_h2_conn_t *c = conn_of(p);
-    scitt_h1_t *h = c->h1;
-    if (h->cur == NULL || count(h, c->fe, len) != 0) {
-        return h->cur == NULL ? 0 : -1;
-    }
-    if (h->headers_done) {
-        return 0;
+    scitt_h1_t *h = conn_of(p)->h1;
+    int rc = field_piece(p, len);
+    if (rc != 0) {
+        return rc < 0 ? -1 : 0;
     }
     h->in_value = true;
     return scitt_buf_append(&h->text, at, len) == 0 ? 0 : refuse_with(h, 503, "out of memory");
