@@ -6,8 +6,9 @@
  *   plaintext --scitt_tls_write--> [TLS] --scitt_tls_take_output--> ciphertext
  *
  * The connection is TLS 1.3 or 1.2 (AEAD ECDHE suites, as RFC 9113 section
- * 9.2 asks for HTTP/2) and negotiates ALPN "h2" or fails the handshake: the
- * server speaks nothing else. Implemented on BoringSSL or OpenSSL 3 memory
+ * 9.2 asks for HTTP/2) and negotiates ALPN "h2", else "http/1.1" (a client
+ * offering only other protocols fails the handshake; one offering no ALPN
+ * gets HTTP/1.1). Implemented on BoringSSL or OpenSSL 3 memory
  * BIOs in src/crypto/tls.c, the only file that includes <openssl/ssl.h>.
  *
  * Thread safety: a context is shared read-only by connections; a
@@ -76,7 +77,11 @@ int scitt_tls_take_output(scitt_tls_t *t, scitt_buf_t *out);
 /* scitt_tls_output_pending reports whether take_output has bytes to give. */
 bool scitt_tls_output_pending(const scitt_tls_t *t);
 
-/* scitt_tls_ready reports whether the handshake completed (with ALPN h2). */
+/* scitt_tls_ready reports whether the handshake completed. */
 bool scitt_tls_ready(const scitt_tls_t *t);
+
+/* scitt_tls_h2 reports whether ALPN chose "h2" (else the connection speaks
+ * HTTP/1.1); meaningful once scitt_tls_ready. */
+bool scitt_tls_h2(const scitt_tls_t *t);
 
 #endif /* SCITT_TLS_H */

@@ -3,9 +3,10 @@
  *
  * The SSL object reads ciphertext from `rbio` (filled by scitt_tls_feed) and
  * writes ciphertext to `wbio` (drained by scitt_tls_take_output). The front
- * end owns the socket; nothing here blocks or does I/O. The handshake only
- * completes when the client offers ALPN "h2": scittd speaks HTTP/2 only, and
- * RFC 9113 section 3.2 says a TLS client must negotiate it that way.
+ * end owns the socket; nothing here blocks or does I/O. ALPN picks "h2"
+ * when the client offers it, else "http/1.1"; a client offering neither
+ * fails the handshake, and one offering no ALPN at all gets HTTP/1.1 (RFC
+ * 9113 section 3.2: HTTP/2 over TLS is only ever negotiated through ALPN).
  */
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -32,23 +33,37 @@ static const char tls12_ciphers[] = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES
                                     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
                                     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
-static int select_h2(SSL *ssl, const unsigned char **out, unsigned char *out_len, const unsigned char *in,
-                     unsigned int in_len, void *arg)
+/* find_alpn finds protocol `name` in the client's list of length-prefixed
+ * protocol names `in`. */
+static const unsigned char *find_alpn(const unsigned char *in, unsigned int in_len, const char *name)
 {
-    (void)ssl;
-    (void)arg;
-    /* `in` is the client's list of length-prefixed protocol names. */
+    size_t len = strlen(name);
     for (unsigned int i = 0; i < in_len;) {
         unsigned int n = in[i];
         if (n > in_len - i - 1) {
             break;
         }
-        if (n == 2 && in[i + 1] == 'h' && in[i + 2] == '2') {
-            *out = in + i + 1;
-            *out_len = 2;
-            return SSL_TLSEXT_ERR_OK;
+        if (n == len && memcmp(in + i + 1, name, len) == 0) {
+            return in + i + 1;
         }
         i += n + 1;
+    }
+    return NULL;
+}
+
+static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *out_len, const unsigned char *in,
+                       unsigned int in_len, void *arg)
+{
+    (void)ssl;
+    (void)arg;
+    static const char *const ours[] = {"h2", "http/1.1"}; /* in our order of preference */
+    for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
+        const unsigned char *p = find_alpn(in, in_len, ours[i]);
+        if (p != NULL) {
+            *out = p;
+            *out_len = (unsigned char)strlen(ours[i]);
+            return SSL_TLSEXT_ERR_OK;
+        }
     }
     return SSL_TLSEXT_ERR_ALERT_FATAL; /* no_application_protocol */
 }
@@ -87,7 +102,7 @@ int scitt_tls_ctx_new(scitt_tls_ctx_t **out, const char *cert_file, const char *
     if (SSL_CTX_check_private_key(c->ctx) != 1) {
         goto fail;
     }
-    SSL_CTX_set_alpn_select_cb(c->ctx, select_h2, NULL);
+    SSL_CTX_set_alpn_select_cb(c->ctx, select_alpn, NULL);
     *out = c;
     return 0;
 fail:
@@ -208,14 +223,6 @@ int scitt_tls_read(scitt_tls_t *t, uint8_t *out, size_t cap, size_t *out_len)
             ERR_clear_error();
             return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : SCITT_EIO;
         }
-        /* The ALPN callback only runs when the client offers ALPN; a client
-         * that offers none must not get HTTP/2 either. */
-        const unsigned char *proto = NULL;
-        unsigned int proto_len = 0;
-        SSL_get0_alpn_selected(t->ssl, &proto, &proto_len);
-        if (proto_len != 2 || memcmp(proto, "h2", 2) != 0) {
-            return SCITT_EIO;
-        }
     }
     int chunk = cap > (1u << 30) ? (1 << 30) : (int)cap;
     int n = SSL_read(t->ssl, out, chunk);
@@ -276,4 +283,14 @@ bool scitt_tls_output_pending(const scitt_tls_t *t)
 bool scitt_tls_ready(const scitt_tls_t *t)
 {
     return SSL_is_init_finished(t->ssl);
+}
+
+bool scitt_tls_h2(const scitt_tls_t *t)
+{
+    /* The ALPN callback only runs when the client offers ALPN; a client
+     * that offers none gets HTTP/1.1. */
+    const unsigned char *proto = NULL;
+    unsigned int proto_len = 0;
+    SSL_get0_alpn_selected(t->ssl, &proto, &proto_len);
+    return proto_len == 2 && memcmp(proto, "h2", 2) == 0;
 }

@@ -65,6 +65,10 @@
  * limit the connection is closed (HPACK bombs). */
 #define SCITT_H2_HEADER_HARD_FACTOR 2
 #define SCITT_H2_HEADER_STRIKES     4
+/* An HTTP/1.1 connection that ends reads and drops the client's input for
+ * this long and at most this many bytes after its last answer. */
+#define SCITT_H1_LINGER_MS    2000
+#define SCITT_H1_LINGER_BYTES (16u << 20)
 /* Grace period for connections after SIGTERM. */
 #define SCITT_H2_SHUTDOWN_GRACE_MS 10000
 
@@ -100,6 +104,11 @@ typedef struct scitt_h2_stream scitt_h2_stream_t;
 typedef struct scitt_h2_reg scitt_h2_reg_t;
 typedef struct scitt_h2_job scitt_h2_job_t;
 typedef struct scitt_h2_peer scitt_h2_peer_t;
+typedef struct scitt_h1 scitt_h1_t;
+
+/* A connection's protocol: cleartext connections start UNKNOWN until their
+ * first bytes show the HTTP/2 preface or not; TLS ones take ALPN's choice. */
+enum { SCITT_PROTO_UNKNOWN, SCITT_PROTO_H2, SCITT_PROTO_H1, SCITT_PROTO_NUM };
 
 /* Histograms for /metrics (fixed buckets, cumulative at render time). */
 #define SCITT_H2_HIST_MAX 16
@@ -129,11 +138,12 @@ typedef struct scitt_h2_metrics {
     uint64_t connections_total, connections_refused;
     /* Connections closed at once because setting them up failed. */
     uint64_t connections_failed;
-    uint64_t damaged_reads;     /* statements served 500 for not matching their entry hash */
-    uint64_t unavailable_reads; /* reads answered 503 because the store could not be reached */
-    uint64_t responses_shed;    /* large responses answered 503 past --max-response-bytes */
-    uint64_t stalled_closed;    /* connections closed to free queued output */
-    uint64_t last_batches;      /* seq stats seen at the last sample */
+    uint64_t damaged_reads;             /* statements served 500 for not matching their entry hash */
+    uint64_t unavailable_reads;         /* reads answered 503 because the store could not be reached */
+    uint64_t responses_shed;            /* large responses answered 503 past --max-response-bytes */
+    uint64_t stalled_closed;            /* connections closed to free queued output */
+    uint64_t requests[SCITT_PROTO_NUM]; /* requests begun, by protocol (h2, HTTP/1.1) */
+    uint64_t last_batches;              /* seq stats seen at the last sample */
     /* admit.c: 429s by bucket; 401/403 for a missing, an invalid credential. */
     uint64_t rate_limited[SCITT_RL_KINDS];
     uint64_t auth_refused[2];
@@ -207,8 +217,15 @@ struct scitt_h2_conn {
     bool has_socket; /* false for the fuzz harness */
     bool closing;
     bool close_after_write; /* a GOAWAY or alert is being written, then close */
+    bool lingering;         /* HTTP/1.1: FIN sent, input dropped until linger_until */
+    uint64_t linger_until;
+    size_t linger_bytes;
     bool reading;
-    nghttp2_session *session;
+    uint8_t proto;            /* SCITT_PROTO_*: which of session and h1 is used */
+    nghttp2_session *session; /* HTTP/2 (deleted when the connection turns out HTTP/1.1) */
+    scitt_h1_t *h1;           /* HTTP/1.1 (http1.c), or NULL */
+    uint8_t sniff[24];        /* cleartext: first bytes, while they may still be the preface */
+    size_t sniff_len;
     scitt_tls_t *tls;
     scitt_h2_link_t streams;
     size_t num_waiting;   /* streams waiting on the pipeline or the pool */
@@ -254,6 +271,9 @@ struct scitt_h2_stream {
     scitt_buf_t body;    /* request body, counted in fe->body_bytes */
     scitt_buf_t resp;    /* response body */
     size_t resp_off;     /* bytes of resp already written into DATA frames */
+    scitt_buf_t head;    /* HTTP/1.1: the response's status line and header section */
+    bool head_sent;      /* HTTP/1.1: `head` is in the connection's output */
+    bool close_after;    /* HTTP/1.1: the connection closes after this response */
     scitt_h2_reg_t *reg; /* waiting registration, or NULL */
     scitt_h2_job_t *job; /* offloaded GET, or NULL */
     int bearer;          /* SCITT_AUTH_* of its Authorization header (with --tokens) */
@@ -335,6 +355,13 @@ bool scitt_h2__shed_stalled(scitt_frontend_t *fe, size_t want);
 /* scitt_h2__conn_sweep applies the idle and slow-client timeouts. */
 void scitt_h2__conn_sweep(scitt_h2_conn_t *c, uint64_t now);
 int scitt_h2__session_callbacks(nghttp2_session_callbacks **out);
+/* scitt_h2__conn_put adds `len` bytes of plaintext to the next write,
+ * copied, or for a large slice of a stream's response body (`body`) in
+ * place when cleartext (scitt_h2__conn_keep_body keeps the body while the
+ * write points into it). */
+int scitt_h2__conn_put(scitt_h2_conn_t *c, const uint8_t *data, size_t len, bool body);
+/* scitt_h2__conn_close_after_write closes once the queued output is written. */
+void scitt_h2__conn_close_after_write(scitt_h2_conn_t *c);
 
 /* -- stream.c -- */
 /* scitt_h2__stream_spares_free frees the streams and bodies kept for reuse. */
@@ -383,6 +410,30 @@ void scitt_h2__respond_bytes(scitt_h2_stream_t *s, int status, const char *conte
 /* scitt_h2__respond_problem answers with a concise problem details body. */
 void scitt_h2__respond_problem(scitt_h2_stream_t *s, int status, const char *title, const char *detail,
                                const scitt_h2_hdr_t *hdrs, size_t num_hdrs);
+
+/* -- http1.c -- */
+/* scitt_h1__start turns a connection HTTP/1.1 (its nghttp2 session is
+ * deleted): 0 or SCITT_ENOMEM. */
+int scitt_h1__start(scitt_h2_conn_t *c);
+void scitt_h1__free(scitt_h1_t *h);
+/* scitt_h1__recv parses bytes from the client; requests go to routes.c. */
+void scitt_h1__recv(scitt_h2_conn_t *c, const uint8_t *data, size_t len);
+/* scitt_h1__respond_head writes the status line and header section of the
+ * response scitt_h2__respond is submitting. */
+void scitt_h1__respond_head(scitt_h2_stream_t *s, int status, const char *content_type, const scitt_h2_hdr_t *hdrs,
+                            size_t num_hdrs);
+/* scitt_h1__produce puts the answered responses, in request order, into the
+ * next write, and resumes reading pipelined requests held back. */
+void scitt_h1__produce(scitt_h2_conn_t *c);
+/* scitt_h1__want_read: the connection may read (fewer requests in flight
+ * than the pipelining bound, and not closing). */
+bool scitt_h1__want_read(const scitt_h2_conn_t *c);
+/* scitt_h1__done: the connection has answered its last request. */
+bool scitt_h1__done(const scitt_h2_conn_t *c);
+/* scitt_h1__goaway stops reading requests; open ones are still answered. */
+void scitt_h1__goaway(scitt_h2_conn_t *c);
+/* scitt_h1__sweep applies the slow-request timeouts (408). */
+void scitt_h1__sweep(scitt_h2_conn_t *c, uint64_t now);
 
 /* -- routes.c -- */
 /* scitt_h2__route answers a complete request (GETs at once; POST /entries

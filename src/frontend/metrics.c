@@ -144,6 +144,11 @@ int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
             (unsigned long long)m->connections_total, (unsigned long long)m->connections_refused, fe->body_bytes);
     }
     if (rc == 0) {
+        static const char *const protocols[] = {"h2", "http/1.1"};
+        rc = counters(b, "scittd_http_requests_total", "Requests begun, by protocol.", "protocol", protocols,
+                      m->requests + SCITT_PROTO_H2, 2);
+    }
+    if (rc == 0) {
         rc = hist(b, "scittd_registration_seconds",
                   "POST /entries from complete body to its answer (201 or rejection).", &m->e2e_seconds);
     }

@@ -348,6 +348,7 @@ static void release(scitt_h2_conn_t *c)
         scitt_h2__stream_free(s); /* unlinks itself */
     }
     nghttp2_session_del(c->session);
+    scitt_h1__free(c->h1);
     scitt_tls_free(c->tls);
     out_reset(c);
     scitt_buf_cleanup(&c->out);
@@ -393,6 +394,15 @@ void scitt_h2__conn_goaway(scitt_h2_conn_t *c)
     if (c->closing) {
         return;
     }
+    if (c->proto != SCITT_PROTO_H2) {
+        if (c->h1 != NULL) {
+            scitt_h1__goaway(c);
+            scitt_h2__conn_flush(c);
+        } else {
+            scitt_h2__conn_close(c); /* nothing asked yet */
+        }
+        return;
+    }
     nghttp2_submit_goaway(c->session, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->session),
                           NGHTTP2_NO_ERROR, NULL, 0);
     scitt_h2__conn_flush(c);
@@ -405,6 +415,8 @@ typedef struct write_req {
     scitt_h2_conn_t *conn;
     scitt_buf_t buf;
 } write_req_t;
+
+static void conn_end(scitt_h2_conn_t *c);
 
 static void on_write(uv_write_t *req, int status)
 {
@@ -420,8 +432,12 @@ static void on_write(uv_write_t *req, int status)
     if (c->closing) {
         return;
     }
-    if (status != 0 || (c->close_after_write && c->write_pending == 0)) {
+    if (status != 0) {
         scitt_h2__conn_close(c);
+        return;
+    }
+    if (c->close_after_write && c->write_pending == 0) {
+        conn_end(c);
         return;
     }
     if (!c->close_after_write) {
@@ -431,7 +447,6 @@ static void on_write(uv_write_t *req, int status)
 
 static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
-static void close_after_write(scitt_h2_conn_t *c);
 
 /* emit writes the next write (plaintext frames) to the socket. With no
  * write queued, cleartext output goes out at once through uv_try_write,
@@ -502,13 +517,34 @@ static int emit(scitt_h2_conn_t *c)
     return 0;
 }
 
+int scitt_h2__conn_put(scitt_h2_conn_t *c, const uint8_t *data, size_t len, bool body)
+{
+    if (c->out_total > 0 && (c->out_total + len > SCITT_H2_WRITE_CHUNK || c->num_segs + 2 >= SCITT_H2_MAX_SEGS)) {
+        int rc = emit(c);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (body && c->tls == NULL && c->has_socket && len >= SCITT_H2_INPLACE_MIN) {
+        out_slice(c);
+        c->segs[c->num_segs++] = (struct scitt_h2_seg){data, 0, len};
+        c->out_total += len;
+        return 0;
+    }
+    return out_append(c, data, len);
+}
+
 void scitt_h2__conn_flush(scitt_h2_conn_t *c)
 {
     if (c->closing || c->close_after_write) {
         return;
     }
     bool tls_ready = c->tls == NULL || scitt_tls_ready(c->tls);
-    while (tls_ready && !c->closing && c->write_pending < SCITT_H2_WRITE_SOFT) {
+    if (c->proto == SCITT_PROTO_H1 && tls_ready) {
+        scitt_h1__produce(c);
+    }
+    /* Nothing of HTTP/2 goes out before the client is known to speak it. */
+    while (c->proto == SCITT_PROTO_H2 && tls_ready && !c->closing && c->write_pending < SCITT_H2_WRITE_SOFT) {
         const uint8_t *data;
         ssize_t n = nghttp2_session_mem_send(c->session, &data);
         if (n < 0) {
@@ -543,7 +579,7 @@ void scitt_h2__conn_flush(scitt_h2_conn_t *c)
     }
     /* Backpressure: a client that does not read its responses stops being
      * read from, so it cannot make us queue unbounded output. */
-    bool want_read = c->write_pending < SCITT_H2_WRITE_SOFT;
+    bool want_read = c->write_pending < SCITT_H2_WRITE_SOFT && (c->h1 == NULL || scitt_h1__want_read(c));
     if (want_read && !c->reading) {
         if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) {
             c->reading = true;
@@ -552,20 +588,23 @@ void scitt_h2__conn_flush(scitt_h2_conn_t *c)
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = false;
     }
-    if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session) && c->write_pending == 0) {
+    if (c->proto == SCITT_PROTO_H2 && !nghttp2_session_want_read(c->session) &&
+        !nghttp2_session_want_write(c->session) && c->write_pending == 0) {
         scitt_h2__conn_close(c); /* GOAWAY exchanged and every stream done */
+    } else if (c->proto == SCITT_PROTO_H1 && scitt_h1__done(c)) {
+        scitt_h2__conn_close_after_write(c); /* the last response is on its way */
     }
 }
 
-/* close_after_write stops reading and closes once the last write is done
+/* scitt_h2__conn_close_after_write stops reading and closes once the last write is done
  * (uv_close would cancel it), so a GOAWAY or TLS alert reaches the peer. */
-static void close_after_write(scitt_h2_conn_t *c)
+void scitt_h2__conn_close_after_write(scitt_h2_conn_t *c)
 {
     if (c->closing) {
         return;
     }
     if (!c->has_socket || c->write_pending == 0) {
-        scitt_h2__conn_close(c);
+        conn_end(c);
         return;
     }
     c->close_after_write = true;
@@ -575,10 +614,86 @@ static void close_after_write(scitt_h2_conn_t *c)
     }
 }
 
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    (void)status;
+    free(req); /* also when cancelled by uv_close: the connection may be gone */
+}
+
+/* conn_end closes a connection whose last output is written. An HTTP/1.1 one
+ * lingers first (as nginx's lingering_close): it sends FIN and reads and
+ * drops what the client is still sending (the rest of a body answered
+ * early, 413) for up to SCITT_H1_LINGER_MS, so the kernel does not answer
+ * that input with a reset that could destroy the answer before the client
+ * read it. */
+static void conn_end(scitt_h2_conn_t *c)
+{
+    if (c->h1 == NULL || !c->has_socket || c->lingering) {
+        scitt_h2__conn_close(c);
+        return;
+    }
+    uv_shutdown_t *req = calloc(1, sizeof(*req));
+    if (req == NULL || uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+        free(req);
+        scitt_h2__conn_close(c);
+        return;
+    }
+    c->lingering = true;
+    c->close_after_write = true; /* nothing more is produced */
+    c->linger_until = uv_now(c->fe->loop) + SCITT_H1_LINGER_MS;
+    if (!c->reading && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) {
+        c->reading = true;
+    }
+}
+
 /* -- reading ------------------------------------------------------------ */
+
+/* use_protocol settles a connection's protocol. */
+static int use_protocol(scitt_h2_conn_t *c, bool h2)
+{
+    if (h2) {
+        c->proto = SCITT_PROTO_H2;
+        return 0;
+    }
+    return scitt_h1__start(c);
+}
+
+/* sniff looks at a cleartext connection's first bytes: the HTTP/2 client
+ * preface (prior knowledge, RFC 9113 section 3.3) or else HTTP/1.x. Up to
+ * the preface's 24 bytes are kept while they match it. */
+static int sniff(scitt_h2_conn_t *c, const uint8_t *data, size_t len)
+{
+    static const char preface[] = NGHTTP2_CLIENT_MAGIC;
+    size_t want = sizeof(c->sniff) - c->sniff_len;
+    size_t take = len < want ? len : want;
+    bool h2 = memcmp(data, preface + c->sniff_len, take) == 0;
+    if (h2 && take < want) {
+        memcpy(c->sniff + c->sniff_len, data, take);
+        c->sniff_len += take;
+        return 0;
+    }
+    uint8_t seen[sizeof(c->sniff)];
+    size_t seen_len = c->sniff_len;
+    memcpy(seen, c->sniff, seen_len);
+    if (use_protocol(c, h2) != 0) {
+        scitt_h2__conn_close(c);
+        return SCITT_ENOMEM;
+    }
+    if (seen_len > 0 && scitt_h2__conn_recv(c, seen, seen_len) != 0) {
+        return SCITT_EIO;
+    }
+    return scitt_h2__conn_recv(c, data, len);
+}
 
 int scitt_h2__conn_recv(scitt_h2_conn_t *c, const uint8_t *data, size_t len)
 {
+    if (c->proto == SCITT_PROTO_UNKNOWN) {
+        return sniff(c, data, len);
+    }
+    if (c->proto == SCITT_PROTO_H1) {
+        scitt_h1__recv(c, data, len);
+        return c->closing ? SCITT_EIO : 0;
+    }
     ssize_t n = nghttp2_session_mem_recv(c->session, data, len);
     if (n < 0) {
         scitt_h2__log(c->fe, SCITT_LOG_DEBUG, "h2: closing connection: %s", nghttp2_strerror((int)n));
@@ -596,7 +711,7 @@ int scitt_h2__conn_recv(scitt_h2_conn_t *c, const uint8_t *data, size_t len)
                 out_append(c, d, (size_t)m);
             }
             if (c->out_total > 0 && (c->tls == NULL || scitt_tls_ready(c->tls)) && emit(c) == 0) {
-                close_after_write(c);
+                scitt_h2__conn_close_after_write(c);
                 return SCITT_EIO;
             }
         }
@@ -624,6 +739,13 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
         scitt_h2__conn_close(c);
         return;
     }
+    if (c->lingering) {
+        c->linger_bytes += (size_t)nread;
+        if (c->linger_bytes > SCITT_H1_LINGER_BYTES) {
+            scitt_h2__conn_close(c);
+        }
+        return; /* dropped */
+    }
     const uint8_t *data = (const uint8_t *)buf->base;
     if (c->tls == NULL) {
         if (scitt_h2__conn_recv(c, data, (size_t)nread) != 0) {
@@ -642,8 +764,14 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
                 if (emit(c) != 0) {
                     scitt_h2__conn_close(c);
                 } else {
-                    close_after_write(c);
+                    scitt_h2__conn_close_after_write(c);
                 }
+                return;
+            }
+            /* Over TLS, ALPN chose the protocol (no ALPN: HTTP/1.1). */
+            if (c->proto == SCITT_PROTO_UNKNOWN && scitt_tls_ready(c->tls) &&
+                use_protocol(c, scitt_tls_h2(c->tls)) != 0) {
+                scitt_h2__conn_close(c);
                 return;
             }
             if (got == 0) {
@@ -665,7 +793,7 @@ int scitt_h2__conn_start(scitt_h2_conn_t *c)
         return rc;
     }
     c->reading = true;
-    scitt_h2__conn_flush(c); /* cleartext: our SETTINGS go out at once */
+    scitt_h2__conn_flush(c); /* TLS: nothing yet; cleartext: nothing before the first bytes */
     return 0;
 }
 
@@ -710,6 +838,16 @@ bool scitt_h2__shed_stalled(scitt_frontend_t *fe, size_t want)
 void scitt_h2__conn_sweep(scitt_h2_conn_t *c, uint64_t now)
 {
     scitt_frontend_t *fe = c->fe;
+    if (c->lingering) {
+        if (now >= c->linger_until) {
+            scitt_h2__conn_close(c);
+        }
+        return;
+    }
+    if (c->h1 != NULL) {
+        scitt_h1__sweep(c, now);
+        return;
+    }
     /* Idle: no request, no DATA in or out for idle_timeout, and nothing
      * waiting on the pipeline. PINGs and WINDOW_UPDATEs do not count, so a
      * client holding a zero window (our responses stalled) or trickling

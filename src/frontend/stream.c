@@ -33,12 +33,14 @@ scitt_h2_stream_t *scitt_h2__stream_new(scitt_h2_conn_t *c, int32_t id)
         return NULL;
     }
     c->fe->num_streams++;
+    c->fe->metrics.requests[c->proto]++;
     s->conn = c;
     s->id = id;
     s->content_length = -1;
     s->deadline = uv_now(c->fe->loop) + c->fe->cfg.request_timeout_ms;
     scitt_buf_init(&s->body, NULL, c->fe->cfg.max_statement_bytes);
     scitt_buf_init(&s->resp, NULL, 0);
+    scitt_buf_init(&s->head, NULL, 0);
     scitt_h2__list_push(&c->streams, &s->node);
     return s;
 }
@@ -60,6 +62,7 @@ void scitt_h2__stream_free(scitt_h2_stream_t *s)
     }
     drop_body(s);
     scitt_buf_cleanup(&s->body);
+    scitt_buf_cleanup(&s->head);
     scitt_h2__conn_queued(s->conn, s->resp.len, false);
     if (!scitt_h2__conn_keep_body(s->conn, &s->resp)) {
         scitt_h2__body_release(s->conn->fe, &s->resp);
@@ -125,7 +128,7 @@ int scitt_h2__stream_header(scitt_h2_stream_t *s, const uint8_t *name, size_t na
     if (s->header_bytes > max) {
         /* A connection that keeps sending header lists over the limit is
          * closed (GOAWAY ENHANCE_YOUR_CALM). */
-        if (!s->headers_too_big && ++c->header_strikes >= SCITT_H2_HEADER_STRIKES) {
+        if (!s->headers_too_big && ++c->header_strikes >= SCITT_H2_HEADER_STRIKES && c->session != NULL) {
             nghttp2_session_terminate_session(c->session, NGHTTP2_ENHANCE_YOUR_CALM);
         }
         s->headers_too_big = true;
@@ -252,6 +255,9 @@ static nghttp2_nv nv(const char *name, const char *value)
     return h;
 }
 
+static void submit(scitt_h2_stream_t *s, int status, const char *content_type, const scitt_h2_hdr_t *hdrs,
+                   size_t num_hdrs);
+
 void scitt_h2__respond(scitt_h2_stream_t *s, int status, const char *content_type, scitt_buf_t *body,
                        const scitt_h2_hdr_t *hdrs, size_t num_hdrs)
 {
@@ -282,6 +288,25 @@ void scitt_h2__respond(scitt_h2_stream_t *s, int status, const char *content_typ
     /* Once answered, the request body is no longer needed. */
     drop_body(s);
 
+    if (s->conn->h1 != NULL) {
+        scitt_h1__respond_head(s, status, content_type, hdrs, num_hdrs);
+    } else {
+        submit(s, status, content_type, hdrs, num_hdrs);
+    }
+    if (status >= 500) {
+        fe->metrics.responses_5xx++;
+    } else if (status >= 400) {
+        fe->metrics.responses_4xx++;
+    } else {
+        fe->metrics.responses_2xx++;
+    }
+    scitt_h2__log(fe, SCITT_LOG_DEBUG, "%s %s -> %d (%zu bytes)", s->method, s->path, status, s->resp.len);
+}
+
+/* submit hands an HTTP/2 response to nghttp2. */
+static void submit(scitt_h2_stream_t *s, int status, const char *content_type, const scitt_h2_hdr_t *hdrs,
+                   size_t num_hdrs)
+{
     /* Not snprintf: its cost showed at 400k GETs/s. */
     char status_text[21], length_text[21];
     status_text[scitt_format_u64(status_text, (uint64_t)status, 1)] = '\0';
@@ -305,14 +330,6 @@ void scitt_h2__respond(scitt_h2_stream_t *s, int status, const char *content_typ
     if (rc != 0) {
         nghttp2_submit_rst_stream(s->conn->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_INTERNAL_ERROR);
     }
-    if (status >= 500) {
-        fe->metrics.responses_5xx++;
-    } else if (status >= 400) {
-        fe->metrics.responses_4xx++;
-    } else {
-        fe->metrics.responses_2xx++;
-    }
-    scitt_h2__log(fe, SCITT_LOG_DEBUG, "%s %s -> %d (%zu bytes)", s->method, s->path, status, s->resp.len);
 }
 
 bool scitt_h2__output_room(scitt_frontend_t *fe, size_t len)

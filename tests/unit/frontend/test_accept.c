@@ -89,10 +89,14 @@ static ssize_t first_read(int fd, uint8_t *buf, size_t cap)
     return -1;
 }
 
-/* served checks that a new connection gets the server's SETTINGS frame. */
+/* served checks that a new connection is served: after the HTTP/2 client
+ * preface (the server waits for a connection's first bytes to tell HTTP/2
+ * from HTTP/1.1), the server's SETTINGS frame. */
 static void served(void)
 {
     int fd = dial();
+    static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    cr_assert_eq(send(fd, preface, sizeof(preface) - 1, 0), (ssize_t)sizeof(preface) - 1);
     uint8_t buf[256];
     ssize_t n = first_read(fd, buf, sizeof(buf));
     cr_assert_geq(n, 9, "no server preface on a new connection (read %zd)", n);
