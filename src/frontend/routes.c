@@ -205,18 +205,7 @@ static int put_statement(scitt_frontend_t *fe, scitt_store_read_t *rd, uint64_t 
         /* A mirror stores the transparent statement the log served. */
         return scitt_buf_append(out, raw.base, raw.len);
     }
-    scitt_buf_t receipt_bytes;
-    scitt_buf_init(&receipt_bytes, NULL, 0);
-    scitt_cose_sign1_t sign1;
-    rc = scitt_log_receipt(fe->log, rd, index, &receipt_bytes);
-    if (rc == 0) {
-        rc = scitt_cose_sign1_decode_stored(&sign1, raw.base, raw.len);
-    }
-    if (rc == 0) {
-        rc = scitt_receipt_transparent(out, &sign1, scitt_buf_span(&receipt_bytes));
-    }
-    scitt_buf_cleanup(&receipt_bytes);
-    return rc;
+    return scitt_log_transparent(fe->log, rd, index, raw, out);
 }
 
 /* read_entry reads GET /entries/{id} (the receipt) or its /statement into
