@@ -125,6 +125,7 @@ struct scitt_seq__sequencer {
     int64_t doubt_time;
     unsigned stop_tries; /* maintain calls since a stop found the batch in doubt */
     scitt_note_verifier_t note_v;
+    char guard_msg[512]; /* why the guard refused the latest head */
 
     /* Batch scratch, sized for batch_max at start (no allocation per batch
      * except the tile list, which grows to its high-water mark). */
@@ -220,6 +221,12 @@ static int recover(scitt_seq__sequencer_t *s, const char **why)
         return rc;
     }
     rc = scitt_store_get_latest_head(rd, &head);
+    if ((rc == 0 || rc == SCITT_ENOTFOUND) && s->seq->guard != NULL &&
+        s->seq->guard(s->seq->guard_ctx, rd, rc == 0 ? &head : NULL, s->guard_msg, sizeof(s->guard_msg)) != 0) {
+        *why = s->guard_msg;
+        rc = SCITT_ECONFLICT;
+        goto out;
+    }
     if (rc == SCITT_ENOTFOUND) {
         s->size = 0;
         scitt_merkle_empty_root(s->root);
