@@ -188,5 +188,8 @@ int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
     if (rc == 0) {
         rc = store_metrics(fe, &st, b);
     }
+    if (rc == 0 && fe->cfg.extra_metrics != NULL) {
+        rc = fe->cfg.extra_metrics(fe->cfg.extra_metrics_ctx, b);
+    }
     return rc;
 }
