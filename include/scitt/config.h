@@ -58,6 +58,7 @@ typedef struct scitt_config {
     char *database;              /* --database URI: a PostgreSQL store instead of LMDB in --data */
     unsigned database_wait_s;    /* --database-wait, default 30 (0: try once) */
     char *keys_dir;              /* --keys DIR: the service keys, default the --data folder */
+    char *publish_dir;           /* --publish-dir DIR: the log as static files (issue 18) */
 } scitt_config_t;
 
 /* scitt_config_init fills `cfg` with the defaults (strings allocated).
