@@ -125,7 +125,6 @@ struct scitt_seq__sequencer {
     int64_t doubt_time;
     unsigned stop_tries; /* maintain calls since a stop found the batch in doubt */
     scitt_note_verifier_t note_v;
-    char guard_msg[512]; /* why the guard refused the latest head */
 
     /* Batch scratch, sized for batch_max at start (no allocation per batch
      * except the tile list, which grows to its high-water mark). */
@@ -210,6 +209,11 @@ static int check_last_head(scitt_seq__sequencer_t *s, scitt_store_read_t *rd, co
     return 0;
 }
 
+/* Why the recovery guard refused the latest head: `*why` of recover points
+ * here, valid on this thread until its next recovery (a refused start frees
+ * the sequencer before the caller prints it). */
+static _Thread_local char guard_msg[512];
+
 static int recover(scitt_seq__sequencer_t *s, const char **why)
 {
     scitt_store_read_t *rd;
@@ -222,8 +226,8 @@ static int recover(scitt_seq__sequencer_t *s, const char **why)
     }
     rc = scitt_store_get_latest_head(rd, &head);
     if ((rc == 0 || rc == SCITT_ENOTFOUND) && s->seq->guard != NULL &&
-        s->seq->guard(s->seq->guard_ctx, rd, rc == 0 ? &head : NULL, s->guard_msg, sizeof(s->guard_msg)) != 0) {
-        *why = s->guard_msg;
+        s->seq->guard(s->seq->guard_ctx, rd, rc == 0 ? &head : NULL, guard_msg, sizeof(guard_msg)) != 0) {
+        *why = guard_msg;
         rc = SCITT_ECONFLICT;
         goto out;
     }
