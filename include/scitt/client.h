@@ -196,8 +196,8 @@ int scitt_client_take_output(scitt_client_t *c, scitt_buf_t *out);
 
 /* -- Plain HTTP/1.1 GETs (http1.c), for static servers and caches -- */
 
-/* Bounds: the status line and headers, and any one body. */
-#define SCITT_HTTP1_MAX_HEAD 16384
+/* Bounds: the status line and headers (libhttp-parser's), and any one body. */
+#define SCITT_HTTP1_MAX_HEAD (80 * 1024)
 #define SCITT_HTTP1_MAX_BODY ((uint64_t)1 << 40)
 
 typedef struct scitt_http1_response {
