@@ -301,77 +301,49 @@ static int put_statements(scitt_publish_t *p, uint64_t from, uint64_t to)
     return 0;
 }
 
-/* put_leaf_tile publishes level-0 tile `index` of a tree of `size` leaves:
- * its hashes and entry bundle (full or partial), and the statements of its
- * leaves from `from` on. */
-static int put_leaf_tile(scitt_publish_t *p, uint64_t index, uint64_t size, uint64_t from)
+/* append_tile appends the first `width` hashes of tile (level, index),
+ * read in `rd`, to p->body. */
+static int append_tile(scitt_publish_t *p, scitt_store_read_t *rd, unsigned level, uint64_t index, uint64_t width)
 {
-    uint64_t first = index << 8, width = size - first > 256 ? 256 : size - first;
-    char rel[SCITT_MERKLE_TILE_PATH_MAX + 1];
-    scitt_store_read_t *rd;
     const uint8_t *hashes = NULL;
     size_t stored = 0;
+    int rc = scitt_store_get_tile(rd, level, index, &hashes, &stored);
+    rc = rc == 0 && stored < width ? SCITT_ECORRUPT : rc;
+    return rc != 0 ? rc : scitt_buf_append(&p->body, hashes, (size_t)width * 32);
+}
+
+/* put_tile publishes tile (level, index) of a tree with `avail` hashes at
+ * that level (full, or partial); at level 0 its entry bundle too, and the
+ * statements of its leaves from `from` on. */
+static int put_tile(scitt_publish_t *p, unsigned level, uint64_t index, uint64_t avail, uint64_t from)
+{
+    uint64_t first = index << 8, width = avail - first > 256 ? 256 : avail - first;
+    char rel[SCITT_MERKLE_TILE_PATH_MAX + 1];
+    scitt_store_read_t *rd;
     scitt_buf_reset(&p->body);
     int rc = scitt_store_read_begin(p->store, &rd);
-    if (rc == 0) {
+    if (rc == 0 && level == 0) {
         rc = scitt_log_entry_bundle(rd, first, (size_t)width, &p->body);
-    }
-    if (rc == 0) {
-        rc = scitt_store_get_tile(rd, 0, index, &hashes, &stored);
-        rc = rc == 0 && stored < width ? SCITT_ECORRUPT : rc;
     }
     size_t bundle_len = p->body.len;
     if (rc == 0) {
-        rc = scitt_buf_append(&p->body, hashes, (size_t)width * 32);
+        rc = append_tile(p, rd, level, index, width);
     }
     scitt_store_read_end(rd);
     if (rc != 0) {
-        snprintf(p->why, sizeof(p->why), "cannot read level-0 tile %llu: %s", (unsigned long long)index,
+        snprintf(p->why, sizeof(p->why), "cannot read level-%u tile %llu: %s", level, (unsigned long long)index,
                  scitt_strerror(rc));
         return rc;
     }
-    tile_rel(rel, sizeof(rel), true, 0, index, width);
-    rc = put_once(p, rel, scitt_span(p->body.base, bundle_len));
+    if (level == 0) {
+        tile_rel(rel, sizeof(rel), true, 0, index, width);
+        rc = put_once(p, rel, scitt_span(p->body.base, bundle_len));
+    }
     if (rc == 0) {
-        tile_rel(rel, sizeof(rel), false, 0, index, width);
+        tile_rel(rel, sizeof(rel), false, level, index, width);
         rc = put_once(p, rel, scitt_span(p->body.base + bundle_len, p->body.len - bundle_len));
     }
-    return rc != 0 ? rc : put_statements(p, from, first + width);
-}
-
-/* put_upper_tiles publishes the tiles of level `level` (>= 1) that leaves
- * old_size .. size - 1 changed. */
-static int put_upper_tiles(scitt_publish_t *p, unsigned level, uint64_t old_size, uint64_t size)
-{
-    uint64_t avail = size >> (8 * level);
-    for (uint64_t i = (old_size >> (8 * level)) >> 8; (i << 8) < avail; i++) {
-        uint64_t width = avail - (i << 8) > 256 ? 256 : avail - (i << 8);
-        char rel[SCITT_MERKLE_TILE_PATH_MAX + 1];
-        scitt_store_read_t *rd;
-        const uint8_t *hashes = NULL;
-        size_t stored = 0;
-        scitt_buf_reset(&p->body);
-        int rc = scitt_store_read_begin(p->store, &rd);
-        if (rc == 0) {
-            rc = scitt_store_get_tile(rd, level, i, &hashes, &stored);
-            rc = rc == 0 && stored < width ? SCITT_ECORRUPT : rc;
-        }
-        if (rc == 0) {
-            rc = scitt_buf_append(&p->body, hashes, (size_t)width * 32);
-        }
-        scitt_store_read_end(rd);
-        if (rc != 0) {
-            snprintf(p->why, sizeof(p->why), "cannot read level-%u tile %llu: %s", level, (unsigned long long)i,
-                     scitt_strerror(rc));
-            return rc;
-        }
-        tile_rel(rel, sizeof(rel), false, level, i, width);
-        rc = put_once(p, rel, scitt_buf_span(&p->body));
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    return 0;
+    return rc != 0 || level != 0 ? rc : put_statements(p, from, first + width);
 }
 
 /* latest reads the store's latest head into `*out` (checkpoint copied to
@@ -410,11 +382,13 @@ static int publish_round(scitt_publish_t *p)
     if (rc == SCITT_ENOTFOUND || (rc == 0 && head.size <= old)) {
         return 0; /* an empty log, or nothing new */
     }
-    for (uint64_t i = old >> 8; rc == 0 && (i << 8) < head.size; i++) {
-        rc = put_leaf_tile(p, i, head.size, (i << 8) > old ? (i << 8) : old);
-    }
-    for (unsigned level = 1; rc == 0 && level < SCITT_MERKLE_MAX_LEVELS && (head.size >> (8 * level)) > 0; level++) {
-        rc = put_upper_tiles(p, level, old, head.size);
+    /* Level by level, the tiles the new leaves changed (at level 0 with
+     * their bundles and statements). */
+    for (unsigned level = 0; rc == 0 && level < SCITT_MERKLE_MAX_LEVELS && (head.size >> (8 * level)) > 0; level++) {
+        uint64_t avail = head.size >> (8 * level);
+        for (uint64_t i = (old >> (8 * level)) >> 8; rc == 0 && (i << 8) < avail; i++) {
+            rc = put_tile(p, level, i, avail, (i << 8) > old ? (i << 8) : old);
+        }
     }
     if (rc == 0) {
         rc = split_write(p, "checkpoint", scitt_buf_span(&p->checkpoint), false);

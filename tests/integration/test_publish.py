@@ -194,13 +194,7 @@ try:
     static = subprocess.Popen(["/usr/bin/python3", "-m", "http.server", "--bind", "127.0.0.1", str(port),
                                "--directory", pub], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     statics.append(static)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    check(wait_port(port), "python3 -m http.server serves the folder")
     for url, name in [("http://127.0.0.1:%d" % port, "http.server"), ("file://" + pub, "file://")]:
         mdir = os.path.join(root, "mirror-" + re.sub(r"\W", "", name))
         r = subprocess.run([SCITT, "mirror", "--url", url, "--dir", mdir, "--vkey", vkey.strip()],
