@@ -2,13 +2,16 @@
 """scittd --publish-dir DIR (issue 18): the option's edges. `--help` lists it;
 a value that looks like an option is refused; a DIR that cannot be a folder,
 a DIR another scittd publishes into, and a DIR whose checkpoint is another
-log's are refused at start with a reason; a DIR holding a file that differs
+log's are refused at start with a reason; a folder that cannot be written
+makes publishing retry (errors counted, said once) while registrations go
+on, and it catches up once fixed; a DIR holding a file that differs
 from what the log gives is a fork: publishing stops loudly, registrations go
 on. (The folder itself: tests/integration/test_publish.py.)
 
 Environment: SCITT, SCITTD.
 """
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -54,6 +57,38 @@ with tempfile.TemporaryDirectory() as tmp:
     finally:
         check(srv.stop() == 0, "exits 0")
 
+    # A folder that cannot be written (entries/ is a file, so no statement
+    # folder can be made): registrations go on, the publisher counts errors
+    # and retries; once the folder is fixed it catches up by itself.
+    shutil.rmtree(os.path.join(pub, "entries"))
+    open(os.path.join(pub, "entries"), "w").write("in the way")
+    srv = clitest.Server(tmp, data, iss.keys_dir, ["--publish-dir", pub])
+    try:
+        r = clitest.scitt("register", "--url", srv.url, "--out", os.path.join(tmp, "r3.cose"),
+                          iss.statements(1, "blocked")[0])
+        check(r.returncode == 0, "registers while the folder fails (%s)" % r.stderr.strip())
+        errors = 0
+        deadline = time.time() + 30
+        while errors < 2 and time.time() < deadline:
+            time.sleep(0.2)
+            m = subprocess.run(["curl", "-s", "--http2-prior-knowledge", srv.url + "/metrics"], capture_output=True,
+                               text=True).stdout
+            found = re.search(r"^scittd_publish_errors_total (\d+)$", m, re.M)
+            errors = int(found.group(1)) if found else 0
+        check(errors >= 2 and "scittd_published_size 1\n" in m, "publish errors counted and retried (%d)" % errors)
+        log = open(srv.log, errors="replace").read()
+        check(log.count("scittd: publish: cannot write") == 1, "the failure is said once, not at every retry")
+        os.unlink(os.path.join(pub, "entries"))
+        deadline = time.time() + 30
+        while "scittd_published_size 2\n" not in m and time.time() < deadline:
+            time.sleep(0.2)
+            m = subprocess.run(["curl", "-s", "--http2-prior-knowledge", srv.url + "/metrics"], capture_output=True,
+                               text=True).stdout
+        check("scittd_published_size 2\n" in m, "once the folder is fixed, the publisher catches up")
+        check("up to date again" in open(srv.log, errors="replace").read(), "and says so")
+    finally:
+        check(srv.stop() == 0, "exits 0")
+
     # Another log's checkpoint in DIR: refused.
     other = clitest.Server(tmp, os.path.join(tmp, "other"), iss.keys_dir, [])
     other.stop()
@@ -62,7 +97,7 @@ with tempfile.TemporaryDirectory() as tmp:
 
     # A published tile changed behind scittd's back: the next round finds
     # other bytes, stops publishing and says so; registrations go on.
-    tile = os.path.join(pub, "tile", "0", "000.p", "2")  # the next partial tile
+    tile = os.path.join(pub, "tile", "0", "000.p", "3")  # the next partial tile
     open(tile, "wb").write(b"\0" * 64)
     srv = clitest.Server(tmp, data, iss.keys_dir, ["--publish-dir", pub])
     try:
@@ -74,7 +109,7 @@ with tempfile.TemporaryDirectory() as tmp:
         while "PUBLISH FORK" not in log and time.time() < deadline:
             time.sleep(0.1)
             log = open(srv.log, errors="replace").read()
-        check("PUBLISH FORK" in log and "000.p/2 already holds other bytes" in log, "the fork is reported loudly")
+        check("PUBLISH FORK" in log and "000.p/3 already holds other bytes" in log, "the fork is reported loudly")
         m = subprocess.run(["curl", "-s", "--http2-prior-knowledge", srv.url + "/metrics"], capture_output=True,
                            text=True).stdout
         check("scittd_publish_fork 1" in m, "scittd_publish_fork 1")
