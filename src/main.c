@@ -384,22 +384,17 @@ int main(int argc, char **argv)
         uv_loop_close(&loop);
         goto out;
     }
-    rc = publisher != NULL ? start_publisher(publisher, app.fe, err, sizeof(err)) : 0;
-    if (rc != 0) {
-        fprintf(stderr, "scittd: --publish-dir %s: %s\n", cfg.publish_dir, err);
-        scitt_seq_stop(app.seq);
-        scitt_frontend_free(app.fe);
-        app.fe = NULL;
-        uv_loop_close(&loop);
-        goto out;
-    }
     uv_signal_init(&loop, &app.sigterm);
     uv_signal_init(&loop, &app.sigint);
     app.sigterm.data = app.sigint.data = &app;
     why = NULL;
-    rc = scitt_frontend_listen(app.fe, cfg.listen_host, cfg.listen_port, &why);
+    rc = publisher != NULL ? start_publisher(publisher, app.fe, err, sizeof(err)) : 0;
     if (rc != 0) {
+        fprintf(stderr, "scittd: --publish-dir %s: %s\n", cfg.publish_dir, err);
+    } else if ((rc = scitt_frontend_listen(app.fe, cfg.listen_host, cfg.listen_port, &why)) != 0) {
         fprintf(stderr, "scittd: --listen %s:%u: %s\n", cfg.listen_host, cfg.listen_port, why);
+    }
+    if (rc != 0) {
         app.stopping = true;
         scitt_seq_stop(app.seq);
         scitt_frontend_shutdown(app.fe, on_frontend_done, &app);

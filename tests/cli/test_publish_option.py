@@ -41,6 +41,11 @@ with tempfile.TemporaryDirectory() as tmp:
     afile = os.path.join(tmp, "a-file")
     open(afile, "w").write("x")
     start_fails(tmp, data, ["--publish-dir", afile], "--publish-dir on a file", "--publish-dir " + afile)
+    blocked = os.path.join(tmp, "blocked")
+    os.makedirs(blocked)
+    open(os.path.join(blocked, ".well-known"), "w").write("x")
+    start_fails(tmp, data, ["--publish-dir", blocked], "a folder where .well-known/ cannot be made",
+                "cannot write .well-known/scitt-keys")
 
     srv = clitest.Server(tmp, data, iss.keys_dir, ["--publish-dir", pub])
     try:
