@@ -22,6 +22,7 @@
 #include "scitt/check.h"
 #include "scitt/config.h"
 #include "scitt/frontend.h"
+#include "scitt/publish.h"
 #include "scitt/seq.h"
 #include "scitt/store.h"
 #include "scitt/tls.h"
@@ -196,6 +197,30 @@ static int check_store(const scitt_config_t *cfg)
     return rc == 0 ? 0 : 1;
 }
 
+/* start_publisher writes the front end's fixed resources into the publish
+ * folder, then starts its thread, which catches up with the store. */
+static int start_publisher(scitt_publish_t *p, const scitt_frontend_t *fe, char *msg, size_t cap)
+{
+    static const char *const fixed[] = {"/checkpoint.vkey", "/.well-known/scitt-keys",
+                                        "/.well-known/transparency-configuration"};
+    scitt_buf_t b;
+    scitt_buf_init(&b, NULL, 0);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        scitt_buf_reset(&b);
+        rc = scitt_frontend_fixed_resource(fe, fixed[i], &b);
+        rc = rc != 0 ? rc : scitt_publish_fixed(p, fixed[i] + 1, scitt_buf_span(&b));
+        if (rc != 0) {
+            snprintf(msg, cap, "cannot write %s: %s", fixed[i] + 1, scitt_strerror(rc));
+        }
+    }
+    scitt_buf_cleanup(&b);
+    if (rc == 0 && (rc = scitt_publish_start(p)) != 0) {
+        snprintf(msg, cap, "cannot start the publisher thread: %s", scitt_strerror(rc));
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     scitt_config_t cfg;
@@ -231,6 +256,7 @@ int main(int argc, char **argv)
     scitt_log_reader_t *reader = NULL;
     scitt_tls_ctx_t *tls = NULL;
     scitt_auth_tokens_t *tokens = NULL;
+    scitt_publish_t *publisher = NULL;
     app_t app = {0};
     uv_loop_t loop;
 
@@ -305,6 +331,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "scittd: log reader: %s\n", scitt_strerror(rc));
         goto out;
     }
+    if (cfg.publish_dir != NULL) {
+        scitt_publish_config_t pub_cfg = {.dir = cfg.publish_dir,
+                                          .store = store,
+                                          .log = reader,
+                                          .origin = cfg.origin,
+                                          .checkpoint_key = keys.checkpoint_key};
+        rc = scitt_publish_open(&publisher, &pub_cfg, err, sizeof(err));
+        if (rc != 0) {
+            fprintf(stderr, "scittd: --publish-dir %s: %s\n", cfg.publish_dir, err);
+            goto out;
+        }
+    }
     scitt_seq_config_t qcfg = {
         .store = store,
         .log = reader,
@@ -316,6 +354,8 @@ int main(int argc, char **argv)
         .max_pending = cfg.max_pending,
         .max_pending_bytes = cfg.max_pending_bytes,
         .commit_linger_us = cfg.commit_linger_us != 0 ? cfg.commit_linger_us : SCITT_SEQ_LINGER_OFF,
+        .guard = publisher != NULL ? scitt_publish_guard : NULL, /* refuses a database behind the folder */
+        .guard_ctx = publisher,
     };
     why = NULL;
     rc = scitt_seq_start(&app.seq, &qcfg, &why);
@@ -355,6 +395,8 @@ int main(int argc, char **argv)
         .post_burst = (uint32_t)cfg.post_burst,
         .tokens = tokens,
         .client_ca = cfg.client_ca != NULL,
+        .extra_metrics = publisher != NULL ? scitt_publish_metrics : NULL,
+        .extra_metrics_ctx = publisher,
     };
     why = NULL;
     rc = scitt_frontend_new(&app.fe, &loop, &fcfg, &why);
@@ -368,9 +410,13 @@ int main(int argc, char **argv)
     uv_signal_init(&loop, &app.sigint);
     app.sigterm.data = app.sigint.data = &app;
     why = NULL;
-    rc = scitt_frontend_listen(app.fe, cfg.listen_host, cfg.listen_port, &why);
+    rc = publisher != NULL ? start_publisher(publisher, app.fe, err, sizeof(err)) : 0;
     if (rc != 0) {
+        fprintf(stderr, "scittd: --publish-dir %s: %s\n", cfg.publish_dir, err);
+    } else if ((rc = scitt_frontend_listen(app.fe, cfg.listen_host, cfg.listen_port, &why)) != 0) {
         fprintf(stderr, "scittd: --listen %s:%u: %s\n", cfg.listen_host, cfg.listen_port, why);
+    }
+    if (rc != 0) {
         app.stopping = true;
         scitt_seq_stop(app.seq);
         scitt_frontend_shutdown(app.fe, on_frontend_done, &app);
@@ -388,6 +434,7 @@ int main(int argc, char **argv)
     scitt_frontend_free(app.fe);
 out:
     scitt_seq_free(app.seq);
+    scitt_publish_free(publisher); /* no commit advances the reader any more */
     scitt_log_free(reader);
     scitt_tls_ctx_free(tls);
     scitt_auth_tokens_free(tokens);

@@ -196,4 +196,33 @@ int scitt_client_new_detached(scitt_client_t **out, const scitt_client_url_t *ur
 int scitt_client_feed(scitt_client_t *c, const uint8_t *data, size_t len);
 int scitt_client_take_output(scitt_client_t *c, scitt_buf_t *out);
 
+/* -- Plain HTTP/1.1 GETs (http1.c), for static servers and caches -- */
+
+/* Bounds: the status line and headers (libhttp-parser's), and any one body. */
+#define SCITT_HTTP1_MAX_HEAD (80 * 1024)
+#define SCITT_HTTP1_MAX_BODY ((uint64_t)1 << 40)
+
+typedef struct scitt_http1_response {
+    int status;             /* 100..599 */
+    bool chunked, close;    /* Transfer-Encoding: chunked; the server closes after it */
+    int64_t content_length; /* -1: none */
+    size_t len;             /* bytes of `buf` the whole response took */
+} scitt_http1_response_t;
+
+/* scitt_http1_response_parse reads the response at the start of buf[0,
+ * len), `eof` when the connection ended after those bytes: 0 with `*out`
+ * and the body (de-chunked) in `body` (reset first; its maximum bounds
+ * it); SCITT_EAGAIN when more bytes are needed; SCITT_EMALFORMED,
+ * SCITT_ETRUNCATED (ended early), SCITT_ETOOBIG or SCITT_ENOMEM. */
+int scitt_http1_response_parse(const uint8_t *buf, size_t len, bool eof, scitt_http1_response_t *out,
+                               scitt_buf_t *body);
+
+/* scitt_http1_get sends `GET <url prefix><path>` on connection `*fd` (a
+ * socket kept between calls; -1: none yet, dialled here; left -1 when the
+ * server closes it) and reads the answer: 0 with `*status` and `body`
+ * (bounded by `max_body` and its own maximum), or SCITT_EUNAVAIL (no
+ * connection, or a 30 s timeout) / a parse error. Blocking. */
+int scitt_http1_get(const scitt_client_url_t *url, int *fd, const char *path, size_t max_body, int *status,
+                    scitt_buf_t *body);
+
 #endif /* SCITT_CLIENT_H */

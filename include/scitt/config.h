@@ -62,6 +62,7 @@ typedef struct scitt_config {
     size_t post_burst;           /* --post-burst, default 1000 */
     char *tokens;                /* --tokens FILE: SHA-256 hashes of bearer tokens that may register */
     char *client_ca;             /* --client-ca FILE: client certificates that may register (TLS) */
+    char *publish_dir;           /* --publish-dir DIR: the log as static files (issue 18) */
 } scitt_config_t;
 
 /* scitt_config_init fills `cfg` with the defaults (strings allocated).

@@ -122,6 +122,13 @@ int scitt_read_file(const char *path, scitt_buf_t *out);
  * failure (the temporary file is removed). */
 int scitt_write_file_atomic(const char *dir, const char *file, scitt_span_t data, unsigned mode);
 
+/* scitt_write_file_once writes `dir`/`file` once, for files that never
+ * change: when it exists with exactly `data` it is left alone (0); when it
+ * exists with other bytes nothing is written and the answer is
+ * SCITT_ECONFLICT; otherwise it is written as scitt_write_file_atomic does
+ * (temporary file, fsync, rename, fsync of `dir`). -errno on failure. */
+int scitt_write_file_once(const char *dir, const char *file, scitt_span_t data, unsigned mode);
+
 /* One process per data folder. scitt_dir_lock creates `dir` (0700) if
  * missing and takes an exclusive flock(2) on `dir`/SCITT_DIR_LOCK_FILE,
  * into which it writes this process's pid. On success `*out_fd` holds the

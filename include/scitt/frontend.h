@@ -68,6 +68,11 @@ typedef struct scitt_frontend_config {
      * pass a failing one to show that a connection whose setup fails is
      * closed and the listener goes on accepting. */
     const scitt_mem_t *conn_mem;
+    /* extra_metrics, when set, appends more Prometheus lines to GET
+     * /metrics (the publisher's, src/publish), on the io loop: it must not
+     * block. */
+    int (*extra_metrics)(void *ctx, scitt_buf_t *out);
+    void *extra_metrics_ctx;
 } scitt_frontend_config_t;
 
 typedef struct scitt_frontend scitt_frontend_t;
@@ -98,6 +103,13 @@ void scitt_frontend_shutdown(scitt_frontend_t *fe, void (*done)(void *ctx), void
 /* scitt_frontend_free releases the front end once shutdown called `done`
  * (or, never started, right after new). NULL is a no-op. */
 void scitt_frontend_free(scitt_frontend_t *fe);
+
+/* scitt_frontend_fixed_resource appends the body this front end serves at
+ * `path` for the resources that change only when it restarts:
+ * "/checkpoint.vkey", "/.well-known/scitt-keys" and
+ * "/.well-known/transparency-configuration" (the publisher writes them into
+ * its folder). SCITT_ENOTFOUND for any other path or one it does not serve. */
+int scitt_frontend_fixed_resource(const scitt_frontend_t *fe, const char *path, scitt_buf_t *out);
 
 /* scitt_frontend_serve runs a front end for `cfg` on a loop of its own,
  * listening on `host`:`port`, until SIGINT or SIGTERM; then it closes every

@@ -92,6 +92,12 @@ void scitt_log__force_pool(scitt_log_reader_t *r, bool on);
  * loop. 0, or the store's error (the cache is then unchanged). */
 int scitt_log_advance(scitt_log_reader_t *r, uint64_t size);
 
+/* scitt_log_on_advance sets `fn` (NULL: none), called with the new tree
+ * size each time scitt_log_advance moves the cached checkpoint forward, on
+ * the thread that called advance, holding no lock of the reader. It must
+ * not block: the publisher (src/publish) only wakes its own thread. */
+void scitt_log_on_advance(scitt_log_reader_t *r, void (*fn)(void *ctx, uint64_t size), void *ctx);
+
 /* scitt_log_try_checkpoint appends the cached latest checkpoint to `out`
  * and sets `*out_size` (may be NULL) to its tree size. SCITT_ENOTFOUND:
  * the log is known to be empty; SCITT_EAGAIN: nothing cached (read it with
@@ -137,6 +143,20 @@ int scitt_log_receipt(scitt_log_reader_t *r, scitt_store_read_t *rd, uint64_t in
  * and tests. */
 int scitt_log_store_receipt(scitt_store_t *st, scitt_store_read_t *rd, const uint8_t *kid, const char *origin,
                             uint64_t index, scitt_buf_t *out);
+
+/* scitt_log_entry_bundle appends the tlog-tiles entry bundle of leaves
+ * first .. first + count - 1 (`first` a multiple of 256, count 1..256),
+ * read in `rd` with one batched read of the statements and one of their
+ * level-0 tile, each entry checked against that tile. SCITT_ECORRUPT when
+ * an entry is missing or does not match. */
+int scitt_log_entry_bundle(scitt_store_read_t *rd, uint64_t first, size_t count, scitt_buf_t *out);
+
+/* scitt_log_transparent appends the transparent statement of committed
+ * leaf `index`: its stored statement `stmt` (read in `rd`) with the
+ * receipt scitt_log_receipt gives in unprotected header 394, as GET
+ * /entries/{id}/statement serves it. */
+int scitt_log_transparent(scitt_log_reader_t *r, scitt_store_read_t *rd, uint64_t index, scitt_span_t stmt,
+                          scitt_buf_t *out);
 
 /* scitt_log_try_receipt appends the receipt of leaf `index` when the
  * recent-receipt ring holds it; SCITT_EAGAIN otherwise. Never blocks. */

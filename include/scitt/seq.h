@@ -79,6 +79,14 @@ typedef struct scitt_seq_config {
         receipt_cache_bytes; /* own reader: receipts of the latest leaves kept as built; 0 means 32 MiB, < 4 KiB off */
     uint64_t commit_linger_us; /* a busy sequencer waits up to this long for a fuller batch; 0 means 2000,
                                 * SCITT_SEQ_LINGER_OFF none */
+    /* guard, when set, approves the store's latest head (NULL: an empty
+     * log) at every recovery: at start and whenever the log end moved.
+     * Nonzero refuses it (the start fails, or the sequencer stays
+     * unrecovered and commits nothing) with a reason in `msg`. Runs on the
+     * starting thread or the sequencer thread, with `rd` open. The
+     * publisher (src/publish) refuses a database behind what it published. */
+    int (*guard)(void *ctx, scitt_store_read_t *rd, const scitt_store_head_t *head, char *msg, size_t cap);
+    void *guard_ctx;
 } scitt_seq_config_t;
 
 /* The default bounds of the caches of the pipeline's own reader (log.h). */

@@ -49,6 +49,10 @@ static const opt_t opts[] = {
      "wait this long for an unreachable --database at start, retrying, then exit 1 (default 30, 0 = try once)"},
     {"keys", OPT_STR, F(keys_dir), "DIR",
      "service signing keys (default the --data folder); created when absent, only read once present"},
+    {"publish-dir", OPT_STR, F(publish_dir), "DIR",
+     "also write the committed log into DIR as static files laid out as this server's URLs (tiles, entry "
+     "bundles, statements, checkpoint last), for any static web server or CDN to serve mirrors; refuses a "
+     "database behind DIR/checkpoint"},
     {"check", OPT_FLAG, F(check), NULL,
      "verify the whole store offline (entries, tiles, tree heads, signed checkpoints) and exit: 0 when sound, "
      "1 naming the first damage"},
@@ -177,7 +181,7 @@ int scitt_config_init(scitt_config_t *cfg)
 void scitt_config_cleanup(scitt_config_t *cfg)
 {
     char **strs[] = {&cfg->data_dir,    &cfg->listen_host, &cfg->origin,   &cfg->tls_cert, &cfg->tls_key,
-                     &cfg->issuer_keys, &cfg->trust_roots, &cfg->database, &cfg->keys_dir};
+                     &cfg->issuer_keys, &cfg->trust_roots, &cfg->database, &cfg->keys_dir, &cfg->publish_dir};
     for (size_t i = 0; i < scitt_countof(strs); i++) {
         free(*strs[i]);
         *strs[i] = NULL;

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,4 +77,54 @@ int scitt_write_file_atomic(const char *dir, const char *file, scitt_span_t data
     rc = fsync(dfd) != 0 ? -errno : 0;
     close(dfd);
     return rc;
+}
+
+/* same_file compares the file at `path` with `data`: 1 equal, 0 different,
+ * -ENOENT absent, else -errno. Reads in chunks (no allocation). */
+static int same_file(const char *path, scitt_span_t data)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return -errno;
+    }
+    uint8_t chunk[16384];
+    size_t off = 0;
+    int rc = 1;
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            rc = -errno;
+            break;
+        }
+        if (n == 0) {
+            rc = off == data.len ? 1 : 0;
+            break;
+        }
+        if ((size_t)n > data.len - off || memcmp(chunk, data.base + off, (size_t)n) != 0) {
+            rc = 0;
+            break;
+        }
+        off += (size_t)n;
+    }
+    close(fd);
+    return rc;
+}
+
+int scitt_write_file_once(const char *dir, const char *file, scitt_span_t data, unsigned mode)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path)) {
+        return -ENAMETOOLONG;
+    }
+    int rc = same_file(path, data);
+    if (rc == 1) {
+        return 0;
+    }
+    if (rc == 0) {
+        return SCITT_ECONFLICT;
+    }
+    return rc == -ENOENT ? scitt_write_file_atomic(dir, file, data, mode) : rc;
 }

@@ -196,5 +196,8 @@ int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
     if (rc == 0) {
         rc = scitt_h2__admit_metrics(fe, b);
     }
+    if (rc == 0 && fe->cfg.extra_metrics != NULL) {
+        rc = fe->cfg.extra_metrics(fe->cfg.extra_metrics_ctx, b);
+    }
     return rc;
 }

@@ -205,18 +205,7 @@ static int put_statement(scitt_frontend_t *fe, scitt_store_read_t *rd, uint64_t 
         /* A mirror stores the transparent statement the log served. */
         return scitt_buf_append(out, raw.base, raw.len);
     }
-    scitt_buf_t receipt_bytes;
-    scitt_buf_init(&receipt_bytes, NULL, 0);
-    scitt_cose_sign1_t sign1;
-    rc = scitt_log_receipt(fe->log, rd, index, &receipt_bytes);
-    if (rc == 0) {
-        rc = scitt_cose_sign1_decode_stored(&sign1, raw.base, raw.len);
-    }
-    if (rc == 0) {
-        rc = scitt_receipt_transparent(out, &sign1, scitt_buf_span(&receipt_bytes));
-    }
-    scitt_buf_cleanup(&receipt_bytes);
-    return rc;
+    return scitt_log_transparent(fe->log, rd, index, raw, out);
 }
 
 /* read_entry reads GET /entries/{id} (the receipt) or its /statement into
@@ -447,25 +436,45 @@ static void get_metrics(scitt_h2_stream_t *s)
     scitt_h2__respond(s, 200, "text/plain; version=0.0.4; charset=utf-8", &b, &h, 1);
 }
 
-/* get_config answers the published configuration: what a mirror needs to
+/* put_config appends the published configuration: what a mirror needs to
  * copy every statement this service can register (a read-only mirror
  * publishes the limits of the log it copies). */
-static void get_config(scitt_h2_stream_t *s)
+static int put_config(const scitt_frontend_t *fe, scitt_buf_t *out)
 {
-    const scitt_frontend_config_t *cfg = &s->conn->fe->cfg;
+    const scitt_frontend_config_t *cfg = &fe->cfg;
     size_t origin_len = strlen(cfg->origin);
     scitt_cose_config_t c = {.issuer = scitt_span_str(cfg->origin),
                              .max_statement_bytes = cfg->max_statement_bytes,
                              .max_transparent_statement_bytes =
                                  scitt_receipt_transparent_max_len(cfg->max_statement_bytes, origin_len)};
+    return scitt_cose_config_encode(out, &c);
+}
+
+static void get_config(scitt_h2_stream_t *s)
+{
     scitt_buf_t out;
     scitt_buf_init(&out, NULL, 0);
-    if (scitt_cose_config_encode(&out, &c) != 0) {
+    if (put_config(s->conn->fe, &out) != 0) {
         scitt_buf_cleanup(&out);
         scitt_h2__respond_problem(s, 500, "Internal Server Error", "out of memory", NULL, 0);
         return;
     }
     scitt_h2__respond(s, 200, "application/cbor", &out, NULL, 0);
+}
+
+int scitt_frontend_fixed_resource(const scitt_frontend_t *fe, const char *path, scitt_buf_t *out)
+{
+    if (strcmp(path, "/.well-known/transparency-configuration") == 0) {
+        return put_config(fe, out);
+    }
+    const scitt_buf_t *b = strcmp(path, "/checkpoint.vkey") == 0          ? &fe->vkey
+                           : strcmp(path, "/.well-known/scitt-keys") != 0 ? NULL
+                           : fe->cfg.keys != NULL                         ? &fe->keyset
+                                                                          : NULL;
+    if (b == NULL || b->len == 0) {
+        return SCITT_ENOTFOUND;
+    }
+    return scitt_buf_append(out, b->base, b->len);
 }
 
 typedef enum route {

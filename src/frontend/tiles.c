@@ -61,25 +61,6 @@ typedef struct tile_job {
     scitt_tile_path_t tp;
 } tile_job_t;
 
-/* put_bundle appends the entry bundle of leaves first .. first + count - 1
- * (`first` a multiple of 256), read and checked in `rd` with one batched
- * read of the statements and one of their level-0 tile. */
-static int put_bundle(scitt_store_read_t *rd, uint64_t first, size_t count, scitt_buf_t *out)
-{
-    scitt_span_t stmts[256], entries[256];
-    uint8_t hashes[256][32];
-    /* entry = the store's hash of the stored statement (SHA-256 of the
-     * normalised statement), checked against the tile committed with it */
-    int rc = scitt_store_get_entries_checked(rd, first, count, stmts, hashes);
-    if (rc == SCITT_ENOTFOUND) {
-        rc = SCITT_ECORRUPT; /* the head said these entries exist */
-    }
-    for (size_t i = 0; i < count && rc == 0; i++) {
-        entries[i] = scitt_span(hashes[i], 32);
-    }
-    return rc != 0 ? rc : scitt_merkle_bundle_encode(out, entries, count);
-}
-
 /* find_tile looks tile `tp` up in `rd`: 0 with its hashes in `*out_hashes`
  * (NULL for an entry bundle, which the head covers), SCITT_ENOTFOUND when
  * the latest tree does not hold it, or an error. `mirror`: the store may
@@ -130,7 +111,7 @@ static void work_tile(scitt_h2_job_t *job)
     /* A bundle job comes from the loop, which found it covered. */
     job->rc = find_tile(rd, tp, job->fe->cfg.seq == NULL, &hashes);
     if (job->rc == 0 && tp->entries) {
-        job->rc = put_bundle(rd, tp->index << 8, (size_t)want, &job->body);
+        job->rc = scitt_log_entry_bundle(rd, tp->index << 8, (size_t)want, &job->body);
     } else if (job->rc == 0) {
         job->rc = scitt_buf_append(&job->body, hashes, (size_t)want * 32);
     }

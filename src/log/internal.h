@@ -68,6 +68,8 @@ struct scitt_log_reader {
     bool head_known; /* advance ran: `head_size` 0 with no checkpoint is an empty log */
     uint64_t head_size;
     scitt_buf_t checkpoint;
+    void (*on_advance)(void *ctx, uint64_t size); /* under head_lock */
+    void *on_advance_ctx;
 };
 
 #endif /* SCITT_SRC_LOG_INTERNAL_H */

@@ -110,19 +110,33 @@ int scitt_log_advance(scitt_log_reader_t *r, uint64_t size)
     }
     scitt_store_read_end(rd);
     pthread_mutex_lock(&r->head_lock);
+    void (*moved)(void *, uint64_t) = NULL;
+    void *moved_ctx = r->on_advance_ctx;
     if (rc == 0 && (!r->head_known || head.size > r->head_size || r->checkpoint.len == 0)) {
         scitt_buf_t old = r->checkpoint; /* swapped, then freed outside the lock */
         r->checkpoint = cp;
         cp = old;
         r->head_size = head.size;
         r->head_known = true;
+        moved = r->on_advance;
     } else if (rc == SCITT_ENOTFOUND && size == 0) {
         r->head_known = true; /* an empty log: no checkpoint yet */
         rc = 0;
     }
     pthread_mutex_unlock(&r->head_lock);
     scitt_buf_cleanup(&cp);
+    if (moved != NULL) {
+        moved(moved_ctx, head.size);
+    }
     return rc;
+}
+
+void scitt_log_on_advance(scitt_log_reader_t *r, void (*fn)(void *ctx, uint64_t size), void *ctx)
+{
+    pthread_mutex_lock(&r->head_lock);
+    r->on_advance = fn;
+    r->on_advance_ctx = ctx;
+    pthread_mutex_unlock(&r->head_lock);
 }
 
 int scitt_log_try_checkpoint(scitt_log_reader_t *r, scitt_buf_t *out, uint64_t *out_size)

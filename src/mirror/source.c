@@ -2,7 +2,9 @@
  * source.c: where a mirror reads the log from. The HTTP source keeps one
  * HTTP/2 connection (scitt_client) and sends a whole batch of GETs as
  * concurrent streams, at most SOURCE_WINDOW at a time; when the connection
- * drops it reconnects once per batch and retries the GETs that failed. The
+ * drops it reconnects once per batch and retries the GETs that failed. A
+ * server that never answers HTTP/2 but answers HTTP/1.1 (a static web
+ * server on a publish folder) is read over HTTP/1.1, one GET at a time. The
  * directory source reads a static copy of the log laid out as URL paths,
  * which is how tests build tampered logs.
  */
@@ -14,6 +16,7 @@
 
 #include "scitt/client.h"
 #include "scitt/mirror.h"
+#include "scitt/note.h"
 
 #define SOURCE_WINDOW 64
 
@@ -22,6 +25,9 @@
 typedef struct http_source {
     scitt_client_url_t url;
     scitt_client_t *client;
+    bool h2_answered; /* the server answered over HTTP/2 once */
+    bool http1;       /* it did not, but it answers HTTP/1.1: a static server */
+    int fd;           /* the HTTP/1.1 connection, or -1 */
 } http_source_t;
 
 static int http_connect(http_source_t *h)
@@ -75,9 +81,32 @@ static void http_round(http_source_t *h, scitt_mirror_get_t *gets, size_t num, s
     }
 }
 
-static int http_get(void *ud, scitt_mirror_get_t *gets, size_t num)
+/* http1_get answers the GETs one after the other over HTTP/1.1. */
+static int http1_get(http_source_t *h, scitt_mirror_get_t *gets, size_t num)
 {
-    http_source_t *h = ud;
+    int first = 0;
+    for (size_t i = 0; i < num; i++) {
+        scitt_mirror_get_t *g = &gets[i];
+        g->status = 0;
+        g->rc = scitt_http1_get(&h->url, &h->fd, g->path, g->body.max, &g->status, &g->body);
+        first = first != 0 ? first : g->rc;
+    }
+    return first;
+}
+
+/* speaks_http1 tells whether the server answers a plain HTTP/1.1 GET. */
+static bool speaks_http1(http_source_t *h)
+{
+    scitt_buf_t b;
+    int status = 0;
+    scitt_buf_init(&b, NULL, SCITT_NOTE_MAX_LEN);
+    bool yes = scitt_http1_get(&h->url, &h->fd, "/checkpoint", SCITT_NOTE_MAX_LEN, &status, &b) == 0;
+    scitt_buf_cleanup(&b);
+    return yes;
+}
+
+static int http2_get(http_source_t *h, scitt_mirror_get_t *gets, size_t num)
+{
     scitt_client_req_t *reqs = calloc(num, sizeof(*reqs));
     if (reqs == NULL) {
         return SCITT_ENOMEM;
@@ -115,10 +144,35 @@ static int http_get(void *ud, scitt_mirror_get_t *gets, size_t num)
     return rc;
 }
 
+/* http_get speaks HTTP/2 (prior knowledge); a server that never answered
+ * it but answers HTTP/1.1 (a static web server or cache serving a publish
+ * folder) is read over HTTP/1.1 from then on. */
+static int http_get(void *ud, scitt_mirror_get_t *gets, size_t num)
+{
+    http_source_t *h = ud;
+    if (h->http1) {
+        return http1_get(h, gets, num);
+    }
+    int rc = http2_get(h, gets, num);
+    for (size_t i = 0; i < num && !h->h2_answered; i++) {
+        h->h2_answered = gets[i].status != 0;
+    }
+    if (rc != 0 && !h->h2_answered && speaks_http1(h)) {
+        h->http1 = true;
+        scitt_client_free(h->client);
+        h->client = NULL;
+        return http1_get(h, gets, num);
+    }
+    return rc;
+}
+
 static void http_free(void *ud)
 {
     http_source_t *h = ud;
     scitt_client_free(h->client);
+    if (h->fd >= 0) {
+        close(h->fd);
+    }
     free(h);
 }
 
@@ -186,6 +240,7 @@ int scitt_mirror_source_open(scitt_mirror_source_t *out, const char *url)
     if (h == NULL) {
         return SCITT_ENOMEM;
     }
+    h->fd = -1;
     int rc = scitt_client_url_parse(&h->url, url, strlen(url));
     rc = rc != 0 ? SCITT_EINVAL : h->url.tls ? SCITT_EINVAL : http_connect(h);
     if (rc != 0) {

@@ -92,6 +92,8 @@ struct scitt_seq {
     bool bench_no_index;     /* benchmarks only: no index records */
     scitt_log_reader_t *log; /* its tile cache and recent receipts, fed by the answer thread */
     bool own_log;            /* made by scitt_seq_start, freed with the pipeline */
+    int (*guard)(void *ctx, scitt_store_read_t *rd, const scitt_store_head_t *head, char *msg, size_t cap);
+    void *guard_ctx; /* scitt_seq_config_t.guard */
 
     /* Submissions accepted and not yet answered (both queues and the batch
      * in hand). Bounded by max_pending. */

@@ -88,6 +88,8 @@ int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char
     seq->origin = strdup(cfg->origin != NULL ? cfg->origin : SCITT_SEQ__DEFAULT_ORIGIN);
     seq->max_pending = cfg->max_pending != 0 ? cfg->max_pending : SCITT_SEQ__DEFAULT_MAX_PENDING;
     seq->bench_no_index = cfg->bench_no_index;
+    seq->guard = cfg->guard;
+    seq->guard_ctx = cfg->guard_ctx;
     seq->max_pending_bytes = cfg->max_pending_bytes != 0 ? cfg->max_pending_bytes : (size_t)64 << 20;
     seq->batch_max = cfg->batch_max != 0 ? cfg->batch_max : SCITT_SEQ__DEFAULT_BATCH_MAX;
     if (seq->batch_max > seq->max_pending) {

@@ -209,6 +209,11 @@ static int check_last_head(scitt_seq__sequencer_t *s, scitt_store_read_t *rd, co
     return 0;
 }
 
+/* Why the recovery guard refused the latest head: `*why` of recover points
+ * here, valid on this thread until its next recovery (a refused start frees
+ * the sequencer before the caller prints it). */
+static _Thread_local char guard_msg[512];
+
 static int recover(scitt_seq__sequencer_t *s, const char **why)
 {
     scitt_store_read_t *rd;
@@ -220,6 +225,12 @@ static int recover(scitt_seq__sequencer_t *s, const char **why)
         return rc;
     }
     rc = scitt_store_get_latest_head(rd, &head);
+    if ((rc == 0 || rc == SCITT_ENOTFOUND) && s->seq->guard != NULL &&
+        s->seq->guard(s->seq->guard_ctx, rd, rc == 0 ? &head : NULL, guard_msg, sizeof(guard_msg)) != 0) {
+        *why = guard_msg;
+        rc = SCITT_ECONFLICT;
+        goto out;
+    }
     if (rc == SCITT_ENOTFOUND) {
         s->size = 0;
         scitt_merkle_empty_root(s->root);
