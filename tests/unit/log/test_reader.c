@@ -345,7 +345,7 @@ Test(log, recent_ring)
     for (uint64_t leaf = 100; leaf < 400; leaf++) {
         size_t len = 40 + (size_t)((leaf * 37) % 300);
         memset(rec, (int)leaf, len);
-        scitt_log__recent_put(&r, leaf, scitt_span(rec, len));
+        scitt_log__recent_put(&r, leaf, NULL, scitt_span(rec, len));
         cr_assert_eq(r.next, leaf + 1);
         cr_assert_leq(r.used, r.cap);
         for (uint64_t q = leaf > 30 ? leaf - 30 : 0; q <= leaf; q++) {
@@ -364,17 +364,17 @@ Test(log, recent_ring)
         }
         cr_assert_leq(leaf - r.first, 20, "a 4.5 KiB ring holds the last few receipts");
     }
-    scitt_log__recent_put(&r, 1000, scitt_span(rec, 50)); /* out of order: a new window */
+    scitt_log__recent_put(&r, 1000, NULL, scitt_span(rec, 50)); /* out of order: a new window */
     cr_expect_eq(r.first, 1000);
     scitt_buf_reset(&out);
     cr_expect_eq(scitt_log__recent_get(&r, 399, &out), SCITT_ENOTFOUND);
     cr_expect_eq(scitt_log__recent_get(&r, 1000, &out), 0);
-    scitt_log__recent_put(&r, 1001, scitt_span(rec, sizeof(rec))); /* over a quarter of the ring */
+    scitt_log__recent_put(&r, 1001, NULL, scitt_span(rec, sizeof(rec))); /* over a quarter of the ring */
     cr_expect_eq(scitt_log__recent_get(&r, 1001, &out), SCITT_ENOTFOUND);
     scitt_log__recent_cleanup(&r);
 
     cr_assert_eq(scitt_log__recent_init(&r, 1000), 0); /* off */
-    scitt_log__recent_put(&r, 0, scitt_span(rec, 50));
+    scitt_log__recent_put(&r, 0, NULL, scitt_span(rec, 50));
     cr_expect_eq(scitt_log__recent_get(&r, 0, &out), SCITT_ENOTFOUND);
     scitt_log__recent_cleanup(&r);
     scitt_buf_cleanup(&out);
