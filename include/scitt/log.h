@@ -91,6 +91,10 @@ void scitt_log__force_pool(scitt_log_reader_t *r, bool on);
  * each commit (and once at start); it reads the store, so never on the io
  * loop. 0, or the store's error (the cache is then unchanged). */
 int scitt_log_advance(scitt_log_reader_t *r, uint64_t size);
+/* scitt_log_advance_to does the same without reading the store: the writer
+ * gives the checkpoint of the head of tree size `size` it has just
+ * committed (only once the commit returned 0). 0 or SCITT_ENOMEM. */
+int scitt_log_advance_to(scitt_log_reader_t *r, uint64_t size, scitt_span_t checkpoint);
 
 /* scitt_log_on_advance sets `fn` (NULL: none), called with the new tree
  * size each time scitt_log_advance moves the cached checkpoint forward, on
@@ -116,6 +120,10 @@ int scitt_log_checkpoint(scitt_log_reader_t *r, scitt_store_read_t *rd, scitt_bu
  * index) when the tile cache holds it and the cached checkpoint covers it;
  * SCITT_EAGAIN otherwise. Never blocks. */
 int scitt_log_try_tile(scitt_log_reader_t *r, unsigned level, uint64_t index, scitt_buf_t *out);
+/* scitt_log_keep_tile puts full hash tile (level, index), just read from
+ * the store within a committed tree, in the tile cache, so that the next
+ * scitt_log_try_tile of it answers from memory (a full tile never changes). */
+void scitt_log_keep_tile(scitt_log_reader_t *r, unsigned level, uint64_t index, const uint8_t hashes[256 * 32]);
 
 /* scitt_log_tile_reader adapts a read handle to the Merkle engine's tile
  * reader through the reader's tile cache (tiles stay valid until the
@@ -162,10 +170,15 @@ int scitt_log_transparent(scitt_log_reader_t *r, scitt_store_read_t *rd, uint64_
  * recent-receipt ring holds it; SCITT_EAGAIN otherwise. Never blocks. */
 int scitt_log_try_receipt(scitt_log_reader_t *r, uint64_t index, scitt_buf_t *out);
 
+/* scitt_log_try_entry_receipt appends the receipt of the committed leaf of
+ * entry hash `entry` when the recent-receipt ring holds it; SCITT_EAGAIN
+ * otherwise (look the entry up in the store). Never blocks. */
+int scitt_log_try_entry_receipt(scitt_log_reader_t *r, const uint8_t entry[32], scitt_buf_t *out);
+
 /* scitt_log_keep_receipt puts the receipt just built for new leaf `leaf`
- * in the recent-receipt ring (the sequencer's answer thread, in leaf
- * order). */
-void scitt_log_keep_receipt(scitt_log_reader_t *r, uint64_t leaf, scitt_span_t receipt);
+ * of entry hash `entry` in the recent-receipt ring (the sequencer's answer
+ * thread, in leaf order, once the leaf is committed). */
+void scitt_log_keep_receipt(scitt_log_reader_t *r, uint64_t leaf, const uint8_t entry[32], scitt_span_t receipt);
 
 /* scitt_log_origin is the receipt issuer (the configured origin). */
 scitt_span_t scitt_log_origin(const scitt_log_reader_t *r);

@@ -195,6 +195,13 @@ void scitt_merkle_tile_cache_stats(scitt_merkle_tile_cache_t *c, scitt_merkle_ti
  * (counted as a lookup): 0, or SCITT_ENOTFOUND. */
 int scitt_merkle_tile_cache_copy(scitt_merkle_tile_cache_t *c, unsigned level, uint64_t index, uint8_t (*out)[32]);
 
+/* scitt_merkle_tile_cache_add caches the tile tree of tile (level, index)
+ * built from its first `width` (1..256) `hashes`, in place of a narrower
+ * one, as a prover reading them would. The caller vouches that they are
+ * the log's (read from its committed store). */
+void scitt_merkle_tile_cache_add(scitt_merkle_tile_cache_t *c, unsigned level, uint64_t index, const uint8_t *hashes,
+                                 size_t width);
+
 /* One-shot forms: each makes a small prover, answers, and frees it. Same
  * results and errors as above. scitt_merkle_root_at accepts size 0. */
 int scitt_merkle_root_at(const scitt_mem_t *mem, const scitt_tile_reader_t *rd, uint64_t size, uint8_t out[32]);

@@ -275,7 +275,8 @@ static void answer_entry_job(scitt_h2_job_t *job, scitt_h2_stream_t *s, int rc)
 }
 
 /* get_entry answers GET /entries/{id}[/statement]: inline when the store's
- * reads are local, else on the reader pool. */
+ * reads are local, else from the recent-receipt ring or on the reader
+ * pool. */
 static void get_entry(scitt_h2_stream_t *s, const uint8_t entry[32], bool statement)
 {
     scitt_frontend_t *fe = s->conn->fe;
@@ -284,6 +285,13 @@ static void get_entry(scitt_h2_stream_t *s, const uint8_t entry[32], bool statem
         return;
     }
     if (!scitt_log_local_reads(fe->log)) {
+        scitt_buf_t out;
+        scitt_buf_init(&out, NULL, 0);
+        if (!statement && scitt_log_try_entry_receipt(fe->log, entry, &out) == 0) {
+            answer_entry(s, false, 0, &out); /* a recent leaf: from memory */
+            return;
+        }
+        scitt_buf_cleanup(&out);
         entry_job_t *j = scitt_h2__job_new(sizeof(*j), work_entry, answer_entry_job);
         if (j == NULL) {
             scitt_h2__respond_problem(s, 500, "Internal Server Error", "out of memory", NULL, 0);

@@ -14,7 +14,8 @@
  * checkpoint) is a copy from memory. Otherwise, with a store whose reads
  * are local (LMDB), a hash tile is one lookup and a copy of at most 8 KiB,
  * done on the loop; with one whose reads are round trips (PostgreSQL) it
- * is a job on the reader pool. An entry bundle hashes up to 256 stored
+ * is a job on the reader pool, which puts a full tile it read in the tile
+ * cache (full tiles never change). An entry bundle hashes up to 256 stored
  * statements (each up to --max-statement-bytes), so it is always a job,
  * answered on the loop if its stream is still there.
  */
@@ -114,6 +115,9 @@ static void work_tile(scitt_h2_job_t *job)
         job->rc = scitt_log_entry_bundle(rd, tp->index << 8, (size_t)want, &job->body);
     } else if (job->rc == 0) {
         job->rc = scitt_buf_append(&job->body, hashes, (size_t)want * 32);
+        if (want == 256) {
+            scitt_log_keep_tile(job->fe->log, tp->level, tp->index, hashes); /* the next GET from memory */
+        }
     }
     scitt_store_read_end(rd);
 }
@@ -151,7 +155,10 @@ void scitt_h2__get_tile(scitt_h2_stream_t *s, const char *path, size_t len)
         scitt_buf_t b;
         scitt_buf_init(&b, NULL, 0);
         if (!tp.entries && tp.width == 0 && scitt_log_try_tile(fe->log, tp.level, tp.index, &b) == 0) {
-            scitt_h2__respond(s, 200, "application/octet-stream", &b, &immutable, 1);
+            /* copied into a spare body: `b` is freed at once, not held
+             * while the response drains */
+            scitt_h2__respond_bytes(s, 200, "application/octet-stream", b.base, b.len, &immutable, 1);
+            scitt_buf_cleanup(&b);
             return;
         }
         scitt_buf_cleanup(&b);

@@ -13,9 +13,11 @@
 /* The receipts of the most recent leaves (recent.c), as the answer thread
  * built them: a window of consecutive leaves in a ring of bytes. */
 typedef struct scitt_log__recent_slot {
-    size_t off, len; /* the receipt */
-    size_t owned;    /* bytes it holds in the ring: len, plus the end of the
-                      * ring skipped after it when the next one wrapped */
+    size_t off, len;   /* the receipt */
+    size_t owned;      /* bytes it holds in the ring: len, plus the end of the
+                        * ring skipped after it when the next one wrapped */
+    uint8_t entry[32]; /* the leaf's entry hash, when has_entry */
+    bool has_entry;
 } scitt_log__recent_slot_t;
 
 typedef struct scitt_log__recent {
@@ -26,16 +28,23 @@ typedef struct scitt_log__recent {
     size_t num_slots;     /* 0: off */
     uint64_t first, next; /* the leaves held */
     size_t head, used;    /* where the next receipt goes; bytes held */
+    /* Entry hash -> leaf for the held leaves that have one: open
+     * addressing, linear probing, a cell holds leaf + 1 (0: empty). */
+    uint64_t *cells;
+    size_t cells_mask;
 } scitt_log__recent_t;
 
 /* scitt_log__recent_init sizes the cache to about `bytes` (under 4 KiB:
- * off). recent_put keeps the receipt of `leaf` (called in leaf order by one
- * thread); recent_get appends a held receipt to `out`, SCITT_ENOTFOUND when
- * it is not held. Both thread-safe. */
+ * off). recent_put keeps the receipt of `leaf` and, with `entry` (or NULL),
+ * which entry hash it is for (called in leaf order by one thread, once the
+ * leaf is committed); recent_get appends a held receipt to `out`, and
+ * recent_find the receipt of the held leaf of entry hash `entry` (its leaf
+ * in `*out_leaf`), SCITT_ENOTFOUND when it is not held. All thread-safe. */
 int scitt_log__recent_init(scitt_log__recent_t *r, size_t bytes);
 void scitt_log__recent_cleanup(scitt_log__recent_t *r);
-void scitt_log__recent_put(scitt_log__recent_t *r, uint64_t leaf, scitt_span_t receipt);
+void scitt_log__recent_put(scitt_log__recent_t *r, uint64_t leaf, const uint8_t *entry, scitt_span_t receipt);
 int scitt_log__recent_get(scitt_log__recent_t *r, uint64_t leaf, scitt_buf_t *out);
+int scitt_log__recent_find(scitt_log__recent_t *r, const uint8_t entry[32], uint64_t *out_leaf, scitt_buf_t *out);
 
 /* The reader pool (pool.c): K threads started on first submit, one FIFO. */
 typedef struct scitt_log__pool {

@@ -7,7 +7,8 @@
  *    with a head of a larger tree size, so the checkpoint a reader serves
  *    never goes backwards, whoever calls advance and in whatever order.
  *  - The cache only holds what was committed: advance reads it from the
- *    store. A reader nobody advances (a served mirror, whose store another
+ *    store, and advance_to is given it by the writer once its commit
+ *    returned. A reader nobody advances (a served mirror, whose store another
  *    process writes) caches no checkpoint and reads the store each time.
  *  - try_ answers never touch the store, so the io loop may call them.
  */
@@ -88,6 +89,40 @@ void scitt_log__force_pool(scitt_log_reader_t *r, bool on)
 /* ------------------------------------------------------------------------ */
 /* The head cache                                                           */
 
+/* set_head makes (size, checkpoint) the cached head if it is newer; the
+ * checkpoint's bytes are taken (swapped into `*cp`) and the advance hook
+ * runs. */
+static void set_head(scitt_log_reader_t *r, uint64_t size, scitt_buf_t *cp)
+{
+    pthread_mutex_lock(&r->head_lock);
+    void (*moved)(void *, uint64_t) = NULL;
+    void *moved_ctx = r->on_advance_ctx;
+    if (!r->head_known || size > r->head_size || r->checkpoint.len == 0) {
+        scitt_buf_t old = r->checkpoint; /* swapped, then freed outside the lock */
+        r->checkpoint = *cp;
+        *cp = old;
+        r->head_size = size;
+        r->head_known = true;
+        moved = r->on_advance;
+    }
+    pthread_mutex_unlock(&r->head_lock);
+    if (moved != NULL) {
+        moved(moved_ctx, size); /* outside the lock: the hook may read the head */
+    }
+}
+
+int scitt_log_advance_to(scitt_log_reader_t *r, uint64_t size, scitt_span_t checkpoint)
+{
+    scitt_buf_t cp;
+    scitt_buf_init(&cp, NULL, 0);
+    int rc = scitt_buf_append(&cp, checkpoint.base, checkpoint.len);
+    if (rc == 0) {
+        set_head(r, size, &cp);
+    }
+    scitt_buf_cleanup(&cp);
+    return rc;
+}
+
 int scitt_log_advance(scitt_log_reader_t *r, uint64_t size)
 {
     pthread_mutex_lock(&r->head_lock);
@@ -109,25 +144,15 @@ int scitt_log_advance(scitt_log_reader_t *r, uint64_t size)
         rc = scitt_buf_append(&cp, head.checkpoint.base, head.checkpoint.len);
     }
     scitt_store_read_end(rd);
-    pthread_mutex_lock(&r->head_lock);
-    void (*moved)(void *, uint64_t) = NULL;
-    void *moved_ctx = r->on_advance_ctx;
-    if (rc == 0 && (!r->head_known || head.size > r->head_size || r->checkpoint.len == 0)) {
-        scitt_buf_t old = r->checkpoint; /* swapped, then freed outside the lock */
-        r->checkpoint = cp;
-        cp = old;
-        r->head_size = head.size;
-        r->head_known = true;
-        moved = r->on_advance;
+    if (rc == 0) {
+        set_head(r, head.size, &cp);
     } else if (rc == SCITT_ENOTFOUND && size == 0) {
+        pthread_mutex_lock(&r->head_lock);
         r->head_known = true; /* an empty log: no checkpoint yet */
+        pthread_mutex_unlock(&r->head_lock);
         rc = 0;
     }
-    pthread_mutex_unlock(&r->head_lock);
     scitt_buf_cleanup(&cp);
-    if (moved != NULL) {
-        moved(moved_ctx, head.size);
-    }
     return rc;
 }
 
@@ -193,6 +218,11 @@ int scitt_log_try_tile(scitt_log_reader_t *r, unsigned level, uint64_t index, sc
     }
     out->len += 256 * 32;
     return 0;
+}
+
+void scitt_log_keep_tile(scitt_log_reader_t *r, unsigned level, uint64_t index, const uint8_t hashes[256 * 32])
+{
+    scitt_merkle_tile_cache_add(r->tile_cache, level, index, hashes, 256);
 }
 
 void scitt_log_stats(scitt_log_reader_t *r, scitt_log_stats_t *out)

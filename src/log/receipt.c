@@ -165,7 +165,14 @@ int scitt_log_try_receipt(scitt_log_reader_t *r, uint64_t index, scitt_buf_t *ou
     return rc == SCITT_ENOTFOUND ? SCITT_EAGAIN : rc;
 }
 
-void scitt_log_keep_receipt(scitt_log_reader_t *r, uint64_t leaf, scitt_span_t receipt)
+int scitt_log_try_entry_receipt(scitt_log_reader_t *r, const uint8_t entry[32], scitt_buf_t *out)
 {
-    scitt_log__recent_put(&r->recent, leaf, receipt);
+    uint64_t leaf;
+    int rc = r->has_kid ? scitt_log__recent_find(&r->recent, entry, &leaf, out) : SCITT_ENOTFOUND;
+    return rc == SCITT_ENOTFOUND ? SCITT_EAGAIN : rc;
+}
+
+void scitt_log_keep_receipt(scitt_log_reader_t *r, uint64_t leaf, const uint8_t entry[32], scitt_span_t receipt)
+{
+    scitt_log__recent_put(&r->recent, leaf, entry, receipt);
 }

@@ -260,3 +260,12 @@ int scitt_merkle_tile_cache_copy(scitt_merkle_tile_cache_t *c, unsigned level, u
     scitt_merkle__cache_release(c, e);
     return 0;
 }
+
+void scitt_merkle_tile_cache_add(scitt_merkle_tile_cache_t *c, unsigned level, uint64_t index, const uint8_t *hashes,
+                                 size_t width)
+{
+    scitt_merkle__cached_t *e;
+    if (width >= 1 && width <= 256 && scitt_merkle__cache_put(c, level, index, hashes, width, &e) != NULL) {
+        scitt_merkle__cache_release(c, e);
+    }
+}

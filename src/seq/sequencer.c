@@ -86,6 +86,7 @@ typedef struct answer_batch {
     scitt_buf_t prot;
     uint8_t sig[SIG_CAP];
     size_t sig_len;
+    scitt_buf_t note; /* the checkpoint of `size` */
 } answer_batch_t;
 
 /* Per job: the answer built in phase 1 (receipt at receipts[off, off + len)). */
@@ -314,6 +315,7 @@ void scitt_seq__sequencer_free(scitt_seq__sequencer_t *s)
     free(s->ans.b.jobs);
     free(s->ans.out);
     scitt_buf_cleanup(&s->ans.b.prot);
+    scitt_buf_cleanup(&s->ans.b.note);
     scitt_buf_cleanup(&s->ans.receipts);
     free(s->jobs);
     free(s->fresh);
@@ -356,6 +358,7 @@ int scitt_seq__sequencer_new(scitt_seq_t *seq, const char **why)
     pthread_mutex_init(&a->lock, NULL);
     pthread_cond_init(&a->cond, NULL);
     scitt_buf_init(&a->b.prot, NULL, 0);
+    scitt_buf_init(&a->b.note, NULL, 0);
     scitt_buf_init(&a->receipts, NULL, 0);
     a->b.jobs = calloc(s->cap, sizeof(*a->b.jobs));
     a->out = calloc(s->cap, sizeof(*a->out));
@@ -601,7 +604,9 @@ static void build_answers(answerer_t *a)
          * any of its answers, so a client that has its receipt reads a
          * checkpoint at least as large. A failure leaves the cache behind
          * until the next commit (old, never wrong). */
-        (void)scitt_log_advance(seq->log, b->size);
+        if (b->note.len == 0 || scitt_log_advance_to(seq->log, b->size, scitt_buf_span(&b->note)) != 0) {
+            (void)scitt_log_advance(seq->log, b->size);
+        }
     }
     int rd_rc = scitt_store_read_begin(seq->store, &rd);
     int prover_rc = rd_rc;
@@ -628,7 +633,7 @@ static void build_answers(answerer_t *a)
         }
         o->len = a->receipts.len - o->off;
         if (o->rc == 0 && job->kind == SCITT_SEQ__NEW) { /* new leaves come in leaf order */
-            scitt_log_keep_receipt(seq->log, job->index, scitt_span(a->receipts.base + o->off, o->len));
+            scitt_log_keep_receipt(seq->log, job->index, job->entry, scitt_span(a->receipts.base + o->off, o->len));
         }
     }
     scitt_merkle_prover_free(prover);
@@ -706,6 +711,10 @@ static void hand_off(scitt_seq__sequencer_t *s, int fail_rc)
     b->size = s->size;
     scitt_buf_reset(&b->prot);
     int rc = fail_rc == 0 ? scitt_buf_append(&b->prot, s->prot.base, s->prot.len) : 0;
+    scitt_buf_reset(&b->note);
+    if (rc == 0 && fail_rc == 0 && scitt_buf_append(&b->note, s->note.base, s->note.len) != 0) {
+        scitt_buf_reset(&b->note); /* build_answers then reads the head from the store */
+    }
     if (rc != 0) {
         b->fail_rc = 0;
         b->size = 0; /* the prover then fails: each new entry is answered with an error, retry gets it */

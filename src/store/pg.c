@@ -35,8 +35,9 @@
  *
  * Index records go to scitt_index_tail, a table without an index (a
  * random-key btree insert per record cost more than the entries
- * themselves: bench/RESULTS.md); `maintain` moves them into the
- * scitt_index btree, sorted, once the tail holds tail_max records.
+ * themselves: bench/RESULTS.md); once the tail holds tail_max records,
+ * `maintain` wakes the merge thread, which moves them into the scitt_index
+ * btree, sorted, on a connection of its own, so commits go on meanwhile.
  * Queries read both.
  */
 #include <pthread.h>
@@ -171,7 +172,12 @@ struct pg_store {
     int64_t doubt_head;
     uint8_t doubt_root[32];
     size_t doubt_index;
-    size_t tail_rows, tail_max; /* index records in scitt_index_tail; the merge threshold */
+    /* The index tail's merge thread (merge_main) and what it shares. */
+    pthread_mutex_t merge_lock;
+    pthread_cond_t merge_cond;
+    pthread_t merge_thread;
+    bool merge_started, merge_want, merge_stop;
+    size_t tail_rows, tail_max; /* index records in scitt_index_tail (merge_lock); the merge threshold */
     time_t bytes_at;
     _Atomic uint64_t commits, conflicts, reconnects, bytes;
     _Atomic bool available;
@@ -509,6 +515,8 @@ static int pg_open(scitt_store_t **out, const scitt_store_config_t *cfg, const c
     st->writer.st = st;
     st->tail_max = cfg->tuning != NULL && cfg->tuning->pg_tail_max != 0 ? cfg->tuning->pg_tail_max : TAIL_MAX;
     st->tail_rows = st->tail_max; /* unknown: merged by the first maintain */
+    pthread_mutex_init(&st->merge_lock, NULL);
+    pthread_cond_init(&st->merge_cond, NULL);
     rc = connect_waiting(st, cfg->database_wait_ms, why);
     if (rc == 0) {
         rc = migrate(st, why);
@@ -517,6 +525,8 @@ static int pg_open(scitt_store_t **out, const scitt_store_config_t *cfg, const c
         PQfinish(st->writer.pg);
         pthread_key_delete(st->key);
         pthread_mutex_destroy(&st->lock);
+        pthread_mutex_destroy(&st->merge_lock);
+        pthread_cond_destroy(&st->merge_cond);
         free(st->conninfo);
         free(st);
         return rc;
@@ -550,6 +560,15 @@ static void pg_close(scitt_store_t *base)
     if (st == NULL) {
         return;
     }
+    pthread_mutex_lock(&st->merge_lock);
+    st->merge_stop = true;
+    pthread_cond_signal(&st->merge_cond);
+    pthread_mutex_unlock(&st->merge_lock);
+    if (st->merge_started) {
+        pthread_join(st->merge_thread, NULL); /* lets a merge in progress finish */
+    }
+    pthread_mutex_destroy(&st->merge_lock);
+    pthread_cond_destroy(&st->merge_cond);
     pthread_key_delete(st->key); /* no destructor runs after this */
     for (pg_conn_t *c = st->conns, *next; c != NULL; c = next) {
         next = c->next;
@@ -883,6 +902,14 @@ static pipe_end_t pipeline(pg_conn_t *c, const step_t *s, int n, int *rc)
     return refused ? PIPE_NOT_BEGUN : PIPE_LOST;
 }
 
+/* count_tail counts `n` more records in the index tail. */
+static void count_tail(pg_store_t *st, size_t n)
+{
+    pthread_mutex_lock(&st->merge_lock);
+    st->tail_rows += n;
+    pthread_mutex_unlock(&st->merge_lock);
+}
+
 /* resolve decides a commit in doubt from the stored log end and the root
  * of the batch's head: 0 committed, SCITT_EUNAVAIL not committed,
  * SCITT_ECONFLICT another writer moved the log, SCITT_EINDOUBT still
@@ -914,7 +941,7 @@ static int resolve(pg_store_t *st)
     st->in_doubt = false;
     if (end == st->doubt_end && root_ok) {
         st->commits++;
-        st->tail_rows += st->doubt_index;
+        count_tail(st, st->doubt_index);
         return 0;
     }
     return end == st->doubt_first ? SCITT_EUNAVAIL : SCITT_ECONFLICT;
@@ -993,7 +1020,7 @@ static int pg_commit(scitt_store_t *base, const scitt_store_batch_t *b)
     }
     if (rc == 0) {
         st->commits++;
-        st->tail_rows += num_index;
+        count_tail(st, num_index);
     } else if (rc == SCITT_ECONFLICT) {
         st->conflicts++;
     }
@@ -1003,19 +1030,88 @@ static int pg_commit(scitt_store_t *base, const scitt_store_batch_t *b)
     return rc;
 }
 
-/* merge_tail moves the index records committed since the last merge from
- * the unindexed tail into the scitt_index btree, sorted, in one
- * transaction (a snapshot sees each record in exactly one of them), then
- * vacuums the tail so it is reused. */
-static int merge_tail(pg_store_t *st)
+/* merge_tail moves the index records committed so far from the unindexed
+ * tail into the scitt_index btree, sorted, in one statement (so a snapshot
+ * sees each record in exactly one of them; records a commit adds meanwhile
+ * are not in its snapshot and stay for the next merge), then vacuums the
+ * tail so it is reused. 0 and the records moved in `*out_moved`, or an
+ * error. */
+static int merge_tail(PGconn *pg, size_t *out_moved)
 {
-    int rc = exec_text(st->writer.pg, "INSERT INTO scitt_index (key, leaf)"
-                                      " SELECT key, leaf FROM scitt_index_tail ORDER BY key, leaf;"
-                                      "DELETE FROM scitt_index_tail");
-    rc = rc == 0 ? exec_text(st->writer.pg, "VACUUM scitt_index_tail") : rc;
-    if (rc == 0) {
-        st->tail_rows = 0;
+    PGresult *r = PQexec(pg, "WITH m AS (DELETE FROM scitt_index_tail RETURNING key, leaf),"
+                             " i AS (INSERT INTO scitt_index (key, leaf) SELECT key, leaf FROM m ORDER BY key, leaf)"
+                             " SELECT count(*) FROM m");
+    int rc = from_pg(pg, r);
+    *out_moved = 0;
+    if (rc == 0 && PQntuples(r) == 1) {
+        *out_moved = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
     }
+    PQclear(r);
+    return rc == 0 ? exec_text(pg, "VACUUM scitt_index_tail") : rc;
+}
+
+/* merge_main: the merge thread. It merges the tail whenever `maintain`
+ * asks (merge_want), on its own connection (opened on the first merge,
+ * reset after a failure; a failed merge is asked for again by the next
+ * maintain), until the store closes. */
+static void *merge_main(void *arg)
+{
+    pg_store_t *st = arg;
+    PGconn *pg = NULL;
+    pthread_mutex_lock(&st->merge_lock);
+    for (;;) {
+        while (!st->merge_want && !st->merge_stop) {
+            pthread_cond_wait(&st->merge_cond, &st->merge_lock);
+        }
+        if (st->merge_stop) {
+            break;
+        }
+        pthread_mutex_unlock(&st->merge_lock);
+        if (pg == NULL) {
+            pg = connect_db(st->conninfo);
+        } else if (PQstatus(pg) != CONNECTION_OK) {
+            PQreset(pg);
+            PQsetNoticeProcessor(pg, quiet, NULL);
+        }
+        size_t moved = 0;
+        int rc = pg != NULL && PQstatus(pg) == CONNECTION_OK ? merge_tail(pg, &moved) : SCITT_EUNAVAIL;
+        pthread_mutex_lock(&st->merge_lock);
+        if (rc == 0) {
+            st->tail_rows = st->tail_rows > moved ? st->tail_rows - moved : 0;
+        }
+        st->merge_want = false;
+    }
+    pthread_mutex_unlock(&st->merge_lock);
+    PQfinish(pg);
+    return NULL;
+}
+
+/* want_merge wakes the merge thread (starting it the first time) once the
+ * tail holds tail_max records. A thread that will not start leaves the
+ * merge to the writer's connection, as a last resort. */
+static int want_merge(pg_store_t *st)
+{
+    pthread_mutex_lock(&st->merge_lock);
+    bool due = st->tail_rows >= st->tail_max && !st->merge_want;
+    if (due && !st->merge_started) {
+        st->merge_started = pthread_create(&st->merge_thread, NULL, merge_main, st) == 0;
+    }
+    if (due && st->merge_started) {
+        st->merge_want = true;
+        pthread_cond_signal(&st->merge_cond);
+        due = false;
+    }
+    pthread_mutex_unlock(&st->merge_lock);
+    if (!due) {
+        return 0;
+    }
+    size_t moved;
+    int rc = merge_tail(st->writer.pg, &moved);
+    pthread_mutex_lock(&st->merge_lock);
+    if (rc == 0) {
+        st->tail_rows = st->tail_rows > moved ? st->tail_rows - moved : 0;
+    }
+    pthread_mutex_unlock(&st->merge_lock);
     return rc;
 }
 
@@ -1031,8 +1127,8 @@ static int pg_maintain(scitt_store_t *base)
         /* Resolved either way: the sequencer re-reads the log. */
     }
     rc = writer_ready(st);
-    if (rc == 0 && st->tail_rows >= st->tail_max) {
-        rc = merge_tail(st);
+    if (rc == 0) {
+        rc = want_merge(st);
     }
     if (rc == 0 && time(NULL) - st->bytes_at >= BYTES_EVERY) {
         refresh_bytes(st);

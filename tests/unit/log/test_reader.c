@@ -155,6 +155,18 @@ Test(log, never_backwards)
     h_waiter_cleanup(&w);
 }
 
+/* stored_full_tile reads full tile (level, index) in a new read handle
+ * `*rd` (the caller ends it). */
+static const uint8_t *stored_full_tile(scitt_store_read_t **rd, unsigned level, uint64_t index)
+{
+    const uint8_t *hashes;
+    size_t width;
+    cr_assert_eq(scitt_store_read_begin(env.store, rd), 0);
+    cr_assert_eq(scitt_store_get_tile(*rd, level, index, &hashes, &width), 0);
+    cr_assert_eq(width, 256);
+    return hashes;
+}
+
 /* try_tile: a full tile the tile cache holds within the cached checkpoint,
  * byte for byte the stored one; a partial tile, a tile past the head, or a
  * tile not cached is SCITT_EAGAIN (the caller reads the store). */
@@ -175,11 +187,7 @@ Test(log, try_tile)
     cr_assert_eq(scitt_log_try_tile(r, 0, 1, &t), 0);
     cr_assert_eq(t.len, 256 * 32);
     scitt_store_read_t *rd;
-    const uint8_t *hashes;
-    size_t width;
-    cr_assert_eq(scitt_store_read_begin(env.store, &rd), 0);
-    cr_assert_eq(scitt_store_get_tile(rd, 0, 1, &hashes, &width), 0);
-    cr_assert_eq(width, 256);
+    const uint8_t *hashes = stored_full_tile(&rd, 0, 1);
     cr_assert_arr_eq(t.base, hashes, 256 * 32);
     scitt_store_read_end(rd);
     scitt_buf_reset(&t);
@@ -234,8 +242,10 @@ Test(log, receipt_with_batched_tiles)
     h_waiter_cleanup(&w);
 }
 
-/* try_receipt answers from the recent-receipt ring only; a reader without
- * a receipt key (a mirror) has no receipts at all. */
+/* try_receipt answers from the recent-receipt ring only, by leaf or by
+ * entry hash (the receipt its registration returned, the one rebuilt from
+ * the store); an entry not in the log is not found; a reader without a
+ * receipt key (a mirror) has no receipts at all. */
 Test(log, try_receipt)
 {
     h_open(&env, 0, 0);
@@ -250,13 +260,25 @@ Test(log, try_receipt)
         scitt_buf_reset(&out);
         cr_assert_eq(scitt_log_try_receipt(r, res->index, &out), 0);
         cr_assert(scitt_span_eq(scitt_buf_span(&out), scitt_span(res->receipt, res->receipt_len)));
+        scitt_buf_reset(&out);
+        cr_assert_eq(scitt_log_try_entry_receipt(r, res->entry, &out), 0);
+        cr_assert(scitt_span_eq(scitt_buf_span(&out), scitt_span(res->receipt, res->receipt_len)));
+        scitt_buf_reset(&out);
+        cr_assert_eq(scitt_log_store_receipt(env.store, NULL, env.keys.receipt_kid, H_ORIGIN, res->index, &out), 0);
+        cr_assert(scitt_span_eq(scitt_buf_span(&out), scitt_span(res->receipt, res->receipt_len)));
     }
+    scitt_buf_reset(&out);
     cr_assert_eq(scitt_log_try_receipt(r, 100, &out), SCITT_EAGAIN, "not committed");
+    uint8_t unknown[32];
+    memset(unknown, 0x5a, sizeof(unknown));
+    cr_assert_eq(scitt_log_try_entry_receipt(r, unknown, &out), SCITT_EAGAIN, "not in the log");
+    cr_assert_eq(out.len, 0);
 
     scitt_log_reader_t *mirror;
     scitt_log_config_t cfg = {.store = env.store};
     cr_assert_eq(scitt_log_new(&mirror, &cfg), 0);
     cr_assert_eq(scitt_log_try_receipt(mirror, 5, &out), SCITT_EAGAIN);
+    cr_assert_eq(scitt_log_try_entry_receipt(mirror, w.results[5].entry, &out), SCITT_EAGAIN);
     cr_assert_eq(scitt_log_receipt(mirror, NULL, 5, &out), SCITT_ENOTFOUND);
     scitt_log_free(mirror);
     scitt_buf_cleanup(&out);
@@ -345,7 +367,7 @@ Test(log, recent_ring)
     for (uint64_t leaf = 100; leaf < 400; leaf++) {
         size_t len = 40 + (size_t)((leaf * 37) % 300);
         memset(rec, (int)leaf, len);
-        scitt_log__recent_put(&r, leaf, scitt_span(rec, len));
+        scitt_log__recent_put(&r, leaf, NULL, scitt_span(rec, len));
         cr_assert_eq(r.next, leaf + 1);
         cr_assert_leq(r.used, r.cap);
         for (uint64_t q = leaf > 30 ? leaf - 30 : 0; q <= leaf; q++) {
@@ -364,18 +386,53 @@ Test(log, recent_ring)
         }
         cr_assert_leq(leaf - r.first, 20, "a 4.5 KiB ring holds the last few receipts");
     }
-    scitt_log__recent_put(&r, 1000, scitt_span(rec, 50)); /* out of order: a new window */
+    scitt_log__recent_put(&r, 1000, NULL, scitt_span(rec, 50)); /* out of order: a new window */
     cr_expect_eq(r.first, 1000);
     scitt_buf_reset(&out);
     cr_expect_eq(scitt_log__recent_get(&r, 399, &out), SCITT_ENOTFOUND);
     cr_expect_eq(scitt_log__recent_get(&r, 1000, &out), 0);
-    scitt_log__recent_put(&r, 1001, scitt_span(rec, sizeof(rec))); /* over a quarter of the ring */
+    scitt_log__recent_put(&r, 1001, NULL, scitt_span(rec, sizeof(rec))); /* over a quarter of the ring */
     cr_expect_eq(scitt_log__recent_get(&r, 1001, &out), SCITT_ENOTFOUND);
     scitt_log__recent_cleanup(&r);
 
     cr_assert_eq(scitt_log__recent_init(&r, 1000), 0); /* off */
-    scitt_log__recent_put(&r, 0, scitt_span(rec, 50));
+    scitt_log__recent_put(&r, 0, NULL, scitt_span(rec, 50));
     cr_expect_eq(scitt_log__recent_get(&r, 0, &out), SCITT_ENOTFOUND);
     scitt_log__recent_cleanup(&r);
     scitt_buf_cleanup(&out);
+}
+
+/* A full tile kept from the store is served only within the cached head,
+ * and is the stored tile; advance_to never moves the head backwards. */
+Test(log, kept_tile_and_advance_to)
+{
+    h_open(&env, 0, 0);
+    h_start(&env, 100, 0, 1);
+    h_waiter_t w;
+    feed(&w, 600, 8);
+    scitt_log_config_t cfg = {.store = env.store, .receipt_kid = env.keys.receipt_kid, .origin = H_ORIGIN};
+    scitt_log_reader_t *r;
+    cr_assert_eq(scitt_log_new(&r, &cfg), 0);
+    scitt_store_read_t *rd;
+    const uint8_t *hashes = stored_full_tile(&rd, 0, 1);
+    scitt_log_keep_tile(r, 0, 1, hashes);
+    scitt_buf_t t;
+    scitt_buf_init(&t, NULL, 0);
+    cr_assert_eq(scitt_log_try_tile(r, 0, 1, &t), SCITT_EAGAIN, "no head cached yet");
+    cr_assert_eq(scitt_log_advance_to(r, 300, scitt_span_str("cp300")), 0);
+    cr_assert_eq(scitt_log_try_tile(r, 0, 1, &t), SCITT_EAGAIN, "the tile is past a head of 300");
+    cr_assert_eq(scitt_log_advance_to(r, 600, scitt_span_str("cp600")), 0);
+    cr_assert_eq(scitt_log_try_tile(r, 0, 1, &t), 0);
+    cr_assert_eq(t.len, 256 * 32);
+    cr_assert_arr_eq(t.base, hashes, 256 * 32);
+    scitt_store_read_end(rd);
+    cr_assert_eq(scitt_log_advance_to(r, 500, scitt_span_str("cp500")), 0); /* older: ignored */
+    scitt_buf_reset(&t);
+    uint64_t size;
+    cr_assert_eq(scitt_log_try_checkpoint(r, &t, &size), 0);
+    cr_assert_eq(size, 600);
+    cr_assert(scitt_span_eq(scitt_buf_span(&t), scitt_span_str("cp600")));
+    scitt_buf_cleanup(&t);
+    scitt_log_free(r);
+    h_waiter_cleanup(&w);
 }
