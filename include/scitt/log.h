@@ -98,8 +98,8 @@ int scitt_log_advance_to(scitt_log_reader_t *r, uint64_t size, scitt_span_t chec
 
 /* scitt_log_on_advance sets `fn` (NULL: none), called with the new tree
  * size each time scitt_log_advance or scitt_log_advance_to moves the cached
- * checkpoint forward, on
- * the thread that called advance, holding no lock of the reader. It must
+ * checkpoint forward, on the thread that called it, holding no lock of the
+ * reader. It must
  * not block: the publisher (src/publish) only wakes its own thread. */
 void scitt_log_on_advance(scitt_log_reader_t *r, void (*fn)(void *ctx, uint64_t size), void *ctx);
 
