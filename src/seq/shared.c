@@ -42,6 +42,7 @@
 
 #include "internal.h"
 #include "scitt/cond.h"
+#include "scitt/receipt.h"
 
 #define EVENT_WAIT_MS     1000 /* the event thread's timeout: held jobs are checked at least this often */
 #define EVENT_RETRY_MS    250  /* after an event connection failure */
@@ -56,6 +57,12 @@ typedef struct held_answer {
     uint64_t index;
     size_t off, len;
 } held_answer_t;
+
+/* A held hash found in the log: its leaf and its place in `hashes`. */
+typedef struct found_leaf {
+    uint64_t index;
+    size_t at;
+} found_leaf_t;
 
 struct scitt_seq__shared {
     scitt_seq_t *seq;
@@ -74,6 +81,7 @@ struct scitt_seq__shared {
     atomic_bool queued; /* statements were queued somewhere: a holder takes */
     uint8_t (*hashes)[32];
     uint64_t *found;
+    found_leaf_t *leaves;
     held_answer_t *answers;
     size_t scratch_cap;
     scitt_buf_t receipts;
@@ -194,7 +202,11 @@ static int grow_scratch(scitt_seq__shared_t *sh, size_t n)
     if (a != NULL) {
         sh->answers = a;
     }
-    if (h == NULL || f == NULL || a == NULL) {
+    found_leaf_t *l = realloc(sh->leaves, cap * sizeof(*l));
+    if (l != NULL) {
+        sh->leaves = l;
+    }
+    if (h == NULL || f == NULL || a == NULL || l == NULL) {
         return SCITT_ENOMEM;
     }
     sh->scratch_cap = cap;
@@ -214,6 +226,46 @@ static void follow(scitt_seq__shared_t *sh, uint64_t size)
            !atomic_compare_exchange_weak_explicit(&seq->tree_size, &cur, ls.head_size, memory_order_relaxed,
                                                   memory_order_relaxed)) {
     }
+}
+
+static int by_index(const void *x, const void *y)
+{
+    const found_leaf_t *a = x, *b = y;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* receipt_builder: the receipts of leaves in ascending order, one head and
+ * one prover per committed batch they fall in (the head of leaf i is the
+ * first of size > i, so it serves every leaf below its size), byte for
+ * byte those scitt_log_receipt rebuilds. */
+typedef struct receipt_builder {
+    scitt_seq__shared_t *sh;
+    scitt_store_read_t *rd;
+    scitt_store_head_t head;
+    scitt_merkle_prover_t *prover;
+    scitt_buf_t prot;
+} receipt_builder_t;
+
+static int build_receipt(receipt_builder_t *b, uint64_t index, scitt_buf_t *out)
+{
+    scitt_seq_t *seq = b->sh->seq;
+    if (b->prover == NULL || index >= b->head.size) {
+        scitt_merkle_prover_free(b->prover);
+        b->prover = NULL;
+        int rc = scitt_store_get_head_from(b->rd, index + 1, &b->head);
+        scitt_buf_reset(&b->prot);
+        rc = rc != 0 ? rc
+                     : scitt_receipt_protected(&b->prot, SCITT_ALG_ES256,
+                                               scitt_span(seq->keys->receipt_kid, SCITT_SHA256_LEN),
+                                               scitt_log_origin(seq->log), b->head.time);
+        scitt_tile_reader_t reader = scitt_log_tile_reader(seq->log, b->rd);
+        rc = rc != 0 ? rc : scitt_merkle_prover_new(&b->prover, NULL, &reader, b->head.size, 0);
+        if (rc != 0) {
+            b->prover = NULL;
+            return rc;
+        }
+    }
+    return scitt_log__put_receipt(out, b->prover, b->head.size, scitt_buf_span(&b->prot), index, b->head.receipt_sig);
 }
 
 /* answer_held answers every held job whose entry is in the log. */
@@ -239,15 +291,21 @@ static void answer_held(scitt_seq__shared_t *sh)
         size_t k = n - i < FIND_CHUNK ? n - i : FIND_CHUNK;
         rc = scitt_store_find_entries(rd, (const uint8_t(*)[32])sh->hashes + i, k, sh->found + i);
     }
-    size_t num = 0;
+    size_t num = 0, num_found = 0;
+    for (i = 0; rc == 0 && i < n; i++) {
+        if (sh->found[i] != UINT64_MAX) {
+            sh->leaves[num_found++] = (found_leaf_t){sh->found[i], i};
+        }
+    }
+    qsort(sh->leaves, num_found, sizeof(*sh->leaves), by_index);
+    receipt_builder_t b = {.sh = sh, .rd = rd};
+    scitt_buf_init(&b.prot, NULL, 0);
     uint64_t end = 0;
     scitt_buf_reset(&sh->receipts);
-    for (i = 0; rc == 0 && i < n; i++) {
-        if (sh->found[i] == UINT64_MAX) {
-            continue;
-        }
+    for (size_t k = 0; k < num_found; k++) {
+        i = sh->leaves[k].at;
         size_t off = sh->receipts.len;
-        if (scitt_log_receipt(seq->log, rd, sh->found[i], &sh->receipts) != 0) {
+        if (build_receipt(&b, sh->found[i], &sh->receipts) != 0) {
             sh->receipts.len = off; /* tried again next time; the job stays held */
             continue;
         }
@@ -267,6 +325,8 @@ static void answer_held(scitt_seq__shared_t *sh)
         }
         end = sh->found[i] + 1 > end ? sh->found[i] + 1 : end;
     }
+    scitt_merkle_prover_free(b.prover);
+    scitt_buf_cleanup(&b.prot);
     scitt_store_read_end(rd);
     if (num == 0) {
         return;
@@ -596,6 +656,7 @@ void scitt_seq__shared_free(scitt_seq_t *seq)
     free(sh->buckets);
     free(sh->hashes);
     free(sh->found);
+    free(sh->leaves);
     free(sh->answers);
     scitt_buf_cleanup(&sh->receipts);
     free(sh->group);
