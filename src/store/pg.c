@@ -50,6 +50,7 @@
 
 #include "engine.h"
 #include "pg.h"
+#include "pg_events.h"
 #include "pq.h"
 #include "tuning.h"
 
@@ -236,6 +237,7 @@ struct pg_store {
     size_t doubt_index;
     size_t tail_rows, tail_max; /* index records in scitt_index_tail; the merge threshold */
     PGresult *taken;            /* the last queue_take's rows: its spans point here */
+    scitt_pg_events_t *events;
     time_t bytes_at;
     _Atomic uint64_t commits, conflicts, reconnects, bytes;
     _Atomic bool available;
@@ -282,6 +284,11 @@ static PGconn *connect_db(const char *conninfo)
         PQsetNoticeProcessor(pg, quiet, NULL);
     }
     return pg;
+}
+
+PGconn *scitt_pg__connect(const char *conninfo)
+{
+    return connect_db(conninfo);
 }
 
 /* first_line copies libpq's message up to its first line end. */
@@ -578,11 +585,13 @@ static int pg_open(scitt_store_t **out, const scitt_store_config_t *cfg, const c
     snprintf(st->holder, sizeof(st->holder), "pid %ld on %s", (long)getpid(), host);
     st->tail_max = cfg->tuning != NULL && cfg->tuning->pg_tail_max != 0 ? cfg->tuning->pg_tail_max : TAIL_MAX;
     st->tail_rows = st->tail_max; /* unknown: merged by the first maintain */
-    rc = connect_waiting(st, cfg->database_wait_ms, why);
+    rc = scitt_pg__events_new(&st->events, st->conninfo);
+    rc = rc == 0 ? connect_waiting(st, cfg->database_wait_ms, why) : rc;
     if (rc == 0) {
         rc = migrate(st, why);
     }
     if (rc != 0) {
+        scitt_pg__events_free(st->events);
         PQfinish(st->writer.pg);
         pthread_key_delete(st->key);
         pthread_mutex_destroy(&st->lock);
@@ -626,6 +635,7 @@ static void pg_close(scitt_store_t *base)
         free(c);
     }
     PQclear(st->taken);
+    scitt_pg__events_free(st->events);
     PQfinish(st->writer.pg); /* releases the writer's advisory lock */
     pthread_mutex_destroy(&st->lock);
     free(st->conninfo);
@@ -1747,6 +1757,21 @@ static int pg_queue_has(scitt_store_read_t *base, const uint8_t (*hashes)[32], s
     return rc;
 }
 
+static int pg_wait_event(scitt_store_t *base, unsigned timeout_ms, unsigned *out_events, uint64_t *out_size)
+{
+    return scitt_pg__events_wait(of(base)->events, timeout_ms, out_events, out_size);
+}
+
+static void pg_wake(scitt_store_t *base)
+{
+    scitt_pg__events_wake(of(base)->events);
+}
+
+void scitt_store__pg_cut_events(scitt_store_t *st)
+{
+    scitt_pg__events_cut(of(st)->events);
+}
+
 const scitt_store_ops_t scitt_store__pg_ops = {
     .name = "postgresql",
     .local_reads = false,
@@ -1772,4 +1797,6 @@ const scitt_store_ops_t scitt_store__pg_ops = {
     .queue_take = pg_queue_take,
     .queue_drop = pg_queue_drop,
     .queue_has = pg_queue_has,
+    .wait_event = pg_wait_event,
+    .wake = pg_wake,
 };
