@@ -38,6 +38,16 @@
  * themselves: bench/RESULTS.md); `maintain` moves them into the
  * scitt_index btree, sorted, once the tail holds tail_max records.
  * Queries read both.
+ *
+ * Several processes, one log (issue 18, docs/PLAN-18-CLUSTER.md and
+ * docs/DECISIONS.md). The sequencer lease is the session advisory lock
+ * LOCK_WRITER on the writer's connection (writer_acquire takes the same
+ * lock, for good) with the scitt_lease row: its epoch, copied to
+ * scitt_log.writer_epoch at each take, is what the commit's
+ * compare-and-swap checks; a holder whose row expired has its session
+ * ended by the next taker. The hand-off queue is scitt_queue, written and
+ * taken on the writer's connection; the commit removes its batch's rows.
+ * Events (pg_events.c) have a connection of their own.
  */
 #include <pthread.h>
 #include <stdatomic.h>

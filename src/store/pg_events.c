@@ -28,9 +28,10 @@
 
 struct scitt_pg_events {
     const char *conninfo;
-    PGconn *pg;  /* NULL until the first wait */
-    bool lost;   /* the connection failed: the next one made reports LOST */
-    int wake_fd; /* an eventfd: nonzero while a wake is pending */
+    PGconn *pg;     /* NULL until the first wait */
+    bool listening; /* on pg, which is up */
+    bool lost;      /* the connection failed: the next one made reports LOST */
+    int wake_fd;    /* an eventfd: nonzero while a wake is pending */
 };
 
 int scitt_pg__events_new(scitt_pg_events_t **out, const char *conninfo)
@@ -79,8 +80,9 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* woken waits up to `ms` for a wake (all of them, when the socket `fd` is
- * -1, or until `fd` is readable) and consumes it: true when woken. */
+/* woken waits up to `ms` for a wake or, unless `fd` is -1, for the socket
+ * `fd` to be readable; true when woken (the wake is consumed: every wake
+ * sent so far is one). */
 static bool woken(scitt_pg_events_t *ev, int fd, unsigned ms)
 {
     struct pollfd p[2] = {{.fd = ev->wake_fd, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
@@ -92,9 +94,10 @@ static bool woken(scitt_pg_events_t *ev, int fd, unsigned ms)
     return false;
 }
 
-/* listen connects (again) and LISTENs: 0, or SCITT_EUNAVAIL. */
+/* listen_again connects (again) and LISTENs: 0, or SCITT_EUNAVAIL. */
 static int listen_again(scitt_pg_events_t *ev)
 {
+    ev->listening = false;
     if (ev->pg == NULL) {
         ev->pg = scitt_pg__connect(ev->conninfo);
         if (ev->pg == NULL) {
@@ -107,9 +110,9 @@ static int listen_again(scitt_pg_events_t *ev)
         return SCITT_EUNAVAIL;
     }
     PGresult *r = PQexec(ev->pg, "LISTEN scitt_queue; LISTEN scitt_log");
-    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : SCITT_EUNAVAIL;
+    ev->listening = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
-    return rc;
+    return ev->listening ? 0 : SCITT_EUNAVAIL;
 }
 
 /* collect reads what arrived and adds its notifications to `*events`:
@@ -137,7 +140,7 @@ int scitt_pg__events_wait(scitt_pg_events_t *ev, unsigned timeout_ms, unsigned *
 {
     *out_events = 0;
     *out_size = 0;
-    if (ev->pg == NULL || PQstatus(ev->pg) != CONNECTION_OK) {
+    if (!ev->listening || PQstatus(ev->pg) != CONNECTION_OK) {
         bool again = ev->pg != NULL;
         int rc = listen_again(ev);
         if (rc != 0) {
@@ -155,6 +158,7 @@ int scitt_pg__events_wait(scitt_pg_events_t *ev, unsigned timeout_ms, unsigned *
     for (;;) {
         if (!collect(ev, out_events, out_size)) {
             ev->lost = true;
+            ev->listening = false;
             return SCITT_EUNAVAIL;
         }
         uint64_t now = now_ms();
