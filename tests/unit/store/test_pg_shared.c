@@ -21,12 +21,7 @@
 
 TestSuite(store_shared, .init = fx_init, .fini = fx_fini);
 
-#define PG_ONLY()                                                                                                      \
-    do {                                                                                                               \
-        if (!fx_pg()) {                                                                                                \
-            cr_skip_test("PostgreSQL only (suite pg)");                                                                \
-        }                                                                                                              \
-    } while (0)
+#define PG_ONLY FX_PG_ONLY
 
 #define ENTRY_LEN 80
 
