@@ -461,12 +461,12 @@ static bool stopping(scitt_seq_t *seq)
     return closed;
 }
 
-/* put_settle settles a group whose queue_put failed with `put_rc`: what
- * the store holds of it stays in the group (0 .. *kept - 1), the rest is
- * refused (not queued: 503, the client tries again). While the store
- * cannot be read the outcome is in doubt: the group waits, unanswered
+/* put_settle settles a group whose queue_put's outcome was lost with the
+ * connection (SCITT_EINDOUBT): what the store holds of it stays in the
+ * group (0 .. *kept - 1), the rest is refused (not queued: 503, the client
+ * tries again). While the store cannot be read the group waits, unanswered
  * (a stop gives it PUT_STOP_TRIES tries, then answers SCITT_EINDOUBT). */
-static void put_settle(scitt_seq__shared_t *sh, size_t n, int put_rc, size_t *kept)
+static void put_settle(scitt_seq__shared_t *sh, size_t n, size_t *kept)
 {
     scitt_seq_t *seq = sh->seq;
     uint8_t(*hashes)[32] = malloc(n * sizeof(*hashes));
@@ -496,7 +496,7 @@ static void put_settle(scitt_seq__shared_t *sh, size_t n, int put_rc, size_t *ke
             sh->group[(*kept)++] = sh->group[i];
             any = true;
         } else {
-            refuse(seq, sh->group[i], rc != 0 ? rc : put_rc);
+            refuse(seq, sh->group[i], rc != 0 ? rc : SCITT_EUNAVAIL);
         }
     }
     if (doubt && rc == 0) {
@@ -522,13 +522,18 @@ static int put_group(scitt_seq__shared_t *sh, size_t n)
         memcpy(q->keys, job->keys, sizeof(q->keys));
     }
     int rc = scitt_store_queue_put(seq->store, sh->put, n);
-    /* /healthz: a process that cannot queue cannot register. */
-    atomic_store_explicit(&seq->commit_rc, rc, memory_order_relaxed);
-    if (rc != 0) {
-        put_settle(sh, n, rc, &n);
-        if (n == 0) {
-            return rc;
+    if (rc == SCITT_EINDOUBT) {
+        put_settle(sh, n, &n);
+    } else if (rc != 0) {
+        for (size_t i = 0; i < n; i++) {
+            refuse(seq, sh->group[i], rc); /* nothing queued: 503, the client tries again */
         }
+        n = 0;
+    }
+    /* /healthz: a process that cannot queue cannot register. */
+    atomic_store_explicit(&seq->commit_rc, n == 0 ? rc : 0, memory_order_relaxed);
+    if (n == 0) {
+        return rc;
     }
     atomic_fetch_add_explicit(&seq->queue_puts, n, memory_order_relaxed);
     scitt_log_stats_t ls;
