@@ -114,10 +114,7 @@ typedef struct scitt_seq_result {
 typedef void (*scitt_seq_done_cb)(void *ctx, const scitt_seq_result_t *res);
 /* A statement passed the policy (signature included) and is pending as
  * `entry`: scitt_seq_is_pending reports it from now on. Runs on a verify
- * thread, before `done`, and only for statements that passed. On a shared
- * store (several processes, one log) it runs on the sequencer thread once
- * the statement is queued in the database, and not at all for a statement
- * the lease holder commits directly (its `done` comes with the commit). */
+ * thread, before `done`, and only for statements that passed. */
 typedef void (*scitt_seq_verified_cb)(void *ctx, const uint8_t entry[SCITT_SHA256_LEN]);
 
 /* scitt_seq_start recovers the log (the frontier rebuilt from tiles must

@@ -12,10 +12,7 @@
  * order, turns them into jobs (from_queue) and runs them as batches
  * through sequencer.c (classify, integrate, commit under the lease's
  * writer epoch, removing the taken rows; rows that are all repeats of
- * logged entries are dropped). Its own verified jobs skip the queue: they
- * lead the next batch and are answered by it as with one process (no
- * `verified`, so no 202 before their commit; a failed commit answers them
- * 503, as with one process). A takeover, a lost lease and every failed
+ * logged entries are dropped). A takeover, a lost lease and every failed
  * batch make the next batch recover from the store first. Followers never
  * commit.
  *
@@ -574,41 +571,28 @@ static scitt_seq__job_t *row_job(scitt_seq__shared_t *sh, const scitt_store_queu
     return job;
 }
 
-/* take_batches: the holder commits what is queued, batch by batch, the
- * first batch led by `local` statements of its own (sh->group), which it
- * commits directly rather than through the queue. */
-static void take_batches(scitt_seq__shared_t *sh, size_t local)
+/* take_batches: the holder commits what is queued, batch by batch. */
+static void take_batches(scitt_seq__shared_t *sh)
 {
     scitt_seq_t *seq = sh->seq;
     size_t cap = seq->batch_max;
     while (sh->holder) {
-        int rc = scitt_store_maintain(seq->store);
-        size_t n = 0;
-        if (rc == 0 && local < cap) {
-            rc = scitt_store_queue_take(seq->store, sh->cursor, sh->rows, cap - local, &n);
-        }
-        if (rc != 0) {
-            sh->cursor = 0;
-            for (size_t i = 0; i < local; i++) {
-                refuse(seq, sh->group[i], rc);
-            }
+        if (scitt_store_maintain(seq->store) != 0) {
             return; /* tried again at the next lease step */
         }
+        size_t n = 0;
+        int rc = scitt_store_queue_take(seq->store, sh->cursor, sh->rows, cap, &n);
+        if (rc != 0) {
+            sh->cursor = 0;
+            return;
+        }
         atomic_store_explicit(&seq->handoff_depth, n, memory_order_relaxed);
-        if (n == 0 && local == 0) {
+        if (n == 0) {
             if (sh->cursor == 0) {
                 return;
             }
             sh->cursor = 0; /* rows queued by transactions that committed late sit before it */
             continue;
-        }
-        for (size_t i = 0; i < local; i++) {
-            scitt_seq__job_t *job = sh->group[i];
-            if (!job->in_pending) {
-                scitt_seq__pendset_add(&seq->pendset, job->entry);
-                job->in_pending = true;
-            }
-            (void)scitt_seq__batch_add(seq->sequencer, job); /* local <= cap */
         }
         size_t num = 0;
         for (size_t i = 0; i < n; i++) {
@@ -619,10 +603,10 @@ static void take_batches(scitt_seq__shared_t *sh, size_t local)
             }
             memcpy(sh->taken[num++], sh->rows[i].entry_hash, 32);
         }
-        uint64_t last_seq = n > 0 ? sh->rows[n - 1].seq : 0;
+        uint64_t last_seq = sh->rows[n - 1].seq;
         size_t fresh = 0;
         rc = scitt_seq__batch_run(seq->sequencer, sh->epoch, (const uint8_t(*)[32])sh->taken, num, &fresh);
-        if (rc == 0 && fresh == 0 && num > 0) {
+        if (rc == 0 && fresh == 0) {
             rc = scitt_store_queue_drop(seq->store, (const uint8_t(*)[32])sh->taken, num);
         }
         if (rc != 0) {
@@ -632,11 +616,10 @@ static void take_batches(scitt_seq__shared_t *sh, size_t local)
             }
             return;
         }
-        if (n == 0 || n < cap - local || num < n) {
+        if (n < cap || num < n) {
             sh->cursor = 0;
             return;
         }
-        local = 0;
         sh->cursor = last_seq; /* a full batch: more may be queued */
     }
 }
@@ -696,22 +679,18 @@ void *scitt_seq__shared_main(void *arg)
                 break;
             }
         }
-        size_t n = 0, limit = sh->holder ? seq->batch_max : sh->group_cap; /* a holder's batch, or one put */
-        while (!seq->hold && seq->sq.num > 0 && n < limit) {
+        size_t n = 0;
+        while (!seq->hold && seq->sq.num > 0 && n < sh->group_cap) {
             sh->group[n++] = scitt_seq__fifo_pop(&seq->sq);
         }
         bool empty = seq->sq.num == 0;
         pthread_mutex_unlock(&seq->sq_lock);
         bool take = atomic_exchange(&sh->queued, false) || tick;
-        if (sh->holder && n > 0) {
-            take_batches(sh, n); /* its own statements need not go through the queue */
-        } else {
-            if (n > 0) {
-                take = put_group(sh, n) == 0 || take;
-            }
-            if (sh->holder && take && !seq->hold) {
-                take_batches(sh, 0);
-            }
+        if (n > 0) {
+            take = put_group(sh, n) == 0 || take;
+        }
+        if (sh->holder && take && !seq->hold) {
+            take_batches(sh);
         }
         if (drained && empty) {
             now = now_ms();
