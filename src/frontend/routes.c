@@ -160,6 +160,7 @@ static int find_entry(scitt_frontend_t *fe, scitt_store_read_t **rd, const uint8
     if (rc == SCITT_ENOTFOUND && scitt_store_shared(fe->cfg.store)) {
         bool queued = false;
         rc = scitt_store_queue_has(*rd, (const uint8_t(*)[32])entry, 1, &queued);
+        queued = queued || (fe->cfg.seq != NULL && scitt_seq_is_pending(fe->cfg.seq, entry));
         return rc != 0 ? rc : queued ? ENTRY_PENDING : SCITT_ENOTFOUND;
     }
     if (rc == SCITT_ENOTFOUND && fe->cfg.seq != NULL && scitt_seq_is_pending(fe->cfg.seq, entry)) {
