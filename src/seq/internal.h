@@ -43,13 +43,14 @@ typedef struct scitt_seq__job {
     uint64_t index;   /* set by the sequencer */
     uint8_t kind;     /* SCITT_SEQ__NEW etc., set by the sequencer */
     bool in_pending;  /* counted in the pending set */
-    bool from_queue;  /* a row of the hand-off queue (shared.c): never counted as pending */
-    uint64_t seen_size; /* shared store: the log size known when it was queued (held jobs) */
-    struct scitt_seq__job *held_next; /* shared store: its bucket's chain in the held set */
     uint8_t num_keys; /* index keys of the statement (issue 10) */
     uint64_t keys[SCITT_SEQ__MAX_KEYS];
     size_t len; /* bytes in data: the body, then the normalised statement */
     size_t cap; /* room in data; body length + 1 (normalising may add the tag) */
+    /* A shared store (shared.c). */
+    bool from_queue;                  /* a row of the hand-off queue: never counted as pending */
+    uint64_t seen_size;               /* the log size known when it was queued (held jobs) */
+    struct scitt_seq__job *held_next; /* its bucket's chain in the held set */
     uint8_t data[];
 } scitt_seq__job_t;
 

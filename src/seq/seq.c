@@ -148,8 +148,7 @@ int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char
         return rc;
     }
     seq->workers_alive = seq->workers;
-    rc = -pthread_create(&seq->seq_thread, NULL, seq->shared ? scitt_seq__shared_main : scitt_seq__sequencer_main,
-                         seq);
+    rc = -pthread_create(&seq->seq_thread, NULL, seq->shared ? scitt_seq__shared_main : scitt_seq__sequencer_main, seq);
     seq->seq_thread_started = rc == 0;
     for (unsigned i = 0; rc == 0 && i < seq->workers; i++) {
         rc = -pthread_create(&seq->pool_threads[i], NULL, scitt_seq__pool_main, seq);

@@ -44,14 +44,14 @@
 #include "scitt/cond.h"
 #include "scitt/receipt.h"
 
-#define EVENT_WAIT_MS     1000 /* the event thread's timeout: held jobs are checked at least this often */
-#define EVENT_RETRY_MS    250  /* after an event connection failure */
-#define FIND_CHUNK        4096 /* hashes per find_entries */
-#define STOP_WAIT_MIN_MS  2000 /* a stop waits this long past two leases for held statements */
-#define DRAIN_POLL_MS     50
-#define LEASE_TRY_MAX_MS  250
-#define PUT_RETRY_NS      1000000000L /* while a failed queue_put's outcome cannot be read */
-#define PUT_STOP_TRIES    5           /* and how many tries a stop waits for */
+#define EVENT_WAIT_MS    1000 /* the event thread's timeout: held jobs are checked at least this often */
+#define EVENT_RETRY_MS   250  /* after an event connection failure */
+#define FIND_CHUNK       4096 /* hashes per find_entries */
+#define STOP_WAIT_MIN_MS 2000 /* a stop waits this long past two leases for held statements */
+#define DRAIN_POLL_MS    50
+#define LEASE_TRY_MAX_MS 250
+#define PUT_RETRY_NS     1000000000L /* while a failed queue_put's outcome cannot be read */
+#define PUT_STOP_TRIES   5           /* and how many tries a stop waits for */
 
 /* An answer the event thread built: a held job and its receipt. */
 typedef struct held_answer {
@@ -224,9 +224,8 @@ static void follow(scitt_seq__shared_t *sh, uint64_t size)
     (void)scitt_log_advance(seq->log, size);
     scitt_log_stats(seq->log, &ls);
     uint64_t cur = atomic_load_explicit(&seq->tree_size, memory_order_relaxed);
-    while (ls.head_size > cur &&
-           !atomic_compare_exchange_weak_explicit(&seq->tree_size, &cur, ls.head_size, memory_order_relaxed,
-                                                  memory_order_relaxed)) {
+    while (ls.head_size > cur && !atomic_compare_exchange_weak_explicit(&seq->tree_size, &cur, ls.head_size,
+                                                                        memory_order_relaxed, memory_order_relaxed)) {
     }
 }
 
@@ -402,7 +401,9 @@ static void lease_step(scitt_seq__shared_t *sh)
         atomic_store(&sh->queued, true);
     } else if (!held && sh->holder) {
         fprintf(stderr, "scittd: seq: the sequencer lease was lost (%s); following\n",
-                rc != 0 ? scitt_strerror(rc) : l.holder[0] != '\0' ? l.holder : "another process holds it");
+                rc != 0               ? scitt_strerror(rc)
+                : l.holder[0] != '\0' ? l.holder
+                                      : "another process holds it");
         scitt_seq__resync(seq->sequencer);
     }
     sh->holder = held;
@@ -500,8 +501,7 @@ static void put_settle(scitt_seq__shared_t *sh, size_t n, size_t *kept)
         }
     }
     if (doubt && rc == 0) {
-        atomic_fetch_add_explicit(any ? &seq->in_doubt_committed : &seq->in_doubt_rolled_back, 1,
-                                  memory_order_relaxed);
+        atomic_fetch_add_explicit(any ? &seq->in_doubt_committed : &seq->in_doubt_rolled_back, 1, memory_order_relaxed);
     }
     free(hashes);
     free(found);
@@ -668,8 +668,8 @@ void *scitt_seq__shared_main(void *arg)
         bool drained = false;
         for (;;) {
             drained = seq->sq_closed && seq->workers_alive == 0;
-            if ((seq->sq.num > 0 && !seq->hold) || (sh->holder && !seq->hold && atomic_load(&sh->queued)) ||
-                drained || tick) {
+            if ((seq->sq.num > 0 && !seq->hold) || (sh->holder && !seq->hold && atomic_load(&sh->queued)) || drained ||
+                tick) {
                 break;
             }
             struct timespec until;
