@@ -631,3 +631,36 @@ Test(store_shared, event_connection_lost_is_reported)
     scitt_store_close(b);
 #endif
 }
+
+/* Database failover (plan section 5) rests on libpq's multi-host
+ * connection strings: every connection the engine makes (writer, readers,
+ * events) walks the hosts and keeps the first read-write one, here past a
+ * host that refuses connections. */
+Test(store_shared, multi_host_connection_string)
+{
+    PG_ONLY();
+    scitt_store_config_t cfg = {0};
+    fx_config(&cfg);
+    char host[128], port[16], rest[256], multi[800];
+    cr_assert_eq(sscanf(cfg.database, "host=%127s port=%15s %255[^\n]", host, port, rest), 3, "%s", cfg.database);
+    snprintf(multi, sizeof(multi), "host=%s,%s port=1,%s %s target_session_attrs=read-write", host, host, port, rest);
+    cfg.database = multi;
+    scitt_store_t *st;
+    const char *why = NULL;
+    int rc = scitt_store_open(&st, &cfg, &why);
+    cr_assert_eq(rc, 0, "%s (%s)", scitt_err_name(rc), why != NULL ? why : "");
+    cr_assert_eq(wait_ev(st, 50, NULL), 0);
+    scitt_store_lease_t l = lease(st, 60000);
+    cr_assert(l.held);
+    const uint64_t idx[] = {0};
+    cr_assert_eq(put(st, idx, 1), 0);
+    cr_assert_eq(fx_commit_batch(st, 0, 1, ENTRY_LEN), SCITT_ECONFLICT, "epoch 0 is gone");
+    uint8_t h[1][32];
+    hash_of(h[0], 0);
+    cr_assert_eq(fx_commit_shared(st, 0, 1, ENTRY_LEN, l.epoch, (const uint8_t(*)[32])h, 1), 0);
+    uint64_t size;
+    cr_assert(wait_for(st, SCITT_STORE_EVENT_GREW, &size) & SCITT_STORE_EVENT_GREW);
+    cr_assert_eq(size, 1);
+    fx_check_log(st, 1, ENTRY_LEN);
+    scitt_store_close(st);
+}
