@@ -64,17 +64,17 @@
 #include "pq.h"
 #include "tuning.h"
 
-#define LOCK_SCHEMA  INT64_C(0x5c177d5c4e4d4101) /* advisory lock keys (per database) */
-#define LOCK_WRITER  INT64_C(0x5c177d5772697401)
-#define LOCK_QUEUE   INT64_C(0x5c177d5175657501)
-#define OID_BYTEA    17
-#define OID_INT8     20
-#define OID_INT2     21
-#define WAIT_MIN_MS  100
-#define WAIT_MAX_MS  2000
-#define BYTES_EVERY  10    /* seconds between pg_database_size refreshes */
-#define TAIL_MAX     65536 /* default of tuning.pg_tail_max */
-#define KILL_WAIT_MS 1000  /* how long a lease take waits for an expired holder's session to end */
+#define LOCK_SCHEMA INT64_C(0x5c177d5c4e4d4101) /* advisory lock keys (per database) */
+#define LOCK_WRITER INT64_C(0x5c177d5772697401)
+#define LOCK_QUEUE  INT64_C(0x5c177d5175657501)
+#define OID_BYTEA   17
+#define OID_INT8    20
+#define OID_INT2    21
+#define WAIT_MIN_MS 100
+#define WAIT_MAX_MS 2000
+#define BYTES_EVERY 10    /* seconds between pg_database_size refreshes */
+#define TAIL_MAX    65536 /* default of tuning.pg_tail_max */
+#define KILL_WAIT   1000  /* ms a lease take waits for an expired holder's session to end */
 
 enum {
     Q_ENTRIES,
@@ -1556,7 +1556,7 @@ static int lease_take(pg_store_t *st, unsigned lease_ms, scitt_store_lease_t *ou
         p = (params_t){.n = 0};
         p_int8(&p, (int64_t)((uint64_t)LOCK_WRITER >> 32));
         p_int8(&p, LOCK_WRITER & 0xffffffff);
-        p_int8(&p, KILL_WAIT_MS);
+        p_int8(&p, KILL_WAIT);
         rc = run_once(&st->writer, W_LEASE_KILL, &p);
     }
     if (rc == 0) {
