@@ -312,7 +312,10 @@ typedef struct scitt_store_queued {
  * (writer's thread). A statement already queued (same entry hash) stays
  * as it is (not an error); one already in the log is queued anyway (the
  * lease holder finds it and dequeues it). Wakes SCITT_STORE_EVENT_QUEUED
- * waiters in every process. */
+ * waiters in every process. SCITT_EINDOUBT: the transaction was sent and
+ * its outcome lost with the connection, so the statements may be queued
+ * (the caller reads the store to know; putting them again is harmless);
+ * any other error: none of them was queued. */
 int scitt_store_queue_put(scitt_store_t *st, const scitt_store_queued_t *q, size_t n);
 /* scitt_store_queue_take reads up to `max` queued statements with seq >
  * `after`, in seq order, without removing them (writer's thread; the
@@ -360,6 +363,11 @@ typedef struct scitt_store_stats {
     bool available;     /* the storage can be reached now */
     uint64_t bytes;     /* storage used (file or database size) */
     uint64_t commits, conflicts, reconnects;
+    /* A shared store (issue 18): this handle holds the sequencer lease;
+     * the writer epoch of the last lease it took; its lease takeovers;
+     * the statements it queued. 0 on an engine that is not shared. */
+    bool lease_held;
+    uint64_t writer_epoch, lease_takeovers, queued;
 } scitt_store_stats_t;
 void scitt_store_stats(scitt_store_t *st, scitt_store_stats_t *out);
 

@@ -39,6 +39,16 @@
  * `maintain` wakes the merge thread, which moves them into the scitt_index
  * btree, sorted, on a connection of its own, so commits go on meanwhile.
  * Queries read both.
+ *
+ * Several processes, one log (issue 18, docs/PLAN-18-CLUSTER.md and
+ * docs/DECISIONS.md). The sequencer lease is the session advisory lock
+ * LOCK_WRITER on the writer's connection (writer_acquire takes the same
+ * lock, for good) with the scitt_lease row: its epoch, copied to
+ * scitt_log.writer_epoch at each take, is what the commit's
+ * compare-and-swap checks; a holder whose row expired has its session
+ * ended by the next taker. The hand-off queue is scitt_queue, written and
+ * taken on the writer's connection; the commit removes its batch's rows.
+ * Events (pg_events.c) have a connection of their own.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -51,11 +61,13 @@
 
 #include "engine.h"
 #include "pg.h"
+#include "pg_events.h"
 #include "pq.h"
 #include "tuning.h"
 
 #define LOCK_SCHEMA INT64_C(0x5c177d5c4e4d4101) /* advisory lock keys (per database) */
 #define LOCK_WRITER INT64_C(0x5c177d5772697401)
+#define LOCK_QUEUE  INT64_C(0x5c177d5175657501)
 #define OID_BYTEA   17
 #define OID_INT8    20
 #define OID_INT2    21
@@ -63,6 +75,7 @@
 #define WAIT_MAX_MS 2000
 #define BYTES_EVERY 10    /* seconds between pg_database_size refreshes */
 #define TAIL_MAX    65536 /* default of tuning.pg_tail_max */
+#define KILL_WAIT   1000  /* ms a lease take waits for an expired holder's session to end */
 
 enum {
     Q_ENTRIES,
@@ -84,10 +97,24 @@ enum {
     W_INDEX,
     W_NOTIFY,
     W_LOCK,
+    W_DEQUEUE,
+    W_QLOCK,
+    W_QPUT,
+    W_QTAKE,
+    Q_QHAS,
+    W_LEASE_ROW,
+    W_LEASE_KILL,
+    W_LEASE_TAKE,
+    W_RENEW,
+    W_RELEASE,
+    W_ACQUIRED,
+    Q_HOLDER,
     NUM_STMTS
 };
 
 #define HEAD_COLS "size, root, time, receipt_sig, checkpoint FROM scitt_heads"
+
+_Static_assert(NUM_STMTS <= 64, "pg_conn_t.prepared has a bit per statement");
 
 static const char *const stmt_sql[NUM_STMTS] = {
     [Q_ENTRIES] = "SELECT leaf, stmt FROM scitt_entries WHERE leaf >= $1::int8 AND leaf < $2::int8 ORDER BY leaf",
@@ -144,6 +171,48 @@ static const char *const stmt_sql[NUM_STMTS] = {
     [W_INDEX] = "INSERT INTO scitt_index_tail (key, leaf) SELECT * FROM unnest($1::int8[], $2::int8[])",
     [W_NOTIFY] = "SELECT pg_notify('scitt_log', $1::text)",
     [W_LOCK] = "SELECT pg_try_advisory_lock($1::int8)",
+    /* The hand-off queue (issue 18). queue_put's transaction takes W_QLOCK
+     * before its insert draws seq numbers and holds it to its commit, so
+     * seq order is commit order: a reader that saw seq n never later finds
+     * a row below n appear (take's cursor skips nothing). */
+    [W_DEQUEUE] = "DELETE FROM scitt_queue WHERE entry_hash = ANY($1::bytea[])",
+    [W_QLOCK] = "SELECT pg_advisory_xact_lock($1::int8), pg_notify('scitt_queue', '')",
+    [W_QPUT] = "INSERT INTO scitt_queue (entry_hash, stmt, keys) SELECT * FROM unnest($1::bytea[], $2::bytea[],"
+               " $3::bytea[]) ON CONFLICT (entry_hash) DO NOTHING",
+    [W_QTAKE] = "SELECT seq, entry_hash, stmt, keys FROM scitt_queue WHERE seq > $1::int8 ORDER BY seq LIMIT $2::int8",
+    [Q_QHAS] =
+        "SELECT t.i FROM unnest($1::bytea[]) WITH ORDINALITY AS t(h, i) JOIN scitt_queue q ON q.entry_hash = t.h",
+    /* The sequencer lease (issue 18). The election is the session advisory
+     * lock LOCK_WRITER on the writer's connection; the scitt_lease row says
+     * until when its holder is entitled to it. A take runs W_LEASE_ROW,
+     * W_LEASE_KILL (only when the row has expired) and W_LEASE_TAKE in one
+     * transaction: the row lock orders it after any other take, so a
+     * process never ends a holder that has just taken the lease. */
+    [W_LEASE_ROW] = "SELECT epoch, holder, until < clock_timestamp() FROM scitt_lease WHERE id = 0 FOR UPDATE",
+    /* Ends the session holding LOCK_WRITER ($1: its high 32 bits, $2: its
+     * low ones), waiting up to $3 ms for it to be gone (its lock with it). */
+    [W_LEASE_KILL] = "SELECT count(*) FILTER (WHERE pg_terminate_backend(k.pid, $3::int8)) FROM pg_locks k"
+                     " WHERE k.locktype = 'advisory' AND k.classid::int8 = $1::int8 AND k.objid::int8 = $2::int8"
+                     " AND k.objsubid = 1 AND k.granted AND k.pid <> pg_backend_pid()"
+                     " AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    /* Takes the lock ($1; $2 <> 0: held already) and with it the lease:
+     * a new epoch, also the log's writer epoch, for $4 ms. */
+    [W_LEASE_TAKE] = "WITH l AS (UPDATE scitt_lease SET epoch = greatest(epoch, (SELECT writer_epoch FROM scitt_log"
+                     "   WHERE id = 0)) + 1, holder = $3::text, backend_pid = pg_backend_pid(),"
+                     "   until = clock_timestamp() + $4::int8 * interval '1 millisecond'"
+                     "   WHERE id = 0 AND CASE WHEN $2::int8 <> 0 THEN true ELSE pg_try_advisory_lock($1::int8) END"
+                     "   RETURNING epoch)"
+                     " UPDATE scitt_log SET writer_epoch = l.epoch FROM l WHERE scitt_log.id = 0 RETURNING l.epoch",
+    [W_RENEW] = "UPDATE scitt_lease SET until = clock_timestamp() + $2::int8 * interval '1 millisecond'"
+                " WHERE id = 0 AND epoch = $1::int8 AND backend_pid = pg_backend_pid() RETURNING holder",
+    [W_RELEASE] = "WITH u AS (UPDATE scitt_lease SET until = least(until, clock_timestamp())"
+                  "   WHERE id = 0 AND backend_pid = pg_backend_pid())"
+                  " SELECT pg_advisory_unlock_all()",
+    /* writer_acquire: the lock for good; the row says so, so nobody ends
+     * this session for a lease it never let expire. */
+    [W_ACQUIRED] = "UPDATE scitt_lease SET holder = $1::text, backend_pid = pg_backend_pid(), until = 'infinity'"
+                   " WHERE id = 0",
+    [Q_HOLDER] = "SELECT holder FROM scitt_lease WHERE id = 0",
 };
 
 typedef struct pg_store pg_store_t;
@@ -152,7 +221,7 @@ typedef struct pg_store pg_store_t;
 typedef struct pg_conn {
     PGconn *pg;
     pg_store_t *st;
-    uint32_t prepared; /* bit per statement */
+    uint64_t prepared; /* bit per statement */
     unsigned depth;    /* read handles open on it (thread connections) */
     struct pg_conn *next;
 } pg_conn_t;
@@ -164,7 +233,12 @@ struct pg_store {
     pthread_mutex_t lock;
     pg_conn_t *conns; /* every thread connection, under `lock` */
     pg_conn_t writer;
-    bool writer_locked;
+    /* The writer lock LOCK_WRITER: the writer session's backend pid when it
+     * took it (0: not taken; a reconnect makes a new session, without it). */
+    int lock_pid;
+    bool acquired;        /* by writer_acquire: for good, taken again after a reconnect */
+    uint64_t lease_epoch; /* the epoch of the lease this handle took (0: none) */
+    char holder[128];     /* how this handle describes itself: "pid N on HOST" */
     /* A commit whose outcome is unknown (SCITT_EINDOUBT). */
     bool lose_commit_reply; /* tests: scitt_store__pg_lose_commit_reply */
     bool in_doubt;
@@ -178,9 +252,13 @@ struct pg_store {
     pthread_t merge_thread;
     bool merge_started, merge_want, merge_stop;
     size_t tail_rows, tail_max; /* index records in scitt_index_tail (merge_lock); the merge threshold */
+    PGresult *taken;            /* the last queue_take's rows: its spans point here */
+    scitt_pg_events_t *events;
     time_t bytes_at;
     _Atomic uint64_t commits, conflicts, reconnects, bytes;
     _Atomic bool available;
+    _Atomic bool lease_held;
+    _Atomic uint64_t writer_epoch, takeovers, queued;
 };
 
 typedef struct pg_read {
@@ -222,6 +300,11 @@ static PGconn *connect_db(const char *conninfo)
         PQsetNoticeProcessor(pg, quiet, NULL);
     }
     return pg;
+}
+
+PGconn *scitt_pg__connect(const char *conninfo)
+{
+    return connect_db(conninfo);
 }
 
 /* first_line copies libpq's message up to its first line end. */
@@ -294,7 +377,7 @@ static void p_leaf(params_t *p, uint64_t v)
  * connection. */
 static int prepare(pg_conn_t *c, int id, int n)
 {
-    if (!(c->prepared & (1u << id))) {
+    if (!(c->prepared & (UINT64_C(1) << id))) {
         char name[8];
         snprintf(name, sizeof(name), "s%d", id);
         PGresult *r = PQprepare(c->pg, name, stmt_sql[id], n, NULL);
@@ -303,7 +386,7 @@ static int prepare(pg_conn_t *c, int id, int n)
         if (rc != 0) {
             return rc;
         }
-        c->prepared |= 1u << id;
+        c->prepared |= UINT64_C(1) << id;
     }
     return 0;
 }
@@ -513,15 +596,20 @@ static int pg_open(scitt_store_t **out, const scitt_store_config_t *cfg, const c
     }
     pthread_mutex_init(&st->lock, NULL);
     st->writer.st = st;
+    char host[64] = "";
+    gethostname(host, sizeof(host) - 1);
+    snprintf(st->holder, sizeof(st->holder), "pid %ld on %s", (long)getpid(), host);
     st->tail_max = cfg->tuning != NULL && cfg->tuning->pg_tail_max != 0 ? cfg->tuning->pg_tail_max : TAIL_MAX;
     st->tail_rows = st->tail_max; /* unknown: merged by the first maintain */
     pthread_mutex_init(&st->merge_lock, NULL);
     pthread_cond_init(&st->merge_cond, NULL);
-    rc = connect_waiting(st, cfg->database_wait_ms, why);
+    rc = scitt_pg__events_new(&st->events, st->conninfo);
+    rc = rc == 0 ? connect_waiting(st, cfg->database_wait_ms, why) : rc;
     if (rc == 0) {
         rc = migrate(st, why);
     }
     if (rc != 0) {
+        scitt_pg__events_free(st->events);
         PQfinish(st->writer.pg);
         pthread_key_delete(st->key);
         pthread_mutex_destroy(&st->lock);
@@ -575,6 +663,8 @@ static void pg_close(scitt_store_t *base)
         PQfinish(c->pg);
         free(c);
     }
+    PQclear(st->taken);
+    scitt_pg__events_free(st->events);
     PQfinish(st->writer.pg); /* releases the writer's advisory lock */
     pthread_mutex_destroy(&st->lock);
     free(st->conninfo);
@@ -583,34 +673,53 @@ static void pg_close(scitt_store_t *base)
 
 /* ---- the writer ---- */
 
+/* lock_kept: the writer's session is the one that took LOCK_WRITER (any
+ * reconnect, wherever it happened, made a session without it). */
+static bool lock_kept(pg_store_t *st)
+{
+    return st->lock_pid != 0 && PQstatus(st->writer.pg) == CONNECTION_OK && PQbackendPID(st->writer.pg) == st->lock_pid;
+}
+
+/* try_lock tries LOCK_WRITER on the writer's session: 0 and `*got`. */
+static int try_lock(pg_store_t *st, bool *got)
+{
+    params_t p = {.n = 0};
+    PGresult *r;
+    p_int8(&p, LOCK_WRITER);
+    int rc = run(&st->writer, W_LOCK, &p, &r);
+    *got = rc == 0 && PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 && PQgetvalue(r, 0, 0)[0] != 0;
+    PQclear(r);
+    if (*got) {
+        st->lock_pid = PQbackendPID(st->writer.pg);
+    }
+    return rc;
+}
+
 /* writer_ready: the writer's connection is up, reconnecting once if it
- * dropped (and taking the writer lock again if this handle held it). */
+ * dropped, and taking the writer lock again if writer_acquire took it (a
+ * lease is not taken again here: the next scitt_store_lease takes a new
+ * one). */
 static int writer_ready(pg_store_t *st)
 {
-    if (PQstatus(st->writer.pg) == CONNECTION_OK) {
-        return 0;
-    }
-    PQreset(st->writer.pg);
-    st->writer.prepared = 0;
     if (PQstatus(st->writer.pg) != CONNECTION_OK) {
-        st->available = false;
-        return SCITT_EUNAVAIL;
+        PQreset(st->writer.pg);
+        st->writer.prepared = 0;
+        if (PQstatus(st->writer.pg) != CONNECTION_OK) {
+            st->available = false;
+            return SCITT_EUNAVAIL;
+        }
+        PQsetNoticeProcessor(st->writer.pg, quiet, NULL);
+        st->reconnects++;
+        st->available = true;
     }
-    PQsetNoticeProcessor(st->writer.pg, quiet, NULL);
-    st->reconnects++;
-    st->available = true;
-    if (st->writer_locked) {
-        params_t p = {.n = 0};
-        PGresult *r;
-        p_int8(&p, LOCK_WRITER);
-        int rc = run(&st->writer, W_LOCK, &p, &r);
-        bool got = rc == 0 && PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 && PQgetvalue(r, 0, 0)[0] != 0;
-        PQclear(r);
+    if (st->acquired && !lock_kept(st)) {
+        bool got;
+        int rc = try_lock(st, &got);
         if (rc != 0) {
             return rc;
         }
         if (!got) {
-            st->writer_locked = false;
+            st->acquired = false;
             return SCITT_EBUSY; /* another scittd took the log while we were away */
         }
     }
@@ -664,6 +773,11 @@ static int pg_meta_put(scitt_store_t *base, const char *key, scitt_span_t value)
     return rc;
 }
 
+/* pg_writer_acquire takes the writer lock for good: the lease's lock,
+ * without an expiry (its row says 'infinity', so no lease caller ends this
+ * session), without a new epoch (the log's stays, 0 unless a lease was
+ * ever taken). A later scitt_store_lease on this handle turns it into a
+ * lease with a new epoch; lease_release gives either up. */
 static int pg_writer_acquire(scitt_store_t *base, char *why, size_t cap)
 {
     pg_store_t *st = of(base);
@@ -671,30 +785,25 @@ static int pg_writer_acquire(scitt_store_t *base, char *why, size_t cap)
     if (rc != 0) {
         return rc;
     }
-    params_t p = {.n = 0};
     PGresult *r;
-    p_int8(&p, LOCK_WRITER);
-    rc = run(&st->writer, W_LOCK, &p, &r);
-    bool got = rc == 0 && PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 && PQgetvalue(r, 0, 0)[0] != 0;
-    PQclear(r);
-    if (rc != 0) {
+    bool got = lock_kept(st);
+    if (!got && (rc = try_lock(st, &got)) != 0) {
         return rc;
     }
     if (!got) {
         params_t q = {.n = 0};
-        p_bytes(&q, "writer", 6);
-        rc = run(&st->writer, Q_META, &q, &r);
+        rc = run(&st->writer, Q_HOLDER, &q, &r);
         const char *who = rc == 0 && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "unknown";
         int who_len = rc == 0 && PQntuples(r) == 1 ? PQgetlength(r, 0, 0) : 7;
-        snprintf(why, cap, "the database is in use by another scittd (%.*s, from scitt_meta 'writer')", who_len, who);
+        snprintf(why, cap, "the database is in use by another scittd (%.*s, from scitt_lease)", who_len, who);
         PQclear(r);
         return SCITT_EBUSY;
     }
-    st->writer_locked = true;
-    char host[256] = "", me[320];
-    gethostname(host, sizeof(host) - 1);
-    int n = snprintf(me, sizeof(me), "pid %ld on %s", (long)getpid(), host);
-    return meta_write(st, "writer", scitt_span(me, (size_t)n));
+    st->acquired = true;
+    st->lease_epoch = 0;
+    params_t p = {.n = 0};
+    p_bytes(&p, st->holder, strlen(st->holder));
+    return run_once(&st->writer, W_ACQUIRED, &p);
 }
 
 static int rec_cmp(const void *x, const void *y)
@@ -743,9 +852,22 @@ static int index_array(const scitt_store_batch_t *b, scitt_buf_t a[2], size_t *n
     return rc;
 }
 
+/* hash_array puts `n` 32-byte hashes in `a` as a bytea[]. */
+static int hash_array(scitt_buf_t *a, const uint8_t (*hashes)[32], size_t n)
+{
+    int rc = arr_begin(a, OID_BYTEA, n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = arr_put(a, hashes[i], 32);
+    }
+    return rc;
+}
+
+enum { NUM_ARRAYS = 9 };
+
 /* batch_arrays builds the batch's arrays: entries (leaf, hash, stmt),
- * tiles (level, idx, hashes), index (key, leaf), in `a[0..7]`. */
-static int batch_arrays(const scitt_store_batch_t *b, scitt_buf_t a[8], size_t *num_index)
+ * tiles (level, idx, hashes), index (key, leaf), the queue rows it
+ * removes (hash), in `a[0..8]`. */
+static int batch_arrays(const scitt_store_batch_t *b, scitt_buf_t a[NUM_ARRAYS], size_t *num_index)
 {
     int rc = arr_begin(&a[0], OID_INT8, b->num_entries);
     rc = rc == 0 ? arr_begin(&a[1], OID_BYTEA, b->num_entries) : rc;
@@ -769,6 +891,7 @@ static int batch_arrays(const scitt_store_batch_t *b, scitt_buf_t a[8], size_t *
         rc = rc == 0 ? arr_i64(&a[4], t->index) : rc;
         rc = rc == 0 ? arr_put(&a[5], t->hashes, t->width * 32) : rc;
     }
+    rc = rc == 0 ? hash_array(&a[8], b->dequeue, b->num_dequeue) : rc;
     return rc == 0 ? index_array(b, &a[6], num_index) : rc;
 }
 
@@ -784,7 +907,7 @@ typedef struct step {
     params_t p;
 } step_t;
 
-enum { MAX_STEPS = 6 };
+enum { MAX_STEPS = 7 };
 
 static params_t *add_step(step_t *s, int *n, int id)
 {
@@ -800,10 +923,11 @@ static void add_arrays(step_t *s, int *n, int id, const scitt_buf_t *a, int num)
     }
 }
 
-/* batch_steps lists the batch's statements: the compare-and-swap,
- * entries, tiles, head, index records, the notification (`text` holds its
- * payload). */
-static int batch_steps(const scitt_store_batch_t *b, const scitt_buf_t a[8], size_t num_index, char text[24],
+/* batch_steps lists the batch's statements: the compare-and-swap (under
+ * the batch's writer epoch), entries, tiles, head, index records, the
+ * queue rows it removes, the notification of the new log end (`text`
+ * holds its payload). */
+static int batch_steps(const scitt_store_batch_t *b, const scitt_buf_t a[NUM_ARRAYS], size_t num_index, char text[24],
                        step_t s[MAX_STEPS])
 {
     int n = 0;
@@ -812,7 +936,7 @@ static int batch_steps(const scitt_store_batch_t *b, const scitt_buf_t a[8], siz
     p_leaf(p, b->first_index);
     p_leaf(p, end);
     p_int8(p, b->head != NULL ? (int64_t)b->head->size : -1);
-    p_int8(p, 0); /* writer epoch: issue 18 */
+    p_leaf(p, b->epoch);
     if (b->num_entries > 0) {
         add_arrays(s, &n, W_ENTRIES, &a[0], 3);
     }
@@ -830,6 +954,9 @@ static int batch_steps(const scitt_store_batch_t *b, const scitt_buf_t a[8], siz
     }
     if (num_index > 0) {
         add_arrays(s, &n, W_INDEX, &a[6], 2);
+    }
+    if (b->num_dequeue > 0) {
+        add_arrays(s, &n, W_DEQUEUE, &a[8], 1);
     }
     p = add_step(s, &n, W_NOTIFY);
     p_bytes(p, text, (size_t)snprintf(text, 24, "%llu", (unsigned long long)end));
@@ -986,8 +1113,8 @@ static int pg_commit(scitt_store_t *base, const scitt_store_batch_t *b)
     if (b->first_index > INT64_MAX || b->num_entries > INT64_MAX - b->first_index) {
         return SCITT_EINVAL;
     }
-    scitt_buf_t a[8];
-    for (int i = 0; i < 8; i++) {
+    scitt_buf_t a[NUM_ARRAYS];
+    for (int i = 0; i < NUM_ARRAYS; i++) {
         scitt_buf_init(&a[i], NULL, 0);
     }
     size_t num_index = 0;
@@ -999,9 +1126,11 @@ static int pg_commit(scitt_store_t *base, const scitt_store_batch_t *b)
         int n = batch_steps(b, a, num_index, text, steps);
         end = commit_pipeline(st, steps, n, &rc);
     }
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < NUM_ARRAYS; i++) {
         scitt_buf_cleanup(&a[i]);
     }
+    PQclear(st->taken); /* the batch may have pointed into the queue_take rows */
+    st->taken = NULL;
     if (end == PIPE_DONE && rc == 0 && st->lose_commit_reply) {
         lose_connection(st); /* tests: as if COMMIT's reply never came */
         end = PIPE_LOST;
@@ -1146,6 +1275,10 @@ static void pg_stats(scitt_store_t *base, scitt_store_stats_t *out)
         .commits = st->commits,
         .conflicts = st->conflicts,
         .reconnects = st->reconnects,
+        .lease_held = st->lease_held,
+        .writer_epoch = st->writer_epoch,
+        .lease_takeovers = st->takeovers,
+        .queued = st->queued,
     };
 }
 
@@ -1481,6 +1614,270 @@ static int pg_index_stats(scitt_store_read_t *rd, scitt_store_index_stats_t *out
     return 0;
 }
 
+/* ---- several processes, one log (issue 18; docs/PLAN-18-CLUSTER.md) ---- */
+
+/* lease_state records what this handle holds (0: nothing) in `out` and
+ * for stats. */
+static void lease_state(pg_store_t *st, uint64_t epoch, scitt_store_lease_t *out)
+{
+    st->lease_epoch = epoch;
+    st->lease_held = epoch != 0;
+    if (epoch != 0) {
+        st->writer_epoch = epoch;
+    }
+    out->held = epoch != 0;
+    out->epoch = epoch;
+}
+
+static void lease_holder(scitt_store_lease_t *out, const PGresult *r, int col)
+{
+    snprintf(out->holder, sizeof(out->holder), "%.*s", PQgetlength(r, 0, col), PQgetvalue(r, 0, col));
+}
+
+/* lease_take takes the lease in one transaction (see W_LEASE_ROW): the
+ * row, locked; an expired holder's session ended; the lock tried and, if
+ * got, a new epoch. `had`: this session holds the lock already
+ * (writer_acquire). A failure leaves the lock as it was. */
+static int lease_take(pg_store_t *st, unsigned lease_ms, scitt_store_lease_t *out)
+{
+    bool had = lock_kept(st);
+    int rc = writer_begin(st);
+    params_t p = {.n = 0};
+    PGresult *row = NULL, *r = NULL;
+    rc = rc == 0 ? run(&st->writer, W_LEASE_ROW, &p, &row) : rc;
+    if (rc == 0 && (PQntuples(row) != 1 || !is_i64(row, 0, 0) || PQgetlength(row, 0, 2) != 1)) {
+        rc = SCITT_ECORRUPT;
+    }
+    if (rc == 0 && !had && PQgetvalue(row, 0, 2)[0] != 0) {
+        p = (params_t){.n = 0};
+        p_int8(&p, (int64_t)((uint64_t)LOCK_WRITER >> 32));
+        p_int8(&p, LOCK_WRITER & 0xffffffff);
+        p_int8(&p, KILL_WAIT);
+        rc = run_once(&st->writer, W_LEASE_KILL, &p);
+    }
+    if (rc == 0) {
+        p = (params_t){.n = 0};
+        p_int8(&p, LOCK_WRITER);
+        p_int8(&p, had);
+        p_bytes(&p, st->holder, strlen(st->holder));
+        p_int8(&p, lease_ms);
+        rc = run(&st->writer, W_LEASE_TAKE, &p, &r);
+    }
+    bool got = rc == 0 && PQntuples(r) == 1 && is_i64(r, 0, 0) && get_i64(r, 0, 0) > 0;
+    uint64_t epoch = got ? (uint64_t)get_i64(r, 0, 0) : 0;
+    rc = rc == 0 ? exec_text(st->writer.pg, "COMMIT") : rc;
+    if (rc == 0 && got) {
+        st->lock_pid = PQbackendPID(st->writer.pg);
+        st->acquired = false;
+        st->takeovers++;
+        lease_state(st, epoch, out);
+        out->taken_over = true;
+        snprintf(out->holder, sizeof(out->holder), "%s", st->holder);
+    } else if (rc == 0) {
+        lease_holder(out, row, 1);
+    } else if (PQstatus(st->writer.pg) == CONNECTION_OK) {
+        (void)exec_text(st->writer.pg, "ROLLBACK");
+        if (!had) {
+            /* A lock the failed transaction took stays with the session. */
+            (void)run_once(&st->writer, W_RELEASE, &(params_t){.n = 0});
+            st->lock_pid = 0;
+        }
+    }
+    PQclear(row);
+    PQclear(r);
+    return rc;
+}
+
+/* pg_lease renews the lease this handle holds (its session still the one
+ * that took it, the row still naming that session and epoch) or tries to
+ * take it. A lost session lost the lease: taken again, with a new epoch. */
+static int pg_lease(scitt_store_t *base, unsigned lease_ms, scitt_store_lease_t *out)
+{
+    pg_store_t *st = of(base);
+    uint64_t epoch = lock_kept(st) ? st->lease_epoch : 0;
+    lease_state(st, 0, out);
+    int rc = writer_ready(st); /* SCITT_EBUSY: writer_acquire's lock is gone, try the lease */
+    if (rc != 0 && rc != SCITT_EBUSY) {
+        return rc;
+    }
+    if (epoch != 0) {
+        params_t p = {.n = 0};
+        PGresult *r;
+        p_leaf(&p, epoch);
+        p_int8(&p, lease_ms);
+        rc = run(&st->writer, W_RENEW, &p, &r);
+        bool renewed = rc == 0 && PQntuples(r) == 1;
+        if (renewed) {
+            lease_state(st, epoch, out);
+            lease_holder(out, r, 0);
+        }
+        PQclear(r);
+        if (renewed || (rc != 0 && PQstatus(st->writer.pg) == CONNECTION_OK)) {
+            return rc;
+        }
+        if (rc == 0) {
+            /* The row names another epoch or session: the lock goes too. */
+            (void)run_once(&st->writer, W_RELEASE, &(params_t){.n = 0});
+        }
+        st->lock_pid = 0; /* or the session was found gone only now: take it again */
+    }
+    return lease_take(st, lease_ms, out);
+}
+
+static int pg_lease_release(scitt_store_t *base)
+{
+    pg_store_t *st = of(base);
+    scitt_store_lease_t none;
+    lease_state(st, 0, &none);
+    st->acquired = false;
+    if (!lock_kept(st)) {
+        st->lock_pid = 0;
+        return 0; /* its session is gone, and the lock with it */
+    }
+    st->lock_pid = 0;
+    return run_once(&st->writer, W_RELEASE, &(params_t){.n = 0});
+}
+
+/* pg_queue_put queues statements in one transaction, pipelined: the queue
+ * lock (seq order is commit order, see W_QLOCK) with the notification,
+ * then the rows. Repeating it is harmless (ON CONFLICT DO NOTHING), so an
+ * outcome lost with the connection is SCITT_EUNAVAIL: put them again. */
+static int pg_queue_put(scitt_store_t *base, const scitt_store_queued_t *q, size_t n)
+{
+    pg_store_t *st = of(base);
+    scitt_buf_t a[3];
+    for (int i = 0; i < 3; i++) {
+        scitt_buf_init(&a[i], NULL, 0);
+    }
+    int rc = arr_begin(&a[0], OID_BYTEA, n);
+    rc = rc == 0 ? arr_begin(&a[1], OID_BYTEA, n) : rc;
+    rc = rc == 0 ? arr_begin(&a[2], OID_BYTEA, n) : rc;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        uint8_t keys[SCITT_STORE_INDEX_FIELDS * 8];
+        if (q[i].num_keys > SCITT_STORE_INDEX_FIELDS) {
+            rc = SCITT_EINVAL;
+            break;
+        }
+        for (size_t k = 0; k < q[i].num_keys; k++) {
+            scitt_store_be64(keys + 8 * k, q[i].keys[k]);
+        }
+        rc = arr_put(&a[0], q[i].entry_hash, 32);
+        rc = rc == 0 ? arr_put(&a[1], q[i].stored.base, q[i].stored.len) : rc;
+        rc = rc == 0 ? arr_put(&a[2], keys, 8 * q[i].num_keys) : rc;
+    }
+    if (rc == 0) {
+        step_t steps[2];
+        int num = 0;
+        p_int8(add_step(steps, &num, W_QLOCK), LOCK_QUEUE);
+        add_arrays(steps, &num, W_QPUT, a, 3);
+        if (commit_pipeline(st, steps, num, &rc) == PIPE_LOST) {
+            rc = SCITT_EUNAVAIL;
+        }
+        st->queued += rc == 0 ? n : 0;
+    }
+    for (int i = 0; i < 3; i++) {
+        scitt_buf_cleanup(&a[i]);
+    }
+    return rc;
+}
+
+static int pg_queue_take(scitt_store_t *base, uint64_t after, scitt_store_queued_t *out, size_t max, size_t *out_num)
+{
+    pg_store_t *st = of(base);
+    PQclear(st->taken);
+    st->taken = NULL;
+    if (max == 0) {
+        return 0;
+    }
+    int rc = writer_ready(st);
+    params_t p = {.n = 0};
+    p_leaf(&p, after);
+    p_leaf(&p, max);
+    PGresult *r = NULL;
+    rc = rc == 0 ? run(&st->writer, W_QTAKE, &p, &r) : rc;
+    if (rc != 0) {
+        return rc;
+    }
+    st->taken = r;
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows && (size_t)i < max; i++) {
+        size_t keys_len = (size_t)PQgetlength(r, i, 3);
+        if (!is_i64(r, i, 0) || get_i64(r, i, 0) < 1 || PQgetlength(r, i, 1) != 32 || keys_len % 8 != 0 ||
+            keys_len > 8 * SCITT_STORE_INDEX_FIELDS) {
+            return SCITT_ECORRUPT;
+        }
+        scitt_store_queued_t *q = &out[i];
+        q->seq = (uint64_t)get_i64(r, i, 0);
+        memcpy(q->entry_hash, PQgetvalue(r, i, 1), 32);
+        q->stored = scitt_span((const uint8_t *)PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2));
+        q->num_keys = keys_len / 8;
+        for (size_t k = 0; k < q->num_keys; k++) {
+            q->keys[k] = scitt_load_be64((const uint8_t *)PQgetvalue(r, i, 3) + 8 * k);
+        }
+        *out_num = (size_t)i + 1;
+    }
+    return 0;
+}
+
+static int pg_queue_drop(scitt_store_t *base, const uint8_t (*hashes)[32], size_t n)
+{
+    pg_store_t *st = of(base);
+    scitt_buf_t a;
+    scitt_buf_init(&a, NULL, 0);
+    int rc = hash_array(&a, hashes, n);
+    rc = rc == 0 ? writer_ready(st) : rc;
+    if (rc == 0) {
+        params_t p = {.n = 0};
+        p_buf(&p, &a);
+        rc = run_once(&st->writer, W_DEQUEUE, &p);
+    }
+    scitt_buf_cleanup(&a);
+    return rc;
+}
+
+static int pg_queue_has(scitt_store_read_t *base, const uint8_t (*hashes)[32], size_t n, bool *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i] = false;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    scitt_buf_t a;
+    scitt_buf_init(&a, NULL, 0);
+    PGresult *r = NULL;
+    int rc = hash_array(&a, hashes, n);
+    if (rc == 0) {
+        params_t p = {.n = 0};
+        p_buf(&p, &a);
+        rc = query(rd_of(base), Q_QHAS, &p, &r);
+    }
+    scitt_buf_cleanup(&a);
+    for (int row = 0; rc == 0 && row < PQntuples(r); row++) {
+        int64_t i = is_i64(r, row, 0) ? get_i64(r, row, 0) : 0;
+        if (i < 1 || (uint64_t)i > n) {
+            return SCITT_ECORRUPT;
+        }
+        out[i - 1] = true;
+    }
+    return rc;
+}
+
+static int pg_wait_event(scitt_store_t *base, unsigned timeout_ms, unsigned *out_events, uint64_t *out_size)
+{
+    return scitt_pg__events_wait(of(base)->events, timeout_ms, out_events, out_size);
+}
+
+static void pg_wake(scitt_store_t *base)
+{
+    scitt_pg__events_wake(of(base)->events);
+}
+
+void scitt_store__pg_cut_events(scitt_store_t *st)
+{
+    scitt_pg__events_cut(of(st)->events);
+}
+
 const scitt_store_ops_t scitt_store__pg_ops = {
     .name = "postgresql",
     .local_reads = false,
@@ -1500,4 +1897,12 @@ const scitt_store_ops_t scitt_store__pg_ops = {
     .get_meta = pg_get_meta,
     .query = pg_query,
     .index_stats = pg_index_stats,
+    .lease = pg_lease,
+    .lease_release = pg_lease_release,
+    .queue_put = pg_queue_put,
+    .queue_take = pg_queue_take,
+    .queue_drop = pg_queue_drop,
+    .queue_has = pg_queue_has,
+    .wait_event = pg_wait_event,
+    .wake = pg_wake,
 };
