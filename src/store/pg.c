@@ -1740,8 +1740,9 @@ static int pg_lease_release(scitt_store_t *base)
 
 /* pg_queue_put queues statements in one transaction, pipelined: the queue
  * lock (seq order is commit order, see W_QLOCK) with the notification,
- * then the rows. Repeating it is harmless (ON CONFLICT DO NOTHING), so an
- * outcome lost with the connection is SCITT_EUNAVAIL: put them again. */
+ * then the rows. An outcome lost with the connection is SCITT_EINDOUBT
+ * (store.h): the caller reads the queue back before it answers anyone;
+ * putting the rows again is harmless (ON CONFLICT DO NOTHING). */
 static int pg_queue_put(scitt_store_t *base, const scitt_store_queued_t *q, size_t n)
 {
     pg_store_t *st = of(base);
@@ -1771,7 +1772,7 @@ static int pg_queue_put(scitt_store_t *base, const scitt_store_queued_t *q, size
         p_int8(add_step(steps, &num, W_QLOCK), LOCK_QUEUE);
         add_arrays(steps, &num, W_QPUT, a, 3);
         if (commit_pipeline(st, steps, num, &rc) == PIPE_LOST) {
-            rc = SCITT_EUNAVAIL;
+            rc = SCITT_EINDOUBT;
         }
         st->queued += rc == 0 ? n : 0;
     }
