@@ -96,7 +96,9 @@ typedef struct opened_store {
 /* open_store opens it as `ctx` ("" or "--check: ") says. LMDB: one process
  * per folder (its lock; a second one would serve reads and fail every
  * commit without saying why, issue 15 item 7). PostgreSQL: no folder lock;
- * a `writer` (serving) becomes the database's only writer or refuses, as the
+ * on a shared store (several processes, one log: issue 18) every scittd
+ * serves and the sequencer lease picks the one that commits; otherwise a
+ * `writer` (serving) becomes the database's only writer or refuses, as the
  * folder lock does; --check reads only and takes no writer lock. Prints one
  * line and returns nonzero on failure. */
 static int open_store(opened_store_t *o, const scitt_config_t *cfg, const char *ctx, bool writer)
@@ -123,7 +125,7 @@ static int open_store(opened_store_t *o, const scitt_config_t *cfg, const char *
                 why != NULL ? why : "", scitt_strerror(rc));
         return rc;
     }
-    if (cfg->database != NULL && writer) {
+    if (cfg->database != NULL && writer && !scitt_store_shared(o->store)) {
         msg[0] = '\0';
         rc = scitt_store_writer_acquire(o->store, msg, sizeof(msg));
         if (rc != 0) {
@@ -298,6 +300,7 @@ int main(int argc, char **argv)
         .max_pending = cfg.max_pending,
         .max_pending_bytes = cfg.max_pending_bytes,
         .commit_linger_us = cfg.commit_linger_us != 0 ? cfg.commit_linger_us : SCITT_SEQ_LINGER_OFF,
+        .lease_ms = (unsigned)cfg.lease_ms,
     };
     why = NULL;
     rc = scitt_seq_start(&app.seq, &qcfg, &why);

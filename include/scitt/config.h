@@ -42,6 +42,7 @@ typedef struct scitt_config {
     bool reads_in_pool;          /* --reads-in-pool: tests, every store read on the read workers */
     size_t commit_linger_us;     /* --commit-linger-us, default 2000, 0 = off */
     uint64_t register_wait_ms;   /* --register-wait-ms, default 5000 */
+    uint64_t lease_ms;           /* --lease-ms, default 3000 (500..5000): the sequencer lease on a shared store */
     size_t max_statement_bytes;  /* --max-statement-bytes, default 1 MiB */
     size_t max_connections;      /* --max-connections, default 10000 */
     size_t max_conns_per_addr;   /* --max-connections-per-address, default 1000 */

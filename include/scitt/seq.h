@@ -79,7 +79,13 @@ typedef struct scitt_seq_config {
         receipt_cache_bytes; /* own reader: receipts of the latest leaves kept as built; 0 means 32 MiB, < 4 KiB off */
     uint64_t commit_linger_us; /* a busy sequencer waits up to this long for a fuller batch; 0 means 2000,
                                 * SCITT_SEQ_LINGER_OFF none */
+    /* A shared store (scitt_store_shared: several processes, one log): the
+     * sequencer lease's length; 0 means SCITT_SEQ_DEFAULT_LEASE_MS. */
+    unsigned lease_ms;
 } scitt_seq_config_t;
+
+/* The default sequencer lease on a shared store (milliseconds). */
+#define SCITT_SEQ_DEFAULT_LEASE_MS 3000
 
 /* The default bounds of the caches of the pipeline's own reader (log.h). */
 #define SCITT_SEQ_DEFAULT_TILE_CACHE    SCITT_LOG_DEFAULT_TILE_CACHE
@@ -205,6 +211,11 @@ typedef struct scitt_seq_stats {
      * receipts) or not (answered 503), or given up at stop. */
     uint64_t in_doubt_committed, in_doubt_rolled_back, in_doubt_given_up;
     bool in_doubt; /* a batch waits for its commit's outcome now */
+    /* A shared store: this process holds the sequencer lease; the writer
+     * epoch it last held; lease takeovers; statements it queued; rows its
+     * last queue_take returned (the hand-off queue as the holder saw it). */
+    bool shared, sequencer;
+    uint64_t writer_epoch, lease_takeovers, queue_puts, handoff_depth;
 } scitt_seq_stats_t;
 void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out);
 

@@ -44,7 +44,10 @@ static const opt_t opts[] = {
     {"data", OPT_STR, F(data_dir), "DIR", "LMDB log and service keys (default ./scitt-data)"},
     {"database", OPT_STR, F(database), "URI",
      "keep the log in PostgreSQL instead of --data: a libpq URI or connection string (postgresql://user@host/db); "
-     "one scittd writes a database, others are refused"},
+     "several scittd may serve one database (with the same --keys): one sequences at a time, under a lease"},
+    {"lease-ms", OPT_U64, F(lease_ms), "MS",
+     "with --database: the sequencer lease; another scittd takes over within about this long after the one "
+     "sequencing stops answering (default 3000, 500..5000)"},
     {"database-wait", OPT_UINT, F(database_wait_s), "SECONDS",
      "wait this long for an unreachable --database at start, retrying, then exit 1 (default 30, 0 = try once)"},
     {"keys", OPT_STR, F(keys_dir), "DIR",
@@ -147,6 +150,7 @@ int scitt_config_init(scitt_config_t *cfg)
     cfg->read_workers = 4;
     cfg->commit_linger_us = 2000;
     cfg->register_wait_ms = 5000;
+    cfg->lease_ms = 3000;
     cfg->max_statement_bytes = 1u << 20;
     cfg->max_connections = 10000;
     cfg->max_conns_per_addr = 1000;
@@ -477,6 +481,10 @@ int scitt_config_parse_args(scitt_config_t *cfg, int argc, char **argv, char *er
             fail(err, err_cap, "bad value for --%s: `%s`", o->name, v);
             return rc;
         }
+    }
+    if (cfg->lease_ms < 500 || cfg->lease_ms > 5000) {
+        fail(err, err_cap, "--lease-ms must be between 500 and 5000 (%llu)", (unsigned long long)cfg->lease_ms);
+        return SCITT_EINVAL;
     }
     if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
         fail(err, err_cap, "--tls-cert and --tls-key go together");

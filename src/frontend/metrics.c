@@ -103,6 +103,28 @@ static int store_metrics(const scitt_frontend_t *fe, const scitt_seq_stats_t *st
     return rc;
 }
 
+/* cluster_metrics: the sequencer lease and the hand-off queue of a shared
+ * store (several processes, one log). The queue's depth is named
+ * scittd_handoff_queue_depth: scittd_queue_depth is the pipeline's. */
+static int cluster_metrics(const scitt_seq_stats_t *st, scitt_buf_t *b)
+{
+    return scitt_buf_printf(b,
+                            "# HELP scittd_sequencer 1 while this process holds the sequencer lease.\n"
+                            "# TYPE scittd_sequencer gauge\nscittd_sequencer %d\n"
+                            "# HELP scittd_writer_epoch The writer epoch of the lease this process last held.\n"
+                            "# TYPE scittd_writer_epoch gauge\nscittd_writer_epoch %llu\n"
+                            "# HELP scittd_lease_takeovers_total Times this process took the sequencer lease.\n"
+                            "# TYPE scittd_lease_takeovers_total counter\nscittd_lease_takeovers_total %llu\n"
+                            "# HELP scittd_queue_put_total Statements this process queued for the sequencer.\n"
+                            "# TYPE scittd_queue_put_total counter\nscittd_queue_put_total %llu\n"
+                            "# HELP scittd_handoff_queue_depth Queued statements the lease holder's last take "
+                            "returned.\n"
+                            "# TYPE scittd_handoff_queue_depth gauge\nscittd_handoff_queue_depth %llu\n",
+                            st->sequencer ? 1 : 0, (unsigned long long)st->writer_epoch,
+                            (unsigned long long)st->lease_takeovers, (unsigned long long)st->queue_puts,
+                            (unsigned long long)st->handoff_depth);
+}
+
 int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
 {
     static const char *const results[SCITT_H2_REG_NUM] = {"created",   "duplicate",   "accepted", "rejected",
@@ -187,6 +209,9 @@ int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
     }
     if (rc == 0) {
         rc = store_metrics(fe, &st, b);
+    }
+    if (rc == 0 && st.shared) {
+        rc = cluster_metrics(&st, b);
     }
     return rc;
 }

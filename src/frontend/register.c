@@ -151,6 +151,16 @@ static void answer(scitt_h2_reg_t *r)
         scitt_h2__respond_bytes(s, 201, type, r->receipt, r->receipt_len, &h, 1);
         return;
     }
+    if (r->rc == SCITT_EAGAIN && r->has_entry) {
+        /* Queued in a shared store and not logged when the pipeline
+         * stopped: promised, another process logs it (seq.h). */
+        char loc[80];
+        location(loc, r->entry);
+        scitt_h2_hdr_t h[] = {{"location", loc}, {"retry-after", "1"}};
+        fe->metrics.registrations[SCITT_H2_REG_ACCEPTED]++;
+        scitt_h2__respond(s, 202, NULL, NULL, h, 2);
+        return;
+    }
     if (r->rc == SCITT_EFULL || r->rc == SCITT_ESHUTDOWN) {
         scitt_h2_hdr_t h = {"retry-after", "1"};
         fe->metrics.registrations[SCITT_H2_REG_FULL]++;

@@ -150,10 +150,18 @@ enum { ENTRY_PENDING = 1, ENTRY_NO_ROOM = 2 };
  * ENTRY_PENDING when it is accepted but not committed yet; else
  * SCITT_ENOTFOUND or an error. A miss is looked up once more in a fresh
  * snapshot, which replaces `*rd` (NULL if that fails): the commit may have
- * landed between the two looks. Any thread. */
+ * landed between the two looks. On a shared store (several processes, one
+ * log) the same snapshot tells: a statement any process accepted is in the
+ * hand-off queue or in the log, and the commit that logs it removes its
+ * queue row. Any thread. */
 static int find_entry(scitt_frontend_t *fe, scitt_store_read_t **rd, const uint8_t entry[32], uint64_t *out_index)
 {
     int rc = scitt_store_get_entryidx(*rd, entry, out_index);
+    if (rc == SCITT_ENOTFOUND && scitt_store_shared(fe->cfg.store)) {
+        bool queued = false;
+        rc = scitt_store_queue_has(*rd, (const uint8_t(*)[32])entry, 1, &queued);
+        return rc != 0 ? rc : queued ? ENTRY_PENDING : SCITT_ENOTFOUND;
+    }
     if (rc == SCITT_ENOTFOUND && fe->cfg.seq != NULL && scitt_seq_is_pending(fe->cfg.seq, entry)) {
         return ENTRY_PENDING;
     }

@@ -43,6 +43,9 @@ typedef struct scitt_seq__job {
     uint64_t index;   /* set by the sequencer */
     uint8_t kind;     /* SCITT_SEQ__NEW etc., set by the sequencer */
     bool in_pending;  /* counted in the pending set */
+    bool from_queue;  /* a row of the hand-off queue (shared.c): never counted as pending */
+    uint64_t seen_size; /* shared store: the log size known when it was queued (held jobs) */
+    struct scitt_seq__job *held_next; /* shared store: its bucket's chain in the held set */
     uint8_t num_keys; /* index keys of the statement (issue 10) */
     uint64_t keys[SCITT_SEQ__MAX_KEYS];
     size_t len; /* bytes in data: the body, then the normalised statement */
@@ -78,6 +81,7 @@ void scitt_seq__pendset_remove_jobs(scitt_seq__pendset_t *ps, scitt_seq__job_t *
 bool scitt_seq__pendset_has(scitt_seq__pendset_t *ps, const uint8_t entry[32]);
 
 typedef struct scitt_seq__sequencer scitt_seq__sequencer_t;
+typedef struct scitt_seq__shared scitt_seq__shared_t;
 
 struct scitt_seq {
     scitt_store_t *store;
@@ -124,6 +128,13 @@ struct scitt_seq {
 
     scitt_seq__sequencer_t *sequencer; /* sequencer-thread state */
 
+    /* A shared store (several processes, one log: shared.c). */
+    bool shared;
+    unsigned lease_ms;
+    scitt_seq__shared_t *sh;
+    atomic_bool is_sequencer; /* holds the lease now */
+    atomic_uint_fast64_t writer_epoch, lease_takeovers, queue_puts, handoff_depth;
+
     /* Gauges (relaxed atomics). */
     atomic_uint_fast64_t tree_size;
     atomic_uint_fast64_t batches;
@@ -167,6 +178,27 @@ int scitt_seq__queue_verified(scitt_seq_t *seq, scitt_seq__job_t *job);
 int scitt_seq__sequencer_new(scitt_seq_t *seq, const char **out_err_desc);
 void scitt_seq__sequencer_free(scitt_seq__sequencer_t *s);
 void *scitt_seq__sequencer_main(void *arg);
+
+/* The pieces of the sequencer shared.c drives on a shared store: the
+ * answer thread (started and stopped by the thread that runs batches);
+ * adding a job to the batch in hand (false when it is full); running it
+ * (classify, integrate, commit with `epoch` and `dequeue`, hand-off to the
+ * answer thread): 0, or the error every new entry was answered with, and
+ * `*out_fresh` the entries it committed; and `resync`, which makes the next
+ * batch recover from the store first. */
+void scitt_seq__answerer_start(scitt_seq__sequencer_t *s);
+void scitt_seq__answerer_stop(scitt_seq__sequencer_t *s);
+bool scitt_seq__batch_add(scitt_seq__sequencer_t *s, scitt_seq__job_t *job);
+int scitt_seq__batch_run(scitt_seq__sequencer_t *s, uint64_t epoch, const uint8_t (*dequeue)[32], size_t num_dequeue,
+                         size_t *out_fresh);
+void scitt_seq__resync(scitt_seq__sequencer_t *s);
+
+/* Shared store (shared.c): the pipeline's back half when several processes
+ * write one log. shared_new sets seq->sh (and the event thread it needs);
+ * shared_main replaces sequencer_main; shared_free after both stopped. */
+int scitt_seq__shared_new(scitt_seq_t *seq);
+void scitt_seq__shared_free(scitt_seq_t *seq);
+void *scitt_seq__shared_main(void *arg);
 
 /* ------------------------------------------------------------------------ */
 /* Entry points for tests and the benchmark                                  */

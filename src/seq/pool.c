@@ -218,13 +218,16 @@ static void release_pending(scitt_seq_t *seq, size_t bytes)
 
 void scitt_seq__unpend(scitt_seq_t *seq, scitt_seq__job_t *const *jobs, size_t num)
 {
-    size_t bytes = 0;
+    size_t bytes = 0, counted = 0;
     for (size_t i = 0; i < num; i++) {
-        bytes += jobs[i]->cap;
+        if (!jobs[i]->from_queue) { /* rows a lease holder took are nobody's submissions */
+            bytes += jobs[i]->cap;
+            counted++;
+        }
     }
     scitt_seq__pendset_remove_jobs(&seq->pendset, jobs, num);
     atomic_fetch_sub_explicit(&seq->pending_bytes, bytes, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&seq->pending, num, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&seq->pending, counted, memory_order_relaxed);
 }
 
 void scitt_seq__free_jobs(scitt_seq__job_t *const *jobs, size_t num)
@@ -400,6 +403,11 @@ static int accept(scitt_seq_t *seq, scitt_seq__job_t *job, const scitt_verified_
     memcpy(job->data, norm->base, norm->len);
     job->len = norm->len;
     memcpy(job->entry, v->entry, sizeof(job->entry));
+    if (seq->shared) {
+        /* Pending and verified only once queued in the database (shared.c):
+         * a promise is made only for what survives this process. */
+        return scitt_seq__queue_verified(seq, job);
+    }
     scitt_seq__pendset_add(&seq->pendset, job->entry);
     job->in_pending = true;
     if (job->verified != NULL) {

@@ -54,6 +54,7 @@ static int check_origin(scitt_seq_t *seq, bool *out_record, const char **why)
 /* release frees a pipeline whose threads are not running. */
 static void release(scitt_seq_t *seq)
 {
+    scitt_seq__shared_free(seq);
     scitt_seq__sequencer_free(seq->sequencer);
     scitt_seq__pendset_cleanup(&seq->pendset);
     pthread_mutex_destroy(&seq->vq_lock);
@@ -128,6 +129,12 @@ int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char
     if (rc == 0) {
         rc = scitt_seq__sequencer_new(seq, why);
     }
+    seq->shared = scitt_store_shared(seq->store);
+    seq->lease_ms = cfg->lease_ms != 0 ? cfg->lease_ms : SCITT_SEQ_DEFAULT_LEASE_MS;
+    if (rc == 0 && seq->shared) {
+        rc = scitt_seq__shared_new(seq);
+        *why = rc == 0 ? NULL : "cannot start the shared store's event thread";
+    }
     if (rc == 0) {
         rc = scitt_log_advance(seq->log, atomic_load_explicit(&seq->tree_size, memory_order_relaxed));
         *why = rc == 0 ? NULL : "cannot read the latest checkpoint";
@@ -141,7 +148,8 @@ int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char
         return rc;
     }
     seq->workers_alive = seq->workers;
-    rc = -pthread_create(&seq->seq_thread, NULL, scitt_seq__sequencer_main, seq);
+    rc = -pthread_create(&seq->seq_thread, NULL, seq->shared ? scitt_seq__shared_main : scitt_seq__sequencer_main,
+                         seq);
     seq->seq_thread_started = rc == 0;
     for (unsigned i = 0; rc == 0 && i < seq->workers; i++) {
         rc = -pthread_create(&seq->pool_threads[i], NULL, scitt_seq__pool_main, seq);
@@ -220,6 +228,12 @@ void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out)
     out->in_doubt_rolled_back = atomic_load_explicit(&seq->in_doubt_rolled_back, memory_order_relaxed);
     out->in_doubt_given_up = atomic_load_explicit(&seq->in_doubt_given_up, memory_order_relaxed);
     out->in_doubt = atomic_load_explicit(&seq->in_doubt, memory_order_relaxed);
+    out->shared = seq->shared;
+    out->sequencer = atomic_load_explicit(&seq->is_sequencer, memory_order_relaxed);
+    out->writer_epoch = atomic_load_explicit(&seq->writer_epoch, memory_order_relaxed);
+    out->lease_takeovers = atomic_load_explicit(&seq->lease_takeovers, memory_order_relaxed);
+    out->queue_puts = atomic_load_explicit(&seq->queue_puts, memory_order_relaxed);
+    out->handoff_depth = atomic_load_explicit(&seq->handoff_depth, memory_order_relaxed);
 }
 
 scitt_log_reader_t *scitt_seq_log(scitt_seq_t *seq)

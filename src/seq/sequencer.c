@@ -124,6 +124,11 @@ struct scitt_seq__sequencer {
     uint8_t doubt_root[32];
     int64_t doubt_time;
     unsigned stop_tries; /* maintain calls since a stop found the batch in doubt */
+    /* A shared store (shared.c): the batch's writer epoch and the queue rows
+     * its commit removes. */
+    uint64_t epoch;
+    const uint8_t (*dequeue)[32];
+    size_t num_dequeue;
     scitt_note_verifier_t note_v;
 
     /* Batch scratch, sized for batch_max at start (no allocation per batch
@@ -537,7 +542,10 @@ static int integrate(scitt_seq__sequencer_t *s, int64_t time)
                                  .num_tiles = num_tiles,
                                  .head = &head,
                                  .index = s->index,
-                                 .num_index = num_index};
+                                 .num_index = num_index,
+                                 .epoch = s->epoch,
+                                 .dequeue = s->dequeue,
+                                 .num_dequeue = s->num_dequeue};
     double t0 = now_seconds();
     rc = scitt_store_commit(s->seq->store, &batch);
     double dt = now_seconds() - t0;
@@ -712,7 +720,7 @@ static void hand_off(scitt_seq__sequencer_t *s, int fail_rc)
     pthread_mutex_unlock(&a->lock);
 }
 
-static void run_batch(scitt_seq__sequencer_t *s)
+static int run_batch(scitt_seq__sequencer_t *s)
 {
     atomic_store_explicit(&s->seq->batch_since_ms, (uint64_t)(now_seconds() * 1e3), memory_order_relaxed);
     int rc = s->resync ? rerecover(s) : s->broken ? restore_tree(s) : 0;
@@ -745,14 +753,46 @@ static void run_batch(scitt_seq__sequencer_t *s)
     if (rc != 0 || s->num_fresh > 0) { /* a batch of repeats alone commits nothing */
         atomic_store_explicit(&s->seq->commit_rc, rc, memory_order_relaxed);
     }
-    if (rc == SCITT_EINDOUBT) {
+    if (rc == SCITT_EINDOUBT && !s->seq->shared) {
         s->doubt = true; /* held, unanswered, until settle_doubt */
         s->stop_tries = 0;
         atomic_store_explicit(&s->seq->in_doubt, true, memory_order_relaxed);
     } else {
+        /* A shared store keeps no batch in doubt: its rows stay queued
+         * until a commit removes them, so after any failure the next batch
+         * recovers from the store and takes them again. */
+        s->resync = s->resync || (rc != 0 && s->seq->shared);
         hand_off(s, rc);
     }
     atomic_store_explicit(&s->seq->batch_since_ms, 0, memory_order_relaxed);
+    return rc;
+}
+
+bool scitt_seq__batch_add(scitt_seq__sequencer_t *s, scitt_seq__job_t *job)
+{
+    if (s->num_jobs == s->cap) {
+        return false;
+    }
+    s->jobs[s->num_jobs++] = job;
+    return true;
+}
+
+int scitt_seq__batch_run(scitt_seq__sequencer_t *s, uint64_t epoch, const uint8_t (*dequeue)[32], size_t num_dequeue,
+                         size_t *out_fresh)
+{
+    s->epoch = epoch;
+    s->dequeue = dequeue;
+    s->num_dequeue = num_dequeue;
+    int rc = run_batch(s);
+    *out_fresh = rc == 0 ? s->num_fresh : 0;
+    s->dequeue = NULL;
+    s->num_dequeue = 0;
+    return rc;
+}
+
+void scitt_seq__resync(scitt_seq__sequencer_t *s)
+{
+    s->resync = true;
 }
 
 /* settle_doubt decides the batch held in doubt once scitt_store_maintain
@@ -801,7 +841,7 @@ static int settle_doubt(scitt_seq__sequencer_t *s)
      * entry (its GET turns 200), never in a 404. */
     atomic_fetch_add_explicit(&s->seq->in_doubt_rolled_back, 1, memory_order_relaxed);
     s->resync = moved;
-    run_batch(s);
+    (void)run_batch(s);
     return 0;
 }
 
@@ -843,15 +883,33 @@ static void linger(scitt_seq_t *seq, size_t last, size_t cap)
     seq->sq_wake_at = 1;
 }
 
-void *scitt_seq__sequencer_main(void *arg)
+void scitt_seq__answerer_start(scitt_seq__sequencer_t *s)
 {
-    scitt_seq_t *seq = arg;
-    scitt_seq__sequencer_t *s = seq->sequencer;
     answerer_t *a = &s->ans;
     a->running = pthread_create(&a->thread, NULL, answerer_main, a) == 0;
     if (!a->running) {
         fprintf(stderr, "scittd: seq: cannot start the answer thread; answering on the sequencer\n");
     }
+}
+
+void scitt_seq__answerer_stop(scitt_seq__sequencer_t *s)
+{
+    answerer_t *a = &s->ans;
+    if (a->running) {
+        pthread_mutex_lock(&a->lock);
+        a->stop = true;
+        pthread_cond_broadcast(&a->cond);
+        pthread_mutex_unlock(&a->lock);
+        pthread_join(a->thread, NULL); /* it answers the batch in hand first */
+        a->running = false;
+    }
+}
+
+void *scitt_seq__sequencer_main(void *arg)
+{
+    scitt_seq_t *seq = arg;
+    scitt_seq__sequencer_t *s = seq->sequencer;
+    scitt_seq__answerer_start(s);
     size_t last = 0; /* jobs in the previous batch */
     for (;;) {
         /* The store's repairs first (an entry index broken by a failed
@@ -902,15 +960,8 @@ void *scitt_seq__sequencer_main(void *arg)
             break;
         }
         last = s->num_jobs;
-        run_batch(s);
+        (void)run_batch(s);
     }
-    if (a->running) {
-        pthread_mutex_lock(&a->lock);
-        a->stop = true;
-        pthread_cond_broadcast(&a->cond);
-        pthread_mutex_unlock(&a->lock);
-        pthread_join(a->thread, NULL); /* it answers the batch in hand first */
-        a->running = false;
-    }
+    scitt_seq__answerer_stop(s);
     return NULL;
 }

@@ -55,6 +55,7 @@
 
 #define LOCK_SCHEMA INT64_C(0x5c177d5c4e4d4101) /* advisory lock keys (per database) */
 #define LOCK_WRITER INT64_C(0x5c177d5772697401)
+#define LOCK_QUEUE  INT64_C(0x5c177d5175657501)
 #define OID_BYTEA   17
 #define OID_INT8    20
 #define OID_INT2    21
@@ -83,10 +84,17 @@ enum {
     W_INDEX,
     W_NOTIFY,
     W_LOCK,
+    W_DEQUEUE,
+    W_QLOCK,
+    W_QPUT,
+    W_QTAKE,
+    Q_QHAS,
     NUM_STMTS
 };
 
 #define HEAD_COLS "size, root, time, receipt_sig, checkpoint FROM scitt_heads"
+
+_Static_assert(NUM_STMTS <= 64, "pg_conn_t.prepared has a bit per statement");
 
 static const char *const stmt_sql[NUM_STMTS] = {
     [Q_ENTRIES] = "SELECT leaf, stmt FROM scitt_entries WHERE leaf >= $1::int8 AND leaf < $2::int8 ORDER BY leaf",
@@ -143,6 +151,17 @@ static const char *const stmt_sql[NUM_STMTS] = {
     [W_INDEX] = "INSERT INTO scitt_index_tail (key, leaf) SELECT * FROM unnest($1::int8[], $2::int8[])",
     [W_NOTIFY] = "SELECT pg_notify('scitt_log', $1::text)",
     [W_LOCK] = "SELECT pg_try_advisory_lock($1::int8)",
+    /* The hand-off queue (issue 18). queue_put's transaction takes W_QLOCK
+     * before its insert draws seq numbers and holds it to its commit, so
+     * seq order is commit order: a reader that saw seq n never later finds
+     * a row below n appear (take's cursor skips nothing). */
+    [W_DEQUEUE] = "DELETE FROM scitt_queue WHERE entry_hash = ANY($1::bytea[])",
+    [W_QLOCK] = "SELECT pg_advisory_xact_lock($1::int8), pg_notify('scitt_queue', '')",
+    [W_QPUT] = "INSERT INTO scitt_queue (entry_hash, stmt, keys) SELECT * FROM unnest($1::bytea[], $2::bytea[],"
+               " $3::bytea[]) ON CONFLICT (entry_hash) DO NOTHING",
+    [W_QTAKE] = "SELECT seq, entry_hash, stmt, keys FROM scitt_queue WHERE seq > $1::int8 ORDER BY seq LIMIT $2::int8",
+    [Q_QHAS] =
+        "SELECT t.i FROM unnest($1::bytea[]) WITH ORDINALITY AS t(h, i) JOIN scitt_queue q ON q.entry_hash = t.h",
 };
 
 typedef struct pg_store pg_store_t;
@@ -151,7 +170,7 @@ typedef struct pg_store pg_store_t;
 typedef struct pg_conn {
     PGconn *pg;
     pg_store_t *st;
-    uint32_t prepared; /* bit per statement */
+    uint64_t prepared; /* bit per statement */
     unsigned depth;    /* read handles open on it (thread connections) */
     struct pg_conn *next;
 } pg_conn_t;
@@ -172,6 +191,7 @@ struct pg_store {
     uint8_t doubt_root[32];
     size_t doubt_index;
     size_t tail_rows, tail_max; /* index records in scitt_index_tail; the merge threshold */
+    PGresult *taken;            /* the last queue_take's rows: its spans point here */
     time_t bytes_at;
     _Atomic uint64_t commits, conflicts, reconnects, bytes;
     _Atomic bool available;
@@ -288,7 +308,7 @@ static void p_leaf(params_t *p, uint64_t v)
  * connection. */
 static int prepare(pg_conn_t *c, int id, int n)
 {
-    if (!(c->prepared & (1u << id))) {
+    if (!(c->prepared & (UINT64_C(1) << id))) {
         char name[8];
         snprintf(name, sizeof(name), "s%d", id);
         PGresult *r = PQprepare(c->pg, name, stmt_sql[id], n, NULL);
@@ -297,7 +317,7 @@ static int prepare(pg_conn_t *c, int id, int n)
         if (rc != 0) {
             return rc;
         }
-        c->prepared |= 1u << id;
+        c->prepared |= UINT64_C(1) << id;
     }
     return 0;
 }
@@ -556,6 +576,7 @@ static void pg_close(scitt_store_t *base)
         PQfinish(c->pg);
         free(c);
     }
+    PQclear(st->taken);
     PQfinish(st->writer.pg); /* releases the writer's advisory lock */
     pthread_mutex_destroy(&st->lock);
     free(st->conninfo);
@@ -724,9 +745,22 @@ static int index_array(const scitt_store_batch_t *b, scitt_buf_t a[2], size_t *n
     return rc;
 }
 
+/* hash_array puts `n` 32-byte hashes in `a` as a bytea[]. */
+static int hash_array(scitt_buf_t *a, const uint8_t (*hashes)[32], size_t n)
+{
+    int rc = arr_begin(a, OID_BYTEA, n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = arr_put(a, hashes[i], 32);
+    }
+    return rc;
+}
+
+enum { NUM_ARRAYS = 9 };
+
 /* batch_arrays builds the batch's arrays: entries (leaf, hash, stmt),
- * tiles (level, idx, hashes), index (key, leaf), in `a[0..7]`. */
-static int batch_arrays(const scitt_store_batch_t *b, scitt_buf_t a[8], size_t *num_index)
+ * tiles (level, idx, hashes), index (key, leaf), the queue rows it
+ * removes (hash), in `a[0..8]`. */
+static int batch_arrays(const scitt_store_batch_t *b, scitt_buf_t a[NUM_ARRAYS], size_t *num_index)
 {
     int rc = arr_begin(&a[0], OID_INT8, b->num_entries);
     rc = rc == 0 ? arr_begin(&a[1], OID_BYTEA, b->num_entries) : rc;
@@ -750,6 +784,7 @@ static int batch_arrays(const scitt_store_batch_t *b, scitt_buf_t a[8], size_t *
         rc = rc == 0 ? arr_i64(&a[4], t->index) : rc;
         rc = rc == 0 ? arr_put(&a[5], t->hashes, t->width * 32) : rc;
     }
+    rc = rc == 0 ? hash_array(&a[8], b->dequeue, b->num_dequeue) : rc;
     return rc == 0 ? index_array(b, &a[6], num_index) : rc;
 }
 
@@ -765,7 +800,7 @@ typedef struct step {
     params_t p;
 } step_t;
 
-enum { MAX_STEPS = 6 };
+enum { MAX_STEPS = 7 };
 
 static params_t *add_step(step_t *s, int *n, int id)
 {
@@ -781,10 +816,11 @@ static void add_arrays(step_t *s, int *n, int id, const scitt_buf_t *a, int num)
     }
 }
 
-/* batch_steps lists the batch's statements: the compare-and-swap,
- * entries, tiles, head, index records, the notification (`text` holds its
- * payload). */
-static int batch_steps(const scitt_store_batch_t *b, const scitt_buf_t a[8], size_t num_index, char text[24],
+/* batch_steps lists the batch's statements: the compare-and-swap (under
+ * the batch's writer epoch), entries, tiles, head, index records, the
+ * queue rows it removes, the notification of the new log end (`text`
+ * holds its payload). */
+static int batch_steps(const scitt_store_batch_t *b, const scitt_buf_t a[NUM_ARRAYS], size_t num_index, char text[24],
                        step_t s[MAX_STEPS])
 {
     int n = 0;
@@ -793,7 +829,7 @@ static int batch_steps(const scitt_store_batch_t *b, const scitt_buf_t a[8], siz
     p_leaf(p, b->first_index);
     p_leaf(p, end);
     p_int8(p, b->head != NULL ? (int64_t)b->head->size : -1);
-    p_int8(p, 0); /* writer epoch: issue 18 */
+    p_leaf(p, b->epoch);
     if (b->num_entries > 0) {
         add_arrays(s, &n, W_ENTRIES, &a[0], 3);
     }
@@ -811,6 +847,9 @@ static int batch_steps(const scitt_store_batch_t *b, const scitt_buf_t a[8], siz
     }
     if (num_index > 0) {
         add_arrays(s, &n, W_INDEX, &a[6], 2);
+    }
+    if (b->num_dequeue > 0) {
+        add_arrays(s, &n, W_DEQUEUE, &a[8], 1);
     }
     p = add_step(s, &n, W_NOTIFY);
     p_bytes(p, text, (size_t)snprintf(text, 24, "%llu", (unsigned long long)end));
@@ -959,8 +998,8 @@ static int pg_commit(scitt_store_t *base, const scitt_store_batch_t *b)
     if (b->first_index > INT64_MAX || b->num_entries > INT64_MAX - b->first_index) {
         return SCITT_EINVAL;
     }
-    scitt_buf_t a[8];
-    for (int i = 0; i < 8; i++) {
+    scitt_buf_t a[NUM_ARRAYS];
+    for (int i = 0; i < NUM_ARRAYS; i++) {
         scitt_buf_init(&a[i], NULL, 0);
     }
     size_t num_index = 0;
@@ -972,9 +1011,11 @@ static int pg_commit(scitt_store_t *base, const scitt_store_batch_t *b)
         int n = batch_steps(b, a, num_index, text, steps);
         end = commit_pipeline(st, steps, n, &rc);
     }
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < NUM_ARRAYS; i++) {
         scitt_buf_cleanup(&a[i]);
     }
+    PQclear(st->taken); /* the batch may have pointed into the queue_take rows */
+    st->taken = NULL;
     if (end == PIPE_DONE && rc == 0 && st->lose_commit_reply) {
         lose_connection(st); /* tests: as if COMMIT's reply never came */
         end = PIPE_LOST;
@@ -1385,6 +1426,132 @@ static int pg_index_stats(scitt_store_read_t *rd, scitt_store_index_stats_t *out
     return 0;
 }
 
+/* ---- several processes, one log (issue 18; docs/PLAN-18-CLUSTER.md) ---- */
+
+/* pg_queue_put queues statements in one transaction, pipelined: the queue
+ * lock (seq order is commit order, see W_QLOCK) with the notification,
+ * then the rows. Repeating it is harmless (ON CONFLICT DO NOTHING), so an
+ * outcome lost with the connection is SCITT_EUNAVAIL: put them again. */
+static int pg_queue_put(scitt_store_t *base, const scitt_store_queued_t *q, size_t n)
+{
+    pg_store_t *st = of(base);
+    scitt_buf_t a[3];
+    for (int i = 0; i < 3; i++) {
+        scitt_buf_init(&a[i], NULL, 0);
+    }
+    int rc = arr_begin(&a[0], OID_BYTEA, n);
+    rc = rc == 0 ? arr_begin(&a[1], OID_BYTEA, n) : rc;
+    rc = rc == 0 ? arr_begin(&a[2], OID_BYTEA, n) : rc;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        uint8_t keys[SCITT_STORE_INDEX_FIELDS * 8];
+        if (q[i].num_keys > SCITT_STORE_INDEX_FIELDS) {
+            rc = SCITT_EINVAL;
+            break;
+        }
+        for (size_t k = 0; k < q[i].num_keys; k++) {
+            scitt_store_be64(keys + 8 * k, q[i].keys[k]);
+        }
+        rc = arr_put(&a[0], q[i].entry_hash, 32);
+        rc = rc == 0 ? arr_put(&a[1], q[i].stored.base, q[i].stored.len) : rc;
+        rc = rc == 0 ? arr_put(&a[2], keys, 8 * q[i].num_keys) : rc;
+    }
+    if (rc == 0) {
+        step_t steps[2];
+        int num = 0;
+        p_int8(add_step(steps, &num, W_QLOCK), LOCK_QUEUE);
+        add_arrays(steps, &num, W_QPUT, a, 3);
+        if (commit_pipeline(st, steps, num, &rc) == PIPE_LOST) {
+            rc = SCITT_EUNAVAIL;
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        scitt_buf_cleanup(&a[i]);
+    }
+    return rc;
+}
+
+static int pg_queue_take(scitt_store_t *base, uint64_t after, scitt_store_queued_t *out, size_t max, size_t *out_num)
+{
+    pg_store_t *st = of(base);
+    PQclear(st->taken);
+    st->taken = NULL;
+    if (max == 0) {
+        return 0;
+    }
+    int rc = writer_ready(st);
+    params_t p = {.n = 0};
+    p_leaf(&p, after);
+    p_leaf(&p, max);
+    PGresult *r = NULL;
+    rc = rc == 0 ? run(&st->writer, W_QTAKE, &p, &r) : rc;
+    if (rc != 0) {
+        return rc;
+    }
+    st->taken = r;
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows && (size_t)i < max; i++) {
+        size_t keys_len = (size_t)PQgetlength(r, i, 3);
+        if (!is_i64(r, i, 0) || get_i64(r, i, 0) < 1 || PQgetlength(r, i, 1) != 32 || keys_len % 8 != 0 ||
+            keys_len > 8 * SCITT_STORE_INDEX_FIELDS) {
+            return SCITT_ECORRUPT;
+        }
+        scitt_store_queued_t *q = &out[i];
+        q->seq = (uint64_t)get_i64(r, i, 0);
+        memcpy(q->entry_hash, PQgetvalue(r, i, 1), 32);
+        q->stored = scitt_span((const uint8_t *)PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2));
+        q->num_keys = keys_len / 8;
+        for (size_t k = 0; k < q->num_keys; k++) {
+            q->keys[k] = scitt_load_be64((const uint8_t *)PQgetvalue(r, i, 3) + 8 * k);
+        }
+        *out_num = (size_t)i + 1;
+    }
+    return 0;
+}
+
+static int pg_queue_drop(scitt_store_t *base, const uint8_t (*hashes)[32], size_t n)
+{
+    pg_store_t *st = of(base);
+    scitt_buf_t a;
+    scitt_buf_init(&a, NULL, 0);
+    int rc = hash_array(&a, hashes, n);
+    rc = rc == 0 ? writer_ready(st) : rc;
+    if (rc == 0) {
+        params_t p = {.n = 0};
+        p_buf(&p, &a);
+        rc = run_once(&st->writer, W_DEQUEUE, &p);
+    }
+    scitt_buf_cleanup(&a);
+    return rc;
+}
+
+static int pg_queue_has(scitt_store_read_t *base, const uint8_t (*hashes)[32], size_t n, bool *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i] = false;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    scitt_buf_t a;
+    scitt_buf_init(&a, NULL, 0);
+    PGresult *r = NULL;
+    int rc = hash_array(&a, hashes, n);
+    if (rc == 0) {
+        params_t p = {.n = 0};
+        p_buf(&p, &a);
+        rc = query(rd_of(base), Q_QHAS, &p, &r);
+    }
+    scitt_buf_cleanup(&a);
+    for (int row = 0; rc == 0 && row < PQntuples(r); row++) {
+        int64_t i = is_i64(r, row, 0) ? get_i64(r, row, 0) : 0;
+        if (i < 1 || (uint64_t)i > n) {
+            return SCITT_ECORRUPT;
+        }
+        out[i - 1] = true;
+    }
+    return rc;
+}
+
 const scitt_store_ops_t scitt_store__pg_ops = {
     .name = "postgresql",
     .local_reads = false,
@@ -1404,4 +1571,8 @@ const scitt_store_ops_t scitt_store__pg_ops = {
     .get_meta = pg_get_meta,
     .query = pg_query,
     .index_stats = pg_index_stats,
+    .queue_put = pg_queue_put,
+    .queue_take = pg_queue_take,
+    .queue_drop = pg_queue_drop,
+    .queue_has = pg_queue_has,
 };

@@ -15,4 +15,8 @@ const char *scitt_pg__migration(int version);
 struct scitt_store;
 void scitt_store__pg_lose_commit_reply(struct scitt_store *st);
 
+/* Tests: stores opened from now on migrate up to schema `version` only
+ * (0: this build's newest), to make a database of an older schema. */
+void scitt_store__pg_schema_cap(int version);
+
 #endif /* SCITT_SRC_STORE_PG_H */

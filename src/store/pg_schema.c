@@ -60,7 +60,25 @@ static const char *const migrations[] = {
     "  SELECT coalesce((SELECT coalesce((SELECT max(p.size) FROM scitt_heads p WHERE p.size < h.size), 0)"
     "                   FROM (SELECT size FROM scitt_heads WHERE index_time >= t ORDER BY index_time, size LIMIT 1) h),"
     "                  (SELECT log_end FROM scitt_log WHERE id = 0)) $$;",
+    /* 2: several processes, one log (issue 18, docs/PLAN-18-CLUSTER.md).
+     * The sequencer lease, one row: its epoch (copied to
+     * scitt_log.writer_epoch by each take), the holder as it describes
+     * itself, its backend (renewals name it), and when it expires on the
+     * database's clock. Nobody holds it yet. */
+    "CREATE TABLE IF NOT EXISTS scitt_lease (id int PRIMARY KEY CHECK (id = 0), epoch bigint NOT NULL,"
+    "  holder text NOT NULL, backend_pid int NOT NULL, until timestamptz NOT NULL);"
+    "INSERT INTO scitt_lease (id, epoch, holder, backend_pid, until)"
+    "  SELECT 0, writer_epoch, '', 0, '-infinity' FROM scitt_log WHERE id = 0 ON CONFLICT (id) DO NOTHING;"
+    /* The hand-off queue: verified statements waiting for the lease
+     * holder, keyed by entry hash (a statement queued twice is one row);
+     * seq is the order they are taken in; keys are the statement's index
+     * keys, 8 bytes each. */
+    "CREATE TABLE IF NOT EXISTS scitt_queue (entry_hash bytea PRIMARY KEY CHECK (length(entry_hash) = 32),"
+    "  seq bigserial UNIQUE, stmt bytea NOT NULL,"
+    "  keys bytea NOT NULL CHECK (length(keys) % 8 = 0 AND length(keys) <= 32));",
 };
+
+static int version_cap; /* tests: scitt_store__pg_schema_cap */
 
 const char *scitt_pg__migration(int version)
 {
@@ -70,5 +88,11 @@ const char *scitt_pg__migration(int version)
 
 int scitt_pg__schema_version(void)
 {
-    return (int)(sizeof(migrations) / sizeof(migrations[0]));
+    int n = (int)(sizeof(migrations) / sizeof(migrations[0]));
+    return version_cap > 0 && version_cap < n ? version_cap : n;
+}
+
+void scitt_store__pg_schema_cap(int version)
+{
+    version_cap = version;
 }

@@ -42,4 +42,12 @@ with tempfile.TemporaryDirectory() as tmp:
     check(r.returncode == 0 and "usage: scittd" in r.stdout and not os.path.exists(os.path.join(tmp, "--help")),
           "scittd --data --help: --help is the option, not the folder (%d)" % r.returncode)
 
+    # --lease-ms (issue 18): listed, and bounded to 500..5000 ms.
+    r = run(SCITTD, "--help", cwd=tmp)
+    check(r.returncode == 0 and "--lease-ms MS" in r.stdout, "scittd --help lists --lease-ms")
+    for bad in ("499", "5001", "0", "x"):
+        r = run(SCITTD, "--data", tmp, "--lease-ms", bad, cwd=tmp)
+        check(r.returncode != 0 and "--lease-ms" in r.stderr,
+              "scittd --lease-ms %s: refused naming the option (%d: %s)" % (bad, r.returncode, r.stderr.strip()))
+
 finish()

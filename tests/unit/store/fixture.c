@@ -86,6 +86,43 @@ void fx_sql(const char *sql)
     PQfinish(c);
 }
 
+long long fx_sql_value(const char *sql)
+{
+    cr_assert(fx_pg());
+    PGconn *c = admin(database);
+    PGresult *r = PQexec(c, sql);
+    cr_assert(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0), "%s: %s", sql,
+              PQerrorMessage(c));
+    long long v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    PQfinish(c);
+    return v;
+}
+
+struct fx_session {
+    PGconn *c;
+};
+
+fx_session_t *fx_session(void)
+{
+    cr_assert(fx_pg());
+    fx_session_t *s = calloc(1, sizeof(*s));
+    cr_assert_not_null(s);
+    s->c = admin(database);
+    return s;
+}
+
+void fx_session_sql(fx_session_t *s, const char *sql)
+{
+    exec_ok(s->c, sql);
+}
+
+void fx_session_end(fx_session_t *s)
+{
+    PQfinish(s->c);
+    free(s);
+}
+
 void fx_server_sql(const char *fmt)
 {
     cr_assert(fx_pg());
@@ -143,6 +180,29 @@ void fx_server_sql(const char *sql)
     fx_sql(sql);
 }
 
+long long fx_sql_value(const char *sql)
+{
+    fx_sql(sql);
+    return 0;
+}
+
+fx_session_t *fx_session(void)
+{
+    fx_sql("");
+    return NULL;
+}
+
+void fx_session_sql(fx_session_t *s, const char *sql)
+{
+    (void)s;
+    fx_sql(sql);
+}
+
+void fx_session_end(fx_session_t *s)
+{
+    (void)s;
+}
+
 static void create_database(void)
 {
     cr_assert_fail("SCITT_TEST_ENGINE=postgresql, but this build has no PostgreSQL engine");
@@ -175,7 +235,7 @@ void fx_fini(void)
 
 /* fx_commit_batch writes `n` entries of `entry_len` bytes starting at `first`,
  * each filled with a byte derived from its index, and a head at first + n. */
-static void make_entry(uint8_t *out, uint64_t index, size_t entry_len)
+void fx_entry(uint8_t *out, uint64_t index, size_t entry_len)
 {
     memset(out, (int)(index & 0xff), entry_len);
     scitt_store_be64(out, index); /* unique entries */
@@ -183,11 +243,17 @@ static void make_entry(uint8_t *out, uint64_t index, size_t entry_len)
 
 int fx_commit_batch(scitt_store_t *st, uint64_t first, size_t n, size_t entry_len)
 {
+    return fx_commit_shared(st, first, n, entry_len, 0, NULL, 0);
+}
+
+int fx_commit_shared(scitt_store_t *st, uint64_t first, size_t n, size_t entry_len, uint64_t epoch,
+                     const uint8_t (*dequeue)[32], size_t num_dequeue)
+{
     uint8_t *data = malloc(n * entry_len);
     scitt_span_t *entries = malloc(n * sizeof(*entries));
     uint8_t(*hashes)[32] = calloc(n, 32);
     for (size_t i = 0; i < n; i++) {
-        make_entry(data + i * entry_len, first + i, entry_len);
+        fx_entry(data + i * entry_len, first + i, entry_len);
         entries[i] = scitt_span(data + i * entry_len, entry_len);
         scitt_sha256(hashes[i], entries[i].base, entry_len); /* entry index keys: entry hashes */
     }
@@ -196,7 +262,7 @@ int fx_commit_batch(scitt_store_t *st, uint64_t first, size_t n, size_t entry_le
     uint8_t tile[256][32], *e = malloc(entry_len);
     for (uint64_t j = (first + n - 1) / 256 * 256; j < first + n; j++) {
         uint8_t in[33] = {0x00};
-        make_entry(e, j, entry_len);
+        fx_entry(e, j, entry_len);
         scitt_sha256(in + 1, e, entry_len);
         scitt_sha256(tile[j % 256], in, sizeof(in));
     }
@@ -207,7 +273,8 @@ int fx_commit_batch(scitt_store_t *st, uint64_t first, size_t n, size_t entry_le
     memset(head.root, (int)(n & 0xff), 32);
     head.receipt_sig = scitt_span("sig", 3);
     head.checkpoint = scitt_span("note\n", 5);
-    scitt_store_batch_t b = {first, n, entries, (const uint8_t(*)[32])hashes, &t, 1, &head, NULL, 0, 0, NULL, 0};
+    scitt_store_batch_t b = {first, n,       entries,    (const uint8_t(*)[32])hashes, &t, 1, &head, NULL, 0,
+                             epoch, dequeue, num_dequeue};
     int rc = scitt_store_commit(st, &b);
     free(data);
     free(entries);

@@ -31,12 +31,27 @@ scitt_store_t *fx_open(scitt_store_config_t *cfg);
  * test database's name (PostgreSQL only). */
 void fx_sql(const char *sql);
 void fx_server_sql(const char *sql);
+/* fx_sql_value: the one value (an integer) fixed SQL selects on the test's
+ * database. */
+long long fx_sql_value(const char *sql);
+/* A session of its own on the test's database (a connection kept open, to
+ * hold a transaction or a lock across calls of the store). */
+typedef struct fx_session fx_session_t;
+fx_session_t *fx_session(void);
+void fx_session_sql(fx_session_t *s, const char *sql);
+void fx_session_end(fx_session_t *s);
 
 /* fx_commit_batch commits `n` entries of `entry_len` bytes from leaf
  * `first` (each filled from its index), their level-0 tile and a head at
  * first + n; fx_check_log asserts entries 0..size-1, their entry index and
  * the head at `size`. */
 int fx_commit_batch(scitt_store_t *st, uint64_t first, size_t n, size_t entry_len);
+/* fx_commit_shared is fx_commit_batch under writer epoch `epoch`, removing
+ * the queue rows of `dequeue` (a shared store); fx_entry writes leaf
+ * `index`'s entry as both commit it. */
+int fx_commit_shared(scitt_store_t *st, uint64_t first, size_t n, size_t entry_len, uint64_t epoch,
+                     const uint8_t (*dequeue)[32], size_t num_dequeue);
+void fx_entry(uint8_t *out, uint64_t index, size_t entry_len);
 void fx_check_log(scitt_store_t *st, uint64_t size, size_t entry_len);
 
 /* Skips a test that looks at LMDB's files or internals. */

@@ -1,0 +1,318 @@
+/*
+ * test_pg_shared.c: several processes on one log (issue 18,
+ * docs/PLAN-18-CLUSTER.md): the hand-off queue, the writer epoch in the
+ * commit, schema 2. Two store handles on one database stand for two
+ * processes. On LMDB (suite unit) every shared operation answers
+ * SCITT_ENOTSUP; the rest runs on PostgreSQL (suite pg).
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "pg.h"
+#include "scitt/crypto.h"
+#include "scitt/store.h"
+
+TestSuite(store_shared, .init = fx_init, .fini = fx_fini);
+
+#define PG_ONLY()                                                                                                      \
+    do {                                                                                                               \
+        if (!fx_pg()) {                                                                                                \
+            cr_skip_test("PostgreSQL only (suite pg)");                                                                \
+        }                                                                                                              \
+    } while (0)
+
+#define ENTRY_LEN 80
+
+static scitt_store_t *open_store(void)
+{
+    scitt_store_config_t cfg = {0};
+    return fx_open(&cfg);
+}
+
+/* queued fills `q` with leaf `index`'s entry as fx_commit_batch writes it
+ * (its bytes in `buf`), with `index` + 1 index keys (at most 4). */
+static void queued(scitt_store_queued_t *q, uint8_t buf[ENTRY_LEN], uint64_t index)
+{
+    memset(q, 0, sizeof(*q));
+    fx_entry(buf, index, ENTRY_LEN);
+    scitt_sha256(q->entry_hash, buf, ENTRY_LEN);
+    q->stored = scitt_span(buf, ENTRY_LEN);
+    q->num_keys = index % SCITT_STORE_INDEX_FIELDS + 1;
+    for (size_t k = 0; k < q->num_keys; k++) {
+        q->keys[k] = UINT64_C(0xf00d000000000000) + index * 16 + k;
+    }
+}
+
+/* put queues the entries of leaves idx[0..n-1]. */
+static int put(scitt_store_t *st, const uint64_t *idx, size_t n)
+{
+    scitt_store_queued_t q[8];
+    uint8_t buf[8][ENTRY_LEN];
+    cr_assert(n <= 8);
+    for (size_t i = 0; i < n; i++) {
+        queued(&q[i], buf[i], idx[i]);
+    }
+    return scitt_store_queue_put(st, q, n);
+}
+
+static void hash_of(uint8_t out[32], uint64_t index)
+{
+    uint8_t buf[ENTRY_LEN];
+    fx_entry(buf, index, ENTRY_LEN);
+    scitt_sha256(out, buf, ENTRY_LEN);
+}
+
+/* take_all asserts the queue (from seq `after`) holds the entries of
+ * leaves idx[0..n-1] in this order, with their bytes and keys, and gives
+ * their seqs. */
+static void take_is(scitt_store_t *st, uint64_t after, const uint64_t *idx, size_t n, uint64_t *seqs)
+{
+    scitt_store_queued_t got[16];
+    size_t num = 99;
+    cr_assert_eq(scitt_store_queue_take(st, after, got, 16, &num), 0);
+    cr_assert_eq(num, n, "queued: %zu, expected %zu", num, n);
+    for (size_t i = 0; i < n; i++) {
+        scitt_store_queued_t want;
+        uint8_t buf[ENTRY_LEN];
+        queued(&want, buf, idx[i]);
+        cr_assert_eq(memcmp(got[i].entry_hash, want.entry_hash, 32), 0, "row %zu is leaf %lu's", i,
+                     (unsigned long)idx[i]);
+        cr_assert(scitt_span_eq(got[i].stored, want.stored));
+        cr_assert_eq(got[i].num_keys, want.num_keys);
+        cr_assert_eq(memcmp(got[i].keys, want.keys, want.num_keys * 8), 0);
+        cr_assert_gt(got[i].seq, i == 0 ? after : got[i - 1].seq, "seq increases");
+        if (seqs != NULL) {
+            seqs[i] = got[i].seq;
+        }
+    }
+}
+
+/* has asserts queue_has in one new snapshot for leaves idx[0..n-1]. */
+static void has_is(scitt_store_t *st, const uint64_t *idx, const bool *want, size_t n)
+{
+    uint8_t h[8][32];
+    bool got[8];
+    for (size_t i = 0; i < n; i++) {
+        hash_of(h[i], idx[i]);
+    }
+    scitt_store_read_t *rd;
+    cr_assert_eq(scitt_store_read_begin(st, &rd), 0);
+    cr_assert_eq(scitt_store_queue_has(rd, (const uint8_t(*)[32])h, n, got), 0);
+    scitt_store_read_end(rd);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(got[i], want[i], "leaf %lu queued: %d", (unsigned long)idx[i], got[i]);
+    }
+}
+
+/* LMDB is one process per folder: every shared operation says so. */
+Test(store_shared, lmdb_answers_enotsup)
+{
+    if (fx_pg()) {
+        cr_skip_test("LMDB only");
+    }
+    scitt_store_t *st = open_store();
+    cr_assert_not(scitt_store_shared(st));
+    scitt_store_lease_t l;
+    cr_assert_eq(scitt_store_lease(st, 1000, &l), SCITT_ENOTSUP);
+    cr_assert_not(l.held);
+    cr_assert_eq(scitt_store_lease_release(st), SCITT_ENOTSUP);
+    uint64_t one = 1;
+    cr_assert_eq(put(st, &one, 1), SCITT_ENOTSUP);
+    scitt_store_queued_t q;
+    size_t num = 7;
+    cr_assert_eq(scitt_store_queue_take(st, 0, &q, 1, &num), SCITT_ENOTSUP);
+    cr_assert_eq(num, 0);
+    uint8_t h[1][32] = {{0}};
+    cr_assert_eq(scitt_store_queue_drop(st, (const uint8_t(*)[32])h, 1), SCITT_ENOTSUP);
+    scitt_store_read_t *rd;
+    bool b;
+    cr_assert_eq(scitt_store_read_begin(st, &rd), 0);
+    cr_assert_eq(scitt_store_queue_has(rd, (const uint8_t(*)[32])h, 1, &b), SCITT_ENOTSUP);
+    scitt_store_read_end(rd);
+    unsigned ev = 9;
+    uint64_t size = 0;
+    cr_assert_eq(scitt_store_wait_event(st, 10, &ev, &size), SCITT_ENOTSUP);
+    cr_assert_eq(ev, 0);
+    scitt_store_wake(st); /* nothing to wake: harmless */
+    cr_assert_eq(fx_commit_shared(st, 0, 1, ENTRY_LEN, 0, (const uint8_t(*)[32])h, 1), SCITT_ENOTSUP,
+                 "no queue rows to remove");
+    cr_assert_eq(fx_commit_batch(st, 0, 1, ENTRY_LEN), 0);
+    scitt_store_close(st);
+}
+
+/* The queue from two handles: rows in put order (a repeat stays where it
+ * was, within a put or across puts), taken from a cursor without being
+ * removed, seen by queue_has in a snapshot, removed by queue_drop. */
+Test(store_shared, queue_put_take_has_drop)
+{
+    PG_ONLY();
+    scitt_store_t *a = open_store(), *b = open_store();
+    const uint64_t first[] = {5, 3, 5, 9}, second[] = {3, 7};
+    cr_assert_eq(put(a, first, 4), 0, "a repeat inside one put");
+    cr_assert_eq(put(b, second, 2), 0, "a repeat of a row another handle queued");
+    const uint64_t order[] = {5, 3, 9, 7};
+    uint64_t seq[4];
+    take_is(b, 0, order, 4, seq);
+    take_is(a, 0, order, 4, NULL); /* take removes nothing */
+    take_is(a, seq[1], order + 2, 2, NULL);
+    take_is(a, seq[3], NULL, 0, NULL);
+    scitt_store_queued_t one;
+    size_t num = 0;
+    cr_assert_eq(scitt_store_queue_take(a, 0, &one, 1, &num), 0);
+    cr_assert_eq(num, 1, "at most max");
+    cr_assert_eq(one.seq, seq[0]);
+
+    const uint64_t ask[] = {5, 4, 7, 3};
+    const bool yes[] = {true, false, true, true};
+    has_is(a, ask, yes, 4);
+    /* A snapshot begun before a drop keeps the rows. */
+    scitt_store_read_t *rd;
+    uint8_t h[2][32];
+    bool got[2];
+    hash_of(h[0], 5);
+    hash_of(h[1], 9);
+    cr_assert_eq(scitt_store_read_begin(a, &rd), 0);
+    cr_assert_eq(scitt_store_queue_has(rd, (const uint8_t(*)[32])h, 1, got), 0);
+    cr_assert_eq(scitt_store_queue_drop(b, (const uint8_t(*)[32])h, 2), 0);
+    cr_assert_eq(scitt_store_queue_has(rd, (const uint8_t(*)[32])h, 2, got), 0);
+    cr_assert(got[0] && got[1], "the snapshot is older than the drop");
+    scitt_store_read_end(rd);
+    const bool after_drop[] = {false, false, true, true};
+    has_is(a, ask, after_drop, 4);
+    const uint64_t left[] = {3, 7};
+    take_is(a, 0, left, 2, NULL);
+    cr_assert_eq(scitt_store_queue_drop(a, (const uint8_t(*)[32])h, 2), 0, "dropping what is gone: no error");
+    /* Put again after a drop: at the end of the queue. */
+    const uint64_t again[] = {5};
+    cr_assert_eq(put(b, again, 1), 0);
+    const uint64_t now[] = {3, 7, 5};
+    take_is(a, 0, now, 3, NULL);
+    scitt_store_close(a);
+    scitt_store_close(b);
+}
+
+/* A queued statement of more index keys than a statement has is refused
+ * whole. */
+Test(store_shared, queue_put_checks_its_input)
+{
+    PG_ONLY();
+    scitt_store_t *st = open_store();
+    scitt_store_queued_t q[2];
+    uint8_t buf[2][ENTRY_LEN];
+    queued(&q[0], buf[0], 1);
+    queued(&q[1], buf[1], 2);
+    q[1].num_keys = SCITT_STORE_INDEX_FIELDS + 1;
+    cr_assert_eq(scitt_store_queue_put(st, q, 2), SCITT_EINVAL);
+    take_is(st, 0, NULL, 0, NULL);
+    cr_assert_eq(scitt_store_queue_put(st, q, 0), 0, "nothing to queue");
+    q[1].num_keys = 0;
+    cr_assert_eq(scitt_store_queue_put(st, q, 2), 0);
+    scitt_store_queued_t got[2];
+    size_t num;
+    cr_assert_eq(scitt_store_queue_take(st, 0, got, 2, &num), 0);
+    cr_assert_eq(num, 2);
+    cr_assert_eq(got[1].num_keys, 0);
+    scitt_store_close(st);
+}
+
+/* The commit's fence: a batch carries its writer epoch, and one built
+ * under another epoch writes nothing. A log no lease was ever taken on is
+ * at epoch 0, so a single process that never takes one commits as today. */
+Test(store_shared, commit_checks_the_writer_epoch)
+{
+    PG_ONLY();
+    scitt_store_t *st = open_store();
+    cr_assert_eq(fx_sql_value("SELECT writer_epoch FROM scitt_log"), 0);
+    cr_assert_eq(fx_commit_batch(st, 0, 10, ENTRY_LEN), 0);
+    cr_assert_eq(fx_commit_shared(st, 10, 5, ENTRY_LEN, 3, NULL, 0), SCITT_ECONFLICT, "epoch 3 is not the log's");
+    fx_sql("UPDATE scitt_log SET writer_epoch = 3");
+    cr_assert_eq(fx_commit_batch(st, 10, 5, ENTRY_LEN), SCITT_ECONFLICT, "epoch 0 is not the log's now");
+    fx_check_log(st, 10, ENTRY_LEN);
+    cr_assert_eq(fx_commit_shared(st, 10, 5, ENTRY_LEN, 3, NULL, 0), 0);
+    fx_check_log(st, 15, ENTRY_LEN);
+    scitt_store_close(st);
+}
+
+/* A database of schema 1 (issue 17) migrates to schema 2 at open: the
+ * log is kept, the lease starts at the log's writer epoch, the queue is
+ * there. */
+Test(store_shared, schema_1_migrates_to_2)
+{
+    PG_ONLY();
+#ifdef SCITT_HAVE_POSTGRESQL
+    scitt_store__pg_schema_cap(1);
+    scitt_store_t *st = open_store();
+    scitt_store__pg_schema_cap(0);
+    cr_assert_eq(fx_commit_batch(st, 0, 20, ENTRY_LEN), 0);
+    scitt_store_close(st);
+    cr_assert_eq(fx_sql_value("SELECT version FROM scitt_schema"), 1);
+    cr_assert_eq(fx_sql_value("SELECT count(*) FROM pg_tables WHERE tablename IN ('scitt_queue', 'scitt_lease')"), 0);
+    fx_sql("UPDATE scitt_log SET writer_epoch = 4");
+    st = open_store();
+    cr_assert_eq(fx_sql_value("SELECT version FROM scitt_schema"), 2);
+    cr_assert_eq(fx_sql_value("SELECT epoch FROM scitt_lease"), 4);
+    fx_check_log(st, 20, ENTRY_LEN);
+    const uint64_t idx[] = {1};
+    cr_assert_eq(put(st, idx, 1), 0);
+    take_is(st, 0, idx, 1, NULL);
+    cr_assert_eq(fx_commit_shared(st, 20, 1, ENTRY_LEN, 4, NULL, 0), 0);
+    scitt_store_close(st);
+    st = open_store(); /* at version 2: nothing to do */
+    fx_check_log(st, 21, ENTRY_LEN);
+    scitt_store_close(st);
+#endif
+}
+
+typedef struct put_job {
+    scitt_store_t *st;
+    uint64_t index;
+    int rc;
+} put_job_t;
+
+static void *put_one(void *arg)
+{
+    put_job_t *j = arg;
+    j->rc = put(j->st, &j->index, 1);
+    return NULL;
+}
+
+/* seq order is commit order: a put whose transaction began later never
+ * shows a seq above that of one still uncommitted, so a taker's cursor
+ * skips nothing. Another session stands for a put in flight: it drew a
+ * seq under the queue lock and has not committed; a put from a handle
+ * meanwhile waits for it, and both rows appear in seq order. */
+Test(store_shared, queue_seq_order_is_commit_order, .timeout = 60)
+{
+    PG_ONLY();
+    scitt_store_t *st = open_store(), *putter = open_store();
+    fx_session_t *other = fx_session();
+    fx_session_sql(other, "BEGIN");
+    fx_session_sql(other, "SELECT pg_advisory_xact_lock(x'5c177d5175657501'::int8)");
+    fx_session_sql(other, "INSERT INTO scitt_queue (entry_hash, stmt, keys)"
+                          " VALUES (sha256('in flight'), 'in flight', '')");
+    put_job_t j = {putter, 4, -1};
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, put_one, &j), 0);
+    usleep(500000);
+    take_is(st, 0, NULL, 0, NULL); /* without the lock: leaf 4's row, and the cursor past the one in flight */
+    fx_session_sql(other, "COMMIT");
+    pthread_join(th, NULL);
+    cr_assert_eq(j.rc, 0);
+    scitt_store_queued_t got[3];
+    size_t num;
+    cr_assert_eq(scitt_store_queue_take(st, 0, got, 3, &num), 0);
+    cr_assert_eq(num, 2);
+    cr_assert(scitt_span_eq(got[0].stored, scitt_span_str("in flight")));
+    uint8_t h[32];
+    hash_of(h, 4);
+    cr_assert_eq(memcmp(got[1].entry_hash, h, 32), 0);
+    cr_assert_gt(got[1].seq, got[0].seq);
+    fx_session_end(other);
+    scitt_store_close(putter);
+    scitt_store_close(st);
+}
