@@ -360,6 +360,11 @@ typedef struct scitt_store_stats {
     bool available;     /* the storage can be reached now */
     uint64_t bytes;     /* storage used (file or database size) */
     uint64_t commits, conflicts, reconnects;
+    /* A shared store (issue 18): this handle holds the sequencer lease;
+     * the writer epoch of the last lease it took; its lease takeovers;
+     * the statements it queued. 0 on an engine that is not shared. */
+    bool lease_held;
+    uint64_t writer_epoch, lease_takeovers, queued;
 } scitt_store_stats_t;
 void scitt_store_stats(scitt_store_t *st, scitt_store_stats_t *out);
 

@@ -53,16 +53,17 @@
 #include "pq.h"
 #include "tuning.h"
 
-#define LOCK_SCHEMA INT64_C(0x5c177d5c4e4d4101) /* advisory lock keys (per database) */
-#define LOCK_WRITER INT64_C(0x5c177d5772697401)
-#define LOCK_QUEUE  INT64_C(0x5c177d5175657501)
-#define OID_BYTEA   17
-#define OID_INT8    20
-#define OID_INT2    21
-#define WAIT_MIN_MS 100
-#define WAIT_MAX_MS 2000
-#define BYTES_EVERY 10    /* seconds between pg_database_size refreshes */
-#define TAIL_MAX    65536 /* default of tuning.pg_tail_max */
+#define LOCK_SCHEMA  INT64_C(0x5c177d5c4e4d4101) /* advisory lock keys (per database) */
+#define LOCK_WRITER  INT64_C(0x5c177d5772697401)
+#define LOCK_QUEUE   INT64_C(0x5c177d5175657501)
+#define OID_BYTEA    17
+#define OID_INT8     20
+#define OID_INT2     21
+#define WAIT_MIN_MS  100
+#define WAIT_MAX_MS  2000
+#define BYTES_EVERY  10    /* seconds between pg_database_size refreshes */
+#define TAIL_MAX     65536 /* default of tuning.pg_tail_max */
+#define KILL_WAIT_MS 1000  /* how long a lease take waits for an expired holder's session to end */
 
 enum {
     Q_ENTRIES,
@@ -89,6 +90,13 @@ enum {
     W_QPUT,
     W_QTAKE,
     Q_QHAS,
+    W_LEASE_ROW,
+    W_LEASE_KILL,
+    W_LEASE_TAKE,
+    W_RENEW,
+    W_RELEASE,
+    W_ACQUIRED,
+    Q_HOLDER,
     NUM_STMTS
 };
 
@@ -162,6 +170,37 @@ static const char *const stmt_sql[NUM_STMTS] = {
     [W_QTAKE] = "SELECT seq, entry_hash, stmt, keys FROM scitt_queue WHERE seq > $1::int8 ORDER BY seq LIMIT $2::int8",
     [Q_QHAS] =
         "SELECT t.i FROM unnest($1::bytea[]) WITH ORDINALITY AS t(h, i) JOIN scitt_queue q ON q.entry_hash = t.h",
+    /* The sequencer lease (issue 18). The election is the session advisory
+     * lock LOCK_WRITER on the writer's connection; the scitt_lease row says
+     * until when its holder is entitled to it. A take runs W_LEASE_ROW,
+     * W_LEASE_KILL (only when the row has expired) and W_LEASE_TAKE in one
+     * transaction: the row lock orders it after any other take, so a
+     * process never ends a holder that has just taken the lease. */
+    [W_LEASE_ROW] = "SELECT epoch, holder, until < clock_timestamp() FROM scitt_lease WHERE id = 0 FOR UPDATE",
+    /* Ends the session holding LOCK_WRITER ($1: its high 32 bits, $2: its
+     * low ones), waiting up to $3 ms for it to be gone (its lock with it). */
+    [W_LEASE_KILL] = "SELECT count(*) FILTER (WHERE pg_terminate_backend(k.pid, $3::int8)) FROM pg_locks k"
+                     " WHERE k.locktype = 'advisory' AND k.classid::int8 = $1::int8 AND k.objid::int8 = $2::int8"
+                     " AND k.objsubid = 1 AND k.granted AND k.pid <> pg_backend_pid()"
+                     " AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    /* Takes the lock ($1; $2 <> 0: held already) and with it the lease:
+     * a new epoch, also the log's writer epoch, for $4 ms. */
+    [W_LEASE_TAKE] = "WITH l AS (UPDATE scitt_lease SET epoch = greatest(epoch, (SELECT writer_epoch FROM scitt_log"
+                     "   WHERE id = 0)) + 1, holder = $3::text, backend_pid = pg_backend_pid(),"
+                     "   until = clock_timestamp() + $4::int8 * interval '1 millisecond'"
+                     "   WHERE id = 0 AND CASE WHEN $2::int8 <> 0 THEN true ELSE pg_try_advisory_lock($1::int8) END"
+                     "   RETURNING epoch)"
+                     " UPDATE scitt_log SET writer_epoch = l.epoch FROM l WHERE scitt_log.id = 0 RETURNING l.epoch",
+    [W_RENEW] = "UPDATE scitt_lease SET until = clock_timestamp() + $2::int8 * interval '1 millisecond'"
+                " WHERE id = 0 AND epoch = $1::int8 AND backend_pid = pg_backend_pid() RETURNING holder",
+    [W_RELEASE] = "WITH u AS (UPDATE scitt_lease SET until = least(until, clock_timestamp())"
+                  "   WHERE id = 0 AND backend_pid = pg_backend_pid())"
+                  " SELECT pg_advisory_unlock_all()",
+    /* writer_acquire: the lock for good; the row says so, so nobody ends
+     * this session for a lease it never let expire. */
+    [W_ACQUIRED] = "UPDATE scitt_lease SET holder = $1::text, backend_pid = pg_backend_pid(), until = 'infinity'"
+                   " WHERE id = 0",
+    [Q_HOLDER] = "SELECT holder FROM scitt_lease WHERE id = 0",
 };
 
 typedef struct pg_store pg_store_t;
@@ -182,7 +221,12 @@ struct pg_store {
     pthread_mutex_t lock;
     pg_conn_t *conns; /* every thread connection, under `lock` */
     pg_conn_t writer;
-    bool writer_locked;
+    /* The writer lock LOCK_WRITER: the writer session's backend pid when it
+     * took it (0: not taken; a reconnect makes a new session, without it). */
+    int lock_pid;
+    bool acquired;        /* by writer_acquire: for good, taken again after a reconnect */
+    uint64_t lease_epoch; /* the epoch of the lease this handle took (0: none) */
+    char holder[128];     /* how this handle describes itself: "pid N on HOST" */
     /* A commit whose outcome is unknown (SCITT_EINDOUBT). */
     bool lose_commit_reply; /* tests: scitt_store__pg_lose_commit_reply */
     bool in_doubt;
@@ -195,6 +239,8 @@ struct pg_store {
     time_t bytes_at;
     _Atomic uint64_t commits, conflicts, reconnects, bytes;
     _Atomic bool available;
+    _Atomic bool lease_held;
+    _Atomic uint64_t writer_epoch, takeovers, queued;
 };
 
 typedef struct pg_read {
@@ -527,6 +573,9 @@ static int pg_open(scitt_store_t **out, const scitt_store_config_t *cfg, const c
     }
     pthread_mutex_init(&st->lock, NULL);
     st->writer.st = st;
+    char host[64] = "";
+    gethostname(host, sizeof(host) - 1);
+    snprintf(st->holder, sizeof(st->holder), "pid %ld on %s", (long)getpid(), host);
     st->tail_max = cfg->tuning != NULL && cfg->tuning->pg_tail_max != 0 ? cfg->tuning->pg_tail_max : TAIL_MAX;
     st->tail_rows = st->tail_max; /* unknown: merged by the first maintain */
     rc = connect_waiting(st, cfg->database_wait_ms, why);
@@ -585,34 +634,53 @@ static void pg_close(scitt_store_t *base)
 
 /* ---- the writer ---- */
 
+/* lock_kept: the writer's session is the one that took LOCK_WRITER (any
+ * reconnect, wherever it happened, made a session without it). */
+static bool lock_kept(pg_store_t *st)
+{
+    return st->lock_pid != 0 && PQstatus(st->writer.pg) == CONNECTION_OK && PQbackendPID(st->writer.pg) == st->lock_pid;
+}
+
+/* try_lock tries LOCK_WRITER on the writer's session: 0 and `*got`. */
+static int try_lock(pg_store_t *st, bool *got)
+{
+    params_t p = {.n = 0};
+    PGresult *r;
+    p_int8(&p, LOCK_WRITER);
+    int rc = run(&st->writer, W_LOCK, &p, &r);
+    *got = rc == 0 && PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 && PQgetvalue(r, 0, 0)[0] != 0;
+    PQclear(r);
+    if (*got) {
+        st->lock_pid = PQbackendPID(st->writer.pg);
+    }
+    return rc;
+}
+
 /* writer_ready: the writer's connection is up, reconnecting once if it
- * dropped (and taking the writer lock again if this handle held it). */
+ * dropped, and taking the writer lock again if writer_acquire took it (a
+ * lease is not taken again here: the next scitt_store_lease takes a new
+ * one). */
 static int writer_ready(pg_store_t *st)
 {
-    if (PQstatus(st->writer.pg) == CONNECTION_OK) {
-        return 0;
-    }
-    PQreset(st->writer.pg);
-    st->writer.prepared = 0;
     if (PQstatus(st->writer.pg) != CONNECTION_OK) {
-        st->available = false;
-        return SCITT_EUNAVAIL;
+        PQreset(st->writer.pg);
+        st->writer.prepared = 0;
+        if (PQstatus(st->writer.pg) != CONNECTION_OK) {
+            st->available = false;
+            return SCITT_EUNAVAIL;
+        }
+        PQsetNoticeProcessor(st->writer.pg, quiet, NULL);
+        st->reconnects++;
+        st->available = true;
     }
-    PQsetNoticeProcessor(st->writer.pg, quiet, NULL);
-    st->reconnects++;
-    st->available = true;
-    if (st->writer_locked) {
-        params_t p = {.n = 0};
-        PGresult *r;
-        p_int8(&p, LOCK_WRITER);
-        int rc = run(&st->writer, W_LOCK, &p, &r);
-        bool got = rc == 0 && PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 && PQgetvalue(r, 0, 0)[0] != 0;
-        PQclear(r);
+    if (st->acquired && !lock_kept(st)) {
+        bool got;
+        int rc = try_lock(st, &got);
         if (rc != 0) {
             return rc;
         }
         if (!got) {
-            st->writer_locked = false;
+            st->acquired = false;
             return SCITT_EBUSY; /* another scittd took the log while we were away */
         }
     }
@@ -666,6 +734,11 @@ static int pg_meta_put(scitt_store_t *base, const char *key, scitt_span_t value)
     return rc;
 }
 
+/* pg_writer_acquire takes the writer lock for good: the lease's lock,
+ * without an expiry (its row says 'infinity', so no lease caller ends this
+ * session), without a new epoch (the log's stays, 0 unless a lease was
+ * ever taken). A later scitt_store_lease on this handle turns it into a
+ * lease with a new epoch; lease_release gives either up. */
 static int pg_writer_acquire(scitt_store_t *base, char *why, size_t cap)
 {
     pg_store_t *st = of(base);
@@ -673,30 +746,25 @@ static int pg_writer_acquire(scitt_store_t *base, char *why, size_t cap)
     if (rc != 0) {
         return rc;
     }
-    params_t p = {.n = 0};
     PGresult *r;
-    p_int8(&p, LOCK_WRITER);
-    rc = run(&st->writer, W_LOCK, &p, &r);
-    bool got = rc == 0 && PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 && PQgetvalue(r, 0, 0)[0] != 0;
-    PQclear(r);
-    if (rc != 0) {
+    bool got = lock_kept(st);
+    if (!got && (rc = try_lock(st, &got)) != 0) {
         return rc;
     }
     if (!got) {
         params_t q = {.n = 0};
-        p_bytes(&q, "writer", 6);
-        rc = run(&st->writer, Q_META, &q, &r);
+        rc = run(&st->writer, Q_HOLDER, &q, &r);
         const char *who = rc == 0 && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "unknown";
         int who_len = rc == 0 && PQntuples(r) == 1 ? PQgetlength(r, 0, 0) : 7;
-        snprintf(why, cap, "the database is in use by another scittd (%.*s, from scitt_meta 'writer')", who_len, who);
+        snprintf(why, cap, "the database is in use by another scittd (%.*s, from scitt_lease)", who_len, who);
         PQclear(r);
         return SCITT_EBUSY;
     }
-    st->writer_locked = true;
-    char host[256] = "", me[320];
-    gethostname(host, sizeof(host) - 1);
-    int n = snprintf(me, sizeof(me), "pid %ld on %s", (long)getpid(), host);
-    return meta_write(st, "writer", scitt_span(me, (size_t)n));
+    st->acquired = true;
+    st->lease_epoch = 0;
+    params_t p = {.n = 0};
+    p_bytes(&p, st->holder, strlen(st->holder));
+    return run_once(&st->writer, W_ACQUIRED, &p);
 }
 
 static int rec_cmp(const void *x, const void *y)
@@ -1091,6 +1159,10 @@ static void pg_stats(scitt_store_t *base, scitt_store_stats_t *out)
         .commits = st->commits,
         .conflicts = st->conflicts,
         .reconnects = st->reconnects,
+        .lease_held = st->lease_held,
+        .writer_epoch = st->writer_epoch,
+        .lease_takeovers = st->takeovers,
+        .queued = st->queued,
     };
 }
 
@@ -1428,6 +1500,128 @@ static int pg_index_stats(scitt_store_read_t *rd, scitt_store_index_stats_t *out
 
 /* ---- several processes, one log (issue 18; docs/PLAN-18-CLUSTER.md) ---- */
 
+/* lease_state records what this handle holds (0: nothing) in `out` and
+ * for stats. */
+static void lease_state(pg_store_t *st, uint64_t epoch, scitt_store_lease_t *out)
+{
+    st->lease_epoch = epoch;
+    st->lease_held = epoch != 0;
+    if (epoch != 0) {
+        st->writer_epoch = epoch;
+    }
+    out->held = epoch != 0;
+    out->epoch = epoch;
+}
+
+static void lease_holder(scitt_store_lease_t *out, const PGresult *r, int col)
+{
+    snprintf(out->holder, sizeof(out->holder), "%.*s", PQgetlength(r, 0, col), PQgetvalue(r, 0, col));
+}
+
+/* lease_take takes the lease in one transaction (see W_LEASE_ROW): the
+ * row, locked; an expired holder's session ended; the lock tried and, if
+ * got, a new epoch. `had`: this session holds the lock already
+ * (writer_acquire). A failure leaves the lock as it was. */
+static int lease_take(pg_store_t *st, unsigned lease_ms, scitt_store_lease_t *out)
+{
+    bool had = lock_kept(st);
+    int rc = writer_begin(st);
+    params_t p = {.n = 0};
+    PGresult *row = NULL, *r = NULL;
+    rc = rc == 0 ? run(&st->writer, W_LEASE_ROW, &p, &row) : rc;
+    if (rc == 0 && (PQntuples(row) != 1 || !is_i64(row, 0, 0) || PQgetlength(row, 0, 2) != 1)) {
+        rc = SCITT_ECORRUPT;
+    }
+    if (rc == 0 && !had && PQgetvalue(row, 0, 2)[0] != 0) {
+        p = (params_t){.n = 0};
+        p_int8(&p, (int64_t)((uint64_t)LOCK_WRITER >> 32));
+        p_int8(&p, LOCK_WRITER & 0xffffffff);
+        p_int8(&p, KILL_WAIT_MS);
+        rc = run_once(&st->writer, W_LEASE_KILL, &p);
+    }
+    if (rc == 0) {
+        p = (params_t){.n = 0};
+        p_int8(&p, LOCK_WRITER);
+        p_int8(&p, had);
+        p_bytes(&p, st->holder, strlen(st->holder));
+        p_int8(&p, lease_ms);
+        rc = run(&st->writer, W_LEASE_TAKE, &p, &r);
+    }
+    bool got = rc == 0 && PQntuples(r) == 1 && is_i64(r, 0, 0) && get_i64(r, 0, 0) > 0;
+    uint64_t epoch = got ? (uint64_t)get_i64(r, 0, 0) : 0;
+    rc = rc == 0 ? exec_text(st->writer.pg, "COMMIT") : rc;
+    if (rc == 0 && got) {
+        st->lock_pid = PQbackendPID(st->writer.pg);
+        st->acquired = false;
+        st->takeovers++;
+        lease_state(st, epoch, out);
+        out->taken_over = true;
+        snprintf(out->holder, sizeof(out->holder), "%s", st->holder);
+    } else if (rc == 0) {
+        lease_holder(out, row, 1);
+    } else if (PQstatus(st->writer.pg) == CONNECTION_OK) {
+        (void)exec_text(st->writer.pg, "ROLLBACK");
+        if (!had) {
+            /* A lock the failed transaction took stays with the session. */
+            (void)run_once(&st->writer, W_RELEASE, &(params_t){.n = 0});
+            st->lock_pid = 0;
+        }
+    }
+    PQclear(row);
+    PQclear(r);
+    return rc;
+}
+
+/* pg_lease renews the lease this handle holds (its session still the one
+ * that took it, the row still naming that session and epoch) or tries to
+ * take it. A lost session lost the lease: taken again, with a new epoch. */
+static int pg_lease(scitt_store_t *base, unsigned lease_ms, scitt_store_lease_t *out)
+{
+    pg_store_t *st = of(base);
+    uint64_t epoch = lock_kept(st) ? st->lease_epoch : 0;
+    lease_state(st, 0, out);
+    int rc = writer_ready(st); /* SCITT_EBUSY: writer_acquire's lock is gone, try the lease */
+    if (rc != 0 && rc != SCITT_EBUSY) {
+        return rc;
+    }
+    if (epoch != 0) {
+        params_t p = {.n = 0};
+        PGresult *r;
+        p_leaf(&p, epoch);
+        p_int8(&p, lease_ms);
+        rc = run(&st->writer, W_RENEW, &p, &r);
+        bool renewed = rc == 0 && PQntuples(r) == 1;
+        if (renewed) {
+            lease_state(st, epoch, out);
+            lease_holder(out, r, 0);
+        }
+        PQclear(r);
+        if (renewed || (rc != 0 && PQstatus(st->writer.pg) == CONNECTION_OK)) {
+            return rc;
+        }
+        if (rc == 0) {
+            /* The row names another epoch or session: the lock goes too. */
+            (void)run_once(&st->writer, W_RELEASE, &(params_t){.n = 0});
+        }
+        st->lock_pid = 0; /* or the session was found gone only now: take it again */
+    }
+    return lease_take(st, lease_ms, out);
+}
+
+static int pg_lease_release(scitt_store_t *base)
+{
+    pg_store_t *st = of(base);
+    scitt_store_lease_t none;
+    lease_state(st, 0, &none);
+    st->acquired = false;
+    if (!lock_kept(st)) {
+        st->lock_pid = 0;
+        return 0; /* its session is gone, and the lock with it */
+    }
+    st->lock_pid = 0;
+    return run_once(&st->writer, W_RELEASE, &(params_t){.n = 0});
+}
+
 /* pg_queue_put queues statements in one transaction, pipelined: the queue
  * lock (seq order is commit order, see W_QLOCK) with the notification,
  * then the rows. Repeating it is harmless (ON CONFLICT DO NOTHING), so an
@@ -1463,6 +1657,7 @@ static int pg_queue_put(scitt_store_t *base, const scitt_store_queued_t *q, size
         if (commit_pipeline(st, steps, num, &rc) == PIPE_LOST) {
             rc = SCITT_EUNAVAIL;
         }
+        st->queued += rc == 0 ? n : 0;
     }
     for (int i = 0; i < 3; i++) {
         scitt_buf_cleanup(&a[i]);
@@ -1571,6 +1766,8 @@ const scitt_store_ops_t scitt_store__pg_ops = {
     .get_meta = pg_get_meta,
     .query = pg_query,
     .index_stats = pg_index_stats,
+    .lease = pg_lease,
+    .lease_release = pg_lease_release,
     .queue_put = pg_queue_put,
     .queue_take = pg_queue_take,
     .queue_drop = pg_queue_drop,

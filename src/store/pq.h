@@ -19,6 +19,7 @@
 #include <libpq-fe.h>
 
 #define SCITT_PQ_FUNCS(X)                                                                                              \
+    X(PQbackendPID)                                                                                                    \
     X(PQclear)                                                                                                         \
     X(PQconnectdb)                                                                                                     \
     X(PQconnectdbParams)                                                                                               \
@@ -60,6 +61,7 @@ extern scitt_pq_t scitt_pq;
 int scitt_pq_load(const char **why);
 
 #ifndef SCITT_PQ_IMPL
+#define PQbackendPID         scitt_pq.PQbackendPID
 #define PQclear              scitt_pq.PQclear
 #define PQconnectdb          scitt_pq.PQconnectdb
 #define PQconnectdbParams    scitt_pq.PQconnectdbParams

@@ -316,3 +316,179 @@ Test(store_shared, queue_seq_order_is_commit_order, .timeout = 60)
     scitt_store_close(putter);
     scitt_store_close(st);
 }
+
+/* ---- the lease ---- */
+
+static scitt_store_lease_t lease(scitt_store_t *st, unsigned ms)
+{
+    scitt_store_lease_t l;
+    int rc = scitt_store_lease(st, ms, &l);
+    cr_assert_eq(rc, 0, "lease: %s", scitt_err_name(rc));
+    cr_assert(l.held || (!l.taken_over && l.epoch == 0));
+    return l;
+}
+
+static long long db_epoch(void)
+{
+    return fx_sql_value("SELECT writer_epoch FROM scitt_log WHERE id = 0");
+}
+
+/* One holder at a time; renewing keeps the epoch; a release lets the
+ * next caller take over at once, with a new epoch, and the former
+ * holder's epoch no longer commits. */
+Test(store_shared, one_holder_release_and_takeover)
+{
+    PG_ONLY();
+    scitt_store_t *a = open_store(), *b = open_store();
+    cr_assert(scitt_store_shared(a));
+    scitt_store_lease_t la = lease(a, 60000), lb = lease(b, 60000);
+    cr_assert(la.held && la.taken_over);
+    cr_assert_eq(la.epoch, 1);
+    cr_assert_not(lb.held, "one holder");
+    char me[64];
+    snprintf(me, sizeof(me), "pid %ld on ", (long)getpid());
+    cr_assert(strncmp(lb.holder, me, strlen(me)) == 0, "holder: %s", lb.holder);
+    cr_assert_eq(db_epoch(), 1);
+    scitt_store_lease_t again = lease(a, 60000);
+    cr_assert(again.held && !again.taken_over);
+    cr_assert_eq(again.epoch, 1);
+    cr_assert_eq(fx_commit_shared(a, 0, 5, ENTRY_LEN, 1, NULL, 0), 0);
+    scitt_store_stats_t s;
+    scitt_store_stats(a, &s);
+    cr_assert(s.lease_held);
+    cr_assert_eq(s.writer_epoch, 1);
+    cr_assert_eq(s.lease_takeovers, 1);
+
+    cr_assert_eq(scitt_store_lease_release(a), 0);
+    lb = lease(b, 60000);
+    cr_assert(lb.held && lb.taken_over, "taken over at once after a release");
+    cr_assert_eq(lb.epoch, 2);
+    cr_assert_eq(db_epoch(), 2);
+    la = lease(a, 60000);
+    cr_assert_not(la.held);
+    scitt_store_stats(a, &s);
+    cr_assert_not(s.lease_held);
+    cr_assert_eq(fx_commit_shared(a, 5, 5, ENTRY_LEN, 1, NULL, 0), SCITT_ECONFLICT, "the former epoch");
+    cr_assert_eq(fx_commit_shared(b, 5, 5, ENTRY_LEN, 2, NULL, 0), 0);
+    fx_check_log(a, 10, ENTRY_LEN);
+    cr_assert_eq(scitt_store_lease_release(a), 0, "not held: nothing to give up");
+    scitt_store_close(b); /* a close frees the lock with the session */
+    for (int i = 0; i < 100 && !(la = lease(a, 60000)).held; i++) {
+        usleep(50000);
+    }
+    cr_assert(la.held && la.taken_over);
+    cr_assert_eq(la.epoch, 3);
+    scitt_store_close(a);
+}
+
+/* A holder that stops renewing (paused, cut off) while its session lives:
+ * once its lease expired, the next taker ends that session and takes
+ * over; the former holder's batch, built under its epoch, writes nothing
+ * (its connection comes back, the epoch fences it). */
+Test(store_shared, expired_holder_is_ended_and_fenced, .timeout = 60)
+{
+    PG_ONLY();
+    scitt_store_t *a = open_store(), *b = open_store();
+    cr_assert_eq(fx_commit_batch(a, 0, 10, ENTRY_LEN), 0);
+    scitt_store_lease_t la = lease(a, 2000);
+    cr_assert(la.held);
+    cr_assert_not(lease(b, 60000).held, "not expired yet");
+    usleep(2500000);
+    scitt_store_lease_t lb = lease(b, 60000);
+    cr_assert(lb.held && lb.taken_over, "the expired holder's session was ended");
+    cr_assert_gt(lb.epoch, la.epoch);
+    int rc = fx_commit_shared(a, 10, 5, ENTRY_LEN, la.epoch, NULL, 0);
+    cr_assert_eq(rc, SCITT_ECONFLICT, "got %s", scitt_err_name(rc));
+    fx_check_log(b, 10, ENTRY_LEN);
+    scitt_store_stats_t s;
+    scitt_store_stats(a, &s);
+    cr_assert_geq(s.reconnects, 1, "a's session was ended");
+    la = lease(a, 60000);
+    cr_assert_not(la.held);
+    cr_assert_eq(fx_commit_shared(b, 10, 5, ENTRY_LEN, lb.epoch, NULL, 0), 0);
+    fx_check_log(a, 15, ENTRY_LEN);
+    scitt_store_close(a);
+    scitt_store_close(b);
+}
+
+/* A holder whose connection dropped lost the lease with its session: its
+ * next call takes it again (nobody else did), under a new epoch. */
+Test(store_shared, lost_connection_loses_the_lease)
+{
+    PG_ONLY();
+    scitt_store_t *a = open_store();
+    scitt_store_lease_t l1 = lease(a, 60000);
+    cr_assert(l1.held);
+    fx_sql("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+           " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    scitt_store_lease_t l2 = lease(a, 60000);
+    cr_assert(l2.held && l2.taken_over, "taken again");
+    cr_assert_gt(l2.epoch, l1.epoch);
+    cr_assert_eq(fx_commit_shared(a, 0, 3, ENTRY_LEN, l1.epoch, NULL, 0), SCITT_ECONFLICT);
+    cr_assert_eq(fx_commit_shared(a, 0, 3, ENTRY_LEN, l2.epoch, NULL, 0), 0);
+    scitt_store_close(a);
+}
+
+/* writer_acquire is the same lock without an expiry: a lease caller
+ * never ends that session; the handle commits under the log's epoch as
+ * it is; a lease call on it turns it into a lease (a new epoch). */
+Test(store_shared, writer_acquire_is_a_lock_that_never_expires)
+{
+    PG_ONLY();
+    scitt_store_t *a = open_store(), *b = open_store();
+    char why[256] = "";
+    cr_assert_eq(scitt_store_writer_acquire(a, why, sizeof(why)), 0);
+    cr_assert_not(lease(b, 100).held);
+    usleep(300000);
+    scitt_store_lease_t lb = lease(b, 100);
+    cr_assert_not(lb.held, "writer_acquire's lock does not expire");
+    cr_assert(strstr(lb.holder, "pid ") == lb.holder, "%s", lb.holder);
+    cr_assert_eq(scitt_store_writer_acquire(b, why, sizeof(why)), SCITT_EBUSY);
+    cr_assert(strstr(why, "pid ") != NULL, "%s", why);
+    cr_assert_eq(fx_commit_batch(a, 0, 3, ENTRY_LEN), 0, "epoch 0: no lease was ever taken");
+    scitt_store_lease_t la = lease(a, 60000);
+    cr_assert(la.held && la.taken_over);
+    cr_assert_eq(la.epoch, 1);
+    cr_assert_eq(fx_commit_batch(a, 3, 3, ENTRY_LEN), SCITT_ECONFLICT, "epoch 0 is gone");
+    cr_assert_eq(scitt_store_lease_release(a), 0);
+    cr_assert(lease(b, 60000).held);
+    scitt_store_close(a);
+    scitt_store_close(b);
+}
+
+/* The commit removes the queue rows of its batch in its transaction: one
+ * snapshot sees the entries logged and no longer queued; a refused commit
+ * removes nothing. */
+Test(store_shared, commit_dequeues_atomically)
+{
+    PG_ONLY();
+    scitt_store_t *seq = open_store(), *follower = open_store();
+    scitt_store_lease_t l = lease(seq, 60000);
+    cr_assert(l.held);
+    const uint64_t idx[] = {0, 1, 2, 3};
+    cr_assert_eq(put(follower, idx, 4), 0);
+    take_is(seq, 0, idx, 4, NULL);
+    uint8_t h[4][32];
+    for (int i = 0; i < 4; i++) {
+        hash_of(h[i], idx[i]);
+    }
+    cr_assert_eq(fx_commit_shared(follower, 0, 3, ENTRY_LEN, l.epoch + 1, (const uint8_t(*)[32])h, 3), SCITT_ECONFLICT);
+    const bool all[] = {true, true, true, true};
+    has_is(follower, idx, all, 4);
+    cr_assert_eq(fx_commit_shared(seq, 0, 3, ENTRY_LEN, l.epoch, (const uint8_t(*)[32])h, 3), 0);
+    scitt_store_read_t *rd;
+    uint64_t leaves[4];
+    bool queued_now[4];
+    cr_assert_eq(scitt_store_read_begin(follower, &rd), 0);
+    cr_assert_eq(scitt_store_find_entries(rd, (const uint8_t(*)[32])h, 4, leaves), 0);
+    cr_assert_eq(scitt_store_queue_has(rd, (const uint8_t(*)[32])h, 4, queued_now), 0);
+    scitt_store_read_end(rd);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(leaves[i], (uint64_t)i);
+        cr_assert_not(queued_now[i], "leaf %d dequeued", i);
+    }
+    cr_assert_eq(leaves[3], UINT64_MAX);
+    cr_assert(queued_now[3], "not in the batch: still queued");
+    scitt_store_close(seq);
+    scitt_store_close(follower);
+}
