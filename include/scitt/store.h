@@ -312,7 +312,10 @@ typedef struct scitt_store_queued {
  * (writer's thread). A statement already queued (same entry hash) stays
  * as it is (not an error); one already in the log is queued anyway (the
  * lease holder finds it and dequeues it). Wakes SCITT_STORE_EVENT_QUEUED
- * waiters in every process. */
+ * waiters in every process. SCITT_EINDOUBT: the transaction was sent and
+ * its outcome lost with the connection, so the statements may be queued
+ * (the caller reads the store to know; putting them again is harmless);
+ * any other error: none of them was queued. */
 int scitt_store_queue_put(scitt_store_t *st, const scitt_store_queued_t *q, size_t n);
 /* scitt_store_queue_take reads up to `max` queued statements with seq >
  * `after`, in seq order, without removing them (writer's thread; the

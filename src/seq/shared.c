@@ -50,6 +50,8 @@
 #define STOP_WAIT_MIN_MS  2000 /* a stop waits this long past two leases for held statements */
 #define DRAIN_POLL_MS     50
 #define LEASE_TRY_MAX_MS  250
+#define PUT_RETRY_NS      1000000000L /* while a failed queue_put's outcome cannot be read */
+#define PUT_STOP_TRIES    5           /* and how many tries a stop waits for */
 
 /* An answer the event thread built: a held job and its receipt. */
 typedef struct held_answer {
@@ -425,9 +427,85 @@ static void refuse(scitt_seq_t *seq, scitt_seq__job_t *job, int rc)
     scitt_seq_result_t res = {
         .rc = rc,
         .has_entry = true,
-        .err_desc = "the log's store could not queue the statement; it was not registered, try again later"};
+        .err_desc = rc == SCITT_EINDOUBT
+                        ? "the log lost its store while queueing the statement and cannot tell yet whether it was "
+                          "registered; look it up (GET /entries/{id}) or submit it again later"
+                        : "the log's store could not queue the statement; it was not registered, try again later"};
     memcpy(res.entry, job->entry, 32);
     answer_job(seq, job, &res);
+}
+
+/* put_outcome reads which statements of a group whose queue_put failed
+ * are queued or logged anyway (the transaction may have committed with
+ * its answer lost): present[i]. */
+static int put_outcome(scitt_seq__shared_t *sh, size_t n, uint8_t (*hashes)[32], uint64_t *found, bool *present)
+{
+    scitt_store_t *st = sh->seq->store;
+    scitt_store_read_t *rd = NULL;
+    int rc = scitt_store_maintain(st);
+    rc = rc != 0 ? rc : scitt_store_read_begin(st, &rd);
+    rc = rc != 0 ? rc : scitt_store_find_entries(rd, (const uint8_t(*)[32])hashes, n, found);
+    rc = rc != 0 ? rc : scitt_store_queue_has(rd, (const uint8_t(*)[32])hashes, n, present);
+    scitt_store_read_end(rd);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        present[i] = present[i] || found[i] != UINT64_MAX;
+    }
+    return rc;
+}
+
+static bool stopping(scitt_seq_t *seq)
+{
+    pthread_mutex_lock(&seq->sq_lock);
+    bool closed = seq->sq_closed;
+    pthread_mutex_unlock(&seq->sq_lock);
+    return closed;
+}
+
+/* put_settle settles a group whose queue_put's outcome was lost with the
+ * connection (SCITT_EINDOUBT): what the store holds of it stays in the
+ * group (0 .. *kept - 1), the rest is refused (not queued: 503, the client
+ * tries again). While the store cannot be read the group waits, unanswered
+ * (a stop gives it PUT_STOP_TRIES tries, then answers SCITT_EINDOUBT). */
+static void put_settle(scitt_seq__shared_t *sh, size_t n, size_t *kept)
+{
+    scitt_seq_t *seq = sh->seq;
+    uint8_t(*hashes)[32] = malloc(n * sizeof(*hashes));
+    uint64_t *found = malloc(n * sizeof(*found));
+    bool *present = malloc(n * sizeof(*present));
+    int rc = hashes == NULL || found == NULL || present == NULL ? SCITT_ENOMEM : 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        memcpy(hashes[i], sh->group[i]->entry, 32);
+    }
+    bool doubt = false;
+    for (unsigned tries = 0; rc == 0 && put_outcome(sh, n, hashes, found, present) != 0; tries++) {
+        doubt = true;
+        atomic_store_explicit(&seq->in_doubt, true, memory_order_relaxed);
+        if (stopping(seq) && tries >= PUT_STOP_TRIES) {
+            rc = SCITT_EINDOUBT;
+            atomic_fetch_add_explicit(&seq->in_doubt_given_up, 1, memory_order_relaxed);
+            break;
+        }
+        struct timespec ts = {PUT_RETRY_NS / 1000000000L, PUT_RETRY_NS % 1000000000L};
+        nanosleep(&ts, NULL);
+    }
+    atomic_store_explicit(&seq->in_doubt, false, memory_order_relaxed);
+    *kept = 0;
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0 && present[i]) {
+            sh->group[(*kept)++] = sh->group[i];
+            any = true;
+        } else {
+            refuse(seq, sh->group[i], rc != 0 ? rc : SCITT_EUNAVAIL);
+        }
+    }
+    if (doubt && rc == 0) {
+        atomic_fetch_add_explicit(any ? &seq->in_doubt_committed : &seq->in_doubt_rolled_back, 1,
+                                  memory_order_relaxed);
+    }
+    free(hashes);
+    free(found);
+    free(present);
 }
 
 /* put_group queues the group durably, then reports each statement
@@ -444,11 +522,17 @@ static int put_group(scitt_seq__shared_t *sh, size_t n)
         memcpy(q->keys, job->keys, sizeof(q->keys));
     }
     int rc = scitt_store_queue_put(seq->store, sh->put, n);
-    if (rc != 0) {
+    if (rc == SCITT_EINDOUBT) {
+        put_settle(sh, n, &n);
+    } else if (rc != 0) {
         for (size_t i = 0; i < n; i++) {
-            refuse(seq, sh->group[i], rc);
+            refuse(seq, sh->group[i], rc); /* nothing queued: 503, the client tries again */
         }
-        (void)scitt_store_maintain(seq->store);
+        n = 0;
+    }
+    /* /healthz: a process that cannot queue cannot register. */
+    atomic_store_explicit(&seq->commit_rc, n == 0 ? rc : 0, memory_order_relaxed);
+    if (n == 0) {
         return rc;
     }
     atomic_fetch_add_explicit(&seq->queue_puts, n, memory_order_relaxed);

@@ -38,6 +38,16 @@
  * themselves: bench/RESULTS.md); `maintain` moves them into the
  * scitt_index btree, sorted, once the tail holds tail_max records.
  * Queries read both.
+ *
+ * Several processes, one log (issue 18, docs/PLAN-18-CLUSTER.md and
+ * docs/DECISIONS.md). The sequencer lease is the session advisory lock
+ * LOCK_WRITER on the writer's connection (writer_acquire takes the same
+ * lock, for good) with the scitt_lease row: its epoch, copied to
+ * scitt_log.writer_epoch at each take, is what the commit's
+ * compare-and-swap checks; a holder whose row expired has its session
+ * ended by the next taker. The hand-off queue is scitt_queue, written and
+ * taken on the writer's connection; the commit removes its batch's rows.
+ * Events (pg_events.c) have a connection of their own.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -50,6 +60,7 @@
 
 #include "engine.h"
 #include "pg.h"
+#include "pg_events.h"
 #include "pq.h"
 #include "tuning.h"
 
@@ -236,6 +247,7 @@ struct pg_store {
     size_t doubt_index;
     size_t tail_rows, tail_max; /* index records in scitt_index_tail; the merge threshold */
     PGresult *taken;            /* the last queue_take's rows: its spans point here */
+    scitt_pg_events_t *events;
     time_t bytes_at;
     _Atomic uint64_t commits, conflicts, reconnects, bytes;
     _Atomic bool available;
@@ -282,6 +294,11 @@ static PGconn *connect_db(const char *conninfo)
         PQsetNoticeProcessor(pg, quiet, NULL);
     }
     return pg;
+}
+
+PGconn *scitt_pg__connect(const char *conninfo)
+{
+    return connect_db(conninfo);
 }
 
 /* first_line copies libpq's message up to its first line end. */
@@ -578,11 +595,13 @@ static int pg_open(scitt_store_t **out, const scitt_store_config_t *cfg, const c
     snprintf(st->holder, sizeof(st->holder), "pid %ld on %s", (long)getpid(), host);
     st->tail_max = cfg->tuning != NULL && cfg->tuning->pg_tail_max != 0 ? cfg->tuning->pg_tail_max : TAIL_MAX;
     st->tail_rows = st->tail_max; /* unknown: merged by the first maintain */
-    rc = connect_waiting(st, cfg->database_wait_ms, why);
+    rc = scitt_pg__events_new(&st->events, st->conninfo);
+    rc = rc == 0 ? connect_waiting(st, cfg->database_wait_ms, why) : rc;
     if (rc == 0) {
         rc = migrate(st, why);
     }
     if (rc != 0) {
+        scitt_pg__events_free(st->events);
         PQfinish(st->writer.pg);
         pthread_key_delete(st->key);
         pthread_mutex_destroy(&st->lock);
@@ -626,6 +645,7 @@ static void pg_close(scitt_store_t *base)
         free(c);
     }
     PQclear(st->taken);
+    scitt_pg__events_free(st->events);
     PQfinish(st->writer.pg); /* releases the writer's advisory lock */
     pthread_mutex_destroy(&st->lock);
     free(st->conninfo);
@@ -1747,6 +1767,21 @@ static int pg_queue_has(scitt_store_read_t *base, const uint8_t (*hashes)[32], s
     return rc;
 }
 
+static int pg_wait_event(scitt_store_t *base, unsigned timeout_ms, unsigned *out_events, uint64_t *out_size)
+{
+    return scitt_pg__events_wait(of(base)->events, timeout_ms, out_events, out_size);
+}
+
+static void pg_wake(scitt_store_t *base)
+{
+    scitt_pg__events_wake(of(base)->events);
+}
+
+void scitt_store__pg_cut_events(scitt_store_t *st)
+{
+    scitt_pg__events_cut(of(st)->events);
+}
+
 const scitt_store_ops_t scitt_store__pg_ops = {
     .name = "postgresql",
     .local_reads = false,
@@ -1772,4 +1807,6 @@ const scitt_store_ops_t scitt_store__pg_ops = {
     .queue_take = pg_queue_take,
     .queue_drop = pg_queue_drop,
     .queue_has = pg_queue_has,
+    .wait_event = pg_wait_event,
+    .wake = pg_wake,
 };

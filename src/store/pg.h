@@ -1,5 +1,6 @@
 /*
- * pg.h: shared by pg.c and pg_schema.c only (the PostgreSQL engine).
+ * pg.h: shared by pg.c and pg_schema.c only (the PostgreSQL engine), and
+ * the engine's test hooks.
  */
 #ifndef SCITT_SRC_STORE_PG_H
 #define SCITT_SRC_STORE_PG_H
@@ -18,5 +19,9 @@ void scitt_store__pg_lose_commit_reply(struct scitt_store *st);
 /* Tests: stores opened from now on migrate up to schema `version` only
  * (0: this build's newest), to make a database of an older schema. */
 void scitt_store__pg_schema_cap(int version);
+
+/* Tests: breaks the event connection of `st` (a PostgreSQL store) under
+ * libpq, as a network cut would (pg_events.h). */
+void scitt_store__pg_cut_events(struct scitt_store *st);
 
 #endif /* SCITT_SRC_STORE_PG_H */

@@ -23,17 +23,20 @@
     X(PQclear)                                                                                                         \
     X(PQconnectdb)                                                                                                     \
     X(PQconnectdbParams)                                                                                               \
+    X(PQconsumeInput)                                                                                                  \
     X(PQerrorMessage)                                                                                                  \
     X(PQexec)                                                                                                          \
     X(PQenterPipelineMode)                                                                                             \
     X(PQexecPrepared)                                                                                                  \
     X(PQexitPipelineMode)                                                                                              \
     X(PQfinish)                                                                                                        \
+    X(PQfreemem)                                                                                                       \
     X(PQgetResult)                                                                                                     \
     X(PQgetisnull)                                                                                                     \
     X(PQgetlength)                                                                                                     \
     X(PQgetvalue)                                                                                                      \
     X(PQhost)                                                                                                          \
+    X(PQnotifies)                                                                                                      \
     X(PQntuples)                                                                                                       \
     X(PQpipelineSync)                                                                                                  \
     X(PQport)                                                                                                          \
@@ -65,17 +68,20 @@ int scitt_pq_load(const char **why);
 #define PQclear              scitt_pq.PQclear
 #define PQconnectdb          scitt_pq.PQconnectdb
 #define PQconnectdbParams    scitt_pq.PQconnectdbParams
+#define PQconsumeInput       scitt_pq.PQconsumeInput
 #define PQerrorMessage       scitt_pq.PQerrorMessage
 #define PQexec               scitt_pq.PQexec
 #define PQenterPipelineMode  scitt_pq.PQenterPipelineMode
 #define PQexecPrepared       scitt_pq.PQexecPrepared
 #define PQexitPipelineMode   scitt_pq.PQexitPipelineMode
 #define PQfinish             scitt_pq.PQfinish
+#define PQfreemem            scitt_pq.PQfreemem
 #define PQgetResult          scitt_pq.PQgetResult
 #define PQgetisnull          scitt_pq.PQgetisnull
 #define PQgetlength          scitt_pq.PQgetlength
 #define PQgetvalue           scitt_pq.PQgetvalue
 #define PQhost               scitt_pq.PQhost
+#define PQnotifies           scitt_pq.PQnotifies
 #define PQntuples            scitt_pq.PQntuples
 #define PQpipelineSync       scitt_pq.PQpipelineSync
 #define PQport               scitt_pq.PQport

@@ -54,6 +54,14 @@ int fx_commit_shared(scitt_store_t *st, uint64_t first, size_t n, size_t entry_l
 void fx_entry(uint8_t *out, uint64_t index, size_t entry_len);
 void fx_check_log(scitt_store_t *st, uint64_t size, size_t entry_len);
 
+/* Skips a test of what only the PostgreSQL engine does. */
+#define FX_PG_ONLY()                                                                                                   \
+    do {                                                                                                               \
+        if (!fx_pg()) {                                                                                                \
+            cr_skip_test("PostgreSQL only (suite pg)");                                                                \
+        }                                                                                                              \
+    } while (0)
+
 /* Skips a test that looks at LMDB's files or internals. */
 #define FX_LMDB_ONLY(why)                                                                                              \
     do {                                                                                                               \

@@ -19,12 +19,7 @@
 
 TestSuite(store_pg, .init = fx_init, .fini = fx_fini);
 
-#define PG_ONLY()                                                                                                      \
-    do {                                                                                                               \
-        if (!fx_pg()) {                                                                                                \
-            cr_skip_test("PostgreSQL only (suite pg)");                                                                \
-        }                                                                                                              \
-    } while (0)
+#define PG_ONLY FX_PG_ONLY
 
 static scitt_store_t *open_store(void)
 {

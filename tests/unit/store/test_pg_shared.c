@@ -7,9 +7,11 @@
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -19,12 +21,7 @@
 
 TestSuite(store_shared, .init = fx_init, .fini = fx_fini);
 
-#define PG_ONLY()                                                                                                      \
-    do {                                                                                                               \
-        if (!fx_pg()) {                                                                                                \
-            cr_skip_test("PostgreSQL only (suite pg)");                                                                \
-        }                                                                                                              \
-    } while (0)
+#define PG_ONLY FX_PG_ONLY
 
 #define ENTRY_LEN 80
 
@@ -491,4 +488,144 @@ Test(store_shared, commit_dequeues_atomically)
     cr_assert(queued_now[3], "not in the batch: still queued");
     scitt_store_close(seq);
     scitt_store_close(follower);
+}
+
+/* ---- events ---- */
+
+static unsigned wait_ev(scitt_store_t *st, unsigned ms, uint64_t *size)
+{
+    unsigned ev = 0;
+    uint64_t sz = 0;
+    int rc = scitt_store_wait_event(st, ms, &ev, &sz);
+    cr_assert_eq(rc, 0, "wait_event: %s", scitt_err_name(rc));
+    if (size != NULL) {
+        *size = sz;
+    }
+    return ev;
+}
+
+/* wait_for waits (up to 20 s in all) until `want` was reported, OR-ing
+ * what came; the largest size announced in `*size`. */
+static unsigned wait_for(scitt_store_t *st, unsigned want, uint64_t *size)
+{
+    unsigned seen = 0;
+    *size = 0;
+    for (int i = 0; i < 40 && (seen & want) != want; i++) {
+        uint64_t sz;
+        seen |= wait_ev(st, 500, &sz);
+        *size = sz > *size ? sz : *size;
+    }
+    return seen;
+}
+
+static double ms_since(const struct timespec *a)
+{
+    struct timespec b;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return (double)(b.tv_sec - a->tv_sec) * 1e3 + (double)(b.tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/* Statements queued and commits, by another handle or this one, wake a
+ * waiter; GREW carries the largest log end announced. */
+Test(store_shared, wait_event_reports_queued_and_grew, .timeout = 90)
+{
+    PG_ONLY();
+    scitt_store_t *a = open_store(), *b = open_store();
+    uint64_t size;
+    cr_assert_eq(wait_ev(a, 50, NULL), 0, "nothing yet (the connection is made)");
+    const uint64_t idx[] = {1};
+    cr_assert_eq(put(b, idx, 1), 0);
+    cr_assert(wait_for(a, SCITT_STORE_EVENT_QUEUED, &size) & SCITT_STORE_EVENT_QUEUED);
+    cr_assert_eq(fx_commit_batch(b, 0, 10, ENTRY_LEN), 0);
+    cr_assert_eq(fx_commit_batch(b, 10, 5, ENTRY_LEN), 0);
+    unsigned ev = wait_for(a, SCITT_STORE_EVENT_GREW, &size);
+    cr_assert(ev & SCITT_STORE_EVENT_GREW);
+    if (size != 15) { /* the two notifications came apart */
+        cr_assert(wait_for(a, SCITT_STORE_EVENT_GREW, &size) & SCITT_STORE_EVENT_GREW);
+    }
+    cr_assert_eq(size, 15);
+    cr_assert_eq(fx_commit_batch(a, 15, 1, ENTRY_LEN), 0);
+    cr_assert(wait_for(a, SCITT_STORE_EVENT_GREW, &size) & SCITT_STORE_EVENT_GREW, "its own commit too");
+    cr_assert_eq(size, 16);
+    cr_assert_eq(wait_ev(a, 100, NULL), 0, "nothing more");
+    scitt_store_close(a);
+    scitt_store_close(b);
+}
+
+static void *wait_long(void *arg)
+{
+    unsigned ev = 99;
+    uint64_t size;
+    int rc = scitt_store_wait_event(arg, 30000, &ev, &size);
+    return (void *)(intptr_t)(rc == 0 && ev == 0 ? 0 : 1);
+}
+
+/* A wake from another thread makes a wait in progress return at once, and
+ * one sent with no wait in progress makes the next wait return at once. */
+Test(store_shared, wake_returns_a_wait_at_once, .timeout = 60)
+{
+    PG_ONLY();
+    scitt_store_t *st = open_store();
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, wait_long, st), 0);
+    usleep(300000);
+    scitt_store_wake(st);
+    void *res;
+    pthread_join(th, &res);
+    cr_assert_null(res);
+    cr_assert_lt(ms_since(&t0), 15000, "woken, not timed out");
+    scitt_store_wake(st);
+    scitt_store_wake(st);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(wait_ev(st, 30000, NULL), 0);
+    cr_assert_lt(ms_since(&t0), 15000, "the wake was kept for the next wait");
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(wait_ev(st, 200, NULL), 0);
+    cr_assert_geq(ms_since(&t0), 150, "both wakes were one: this wait ran its time");
+    scitt_store_close(st);
+}
+
+/* The event connection cut: that wait (or the next) fails, the next one
+ * reconnects and reports LOST, and events come again; while the database
+ * refuses connections the waits fail without spinning. */
+Test(store_shared, event_connection_lost_is_reported, .timeout = 90)
+{
+#ifdef SCITT_HAVE_POSTGRESQL
+    PG_ONLY();
+    scitt_store_t *a = open_store(), *b = open_store();
+    cr_assert_eq(wait_ev(a, 50, NULL), 0);
+    scitt_store__pg_cut_events(a);
+    unsigned ev = 0;
+    uint64_t size;
+    int rc = 0, fails = 0;
+    for (int i = 0; i < 10 && !(ev & SCITT_STORE_EVENT_LOST); i++) {
+        rc = scitt_store_wait_event(a, 500, &ev, &size);
+        cr_assert(rc == 0 || rc == SCITT_EUNAVAIL, "got %s", scitt_err_name(rc));
+        fails += rc != 0;
+    }
+    cr_assert(ev & SCITT_STORE_EVENT_LOST, "LOST after the cut");
+    cr_assert_eq(fails, 1, "one failed wait, then reconnected");
+    const uint64_t idx[] = {2};
+    cr_assert_eq(put(b, idx, 1), 0);
+    cr_assert(wait_for(a, SCITT_STORE_EVENT_QUEUED, &size) & SCITT_STORE_EVENT_QUEUED, "listening again");
+
+    fx_server_sql("ALTER DATABASE %s ALLOW_CONNECTIONS false");
+    scitt_store__pg_cut_events(a);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    fails = 0;
+    for (int i = 0; i < 4; i++) {
+        rc = scitt_store_wait_event(a, 300, &ev, &size);
+        cr_assert(rc == SCITT_EUNAVAIL || (rc == 0 && ev == 0), "got %s, events %u", scitt_err_name(rc), ev);
+        fails += rc != 0;
+    }
+    cr_assert_geq(fails, 3);
+    cr_assert_geq(ms_since(&t0), 600, "the failed waits spent their time");
+    fx_server_sql("ALTER DATABASE %s ALLOW_CONNECTIONS true");
+    cr_assert(wait_for(a, SCITT_STORE_EVENT_LOST, &size) & SCITT_STORE_EVENT_LOST);
+    scitt_store_close(a);
+    scitt_store_close(b);
+#endif
 }
