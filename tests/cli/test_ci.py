@@ -14,8 +14,8 @@ import shutil
 import subprocess
 import tempfile
 
-from clitest import SCITT, Server, check, finish, free_port, scitt
-from harness import SCITTD, curl
+from clitest import SCITT, check, ci_service, finish, free_port, save_keyset, scitt
+from harness import SCITTD
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIGNER = "/usr/bin/python3 " + os.path.join(HERE, "signer_py.py")
@@ -73,9 +73,7 @@ def test_attest_and_verify(tmp, srv, key):
     r = verify("--sub-prefix", "https://git.example/other@")
     check(r.returncode == 4, "a wrong --sub-prefix exits 4")
     # Offline, against a saved key set: no server needed.
-    keyset = os.path.join(tmp, "keys.cbor")
-    with open(keyset, "wb") as f:
-        f.write(curl(srv.url + "/.well-known/scitt-keys", headers=["Accept: application/cbor"]).body)
+    keyset = save_keyset(srv.url, os.path.join(tmp, "keys.cbor"))
     r = verify(keys=keyset)
     check(r.returncode == 0 and "receipt 1: OK" in r.stdout, "offline verify against a saved key set passes")
     r = verify(artifact=evil, keys=keyset)
@@ -162,12 +160,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="scitt-ci-")
     srv = None
     try:
-        keys = os.path.join(tmp, "issuer-keys")
-        os.makedirs(keys)
-        key = os.path.join(tmp, "ci.pem")
-        check(scitt("keygen", "--out", key).returncode == 0, "keygen")
-        shutil.copy(os.path.join(tmp, "ci.pub.pem"), keys)
-        srv = Server(tmp, None, keys)
+        srv, key = ci_service(tmp)
         test_attest_and_verify(tmp, srv, key)
         test_ci_env(tmp, srv, key)
         test_exit_codes(tmp, srv)

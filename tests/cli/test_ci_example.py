@@ -11,8 +11,7 @@ import shutil
 import subprocess
 import tempfile
 
-from clitest import SCITT, Server, check, finish, scitt
-from harness import curl
+from clitest import SCITT, check, ci_service, finish, save_keyset
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "ci")
 
@@ -27,12 +26,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="scitt-ci-example-")
     srv = None
     try:
-        keys = os.path.join(tmp, "issuer-keys")
-        os.makedirs(keys)
-        key = os.path.join(tmp, "ci.pem")
-        check(scitt("keygen", "--out", key).returncode == 0, "keygen")
-        shutil.copy(os.path.join(tmp, "ci.pub.pem"), keys)
-        srv = Server(tmp, None, keys)
+        srv, key = ci_service(tmp)
         dist = os.path.join(tmp, "dist")
         os.makedirs(dist)
         files = []
@@ -55,9 +49,7 @@ def main():
         r = step("verify.sh", files, dict(expect, SCITT_KEYS=srv.url))
         check(r.returncode == 0 and r.stdout.count("artifact: OK") == 2,
               "verify.sh passes the attested artifacts (%s)" % (r.stdout + r.stderr).strip())
-        keyset = os.path.join(tmp, "scitt-keys.cbor")
-        with open(keyset, "wb") as f:
-            f.write(curl(srv.url + "/.well-known/scitt-keys", headers=["Accept: application/cbor"]).body)
+        keyset = save_keyset(srv.url, os.path.join(tmp, "scitt-keys.cbor"))
         r = step("verify.sh", files, dict(expect, SCITT_KEYS=keyset))
         check(r.returncode == 0, "verify.sh passes offline with a saved key set")
 

@@ -87,20 +87,17 @@ static int ci_claims(const char **iss, const char **sub, char **store)
 
 static int run(int argc, char **argv)
 {
-    enum { O_URL = 256, O_ISS, O_SUB, O_CTYPE, O_SUFFIX, O_DIR, O_WAIT };
+    enum { O_URL = 256, O_SUFFIX, O_DIR, O_WAIT };
     static const struct option opts[] = {CLI_SIGNER_OPTIONS,
                                          {"url", required_argument, NULL, O_URL},
-                                         {"iss", required_argument, NULL, O_ISS},
-                                         {"sub", required_argument, NULL, O_SUB},
-                                         {"content-type", required_argument, NULL, O_CTYPE},
                                          {"out-suffix", required_argument, NULL, O_SUFFIX},
                                          {"out-dir", required_argument, NULL, O_DIR},
                                          {"max-wait", required_argument, NULL, O_WAIT},
                                          {NULL, 0, NULL, 0}};
     const char *url = NULL, *suffix = ".scitt", *dir = NULL;
     uint64_t max_wait = 300;
-    cli_signer_cfg_t scfg = {0};
     scitt_cose_statement_params_t sp = {.iat = (int64_t)time(NULL), .payload_hash_alg = SCITT_HASH_SHA256};
+    cli_signer_cfg_t scfg = {.sp = &sp};
     int ch;
     while ((ch = cli_getopt(argc, argv, opts)) != -1) {
         if (cli_signer_option(&scfg, ch, optarg)) {
@@ -109,15 +106,6 @@ static int run(int argc, char **argv)
         switch (ch) {
         case O_URL:
             url = optarg;
-            break;
-        case O_ISS:
-            sp.iss = optarg;
-            break;
-        case O_SUB:
-            sp.sub = optarg;
-            break;
-        case O_CTYPE:
-            sp.content_type = optarg;
             break;
         case O_SUFFIX:
             suffix = optarg;

@@ -161,16 +161,22 @@ int cli_register_batch(const char *url, cli_reg_t *regs, size_t num, uint64_t ma
 
 /* -- signers (signer.c) -- */
 
-/* Option codes of the signer options, which `scitt sign` and `scitt
- * attest` share: CLI_SIGNER_OPTIONS goes into their option tables and
- * cli_signer_option takes the values. */
-enum { CLI_O_KEY = 400, CLI_O_KEY_ENV, CLI_O_SIGNER, CLI_O_PUB, CLI_O_X5CHAIN };
+/* Option codes of the signer and statement options (--iss, --sub,
+ * --content-type), which `scitt sign` and `scitt attest` share:
+ * CLI_SIGNER_OPTIONS goes into their option tables and cli_signer_option
+ * takes the values. */
+enum { CLI_O_KEY = 400, CLI_O_KEY_ENV, CLI_O_SIGNER, CLI_O_PUB, CLI_O_X5CHAIN, CLI_O_ISS, CLI_O_SUB, CLI_O_CTYPE };
+// clang-format off
 #define CLI_SIGNER_OPTIONS                                                                                             \
-    {"key", required_argument, NULL, CLI_O_KEY}, {"key-env", required_argument, NULL, CLI_O_KEY_ENV},                  \
-        {"signer", required_argument, NULL, CLI_O_SIGNER}, {"pub", required_argument, NULL, CLI_O_PUB},                \
-    {                                                                                                                  \
-        "x5chain", required_argument, NULL, CLI_O_X5CHAIN                                                              \
-    }
+    {"key", required_argument, NULL, CLI_O_KEY},                                                                       \
+    {"key-env", required_argument, NULL, CLI_O_KEY_ENV},                                                               \
+    {"signer", required_argument, NULL, CLI_O_SIGNER},                                                                 \
+    {"pub", required_argument, NULL, CLI_O_PUB},                                                                       \
+    {"x5chain", required_argument, NULL, CLI_O_X5CHAIN},                                                               \
+    {"iss", required_argument, NULL, CLI_O_ISS},                                                                       \
+    {"sub", required_argument, NULL, CLI_O_SUB},                                                                       \
+    {"content-type", required_argument, NULL, CLI_O_CTYPE}
+// clang-format on
 #define CLI_SIGNER_HELP                                                                                                \
     "  --key PEM        the private key, a PEM file\n"                                                                 \
     "  --key-env VAR    the private key, a PEM text in the environment variable VAR\n"                                 \
@@ -186,9 +192,11 @@ enum { CLI_O_KEY = 400, CLI_O_KEY_ENV, CLI_O_SIGNER, CLI_O_PUB, CLI_O_X5CHAIN };
 typedef struct cli_signer_cfg {
     const char *key_path, *key_env, *cmd, *pub_path, *x5_path;
     bool no_kid;
+    scitt_cose_statement_params_t *sp; /* --iss, --sub, --content-type go here */
 } cli_signer_cfg_t;
 
-/* cli_signer_option stores a signer option's value; false for other codes. */
+/* cli_signer_option stores a signer or statement option's value; false for
+ * other codes. */
 bool cli_signer_option(cli_signer_cfg_t *cfg, int ch, const char *arg);
 
 typedef struct cli_signer {

@@ -26,34 +26,22 @@ static const char help[] = "usage: scitt sign (--key KEY.pem | --key-env VAR | -
 
 static int run(int argc, char **argv)
 {
-    enum { O_ISS = 256, O_SUB, O_CTYPE, O_HE, O_LOC, O_NOKID, O_OUT };
+    enum { O_HE = 256, O_LOC, O_NOKID, O_OUT };
     static const struct option opts[] = {CLI_SIGNER_OPTIONS,
-                                         {"iss", required_argument, NULL, O_ISS},
-                                         {"sub", required_argument, NULL, O_SUB},
-                                         {"content-type", required_argument, NULL, O_CTYPE},
                                          {"hash-envelope", no_argument, NULL, O_HE},
                                          {"location", required_argument, NULL, O_LOC},
                                          {"no-kid", no_argument, NULL, O_NOKID},
                                          {"out", required_argument, NULL, O_OUT},
                                          {NULL, 0, NULL, 0}};
     const char *out = "-";
-    cli_signer_cfg_t scfg = {0};
     scitt_cose_statement_params_t sp = {.iat = (int64_t)time(NULL)};
+    cli_signer_cfg_t scfg = {.sp = &sp};
     int ch;
     while ((ch = cli_getopt(argc, argv, opts)) != -1) {
         if (cli_signer_option(&scfg, ch, optarg)) {
             continue;
         }
         switch (ch) {
-        case O_ISS:
-            sp.iss = optarg;
-            break;
-        case O_SUB:
-            sp.sub = optarg;
-            break;
-        case O_CTYPE:
-            sp.content_type = optarg;
-            break;
         case O_HE:
             sp.payload_hash_alg = SCITT_HASH_SHA256;
             break;

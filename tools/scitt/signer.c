@@ -85,6 +85,15 @@ bool cli_signer_option(cli_signer_cfg_t *cfg, int ch, const char *arg)
     case CLI_O_X5CHAIN:
         cfg->x5_path = arg;
         return true;
+    case CLI_O_ISS:
+        cfg->sp->iss = arg;
+        return true;
+    case CLI_O_SUB:
+        cfg->sp->sub = arg;
+        return true;
+    case CLI_O_CTYPE:
+        cfg->sp->content_type = arg;
+        return true;
     default:
         return false;
     }
