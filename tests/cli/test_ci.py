@@ -89,8 +89,7 @@ def test_attest_and_verify(tmp, srv, key):
 
 def test_ci_env(tmp, srv, key):
     a = write(os.path.join(tmp, "gh.bin"), "github build\n")
-    out = os.path.join(tmp, "out")
-    os.makedirs(out)
+    out = os.path.join(tmp, "out")  # made by attest
     r = scitt("attest", "--url", srv.url, "--key", key, "--out-dir", out, "--out-suffix", ".ts", a, env=env(GH))
     check(r.returncode == 0, "attest takes iss and sub from GitHub Actions' environment (%s)" % r.stderr.strip())
     ts = os.path.join(out, "gh.bin.ts")

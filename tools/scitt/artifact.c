@@ -5,9 +5,46 @@
  * the pipeline expects (the protected CWT claims iss and sub). Each check
  * prints one line saying what it compared.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
+
+int cli_map_file(const char *path, scitt_span_t *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        cli_err("cannot read %s: %s", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    void *p = NULL;
+    if (!S_ISREG(st.st_mode)) {
+        cli_err("%s is not a regular file", path);
+    } else if (st.st_size > 0 && (p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+        cli_err("cannot map %s: %s", path, strerror(errno));
+    } else {
+        close(fd);
+        *out = scitt_span(p, (size_t)st.st_size);
+        return 0;
+    }
+    close(fd);
+    return -1;
+}
+
+void cli_unmap_file(scitt_span_t data)
+{
+    if (data.len > 0) {
+        munmap((void *)data.base, data.len);
+    }
+}
 
 static const char *hash_name(int64_t alg)
 {
@@ -25,9 +62,8 @@ static const char *hash_name(int64_t alg)
 
 int cli_check_artifact(const scitt_cose_sign1_t *s, const char *path)
 {
-    scitt_buf_t data;
-    scitt_buf_init(&data, NULL, 0);
-    if (cli_read_file(path, &data) != 0) {
+    scitt_span_t data;
+    if (cli_map_file(path, &data) != 0) {
         return CLI_FAIL;
     }
     int status = CLI_ARTIFACT;
@@ -58,7 +94,7 @@ int cli_check_artifact(const scitt_cose_sign1_t *s, const char *path)
         printf("artifact: OK: %s equals the statement's attached payload (%zu bytes)\n", path, data.len);
         status = CLI_OK;
     }
-    scitt_buf_cleanup(&data);
+    cli_unmap_file(data);
     return status;
 }
 

@@ -6,7 +6,9 @@
  * statement written beside the artifact for the deploy step's `scitt
  * verify --artifact`.
  */
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
@@ -128,6 +130,10 @@ static int run(int argc, char **argv)
     if (dir == NULL && suffix[0] == '\0') {
         return cli_usage("attest", "an empty --out-suffix would overwrite the artifact; give --out-dir too");
     }
+    if (dir != NULL && mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        cli_err("cannot create %s: %s", dir, strerror(errno));
+        return CLI_FAIL;
+    }
     char *made[2] = {NULL, NULL};
     if (ci_claims(&sp.iss, &sp.sub, made) != 0) {
         return CLI_USAGE;
@@ -146,14 +152,12 @@ static int run(int argc, char **argv)
         size_t n = (dir != NULL ? strlen(dir) + 1 : 0) + strlen(base) + strlen(suffix) + 1;
         outs[built] = scitt_xmalloc(n);
         snprintf(outs[built], n, "%s%s%s%s", dir != NULL ? dir : "", dir != NULL ? "/" : "", base, suffix);
-        scitt_buf_t data;
-        scitt_buf_init(&data, NULL, 0);
+        scitt_span_t data = {0};
         scitt_buf_init(&stmts[built], NULL, 0);
-        if (cli_read_file(file, &data) != 0 ||
-            cli_signer_statement(&sg, &sp, scitt_buf_span(&data), &stmts[built]) != 0) {
+        if (cli_map_file(file, &data) != 0 || cli_signer_statement(&sg, &sp, data, &stmts[built]) != 0) {
             status = CLI_FAIL;
         }
-        scitt_buf_cleanup(&data);
+        cli_unmap_file(data);
         regs[built] = (cli_reg_t){.name = file, .stmt = scitt_buf_span(&stmts[built]), .transparent = outs[built]};
     }
     cli_signer_close(&sg);

@@ -128,6 +128,12 @@ int cli_follow(const cli_follow_t *f);
 /* cli_stopping reports whether SIGINT or SIGTERM arrived during cli_follow. */
 bool cli_stopping(void);
 
+/* cli_map_file maps the regular file at `path` read-only into `out` (an
+ * artifact may be larger than memory; empty: a null span). Reports errors;
+ * 0 or -1. cli_unmap_file releases it. */
+int cli_map_file(const char *path, scitt_span_t *out);
+void cli_unmap_file(scitt_span_t data);
+
 /* cli_check_artifact (artifact.c) prints whether the file at `path` is
  * what `s` signs: its hash envelope digest (258/payload, RFC 9995) or its
  * attached payload. Returns CLI_OK, CLI_ARTIFACT, or CLI_FAIL when the file
