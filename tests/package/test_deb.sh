@@ -3,7 +3,8 @@
 # dpkg-buildpackage in a copy of the source (outside git, so the version is
 # the project's), installs it with dpkg -i, runs the installed `scittd
 # --help`, `scittd --version` and `scitt --version`, checks the man pages and
-# the systemd unit are in place, then removes it (dpkg -r), also on failure.
+# the systemd unit are in place, then removes it (dpkg -P: purged, so the
+# machine keeps no configuration), also on failure.
 #
 # It installs into the machine, so it runs only where asked: as root with
 # SCITT_PACKAGE_TEST=1 (tools/test sets it in the release row; CI is a
@@ -22,7 +23,7 @@ fi
 tmp=$(mktemp -d)
 installed=0
 cleanup() {
-  [ $installed = 1 ] && dpkg -r scittd >/dev/null
+  [ $installed = 1 ] && dpkg -P scittd >/dev/null
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -50,7 +51,7 @@ check "installed scitt attest is there" sh -c '/usr/bin/scitt help attest | grep
 check "man pages" test -f /usr/share/man/man8/scittd.8.gz -a -f /usr/share/man/man1/scitt.1.gz
 check "systemd unit" grep -q '^ExecStart=/usr/bin/scittd --config /etc/scittd/scittd.conf$' /lib/systemd/system/scittd.service
 check "configuration and issuer-keys folder" test -f /etc/scittd/scittd.conf -a -d /etc/scittd/issuer-keys
-dpkg -r scittd >/dev/null
+dpkg -P scittd >/dev/null
 installed=0
-check "dpkg -r removes the programs" test ! -e /usr/bin/scittd -a ! -e /usr/bin/scitt
+check "dpkg -P removes the programs and the configuration" test ! -e /usr/bin/scittd -a ! -e /usr/bin/scitt -a ! -e /etc/scittd/scittd.conf
 exit $fail
