@@ -27,6 +27,7 @@
 #include "scitt/store.h"
 #include "scitt/tls.h"
 #include "scitt/verify.h"
+#include "scitt_version.h"
 
 typedef struct app {
     uv_loop_t *loop;
@@ -230,6 +231,12 @@ int main(int argc, char **argv)
     /* libuv writes sockets with write(2): a peer that reset its connection
      * must give EPIPE on that connection, not a SIGPIPE that kills us. */
     signal(SIGPIPE, SIG_IGN);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("scittd %s\n", SCITT_VERSION);
+            return 0;
+        }
+    }
     if (scitt_config_init(&cfg) != 0) {
         return die("start", "out of memory");
     }

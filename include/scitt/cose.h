@@ -210,6 +210,17 @@ int scitt_cose_sign1_verify(const scitt_cose_sign1_t *s, const scitt_key_t *key,
 int scitt_cose_sign1_sign(scitt_buf_t *out, const scitt_key_t *key, int alg, scitt_span_t protected_map,
                           scitt_span_t unprotected_map, scitt_span_t payload, bool detached, scitt_buf_t *scratch);
 
+/* scitt_cose_signer_fn signs the Sig_structure `tbs` with `alg` into `sig`
+ * (capacity `cap`) in the COSE encoding and sets `*out_len`; returns 0 or
+ * an error code. */
+typedef int (*scitt_cose_signer_fn)(void *ud, int alg, scitt_span_t tbs, uint8_t *sig, size_t cap, size_t *out_len);
+
+/* scitt_cose_sign1_sign_with is scitt_cose_sign1_sign with the signature
+ * made by `sign` (an external signer: an HSM, a KMS, a command). */
+int scitt_cose_sign1_sign_with(scitt_buf_t *out, scitt_cose_signer_fn sign, void *ud, int alg,
+                               scitt_span_t protected_map, scitt_span_t unprotected_map, scitt_span_t payload,
+                               bool detached, scitt_buf_t *scratch);
+
 /* -- COSE keys (RFC 9052 section 7, RFC 9679) -- */
 
 /* scitt_cose_key_thumbprint computes the RFC 9679 COSE Key Thumbprint

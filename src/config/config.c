@@ -539,6 +539,7 @@ void scitt_config_usage(FILE *out, const char *prog)
         fprintf(out, "  %-29s %s\n", left, opts[i].help);
     }
     fprintf(out, "  %-29s %s\n", "--help", "show this text");
+    fprintf(out, "  %-29s %s\n", "--version", "print the version (git describe of the build) and exit");
 }
 
 /* A label part: printable ASCII only, at most 64 bytes, so a label never

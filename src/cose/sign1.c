@@ -262,17 +262,30 @@ int scitt_cose_sign1_verify(const scitt_cose_sign1_t *s, const scitt_key_t *key,
     return rc;
 }
 
+static int sign_with_key(void *ud, int alg, scitt_span_t tbs, uint8_t *sig, size_t cap, size_t *out_len)
+{
+    return scitt_sig_sign(ud, alg, tbs.base, tbs.len, sig, cap, out_len);
+}
+
 int scitt_cose_sign1_sign(scitt_buf_t *out, const scitt_key_t *key, int alg, scitt_span_t protected_map,
                           scitt_span_t unprotected_map, scitt_span_t payload, bool detached, scitt_buf_t *scratch)
+{
+    return scitt_cose_sign1_sign_with(out, sign_with_key, (void *)key, alg, protected_map, unprotected_map, payload,
+                                      detached, scratch);
+}
+
+int scitt_cose_sign1_sign_with(scitt_buf_t *out, scitt_cose_signer_fn sign, void *ud, int alg,
+                               scitt_span_t protected_map, scitt_span_t unprotected_map, scitt_span_t payload,
+                               bool detached, scitt_buf_t *scratch)
 {
     static const uint8_t tag_array[2] = {0xd2, 0x84};
     static const uint8_t empty_map = 0xa0, nil = 0xf6;
     uint8_t sig[512];
-    size_t sig_len, old = out->len;
+    size_t sig_len = 0, old = out->len;
     scitt_buf_reset(scratch);
     int rc = scitt_cose__put_sig_structure(scratch, protected_map, payload);
     if (rc == 0) {
-        rc = scitt_sig_sign(key, alg, scratch->base, scratch->len, sig, sizeof(sig), &sig_len);
+        rc = sign(ud, alg, scitt_buf_span(scratch), sig, sizeof(sig), &sig_len);
     }
     if (rc == 0) {
         rc = scitt_buf_append(out, tag_array, sizeof(tag_array));

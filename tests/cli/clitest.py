@@ -73,3 +73,22 @@ def copy_service_keys(data, forked):
     os.makedirs(forked, mode=0o700)
     for name in ["service-es256.pem", "checkpoint-ed25519.key"]:
         shutil.copy(os.path.join(data, name), forked)
+
+
+def ci_service(tmp):
+    """A server trusting one issuer key, ROOT/ci.pem (issue 20's CI tests):
+    returns (server, key path)."""
+    keys = os.path.join(tmp, "issuer-keys")
+    os.makedirs(keys)
+    key = os.path.join(tmp, "ci.pem")
+    r = scitt("keygen", "--out", key)
+    assert r.returncode == 0, r.stderr
+    shutil.copy(os.path.join(tmp, "ci.pub.pem"), keys)
+    return Server(tmp, None, keys), key
+
+
+def save_keyset(url, path):
+    """The service's key set, saved for offline verification."""
+    with open(path, "wb") as f:
+        f.write(harness.curl(url + "/.well-known/scitt-keys", headers=["Accept: application/cbor"]).body)
+    return path

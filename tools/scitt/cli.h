@@ -21,6 +21,15 @@
 #include "scitt/mirror.h"
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+/* The CI commands' own codes (issue 20; docs/CI.md lists them): `scitt
+ * verify` with --artifact, --iss, --sub; `scitt attest`. */
+enum {
+    CLI_ARTIFACT = 3,    /* the file is not the one the statement signs */
+    CLI_CLAIMS = 4,      /* iss or sub is not the one expected */
+    CLI_REJECTED = 5,    /* the service refused the statement (4xx) */
+    CLI_UNAVAILABLE = 6, /* no answer: refused connections or 503 after the retries */
+    CLI_TIMEOUT = 7,     /* no receipt within --max-wait */
+};
 
 typedef struct cli_cmd {
     const char *name;
@@ -30,7 +39,7 @@ typedef struct cli_cmd {
 } cli_cmd_t;
 
 extern const cli_cmd_t cli_keygen, cli_sign, cli_register, cli_verify, cli_get, cli_inspect, cli_mirror, cli_monitor,
-    cli_audit;
+    cli_audit, cli_attest;
 
 /* cli_err prints "scitt: " and the message to stderr, and a newline. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -118,5 +127,105 @@ int cli_follow(const cli_follow_t *f);
 
 /* cli_stopping reports whether SIGINT or SIGTERM arrived during cli_follow. */
 bool cli_stopping(void);
+
+/* cli_map_file maps the regular file at `path` read-only into `out` (an
+ * artifact may be larger than memory; empty: a null span). Reports errors;
+ * 0 or -1. cli_unmap_file releases it. */
+int cli_map_file(const char *path, scitt_span_t *out);
+void cli_unmap_file(scitt_span_t data);
+
+/* cli_check_artifact (artifact.c) prints whether the file at `path` is
+ * what `s` signs: its hash envelope digest (258/payload, RFC 9995) or its
+ * attached payload. Returns CLI_OK, CLI_ARTIFACT, or CLI_FAIL when the file
+ * cannot be read. */
+int cli_check_artifact(const scitt_cose_sign1_t *s, const char *path);
+
+/* cli_claims_want_t: the iss and sub a deploy expects (NULL: any), each
+ * exactly or as a prefix. */
+typedef struct cli_claims_want {
+    const char *iss, *iss_prefix, *sub, *sub_prefix;
+} cli_claims_want_t;
+
+/* cli_check_claims prints one line per expectation; CLI_OK or CLI_CLAIMS. */
+int cli_check_claims(const scitt_cose_sign1_t *s, const cli_claims_want_t *want);
+
+/* cli_reg_t: one statement for cli_register_batch (register.c). */
+typedef struct cli_reg {
+    const char *name;        /* the artifact, for messages and the output line */
+    scitt_span_t stmt;       /* the signed statement */
+    const char *transparent; /* where the transparent statement goes */
+    char id[65];             /* out: the EntryID */
+    int outcome;             /* out: CLI_OK, CLI_REJECTED, CLI_UNAVAILABLE, CLI_TIMEOUT or CLI_FAIL */
+} cli_reg_t;
+
+/* cli_register_batch registers the statements as `scitt register` does
+ * (one connection, 202 polled, 503/429 retried, reconnects), each given up
+ * after `max_wait` seconds, and writes each transparent statement. Prints
+ * "NAME ENTRYID leaf N tree M" per statement. Returns CLI_OK when all made
+ * it (each outcome says how each went). */
+int cli_register_batch(const char *url, cli_reg_t *regs, size_t num, uint64_t max_wait);
+
+/* -- signers (signer.c) -- */
+
+/* Option codes of the signer and statement options (--iss, --sub,
+ * --content-type), which `scitt sign` and `scitt attest` share:
+ * CLI_SIGNER_OPTIONS goes into their option tables and cli_signer_option
+ * takes the values. */
+enum { CLI_O_KEY = 400, CLI_O_KEY_ENV, CLI_O_SIGNER, CLI_O_PUB, CLI_O_X5CHAIN, CLI_O_ISS, CLI_O_SUB, CLI_O_CTYPE };
+// clang-format off
+#define CLI_SIGNER_OPTIONS                                                                                             \
+    {"key", required_argument, NULL, CLI_O_KEY},                                                                       \
+    {"key-env", required_argument, NULL, CLI_O_KEY_ENV},                                                               \
+    {"signer", required_argument, NULL, CLI_O_SIGNER},                                                                 \
+    {"pub", required_argument, NULL, CLI_O_PUB},                                                                       \
+    {"x5chain", required_argument, NULL, CLI_O_X5CHAIN},                                                               \
+    {"iss", required_argument, NULL, CLI_O_ISS},                                                                       \
+    {"sub", required_argument, NULL, CLI_O_SUB},                                                                       \
+    {"content-type", required_argument, NULL, CLI_O_CTYPE}
+// clang-format on
+#define CLI_SIGNER_HELP                                                                                                \
+    "  --key PEM        the private key, a PEM file\n"                                                                 \
+    "  --key-env VAR    the private key, a PEM text in the environment variable VAR\n"                                 \
+    "  --signer CMD     an external signer: `sh -c CMD` gets the COSE Sig_structure on\n"                              \
+    "                   stdin and writes the signature on stdout (ES256/384/512: raw\n"                                \
+    "                   r||s, 64/96/132 bytes, or DER; EdDSA: 64 bytes; PS256: the RSA\n"                              \
+    "                   signature); each signature is checked with the public key\n"                                   \
+    "  --pub PEM        with --signer: the signer's public key (the kid is its RFC 9679\n"                             \
+    "                   thumbprint, as with --key)\n"                                                                  \
+    "  --x5chain PEM    certificates (leaf first) for label 33, no kid; with --signer\n"                               \
+    "                   the leaf's key checks the signature; iss should then be a URI\n"
+
+typedef struct cli_signer_cfg {
+    const char *key_path, *key_env, *cmd, *pub_path, *x5_path;
+    bool no_kid;
+    scitt_cose_statement_params_t *sp; /* --iss, --sub, --content-type go here */
+} cli_signer_cfg_t;
+
+/* cli_signer_option stores a signer or statement option's value; false for
+ * other codes. */
+bool cli_signer_option(cli_signer_cfg_t *cfg, int ch, const char *arg);
+
+typedef struct cli_signer {
+    scitt_key_t *key; /* the private key, or with `cmd` the public key */
+    const char *cmd;  /* --signer; NULL: the key signs */
+    int alg;
+    bool has_kid;
+    uint8_t kid[SCITT_SHA256_LEN];
+    scitt_buf_t der; /* the x5chain certificates */
+    scitt_span_t certs[SCITT_COSE_MAX_X5CHAIN];
+    size_t num_certs;
+} cli_signer_t;
+
+/* cli_signer_open loads what `cfg` names. Returns CLI_OK, CLI_USAGE (for
+ * `cmd`) or CLI_FAIL (reported); cli_signer_close in every case. */
+int cli_signer_open(cli_signer_t *sg, const cli_signer_cfg_t *cfg, const char *cmd);
+void cli_signer_close(cli_signer_t *sg);
+
+/* cli_signer_statement appends a signed statement over `payload` (or its
+ * SHA-256 when sp->payload_hash_alg is set) to `out`; sp gives iss, sub,
+ * iat and the content type, the signer alg, kid and x5chain. Reports
+ * errors; returns 0 or -1. */
+int cli_signer_statement(const cli_signer_t *sg, scitt_cose_statement_params_t *sp, scitt_span_t payload,
+                         scitt_buf_t *out);
 
 #endif /* SCITT_TOOLS_CLI_H */

@@ -7,9 +7,10 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "scitt_version.h"
 
 static const cli_cmd_t *const cmds[] = {&cli_keygen,  &cli_sign,   &cli_register, &cli_verify, &cli_get,
-                                        &cli_inspect, &cli_mirror, &cli_monitor,  &cli_audit};
+                                        &cli_inspect, &cli_mirror, &cli_monitor,  &cli_audit,  &cli_attest};
 
 static void overview(FILE *f)
 {
@@ -20,9 +21,10 @@ static void overview(FILE *f)
     for (size_t i = 0; i < scitt_countof(cmds); i++) {
         fprintf(f, "  %-9s %s\n", cmds[i]->name, cmds[i]->summary);
     }
-    fputs("  help      show this, or `scitt help CMD` for one command\n\n"
-          "exit codes: 0 success, 1 failure, 2 usage error (mirror and monitor have more:\n"
-          "`scitt help mirror`, `scitt help monitor`)\n",
+    fputs("  help      show this, or `scitt help CMD` for one command\n"
+          "  --version print the version (git describe of the build)\n\n"
+          "exit codes: 0 success, 1 failure, 2 usage error (attest, verify, mirror and\n"
+          "monitor have more: `scitt help CMD`)\n",
           f);
 }
 
@@ -56,6 +58,10 @@ int main(int argc, char **argv)
             return CLI_USAGE;
         }
         fputs(cmd->help, stdout);
+        return CLI_OK;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+        printf("scitt %s\n", SCITT_VERSION);
         return CLI_OK;
     }
     const cli_cmd_t *cmd = find(name);

@@ -57,6 +57,7 @@ typedef struct item {
     uint64_t not_before; /* monotonic ms */
     uint64_t deadline;
     scitt_client_req_t req;
+    cli_reg_t *reg; /* cli_register_batch's caller's (NULL for `scitt register`) */
 } item_t;
 
 struct job {
@@ -67,6 +68,8 @@ struct job {
     bool many;
     char *authorization; /* "Bearer TOKEN" from --token-file, or NULL */
 };
+
+static int run_job(job_t *job, const char *url, const char *token_file, uint64_t concurrency, uint64_t max_wait);
 
 /* backoff_ms is 0.5 s doubling to at most 30 s, with up to 50% jitter so
  * that many clients refused at once do not come back at once. */
@@ -79,8 +82,11 @@ static uint64_t backoff_ms(int attempt)
     return base / 2 + base * r / 512;
 }
 
-static void fail_item(job_t *job, item_t *it, const char *why)
+static void fail_item(job_t *job, item_t *it, int outcome, const char *why)
 {
+    if (it->reg != NULL) {
+        it->reg->outcome = outcome;
+    }
     cli_progress_end();
     fprintf(stderr, "scitt: %s: %s\n", it->file, why);
     it->state = ST_FAILED;
@@ -111,21 +117,26 @@ static void finish(job_t *job, item_t *it, scitt_span_t receipt)
     if (rc != 0) {
         char msg[256];
         snprintf(msg, sizeof(msg), "the service answered with a malformed receipt: %s", why != NULL ? why : "");
-        fail_item(job, it, msg);
+        fail_item(job, it, CLI_FAIL, msg);
         free(r);
         return;
     }
     char path[4096];
     bool ok = true;
+    if (it->reg != NULL) {
+        snprintf(path, sizeof(path), "%s", it->reg->transparent);
+    }
     if (job->out != NULL) {
         output_path(path, sizeof(path), job, job->out, it, ".receipt");
         ok = cli_write_file(path, receipt, 0644) == 0;
     }
-    if (ok && job->transparent != NULL) {
+    if (ok && (job->transparent != NULL || it->reg != NULL)) {
         scitt_cose_sign1_t s;
         scitt_buf_t ts;
         scitt_buf_init(&ts, NULL, 0);
-        output_path(path, sizeof(path), job, job->transparent, it, ".transparent.cose");
+        if (it->reg == NULL) {
+            output_path(path, sizeof(path), job, job->transparent, it, ".transparent.cose");
+        }
         ok = scitt_cose_sign1_decode(&s, it->stmt.base, it->stmt.len, CLI_MAX_STATEMENT, NULL) == 0 &&
              scitt_receipt_transparent(&ts, &s, receipt) == 0 && cli_write_file(path, scitt_buf_span(&ts), 0644) == 0;
         scitt_buf_cleanup(&ts);
@@ -136,9 +147,12 @@ static void finish(job_t *job, item_t *it, scitt_span_t receipt)
                (unsigned long long)r->tree_size);
         it->state = ST_DONE;
         job->done++;
+        if (it->reg != NULL) {
+            it->reg->outcome = CLI_OK;
+        }
         scitt_buf_cleanup(&it->stmt);
     } else {
-        fail_item(job, it, "cannot write its outputs");
+        fail_item(job, it, CLI_FAIL, "cannot write its outputs");
     }
     free(r);
 }
@@ -163,7 +177,7 @@ static void retry(job_t *job, item_t *it, int64_t retry_after, const char *why)
     if (++it->attempts > MAX_ATTEMPTS) {
         char msg[256];
         snprintf(msg, sizeof(msg), "giving up after %d attempts: %s", MAX_ATTEMPTS, why);
-        fail_item(job, it, msg);
+        fail_item(job, it, CLI_UNAVAILABLE, msg);
         return;
     }
     schedule(it, server_delay_ms(retry_after, backoff_ms(it->attempts)));
@@ -200,12 +214,16 @@ static void handle(job_t *job, item_t *it)
     } else {
         cli_progress_end();
         cli_print_problem(it->file, req);
+        if (it->reg != NULL) {
+            it->reg->outcome = status >= 400 && status < 500 ? CLI_REJECTED : CLI_FAIL;
+        }
         it->state = ST_FAILED;
         job->failed++;
         scitt_buf_cleanup(&it->stmt);
     }
     if ((it->state == ST_POST || it->state == ST_POLL) && cli_now_ms() >= it->deadline) {
-        fail_item(job, it, "no receipt within --max-wait");
+        /* Still posting: the service never took it; polling: it did. */
+        fail_item(job, it, it->state == ST_POST ? CLI_UNAVAILABLE : CLI_TIMEOUT, "no receipt within --max-wait");
     }
     scitt_client_req_cleanup(req);
 }
@@ -226,8 +244,12 @@ static bool start(job_t *job, item_t *it)
         return true;
     }
     const char *why = NULL;
-    if (cli_read_file(it->file, &it->stmt) != 0) {
-        fail_item(job, it, "cannot be read");
+    if (it->reg != NULL && scitt_buf_append(&it->stmt, it->reg->stmt.base, it->reg->stmt.len) != 0) {
+        fail_item(job, it, CLI_FAIL, "out of memory");
+        return false;
+    }
+    if (it->reg == NULL && cli_read_file(it->file, &it->stmt) != 0) {
+        fail_item(job, it, CLI_FAIL, "cannot be read");
         return false;
     }
     int rc = cli_entry_id(it->id, scitt_buf_span(&it->stmt), &why);
@@ -235,10 +257,13 @@ static bool start(job_t *job, item_t *it)
         char msg[256];
         snprintf(msg, sizeof(msg), "%s: %s", rc == SCITT_ETOOBIG ? "too large" : "not a signed statement",
                  why != NULL ? why : "");
-        fail_item(job, it, msg);
+        fail_item(job, it, CLI_FAIL, msg);
         return false;
     }
     snprintf(it->poll_path, sizeof(it->poll_path), "/entries/%s", it->id);
+    if (it->reg != NULL) {
+        memcpy(it->reg->id, it->id, sizeof(it->id));
+    }
     return true;
 }
 
@@ -362,27 +387,36 @@ static int run(int argc, char **argv)
         cli_err("out of memory");
         return CLI_FAIL;
     }
-    uint64_t t0 = cli_now_ms();
     for (size_t i = 0; i < job.num; i++) {
-        job.items[i].job = &job;
         job.items[i].file = argv[optind + (int)i];
-        job.items[i].deadline = t0 + max_wait * 1000;
-        scitt_buf_init(&job.items[i].stmt, NULL, 0);
+    }
+    return run_job(&job, url, token_file, concurrency, max_wait);
+}
+
+/* run_job registers the job's items (file and reg set; job->items taken
+ * over), sending the bearer token of `token_file` (may be NULL), and
+ * reports how many did not make it. */
+static int run_job(job_t *job, const char *url, const char *token_file, uint64_t concurrency, uint64_t max_wait)
+{
+    uint64_t t0 = cli_now_ms();
+    for (size_t i = 0; i < job->num; i++) {
+        job->items[i].job = job;
+        job->items[i].deadline = t0 + max_wait * 1000;
+        scitt_buf_init(&job->items[i].stmt, NULL, 0);
     }
 
     scitt_client_t *c = NULL;
-    if (token_file == NULL || (job.authorization = bearer_header(token_file)) != NULL) {
+    if (token_file == NULL || (job->authorization = bearer_header(token_file)) != NULL) {
         c = cli_connect(url);
     }
     if (c == NULL) {
-        free(job.items);
-        free_secret(job.authorization);
+        free(job->items);
         return CLI_FAIL;
     }
     size_t next_scan = 0;
-    while (job.done + job.failed < job.num) {
+    while (job->done + job->failed < job->num) {
         /* A dead connection is replaced once its requests have failed back. */
-        if (scitt_client_error(c) != 0 && job.in_flight == 0) {
+        if (scitt_client_error(c) != 0 && job->in_flight == 0) {
             scitt_client_free(c);
             c = cli_connect(url);
             if (c == NULL) {
@@ -390,8 +424,8 @@ static int run(int argc, char **argv)
             }
         }
         uint64_t now = cli_now_ms(), wake = now + 1000;
-        for (size_t k = 0; k < job.num && job.in_flight < concurrency; k++) {
-            item_t *it = &job.items[(next_scan + k) % job.num];
+        for (size_t k = 0; k < job->num && job->in_flight < concurrency; k++) {
+            item_t *it = &job->items[(next_scan + k) % job->num];
             if (it->in_flight || it->state == ST_DONE || it->state == ST_FAILED) {
                 continue;
             }
@@ -399,40 +433,58 @@ static int run(int argc, char **argv)
                 wake = it->not_before < wake ? it->not_before : wake;
                 continue;
             }
-            if (!start(&job, it)) {
+            if (!start(job, it)) {
                 continue;
             }
             int rc = submit(c, it);
             if (rc != 0) {
                 it->req.rc = rc;
-                handle(&job, it);
+                handle(job, it);
                 continue;
             }
             it->in_flight = true;
-            job.in_flight++;
+            job->in_flight++;
         }
-        next_scan = (next_scan + 1) % job.num;
-        if (job.in_flight > 0) {
+        next_scan = (next_scan + 1) % job->num;
+        if (job->in_flight > 0) {
             scitt_client_wait_any(c);
-        } else if (job.done + job.failed < job.num) {
+        } else if (job->done + job->failed < job->num) {
             scitt_client_sleep_ms(c, wake > now ? wake - now : 1);
         }
-        if (job.many) {
-            cli_progress("register", job.done + job.failed, job.num);
+        if (job->many) {
+            cli_progress("register", job->done + job->failed, job->num);
         }
     }
     cli_progress_end();
-    for (size_t i = 0; i < job.num; i++) {
-        scitt_buf_cleanup(&job.items[i].stmt);
+    for (size_t i = 0; i < job->num; i++) {
+        scitt_buf_cleanup(&job->items[i].stmt);
+        if (job->items[i].reg != NULL && job->items[i].state != ST_DONE && job->items[i].state != ST_FAILED) {
+            job->items[i].reg->outcome = CLI_UNAVAILABLE; /* the connection could not be replaced */
+        }
     }
     scitt_client_free(c);
-    free(job.items);
-    free_secret(job.authorization);
-    if (job.failed > 0 || job.done < job.num) {
-        cli_err("%zu of %zu statements registered", job.done, job.num);
+    free(job->items);
+    free_secret(job->authorization);
+    if (job->failed > 0 || job->done < job->num) {
+        cli_err("%zu of %zu statements registered", job->done, job->num);
         return CLI_FAIL;
     }
     return CLI_OK;
+}
+
+int cli_register_batch(const char *url, cli_reg_t *regs, size_t num, uint64_t max_wait)
+{
+    job_t job = {.num = num, .items = calloc(num, sizeof(item_t))};
+    if (job.items == NULL) {
+        cli_err("out of memory");
+        return CLI_FAIL;
+    }
+    for (size_t i = 0; i < num; i++) {
+        regs[i].outcome = CLI_UNAVAILABLE;
+        job.items[i].file = regs[i].name;
+        job.items[i].reg = &regs[i];
+    }
+    return run_job(&job, url, NULL, 16, max_wait);
 }
 
 const cli_cmd_t cli_register = {"register", "register statements and collect their receipts", help, run};

@@ -13,7 +13,9 @@
 #include "cli.h"
 #include "scitt/receipt.h"
 
-static const char help[] = "usage: scitt verify --keys KEYSET|PEM|URL [--issuer-key PEM] STATEMENT [RECEIPT]\n\n"
+static const char help[] = "usage: scitt verify --keys KEYSET|PEM|URL [--issuer-key PEM] [--artifact FILE]\n"
+                           "                    [--iss ISS | --iss-prefix P] [--sub SUB | --sub-prefix P]\n"
+                           "                    STATEMENT [RECEIPT]\n\n"
                            "Verifies that each receipt proves STATEMENT's inclusion in the log and is\n"
                            "signed by one of the log's keys; prints the leaf index, tree size, the\n"
                            "registration time (the receipt's iat) when the receipt carries one and the\n"
@@ -25,7 +27,22 @@ static const char help[] = "usage: scitt verify --keys KEYSET|PEM|URL [--issuer-
                            "  --issuer-key PEM  also check the statement's own signature with this key\n"
                            "  STATEMENT         a transparent statement (receipts in header 394), or a\n"
                            "                    signed statement together with RECEIPT\n\n"
-                           "Exit status 0 when every receipt (and the issuer signature, if asked) verifies.\n";
+                           "  --artifact FILE   the file about to be used must be the one the statement\n"
+                           "                    signs: its digest under the hash envelope's algorithm\n"
+                           "                    (RFC 9995, header 258) equals the payload, or, for a\n"
+                           "                    statement that is not a hash envelope, the file equals\n"
+                           "                    the attached payload\n"
+                           "  --iss ISS         the statement's CWT iss must be exactly ISS\n"
+                           "  --iss-prefix P    ... or start with P\n"
+                           "  --sub SUB         the statement's CWT sub must be exactly SUB\n"
+                           "  --sub-prefix P    ... or start with P (e.g. a repository's commits:\n"
+                           "                    --sub-prefix https://github.com/org/repo@)\n\n"
+                           "Every check prints one line. With a key set FILE nothing touches the network.\n\n"
+                           "exit codes: 0 every receipt (and each check asked for) verifies; 1 a receipt\n"
+                           "or the issuer signature fails, or a file cannot be read; 2 usage error;\n"
+                           "3 the artifact is not the one signed (receipts verified); 4 iss or sub is not\n"
+                           "the one expected (receipts and artifact verified). The lowest failing check\n"
+                           "decides: receipts first, then the artifact, then the claims.\n";
 
 #define MAX_KEYS 16
 
@@ -189,14 +206,24 @@ static int check_issuer(const char *path, const scitt_cose_sign1_t *s)
 static int run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"keys", required_argument, NULL, 'k'}, {"issuer-key", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
-    const char *keys = NULL, *issuer = NULL;
+        {"keys", required_argument, NULL, 'k'},       {"issuer-key", required_argument, NULL, 'i'},
+        {"artifact", required_argument, NULL, 'a'},   {"iss", required_argument, NULL, 'I'},
+        {"iss-prefix", required_argument, NULL, 'J'}, {"sub", required_argument, NULL, 'S'},
+        {"sub-prefix", required_argument, NULL, 'T'}, {NULL, 0, NULL, 0}};
+    const char *keys = NULL, *issuer = NULL, *artifact = NULL;
+    cli_claims_want_t want = {0};
     int ch;
     while ((ch = cli_getopt(argc, argv, opts)) != -1) {
         if (ch == 'k') {
             keys = optarg;
         } else if (ch == 'i') {
             issuer = optarg;
+        } else if (ch == 'a') {
+            artifact = optarg;
+        } else if (ch == 'I' || ch == 'J') {
+            *(ch == 'I' ? &want.iss : &want.iss_prefix) = optarg;
+        } else if (ch == 'S' || ch == 'T') {
+            *(ch == 'S' ? &want.sub : &want.sub_prefix) = optarg;
         } else {
             return cli_usage("verify", "unknown option");
         }
@@ -255,6 +282,11 @@ static int run(int argc, char **argv)
         failures += check_issuer(issuer, &s) != 0;
     }
     status = failures == 0 ? CLI_OK : CLI_FAIL;
+    /* The checks run and print even after a failure, so the log of a
+     * failed deploy shows everything; the first failure gives the code. */
+    int art = artifact != NULL ? cli_check_artifact(&s, artifact) : CLI_OK;
+    int claims = cli_check_claims(&s, &want);
+    status = status != CLI_OK ? status : art != CLI_OK ? art : claims;
 done:
     keyring_free(&kr);
     scitt_buf_cleanup(&stmt);
