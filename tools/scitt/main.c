@@ -21,6 +21,12 @@ static void overview(FILE *f)
         fprintf(f, "  %-9s %s\n", cmds[i]->name, cmds[i]->summary);
     }
     fputs("  help      show this, or `scitt help CMD` for one command\n\n"
+          "https:// URLs (register, get, verify --keys, mirror, monitor, audit): HTTP/2 over\n"
+          "TLS 1.2/1.3, the server's certificate checked against the system CAs and the\n"
+          "URL's host; errors say why (unknown CA, name mismatch, expired). Options:\n"
+          "  --cacert FILE  trust the PEM CA certificates in FILE instead of the system's\n"
+          "  --cert FILE    present this PEM client certificate chain (scittd --client-ca)\n"
+          "  --key FILE     the PEM private key of --cert\n\n"
           "exit codes: 0 success, 1 failure, 2 usage error (mirror and monitor have more:\n"
           "`scitt help mirror`, `scitt help monitor`)\n",
           f);

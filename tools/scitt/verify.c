@@ -24,7 +24,9 @@ static const char help[] = "usage: scitt verify --keys KEYSET|PEM|URL [--issuer-
                            "                    base URL (fetches /.well-known/scitt-keys)\n"
                            "  --issuer-key PEM  also check the statement's own signature with this key\n"
                            "  STATEMENT         a transparent statement (receipts in header 394), or a\n"
-                           "                    signed statement together with RECEIPT\n\n"
+                           "                    signed statement together with RECEIPT\n"
+                           "  --cacert, --cert, --key  for https:// URLs: see `scitt help`\n"
+                           "\n"
                            "Exit status 0 when every receipt (and the issuer signature, if asked) verifies.\n";
 
 #define MAX_KEYS 16
@@ -192,7 +194,7 @@ static int run(int argc, char **argv)
         {"keys", required_argument, NULL, 'k'}, {"issuer-key", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
     const char *keys = NULL, *issuer = NULL;
     int ch;
-    while ((ch = cli_getopt(argc, argv, opts)) != -1) {
+    while ((ch = cli_getopt_url(argc, argv, opts)) != -1) {
         if (ch == 'k') {
             keys = optarg;
         } else if (ch == 'i') {
