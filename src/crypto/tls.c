@@ -70,8 +70,28 @@ static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *out_l
     return SSL_TLSEXT_ERR_ALERT_FATAL; /* no_application_protocol */
 }
 
+/* load_pair loads a PEM key and the certificate chain it belongs to into
+ * `ctx`; returns NULL, or the one of `msgs` (unreadable key, unreadable
+ * chain, mismatch) that says what failed. The key goes first: loading a
+ * certificate that does not match it then drops the key (both libraries),
+ * which check_private_key reports as a mismatch rather than as an
+ * unreadable file. */
+static const char *load_pair(SSL_CTX *ctx, const char *cert_file, const char *key_file, const char *const msgs[3])
+{
+    if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+        return msgs[0];
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+        return msgs[1];
+    }
+    return SSL_CTX_check_private_key(ctx) != 1 ? msgs[2] : NULL;
+}
+
 int scitt_tls_ctx_new(scitt_tls_ctx_t **out, const char *cert_file, const char *key_file, const char **out_err_desc)
 {
+    static const char *const msgs[3] = {"cannot read the --tls-key PEM private key",
+                                        "cannot read the --tls-cert PEM certificate chain",
+                                        "the --tls-key private key does not match the --tls-cert certificate"};
     const char *why = "cannot create the TLS context";
     scitt_tls_ctx_t *c = calloc(1, sizeof(*c));
     if (c == NULL) {
@@ -89,19 +109,7 @@ int scitt_tls_ctx_new(scitt_tls_ctx_t **out, const char *cert_file, const char *
     SSL_CTX_set_options(c->ctx, SSL_OP_NO_RENEGOTIATION);
 #endif
     SSL_CTX_set_options(c->ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-    /* The key first: loading a certificate that does not match it then
-     * drops the key (both libraries), which check_private_key reports as a
-     * mismatch rather than as an unreadable file. */
-    why = "cannot read the --tls-key PEM private key";
-    if (SSL_CTX_use_PrivateKey_file(c->ctx, key_file, SSL_FILETYPE_PEM) != 1) {
-        goto fail;
-    }
-    why = "cannot read the --tls-cert PEM certificate chain";
-    if (SSL_CTX_use_certificate_chain_file(c->ctx, cert_file) != 1) {
-        goto fail;
-    }
-    why = "the --tls-key private key does not match the --tls-cert certificate";
-    if (SSL_CTX_check_private_key(c->ctx) != 1) {
+    if ((why = load_pair(c->ctx, cert_file, key_file, msgs)) != NULL) {
         goto fail;
     }
     SSL_CTX_set_alpn_select_cb(c->ctx, select_alpn, NULL);
@@ -241,16 +249,10 @@ int scitt_tls_client_ctx_new(scitt_tls_ctx_t **out, const char *ca_file, const c
         if (cert_file == NULL || key_file == NULL) {
             goto fail;
         }
-        why = "cannot read the --key PEM private key";
-        if (SSL_CTX_use_PrivateKey_file(c->ctx, key_file, SSL_FILETYPE_PEM) != 1) {
-            goto fail;
-        }
-        why = "cannot read the --cert PEM certificate chain";
-        if (SSL_CTX_use_certificate_chain_file(c->ctx, cert_file) != 1) {
-            goto fail;
-        }
-        why = "the --key private key does not match the --cert certificate";
-        if (SSL_CTX_check_private_key(c->ctx) != 1) {
+        static const char *const msgs[3] = {"cannot read the --key PEM private key",
+                                            "cannot read the --cert PEM certificate chain",
+                                            "the --key private key does not match the --cert certificate"};
+        if ((why = load_pair(c->ctx, cert_file, key_file, msgs)) != NULL) {
             goto fail;
         }
     }
