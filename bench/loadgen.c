@@ -41,6 +41,7 @@
 #include "latency.h"
 #include "scitt/client.h"
 #include "scitt/merkle.h"
+#include "scitt/tls.h"
 #include "stmtpool.h"
 
 enum { MODE_POST, MODE_ENTRY, MODE_TILE, MODE_PATH };
@@ -50,7 +51,7 @@ static const char *const mode_names[] = {"post", "entry", "tile", "path"};
 #define TICK_MS       1
 
 typedef struct opts {
-    const char *url, *issuer, *ids_in, *ids_out, *csv, *label, *path;
+    const char *url, *issuer, *ids_in, *ids_out, *csv, *label, *path, *cacert, *cert;
     int mode, alg;
     unsigned connections, streams, sign_threads;
     double rate, duration, warmup;
@@ -343,12 +344,12 @@ static void load_ids(lg_t *lg, const char *path)
 }
 
 /* tree_size asks the server's /checkpoint for the current size. */
-static uint64_t tree_size(const scitt_client_url_t *url)
+static uint64_t tree_size(const scitt_client_url_t *url, const scitt_client_config_t *cfg)
 {
     scitt_client_t *c;
     scitt_client_req_t req;
     uint64_t size = 0;
-    if (scitt_client_new(&c, url, NULL) != 0) {
+    if (scitt_client_new(&c, url, cfg) != 0) {
         die("checkpoint", "cannot connect");
     }
     scitt_client_req_init(&req, "GET", "/checkpoint");
@@ -364,7 +365,7 @@ static uint64_t tree_size(const scitt_client_url_t *url)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: loadgen --url http://127.0.0.1:PORT [options]\n"
+    fprintf(stderr, "usage: loadgen --url http[s]://127.0.0.1:PORT [options]\n"
                     "       loadgen --issuer DIR [--alg ALG] --keys-only\n"
                     "  --mode post|entry|tile|path  what to send (default post)\n"
                     "  --connections K --streams M  K connections x M concurrent streams (default 4 x 32)\n"
@@ -379,23 +380,21 @@ static void usage(void)
                     "  --path P                     path mode: the path to GET\n"
                     "  --timeout-ms MS              per request (default 60000)\n"
                     "  --server-pid PID             also report that process's CPU use during the load\n"
-                    "  --csv FILE --label L         append a result row\n");
+                    "  --csv FILE --label L         append a result row\n"
+                    "  --cacert FILE                https: trust these PEM CAs (default: the system's)\n"
+                    "  --cert FILE                  https: a PEM client certificate chain and its key, in one file\n");
     exit(2);
 }
 
 static void parse_opts(opts_t *o, int argc, char **argv)
 {
-    static const struct option longs[] = {{"url", 1, 0, 'u'},           {"mode", 1, 0, 'm'},
-                                          {"connections", 1, 0, 'c'},   {"streams", 1, 0, 's'},
-                                          {"rate", 1, 0, 'r'},          {"duration", 1, 0, 'd'},
-                                          {"warmup", 1, 0, 'w'},        {"count", 1, 0, 'n'},
-                                          {"alg", 1, 0, 'a'},           {"issuer", 1, 0, 'i'},
-                                          {"payload-bytes", 1, 0, 'p'}, {"sign-threads", 1, 0, 't'},
-                                          {"ids-out", 1, 0, 'O'},       {"ids", 1, 0, 'I'},
-                                          {"path", 1, 0, 'P'},          {"timeout-ms", 1, 0, 'T'},
-                                          {"server-pid", 1, 0, 'S'},    {"csv", 1, 0, 'C'},
-                                          {"label", 1, 0, 'L'},         {"keys-only", 0, 0, 'K'},
-                                          {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option longs[] = {
+        {"url", 1, 0, 'u'},        {"mode", 1, 0, 'm'},     {"connections", 1, 0, 'c'},   {"streams", 1, 0, 's'},
+        {"rate", 1, 0, 'r'},       {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'},        {"count", 1, 0, 'n'},
+        {"alg", 1, 0, 'a'},        {"issuer", 1, 0, 'i'},   {"payload-bytes", 1, 0, 'p'}, {"sign-threads", 1, 0, 't'},
+        {"ids-out", 1, 0, 'O'},    {"ids", 1, 0, 'I'},      {"path", 1, 0, 'P'},          {"timeout-ms", 1, 0, 'T'},
+        {"server-pid", 1, 0, 'S'}, {"csv", 1, 0, 'C'},      {"label", 1, 0, 'L'},         {"keys-only", 0, 0, 'K'},
+        {"help", 0, 0, 'h'},       {"cacert", 1, 0, 'A'},   {"cert", 1, 0, 'E'},          {0, 0, 0, 0}};
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     *o = (opts_t){.mode = MODE_POST,
                   .alg = SCITT_ALG_ES256,
@@ -478,6 +477,12 @@ static void parse_opts(opts_t *o, int argc, char **argv)
             break;
         case 'K':
             o->keys_only = true;
+            break;
+        case 'A':
+            o->cacert = optarg;
+            break;
+        case 'E':
+            o->cert = optarg;
             break;
         default:
             usage();
@@ -595,8 +600,14 @@ int main(int argc, char **argv)
         }
     }
     scitt_client_url_t url;
-    if (scitt_client_url_parse(&url, o.url, strlen(o.url)) != 0 || url.tls) {
-        die(o.url, "not an http:// URL");
+    if (scitt_client_url_parse(&url, o.url, strlen(o.url)) != 0) {
+        die(o.url, "not an http:// or https:// URL");
+    }
+    /* One TLS context for every connection (the process's lifetime). */
+    scitt_client_config_t cfg = {.loop = &lg->loop, .max_requests = o.streams, .timeout_ms = o.timeout_ms};
+    const char *why = NULL;
+    if (url.tls && scitt_tls_client_ctx_new(&cfg.tls, o.cacert, o.cert, o.cert, &why) != 0) {
+        die("tls", why);
     }
     check_loopback(&url);
 
@@ -611,7 +622,8 @@ int main(int argc, char **argv)
     } else if (o.mode == MODE_ENTRY) {
         load_ids(lg, o.ids_in);
     } else if (o.mode == MODE_TILE) {
-        lg->num_tiles = tree_size(&url) / 256;
+        scitt_client_config_t own = {.tls = cfg.tls}; /* on the client's own loop */
+        lg->num_tiles = tree_size(&url, &own) / 256;
         if (lg->num_tiles == 0) {
             die("tile mode", "the log has no full tile yet");
         }
@@ -636,7 +648,6 @@ int main(int argc, char **argv)
         lg->slots[i].lg = lg;
         lg->free_slots[lg->num_free++] = &lg->slots[i];
     }
-    scitt_client_config_t cfg = {.loop = &lg->loop, .max_requests = o.streams, .timeout_ms = o.timeout_ms};
     for (unsigned k = 0; k < o.connections; k++) {
         lg->conns[k].in_flight = 0;
         int rc = scitt_client_new(&lg->conns[k].client, &url, &cfg);

@@ -16,9 +16,10 @@
  *  - shared loop: pass the caller's uv_loop_t; the caller runs it, and
  *    scitt_client_free() completes in a close callback.
  *
- * Transport: cleartext HTTP/2 with prior knowledge ("http://" URLs). TLS
- * ("https://") is refused with SCITT_EINVAL: src/crypto's TLS wrapper is
- * server-side only so far.
+ * Transport: cleartext HTTP/2 with prior knowledge ("http://" URLs), or
+ * HTTP/2 over TLS 1.2/1.3 chosen by ALPN ("https://"), the server's
+ * certificate verified against the config's TLS context (scitt/tls.h) or
+ * the system CAs, and its name (or IP address) checked against the URL.
  *
  * Bounded: response bodies stop at `max_body` (the stream is reset and the
  * request fails with SCITT_ETOOBIG); at most `max_requests` requests may be
@@ -81,12 +82,16 @@ typedef struct scitt_client_config {
     uint32_t max_streams;   /* our SETTINGS_MAX_CONCURRENT_STREAMS cap; 0: 100 */
     const char *user_agent; /* NULL: "scitt/<version>" */
     struct uv_loop_s *loop; /* NULL: the client creates and owns a loop */
+    /* https: trust anchors and client certificate (scitt_tls_client_ctx_new;
+     * borrowed, may be shared by many clients). NULL: the system CAs. */
+    struct scitt_tls_ctx *tls;
 } scitt_client_config_t;
 
 /* scitt_client_new starts connecting to `url` (resolution and connect run on
  * the loop; requests may be submitted at once and go out when connected).
- * `*out` is newly allocated. Returns 0, SCITT_EINVAL (https, or a bad
- * config), SCITT_ENOMEM, or a libuv error (-errno). */
+ * `*out` is newly allocated. Returns 0, SCITT_EINVAL (a bad config),
+ * SCITT_EBADKEY (https without a config's context, and the system's cannot
+ * be made), SCITT_ENOMEM, or a libuv error (-errno). */
 int scitt_client_new(scitt_client_t **out, const scitt_client_url_t *url, const scitt_client_config_t *cfg);
 
 /* scitt_client_free fails every outstanding request with SCITT_ESHUTDOWN
@@ -98,7 +103,8 @@ void scitt_client_free(scitt_client_t *c);
 
 /* scitt_client_error returns 0 while the connection is usable, else the
  * error that ended it (a libuv code, SCITT_EIO for a protocol error,
- * -ECONNRESET when the peer closed or sent GOAWAY). A dead connection fails
+ * -ECONNRESET when the peer closed or sent GOAWAY, a
+ * TLS verdict: SCITT_ETLSCA, SCITT_ETLSNAME, SCITT_ETLSTIME, SCITT_ETLS). A dead connection fails
  * new requests with that code; make a new client to retry. */
 int scitt_client_error(const scitt_client_t *c);
 

@@ -35,6 +35,10 @@
     XX(ENOKEY, -1013, "no such key")                                                                                   \
     XX(ECERT, -1014, "certificate chain does not validate")                                                            \
     XX(ECRYPTO, -1015, "crypto library failure")                                                                       \
+    XX(ETLSCA, -1016, "TLS: unknown CA: the server's certificate does not chain to a trusted CA (see --cacert)")       \
+    XX(ETLSNAME, -1017, "TLS: name mismatch: the server's certificate is not for the host in the URL")                 \
+    XX(ETLSTIME, -1018, "TLS: expired: the server's certificate has expired or is not valid yet")                      \
+    XX(ETLS, -1019, "TLS: the handshake failed, or the server did not choose h2 through ALPN")                         \
     XX(EPAYLOAD, -1020, "payload missing")                                                                             \
     XX(ECRIT, -1021, "unknown critical header parameter")                                                              \
     XX(EHEADER, -1022, "required header parameter missing or invalid")                                                 \

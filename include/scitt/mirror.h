@@ -39,6 +39,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "scitt/client.h"
 #include "scitt/core.h"
 #include "scitt/store.h"
 
@@ -81,6 +82,10 @@ typedef struct scitt_mirror_source {
  * paths: checkpoint, checkpoint.vkey, tile/..., entries/<id>/statement).
  * Returns 0, SCITT_EINVAL for another scheme, or a client error. */
 int scitt_mirror_source_open(scitt_mirror_source_t *out, const char *url);
+/* scitt_mirror_source_open_with also reads "https://..." URLs, trusting
+ * what `cfg->tls` says (NULL, or cfg->tls NULL: the system CAs; only `tls`
+ * is taken from `cfg`). The HTTP/1.1 fallback is for http:// only. */
+int scitt_mirror_source_open_with(scitt_mirror_source_t *out, const char *url, const scitt_client_config_t *cfg);
 void scitt_mirror_source_close(scitt_mirror_source_t *src);
 
 typedef struct scitt_mirror_config {

@@ -51,6 +51,28 @@ enum { SCITT_TLS_PEER_NONE, SCITT_TLS_PEER_TRUSTED, SCITT_TLS_PEER_UNTRUSTED };
  * handshake not done). */
 int scitt_tls_peer(const scitt_tls_t *t);
 
+/* scitt_tls_client_ctx_new makes a client context: TLS 1.2 or 1.3, ALPN
+ * "h2", the peer verified against `ca_file` (PEM; NULL: the system CAs),
+ * and `cert_file`/`key_file` (both or neither) as the client certificate.
+ * SCITT_EBADKEY with a description naming the option on failure. */
+int scitt_tls_client_ctx_new(scitt_tls_ctx_t **out, const char *ca_file, const char *cert_file, const char *key_file,
+                             const char **out_err_desc);
+
+/* scitt_tls_client_new starts the client side of one connection to `host`
+ * (a name, sent as SNI and matched against the certificate, or an IP
+ * literal, matched against its IP addresses). */
+int scitt_tls_client_new(scitt_tls_t **out, scitt_tls_ctx_t *ctx, const char *host);
+
+/* scitt_tls_verdict says whether a client connection is usable: 0, or why
+ * not: SCITT_ETLSCA (unknown CA), SCITT_ETLSNAME (name mismatch),
+ * SCITT_ETLSTIME (expired), SCITT_ETLS (another verification failure, a
+ * failed or unfinished handshake, or no h2 by ALPN). */
+int scitt_tls_verdict(const scitt_tls_t *t);
+
+/* scitt_tls_refused reports whether `rc` is one of scitt_tls_verdict's
+ * codes: a refusal that trying again does not change. */
+bool scitt_tls_refused(int rc);
+
 /* scitt_tls_new starts the server side of one connection. */
 int scitt_tls_new(scitt_tls_t **out, scitt_tls_ctx_t *ctx);
 void scitt_tls_free(scitt_tls_t *t);

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "scitt/client.h"
+#include "scitt/tls.h"
 
 /* One write in flight holds at most this much; nghttp2 keeps the rest. */
 #define SCITT_CLIENT__WRITE_MAX (64u * 1024)
@@ -52,6 +53,13 @@ struct scitt_client {
     uv_timer_t timer;
     uv_write_t write;
     scitt_buf_t out; /* bytes being written (or, detached, waiting to be taken) */
+    /* https: the session over the socket, its context (owned when the
+     * config gave none), and the engine's bytes before encryption. */
+    scitt_tls_ctx_t *tls_ctx;
+    bool own_tls_ctx;
+    scitt_tls_t *tls;
+    scitt_buf_t plain;
+    bool tls_checked; /* the handshake finished and scitt_tls_verdict was 0 */
     uint8_t rbuf[SCITT_CLIENT__READ_LEN];
 };
 

@@ -27,6 +27,11 @@ static void release(scitt_client_t *c)
 {
     scitt_client__engine_cleanup(c);
     scitt_buf_cleanup(&c->out);
+    scitt_buf_cleanup(&c->plain);
+    scitt_tls_free(c->tls);
+    if (c->own_tls_ctx) {
+        scitt_tls_ctx_free(c->tls_ctx);
+    }
     scitt_mem_free(c->mem, c);
 }
 
@@ -63,6 +68,61 @@ static void on_write(uv_write_t *w, int status)
     scitt_client__kick(c);
 }
 
+/* fill_out puts the next bytes to send into c->out: the engine's frames,
+ * or over TLS the handshake's records and the frames encrypted (once the
+ * handshake is done). */
+static int fill_out(scitt_client_t *c)
+{
+    scitt_buf_reset(&c->out);
+    if (c->tls == NULL) {
+        return scitt_client__pull(c, &c->out, SCITT_CLIENT__WRITE_MAX);
+    }
+    if (scitt_tls_ready(c->tls)) {
+        scitt_buf_reset(&c->plain);
+        int rc = scitt_client__pull(c, &c->plain, SCITT_CLIENT__WRITE_MAX);
+        if (rc != 0) {
+            return rc;
+        }
+        if (c->plain.len > 0 && scitt_tls_write(c->tls, c->plain.base, c->plain.len) != 0) {
+            scitt_client__fail(c, SCITT_EIO);
+            return SCITT_EIO;
+        }
+    }
+    int rc = scitt_tls_take_output(c->tls, &c->out);
+    if (rc != 0) {
+        scitt_client__fail(c, rc);
+    }
+    return rc;
+}
+
+/* tls_recv decrypts what the socket brought and feeds it to the engine. A
+ * failed handshake fails the connection with scitt_tls_verdict's cause. */
+static int tls_recv(scitt_client_t *c, const uint8_t *data, size_t len)
+{
+    uint8_t plain[16384];
+    int rc = scitt_tls_feed(c->tls, data, len);
+    while (rc == 0) {
+        size_t n = 0;
+        rc = scitt_tls_read(c->tls, plain, sizeof(plain), &n);
+        if (rc == 0 && n == 0) {
+            break;
+        }
+        if (rc == 0) {
+            rc = scitt_client__recv(c, plain, n) != 0 ? c->error : 0;
+        }
+    }
+    if (rc == 0 && scitt_tls_ready(c->tls) && !c->tls_checked) {
+        rc = scitt_tls_verdict(c->tls); /* no h2 by ALPN */
+        c->tls_checked = rc == 0;
+    } else if (rc != 0 && rc != c->error && !scitt_tls_ready(c->tls)) {
+        rc = scitt_tls_verdict(c->tls);
+    }
+    if (rc != 0) {
+        scitt_client__fail(c, rc);
+    }
+    return rc;
+}
+
 void scitt_client__kick(scitt_client_t *c)
 {
     if (c->detached) {
@@ -72,8 +132,7 @@ void scitt_client__kick(scitt_client_t *c)
     if (!c->connected || c->writing || c->closing || c->error != 0) {
         return;
     }
-    scitt_buf_reset(&c->out);
-    if (scitt_client__pull(c, &c->out, SCITT_CLIENT__WRITE_MAX) != 0) {
+    if (fill_out(c) != 0) {
         return;
     }
     if (c->out.len > 0) {
@@ -85,6 +144,8 @@ void scitt_client__kick(scitt_client_t *c)
             return;
         }
         c->writing = true;
+    } else if (c->tls != NULL && !scitt_tls_ready(c->tls)) {
+        /* the handshake waits for the server */
     } else if (!scitt_client__wants_io(c)) {
         /* Both sides sent GOAWAY and nothing is left: the connection is over. */
         ended(c, -ECONNRESET);
@@ -105,7 +166,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         ended(c, nread == UV_EOF ? -ECONNRESET : (int)nread);
         return;
     }
-    if (scitt_client__recv(c, (const uint8_t *)buf->base, (size_t)nread) != 0) {
+    int rc = c->tls != NULL ? tls_recv(c, (const uint8_t *)buf->base, (size_t)nread)
+                            : scitt_client__recv(c, (const uint8_t *)buf->base, (size_t)nread);
+    if (rc != 0) {
         ended(c, c->error);
         return;
     }
@@ -127,6 +190,10 @@ static void on_connect(uv_connect_t *req, int status)
     int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     if (rc != 0) {
         scitt_client__fail(c, rc);
+        return;
+    }
+    if (c->tls != NULL && tls_recv(c, NULL, 0) != 0) { /* writes the ClientHello */
+        ended(c, c->error);
         return;
     }
     scitt_client__kick(c);
@@ -215,11 +282,21 @@ void scitt_client__transport_close(scitt_client_t *c)
 
 /* -- Public entry points that involve the transport -- */
 
+static int tls_start(scitt_client_t *c)
+{
+    c->tls_ctx = c->cfg.tls;
+    if (c->tls_ctx == NULL) {
+        int rc = scitt_tls_client_ctx_new(&c->tls_ctx, NULL, NULL, NULL, NULL);
+        if (rc != 0) {
+            return rc;
+        }
+        c->own_tls_ctx = true;
+    }
+    return scitt_tls_client_new(&c->tls, c->tls_ctx, c->url.host);
+}
+
 static int client_alloc(scitt_client_t **out, const scitt_client_url_t *url, const scitt_client_config_t *cfg)
 {
-    if (url->tls) {
-        return SCITT_EINVAL; /* no client-side TLS yet, see client.h */
-    }
     const scitt_mem_t *mem = cfg != NULL && cfg->mem != NULL ? cfg->mem : scitt_mem_default();
     scitt_client_t *c = scitt_mem_calloc(mem, 1, sizeof(*c));
     if (c == NULL) {
@@ -237,10 +314,18 @@ static int client_alloc(scitt_client_t **out, const scitt_client_url_t *url, con
     c->url = *url;
     c->loop = c->cfg.loop;
     scitt_buf_init(&c->out, mem, 0);
+    scitt_buf_init(&c->plain, mem, 0);
     int rc = scitt_client__engine_init(c);
     if (rc != 0) {
         scitt_mem_free(mem, c);
         return rc;
+    }
+    if (url->tls) {
+        rc = tls_start(c);
+        if (rc != 0) {
+            release(c);
+            return rc;
+        }
     }
     *out = c;
     return 0;

@@ -1,5 +1,5 @@
 /*
- * tls.c: server TLS over memory BIOs (see include/scitt/tls.h).
+ * tls.c: server and client TLS over memory BIOs (see include/scitt/tls.h).
  *
  * The SSL object reads ciphertext from `rbio` (filled by scitt_tls_feed) and
  * writes ciphertext to `wbio` (drained by scitt_tls_take_output). The front
@@ -8,11 +8,13 @@
  * fails the handshake, and one offering no ALPN at all gets HTTP/1.1 (RFC
  * 9113 section 3.2: HTTP/2 over TLS is only ever negotiated through ALPN).
  */
+#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "scitt/tls.h"
 
@@ -68,8 +70,28 @@ static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *out_l
     return SSL_TLSEXT_ERR_ALERT_FATAL; /* no_application_protocol */
 }
 
+/* load_pair loads a PEM key and the certificate chain it belongs to into
+ * `ctx`; returns NULL, or the one of `msgs` (unreadable key, unreadable
+ * chain, mismatch) that says what failed. The key goes first: loading a
+ * certificate that does not match it then drops the key (both libraries),
+ * which check_private_key reports as a mismatch rather than as an
+ * unreadable file. */
+static const char *load_pair(SSL_CTX *ctx, const char *cert_file, const char *key_file, const char *const msgs[3])
+{
+    if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+        return msgs[0];
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+        return msgs[1];
+    }
+    return SSL_CTX_check_private_key(ctx) != 1 ? msgs[2] : NULL;
+}
+
 int scitt_tls_ctx_new(scitt_tls_ctx_t **out, const char *cert_file, const char *key_file, const char **out_err_desc)
 {
+    static const char *const msgs[3] = {"cannot read the --tls-key PEM private key",
+                                        "cannot read the --tls-cert PEM certificate chain",
+                                        "the --tls-key private key does not match the --tls-cert certificate"};
     const char *why = "cannot create the TLS context";
     scitt_tls_ctx_t *c = calloc(1, sizeof(*c));
     if (c == NULL) {
@@ -87,19 +109,7 @@ int scitt_tls_ctx_new(scitt_tls_ctx_t **out, const char *cert_file, const char *
     SSL_CTX_set_options(c->ctx, SSL_OP_NO_RENEGOTIATION);
 #endif
     SSL_CTX_set_options(c->ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-    /* The key first: loading a certificate that does not match it then
-     * drops the key (both libraries), which check_private_key reports as a
-     * mismatch rather than as an unreadable file. */
-    why = "cannot read the --tls-key PEM private key";
-    if (SSL_CTX_use_PrivateKey_file(c->ctx, key_file, SSL_FILETYPE_PEM) != 1) {
-        goto fail;
-    }
-    why = "cannot read the --tls-cert PEM certificate chain";
-    if (SSL_CTX_use_certificate_chain_file(c->ctx, cert_file) != 1) {
-        goto fail;
-    }
-    why = "the --tls-key private key does not match the --tls-cert certificate";
-    if (SSL_CTX_check_private_key(c->ctx) != 1) {
+    if ((why = load_pair(c->ctx, cert_file, key_file, msgs)) != NULL) {
         goto fail;
     }
     SSL_CTX_set_alpn_select_cb(c->ctx, select_alpn, NULL);
@@ -166,7 +176,7 @@ void scitt_tls_ctx_free(scitt_tls_ctx_t *c)
     free(c);
 }
 
-int scitt_tls_new(scitt_tls_t **out, scitt_tls_ctx_t *ctx)
+static int tls_alloc(scitt_tls_t **out, scitt_tls_ctx_t *ctx)
 {
     scitt_tls_t *t = calloc(1, sizeof(*t));
     if (t == NULL) {
@@ -184,9 +194,130 @@ int scitt_tls_new(scitt_tls_t **out, scitt_tls_ctx_t *ctx)
         return SCITT_ENOMEM;
     }
     SSL_set_bio(t->ssl, t->rbio, t->wbio); /* ssl owns both from here */
-    SSL_set_accept_state(t->ssl);
     *out = t;
     return 0;
+}
+
+int scitt_tls_new(scitt_tls_t **out, scitt_tls_ctx_t *ctx)
+{
+    int rc = tls_alloc(out, ctx);
+    if (rc == 0) {
+        SSL_set_accept_state((*out)->ssl);
+    }
+    return rc;
+}
+
+/* -- Client side -- */
+
+/* Debian's bundle, for a library whose built-in default path is elsewhere
+ * (BoringSSL as Debian ships it). */
+static const char system_bundle[] = "/etc/ssl/certs/ca-certificates.crt";
+
+int scitt_tls_client_ctx_new(scitt_tls_ctx_t **out, const char *ca_file, const char *cert_file, const char *key_file,
+                             const char **out_err_desc)
+{
+    const char *why = "cannot create the TLS context";
+    scitt_tls_ctx_t *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return SCITT_ENOMEM;
+    }
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    if (c->ctx == NULL || SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_cipher_list(c->ctx, tls12_ciphers) != 1) {
+        goto fail;
+    }
+    SSL_CTX_set_options(c->ctx, SSL_OP_NO_COMPRESSION);
+    static const unsigned char alpn[] = "\x02h2";
+    if (SSL_CTX_set_alpn_protos(c->ctx, alpn, sizeof(alpn) - 1) != 0) { /* 0 is success here */
+        goto fail;
+    }
+    if (ca_file != NULL) {
+        why = "cannot read the --cacert PEM certificates";
+        if (SSL_CTX_load_verify_locations(c->ctx, ca_file, NULL) != 1) {
+            goto fail;
+        }
+    } else {
+        SSL_CTX_set_default_verify_paths(c->ctx);
+        if (access(system_bundle, R_OK) == 0) {
+            SSL_CTX_load_verify_locations(c->ctx, system_bundle, NULL);
+        }
+        ERR_clear_error();
+    }
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    if (cert_file != NULL || key_file != NULL) {
+        why = "--cert and --key go together";
+        if (cert_file == NULL || key_file == NULL) {
+            goto fail;
+        }
+        static const char *const msgs[3] = {"cannot read the --key PEM private key",
+                                            "cannot read the --cert PEM certificate chain",
+                                            "the --key private key does not match the --cert certificate"};
+        if ((why = load_pair(c->ctx, cert_file, key_file, msgs)) != NULL) {
+            goto fail;
+        }
+    }
+    *out = c;
+    return 0;
+fail:
+    ERR_clear_error();
+    if (out_err_desc != NULL) {
+        *out_err_desc = why;
+    }
+    scitt_tls_ctx_free(c);
+    return SCITT_EBADKEY;
+}
+
+int scitt_tls_client_new(scitt_tls_t **out, scitt_tls_ctx_t *ctx, const char *host)
+{
+    int rc = tls_alloc(out, ctx);
+    if (rc != 0) {
+        return rc;
+    }
+    SSL *ssl = (*out)->ssl;
+    X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+    unsigned char ip[16];
+    bool literal = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+    /* An address is checked against the certificate's IP SANs and sent
+     * without SNI (RFC 6066 section 3 allows names only). */
+    int ok = literal ? X509_VERIFY_PARAM_set1_ip_asc(param, host)
+                     : X509_VERIFY_PARAM_set1_host(param, host, strlen(host)) == 1 &&
+                           SSL_set_tlsext_host_name(ssl, host) == 1;
+    if (ok != 1) {
+        ERR_clear_error();
+        scitt_tls_free(*out);
+        *out = NULL;
+        return SCITT_EINVAL;
+    }
+    SSL_set_connect_state(ssl);
+    return 0;
+}
+
+bool scitt_tls_refused(int rc)
+{
+    return rc == SCITT_ETLSCA || rc == SCITT_ETLSNAME || rc == SCITT_ETLSTIME || rc == SCITT_ETLS;
+}
+
+int scitt_tls_verdict(const scitt_tls_t *t)
+{
+    switch (SSL_get_verify_result(t->ssl)) {
+    case X509_V_OK:
+        break;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+        return SCITT_ETLSCA;
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+        return SCITT_ETLSNAME;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return SCITT_ETLSTIME;
+    default:
+        return SCITT_ETLS;
+    }
+    return SSL_is_init_finished(t->ssl) && scitt_tls_h2(t) ? 0 : SCITT_ETLS;
 }
 
 void scitt_tls_free(scitt_tls_t *t)

@@ -17,6 +17,7 @@
 #include "scitt/client.h"
 #include "scitt/mirror.h"
 #include "scitt/note.h"
+#include "scitt/tls.h"
 
 #define SOURCE_WINDOW 64
 
@@ -24,6 +25,7 @@
 
 typedef struct http_source {
     scitt_client_url_t url;
+    scitt_client_config_t cfg; /* its TLS context borrowed */
     scitt_client_t *client;
     bool h2_answered; /* the server answered over HTTP/2 once */
     bool http1;       /* it did not, but it answers HTTP/1.1: a static server */
@@ -34,7 +36,7 @@ static int http_connect(http_source_t *h)
 {
     scitt_client_free(h->client);
     h->client = NULL;
-    return scitt_client_new(&h->client, &h->url, NULL);
+    return scitt_client_new(&h->client, &h->url, &h->cfg);
 }
 
 /* http_round sends every GET in `gets` whose rc is -EAGAIN (not yet done)
@@ -126,7 +128,8 @@ static int http2_get(http_source_t *h, scitt_mirror_get_t *gets, size_t num)
         rc = 0;
         bool retry = false;
         for (size_t i = 0; i < num; i++) {
-            if (gets[i].rc != 0 && scitt_client_error(h->client) != 0) {
+            if (gets[i].rc != 0 && scitt_client_error(h->client) != 0 &&
+                !scitt_tls_refused(scitt_client_error(h->client))) {
                 gets[i].rc = -EAGAIN; /* the connection died under it: once more */
                 retry = true;
             }
@@ -157,7 +160,7 @@ static int http_get(void *ud, scitt_mirror_get_t *gets, size_t num)
     for (size_t i = 0; i < num && !h->h2_answered; i++) {
         h->h2_answered = gets[i].status != 0;
     }
-    if (rc != 0 && !h->h2_answered && speaks_http1(h)) {
+    if (rc != 0 && !h->h2_answered && !h->url.tls && speaks_http1(h)) {
         h->http1 = true;
         scitt_client_free(h->client);
         h->client = NULL;
@@ -222,6 +225,11 @@ static int dir_get(void *ud, scitt_mirror_get_t *gets, size_t num)
 
 int scitt_mirror_source_open(scitt_mirror_source_t *out, const char *url)
 {
+    return scitt_mirror_source_open_with(out, url, NULL);
+}
+
+int scitt_mirror_source_open_with(scitt_mirror_source_t *out, const char *url, const scitt_client_config_t *cfg)
+{
     if (strncmp(url, "file://", 7) == 0) {
         dir_source_t *d = calloc(1, sizeof(*d));
         size_t len = strlen(url + 7);
@@ -241,8 +249,9 @@ int scitt_mirror_source_open(scitt_mirror_source_t *out, const char *url)
         return SCITT_ENOMEM;
     }
     h->fd = -1;
+    h->cfg.tls = cfg != NULL ? cfg->tls : NULL;
     int rc = scitt_client_url_parse(&h->url, url, strlen(url));
-    rc = rc != 0 ? SCITT_EINVAL : h->url.tls ? SCITT_EINVAL : http_connect(h);
+    rc = rc != 0 ? SCITT_EINVAL : http_connect(h);
     if (rc != 0) {
         free(h);
         return rc;

@@ -101,7 +101,7 @@ static int run(int argc, char **argv)
     scitt_cose_statement_params_t sp = {.iat = (int64_t)time(NULL), .payload_hash_alg = SCITT_HASH_SHA256};
     cli_signer_cfg_t scfg = {.sp = &sp};
     int ch;
-    while ((ch = cli_getopt(argc, argv, opts)) != -1) {
+    while ((ch = cli_getopt_url(argc, argv, opts)) != -1) {
         if (cli_signer_option(&scfg, ch, optarg)) {
             continue;
         }

@@ -37,7 +37,8 @@ static const char help[] =
     "  --json                  one JSON object per line instead of the table:\n"
     "                          {\"id\", \"index\", \"time\", \"iss\", \"sub\", \"kid\", \"content_type\"}\n\n"
     "Exit status: 0 when at least one entry matched, 3 when none did, 1 on an\n"
-    "error (the service's problem details are shown), 2 on a usage error.\n";
+    "error (the service's problem details are shown), 2 on a usage error.\n"
+    "\n  --cacert, --cert, --key  for https:// URLs: see `scitt help`\n";
 
 #define PAGE_MAX 1000
 
@@ -267,7 +268,7 @@ static int run(int argc, char **argv)
     char digest[65];
     int ch, status = CLI_USAGE;
     scitt_buf_init(&o.filters, NULL, 0);
-    while ((ch = cli_getopt(argc, argv, lopts)) != -1) {
+    while ((ch = cli_getopt_url(argc, argv, lopts)) != -1) {
         switch (ch) {
         case 'u':
             o.url = optarg;

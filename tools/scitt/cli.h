@@ -71,8 +71,20 @@ scitt_key_t *cli_load_key(const char *path);
  * by curve, EdDSA for Ed25519, PS256 for RSA. */
 int cli_key_alg(const scitt_key_t *key);
 
-/* cli_connect parses `url` and starts a client on its own loop. Reports
- * errors; NULL on failure. */
+/* cli_getopt_url is cli_getopt for the subcommands that talk to a URL: it
+ * also takes the TLS options itself (never returning them), `--cacert
+ * FILE` (PEM CA certificates trusted instead of the system's), `--cert
+ * FILE` and `--key FILE` (a PEM client certificate chain and its key), for
+ * cli_connect and cli_client_config (`scitt help` describes them). */
+int cli_getopt_url(int argc, char **argv, const struct option *opts);
+
+/* cli_client_config returns the client configuration the TLS options ask
+ * for (the context is made once, on the first call). Reports errors; NULL
+ * when a file cannot be used. */
+const scitt_client_config_t *cli_client_config(void);
+
+/* cli_connect parses `url` and starts a client on its own loop, with the TLS
+ * options. Reports errors; NULL on failure. */
 scitt_client_t *cli_connect(const char *url);
 
 /* cli_print_problem prints a response's status and, when the body is RFC

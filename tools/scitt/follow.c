@@ -103,8 +103,13 @@ int cli_follow(const cli_follow_t *f)
     if (f->vkey != NULL && vkey_line == NULL) {
         return CLI_FAIL;
     }
+    const scitt_client_config_t *ccfg = cli_client_config();
+    if (ccfg == NULL) {
+        free(vkey_line);
+        return CLI_USAGE;
+    }
     scitt_mirror_source_t src;
-    int rc = scitt_mirror_source_open(&src, f->url);
+    int rc = scitt_mirror_source_open_with(&src, f->url, ccfg);
     if (rc != 0) {
         free(vkey_line);
         cli_err("cannot read the log at %s: %s", f->url, scitt_strerror(rc));

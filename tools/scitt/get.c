@@ -17,7 +17,9 @@ static const char help[] = "usage: scitt get --url URL [--statement] [--wait] [-
                            "statement) and writes it to FILE (default: stdout, refused on a terminal).\n"
                            "ID is the 64-hex EntryID; a statement file may be given instead.\n\n"
                            "  --wait  while the entry is still being registered (204), wait (up to 300 s) as the\n"
-                           "          service's Retry-After says (1 s if absent) and ask again\n\n"
+                           "          service's Retry-After says (1 s if absent) and ask again\n"
+                           "  --cacert, --cert, --key  for https:// URLs: see `scitt help`\n"
+                           "\n"
                            "Exit status: 0 found, 1 not found or an error, 3 still registering (204,\n"
                            "without --wait).\n";
 
@@ -44,7 +46,7 @@ static int run(int argc, char **argv)
     const char *url = NULL, *out = "-";
     bool statement = false, wait = false;
     int ch;
-    while ((ch = cli_getopt(argc, argv, opts)) != -1) {
+    while ((ch = cli_getopt_url(argc, argv, opts)) != -1) {
         switch (ch) {
         case 'u':
             url = optarg;

@@ -23,6 +23,13 @@ static void overview(FILE *f)
     }
     fputs("  help      show this, or `scitt help CMD` for one command\n"
           "  --version print the version (git describe of the build)\n\n"
+          "https:// URLs (register, get, verify --keys, mirror, monitor, audit, attest):\n"
+          "HTTP/2 over TLS 1.2/1.3, the server's certificate checked against the system\n"
+          "CAs and the URL's host; errors say why (unknown CA, name mismatch, expired).\n"
+          "Options:\n"
+          "  --cacert FILE  trust the PEM CA certificates in FILE instead of the system's\n"
+          "  --cert FILE    present this PEM client certificate chain (scittd --client-ca)\n"
+          "  --key FILE     the PEM private key of --cert\n\n"
           "exit codes: 0 success, 1 failure, 2 usage error (attest, verify, mirror and\n"
           "monitor have more: `scitt help CMD`)\n",
           f);

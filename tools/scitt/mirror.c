@@ -29,6 +29,7 @@ static const char help[] = "usage: scitt mirror --url URL --dir DIR [--vkey VKEY
                            "where it stopped. URL may be file:///path for a static copy of a log.\n\n"
                            "  --follow       keep going: a round every --interval seconds (default 5)\n"
                            "  --chunk N      entries verified and stored per step (default 1024)\n"
+                           "  --cacert, --cert, --key  for https:// URLs: see `scitt help`\n"
                            "  --serve H:P    after the sync (or without --url, at once), re-serve the\n"
                            "                 verified copy read-only over HTTP/2 (h2c) until SIGINT or\n"
                            "                 SIGTERM: /checkpoint, /checkpoint.vkey, /tile/...,\n"
@@ -136,7 +137,7 @@ static int run(int argc, char **argv)
     bool follow = false;
     uint64_t interval = 5, chunk = 0;
     int ch;
-    while ((ch = cli_getopt(argc, argv, opts)) != -1) {
+    while ((ch = cli_getopt_url(argc, argv, opts)) != -1) {
         switch (ch) {
         case 'u':
             url = optarg;

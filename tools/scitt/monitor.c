@@ -67,7 +67,9 @@ static const char help[] = "usage: scitt monitor --url URL --dir DIR --watch WAT
                            "                cut to 4096 bytes; the JSON has them whole); the\n"
                            "                monitor waits for it. A failing command is reported on stderr\n"
                            "                and not retried (the alert was printed on stdout).\n"
-                           "  --vkey, --chunk  as for `scitt mirror`\n\n"
+                           "  --vkey, --chunk  as for `scitt mirror`\n"
+                           "  --cacert, --cert, --key  for https:// URLs: see `scitt help`\n"
+                           "\n"
                            "Each alert is delivered at most once, even across SIGKILL: the state moves\n"
                            "past an entry before its alert goes out. If the monitor dies while\n"
                            "delivering, the next run says on stderr which alert may not have arrived.\n\n"
@@ -566,7 +568,7 @@ static int run(int argc, char **argv)
     const char *watch = NULL;
     uint64_t chunk = 0;
     int ch;
-    while ((ch = cli_getopt(argc, argv, opts)) != -1) {
+    while ((ch = cli_getopt_url(argc, argv, opts)) != -1) {
         switch (ch) {
         case 'u':
             f.url = optarg;

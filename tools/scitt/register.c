@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "scitt/receipt.h"
+#include "scitt/tls.h"
 
 static const char help[] = "usage: scitt register --url URL [--out RECEIPT] [--transparent OUT]\n"
                            "                      [--concurrency N] [--max-wait S] [--token-file FILE]\n"
@@ -36,7 +37,9 @@ static const char help[] = "usage: scitt register --url URL [--out RECEIPT] [--t
                            "  --max-wait S        give up on a statement after S seconds (default 300)\n"
                            "  --token-file FILE   send `Authorization: Bearer TOKEN`, TOKEN being FILE's\n"
                            "                      first line, for a service that wants a token (scittd\n"
-                           "                      --tokens); 429 (rate limited) waits as Retry-After says\n\n"
+                           "                      --tokens); 429 (rate limited) waits as Retry-After says\n"
+                           "  --cacert, --cert, --key  for https:// URLs: see `scitt help`\n"
+                           "\n"
                            "Exit status 0 when every statement got a receipt.\n";
 
 #define MAX_ATTEMPTS 8
@@ -188,7 +191,9 @@ static void handle(job_t *job, item_t *it)
 {
     scitt_client_req_t *req = &it->req;
     int status = req->status;
-    if (req->rc != 0) {
+    if (req->rc != 0 && scitt_tls_refused(req->rc)) {
+        fail_item(job, it, scitt_strerror(req->rc)); /* the same certificate again */
+    } else if (req->rc != 0) {
         retry(job, it, -1, scitt_strerror(req->rc));
     } else if (status == 429 && req->retry_after >= 0) {
         /* Rate-limited: the service says when to come back, which is no
@@ -342,7 +347,7 @@ static int run(int argc, char **argv)
     uint64_t concurrency = 16, max_wait = 300;
     job_t job = {0};
     int ch;
-    while ((ch = cli_getopt(argc, argv, opts)) != -1) {
+    while ((ch = cli_getopt_url(argc, argv, opts)) != -1) {
         switch (ch) {
         case 'u':
             url = optarg;

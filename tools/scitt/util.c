@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "scitt/tls.h"
 
 void cli_err(const char *fmt, ...)
 {
@@ -132,19 +133,59 @@ int cli_key_alg(const scitt_key_t *key)
     return 0;
 }
 
+/* The TLS options, as given (one set per process: the CLI runs one
+ * subcommand). */
+static const char *tls_files[3]; /* --cacert, --cert, --key */
+
+int cli_getopt_url(int argc, char **argv, const struct option *opts)
+{
+    enum { OPT_CACERT = 0x100, OPT_CERT, OPT_KEY, MAX_OPTS = 64 };
+    static const struct option tls_opts[] = {{"cacert", required_argument, NULL, OPT_CACERT},
+                                             {"cert", required_argument, NULL, OPT_CERT},
+                                             {"key", required_argument, NULL, OPT_KEY},
+                                             {NULL, 0, NULL, 0}};
+    static struct option all[MAX_OPTS];
+    size_t n = 0;
+    while (opts[n].name != NULL && n < MAX_OPTS - scitt_countof(tls_opts)) {
+        all[n] = opts[n];
+        n++;
+    }
+    memcpy(&all[n], tls_opts, sizeof(tls_opts));
+    int ch;
+    while ((ch = cli_getopt(argc, argv, all)) >= OPT_CACERT && ch <= OPT_KEY) {
+        tls_files[ch - OPT_CACERT] = optarg;
+    }
+    return ch;
+}
+
+const scitt_client_config_t *cli_client_config(void)
+{
+    static scitt_client_config_t cfg;
+    static bool made;
+    if (!made && (tls_files[0] != NULL || tls_files[1] != NULL || tls_files[2] != NULL)) {
+        const char *why = NULL;
+        if (scitt_tls_client_ctx_new(&cfg.tls, tls_files[0], tls_files[1], tls_files[2], &why) != 0) {
+            cli_err("%s", why != NULL ? why : "cannot set up TLS");
+            return NULL;
+        }
+    }
+    made = true;
+    return &cfg; /* the context lives as long as the process */
+}
+
 scitt_client_t *cli_connect(const char *url)
 {
     scitt_client_url_t u;
     if (scitt_client_url_parse(&u, url, strlen(url)) != 0) {
-        cli_err("not a URL this client understands: %s (want http://host[:port][/prefix])", url);
+        cli_err("not a URL this client understands: %s (want http[s]://host[:port][/prefix])", url);
         return NULL;
     }
-    if (u.tls) {
-        cli_err("%s: https is not supported by this client yet; use http:// (h2c)", url);
+    const scitt_client_config_t *cfg = cli_client_config();
+    if (cfg == NULL) {
         return NULL;
     }
     scitt_client_t *c;
-    int rc = scitt_client_new(&c, &u, NULL);
+    int rc = scitt_client_new(&c, &u, cfg);
     if (rc != 0) {
         cli_err("cannot connect to %s: %s", url, scitt_strerror(rc));
         return NULL;

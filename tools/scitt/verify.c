@@ -26,7 +26,8 @@ static const char help[] = "usage: scitt verify --keys KEYSET|PEM|URL [--issuer-
                            "                    base URL (fetches /.well-known/scitt-keys)\n"
                            "  --issuer-key PEM  also check the statement's own signature with this key\n"
                            "  STATEMENT         a transparent statement (receipts in header 394), or a\n"
-                           "                    signed statement together with RECEIPT\n\n"
+                           "                    signed statement together with RECEIPT\n"
+                           "  --cacert, --cert, --key  for https:// URLs: see `scitt help`\n\n"
                            "  --artifact FILE   the file about to be used must be the one the statement\n"
                            "                    signs: its digest under the hash envelope's algorithm\n"
                            "                    (RFC 9995, header 258) equals the payload, or, for a\n"
@@ -213,7 +214,7 @@ static int run(int argc, char **argv)
     const char *keys = NULL, *issuer = NULL, *artifact = NULL;
     cli_claims_want_t want = {0};
     int ch;
-    while ((ch = cli_getopt(argc, argv, opts)) != -1) {
+    while ((ch = cli_getopt_url(argc, argv, opts)) != -1) {
         if (ch == 'k') {
             keys = optarg;
         } else if (ch == 'i') {
