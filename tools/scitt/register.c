@@ -192,7 +192,7 @@ static void handle(job_t *job, item_t *it)
     scitt_client_req_t *req = &it->req;
     int status = req->status;
     if (req->rc != 0 && scitt_tls_refused(req->rc)) {
-        fail_item(job, it, scitt_strerror(req->rc)); /* the same certificate again */
+        fail_item(job, it, CLI_FAIL, scitt_strerror(req->rc)); /* the same certificate again */
     } else if (req->rc != 0) {
         retry(job, it, -1, scitt_strerror(req->rc));
     } else if (status == 429 && req->retry_after >= 0) {
