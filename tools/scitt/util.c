@@ -139,7 +139,7 @@ static const char *tls_files[3]; /* --cacert, --cert, --key */
 
 int cli_getopt_url(int argc, char **argv, const struct option *opts)
 {
-    enum { OPT_CACERT = 0x100, OPT_CERT, OPT_KEY, MAX_OPTS = 64 };
+    enum { OPT_CACERT = 0x7100, OPT_CERT, OPT_KEY, MAX_OPTS = 64 }; /* values no subcommand uses */
     static const struct option tls_opts[] = {{"cacert", required_argument, NULL, OPT_CACERT},
                                              {"cert", required_argument, NULL, OPT_CERT},
                                              {"key", required_argument, NULL, OPT_KEY},
