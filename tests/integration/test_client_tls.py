@@ -14,6 +14,7 @@ test CA made here:
 import datetime
 import ipaddress
 import os
+import shutil
 import subprocess
 import sys
 
@@ -72,6 +73,12 @@ try:
         open(path, "wb").write(iss.statement("over https %d" % i))
         files.append(path)
 
+    # A CI signing key (issue 20's attest) the server trusts too.
+    ci_key = os.path.join(root, "ci.pem")
+    p = scitt("keygen", "--out", ci_key)
+    check(p.returncode == 0, "keygen: %s" % p.stderr.strip())
+    shutil.copy(os.path.join(root, "ci.pub.pem"), iss.keys_dir)
+
     # -- trusted --------------------------------------------------------------
     srv = Server(root, data=os.path.join(root, "d-good"), args=["--issuer-keys", iss.keys_dir],
                  tls=(good_crt, good_key)).start()
@@ -92,6 +99,13 @@ try:
     p = scitt("mirror", "--url", url, "--cacert", ca_file, "--dir", os.path.join(root, "mirror"))
     check(p.returncode == 0 and "tree size 3" in p.stdout + p.stderr,
           "mirror over https: rc %d %s" % (p.returncode, (p.stdout + p.stderr)[-300:]))
+
+    artifact = os.path.join(root, "app.tar")
+    open(artifact, "wb").write(b"an artifact built in CI\n")
+    p = scitt("attest", "--url", url, "--cacert", ca_file, "--key", ci_key, "--iss", "https://ci.example",
+              "--sub", "https://ci.example/app@1", artifact)
+    check(p.returncode == 0 and os.path.exists(artifact + ".scitt"),
+          "attest over https with --cacert (its --key the signing key): rc %d %s" % (p.returncode, p.stderr[-300:]))
 
     # -- refused --------------------------------------------------------------
     p = scitt("get", "--url", url, "--out", rfile, files[0])
