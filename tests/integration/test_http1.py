@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """HTTP/1.1 on scittd's one listener (issue 19): curl's default, Python's
 urllib and http.client (a body over the limit gets its 413, not a reset),
+httpx with its defaults,
 keep-alive, chunked POST, pipelining (more requests
 than the bound, answered in order), HEAD, `curl --http2` (the h2c Upgrade is
 answered over HTTP/1.1), absolute-form targets, the metrics' protocol label;
@@ -140,6 +141,24 @@ try:
         check(False, "urllib: unknown entry 404")
     except urllib.error.HTTPError as e:
         check(e.code == 404 and e.headers["Content-Type"] == PROBLEM, "urllib: unknown entry 404 with problem details")
+
+    # httpx with its default settings (HTTP/1.1, one pooled connection).
+    try:
+        import httpx
+    except ImportError:
+        httpx = None
+        check(False, "python3-httpx is installed (tools/bootstrap)")
+    if httpx is not None:
+        with httpx.Client(timeout=30) as hc:
+            r = hc.get(B + "/checkpoint")
+            check(r.status_code == 200 and r.http_version == "HTTP/1.1" and
+                  r.content.startswith(b"localhost/scittd\n"), "httpx: GET /checkpoint 200 over HTTP/1.1")
+            st3 = iss.statement("httpx")
+            r = hc.post(B + "/entries", content=st3, headers={"Content-Type": COSE})
+            check(r.status_code == 201 and r.headers["location"] == "/entries/" + entry_id(st3),
+                  "httpx: POST /entries 201")
+            r2 = hc.get(B + "/entries/" + entry_id(st3))
+            check(r2.status_code == 200 and r2.content == r.content, "httpx: GET /entries/{id} 200, the same receipt")
 
     # A body over --max-statement-bytes sent whole (urllib does not wait for
     # 100 Continue): 413 before the body is read, then the connection
