@@ -15,12 +15,11 @@ import os
 import signal
 import subprocess
 import tempfile
-import time
 
 import cbor2
 
 from clitest import SCITT, Issuer, Server, check, finish, free_port, scitt
-from harness import curl
+from harness import curl, wait_port
 
 
 def statement_of_size(issuer, size, name):
@@ -81,8 +80,8 @@ def main():
         server = subprocess.Popen([SCITT, "mirror", "--dir", mdir, "--serve", "127.0.0.1:%d" % port],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            server.stdout.readline()  # "mirror: serving ..." once it listens
-            time.sleep(0.2)
+            server.stdout.readline()  # "mirror: serving ...", printed before it listens
+            check(wait_port(port, timeout=30), "the mirror listens")
             r = curl("http://127.0.0.1:%d/.well-known/transparency-configuration" % port)
             check(r.status == 200 and cbor2.loads(r.body).get("max_statement_bytes") == big,
                   "a mirror's --serve publishes the log's limit")
