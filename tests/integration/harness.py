@@ -531,6 +531,18 @@ def goaway_code(buf):
     return None
 
 
+def wait_port(port, timeout=10):
+    """Until something listens on loopback `port` (a server just started)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
 def tempdir():
     d = tempfile.mkdtemp(prefix="scittd-test-")
     return d
