@@ -679,6 +679,17 @@ static int sniff(scitt_h2_conn_t *c, const uint8_t *data, size_t len)
         scitt_h2__conn_close(c);
         return SCITT_ENOMEM;
     }
+    /* Our SETTINGS go out before the client's frames are processed, as at
+     * accept before HTTP/1.1 shared the port: a client that already reset
+     * the connection (a rapid-reset flood sends its frames and RST at once)
+     * fails this write and is closed without its queued frames, which would
+     * otherwise feed the verify queue with statements nobody waits for. */
+    if (h2) {
+        scitt_h2__conn_flush(c);
+        if (c->closing) {
+            return SCITT_EIO;
+        }
+    }
     if (seen_len > 0 && scitt_h2__conn_recv(c, seen, seen_len) != 0) {
         return SCITT_EIO;
     }
