@@ -266,15 +266,22 @@ int scitt_store_get_entries_checked(scitt_store_read_t *rd, uint64_t first, size
         scitt_store_tile_id_t id = {0, index >> 8};
         scitt_store_tile_hashes_t t;
         rc = scitt_store_get_tiles(rd, &id, 1, &t);
-        for (size_t k = 0; k < m && rc == 0; k++, i++) {
-            uint8_t leaf[32];
-            size_t slot = (size_t)((first + i) & 0xff);
-            scitt_store_entry_hash(rd->st, out_hashes[i], out[i].base, out[i].len);
-            scitt_sha256_leaves(&leaf, (const uint8_t(*)[32])out_hashes[i], 1);
-            if (slot < t.width && memcmp(leaf, t.hashes + 32 * slot, 32) != 0) {
+        if (rc != 0) {
+            break;
+        }
+        for (size_t k = 0; k < m; k++) {
+            scitt_store_entry_hash(rd->st, out_hashes[i + k], out[i + k].base, out[i + k].len);
+        }
+        /* The span's leaf hashes in one call (the multi-buffer kernels). */
+        uint8_t leaves[256][32];
+        scitt_sha256_leaves(leaves, (const uint8_t(*)[32])out_hashes[i], m);
+        size_t slot = (size_t)(index & 0xff);
+        for (size_t k = 0; k < m && rc == 0; k++) {
+            if (slot + k < t.width && memcmp(leaves[k], t.hashes + 32 * (slot + k), 32) != 0) {
                 rc = SCITT_EDAMAGED;
             }
         }
+        i += m;
     }
     return rc;
 }
