@@ -55,7 +55,7 @@ typedef struct opts {
     int mode, alg;
     unsigned connections, streams, sign_threads;
     double rate, duration, warmup;
-    size_t count, payload_len;
+    size_t count, payload_len, issuers;
     uint64_t timeout_ms;
     bool keys_only;
     long server_pid;
@@ -374,7 +374,8 @@ static void usage(void)
                     "  --count N                    post: statements to sign (default: rate x time, or 100000)\n"
                     "  --alg ES256|EdDSA|PS256      post: signature algorithm (default ES256)\n"
                     "  --issuer DIR                 post: issuer keys, DIR/keys is for scittd --issuer-keys\n"
-                    "  --payload-bytes N            post: payload size (default 100)\n"
+                    "  --payload-bytes N            post: payload size (default 100, at most 4 MiB)\n"
+                    "  --issuers N                  post: N distinct issuer keys in DIR, taking turns (default 1)\n"
                     "  --sign-threads N             post: signing threads (default: CPUs)\n"
                     "  --ids-out FILE --ids FILE    post writes registered ids; entry reads them\n"
                     "  --path P                     path mode: the path to GET\n"
@@ -388,13 +389,31 @@ static void usage(void)
 
 static void parse_opts(opts_t *o, int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"url", 1, 0, 'u'},        {"mode", 1, 0, 'm'},     {"connections", 1, 0, 'c'},   {"streams", 1, 0, 's'},
-        {"rate", 1, 0, 'r'},       {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'},        {"count", 1, 0, 'n'},
-        {"alg", 1, 0, 'a'},        {"issuer", 1, 0, 'i'},   {"payload-bytes", 1, 0, 'p'}, {"sign-threads", 1, 0, 't'},
-        {"ids-out", 1, 0, 'O'},    {"ids", 1, 0, 'I'},      {"path", 1, 0, 'P'},          {"timeout-ms", 1, 0, 'T'},
-        {"server-pid", 1, 0, 'S'}, {"csv", 1, 0, 'C'},      {"label", 1, 0, 'L'},         {"keys-only", 0, 0, 'K'},
-        {"help", 0, 0, 'h'},       {"cacert", 1, 0, 'A'},   {"cert", 1, 0, 'E'},          {0, 0, 0, 0}};
+    static const struct option longs[] = {{"url", 1, 0, 'u'},
+                                          {"mode", 1, 0, 'm'},
+                                          {"connections", 1, 0, 'c'},
+                                          {"streams", 1, 0, 's'},
+                                          {"rate", 1, 0, 'r'},
+                                          {"duration", 1, 0, 'd'},
+                                          {"warmup", 1, 0, 'w'},
+                                          {"count", 1, 0, 'n'},
+                                          {"alg", 1, 0, 'a'},
+                                          {"issuer", 1, 0, 'i'},
+                                          {"payload-bytes", 1, 0, 'p'},
+                                          {"sign-threads", 1, 0, 't'},
+                                          {"ids-out", 1, 0, 'O'},
+                                          {"ids", 1, 0, 'I'},
+                                          {"path", 1, 0, 'P'},
+                                          {"timeout-ms", 1, 0, 'T'},
+                                          {"server-pid", 1, 0, 'S'},
+                                          {"csv", 1, 0, 'C'},
+                                          {"label", 1, 0, 'L'},
+                                          {"keys-only", 0, 0, 'K'},
+                                          {"help", 0, 0, 'h'},
+                                          {"cacert", 1, 0, 'A'},
+                                          {"cert", 1, 0, 'E'},
+                                          {"issuers", 1, 0, 'N'},
+                                          {0, 0, 0, 0}};
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     *o = (opts_t){.mode = MODE_POST,
                   .alg = SCITT_ALG_ES256,
@@ -403,6 +422,7 @@ static void parse_opts(opts_t *o, int argc, char **argv)
                   .duration = 10,
                   .warmup = 1,
                   .payload_len = 100,
+                  .issuers = 1,
                   .sign_threads = cpus > 0 ? (unsigned)cpus : 1,
                   .timeout_ms = 60000,
                   .label = "",
@@ -484,6 +504,9 @@ static void parse_opts(opts_t *o, int argc, char **argv)
         case 'E':
             o->cert = optarg;
             break;
+        case 'N':
+            o->issuers = strtoull(optarg, NULL, 10);
+            break;
         default:
             usage();
         }
@@ -491,7 +514,7 @@ static void parse_opts(opts_t *o, int argc, char **argv)
     if (optind != argc || (o->url == NULL && !o->keys_only) || o->connections == 0 || o->connections > 1000 ||
         o->streams == 0 || o->streams > 1000 || o->duration <= 0 || o->duration > 600 || o->warmup < 0 ||
         o->warmup > 60 || o->rate < 0 || o->rate > 1e6 || o->count > 20000000 || o->timeout_ms == 0 ||
-        o->payload_len > 65536) {
+        o->payload_len > ((size_t)4 << 20) || o->issuers == 0 || o->issuers > 100000) {
         usage();
     }
     if ((o->mode == MODE_POST || o->keys_only) && o->issuer == NULL) {
@@ -585,16 +608,19 @@ int main(int argc, char **argv)
     lg->o = &o;
     double total_s = o.warmup + o.duration;
 
-    scitt_key_t *key = NULL;
+    scitt_key_t **keys = NULL;
     if (o.mode == MODE_POST || o.keys_only) {
         const char *what;
-        int rc = bench_issuer_key(&key, o.issuer, o.alg, &what);
+        keys = scitt_xmalloc(o.issuers * sizeof(*keys));
+        int rc = bench_issuer_keys(keys, o.issuers, o.issuer, o.alg, &what);
         if (rc != 0) {
             die(what, scitt_strerror(rc));
         }
         if (o.keys_only) {
-            printf("loadgen: issuer key %s/%s.key, public key in %s/keys\n", o.issuer, scitt_alg_name(o.alg), o.issuer);
-            scitt_key_free(key);
+            printf("loadgen: %zu issuer key(s) %s/%s*.key, public keys in %s/keys\n", o.issuers, o.issuer,
+                   scitt_alg_name(o.alg), o.issuer);
+            bench_issuer_keys_free(keys, o.issuers);
+            free(keys);
             free(lg);
             return 0;
         }
@@ -615,9 +641,9 @@ int main(int argc, char **argv)
     if (o.mode == MODE_POST) {
         size_t n = o.count != 0 ? o.count : o.rate > 0 ? (size_t)(o.rate * total_s) + 1 : 100000;
         double t = bench_now();
-        bench_pool_init(&lg->pool, key, o.alg, n, o.payload_len, o.sign_threads);
-        printf("loadgen: signed %zu %s statements (%zu bytes each) in %.1f s\n", n, scitt_alg_name(o.alg),
-               lg->pool.stmts[0].len, bench_now() - t);
+        bench_pool_init(&lg->pool, keys, o.issuers, o.alg, n, o.payload_len, o.sign_threads);
+        printf("loadgen: signed %zu %s statements (%zu bytes each, %zu issuers) in %.1f s\n", n, scitt_alg_name(o.alg),
+               lg->pool.stmts[0].len, o.issuers, bench_now() - t);
         lg->limit = n;
     } else if (o.mode == MODE_ENTRY) {
         load_ids(lg, o.ids_in);
@@ -689,7 +715,10 @@ int main(int argc, char **argv)
     }
     bench_lat_cleanup(&lg->lat);
     bench_pool_cleanup(&lg->pool);
-    scitt_key_free(key);
+    if (keys != NULL) {
+        bench_issuer_keys_free(keys, o.issuers);
+        free(keys);
+    }
     free(lg->ids);
     free(lg->free_slots);
     free(lg->slots);

@@ -22,21 +22,14 @@ static int write_file(const char *path, const scitt_buf_t *b, mode_t mode)
     return fclose(f) == 0 && ok ? 0 : SCITT_EIO;
 }
 
-int bench_issuer_key(scitt_key_t **out, const char *dir, int alg, const char **out_what)
+/* load_or_make loads DIR/<stem>.key or makes it and DIR/keys/<stem>.pem. */
+static int load_or_make(scitt_key_t **out, const char *dir, const char *stem, int alg, const char **out_what)
 {
     char path[4096];
-    const char *name = scitt_alg_name(alg);
     scitt_buf_t b;
     int rc;
-    if (name == NULL) {
-        *out_what = "unknown algorithm";
-        return SCITT_EBADALG;
-    }
     scitt_buf_init(&b, NULL, 1 << 20);
-    mkdir(dir, 0700);
-    snprintf(path, sizeof(path), "%s/keys", dir);
-    mkdir(path, 0755);
-    snprintf(path, sizeof(path), "%s/%s.key", dir, name);
+    snprintf(path, sizeof(path), "%s/%s.key", dir, stem);
     if (scitt_read_file(path, &b) == 0) {
         *out_what = "reading the private key";
         rc = scitt_key_from_pem(out, b.base, b.len);
@@ -57,7 +50,7 @@ int bench_issuer_key(scitt_key_t **out, const char *dir, int alg, const char **o
     if (rc == 0) {
         *out_what = "writing the public key";
         scitt_buf_reset(&b);
-        snprintf(path, sizeof(path), "%s/keys/%s.pem", dir, name);
+        snprintf(path, sizeof(path), "%s/keys/%s.pem", dir, stem);
         rc = scitt_key_public_pem(*out, &b);
         rc = rc != 0 ? rc : write_file(path, &b, 0644);
     }
@@ -70,15 +63,50 @@ done:
     return rc;
 }
 
+int bench_issuer_keys(scitt_key_t **out, size_t num, const char *dir, int alg, const char **out_what)
+{
+    char path[4096], stem[64];
+    const char *name = scitt_alg_name(alg);
+    if (name == NULL) {
+        *out_what = "unknown algorithm";
+        return SCITT_EBADALG;
+    }
+    mkdir(dir, 0700);
+    snprintf(path, sizeof(path), "%s/keys", dir);
+    mkdir(path, 0755);
+    for (size_t i = 0; i < num; i++) {
+        if (i == 0) {
+            snprintf(stem, sizeof(stem), "%s", name);
+        } else {
+            snprintf(stem, sizeof(stem), "%s-%zu", name, i);
+        }
+        int rc = load_or_make(&out[i], dir, stem, alg, out_what);
+        if (rc != 0) {
+            bench_issuer_keys_free(out, i);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+void bench_issuer_keys_free(scitt_key_t **keys, size_t num)
+{
+    for (size_t i = 0; i < num; i++) {
+        scitt_key_free(keys[i]);
+        keys[i] = NULL;
+    }
+}
+
 typedef struct signer {
     pthread_t thread;
     bench_pool_t *pool;
-    const scitt_key_t *key;
+    scitt_key_t *const *keys;
+    const uint8_t (*kids)[32];
+    size_t num_keys;
     int alg;
     size_t payload_len;
     size_t first, step;
     const char *tag;
-    const uint8_t *kid;
 } signer_t;
 
 static void *sign_range(void *arg)
@@ -89,7 +117,6 @@ static void *sign_range(void *arg)
     payload[s->payload_len] = '\0';
     tu_statement_t st = {
         .alg = s->alg,
-        .kid = scitt_span(s->kid, 32),
         .iss = "https://bench.example",
         .sub = "loadgen",
     };
@@ -100,19 +127,23 @@ static void *sign_range(void *arg)
             payload[n] = '.';
         }
         st.payload = scitt_span(payload, s->payload_len);
+        st.kid = scitt_span(s->kids[i % s->num_keys], 32); /* the issuers take turns */
         scitt_buf_init(&s->pool->stmts[i], NULL, 0);
-        tu_sign_statement(&s->pool->stmts[i], s->key, &st);
+        tu_sign_statement(&s->pool->stmts[i], s->keys[i % s->num_keys], &st);
     }
     free(payload);
     return NULL;
 }
 
-void bench_pool_init(bench_pool_t *pool, const scitt_key_t *key, int alg, size_t num, size_t payload_len,
-                     unsigned num_threads)
+void bench_pool_init(bench_pool_t *pool, scitt_key_t *const *keys, size_t num_keys, int alg, size_t num,
+                     size_t payload_len, unsigned num_threads)
 {
-    uint8_t kid[32], rnd[8];
+    uint8_t rnd[8];
     char tag[17];
-    tu_kid(kid, key);
+    uint8_t(*kids)[32] = scitt_xmalloc(num_keys * sizeof(*kids));
+    for (size_t k = 0; k < num_keys; k++) {
+        tu_kid(kids[k], keys[k]);
+    }
     if (scitt_random(rnd, sizeof(rnd)) != 0) {
         abort();
     }
@@ -124,13 +155,14 @@ void bench_pool_init(bench_pool_t *pool, const scitt_key_t *key, int alg, size_t
     signer_t *signers = scitt_xmalloc(num_threads * sizeof(signer_t));
     for (unsigned t = 0; t < num_threads; t++) {
         signers[t] = (signer_t){.pool = pool,
-                                .key = key,
+                                .keys = keys,
+                                .kids = (const uint8_t(*)[32])kids,
+                                .num_keys = num_keys,
                                 .alg = alg,
                                 .payload_len = payload_len,
                                 .first = t,
                                 .step = num_threads,
-                                .tag = tag,
-                                .kid = kid};
+                                .tag = tag};
         if (pthread_create(&signers[t].thread, NULL, sign_range, &signers[t]) != 0) {
             abort();
         }
@@ -139,6 +171,7 @@ void bench_pool_init(bench_pool_t *pool, const scitt_key_t *key, int alg, size_t
         pthread_join(signers[t].thread, NULL);
     }
     free(signers);
+    free(kids);
 }
 
 void bench_pool_cleanup(bench_pool_t *pool)
