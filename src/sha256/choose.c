@@ -3,11 +3,12 @@
  *
  * No fixed order holds everywhere: on Intel Sapphire Rapids 16 AVX-512 lanes
  * beat SHA-NI by 1.8x, while on AMD Zen 4, where 512-bit operations take two
- * passes, the two are close and the four-way SHA-NI kernel is the better one
- * on some parts (docs/DECISIONS.md). So each supported kernel hashes the
- * same NODES interior nodes, ROUNDS times in turn, and keeps its quickest
- * time: a preemption on a loaded machine inflates one trial, not the best
- * one. About 0.2-0.5 ms in all, once per process.
+ * passes, they lead four-way SHA-NI by only 1.3x, and CPUs with SHA-NI but no
+ * AVX-512 choose among the others (docs/DECISIONS.md). So each supported
+ * kernel hashes the same NODES interior nodes, ROUNDS times in turn, and
+ * keeps its quickest time: a preemption on a loaded machine inflates one
+ * trial, not the best one. About 0.4 ms in all (1 ms on a loaded machine),
+ * once per process.
  */
 #include <stdlib.h>
 #include <time.h>
