@@ -116,7 +116,6 @@ int main(void)
 {
     bench_kernels_result_t kr;
     bench_kernels(&kr);
-    printf("merkle: active kernel %s\n", scitt_sha256_kernel_name(scitt_sha256_active_kernel()));
 
     leaves = malloc((size_t)TREE_LEAVES * 32);
     if (leaves == NULL) {
@@ -169,7 +168,8 @@ int main(void)
     memstore_cleanup(&ms);
     free(leaves);
 
-    printf("RESULT merkle node_ratio=%.2f best_kernel=%s nodes_per_s=%.0f append_leaves_per_s=%.0f\n", kr.ratio,
-           kr.best_kernel != NULL ? kr.best_kernel : "none", kr.best_nodes_per_s, append_1024);
+    printf("RESULT merkle node_ratio=%.2f best_kernel=%s nodes_per_s=%.0f append_leaves_per_s=%.0f chosen_kernel=%s\n",
+           kr.ratio, kr.best_kernel != NULL ? kr.best_kernel : "none", kr.best_nodes_per_s, append_1024,
+           kr.chosen_kernel != NULL ? kr.chosen_kernel : "none");
     return 0;
 }

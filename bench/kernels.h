@@ -6,10 +6,11 @@
 #define SCITT_BENCH_KERNELS_H
 
 typedef struct {
-    const char *best_kernel;  /* scitt_sha256_kernel_name() of the fastest */
-    double best_nodes_per_s;  /* its interior-node rate */
-    double plain_nodes_per_s; /* scitt_sha256() called once per 65-byte node */
-    double ratio;             /* best / plain */
+    const char *best_kernel;   /* scitt_sha256_kernel_name() of the fastest */
+    double best_nodes_per_s;   /* its interior-node rate */
+    double plain_nodes_per_s;  /* scitt_sha256() called once per 65-byte node */
+    double ratio;              /* best / plain */
+    const char *chosen_kernel; /* the kernel the start-up measurement chose */
 } bench_kernels_result_t;
 
 /* bench_kernels measures the interior-node rate (65-byte messages, through

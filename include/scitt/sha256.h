@@ -6,10 +6,12 @@
  * These calls hash a whole batch, so a kernel can interleave several messages
  * (SHA-NI) or run one message per SIMD lane (AVX2: 8, AVX-512: 16).
  *
- * The kernel is chosen once at run time from cpuid: the first this CPU (and
- * OS) supports of avx512, shani, avx2, then portable. The environment
- * variable SCITT_SHA256_KERNEL (portable, shani, avx2, avx512) or
- * scitt_sha256_set_kernel() overrides the choice for tests and benchmarks.
+ * The kernel is chosen once, at the first call: each kernel this CPU (and
+ * OS) supports hashes the same interior nodes for a few hundred microseconds
+ * in all, and the fastest wins (the same kernel is not the best on Intel and
+ * AMD; docs/DECISIONS.md). The environment variable SCITT_SHA256_KERNEL
+ * (portable, shani, avx2, avx512, shani4) or scitt_sha256_set_kernel()
+ * overrides the choice for tests and benchmarks.
  * Every kernel gives the same bytes as the portable one. All functions are
  * thread-safe; set_kernel is meant for start-up.
  */
@@ -26,10 +28,12 @@ typedef enum scitt_sha256_kernel {
     SCITT_SHA256_SHANI,        /* Intel SHA extensions, interleaved messages */
     SCITT_SHA256_AVX2,         /* 8 lanes */
     SCITT_SHA256_AVX512,       /* 16 lanes */
+    SCITT_SHA256_SHANI4,       /* SHA-NI, four messages interleaved (AMD Zen) */
     SCITT_SHA256_NUM_KERNELS
 } scitt_sha256_kernel_t;
 
-/* scitt_sha256_kernel_name returns "portable", "shani", "avx2" or "avx512". */
+/* scitt_sha256_kernel_name returns "portable", "shani", "avx2", "avx512" or
+ * "shani4". */
 const char *scitt_sha256_kernel_name(scitt_sha256_kernel_t k);
 
 /* scitt_sha256_kernel_supported reports whether this CPU can run `k`. */

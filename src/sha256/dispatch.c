@@ -1,5 +1,5 @@
 /*
- * dispatch.c: choose a kernel once (cpuid, or SCITT_SHA256_KERNEL) and
+ * dispatch.c: choose a kernel once (by measurement, or SCITT_SHA256_KERNEL) and
  * route the batch calls to it. The x86 kernels exist only in x86-64 builds
  * (SCITT_SHA256_X86); elsewhere their slots stay NULL and report unsupported.
  */
@@ -12,9 +12,10 @@
 static const scitt_sha256__kernel_t *const kernels[SCITT_SHA256_NUM_KERNELS] = {
     [SCITT_SHA256_PORTABLE] = &scitt_sha256__portable,
 #ifdef SCITT_SHA256_X86
-    [SCITT_SHA256_SHANI] = &scitt_sha256__shani,
-    [SCITT_SHA256_AVX2] = &scitt_sha256__avx2,
-    [SCITT_SHA256_AVX512] = &scitt_sha256__avx512,
+    [SCITT_SHA256_SHANI] = &scitt_sha256__shani,   /* 2 ways */
+    [SCITT_SHA256_AVX2] = &scitt_sha256__avx2,     /* 8 lanes */
+    [SCITT_SHA256_AVX512] = &scitt_sha256__avx512, /* 16 lanes */
+    [SCITT_SHA256_SHANI4] = &scitt_sha256__shani4, /* 4 ways */
 #endif
 };
 
@@ -23,7 +24,7 @@ static _Atomic int active = -1;
 
 const char *scitt_sha256_kernel_name(scitt_sha256_kernel_t k)
 {
-    static const char *const names[] = {"portable", "shani", "avx2", "avx512"};
+    static const char *const names[] = {"portable", "shani", "avx2", "avx512", "shani4"};
     return (unsigned)k < SCITT_SHA256_NUM_KERNELS ? names[k] : "unknown";
 }
 
@@ -32,11 +33,8 @@ bool scitt_sha256_kernel_supported(scitt_sha256_kernel_t k)
     return (unsigned)k < SCITT_SHA256_NUM_KERNELS && kernels[k] != NULL && kernels[k]->supported();
 }
 
-/* Fastest first, as measured on bench/ (Sapphire Rapids class): 16 AVX-512
- * lanes beat SHA-NI, which beats 8 AVX2 lanes wherever both exist. */
-static const scitt_sha256_kernel_t preference[] = {SCITT_SHA256_AVX512, SCITT_SHA256_SHANI, SCITT_SHA256_AVX2};
-
-/* The best supported kernel, unless the environment names another. */
+/* The fastest supported kernel (choose.c), unless the environment names
+ * another. */
 static int pick(void)
 {
     const char *env = getenv("SCITT_SHA256_KERNEL");
@@ -47,14 +45,9 @@ static int pick(void)
                 return k;
             }
         }
-        fprintf(stderr, "scitt: SCITT_SHA256_KERNEL=%s is unknown or unsupported here; choosing by cpuid\n", env);
+        fprintf(stderr, "scitt: SCITT_SHA256_KERNEL=%s is unknown or unsupported here; choosing by measurement\n", env);
     }
-    for (size_t i = 0; i < scitt_countof(preference); i++) {
-        if (scitt_sha256_kernel_supported(preference[i])) {
-            return preference[i];
-        }
-    }
-    return SCITT_SHA256_PORTABLE;
+    return scitt_sha256__fastest(kernels, SCITT_SHA256_NUM_KERNELS);
 }
 
 static const scitt_sha256__kernel_t *current(void)

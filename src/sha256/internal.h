@@ -25,12 +25,18 @@ extern const scitt_sha256__kernel_t scitt_sha256__portable;
 extern const scitt_sha256__kernel_t scitt_sha256__shani;
 extern const scitt_sha256__kernel_t scitt_sha256__avx2;
 extern const scitt_sha256__kernel_t scitt_sha256__avx512;
+extern const scitt_sha256__kernel_t scitt_sha256__shani4;
 
 /* cpu.c: cpuid and XGETBV checks, one per kernel. */
 bool scitt_sha256__cpu_shani(void);
 bool scitt_sha256__cpu_avx2(void);
 bool scitt_sha256__cpu_avx512(void);
 #endif
+
+/* choose.c: the index of the kernel in `k[0..num)` that hashes interior
+ * nodes fastest here, timed on a small batch; NULL slots and kernels the
+ * CPU lacks are skipped (k[0] must be supported: the fallback). */
+int scitt_sha256__fastest(const scitt_sha256__kernel_t *const *k, int num);
 
 /* The most lanes any kernel runs at once. */
 #define SCITT_SHA256__MAX_LANES 16

@@ -61,6 +61,7 @@ Test(sha256_kernels, names)
     cr_assert_str_eq(scitt_sha256_kernel_name(SCITT_SHA256_SHANI), "shani");
     cr_assert_str_eq(scitt_sha256_kernel_name(SCITT_SHA256_AVX2), "avx2");
     cr_assert_str_eq(scitt_sha256_kernel_name(SCITT_SHA256_AVX512), "avx512");
+    cr_assert_str_eq(scitt_sha256_kernel_name(SCITT_SHA256_SHANI4), "shani4");
     cr_assert_str_eq(scitt_sha256_kernel_name(SCITT_SHA256_NUM_KERNELS), "unknown");
     cr_assert(scitt_sha256_kernel_supported(SCITT_SHA256_PORTABLE));
     cr_assert_not(scitt_sha256_kernel_supported(SCITT_SHA256_NUM_KERNELS));
@@ -269,23 +270,14 @@ Test(sha256_kernels, set_kernel)
     cr_assert_eq(scitt_sha256_set_kernel((scitt_sha256_kernel_t)-1), SCITT_EINVAL);
 }
 
-/* best_supported is the default that sha256.h documents. */
-static scitt_sha256_kernel_t best_supported(void)
-{
-    static const scitt_sha256_kernel_t order[] = {SCITT_SHA256_AVX512, SCITT_SHA256_SHANI, SCITT_SHA256_AVX2};
-    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-        if (scitt_sha256_kernel_supported(order[i])) {
-            return order[i];
-        }
-    }
-    return SCITT_SHA256_PORTABLE;
-}
-
-Test(sha256_kernels, default_is_best_supported)
+/* The default is measured (test_choose.c checks the measuring); here it
+ * must at least be a kernel this CPU runs. */
+Test(sha256_kernels, default_is_supported)
 {
     unsetenv("SCITT_SHA256_KERNEL");
-    cr_assert_eq(scitt_sha256_active_kernel(), best_supported(), "chose %s",
-                 scitt_sha256_kernel_name(scitt_sha256_active_kernel()));
+    scitt_sha256_kernel_t k = scitt_sha256_active_kernel();
+    cr_assert(scitt_sha256_kernel_supported(k), "chose %s", scitt_sha256_kernel_name(k));
+    fprintf(stderr, "sha256: the start-up measurement chose %s\n", scitt_sha256_kernel_name(k));
 }
 
 /* Criterion runs each test in its own process, so each sees its own first
@@ -321,5 +313,5 @@ Test(sha256_kernels, env_selects_each_supported)
 Test(sha256_kernels, env_unknown_falls_back_to_cpuid)
 {
     setenv("SCITT_SHA256_KERNEL", "sha3000", 1);
-    cr_assert_eq(scitt_sha256_active_kernel(), best_supported());
+    cr_assert(scitt_sha256_kernel_supported(scitt_sha256_active_kernel()));
 }
