@@ -74,8 +74,8 @@ static void reload_keys(uv_work_t *w)
     const char *why = NULL;
     app->reload_why[0] = '\0';
     app->loading = calloc(1, sizeof(*app->loading));
-    app->reload_rc = app->loading == NULL ? SCITT_ENOMEM
-                                          : scitt_seq_keys_load(&app->loading->keys, app->keys_dir, app->store, &why);
+    app->reload_rc =
+        app->loading == NULL ? SCITT_ENOMEM : scitt_seq_keys_load(&app->loading->keys, app->keys_dir, app->store, &why);
     if (why != NULL) {
         snprintf(app->reload_why, sizeof(app->reload_why), "%s", why);
     }

@@ -50,7 +50,7 @@ typedef struct scitt_publish_config {
     /* and so do the retired checkpoint keys (issue 21: keys rotate) */
     scitt_key_t *const *retired_checkpoint_keys;
     size_t num_retired_checkpoint_keys;
-    unsigned retry_ms;                 /* after a failure; 0 means 1000 */
+    unsigned retry_ms; /* after a failure; 0 means 1000 */
 } scitt_publish_config_t;
 
 /* scitt_publish_open takes DIR (one publisher per folder: a flock, as the

@@ -101,8 +101,7 @@ int scitt_seq_keys_verifiers(const scitt_seq_keys_t *keys, const char *origin, s
  * fsync, rename), so a reader sees the old keyring or the new one. A
  * retired checkpoint key co-signs for `transition_s` seconds. `msg` gets a
  * line per key rotated, or the reason of a failure. */
-int scitt_seq_keys_rotate(const char *dir, bool receipt, bool checkpoint, int64_t transition_s, char *msg,
-                          size_t cap);
+int scitt_seq_keys_rotate(const char *dir, bool receipt, bool checkpoint, int64_t transition_s, char *msg, size_t cap);
 
 typedef struct scitt_seq_config {
     scitt_store_t *store;

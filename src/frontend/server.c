@@ -153,8 +153,8 @@ static int publish_keys(scitt_frontend_t *fe, const char **out_err_desc)
     /* SCRAPI: every receipt key ever used stays published, the active one
      * first (issue 21). */
     scitt_cose_keyinfo_t infos[1 + SCITT_SEQ_MAX_OLD_KEYS];
-    infos[0] = (scitt_cose_keyinfo_t){k->receipt_key, scitt_span(k->receipt_kid, sizeof(k->receipt_kid)),
-                                      SCITT_ALG_ES256};
+    infos[0] =
+        (scitt_cose_keyinfo_t){k->receipt_key, scitt_span(k->receipt_kid, sizeof(k->receipt_kid)), SCITT_ALG_ES256};
     for (size_t i = 0; i < k->num_old_receipt; i++) {
         infos[1 + i] = (scitt_cose_keyinfo_t){k->old_receipt[i], scitt_span(k->old_receipt_kid[i], SCITT_SHA256_LEN),
                                               SCITT_ALG_ES256};

@@ -1134,8 +1134,8 @@ static void learn_keys(scitt_mirror_t *m, const scitt_checkpoint_t *cp)
             continue;
         }
         if (scitt_note_open(m->offered.base, m->offered.len, v, 1, &c, NULL) != 0 ||
-            !scitt_span_eq(scitt_span_str(v->name), cp->origin) ||
-            scitt_buf_append_byte(&m->vkey, '\n') != 0 || scitt_buf_append(&m->vkey, line.base, line.len) != 0) {
+            !scitt_span_eq(scitt_span_str(v->name), cp->origin) || scitt_buf_append_byte(&m->vkey, '\n') != 0 ||
+            scitt_buf_append(&m->vkey, line.base, line.len) != 0) {
             scitt_note_verifier_cleanup(v);
             continue;
         }

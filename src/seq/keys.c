@@ -46,10 +46,10 @@ typedef struct key_spec {
     const char *retired_prefix, *retired_suffix;
 } key_spec_t;
 
-static const key_spec_t receipt_spec = {"service-es256.pem", SCITT_ALG_ES256, SCITT_SEQ__META_RECEIPT_KID,
-                                        "a P-256 (ES256) private key", "receipt-", ".pem"};
+static const key_spec_t receipt_spec = {"service-es256.pem",           SCITT_ALG_ES256, SCITT_SEQ__META_RECEIPT_KID,
+                                        "a P-256 (ES256) private key", "receipt-",      ".pem"};
 static const key_spec_t checkpoint_spec = {"checkpoint-ed25519.key", SCITT_ALG_EDDSA, SCITT_SEQ__META_CHECKPOINT_KID,
-                                           "an Ed25519 private key", "checkpoint-", ".key"};
+                                           "an Ed25519 private key", "checkpoint-",   ".key"};
 
 #define RETIRED_DIR     "retired"
 #define TRANSITION_FILE "checkpoint-transition"
@@ -520,8 +520,7 @@ static int retire_one(const key_spec_t *spec, const char *dir, uint8_t old_thumb
     }
     scitt_hex_encode(new_hex, new_thumb, SCITT_SHA256_LEN);
     size_t used = strlen(msg);
-    snprintf(msg + used, cap - used, "%s%s: retired %s, active %s", used > 0 ? "\n" : "", spec->file, old_hex,
-             new_hex);
+    snprintf(msg + used, cap - used, "%s%s: retired %s, active %s", used > 0 ? "\n" : "", spec->file, old_hex, new_hex);
     return 0;
 }
 

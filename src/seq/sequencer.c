@@ -191,8 +191,8 @@ static int check_last_head(scitt_seq__sequencer_t *s, scitt_store_read_t *rd, co
     uint8_t entry[32];
     scitt_sha256(entry, last_entry.base, last_entry.len);
     scitt_buf_reset(&s->receipt);
-    int rc = scitt_log__receipt_at(rd, NULL, !scitt_store_local_reads(s->seq->store), first, s->origin,
-                                   head->size - 1, &s->prot, &s->receipt);
+    int rc = scitt_log__receipt_at(rd, NULL, !scitt_store_local_reads(s->seq->store), first, s->origin, head->size - 1,
+                                   &s->prot, &s->receipt);
     scitt_receipt_t *r = malloc(sizeof(*r));
     if (r == NULL) {
         return SCITT_ENOMEM;
@@ -486,8 +486,7 @@ static int sign_head(scitt_seq__sequencer_t *s, uint64_t size, const uint8_t roo
     scitt_buf_reset(&s->body);
     scitt_buf_reset(&s->note);
     memcpy(s->sig_kid, keys->receipt_kid, SCITT_SHA256_LEN);
-    int rc = scitt_receipt_protected(&s->prot, RECEIPT_ALG, scitt_span(s->sig_kid, SCITT_SHA256_LEN), s->origin,
-                                     time);
+    int rc = scitt_receipt_protected(&s->prot, RECEIPT_ALG, scitt_span(s->sig_kid, SCITT_SHA256_LEN), s->origin, time);
     if (rc == 0) {
         rc = scitt_receipt_sign_root(keys->receipt_key, RECEIPT_ALG, scitt_buf_span(&s->prot), root, s->sig,
                                      sizeof(s->sig), &s->sig_len, &s->scratch);

@@ -65,7 +65,6 @@ int scitt_store__head_decode(uint64_t size, const uint8_t *v, size_t len, scitt_
     out->time = (int64_t)scitt_load_be64(v + 32);
     out->receipt_sig = scitt_span(v + HEAD_FIXED_LEN, sig_len);
     out->receipt_kid = scitt_span(v + HEAD_FIXED_LEN + sig_len, kid_len);
-    out->checkpoint =
-        scitt_span(v + HEAD_FIXED_LEN + sig_len + kid_len, len - HEAD_FIXED_LEN - sig_len - kid_len);
+    out->checkpoint = scitt_span(v + HEAD_FIXED_LEN + sig_len + kid_len, len - HEAD_FIXED_LEN - sig_len - kid_len);
     return 0;
 }
