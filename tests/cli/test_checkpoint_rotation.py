@@ -26,6 +26,14 @@ def sig_lines(note):
     return [ln for ln in note.decode().split("\n\n", 1)[1].splitlines() if ln]
 
 
+def grow(srv, issuer, n, tag, sigs, what):
+    """Register n statements; the checkpoint then carries `sigs` signatures."""
+    scitt("register", "--url", srv.url, *issuer.statements(n, tag))
+    note = curl(srv.url + "/checkpoint").body
+    check(len(sig_lines(note)) == sigs, what)
+    return note
+
+
 def pinned(mdir):
     return [ln for ln in open(os.path.join(mdir, "checkpoint.vkey")).read().splitlines() if ln]
 
@@ -52,9 +60,7 @@ def main():
         rotate(unannounced, "--checkpoint", "--checkpoint-transition", "0")
         srv = Server(tmp, unannounced, issuer.keys_dir)
         try:
-            scitt("register", "--url", srv.url, *issuer.statements(1, "unannounced"))
-            note = curl(srv.url + "/checkpoint").body
-            check(len(sig_lines(note)) == 1, "no transition: one signature")
+            grow(srv, issuer, 1, "unannounced", 1, "no transition: one signature")
             r = scitt("mirror", "--url", srv.url, "--dir", mdir2)
             check(r.returncode != 0 and "does not verify with the pinned key" in r.stderr,
                   "a checkpoint signed only by an unannounced key is refused (%d: %s)" %
@@ -67,12 +73,10 @@ def main():
         rotate(data, "--checkpoint", "--checkpoint-transition", "3600")
         srv = Server(tmp, data, issuer.keys_dir)
         try:
-            scitt("register", "--url", srv.url, *issuer.statements(2, "transition"))
+            note = grow(srv, issuer, 2, "transition", 2, "transition: two signatures on the checkpoint")
             vkeys = curl(srv.url + "/checkpoint.vkey").body.decode().splitlines()
             check(len(vkeys) == 2 and vkeys[1] == old_vkey[0] and vkeys[0] != old_vkey[0],
                   "/checkpoint.vkey: the new key first, then the old one")
-            note = curl(srv.url + "/checkpoint").body
-            check(len(sig_lines(note)) == 2, "transition: two signatures on the checkpoint")
             for v in vkeys:
                 verify_checkpoint(note, v)  # raises unless this key signed it
             r = scitt("mirror", "--url", srv.url, "--dir", mdir)
@@ -88,9 +92,7 @@ def main():
             f.write("0 %s\n" % hexid)
         srv = Server(tmp, data, issuer.keys_dir)
         try:
-            scitt("register", "--url", srv.url, *issuer.statements(1, "after"))
-            note = curl(srv.url + "/checkpoint").body
-            check(len(sig_lines(note)) == 1, "after the transition: one signature")
+            grow(srv, issuer, 1, "after", 1, "after the transition: one signature")
             r = scitt("mirror", "--url", srv.url, "--dir", mdir)
             check(r.returncode == 0 and "tree size 6" in r.stdout,
                   "the mirror keeps following on the new key alone (%d: %s)" % (r.returncode, r.stderr.strip()))
