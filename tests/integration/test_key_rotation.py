@@ -130,4 +130,4 @@ finally:
     for s in servers:
         s.stop()
     cleanup(root)
-    finish()
+finish()
