@@ -489,7 +489,7 @@ static int retire_one(const key_spec_t *spec, const char *dir, uint8_t old_thumb
     rc = rc != 0 ? rc : join_path(rdir, sizeof(rdir), dir, RETIRED_DIR);
     rc = rc != 0 ? rc : read_key_file(path, &pem, &why, spec->file);
     if (rc == SCITT_ENOENT) {
-        why = explain("%s is missing: there is no active key to rotate%s", spec->file, "");
+        why = "it is missing: there is no active key to rotate";
     }
     rc = rc != 0 ? rc : parse_key(spec, &pem, spec->file, &old, old_thumb, &why);
     if (rc == 0 && mkdir(rdir, 0700) != 0 && errno != EEXIST) {

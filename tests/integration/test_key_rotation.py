@@ -44,6 +44,14 @@ def register(base, stmt):
 
 
 try:
+    r = subprocess.run([SCITTD, "keys", "rotate"], capture_output=True, text=True)
+    check(r.returncode == 2 and "--keys DIR is required" in r.stderr, "keys rotate without --keys: usage, exit 2")
+    empty = os.path.join(root, "empty")
+    os.mkdir(empty)
+    r = subprocess.run([SCITTD, "keys", "rotate", "--keys", empty], capture_output=True, text=True)
+    made = os.path.exists(os.path.join(empty, "service-es256.pem"))
+    check(r.returncode == 1 and "no active key" in r.stderr and not made,
+          "keys rotate on a folder without keys: exit 1, no key made (%s)" % r.stderr.strip())
     iss = Issuer(root)
     issuer_pem = os.path.join(iss.keys_dir, "issuer.pem")
     args = ["--issuer-keys", iss.keys_dir, "--receipt-cache-bytes", "0", "--tile-cache-bytes", "0"]
