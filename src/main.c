@@ -7,7 +7,11 @@
  * offline instead of serving (exit 0 sound, 1 damaged). SIGTERM/SIGINT stop
  * accepting, stop the pipeline off the loop (scitt_seq_stop drains: every
  * statement already submitted is committed and answered), let the front end
- * answer and close its connections, then exit 0.
+ * answer and close its connections, then exit 0. SIGHUP reloads the keyring
+ * off the loop and swaps it in (`scittd keys rotate`, issue 21).
+ *
+ * `scittd keys rotate --keys DIR [--receipt] [--checkpoint]
+ * [--checkpoint-transition SECONDS]` rotates keys offline and exits.
  */
 #include <errno.h>
 #include <signal.h>
@@ -29,13 +33,25 @@
 #include "scitt/verify.h"
 #include "scitt_version.h"
 
+/* Keyrings loaded on SIGHUP: each stays alive until exit (a batch being
+ * signed or a response being built may still use the one before). */
+typedef struct keyring {
+    struct keyring *next;
+    scitt_seq_keys_t keys;
+} keyring_t;
+
 typedef struct app {
     uv_loop_t *loop;
     scitt_seq_t *seq;
     scitt_frontend_t *fe;
-    uv_signal_t sigterm, sigint;
-    uv_work_t stop_work;
-    bool stopping;
+    uv_signal_t sigterm, sigint, sighup;
+    uv_work_t stop_work, reload_work;
+    bool stopping, reloading;
+    scitt_store_t *store;
+    const char *keys_dir;
+    keyring_t *keyrings, *loading;
+    int reload_rc;
+    char reload_why[512];
 } app_t;
 
 static void on_signal_closed(uv_handle_t *h)
@@ -48,6 +64,117 @@ static void on_frontend_done(void *ctx)
     app_t *app = ctx;
     uv_close((uv_handle_t *)&app->sigterm, on_signal_closed);
     uv_close((uv_handle_t *)&app->sigint, on_signal_closed);
+    uv_close((uv_handle_t *)&app->sighup, on_signal_closed);
+}
+
+/* reload_keys (a pool thread) loads the keyring again. */
+static void reload_keys(uv_work_t *w)
+{
+    app_t *app = w->data;
+    const char *why = NULL;
+    app->reload_why[0] = '\0';
+    app->loading = calloc(1, sizeof(*app->loading));
+    app->reload_rc =
+        app->loading == NULL ? SCITT_ENOMEM : scitt_seq_keys_load(&app->loading->keys, app->keys_dir, app->store, &why);
+    if (why != NULL) {
+        snprintf(app->reload_why, sizeof(app->reload_why), "%s", why);
+    }
+}
+
+/* after_reload_keys (the loop) swaps the new keyring in, or keeps the old. */
+static void after_reload_keys(uv_work_t *w, int status)
+{
+    (void)status;
+    app_t *app = w->data;
+    keyring_t *k = app->loading;
+    app->reloading = false;
+    app->loading = NULL;
+    if (app->reload_rc != 0) {
+        free(k);
+        fprintf(stderr, "scittd: SIGHUP: keyring in %s not reloaded, the old one stays: %s (%s)\n", app->keys_dir,
+                app->reload_why, scitt_strerror(app->reload_rc));
+        return;
+    }
+    k->next = app->keyrings;
+    app->keyrings = k;
+    scitt_seq_set_keys(app->seq, &k->keys);
+    int rc = scitt_frontend_set_keys(app->fe, &k->keys);
+    char hex[2 * SCITT_SHA256_LEN + 1];
+    scitt_hex_encode(hex, k->keys.receipt_kid, SCITT_SHA256_LEN);
+    fprintf(stderr, "scittd: SIGHUP: keyring reloaded: receipt kid %s, %zu retired receipt keys%s\n", hex,
+            k->keys.num_old_receipt, rc != 0 ? " (publishing the keys failed)" : "");
+}
+
+static void on_sighup(uv_signal_t *s, int signum)
+{
+    (void)signum;
+    app_t *app = s->data;
+    if (app->stopping || app->reloading) {
+        return;
+    }
+    app->reloading = true;
+    app->reload_work.data = app;
+    if (uv_queue_work(app->loop, &app->reload_work, reload_keys, after_reload_keys) != 0) {
+        app->reloading = false;
+    }
+}
+
+static void free_keyrings(app_t *app)
+{
+    while (app->keyrings != NULL) {
+        keyring_t *k = app->keyrings;
+        app->keyrings = k->next;
+        scitt_seq_keys_cleanup(&k->keys);
+        free(k);
+    }
+}
+
+/* keys_command is `scittd keys rotate ...`: 0 on success. */
+static int keys_command(int argc, char **argv)
+{
+    const char *dir = NULL;
+    bool receipt = false, checkpoint = false;
+    long long transition = 86400;
+    char msg[1024];
+    if (argc < 3 || strcmp(argv[2], "rotate") != 0) {
+        fprintf(stderr, "usage: scittd keys rotate --keys DIR [--receipt] [--checkpoint] "
+                        "[--checkpoint-transition SECONDS]\n");
+        return 2;
+    }
+    for (int i = 3; i < argc; i++) {
+        if ((strcmp(argv[i], "--keys") == 0 || strcmp(argv[i], "--data") == 0) && i + 1 < argc) {
+            dir = argv[++i];
+        } else if (strcmp(argv[i], "--receipt") == 0) {
+            receipt = true;
+        } else if (strcmp(argv[i], "--checkpoint") == 0) {
+            checkpoint = true;
+        } else if (strcmp(argv[i], "--checkpoint-transition") == 0 && i + 1 < argc) {
+            char *end;
+            errno = 0;
+            transition = strtoll(argv[++i], &end, 10);
+            if (errno != 0 || *end != '\0' || transition < 0 || transition > 10LL * 366 * 86400) {
+                fprintf(stderr, "scittd: keys rotate: --checkpoint-transition takes seconds (0 to 10 years)\n");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "scittd: keys rotate: unknown or incomplete option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (dir == NULL) {
+        fprintf(stderr, "scittd: keys rotate: --keys DIR is required\n");
+        return 2;
+    }
+    if (!receipt && !checkpoint) {
+        receipt = checkpoint = true;
+    }
+    int rc = scitt_seq_keys_rotate(dir, receipt, checkpoint, (int64_t)transition, msg, sizeof(msg));
+    if (rc != 0) {
+        fprintf(stderr, "scittd: keys rotate: %s\n", msg);
+        return 1;
+    }
+    printf("%s\nscittd: keys rotated; send SIGHUP to (or restart) every scittd using %s\n", msg, dir);
+    return 0;
 }
 
 static void stop_seq(uv_work_t *w)
@@ -237,6 +364,9 @@ int main(int argc, char **argv)
             return 0;
         }
     }
+    if (argc > 1 && strcmp(argv[1], "keys") == 0) {
+        return keys_command(argc, argv);
+    }
     if (scitt_config_init(&cfg) != 0) {
         return die("start", "out of memory");
     }
@@ -329,7 +459,7 @@ int main(int argc, char **argv)
 
     scitt_log_config_t lcfg = {
         .store = store,
-        .receipt_kid = keys.receipt_kid,
+        .receipt_kid = keys.first_receipt_kid,
         .origin = cfg.origin,
         .tile_cache_bytes = cfg.tile_cache_bytes != 0 ? cfg.tile_cache_bytes : 1, /* under one tile: none cached */
         .receipt_cache_bytes = cfg.receipt_cache_bytes != 0 ? cfg.receipt_cache_bytes : 1, /* under 4 KiB: off */
@@ -345,7 +475,9 @@ int main(int argc, char **argv)
                                           .store = store,
                                           .log = reader,
                                           .origin = cfg.origin,
-                                          .checkpoint_key = keys.checkpoint_key};
+                                          .checkpoint_key = keys.checkpoint_key,
+                                          .retired_checkpoint_keys = keys.old_checkpoint,
+                                          .num_retired_checkpoint_keys = keys.num_old_checkpoint};
         rc = scitt_publish_open(&publisher, &pub_cfg, err, sizeof(err));
         if (rc != 0) {
             fprintf(stderr, "scittd: --publish-dir %s: %s\n", cfg.publish_dir, err);
@@ -418,7 +550,10 @@ int main(int argc, char **argv)
     }
     uv_signal_init(&loop, &app.sigterm);
     uv_signal_init(&loop, &app.sigint);
-    app.sigterm.data = app.sigint.data = &app;
+    uv_signal_init(&loop, &app.sighup);
+    app.sigterm.data = app.sigint.data = app.sighup.data = &app;
+    app.store = store;
+    app.keys_dir = kdir;
     why = NULL;
     rc = publisher != NULL ? start_publisher(publisher, app.fe, err, sizeof(err)) : 0;
     if (rc != 0) {
@@ -433,6 +568,7 @@ int main(int argc, char **argv)
     } else {
         uv_signal_start(&app.sigterm, on_signal, SIGTERM);
         uv_signal_start(&app.sigint, on_signal, SIGINT);
+        uv_signal_start(&app.sighup, on_sighup, SIGHUP);
         fprintf(stderr, "scittd: serving log %s from %s (%zu trusted issuer keys)\n", cfg.origin, opened.label,
                 scitt_policy_num_issuer_keys(policy));
         status = 0;
@@ -449,6 +585,7 @@ out:
     scitt_tls_ctx_free(tls);
     scitt_auth_tokens_free(tokens);
     scitt_policy_free(policy);
+    free_keyrings(&app);
     if (have_keys) {
         scitt_seq_keys_cleanup(&keys);
     }

@@ -85,6 +85,12 @@ typedef struct scitt_frontend scitt_frontend_t;
 int scitt_frontend_new(scitt_frontend_t **out, struct uv_loop_s *loop, const scitt_frontend_config_t *cfg,
                        const char **out_err_desc);
 
+/* scitt_frontend_set_keys publishes `keys` (a keyring reloaded after a
+ * rotation) in place of the configured one: the key set, the verifier keys
+ * and the empty checkpoint. On the loop's thread; `keys` is borrowed and
+ * must outlive the front end. */
+int scitt_frontend_set_keys(scitt_frontend_t *fe, const scitt_seq_keys_t *keys);
+
 /* scitt_frontend_listen binds `host`:`port` (IPv4 or IPv6 literal) and
  * starts accepting. Returns 0 or a negative libuv/errno code with a reason. */
 int scitt_frontend_listen(scitt_frontend_t *fe, const char *host, uint16_t port, const char **out_err_desc);

@@ -188,9 +188,15 @@ scitt_span_t scitt_log_origin(const scitt_log_reader_t *r);
  * from `rd`: the head of its batch, a prover at that size (through `cache`,
  * may be NULL), the stored signature. `batch`: read the proof path's tiles
  * in one scitt_store_get_tiles first (a store whose reads are round trips).
- * `prot` is scratch for the protected header. */
+ * `prot` is scratch for the protected header. The kid in it is the one the
+ * head records; `kid` (the log's first receipt key) for a head stored
+ * without one. */
 int scitt_log__receipt_at(scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cache, bool batch, scitt_span_t kid,
                           scitt_span_t origin, uint64_t index, scitt_buf_t *prot, scitt_buf_t *out);
+
+/* scitt_log__head_kid: the kid of the key that signed `head`'s receipt
+ * signature: the one it records, else `first` (heads from before rotation). */
+scitt_span_t scitt_log__head_kid(const scitt_store_head_t *head, scitt_span_t first);
 
 /* scitt_log__put_receipt appends the receipt of `index` at the prover's
  * tree size under `prot` and `sig`. */

@@ -54,6 +54,12 @@ int scitt_checkpoint_body(scitt_buf_t *out, scitt_span_t origin, uint64_t size, 
  * name and id of `v`. */
 int scitt_note_sign(scitt_buf_t *out, scitt_span_t body, const scitt_note_verifier_t *v, const scitt_key_t *key);
 
+/* scitt_note_add_signature appends one more signature line by `key` under
+ * `v` to the note scitt_note_sign just wrote into `out` over `body` (a key
+ * rotation's transition: old and new key both sign). */
+int scitt_note_add_signature(scitt_buf_t *out, scitt_span_t body, const scitt_note_verifier_t *v,
+                             const scitt_key_t *key);
+
 /* A checkpoint read from a verified note; spans point into the note. */
 typedef struct scitt_checkpoint {
     scitt_span_t body;

@@ -47,7 +47,10 @@ typedef struct scitt_publish_config {
     scitt_log_reader_t *log;           /* transparent statements, through its receipt caches */
     const char *origin;                /* the log's origin (checkpoint key name) */
     const scitt_key_t *checkpoint_key; /* verifies DIR/checkpoint (its public half) */
-    unsigned retry_ms;                 /* after a failure; 0 means 1000 */
+    /* and so do the retired checkpoint keys (issue 21: keys rotate) */
+    scitt_key_t *const *retired_checkpoint_keys;
+    size_t num_retired_checkpoint_keys;
+    unsigned retry_ms; /* after a failure; 0 means 1000 */
 } scitt_publish_config_t;
 
 /* scitt_publish_open takes DIR (one publisher per folder: a flock, as the

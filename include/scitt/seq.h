@@ -36,20 +36,40 @@
 #include "scitt/core.h"
 #include "scitt/crypto.h"
 #include "scitt/log.h"
+#include "scitt/note.h"
 #include "scitt/store.h"
 #include "scitt/verify.h"
 
-/* The service's signing identity, kept beside the LMDB environment:
- * service-es256.pem (receipts) and checkpoint-ed25519.key (checkpoints). */
+/* The service's signing identity, the keyring in the keys folder (issue
+ * 21, docs/DECISIONS.md "Key rotation"): the active keys at fixed names,
+ * service-es256.pem (receipts) and checkpoint-ed25519.key (checkpoints),
+ * and every retired key under retired/, named by its kid. A folder from
+ * before rotation is a keyring with no retired keys. */
+#define SCITT_SEQ_MAX_OLD_KEYS 64
 typedef struct scitt_seq_keys {
-    scitt_key_t *receipt_key;              /* ES256, private */
+    scitt_key_t *receipt_key;              /* ES256, private: the active one */
     uint8_t receipt_kid[SCITT_SHA256_LEN]; /* RFC 9679 thumbprint */
-    scitt_key_t *checkpoint_key;           /* Ed25519, private */
+    scitt_key_t *checkpoint_key;           /* Ed25519, private: the active one */
+    /* Retired keys, oldest name first (public halves are what is used). */
+    size_t num_old_receipt;
+    scitt_key_t *old_receipt[SCITT_SEQ_MAX_OLD_KEYS];
+    uint8_t old_receipt_kid[SCITT_SEQ_MAX_OLD_KEYS][SCITT_SHA256_LEN];
+    size_t num_old_checkpoint;
+    scitt_key_t *old_checkpoint[SCITT_SEQ_MAX_OLD_KEYS];
+    /* The log's first receipt key (meta receipt_kid): heads stored without
+     * a kid were signed by it. */
+    uint8_t first_receipt_kid[SCITT_SHA256_LEN];
+    /* A checkpoint key rotation's transition: until `cosign_until` (unix
+     * seconds) checkpoints are signed by `cosign_key` (one of
+     * old_checkpoint, borrowed) as well; NULL when none. */
+    const scitt_key_t *cosign_key;
+    int64_t cosign_until;
 } scitt_seq_keys_t;
 
-/* scitt_seq_keys_load loads both keys from `dir`, creating them (mode 0600,
- * written atomically) on first start, and checks them against the key ids
- * recorded in the store's meta (recording them the first time). Refuses
+/* scitt_seq_keys_load loads the keyring from `dir`, creating the active keys
+ * (mode 0600, written atomically) on first start, and checks them against the
+ * key ids recorded in the store's meta (recording them the first time): the
+ * recorded id must be the active key or a retired one. Refuses
  * (SCITT_EBADKEY / -errno, with a reason) keys that are unreadable or do not
  * match meta. A key file that is missing while meta records an id is
  * refused (SCITT_ENOENT), never recreated; a key file other users may access
@@ -58,6 +78,30 @@ typedef struct scitt_seq_keys {
  * release them with scitt_seq_keys_cleanup (safe on a zeroed struct). */
 int scitt_seq_keys_load(scitt_seq_keys_t *keys, const char *dir, scitt_store_t *st, const char **out_err_desc);
 void scitt_seq_keys_cleanup(scitt_seq_keys_t *keys);
+
+/* scitt_seq_keys_receipt_key: the receipt key (active or retired) whose kid
+ * is `kid`, the first key's for an empty kid; NULL when none. */
+const scitt_key_t *scitt_seq_keys_receipt_key(const scitt_seq_keys_t *keys, scitt_span_t kid);
+
+/* scitt_seq_keys_cosigner: the retired checkpoint key that still signs at
+ * unix time `now` (a rotation's transition), or NULL. */
+const scitt_key_t *scitt_seq_keys_cosigner(const scitt_seq_keys_t *keys, int64_t now);
+
+/* scitt_seq_keys_verifiers fills `out` (room for 1 + SCITT_SEQ_MAX_OLD_KEYS)
+ * with the note verifiers of every checkpoint key, the active one first,
+ * named `origin`; `*out_num` says how many. Release them with
+ * scitt_note_verifier_cleanup. */
+int scitt_seq_keys_verifiers(const scitt_seq_keys_t *keys, const char *origin, scitt_note_verifier_t *out,
+                             size_t *out_num);
+
+/* scitt_seq_keys_rotate (`scittd keys rotate`) retires the active receipt
+ * and/or checkpoint key of the keyring in `dir` and makes a new one active,
+ * under an exclusive flock on dir/keys.lock: the old key is first written to
+ * retired/ by kid, then the new one replaces the active file (temporary file,
+ * fsync, rename), so a reader sees the old keyring or the new one. A
+ * retired checkpoint key co-signs for `transition_s` seconds. `msg` gets a
+ * line per key rotated, or the reason of a failure. */
+int scitt_seq_keys_rotate(const char *dir, bool receipt, bool checkpoint, int64_t transition_s, char *msg, size_t cap);
 
 typedef struct scitt_seq_config {
     scitt_store_t *store;
@@ -233,6 +277,12 @@ void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out);
  * how long the batch in hand has been running (0 when idle; a sequencer
  * stuck in a commit). Lock-free, any thread. */
 int scitt_seq_health(scitt_seq_t *seq, double *out_batch_seconds);
+
+/* scitt_seq_set_keys makes `keys` the keyring the pipeline signs with from
+ * its next batch on (a keyring reloaded after `scittd keys rotate`); any
+ * thread. Both keyrings must outlive the pipeline (the old one may still be
+ * in use by a batch being signed). */
+void scitt_seq_set_keys(scitt_seq_t *seq, const scitt_seq_keys_t *keys);
 
 /* scitt_seq_log is the log reader the pipeline advances (its own or the
  * configured one): receipts, checkpoints and tiles of the committed log

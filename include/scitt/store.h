@@ -66,6 +66,10 @@ typedef struct scitt_store_head {
     int64_t time;
     scitt_span_t receipt_sig;
     scitt_span_t checkpoint;
+    /* The kid (SCITT_SHA256_LEN bytes) of the receipt key that made
+     * receipt_sig; empty for a head stored before key rotation (issue 21),
+     * which the log's first receipt key (meta receipt_kid) signed. */
+    scitt_span_t receipt_kid;
 } scitt_store_head_t;
 
 /* Secondary indexes (issue 10). An index record says "leaf `leaf` has

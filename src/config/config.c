@@ -525,13 +525,14 @@ void scitt_config_usage(FILE *out, const char *prog)
 {
     fprintf(out,
             "usage: %s [options]\n"
+            "       %s keys rotate --keys DIR [--receipt] [--checkpoint] [--checkpoint-transition SECONDS]\n"
             "\n"
             "scittd: a SCITT transparency service (SCRAPI-11 over HTTP/2, C2SP tiles and checkpoints).\n"
             "\n"
             "Options (each also readable from --config FILE as `name = value`, without the dashes;\n"
             "the command line wins):\n"
             "  --config FILE                 read options from FILE\n",
-            prog);
+            prog, prog);
     for (size_t i = 0; i < scitt_countof(opts); i++) {
         char left[64];
         snprintf(left, sizeof(left), "--%s%s%s", opts[i].name, opts[i].arg != NULL ? " " : "",

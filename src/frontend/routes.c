@@ -338,12 +338,21 @@ static void get_key(scitt_h2_stream_t *s, const char *kid, size_t len)
     uint8_t raw[64];
     size_t n;
     /* SCRAPI: unpadded base64url always; the raw kid when path-safe (ours
-     * are binary thumbprints, so the base64url form is the only one). */
+     * are binary thumbprints, so the base64url form is the only one). Any
+     * receipt key ever used, active or retired (issue 21). */
+    const scitt_key_t *key = NULL;
     if (fe->cfg.keys != NULL && scitt_base64_decode(raw, sizeof(raw), &n, kid, len, SCITT_B64_URL) == 0 &&
-        n == SCITT_SHA256_LEN && memcmp(raw, fe->cfg.keys->receipt_kid, n) == 0) {
-        scitt_h2__respond_bytes(s, 200, "application/cbor", fe->key.base, fe->key.len, NULL, 0);
+        n == SCITT_SHA256_LEN) {
+        key = scitt_seq_keys_receipt_key(fe->cfg.keys, scitt_span(raw, n));
+    }
+    scitt_buf_t b;
+    scitt_buf_init(&b, NULL, 0);
+    scitt_cose_keyinfo_t info = {key, scitt_span(raw, SCITT_SHA256_LEN), SCITT_ALG_ES256};
+    if (key != NULL && scitt_cose_key_encode(&b, &info) == 0) {
+        scitt_h2__respond(s, 200, "application/cbor", &b, NULL, 0);
         return;
     }
+    scitt_buf_cleanup(&b);
     scitt_h2__respond_problem(s, 404, "No such key", "the service has no key with this kid", NULL, 0);
 }
 

@@ -150,21 +150,32 @@ static int publish_keys(scitt_frontend_t *fe, const char **out_err_desc)
         }
         return rc;
     }
-    scitt_cose_keyinfo_t info = {k->receipt_key, scitt_span(k->receipt_kid, sizeof(k->receipt_kid)), SCITT_ALG_ES256};
+    /* SCRAPI: every receipt key ever used stays published, the active one
+     * first (issue 21). */
+    scitt_cose_keyinfo_t infos[1 + SCITT_SEQ_MAX_OLD_KEYS];
+    infos[0] =
+        (scitt_cose_keyinfo_t){k->receipt_key, scitt_span(k->receipt_kid, sizeof(k->receipt_kid)), SCITT_ALG_ES256};
+    for (size_t i = 0; i < k->num_old_receipt; i++) {
+        infos[1 + i] = (scitt_cose_keyinfo_t){k->old_receipt[i], scitt_span(k->old_receipt_kid[i], SCITT_SHA256_LEN),
+                                              SCITT_ALG_ES256};
+    }
     scitt_base64_encode(fe->kid_b64, k->receipt_kid, sizeof(k->receipt_kid), SCITT_B64_URL);
-    int rc = scitt_cose_keyset_encode(&fe->keyset, &info, 1);
+    int rc = scitt_cose_keyset_encode(&fe->keyset, infos, 1 + k->num_old_receipt);
     if (rc == 0) {
-        rc = scitt_cose_key_encode(&fe->key, &info);
+        rc = scitt_cose_key_encode(&fe->key, &infos[0]);
     }
     if (rc != 0) {
         *out_err_desc = "cannot encode the receipt key as a COSE_Key";
         return rc;
     }
-    /* The checkpoint verifier key (name = origin) and the size-0
-     * checkpoint served until the first batch commits. */
-    scitt_note_verifier_t v;
-    rc = scitt_note_verifier_init(&v, fe->cfg.origin, k->checkpoint_key);
+    /* The checkpoint verifier keys (name = origin), one line each, the
+     * active one first, and the size-0 checkpoint served until the first
+     * batch commits. */
+    scitt_note_verifier_t *vs = calloc(1 + SCITT_SEQ_MAX_OLD_KEYS, sizeof(*vs));
+    size_t num_vs = 0;
+    rc = vs == NULL ? SCITT_ENOMEM : scitt_seq_keys_verifiers(k, fe->cfg.origin, vs, &num_vs);
     if (rc != 0) {
+        free(vs);
         *out_err_desc = "--origin is not a valid note key name (no spaces or '+')";
         return rc;
     }
@@ -172,22 +183,38 @@ static int publish_keys(scitt_frontend_t *fe, const char **out_err_desc)
     scitt_buf_t body;
     scitt_buf_init(&body, NULL, 0);
     scitt_merkle_empty_root(empty);
-    rc = scitt_note_vkey(&fe->vkey, &v);
-    if (rc == 0) {
-        rc = scitt_buf_append_byte(&fe->vkey, '\n');
+    for (size_t i = 0; rc == 0 && i < num_vs; i++) {
+        rc = scitt_note_vkey(&fe->vkey, &vs[i]);
+        if (rc == 0) {
+            rc = scitt_buf_append_byte(&fe->vkey, '\n');
+        }
     }
     if (rc == 0) {
         rc = scitt_checkpoint_body(&body, scitt_span_str(fe->cfg.origin), 0, empty);
     }
     if (rc == 0) {
-        rc = scitt_note_sign(&fe->empty_checkpoint, scitt_buf_span(&body), &v, k->checkpoint_key);
+        rc = scitt_note_sign(&fe->empty_checkpoint, scitt_buf_span(&body), &vs[0], k->checkpoint_key);
     }
     scitt_buf_cleanup(&body);
-    scitt_note_verifier_cleanup(&v);
+    for (size_t i = 0; i < num_vs; i++) {
+        scitt_note_verifier_cleanup(&vs[i]);
+    }
+    free(vs);
     if (rc != 0) {
         *out_err_desc = "cannot sign the empty checkpoint";
     }
     return rc;
+}
+
+int scitt_frontend_set_keys(scitt_frontend_t *fe, const scitt_seq_keys_t *keys)
+{
+    const char *why = NULL;
+    fe->cfg.keys = keys;
+    scitt_buf_reset(&fe->keyset);
+    scitt_buf_reset(&fe->key);
+    scitt_buf_reset(&fe->vkey);
+    scitt_buf_reset(&fe->empty_checkpoint);
+    return publish_keys(fe, &why);
 }
 
 /* use_reader picks the log reader serving GETs: the configured one, the
@@ -198,7 +225,7 @@ static int use_reader(scitt_frontend_t *fe, const char **why)
     fe->log = cfg->log != NULL ? cfg->log : cfg->seq != NULL ? scitt_seq_log(cfg->seq) : NULL;
     if (fe->log == NULL) {
         scitt_log_config_t lcfg = {.store = cfg->store,
-                                   .receipt_kid = cfg->keys != NULL ? cfg->keys->receipt_kid : NULL,
+                                   .receipt_kid = cfg->keys != NULL ? cfg->keys->first_receipt_kid : NULL,
                                    .origin = cfg->origin};
         int rc = scitt_log_new(&fe->own_log, &lcfg);
         if (rc != 0) {

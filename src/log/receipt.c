@@ -5,7 +5,8 @@
  *
  * Every receipt is a pure function of the store: the head of the batch
  * that committed the leaf (scitt_store_get_head_from(index + 1)), the
- * protected header from kid, origin and the head's time, the inclusion
+ * protected header from the kid the head records (issue 21: keys rotate),
+ * origin and the head's time, the inclusion
  * proof at that size, and the head's stored signature. So a receipt
  * rebuilt here is byte for byte the one its registration returned, and
  * the recent-receipt ring and the tile cache only save work.
@@ -31,6 +32,11 @@ scitt_tile_reader_t scitt_log__tile_reader(scitt_store_read_t *rd, scitt_merkle_
 scitt_tile_reader_t scitt_log_tile_reader(scitt_log_reader_t *r, scitt_store_read_t *rd)
 {
     return scitt_log__tile_reader(rd, r->tile_cache);
+}
+
+scitt_span_t scitt_log__head_kid(const scitt_store_head_t *head, scitt_span_t first)
+{
+    return head->receipt_kid.len == SCITT_SHA256_LEN ? head->receipt_kid : first;
 }
 
 int scitt_log__put_receipt(scitt_buf_t *out, scitt_merkle_prover_t *prover, uint64_t size, scitt_span_t prot,
@@ -99,7 +105,7 @@ int scitt_log__receipt_at(scitt_store_read_t *rd, scitt_merkle_tile_cache_t *cac
     }
     scitt_buf_reset(prot);
     (void)scitt_buf_reserve(prot, 64 + origin.len); /* one allocation; a hint */
-    rc = scitt_receipt_protected(prot, RECEIPT_ALG, kid, origin, head.time);
+    rc = scitt_receipt_protected(prot, RECEIPT_ALG, scitt_log__head_kid(&head, kid), origin, head.time);
     if (rc != 0) {
         return rc;
     }

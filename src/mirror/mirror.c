@@ -40,6 +40,7 @@
 #define META_ORIGIN   "mirror.origin"
 #define META_PENDING  "mirror.pending"
 #define VKEY_FILE     "checkpoint.vkey"
+#define MAX_PINNED    16
 
 /* A tile as the log serves it for the size being verified. */
 typedef struct cached_tile {
@@ -54,8 +55,11 @@ struct scitt_mirror {
     char dir[4096];
     char db_dir[4200];
     scitt_store_t *store;
-    scitt_note_verifier_t verifier;
-    scitt_buf_t vkey;
+    /* The pinned checkpoint keys (DIR/checkpoint.vkey, one vkey line each):
+     * the first one pinned, then each a key rotation announced (issue 21). */
+    scitt_note_verifier_t verifiers[MAX_PINNED];
+    size_t num_verifiers;
+    scitt_buf_t vkey; /* the pinned lines, '\n' between them, none at the end */
 
     /* Our state: the trusted head and the entries held (>= head). */
     uint64_t head_size;
@@ -433,6 +437,31 @@ static int load_state(scitt_mirror_t *m, scitt_buf_t *msg)
 
 /* -- Opening -- */
 
+/* has_line: `line` is one of the '\n'-separated lines of `text`. */
+static bool has_line(scitt_span_t text, scitt_span_t line)
+{
+    for (size_t at = 0; at <= text.len;) {
+        const uint8_t *nl = memchr(text.base + at, '\n', text.len - at);
+        size_t end = nl != NULL ? (size_t)(nl - text.base) : text.len;
+        if (scitt_span_eq(scitt_span(text.base + at, end - at), line)) {
+            return true;
+        }
+        at = end + 1;
+    }
+    return false;
+}
+
+/* write_pinned replaces DIR/checkpoint.vkey with the pinned lines. */
+static int write_pinned(scitt_mirror_t *m)
+{
+    int rc = scitt_buf_append_byte(&m->vkey, '\n');
+    if (rc == 0) {
+        rc = scitt_write_file_atomic(m->dir, VKEY_FILE, scitt_buf_span(&m->vkey), 0644);
+        m->vkey.len--;
+    }
+    return rc;
+}
+
 static int pin_vkey(scitt_mirror_t *m, scitt_buf_t *msg)
 {
     char path[4200];
@@ -445,7 +474,7 @@ static int pin_vkey(scitt_mirror_t *m, scitt_buf_t *msg)
         pinned.len--;
     }
     int verdict = SCITT_MIRROR_OK;
-    if (rc == 0 && m->cfg.vkey != NULL && !scitt_span_eq(scitt_buf_span(&pinned), scitt_span_str(m->cfg.vkey))) {
+    if (rc == 0 && m->cfg.vkey != NULL && !has_line(scitt_buf_span(&pinned), scitt_span_str(m->cfg.vkey))) {
         verdict =
             say(msg, SCITT_MIRROR_BAD_CHECKPOINT, "the --vkey given (%s) differs from the one pinned in %s (%.*s)",
                 m->cfg.vkey, path, (int)pinned.len, (const char *)pinned.base);
@@ -473,15 +502,24 @@ static int pin_vkey(scitt_mirror_t *m, scitt_buf_t *msg)
     if (verdict != SCITT_MIRROR_OK) {
         return verdict;
     }
-    if (scitt_note_verifier_parse(&m->verifier, (const char *)m->vkey.base, m->vkey.len) != 0) {
-        return say(msg, SCITT_MIRROR_BAD_CHECKPOINT, "not a signed-note vkey: %.*s", (int)m->vkey.len,
-                   (const char *)m->vkey.base);
+    for (size_t at = 0; at < m->vkey.len;) {
+        const uint8_t *nl = memchr(m->vkey.base + at, '\n', m->vkey.len - at);
+        size_t end = nl != NULL ? (size_t)(nl - m->vkey.base) : m->vkey.len;
+        if (m->num_verifiers == MAX_PINNED ||
+            scitt_note_verifier_parse(&m->verifiers[m->num_verifiers], (const char *)m->vkey.base + at, end - at) !=
+                0) {
+            return say(msg, SCITT_MIRROR_BAD_CHECKPOINT, "not a signed-note vkey: %.*s", (int)(end - at),
+                       (const char *)m->vkey.base + at);
+        }
+        m->num_verifiers++;
+        at = end + 1;
+    }
+    if (m->num_verifiers == 0) {
+        return say(msg, SCITT_MIRROR_BAD_CHECKPOINT, "no signed-note vkey pinned or given");
     }
     if (!was_pinned) {
         /* Atomically: a torn pin would fail every later round. */
-        scitt_buf_append_byte(&m->vkey, '\n');
-        rc = scitt_write_file_atomic(m->dir, VKEY_FILE, scitt_buf_span(&m->vkey), 0644);
-        m->vkey.len--;
+        rc = write_pinned(m);
         if (rc != 0) {
             return say(msg, SCITT_MIRROR_FAILED, "cannot write %s: %s", path, scitt_strerror(rc));
         }
@@ -586,8 +624,8 @@ void scitt_mirror_close(scitt_mirror_t *m)
     if (m->store != NULL) {
         scitt_store_close(m->store);
     }
-    if (m->verifier.key != NULL) {
-        scitt_note_verifier_cleanup(&m->verifier);
+    for (size_t i = 0; i < m->num_verifiers; i++) {
+        scitt_note_verifier_cleanup(&m->verifiers[i]);
     }
     scitt_buf_cleanup(&m->vkey);
     scitt_buf_cleanup(&m->head_note);
@@ -1065,6 +1103,51 @@ static int mirror_chunk(scitt_mirror_t *m, uint64_t first, uint64_t end, scitt_b
 
 /* -- A round -- */
 
+/* learn_keys pins the log's new checkpoint key during a key rotation's
+ * transition (issue 21): when the checkpoint, which a pinned key signed,
+ * carries more signatures under the log's name than pinned keys verified,
+ * each key /checkpoint.vkey lists that is not pinned yet and whose signature
+ * on this very checkpoint verifies is pinned too. A key no pinned key
+ * vouched for this way is never trusted. Failures only skip the learning. */
+static void learn_keys(scitt_mirror_t *m, const scitt_checkpoint_t *cp)
+{
+    char prefix[SCITT_NOTE_MAX_NAME + 8];
+    int n = snprintf(prefix, sizeof(prefix), "\n\u2014 %.*s ", (int)cp->origin.len, (const char *)cp->origin.base);
+    size_t named = 0;
+    for (size_t at = 0; n > 0 && (size_t)n < sizeof(prefix) && at + (size_t)n <= m->offered.len; at++) {
+        named += memcmp(m->offered.base + at, prefix, (size_t)n) == 0;
+    }
+    if (named <= cp->num_verified || m->num_verifiers == MAX_PINNED) {
+        return;
+    }
+    scitt_mirror_get_t g;
+    int rc = fetch_one(m, &g, "/checkpoint.vkey", 4096 * 4);
+    for (size_t at = 0; rc == 0 && g.status == 200 && at < g.body.len && m->num_verifiers < MAX_PINNED;) {
+        const uint8_t *nl = memchr(g.body.base + at, '\n', g.body.len - at);
+        size_t end = nl != NULL ? (size_t)(nl - g.body.base) : g.body.len;
+        scitt_span_t line = scitt_span(g.body.base + at, end - at);
+        scitt_note_verifier_t *v = &m->verifiers[m->num_verifiers];
+        scitt_checkpoint_t c;
+        at = end + 1;
+        if (line.len == 0 || has_line(scitt_buf_span(&m->vkey), line) ||
+            scitt_note_verifier_parse(v, (const char *)line.base, line.len) != 0) {
+            continue;
+        }
+        if (scitt_note_open(m->offered.base, m->offered.len, v, 1, &c, NULL) != 0 ||
+            !scitt_span_eq(scitt_span_str(v->name), cp->origin) || scitt_buf_append_byte(&m->vkey, '\n') != 0 ||
+            scitt_buf_append(&m->vkey, line.base, line.len) != 0) {
+            scitt_note_verifier_cleanup(v);
+            continue;
+        }
+        m->num_verifiers++;
+        if (write_pinned(m) == 0) {
+            fprintf(stderr, "scitt mirror: the log's checkpoint key rotated: pinned %.*s too\n", (int)line.len,
+                    (const char *)line.base);
+        }
+    }
+    scitt_buf_cleanup(&g.body);
+}
+
 static int fetch_checkpoint(scitt_mirror_t *m, scitt_checkpoint_t *cp, scitt_buf_t *msg)
 {
     scitt_mirror_get_t g;
@@ -1077,10 +1160,10 @@ static int fetch_checkpoint(scitt_mirror_t *m, scitt_checkpoint_t *cp, scitt_buf
     scitt_buf_append(&m->offered, g.body.base, g.body.len);
     scitt_buf_cleanup(&g.body);
     const char *why = NULL;
-    rc = scitt_note_open(m->offered.base, m->offered.len, &m->verifier, 1, cp, &why);
+    rc = scitt_note_open(m->offered.base, m->offered.len, m->verifiers, m->num_verifiers, cp, &why);
     if (rc != 0) {
         say(msg, SCITT_MIRROR_BAD_CHECKPOINT, "the log's checkpoint does not verify with the pinned key %s: %s",
-            m->verifier.name, why != NULL ? why : scitt_strerror(rc));
+            m->verifiers[0].name, why != NULL ? why : scitt_strerror(rc));
         evidence(m, SCITT_MIRROR_BAD_CHECKPOINT, NULL, scitt_span(NULL, 0), msg);
         return SCITT_MIRROR_BAD_CHECKPOINT;
     }
@@ -1104,6 +1187,7 @@ static int fetch_checkpoint(scitt_mirror_t *m, scitt_checkpoint_t *cp, scitt_buf
     if (!known && scitt_store_meta_put(m->store, META_ORIGIN, cp->origin) != 0) {
         return say(msg, SCITT_MIRROR_FAILED, "cannot write the mirror's store");
     }
+    learn_keys(m, cp);
     return SCITT_MIRROR_OK;
 }
 

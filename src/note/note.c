@@ -125,11 +125,9 @@ int scitt_checkpoint_body(scitt_buf_t *out, scitt_span_t origin, uint64_t size, 
                             (unsigned long long)size, b64);
 }
 
-int scitt_note_sign(scitt_buf_t *out, scitt_span_t body, const scitt_note_verifier_t *v, const scitt_key_t *key)
+int scitt_note_add_signature(scitt_buf_t *out, scitt_span_t body, const scitt_note_verifier_t *v,
+                             const scitt_key_t *key)
 {
-    if (body.len == 0 || body.base[body.len - 1] != '\n') {
-        return SCITT_EINVAL;
-    }
     uint8_t blob[4 + 64];
     size_t sig_len;
     memcpy(blob, v->id, 4);
@@ -139,10 +137,21 @@ int scitt_note_sign(scitt_buf_t *out, scitt_span_t body, const scitt_note_verifi
     }
     char b64[96];
     scitt_base64_encode(b64, blob, sizeof(blob), SCITT_B64_STD);
+    return scitt_buf_printf(out, "%s %s %s\n", em_dash, v->name, b64);
+}
+
+int scitt_note_sign(scitt_buf_t *out, scitt_span_t body, const scitt_note_verifier_t *v, const scitt_key_t *key)
+{
+    if (body.len == 0 || body.base[body.len - 1] != '\n') {
+        return SCITT_EINVAL;
+    }
     size_t mark = out->len;
-    rc = scitt_buf_append(out, body.base, body.len);
+    int rc = scitt_buf_append(out, body.base, body.len);
     if (rc == 0) {
-        rc = scitt_buf_printf(out, "\n%s %s %s\n", em_dash, v->name, b64);
+        rc = scitt_buf_append_byte(out, '\n');
+    }
+    if (rc == 0) {
+        rc = scitt_note_add_signature(out, body, v, key);
     }
     if (rc != 0) {
         out->len = mark;

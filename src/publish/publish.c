@@ -45,8 +45,8 @@ struct scitt_publish {
     int lock_fd;
     scitt_store_t *store;
     scitt_log_reader_t *log;
-    scitt_note_verifier_t verifier;
-    bool have_verifier;
+    scitt_note_verifier_t *verifiers; /* the active checkpoint key's first */
+    size_t num_verifiers;
     uint64_t retry_ns;
 
     pthread_mutex_t lock; /* a leaf: guards the fields below and `root` */
@@ -188,9 +188,9 @@ static int read_published(scitt_publish_t *p, char *msg, size_t cap)
     scitt_checkpoint_t cp;
     const char *why = NULL;
     if (rc == 0) {
-        rc = scitt_note_open(note.base, note.len, &p->verifier, 1, &cp, &why);
+        rc = scitt_note_open(note.base, note.len, p->verifiers, p->num_verifiers, &cp, &why);
     }
-    if (rc == 0 && !scitt_span_eq(cp.origin, scitt_span_str(p->verifier.name))) {
+    if (rc == 0 && !scitt_span_eq(cp.origin, scitt_span_str(p->verifiers[0].name))) {
         rc = SCITT_EBADSIG;
         why = "it names another origin";
     }
@@ -504,8 +504,14 @@ int scitt_publish_open(scitt_publish_t **out, const scitt_publish_config_t *cfg,
         rc = scitt_dir_lock(p->dir, &p->lock_fd, msg, cap);
     }
     if (rc == 0) {
-        rc = scitt_note_verifier_init(&p->verifier, cfg->origin, cfg->checkpoint_key);
-        p->have_verifier = rc == 0;
+        size_t n = 1 + cfg->num_retired_checkpoint_keys;
+        p->verifiers = calloc(n, sizeof(*p->verifiers));
+        rc = p->verifiers == NULL ? SCITT_ENOMEM : 0;
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            rc = scitt_note_verifier_init(&p->verifiers[i], cfg->origin,
+                                          i == 0 ? cfg->checkpoint_key : cfg->retired_checkpoint_keys[i - 1]);
+            p->num_verifiers += rc == 0;
+        }
         if (rc != 0) {
             snprintf(msg, cap, "the origin or the checkpoint key cannot verify checkpoints");
         }
@@ -556,9 +562,10 @@ void scitt_publish_free(scitt_publish_t *p)
         return;
     }
     scitt_publish_stop(p);
-    if (p->have_verifier) {
-        scitt_note_verifier_cleanup(&p->verifier);
+    for (size_t i = 0; i < p->num_verifiers; i++) {
+        scitt_note_verifier_cleanup(&p->verifiers[i]);
     }
+    free(p->verifiers);
     scitt_dir_unlock(p->lock_fd);
     scitt_buf_cleanup(&p->body);
     scitt_buf_cleanup(&p->checkpoint);

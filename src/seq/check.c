@@ -10,6 +10,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include <stdlib.h>
+
 #include "internal.h"
 #include "scitt/check.h"
 #include "scitt/sha256.h"
@@ -94,7 +96,8 @@ static int append_to(checker_t *c, uint64_t end)
 }
 
 /* check_head compares head `h` with the rebuilt tree of its size. */
-static int check_head(checker_t *c, const scitt_store_head_t *h, const scitt_note_verifier_t *v, const char *origin)
+static int check_head(checker_t *c, const scitt_store_head_t *h, const scitt_note_verifier_t *v, size_t num_v,
+                      const char *origin)
 {
     uint8_t root[32];
     scitt_merkle_root(c->tree, root);
@@ -105,7 +108,7 @@ static int check_head(checker_t *c, const scitt_store_head_t *h, const scitt_not
     }
     scitt_checkpoint_t cp;
     const char *why = NULL;
-    int rc = scitt_note_open(h->checkpoint.base, h->checkpoint.len, v, 1, &cp, &why);
+    int rc = scitt_note_open(h->checkpoint.base, h->checkpoint.len, v, num_v, &cp, &why);
     if (rc != 0 || cp.size != h->size || memcmp(cp.root, h->root, 32) != 0 ||
         !scitt_span_eq(cp.origin, scitt_span_str(origin))) {
         return bad(c, SCITT_ECORRUPT,
@@ -127,9 +130,15 @@ static int check_heads(checker_t *c, const scitt_seq_keys_t *keys, scitt_check_r
     }
     memcpy(origin, v.base, v.len);
     origin[v.len] = '\0';
-    scitt_note_verifier_t nv;
-    rc = scitt_note_verifier_init(&nv, origin, keys->checkpoint_key);
+    /* Every checkpoint key, active and retired: keys rotate (issue 21). */
+    size_t num_nv = 0;
+    scitt_note_verifier_t *nv = calloc(1 + SCITT_SEQ_MAX_OLD_KEYS, sizeof(*nv));
+    if (nv == NULL) {
+        return SCITT_ENOMEM;
+    }
+    rc = scitt_seq_keys_verifiers(keys, origin, nv, &num_nv);
     if (rc != 0 && v.len > 0) {
+        free(nv);
         return bad(c, rc, "cannot make a checkpoint verifier for origin %s (%s)", origin, scitt_strerror(rc));
     }
     scitt_store_head_t h;
@@ -146,13 +155,14 @@ static int check_heads(checker_t *c, const scitt_seq_keys_t *keys, scitt_check_r
             rc = bad(c, SCITT_ECORRUPT, "the log has tree heads but its meta records no origin");
         } else {
             rc = append_to(c, h.size);
-            rc = rc != 0 ? rc : check_head(c, &h, &nv, origin);
+            rc = rc != 0 ? rc : check_head(c, &h, nv, num_nv, origin);
             out->heads += rc == 0;
         }
     }
-    if (v.len > 0) {
-        scitt_note_verifier_cleanup(&nv);
+    for (size_t i = 0; i < num_nv; i++) {
+        scitt_note_verifier_cleanup(&nv[i]);
     }
+    free(nv);
     return rc;
 }
 

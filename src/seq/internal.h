@@ -86,7 +86,9 @@ typedef struct scitt_seq__shared scitt_seq__shared_t;
 
 struct scitt_seq {
     scitt_store_t *store;
-    const scitt_seq_keys_t *keys;
+    /* Swapped by scitt_seq_set_keys (a keyring reloaded on SIGHUP); each
+     * use loads it once. */
+    _Atomic(const scitt_seq_keys_t *) keys;
     const scitt_policy_t *policy;
     char *origin;
     size_t batch_max;

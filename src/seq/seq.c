@@ -113,7 +113,7 @@ int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char
     seq->log = cfg->log;
     if (rc == 0 && seq->log == NULL) {
         scitt_log_config_t lcfg = {.store = seq->store,
-                                   .receipt_kid = seq->keys->receipt_kid,
+                                   .receipt_kid = cfg->keys->first_receipt_kid,
                                    .origin = seq->origin,
                                    .tile_cache_bytes = cfg->tile_cache_bytes,
                                    .receipt_cache_bytes = cfg->receipt_cache_bytes};
@@ -235,6 +235,11 @@ void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out)
     out->lease_takeovers = atomic_load_explicit(&seq->lease_takeovers, memory_order_relaxed);
     out->queue_puts = atomic_load_explicit(&seq->queue_puts, memory_order_relaxed);
     out->handoff_depth = atomic_load_explicit(&seq->handoff_depth, memory_order_relaxed);
+}
+
+void scitt_seq_set_keys(scitt_seq_t *seq, const scitt_seq_keys_t *keys)
+{
+    atomic_store(&seq->keys, keys);
 }
 
 scitt_log_reader_t *scitt_seq_log(scitt_seq_t *seq)

@@ -152,6 +152,7 @@ struct scitt_seq__sequencer {
     scitt_buf_t prot, body, note, scratch, receipt;
     uint8_t sig[SIG_CAP];
     size_t sig_len;
+    uint8_t sig_kid[SCITT_SHA256_LEN]; /* the kid of the key that made sig */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -178,35 +179,51 @@ static int restore_tree(scitt_seq__sequencer_t *s)
 }
 
 /* check_last_head proves the latest head is ours and reproducible: the
- * receipt of its last leaf, rebuilt from the store, verifies with our key
- * and origin, and its checkpoint verifies and names the same tree. */
+ * receipt of its last leaf, rebuilt from the store, verifies with the key
+ * its kid names (active or retired) and our origin, and its checkpoint
+ * verifies with one of our checkpoint keys and names the same tree. */
 static int check_last_head(scitt_seq__sequencer_t *s, scitt_store_read_t *rd, const scitt_store_head_t *head,
                            scitt_span_t last_entry, const char **why)
 {
     const scitt_seq_keys_t *keys = s->seq->keys;
+    scitt_span_t first = scitt_span(keys->first_receipt_kid, SCITT_SHA256_LEN);
+    const scitt_key_t *key = scitt_seq_keys_receipt_key(keys, scitt_log__head_kid(head, first));
     uint8_t entry[32];
     scitt_sha256(entry, last_entry.base, last_entry.len);
     scitt_buf_reset(&s->receipt);
-    int rc = scitt_log__receipt_at(rd, NULL, !scitt_store_local_reads(s->seq->store),
-                                   scitt_span(keys->receipt_kid, SCITT_SHA256_LEN), s->origin, head->size - 1, &s->prot,
-                                   &s->receipt);
+    int rc = scitt_log__receipt_at(rd, NULL, !scitt_store_local_reads(s->seq->store), first, s->origin, head->size - 1,
+                                   &s->prot, &s->receipt);
     scitt_receipt_t *r = malloc(sizeof(*r));
     if (r == NULL) {
         return SCITT_ENOMEM;
+    }
+    if (rc == 0 && key == NULL) {
+        rc = SCITT_EBADKEY;
     }
     if (rc == 0) {
         rc = scitt_receipt_decode(r, s->receipt.base, s->receipt.len, NULL);
     }
     if (rc == 0) {
-        rc = scitt_receipt_verify(r, entry, keys->receipt_key, NULL, &s->scratch, NULL);
+        rc = scitt_receipt_verify(r, entry, key, NULL, &s->scratch, NULL);
     }
     free(r);
     if (rc != 0) {
-        *why = "the latest tree head's receipt signature does not verify with this service's key and origin";
+        *why = "the latest tree head's receipt signature does not verify with the key its kid names (is it in the "
+               "keyring?) and this service's origin";
         return rc == SCITT_ENOMEM ? rc : SCITT_ECORRUPT;
     }
+    scitt_note_verifier_t *vs = calloc(1 + SCITT_SEQ_MAX_OLD_KEYS, sizeof(*vs));
+    size_t num_vs = 0;
+    if (vs == NULL) {
+        return SCITT_ENOMEM;
+    }
+    rc = scitt_seq_keys_verifiers(keys, s->seq->origin, vs, &num_vs);
     scitt_checkpoint_t cp;
-    rc = scitt_note_open(head->checkpoint.base, head->checkpoint.len, &s->note_v, 1, &cp, NULL);
+    rc = rc != 0 ? rc : scitt_note_open(head->checkpoint.base, head->checkpoint.len, vs, num_vs, &cp, NULL);
+    for (size_t i = 0; i < num_vs; i++) {
+        scitt_note_verifier_cleanup(&vs[i]);
+    }
+    free(vs);
     if (rc != 0 || cp.size != head->size || memcmp(cp.root, head->root, 32) != 0 ||
         !scitt_span_eq(cp.origin, s->origin)) {
         *why = "the latest checkpoint does not verify with this service's key or does not match its tree head";
@@ -463,12 +480,13 @@ static int classify(scitt_seq__sequencer_t *s, scitt_store_read_t *rd)
  * receipt signature (under s->prot) and the checkpoint note (s->note). */
 static int sign_head(scitt_seq__sequencer_t *s, uint64_t size, const uint8_t root[32], int64_t time)
 {
-    const scitt_seq_keys_t *keys = s->seq->keys;
+    const scitt_seq_keys_t *keys = s->seq->keys; /* one keyring for the whole head */
+    scitt_note_verifier_t v;
     scitt_buf_reset(&s->prot);
     scitt_buf_reset(&s->body);
     scitt_buf_reset(&s->note);
-    int rc = scitt_receipt_protected(&s->prot, RECEIPT_ALG, scitt_span(keys->receipt_kid, SCITT_SHA256_LEN), s->origin,
-                                     time);
+    memcpy(s->sig_kid, keys->receipt_kid, SCITT_SHA256_LEN);
+    int rc = scitt_receipt_protected(&s->prot, RECEIPT_ALG, scitt_span(s->sig_kid, SCITT_SHA256_LEN), s->origin, time);
     if (rc == 0) {
         rc = scitt_receipt_sign_root(keys->receipt_key, RECEIPT_ALG, scitt_buf_span(&s->prot), root, s->sig,
                                      sizeof(s->sig), &s->sig_len, &s->scratch);
@@ -477,7 +495,19 @@ static int sign_head(scitt_seq__sequencer_t *s, uint64_t size, const uint8_t roo
         rc = scitt_checkpoint_body(&s->body, s->origin, size, root);
     }
     if (rc == 0) {
-        rc = scitt_note_sign(&s->note, scitt_buf_span(&s->body), &s->note_v, keys->checkpoint_key);
+        rc = scitt_note_verifier_init(&v, s->seq->origin, keys->checkpoint_key);
+    }
+    if (rc == 0) {
+        rc = scitt_note_sign(&s->note, scitt_buf_span(&s->body), &v, keys->checkpoint_key);
+    }
+    /* A checkpoint key rotation's transition: the retired key signs too, so
+     * a mirror pinned to it learns the new one (docs/DECISIONS.md). */
+    const scitt_key_t *old = scitt_seq_keys_cosigner(keys, time);
+    if (rc == 0 && old != NULL) {
+        rc = scitt_note_verifier_init(&v, s->seq->origin, old);
+        if (rc == 0) {
+            rc = scitt_note_add_signature(&s->note, scitt_buf_span(&s->body), &v, old);
+        }
     }
     return rc;
 }
@@ -547,6 +577,7 @@ static int integrate(scitt_seq__sequencer_t *s, int64_t time)
     scitt_store_head_t head = {.size = size, .time = time};
     memcpy(head.root, root, 32);
     head.receipt_sig = scitt_span(s->sig, s->sig_len);
+    head.receipt_kid = scitt_span(s->sig_kid, SCITT_SHA256_LEN);
     head.checkpoint = scitt_buf_span(&s->note);
     scitt_store_batch_t batch = {.first_index = s->size,
                                  .num_entries = s->num_fresh,

@@ -256,9 +256,10 @@ static int build_receipt(receipt_builder_t *b, uint64_t index, scitt_buf_t *out)
         int rc = scitt_store_get_head_from(b->rd, index + 1, &b->head);
         scitt_buf_reset(&b->prot);
         rc = rc != 0 ? rc
-                     : scitt_receipt_protected(&b->prot, SCITT_ALG_ES256,
-                                               scitt_span(seq->keys->receipt_kid, SCITT_SHA256_LEN),
-                                               scitt_log_origin(seq->log), b->head.time);
+                     : scitt_receipt_protected(
+                           &b->prot, SCITT_ALG_ES256,
+                           scitt_log__head_kid(&b->head, scitt_span(seq->keys->first_receipt_kid, SCITT_SHA256_LEN)),
+                           scitt_log_origin(seq->log), b->head.time);
         scitt_tile_reader_t reader = scitt_log_tile_reader(seq->log, b->rd);
         rc = rc != 0 ? rc : scitt_merkle_prover_new(&b->prover, NULL, &reader, b->head.size, 0);
         if (rc != 0) {

@@ -112,7 +112,7 @@ enum {
     NUM_STMTS
 };
 
-#define HEAD_COLS "size, root, time, receipt_sig, checkpoint FROM scitt_heads"
+#define HEAD_COLS "size, root, time, receipt_sig, checkpoint, receipt_kid FROM scitt_heads"
 
 _Static_assert(NUM_STMTS <= 64, "pg_conn_t.prepared has a bit per statement");
 
@@ -163,11 +163,12 @@ static const char *const stmt_sql[NUM_STMTS] = {
                   " SELECT * FROM unnest($1::int8[], $2::bytea[], $3::bytea[])",
     [W_TILES] = "SELECT scitt_put_tiles($1::int2[], $2::int8[], $3::bytea[])",
     [W_HEAD] =
-        "INSERT INTO scitt_heads (size, root, time, receipt_sig, checkpoint, index_time)"
-        " VALUES ($1::int8, $2::bytea, $3::int8, $4::bytea, $5::bytea, greatest($3::int8, (SELECT index_time"
+        "INSERT INTO scitt_heads (size, root, time, receipt_sig, checkpoint, receipt_kid, index_time)"
+        " VALUES ($1::int8, $2::bytea, $3::int8, $4::bytea, $5::bytea, $6::bytea, greatest($3::int8, (SELECT index_time"
         "   FROM scitt_heads WHERE size < $1::int8 ORDER BY size DESC LIMIT 1)))"
         " ON CONFLICT (size) DO UPDATE SET root = EXCLUDED.root, time = EXCLUDED.time,"
-        " receipt_sig = EXCLUDED.receipt_sig, checkpoint = EXCLUDED.checkpoint, index_time = EXCLUDED.index_time",
+        " receipt_sig = EXCLUDED.receipt_sig, checkpoint = EXCLUDED.checkpoint, receipt_kid = EXCLUDED.receipt_kid,"
+        " index_time = EXCLUDED.index_time",
     [W_INDEX] = "INSERT INTO scitt_index_tail (key, leaf) SELECT * FROM unnest($1::int8[], $2::int8[])",
     [W_NOTIFY] = "SELECT pg_notify('scitt_log', $1::text)",
     [W_LOCK] = "SELECT pg_try_advisory_lock($1::int8)",
@@ -951,6 +952,7 @@ static int batch_steps(const scitt_store_batch_t *b, const scitt_buf_t a[NUM_ARR
         p_int8(p, h->time);
         p_bytes(p, h->receipt_sig.base, h->receipt_sig.len);
         p_bytes(p, h->checkpoint.base, h->checkpoint.len);
+        p_bytes(p, h->receipt_kid.base, h->receipt_kid.len);
     }
     if (num_index > 0) {
         add_arrays(s, &n, W_INDEX, &a[6], 2);
@@ -1506,6 +1508,7 @@ static int pg_get_head(scitt_store_read_t *base, int how, uint64_t size, scitt_s
     out->time = get_i64(r, 0, 2);
     out->receipt_sig = scitt_span((const uint8_t *)PQgetvalue(r, 0, 3), (size_t)PQgetlength(r, 0, 3));
     out->checkpoint = scitt_span((const uint8_t *)PQgetvalue(r, 0, 4), (size_t)PQgetlength(r, 0, 4));
+    out->receipt_kid = scitt_span((const uint8_t *)PQgetvalue(r, 0, 5), (size_t)PQgetlength(r, 0, 5));
     return 0;
 }
 

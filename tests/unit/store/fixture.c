@@ -246,8 +246,8 @@ int fx_commit_batch(scitt_store_t *st, uint64_t first, size_t n, size_t entry_le
     return fx_commit_shared(st, first, n, entry_len, 0, NULL, 0);
 }
 
-int fx_commit_shared(scitt_store_t *st, uint64_t first, size_t n, size_t entry_len, uint64_t epoch,
-                     const uint8_t (*dequeue)[32], size_t num_dequeue)
+static int commit(scitt_store_t *st, uint64_t first, size_t n, size_t entry_len, uint64_t epoch,
+                  const uint8_t (*dequeue)[32], size_t num_dequeue, scitt_span_t kid)
 {
     uint8_t *data = malloc(n * entry_len);
     scitt_span_t *entries = malloc(n * sizeof(*entries));
@@ -273,6 +273,7 @@ int fx_commit_shared(scitt_store_t *st, uint64_t first, size_t n, size_t entry_l
     memset(head.root, (int)(n & 0xff), 32);
     head.receipt_sig = scitt_span("sig", 3);
     head.checkpoint = scitt_span("note\n", 5);
+    head.receipt_kid = kid;
     scitt_store_batch_t b = {first, n,       entries,    (const uint8_t(*)[32])hashes, &t, 1, &head, NULL, 0,
                              epoch, dequeue, num_dequeue};
     int rc = scitt_store_commit(st, &b);
@@ -280,6 +281,17 @@ int fx_commit_shared(scitt_store_t *st, uint64_t first, size_t n, size_t entry_l
     free(entries);
     free(hashes);
     return rc;
+}
+
+int fx_commit_shared(scitt_store_t *st, uint64_t first, size_t n, size_t entry_len, uint64_t epoch,
+                     const uint8_t (*dequeue)[32], size_t num_dequeue)
+{
+    return commit(st, first, n, entry_len, epoch, dequeue, num_dequeue, scitt_span(NULL, 0));
+}
+
+int fx_commit_kid(scitt_store_t *st, uint64_t first, size_t n, size_t entry_len, const uint8_t kid[32])
+{
+    return commit(st, first, n, entry_len, 0, NULL, 0, scitt_span(kid, 32));
 }
 
 /* fx_check_log asserts entries 0..size-1 and the head at `size` are present. */

@@ -52,6 +52,9 @@ int fx_commit_batch(scitt_store_t *st, uint64_t first, size_t n, size_t entry_le
 int fx_commit_shared(scitt_store_t *st, uint64_t first, size_t n, size_t entry_len, uint64_t epoch,
                      const uint8_t (*dequeue)[32], size_t num_dequeue);
 void fx_entry(uint8_t *out, uint64_t index, size_t entry_len);
+/* fx_commit_kid is fx_commit_batch with a head that records receipt kid
+ * `kid` (32 bytes; issue 21). */
+int fx_commit_kid(scitt_store_t *st, uint64_t first, size_t n, size_t entry_len, const uint8_t kid[32]);
 void fx_check_log(scitt_store_t *st, uint64_t size, size_t entry_len);
 
 /* Skips a test of what only the PostgreSQL engine does. */
