@@ -5,6 +5,7 @@
  *
  *   loadgen --url http://127.0.0.1:PORT [--mode post|entry|tile|path] ...
  *   loadgen --issuer DIR --alg ES256 --keys-only     # make the issuer key
+ *   loadgen ... --issuer DIR --x5chain   # sign as bench/x5pki DIR's CI identity
  *
  * Modes: `post` registers pre-signed distinct statements (bench/stmtpool.c,
  * signed before the clock starts); `entry` GETs /entries/{id} for the ids a
@@ -57,7 +58,7 @@ typedef struct opts {
     double rate, duration, warmup;
     size_t count, payload_len;
     uint64_t timeout_ms;
-    bool keys_only;
+    bool keys_only, x5chain;
     long server_pid;
 } opts_t;
 
@@ -374,6 +375,8 @@ static void usage(void)
                     "  --count N                    post: statements to sign (default: rate x time, or 100000)\n"
                     "  --alg ES256|EdDSA|PS256      post: signature algorithm (default ES256)\n"
                     "  --issuer DIR                 post: issuer keys, DIR/keys is for scittd --issuer-keys\n"
+                    "  --x5chain                    post: sign as the CI identity of bench/x5pki DIR (ES256; the\n"
+                    "                               leaf and intermediate in x5chain, no kid)\n"
                     "  --payload-bytes N            post: payload size (default 100)\n"
                     "  --sign-threads N             post: signing threads (default: CPUs)\n"
                     "  --ids-out FILE --ids FILE    post writes registered ids; entry reads them\n"
@@ -388,13 +391,31 @@ static void usage(void)
 
 static void parse_opts(opts_t *o, int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"url", 1, 0, 'u'},        {"mode", 1, 0, 'm'},     {"connections", 1, 0, 'c'},   {"streams", 1, 0, 's'},
-        {"rate", 1, 0, 'r'},       {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'},        {"count", 1, 0, 'n'},
-        {"alg", 1, 0, 'a'},        {"issuer", 1, 0, 'i'},   {"payload-bytes", 1, 0, 'p'}, {"sign-threads", 1, 0, 't'},
-        {"ids-out", 1, 0, 'O'},    {"ids", 1, 0, 'I'},      {"path", 1, 0, 'P'},          {"timeout-ms", 1, 0, 'T'},
-        {"server-pid", 1, 0, 'S'}, {"csv", 1, 0, 'C'},      {"label", 1, 0, 'L'},         {"keys-only", 0, 0, 'K'},
-        {"help", 0, 0, 'h'},       {"cacert", 1, 0, 'A'},   {"cert", 1, 0, 'E'},          {0, 0, 0, 0}};
+    static const struct option longs[] = {{"url", 1, 0, 'u'},
+                                          {"mode", 1, 0, 'm'},
+                                          {"connections", 1, 0, 'c'},
+                                          {"streams", 1, 0, 's'},
+                                          {"rate", 1, 0, 'r'},
+                                          {"duration", 1, 0, 'd'},
+                                          {"warmup", 1, 0, 'w'},
+                                          {"count", 1, 0, 'n'},
+                                          {"alg", 1, 0, 'a'},
+                                          {"issuer", 1, 0, 'i'},
+                                          {"payload-bytes", 1, 0, 'p'},
+                                          {"sign-threads", 1, 0, 't'},
+                                          {"ids-out", 1, 0, 'O'},
+                                          {"ids", 1, 0, 'I'},
+                                          {"path", 1, 0, 'P'},
+                                          {"timeout-ms", 1, 0, 'T'},
+                                          {"server-pid", 1, 0, 'S'},
+                                          {"csv", 1, 0, 'C'},
+                                          {"label", 1, 0, 'L'},
+                                          {"keys-only", 0, 0, 'K'},
+                                          {"help", 0, 0, 'h'},
+                                          {"cacert", 1, 0, 'A'},
+                                          {"cert", 1, 0, 'E'},
+                                          {"x5chain", 0, 0, 'X'},
+                                          {0, 0, 0, 0}};
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     *o = (opts_t){.mode = MODE_POST,
                   .alg = SCITT_ALG_ES256,
@@ -484,6 +505,9 @@ static void parse_opts(opts_t *o, int argc, char **argv)
         case 'E':
             o->cert = optarg;
             break;
+        case 'X':
+            o->x5chain = true;
+            break;
         default:
             usage();
         }
@@ -496,6 +520,9 @@ static void parse_opts(opts_t *o, int argc, char **argv)
     }
     if ((o->mode == MODE_POST || o->keys_only) && o->issuer == NULL) {
         die("post mode", "needs --issuer DIR");
+    }
+    if (o->x5chain && o->alg != SCITT_ALG_ES256) {
+        die("--x5chain", "signs with ES256 (the P-256 leaf of bench/x5pki)");
     }
     if (o->mode == MODE_ENTRY && o->ids_in == NULL) {
         die("entry mode", "needs --ids FILE");
@@ -588,7 +615,8 @@ int main(int argc, char **argv)
     scitt_key_t *key = NULL;
     if (o.mode == MODE_POST || o.keys_only) {
         const char *what;
-        int rc = bench_issuer_key(&key, o.issuer, o.alg, &what);
+        int rc = o.x5chain && !o.keys_only ? bench_x5chain_load(&lg->pool, &key, o.issuer, &what)
+                                           : bench_issuer_key(&key, o.issuer, o.alg, &what);
         if (rc != 0) {
             die(what, scitt_strerror(rc));
         }
@@ -616,8 +644,8 @@ int main(int argc, char **argv)
         size_t n = o.count != 0 ? o.count : o.rate > 0 ? (size_t)(o.rate * total_s) + 1 : 100000;
         double t = bench_now();
         bench_pool_init(&lg->pool, key, o.alg, n, o.payload_len, o.sign_threads);
-        printf("loadgen: signed %zu %s statements (%zu bytes each) in %.1f s\n", n, scitt_alg_name(o.alg),
-               lg->pool.stmts[0].len, bench_now() - t);
+        printf("loadgen: signed %zu %s statements%s (%zu bytes each) in %.1f s\n", n, scitt_alg_name(o.alg),
+               o.x5chain ? " with an x5chain" : "", lg->pool.stmts[0].len, bench_now() - t);
         lg->limit = n;
     } else if (o.mode == MODE_ENTRY) {
         load_ids(lg, o.ids_in);
