@@ -123,107 +123,113 @@ static int agree(const scitt_policy_t *cached, const char *roots, const scitt_ke
     return got;
 }
 
+/* A policy with a cache (roots root.pem) in which leaf.der + intermediate.der
+ * was just validated and cached, and the key that signs for that leaf. */
+typedef struct cached {
+    scitt_policy_t *p;
+    scitt_key_t *key;
+    chain_t c;
+} cached_t;
+
+static cached_t cached(void)
+{
+    cached_t f = {.p = policy("root.pem", 64), .key = leaf_key(), .c = chain("leaf.der", "intermediate.der")};
+    cr_assert_eq(check(f.p, f.key, &f.c, NOW), 0);
+    cr_assert_eq(stats(f.p).misses, 1);
+    return f;
+}
+
+static void cached_free(cached_t *f)
+{
+    chain_free(&f->c);
+    scitt_key_free(f->key);
+    scitt_policy_free(f->p);
+}
+
 Test(verify_x5cache, a_chain_seen_again_is_a_hit)
 {
-    scitt_policy_t *p = policy("root.pem", 64);
-    scitt_key_t *key = leaf_key();
-    chain_t c = chain("leaf.der", "intermediate.der");
-    for (int i = 0; i < 5; i++) {
-        cr_assert_eq(check(p, key, &c, NOW), 0);
+    cached_t f = cached();
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(check(f.p, f.key, &f.c, NOW), 0);
     }
-    scitt_x5chain_cache_stats_t st = stats(p);
+    scitt_x5chain_cache_stats_t st = stats(f.p);
     cr_assert_eq(st.misses, 1);
     cr_assert_eq(st.hits, 4);
     cr_assert_eq(st.entries, 1);
     cr_assert_geq(st.capacity, 64);
     /* No cache: nothing counted. */
     scitt_policy_t *none = policy("root.pem", 0);
-    cr_assert_eq(check(none, key, &c, NOW), 0);
+    cr_assert_eq(check(none, f.key, &f.c, NOW), 0);
     cr_assert_eq(stats(none).hits + stats(none).misses, 0);
     scitt_policy_free(none);
-    chain_free(&c);
-    scitt_key_free(key);
-    scitt_policy_free(p);
+    cached_free(&f);
 }
 
 Test(verify_x5cache, the_statement_signature_is_still_checked)
 {
-    scitt_policy_t *p = policy("root.pem", 64);
-    scitt_key_t *key = leaf_key(), *other;
+    cached_t f = cached();
+    scitt_key_t *other;
     cr_assert_eq(scitt_key_generate(&other, SCITT_ALG_ES256), 0);
-    chain_t c = chain("leaf.der", "intermediate.der");
-    cr_assert_eq(check(p, key, &c, NOW), 0);
-    cr_assert_eq(agree(p, "root.pem", other, &c, NOW), SCITT_EBADSIG);
-    cr_assert_eq(stats(p).hits, 1, "the chain came from the cache, the signature did not");
-    chain_free(&c);
-    scitt_key_free(key);
+    cr_assert_eq(agree(f.p, "root.pem", other, &f.c, NOW), SCITT_EBADSIG);
+    cr_assert_eq(stats(f.p).hits, 1, "the chain came from the cache, the signature did not");
     scitt_key_free(other);
-    scitt_policy_free(p);
+    cached_free(&f);
 }
 
 /* Time moves past notAfter, or back before notBefore, after caching. */
 Test(verify_x5cache, validity_times_bound_a_hit)
 {
-    scitt_policy_t *p = policy("root.pem", 64);
-    scitt_key_t *key = leaf_key();
-    chain_t c = chain("leaf.der", "intermediate.der");
-    cr_assert_eq(check(p, key, &c, NOW), 0);
+    cached_t f = cached();
     const int64_t times[] = {T1 + 1, T1, T1 - 1, NOW, T0 - 1, T0, T0 + 1, T1 + 86400};
     for (size_t i = 0; i < scitt_countof(times); i++) {
-        int rc = agree(p, "root.pem", key, &c, times[i]);
+        int rc = agree(f.p, "root.pem", f.key, &f.c, times[i]);
         if (times[i] > T1 || times[i] < T0) {
             cr_assert_eq(rc, SCITT_ECERT, "at %lld", (long long)times[i]);
         }
     }
-    cr_assert_eq(check(p, key, &c, NOW), 0);
-    cr_assert_gt(stats(p).hits, 0);
+    cr_assert_eq(check(f.p, f.key, &f.c, NOW), 0);
+    cr_assert_gt(stats(f.p).hits, 0);
 
     /* A leaf whose validity ends long before the others': cached while it
      * was valid, refused once it ended. */
     chain_t e = chain("leaf-expired.der", "intermediate.der");
-    cr_assert_eq(check(p, key, &e, LEAF_EXP_NA - 86400), 0);
-    cr_assert_eq(check(p, key, &e, LEAF_EXP_NA - 3600), 0);
-    uint64_t hits = stats(p).hits;
-    cr_assert_eq(agree(p, "root.pem", key, &e, LEAF_EXP_NA + 1), SCITT_ECERT);
-    cr_assert_eq(agree(p, "root.pem", key, &e, NOW), SCITT_ECERT);
-    cr_assert_eq(stats(p).hits, hits, "an expired chain is never a hit");
+    cr_assert_eq(check(f.p, f.key, &e, LEAF_EXP_NA - 86400), 0);
+    cr_assert_eq(check(f.p, f.key, &e, LEAF_EXP_NA - 3600), 0);
+    uint64_t hits = stats(f.p).hits;
+    cr_assert_eq(agree(f.p, "root.pem", f.key, &e, LEAF_EXP_NA + 1), SCITT_ECERT);
+    cr_assert_eq(agree(f.p, "root.pem", f.key, &e, NOW), SCITT_ECERT);
+    cr_assert_eq(stats(f.p).hits, hits, "an expired chain is never a hit");
     chain_free(&e);
-    chain_free(&c);
-    scitt_key_free(key);
-    scitt_policy_free(p);
+    cached_free(&f);
 }
 
 /* The roots change (a new policy, a reload): the chain is validated again
  * against them, and the cache key names the roots. */
 Test(verify_x5cache, trust_roots_are_part_of_the_key)
 {
-    scitt_policy_t *p = policy("root.pem", 64);
-    scitt_key_t *key = leaf_key();
-    chain_t c = chain("leaf.der", "intermediate.der");
-    cr_assert_eq(check(p, key, &c, NOW), 0);
+    cached_t f = cached();
     scitt_policy_t *q = policy("other-root.pem", 64);
-    cr_assert_eq(agree(q, "other-root.pem", key, &c, NOW), SCITT_ECERT);
-    cr_assert_eq(agree(q, "other-root.pem", key, &c, NOW), SCITT_ECERT);
+    cr_assert_eq(agree(q, "other-root.pem", f.key, &f.c, NOW), SCITT_ECERT);
+    cr_assert_eq(agree(q, "other-root.pem", f.key, &f.c, NOW), SCITT_ECERT);
     cr_assert_eq(stats(q).hits, 0);
     scitt_policy_free(q);
 
+    const scitt_span_t *certs = f.c.certs;
     uint8_t roots_a[32] = {1}, roots_b[32] = {2}, da[32], db[32], da2[32];
-    cr_assert(scitt_chain_cache_digest(da, roots_a, c.certs, c.num));
-    cr_assert(scitt_chain_cache_digest(db, roots_b, c.certs, c.num));
-    cr_assert(scitt_chain_cache_digest(da2, roots_a, c.certs, c.num));
+    cr_assert(scitt_chain_cache_digest(da, roots_a, certs, 2));
+    cr_assert(scitt_chain_cache_digest(db, roots_b, certs, 2));
+    cr_assert(scitt_chain_cache_digest(da2, roots_a, certs, 2));
     cr_assert_arr_neq(da, db, 32);
     cr_assert_arr_eq(da, da2, 32);
     /* The same bytes split differently name another chain. */
     uint8_t joined[1024];
-    memcpy(joined, c.certs[0].base, c.certs[0].len);
-    memcpy(joined + c.certs[0].len, c.certs[1].base, c.certs[1].len);
-    scitt_span_t one = scitt_span(joined, c.certs[0].len + c.certs[1].len);
+    memcpy(joined, certs[0].base, certs[0].len);
+    memcpy(joined + certs[0].len, certs[1].base, certs[1].len);
+    scitt_span_t one = scitt_span(joined, certs[0].len + certs[1].len);
     cr_assert(scitt_chain_cache_digest(db, roots_a, &one, 1));
     cr_assert_arr_neq(da, db, 32);
-    cr_assert_not(scitt_chain_cache_digest(db, roots_a, c.certs, 0));
-    chain_free(&c);
-    scitt_key_free(key);
-    scitt_policy_free(p);
+    cr_assert_not(scitt_chain_cache_digest(db, roots_a, certs, 0));
+    cached_free(&f);
 }
 
 /* find returns the offset of `needle` in `hay`. */
@@ -240,54 +246,44 @@ static size_t find(scitt_span_t hay, scitt_span_t needle)
 
 Test(verify_x5cache, a_chain_differing_in_one_byte_is_validated_afresh)
 {
-    scitt_policy_t *p = policy("root.pem", 64);
-    scitt_key_t *key = leaf_key();
-    chain_t c = chain("leaf.der", "intermediate.der");
-    cr_assert_eq(check(p, key, &c, NOW), 0);
+    cached_t f = cached();
+    chain_t *c = &f.c;
     /* One byte of the leaf's public key (the last of its SPKI): another key. */
     scitt_buf_t spki;
     scitt_buf_init(&spki, NULL, 0);
-    cr_assert_eq(scitt_key_spki(key, &spki), 0);
-    size_t at = find(c.certs[0], scitt_buf_span(&spki)) + spki.len - 1;
+    cr_assert_eq(scitt_key_spki(f.key, &spki), 0);
+    size_t at = find(c->certs[0], scitt_buf_span(&spki)) + spki.len - 1;
     scitt_buf_cleanup(&spki);
-    c.der[0][at] ^= 0x01;
-    int rc = agree(p, "root.pem", key, &c, NOW);
-    cr_assert_neq(rc, 0);
-    c.der[0][at] ^= 0x01;
-    /* One byte of the intermediate's signature over... the intermediate. */
-    c.der[1][c.certs[1].len - 1] ^= 0x01;
-    cr_assert_eq(agree(p, "root.pem", key, &c, NOW), SCITT_ECERT);
-    c.der[1][c.certs[1].len - 1] ^= 0x01;
-    cr_assert_eq(check(p, key, &c, NOW), 0);
-    cr_assert_eq(stats(p).hits, 1, "only the unchanged chain hits");
-    chain_free(&c);
-    scitt_key_free(key);
-    scitt_policy_free(p);
+    c->der[0][at] ^= 0x01;
+    cr_assert_neq(agree(f.p, "root.pem", f.key, c, NOW), 0);
+    c->der[0][at] ^= 0x01;
+    /* One byte of the intermediate's certificate signature. */
+    c->der[1][c->certs[1].len - 1] ^= 0x01;
+    cr_assert_eq(agree(f.p, "root.pem", f.key, c, NOW), SCITT_ECERT);
+    c->der[1][c->certs[1].len - 1] ^= 0x01;
+    cr_assert_eq(check(f.p, f.key, c, NOW), 0);
+    cr_assert_eq(stats(f.p).hits, 1, "only the unchanged chain hits");
+    cached_free(&f);
 }
 
 /* The same leaf (name and key) issued by a second intermediate that has the
  * first one's name: presented with the cached intermediate it is refused. */
 Test(verify_x5cache, a_leaf_of_another_intermediate)
 {
-    scitt_policy_t *p = policy("root.pem", 64);
-    scitt_key_t *key = leaf_key();
-    chain_t good = chain("leaf.der", "intermediate.der");
+    cached_t f = cached();
     chain_t mixed = chain("leaf-int2.der", "intermediate.der");
     chain_t other = chain("leaf-int2.der", "intermediate-2.der");
     chain_t swapped = chain("leaf.der", "intermediate-2.der");
-    cr_assert_eq(check(p, key, &good, NOW), 0);
-    cr_assert_eq(check(p, key, &other, NOW), 0);
-    cr_assert_eq(agree(p, "root.pem", key, &mixed, NOW), SCITT_ECERT);
-    cr_assert_eq(agree(p, "root.pem", key, &swapped, NOW), SCITT_ECERT);
-    cr_assert_eq(agree(p, "root.pem", key, &mixed, NOW), SCITT_ECERT);
-    cr_assert_eq(stats(p).entries, 2, "refused chains are not cached");
-    cr_assert_eq(stats(p).hits, 0);
-    chain_free(&good);
+    cr_assert_eq(check(f.p, f.key, &other, NOW), 0);
+    cr_assert_eq(agree(f.p, "root.pem", f.key, &mixed, NOW), SCITT_ECERT);
+    cr_assert_eq(agree(f.p, "root.pem", f.key, &swapped, NOW), SCITT_ECERT);
+    cr_assert_eq(agree(f.p, "root.pem", f.key, &mixed, NOW), SCITT_ECERT);
+    cr_assert_eq(stats(f.p).entries, 2, "refused chains are not cached");
+    cr_assert_eq(stats(f.p).hits, 0);
     chain_free(&mixed);
     chain_free(&other);
     chain_free(&swapped);
-    scitt_key_free(key);
-    scitt_policy_free(p);
+    cached_free(&f);
 }
 
 static void digest_of(uint8_t d[32], unsigned i)
