@@ -5,6 +5,7 @@
  *
  *   loadgen --url http://127.0.0.1:PORT [--mode post|entry|tile|path] ...
  *   loadgen --issuer DIR --alg ES256 --keys-only     # make the issuer key
+ *   loadgen ... --issuer DIR --x5chain   # sign as bench/x5pki DIR's CI identity
  *
  * Modes: `post` registers pre-signed distinct statements (bench/stmtpool.c,
  * signed before the clock starts); `entry` GETs /entries/{id} for the ids a
@@ -57,7 +58,7 @@ typedef struct opts {
     double rate, duration, warmup;
     size_t count, payload_len, issuers;
     uint64_t timeout_ms;
-    bool keys_only;
+    bool keys_only, x5chain;
     long server_pid;
 } opts_t;
 
@@ -376,6 +377,8 @@ static void usage(void)
                     "  --issuer DIR                 post: issuer keys, DIR/keys is for scittd --issuer-keys\n"
                     "  --payload-bytes N            post: payload size (default 100, at most 4 MiB)\n"
                     "  --issuers N                  post: N distinct issuer keys in DIR, taking turns (default 1)\n"
+                    "  --x5chain                    post: sign as the CI identity of bench/x5pki DIR (ES256; the\n"
+                    "                               leaf and intermediate in x5chain, no kid)\n"
                     "  --sign-threads N             post: signing threads (default: CPUs)\n"
                     "  --ids-out FILE --ids FILE    post writes registered ids; entry reads them\n"
                     "  --path P                     path mode: the path to GET\n"
@@ -413,6 +416,7 @@ static void parse_opts(opts_t *o, int argc, char **argv)
                                           {"cacert", 1, 0, 'A'},
                                           {"cert", 1, 0, 'E'},
                                           {"issuers", 1, 0, 'N'},
+                                          {"x5chain", 0, 0, 'X'},
                                           {0, 0, 0, 0}};
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     *o = (opts_t){.mode = MODE_POST,
@@ -507,6 +511,9 @@ static void parse_opts(opts_t *o, int argc, char **argv)
         case 'N':
             o->issuers = strtoull(optarg, NULL, 10);
             break;
+        case 'X':
+            o->x5chain = true;
+            break;
         default:
             usage();
         }
@@ -519,6 +526,9 @@ static void parse_opts(opts_t *o, int argc, char **argv)
     }
     if ((o->mode == MODE_POST || o->keys_only) && o->issuer == NULL) {
         die("post mode", "needs --issuer DIR");
+    }
+    if (o->x5chain && o->alg != SCITT_ALG_ES256) {
+        die("--x5chain", "signs with ES256 (the P-256 leaf of bench/x5pki)");
     }
     if (o->mode == MODE_ENTRY && o->ids_in == NULL) {
         die("entry mode", "needs --ids FILE");
@@ -611,8 +621,12 @@ int main(int argc, char **argv)
     scitt_key_t **keys = NULL;
     if (o.mode == MODE_POST || o.keys_only) {
         const char *what;
+        if (o.x5chain) {
+            o.issuers = 1; /* one CI identity: the leaf's key */
+        }
         keys = scitt_xmalloc(o.issuers * sizeof(*keys));
-        int rc = bench_issuer_keys(keys, o.issuers, o.issuer, o.alg, &what);
+        int rc = o.x5chain && !o.keys_only ? bench_x5chain_load(&lg->pool, &keys[0], o.issuer, &what)
+                                           : bench_issuer_keys(keys, o.issuers, o.issuer, o.alg, &what);
         if (rc != 0) {
             die(what, scitt_strerror(rc));
         }
@@ -642,8 +656,9 @@ int main(int argc, char **argv)
         size_t n = o.count != 0 ? o.count : o.rate > 0 ? (size_t)(o.rate * total_s) + 1 : 100000;
         double t = bench_now();
         bench_pool_init(&lg->pool, keys, o.issuers, o.alg, n, o.payload_len, o.sign_threads);
-        printf("loadgen: signed %zu %s statements (%zu bytes each, %zu issuers) in %.1f s\n", n, scitt_alg_name(o.alg),
-               lg->pool.stmts[0].len, o.issuers, bench_now() - t);
+        printf("loadgen: signed %zu %s statements%s (%zu bytes each, %zu issuers) in %.1f s\n", n,
+               scitt_alg_name(o.alg), o.x5chain ? " with an x5chain" : "", lg->pool.stmts[0].len, o.issuers,
+               bench_now() - t);
         lg->limit = n;
     } else if (o.mode == MODE_ENTRY) {
         load_ids(lg, o.ids_in);

@@ -120,6 +120,12 @@ static void *sign_range(void *arg)
         .iss = "https://bench.example",
         .sub = "loadgen",
     };
+    if (s->pool->num_x5chain > 0) { /* a CI identity: the chain names the key */
+        st.kid = scitt_span(NULL, 0);
+        st.x5chain = s->pool->x5chain;
+        st.num_x5chain = s->pool->num_x5chain;
+        st.iss = "did:x509:0:sha256:bench::subject:CN:bench%20leaf";
+    }
     for (size_t i = s->first; i < s->pool->num; i += s->step) {
         /* "bench <tag> <number>" then padding: distinct and fixed-size. */
         size_t n = (size_t)snprintf(payload, s->payload_len + 1, "bench %s %012zu", s->tag, i);
@@ -127,7 +133,9 @@ static void *sign_range(void *arg)
             payload[n] = '.';
         }
         st.payload = scitt_span(payload, s->payload_len);
-        st.kid = scitt_span(s->kids[i % s->num_keys], 32); /* the issuers take turns */
+        if (s->pool->num_x5chain == 0) {
+            st.kid = scitt_span(s->kids[i % s->num_keys], 32); /* the issuers take turns */
+        }
         scitt_buf_init(&s->pool->stmts[i], NULL, 0);
         tu_sign_statement(&s->pool->stmts[i], s->keys[i % s->num_keys], &st);
     }
@@ -182,4 +190,33 @@ void bench_pool_cleanup(bench_pool_t *pool)
     free(pool->stmts);
     pool->stmts = NULL;
     pool->num = 0;
+    for (size_t i = 0; i < pool->num_x5chain; i++) {
+        free((void *)pool->x5chain[i].base);
+    }
+    pool->num_x5chain = 0;
+}
+
+int bench_x5chain_load(bench_pool_t *pool, scitt_key_t **out, const char *dir, const char **out_what)
+{
+    static const char *const names[] = {"leaf.der", "intermediate.der"};
+    char path[4096];
+    scitt_buf_t b;
+    scitt_buf_init(&b, NULL, 1 << 20);
+    snprintf(path, sizeof(path), "%s/x5chain/leaf.key", dir);
+    *out_what = "reading DIR/x5chain/leaf.key (make it with bench/x5pki DIR)";
+    int rc = scitt_read_file(path, &b);
+    rc = rc != 0 ? rc : scitt_key_from_pem(out, b.base, b.len);
+    for (size_t i = 0; rc == 0 && i < scitt_countof(names); i++) {
+        snprintf(path, sizeof(path), "%s/x5chain/%s", dir, names[i]);
+        scitt_buf_reset(&b);
+        *out_what = "reading the x5chain certificates";
+        rc = scitt_read_file(path, &b);
+        if (rc == 0) {
+            uint8_t *der = scitt_xmalloc(b.len);
+            memcpy(der, b.base, b.len);
+            pool->x5chain[pool->num_x5chain++] = scitt_span(der, b.len);
+        }
+    }
+    scitt_buf_cleanup(&b);
+    return rc;
 }

@@ -24,7 +24,18 @@ void bench_issuer_keys_free(scitt_key_t **keys, size_t num);
 typedef struct bench_pool {
     scitt_buf_t *stmts; /* num statements, each a tagged COSE_Sign1 */
     size_t num;
+    /* Set before bench_pool_init (bench_x5chain_load): the statements carry
+     * this chain (leaf first) in the protected header instead of a kid. */
+    scitt_span_t x5chain[2];
+    size_t num_x5chain;
 } bench_pool_t;
+
+/* bench_x5chain_load reads the CI-identity PKI that bench/x5pki DIR made:
+ * the leaf's private key DIR/x5chain/leaf.key into `*out` (newly
+ * allocated) and the chain DIR/x5chain/{leaf,intermediate}.der into
+ * pool->x5chain (freed by bench_pool_cleanup). scittd trusts it with
+ * --trust-roots DIR/x5chain/root.pem. */
+int bench_x5chain_load(bench_pool_t *pool, scitt_key_t **out, const char *dir, const char **out_what);
 
 /* bench_pool_init signs `num` statements on `num_threads` threads, statement
  * i with keys[i % num_keys] (kid: its thumbprint). Each payload is `payload_len` bytes (at least 40) holding a

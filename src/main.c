@@ -418,6 +418,7 @@ int main(int argc, char **argv)
         .issuer_keys_dir = cfg.issuer_keys,
         .trust_roots_file = cfg.trust_roots,
         .allow_unknown_issuers = cfg.allow_unknown_issuers,
+        .x5chain_cache_entries = cfg.x5chain_cache,
     };
     why = NULL;
     rc = scitt_policy_new(&policy, &pcfg, &why);

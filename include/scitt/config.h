@@ -32,6 +32,7 @@ typedef struct scitt_config {
     char *issuer_keys; /* --issuer-keys DIR */
     char *trust_roots; /* --trust-roots FILE */
     bool allow_unknown_issuers;
+    size_t x5chain_cache;        /* --x5chain-cache N validated chains, default 4096, 0 = off */
     unsigned workers;            /* --workers, 0 = CPU count */
     size_t batch_max;            /* --batch-max, default 16384 */
     size_t max_pending;          /* --max-pending, default 100000 */

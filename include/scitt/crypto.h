@@ -157,6 +157,16 @@ size_t scitt_trust_store_count(const scitt_trust_store_t *store);
 int scitt_x509_verify_chain(const scitt_trust_store_t *roots, const scitt_span_t *certs, size_t num_certs, int64_t now,
                             scitt_key_t **out_leaf_key, const char **out_err_desc);
 
+/* scitt_x509_verify_chain_window is scitt_x509_verify_chain that also
+ * reports, on success, the span of time in which every certificate of the
+ * validated path (the trust root included) is valid: notBefore <= t <
+ * notAfter for every one of them means `*out_not_before` <= t <
+ * `*out_not_after` (Unix seconds). A cache of validated chains may reuse the
+ * result only inside that span. */
+int scitt_x509_verify_chain_window(const scitt_trust_store_t *roots, const scitt_span_t *certs, size_t num_certs,
+                                   int64_t now, scitt_key_t **out_leaf_key, int64_t *out_not_before,
+                                   int64_t *out_not_after, const char **out_err_desc);
+
 /* scitt_x509_public_key returns the public key of one DER certificate
  * without validating anything (for --allow-unknown-issuers). */
 int scitt_x509_public_key(const uint8_t *der, size_t len, scitt_key_t **out);

@@ -268,6 +268,8 @@ typedef struct scitt_seq_stats {
      * last queue_take returned (the hand-off queue as the holder saw it). */
     bool shared, sequencer;
     uint64_t writer_epoch, lease_takeovers, queue_puts, handoff_depth;
+    /* The policy's cache of validated x5chain chains: lookups by result. */
+    uint64_t x5chain_cache_hits, x5chain_cache_misses;
 } scitt_seq_stats_t;
 void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out);
 

@@ -11,7 +11,8 @@
  * last the signature, the one expensive step.
  *
  * Thread safety: a policy is immutable once made; any number of threads may
- * call scitt_policy_check on it at once.
+ * call scitt_policy_check on it at once. Its one mutable part, the cache of
+ * validated x5chain chains, has its own lock.
  */
 #ifndef SCITT_VERIFY_H
 #define SCITT_VERIFY_H
@@ -36,6 +37,11 @@ typedef struct scitt_policy_config {
     size_t num_iss_allow;
     const char *const *sub_allow;
     size_t num_sub_allow;
+    /* Validated x5chain chains kept (bounded, least recently used evicted),
+     * so a chain seen again costs a SHA-256 of its bytes instead of a path
+     * validation; a hit still needs the same trust roots and a time inside
+     * every certificate's validity. 0: no cache. */
+    size_t x5chain_cache_entries;
 } scitt_policy_config_t;
 
 typedef struct scitt_policy scitt_policy_t;
@@ -50,6 +56,14 @@ void scitt_policy_free(scitt_policy_t *p);
 
 /* scitt_policy_num_issuer_keys returns how many trusted issuer keys loaded. */
 size_t scitt_policy_num_issuer_keys(const scitt_policy_t *p);
+
+/* The x5chain cache's counters (all zero without a cache). */
+typedef struct scitt_x5chain_cache_stats {
+    uint64_t hits, misses, evictions;
+    size_t entries, capacity;
+} scitt_x5chain_cache_stats_t;
+
+void scitt_policy_x5chain_cache_stats(const scitt_policy_t *p, scitt_x5chain_cache_stats_t *out);
 
 /* The outcome of a check. `stmt` spans point into the body given to
  * scitt_policy_check and live as long as it. `decoded` and `entry` are set

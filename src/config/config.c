@@ -66,6 +66,9 @@ static const opt_t opts[] = {
     {"issuer-keys", OPT_STR, F(issuer_keys), "DIR",
      "every PEM public key in DIR is a trusted issuer (kid = its RFC 9679 thumbprint)"},
     {"trust-roots", OPT_STR, F(trust_roots), "FILE", "PEM bundle of root certificates for x5chain issuers"},
+    {"x5chain-cache", OPT_BYTES, F(x5chain_cache), "N",
+     "validated x5chain certificate chains kept, so a chain seen again is not validated again until a "
+     "certificate's validity ends (default 4096; 0 = off)"},
     {"allow-unknown-issuers", OPT_FLAG, F(allow_unknown_issuers), NULL,
      "DEVELOPMENT ONLY: accept statements whose own x5chain or key verifies, without a trusted root"},
     {"workers", OPT_UINT, F(workers), "N", "verify threads (default 0 = number of CPUs)"},
@@ -162,6 +165,7 @@ int scitt_config_init(scitt_config_t *cfg)
     cfg->max_pending_bytes = (size_t)64 << 20;
     cfg->tile_cache_bytes = (size_t)32 << 20;
     cfg->receipt_cache_bytes = (size_t)32 << 20;
+    cfg->x5chain_cache = 4096;
     cfg->read_workers = 4;
     cfg->commit_linger_us = 2000;
     cfg->register_wait_ms = 5000;

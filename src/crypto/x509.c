@@ -126,8 +126,47 @@ static const char *verify_reason(int err)
     }
 }
 
+/* time_at converts a certificate time to Unix seconds, as an offset from
+ * `now` (ASN1_TIME_diff is in both backends; the direct conversions are not). */
+static bool time_at(const ASN1_TIME *t, int64_t now, int64_t *out)
+{
+    ASN1_TIME *ref = ASN1_TIME_set(NULL, (time_t)now);
+    int days = 0, secs = 0;
+    bool ok = ref != NULL && ASN1_TIME_diff(&days, &secs, ref, t);
+    ASN1_TIME_free(ref);
+    *out = now + (int64_t)days * 86400 + secs;
+    return ok;
+}
+
+/* path_window intersects the validity of every certificate on the path the
+ * verifier built (leaf to trust root). */
+static bool path_window(X509_STORE_CTX *ctx, int64_t now, int64_t *not_before, int64_t *not_after)
+{
+    STACK_OF(X509) *path = X509_STORE_CTX_get0_chain(ctx);
+    *not_before = INT64_MIN;
+    *not_after = INT64_MAX;
+    for (size_t i = 0; path != NULL && i < (size_t)sk_X509_num(path); i++) {
+        X509 *c = sk_X509_value(path, i);
+        int64_t nb, na;
+        if (!time_at(X509_get0_notBefore(c), now, &nb) || !time_at(X509_get0_notAfter(c), now, &na)) {
+            return false;
+        }
+        *not_before = nb > *not_before ? nb : *not_before;
+        *not_after = na < *not_after ? na : *not_after;
+    }
+    return path != NULL && sk_X509_num(path) > 0;
+}
+
 int scitt_x509_verify_chain(const scitt_trust_store_t *roots, const scitt_span_t *certs, size_t num_certs, int64_t now,
                             scitt_key_t **out_leaf_key, const char **out_err_desc)
+{
+    int64_t nb, na;
+    return scitt_x509_verify_chain_window(roots, certs, num_certs, now, out_leaf_key, &nb, &na, out_err_desc);
+}
+
+int scitt_x509_verify_chain_window(const scitt_trust_store_t *roots, const scitt_span_t *certs, size_t num_certs,
+                                   int64_t now, scitt_key_t **out_leaf_key, int64_t *out_not_before,
+                                   int64_t *out_not_after, const char **out_err_desc)
 {
     *out_err_desc = NULL;
     if (num_certs == 0 || num_certs > MAX_CHAIN) {
@@ -161,6 +200,10 @@ int scitt_x509_verify_chain(const scitt_trust_store_t *roots, const scitt_span_t
     X509_STORE_CTX_set_time(ctx, 0, (time_t)now);
     if (X509_verify_cert(ctx) != 1) {
         *out_err_desc = verify_reason(X509_STORE_CTX_get_error(ctx));
+        goto done;
+    }
+    if (!path_window(ctx, now, out_not_before, out_not_after)) {
+        *out_err_desc = "a certificate's validity times cannot be read";
         goto done;
     }
     uint32_t ku = X509_get_key_usage(leaf);

@@ -195,6 +195,15 @@ int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)
     }
     if (rc == 0) {
         rc = scitt_buf_printf(b,
+                              "# HELP scittd_x5chain_cache_lookups_total Validated x5chain chain cache lookups by "
+                              "result (a miss validates the chain).\n"
+                              "# TYPE scittd_x5chain_cache_lookups_total counter\n"
+                              "scittd_x5chain_cache_lookups_total{result=\"hit\"} %llu\n"
+                              "scittd_x5chain_cache_lookups_total{result=\"miss\"} %llu\n",
+                              (unsigned long long)st.x5chain_cache_hits, (unsigned long long)st.x5chain_cache_misses);
+    }
+    if (rc == 0) {
+        rc = scitt_buf_printf(b,
                               "# HELP scittd_damaged_reads_total Statements not served (500) because they no "
                               "longer match their entry hash.\n"
                               "# TYPE scittd_damaged_reads_total counter\nscittd_damaged_reads_total %llu\n"

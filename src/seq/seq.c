@@ -217,6 +217,12 @@ void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out)
     out->tile_cache_bytes = ls.tile_cache_bytes;
     out->tile_cache_hits = ls.tile_cache_hits;
     out->tile_cache_misses = ls.tile_cache_misses;
+    scitt_x5chain_cache_stats_t cs = {0};
+    if (seq->policy != NULL) {
+        scitt_policy_x5chain_cache_stats(seq->policy, &cs);
+    }
+    out->x5chain_cache_hits = cs.hits;
+    out->x5chain_cache_misses = cs.misses;
     out->tree_size = atomic_load_explicit(&seq->tree_size, memory_order_relaxed);
     out->pending = atomic_load_explicit(&seq->pending, memory_order_relaxed);
     out->batches = atomic_load_explicit(&seq->batches, memory_order_relaxed);

@@ -3,14 +3,17 @@
  *
  * Trusted issuer keys sit in a sorted array keyed by their RFC 9679
  * thumbprint, so a statement's kid finds its key by binary search. x5chain
- * issuers are validated against the trust roots at the submission time.
- * Nothing here changes after scitt_policy_new returns, which is what makes
- * the verify pool's concurrent use safe without locks.
+ * issuers are validated against the trust roots at the submission time,
+ * or found in the cache of chains validated before (chaincache.h), keyed
+ * with the roots' identity. Nothing else here changes after
+ * scitt_policy_new returns, which is what makes the verify pool's
+ * concurrent use safe without locks; the cache has its own.
  */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "chaincache.h"
 #include "scitt/verify.h"
 
 static const int default_algs[] = {SCITT_ALG_ES256, SCITT_ALG_ES384, SCITT_ALG_ES512, SCITT_ALG_EDDSA,
@@ -31,6 +34,8 @@ struct scitt_policy {
     issuer_key_t *keys;
     size_t num_keys;
     scitt_trust_store_t *roots;
+    uint8_t roots_id[SCITT_SHA256_LEN]; /* SHA-256 of the roots bundle as read */
+    scitt_chain_cache_t *chains;        /* NULL: no cache */
     bool allow_unknown;
     const char *const *iss_allow;
     size_t num_iss_allow;
@@ -151,6 +156,7 @@ static int load_roots(scitt_policy_t *p, const char *path, const char **why)
     int rc = scitt_read_file(path, &pem);
     if (rc == 0) {
         rc = scitt_trust_store_from_pem(&p->roots, pem.base, pem.len);
+        scitt_sha256(p->roots_id, pem.base, pem.len);
     }
     scitt_buf_cleanup(&pem);
     if (rc != 0) {
@@ -191,6 +197,9 @@ int scitt_policy_new(scitt_policy_t **out, const scitt_policy_config_t *cfg, con
     if (rc == 0 && cfg->trust_roots_file != NULL) {
         rc = load_roots(p, cfg->trust_roots_file, why);
     }
+    if (rc == 0 && p->roots != NULL && cfg->x5chain_cache_entries > 0) {
+        rc = scitt_chain_cache_new(&p->chains, cfg->x5chain_cache_entries);
+    }
     if (rc != 0) {
         scitt_policy_free(p);
         return rc;
@@ -210,7 +219,16 @@ void scitt_policy_free(scitt_policy_t *p)
     }
     free(p->keys);
     scitt_trust_store_free(p->roots);
+    scitt_chain_cache_free(p->chains);
     free(p);
+}
+
+void scitt_policy_x5chain_cache_stats(const scitt_policy_t *p, scitt_x5chain_cache_stats_t *out)
+{
+    *out = (scitt_x5chain_cache_stats_t){0};
+    if (p->chains != NULL) {
+        scitt_chain_cache_stats(p->chains, out);
+    }
 }
 
 size_t scitt_policy_num_issuer_keys(const scitt_policy_t *p)
@@ -241,10 +259,31 @@ static const issuer_key_t *find_issuer_key(const scitt_policy_t *p, scitt_span_t
     return bsearch(&probe, p->keys, p->num_keys, sizeof(*p->keys), cmp_kid);
 }
 
+/* validated_leaf validates the chain against the trust roots, or finds it
+ * in the cache: the leaf key is then `*ref`'s, else `*out`. Only a chain
+ * that validated now enters the cache. */
+static int validated_leaf(const scitt_policy_t *p, const scitt_cose_hdrs_t *h, int64_t now, scitt_key_t **out,
+                          scitt_chain_ref_t **ref, const char **why)
+{
+    uint8_t digest[SCITT_SHA256_LEN];
+    bool cacheable = p->chains != NULL && scitt_chain_cache_digest(digest, p->roots_id, h->x5chain, h->num_x5chain);
+    if (cacheable && (*ref = scitt_chain_cache_get(p->chains, digest, now)) != NULL) {
+        return 0;
+    }
+    int64_t not_before, not_after;
+    int rc =
+        scitt_x509_verify_chain_window(p->roots, h->x5chain, h->num_x5chain, now, out, &not_before, &not_after, why);
+    if (rc == 0 && cacheable && scitt_chain_cache_put(p->chains, digest, *out, not_before, not_after, ref) == 0) {
+        *out = NULL; /* the cache owns it now; `*ref` holds it */
+    }
+    return rc;
+}
+
 /* x5chain_key finds the certificate chain (protected, or unprotected when a
- * protected x5t pins its leaf) and returns the validated leaf key. */
+ * protected x5t pins its leaf) and returns the validated leaf key: `*out`
+ * (owned), or `*ref`'s (held from the cache). */
 static int x5chain_key(const scitt_policy_t *p, const scitt_cose_sign1_t *s, int64_t now, scitt_key_t **out,
-                       const char **why)
+                       scitt_chain_ref_t **ref, const char **why)
 {
     const scitt_cose_hdrs_t *h = &s->prot;
     if (!(h->present & SCITT_COSE_HAS_X5CHAIN)) {
@@ -266,7 +305,7 @@ static int x5chain_key(const scitt_policy_t *p, const scitt_cose_sign1_t *s, int
         }
     }
     if (p->roots != NULL) {
-        int rc = scitt_x509_verify_chain(p->roots, h->x5chain, h->num_x5chain, now, out, why);
+        int rc = validated_leaf(p, h, now, out, ref, why);
         if (rc == 0 || !p->allow_unknown) {
             return rc;
         }
@@ -305,10 +344,11 @@ int scitt_policy_check(const scitt_policy_t *p, const uint8_t *body, size_t len,
         return SCITT_EPOLICY;
     }
     scitt_key_t *owned = NULL;
+    scitt_chain_ref_t *held = NULL;
     const scitt_key_t *key;
     if (s->prot.present & (SCITT_COSE_HAS_X5CHAIN | SCITT_COSE_HAS_X5T)) {
-        rc = x5chain_key(p, s, now, &owned, why);
-        key = owned;
+        rc = x5chain_key(p, s, now, &owned, &held, why);
+        key = held != NULL ? scitt_chain_ref_key(held) : owned;
     } else {
         const issuer_key_t *ik = find_issuer_key(p, s->prot.kid);
         key = ik != NULL ? ik->key : NULL;
@@ -324,5 +364,6 @@ int scitt_policy_check(const scitt_policy_t *p, const uint8_t *body, size_t len,
         rc = scitt_cose_sign1_verify(s, key, scitt_span(NULL, 0), scratch, why);
     }
     scitt_key_free(owned);
+    scitt_chain_ref_release(held);
     return rc;
 }

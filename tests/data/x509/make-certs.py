@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Make the X.509 fixtures for tests/unit/crypto/test_x509.c with
+"""Make the X.509 fixtures for tests/unit/crypto/test_x509.c (and the policy's
+and x5chain cache's tests in tests/unit/verify) with
 python3-cryptography (an implementation independent of src/crypto).
 Run from this folder; the outputs are committed, so tests need no Python."""
 import datetime as dt
@@ -36,7 +37,7 @@ def pem(certs, path):
     open(path, "wb").write(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs))
 
 
-k = {n: ec.generate_private_key(ec.SECP256R1()) for n in ["root", "int", "leaf", "other", "rogue"]}
+k = {n: ec.generate_private_key(ec.SECP256R1()) for n in ["root", "int", "int2", "leaf", "other", "rogue"]}
 root = cert(k["root"], "test root", k["root"], "test root", True)
 other_root = cert(k["other"], "other root", k["other"], "other root", True)
 inter = cert(k["int"], "test intermediate", k["root"], "test root", True)
@@ -44,6 +45,10 @@ leaf = cert(k["leaf"], "test leaf", k["int"], "test intermediate", False)
 leaf_nosign = cert(k["leaf"], "test leaf no sign", k["int"], "test intermediate", False, ku_sign=False)
 leaf_expired = cert(k["leaf"], "test leaf expired", k["int"], "test intermediate", False,
                     not_after=dt.datetime(2025, 6, 1))
+# A second intermediate under the same root with the same name: its leaf
+# presented with the first intermediate must not validate.
+inter2 = cert(k["int2"], "test intermediate", k["root"], "test root", True)
+leaf_int2 = cert(k["leaf"], "test leaf", k["int2"], "test intermediate", False)
 # A "CA" that is really a leaf: signs another certificate without CA rights.
 rogue = cert(k["rogue"], "rogue", k["leaf"], "test leaf", False)
 
@@ -55,5 +60,7 @@ der(leaf, "leaf.der")
 der(leaf_nosign, "leaf-nosign.der")
 der(leaf_expired, "leaf-expired.der")
 der(rogue, "rogue.der")
+der(inter2, "intermediate-2.der")
+der(leaf_int2, "leaf-int2.der")
 open("leaf-key.pem", "wb").write(k["leaf"].private_bytes(serialization.Encoding.PEM,
                                  serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
