@@ -24,6 +24,9 @@ struct scitt_witness {
 /* next_line: the text before the next "\n" from `*pos`; false without one. */
 static bool next_line(const uint8_t *p, size_t len, size_t *pos, scitt_span_t *line)
 {
+    if (*pos >= len) {
+        return false; /* also an empty body, whose `p` may be NULL */
+    }
     const uint8_t *nl = memchr(p + *pos, '\n', len - *pos);
     if (nl == NULL) {
         return false;

@@ -19,6 +19,7 @@ and two concurrent requests against the same old state: exactly one wins.
 import base64
 import concurrent.futures
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -121,6 +122,20 @@ def main():
         w.start()
         r = w.add(request(n2, proof3, note3))
         check(r.status == 409 and r.body == b"%d\n" % n3, "after a restart a stale old size still gets 409 %r" % r.body)
+
+        # Over TLS (h2 by ALPN), a witness of its own.
+        cert, key = os.path.join(tmp, "tls.crt"), os.path.join(tmp, "tls.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "2",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        wt = Witness(tmp, "witness.test/tls", [vkey], ["--tls-cert", cert, "--tls-key", key]).start()
+        try:
+            r = wt.add(request(0, [], note3))
+            check(r.status == 200 and cosig_ok(r.body.decode().strip(), split_note(note3)[0], wt.vkey),
+                  "over TLS: 200 with a valid cosignature")
+            check(wt.add(request(0, [], note3)).status == 409, "over TLS: then 409 for old 0")
+        finally:
+            wt.stop()
 
         # Two requests against the same old state at once: one 200, one 409.
         note4, n4 = grow(srv, issuer, 3, "d")

@@ -37,7 +37,7 @@ class Witness:
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return ("https" if "--tls-cert" in self.extra else "http") + "://127.0.0.1:%d" % self.port
 
     def start(self):
         args = [SCITT, "witness", "--key", self.key, "--dir", self.dir, "--listen", "127.0.0.1:%d" % self.port]

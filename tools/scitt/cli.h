@@ -114,6 +114,11 @@ char *cli_kid_text(scitt_span_t kid);
 void cli_progress(const char *label, uint64_t done, uint64_t total);
 void cli_progress_end(void);
 
+/* cli_serve_limits sets the front end limits of the servers the tool runs
+ * (`mirror --serve`, `witness`): connections, headers, streams, timeouts. */
+struct scitt_frontend_config;
+void cli_serve_limits(struct scitt_frontend_config *cfg);
+
 /* -- witnesses a client demands (issue 21; witness.c) -- */
 
 /* --witness VKEY (repeatable: a witness's cosigner vkey line, or a file

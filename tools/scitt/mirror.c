@@ -109,13 +109,8 @@ static int serve_copy(const char *dir, const char *listen)
                                         .origin = origin,
                                         .vkey_line = (const char *)vkey.base,
                                         .keyset = scitt_buf_span(&keyset),
-                                        .max_statement_bytes = max_statement,
-                                        .max_connections = 1000,
-                                        .max_header_bytes = 16384,
-                                        .max_streams = 100,
-                                        .register_wait_ms = 1000,
-                                        .idle_timeout_ms = 60000,
-                                        .request_timeout_ms = 30000};
+                                        .max_statement_bytes = max_statement};
+        cli_serve_limits(&fcfg);
         printf("mirror: serving %s read-only on %s:%u\n", dir, host, port);
         fflush(stdout);
         rc = scitt_frontend_serve(&fcfg, host, port, &why);

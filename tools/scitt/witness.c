@@ -54,7 +54,7 @@ static int load_witness_key(const char *path, char name[SCITT_NOTE_MAX_NAME + 1]
     if (cli_read_file(path, &text) != 0) {
         goto done;
     }
-    const uint8_t *nl = memchr(text.base, '\n', text.len);
+    const uint8_t *nl = text.len > 0 ? memchr(text.base, '\n', text.len) : NULL;
     size_t name_len = nl != NULL ? (size_t)(nl - text.base) : 0;
     if (name_len == 0 || name_len > SCITT_NOTE_MAX_NAME) {
         cli_err("witness: %s: the first line must be the witness's name", path);
@@ -247,13 +247,8 @@ static int serve(const char *key_path, const char *dir, const char *listen, cons
                                     .vkey_line = (const char *)vkey.base,
                                     .tls = tls,
                                     .service = &svc,
-                                    .max_statement_bytes = SCITT_WITNESS_MAX_BODY,
-                                    .max_connections = 1000,
-                                    .max_header_bytes = 16384,
-                                    .max_streams = 100,
-                                    .register_wait_ms = 1000,
-                                    .idle_timeout_ms = 60000,
-                                    .request_timeout_ms = 30000};
+                                    .max_statement_bytes = SCITT_WITNESS_MAX_BODY};
+    cli_serve_limits(&fcfg);
     printf("witness: %s serving %zu log key(s) on %s:%u (%s)\n%s\n", name, num_logs, host, port,
            tls != NULL ? "TLS" : "h2c, HTTP/1.1", (const char *)vkey.base);
     fflush(stdout);
@@ -324,6 +319,16 @@ static int run(int argc, char **argv)
         return cli_usage("witness", "--key, --dir, --listen and at least one --log are required");
     }
     return serve(key, dir, listen, logs, num_logs, tls_cert, tls_key);
+}
+
+void cli_serve_limits(scitt_frontend_config_t *cfg)
+{
+    cfg->max_connections = 1000;
+    cfg->max_header_bytes = 16384;
+    cfg->max_streams = 100;
+    cfg->register_wait_ms = 1000;
+    cfg->idle_timeout_ms = 60000;
+    cfg->request_timeout_ms = 30000;
 }
 
 /* -- the witnesses a client demands -- */

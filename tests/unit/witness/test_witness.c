@@ -93,5 +93,8 @@ Test(witness, size_zero_and_first_contact)
     cr_assert_eq(out.len, 2);
     cr_assert_eq(memcmp(out.base, "5\n", 2), 0);
     cr_assert_eq(add(6, 0, 5, root, &out), 400, "old above the checkpoint's size");
+    /* An empty body (no buffer at all): 400, without touching memory. */
+    const char *why;
+    cr_assert_eq(scitt_witness_add_checkpoint(w, NULL, 0, 1, &out, &why), 400);
     scitt_buf_cleanup(&out);
 }
