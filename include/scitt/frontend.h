@@ -30,6 +30,26 @@
 
 struct uv_loop_s;
 
+/* Issue 21: a front end for a service other than a log (`scitt witness`).
+ * The request as the service sees it, and its answer: a body of
+ * `content_type`, or for a status >= 400 with an empty body, RFC 9290
+ * concise problem details with `title` (static) and `detail`. */
+typedef struct scitt_frontend_reply {
+    int status;
+    const char *content_type; /* static */
+    const char *title;        /* static */
+    char detail[192];
+    scitt_buf_t body; /* empty on entry; the front end frees it */
+} scitt_frontend_reply_t;
+
+typedef struct scitt_frontend_service {
+    /* handle answers one complete request on a libuv pool thread (so it may
+     * block: disk, locks); it must be thread-safe. `path` includes any query
+     * string; `body` holds a POST's body (at most max_statement_bytes). */
+    void (*handle)(void *ctx, const char *method, const char *path, scitt_span_t body, scitt_frontend_reply_t *reply);
+    void *ctx;
+} scitt_frontend_service_t;
+
 typedef struct scitt_frontend_config {
     scitt_store_t *store;
     scitt_seq_t *seq; /* NULL: POST answers 503 (fuzzing) */
@@ -73,6 +93,10 @@ typedef struct scitt_frontend_config {
      * block. */
     int (*extra_metrics)(void *ctx, scitt_buf_t *out);
     void *extra_metrics_ctx;
+    /* Issue 21: with `service` set, store, seq, log and keys are unused
+     * (vkey_line is still required) and every request but /metrics and
+     * /healthz goes to the service once its body is in. */
+    const scitt_frontend_service_t *service;
 } scitt_frontend_config_t;
 
 typedef struct scitt_frontend scitt_frontend_t;

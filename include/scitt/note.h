@@ -73,4 +73,70 @@ typedef struct scitt_checkpoint {
 int scitt_note_open(const uint8_t *note, size_t len, const scitt_note_verifier_t *verifiers, size_t num_verifiers,
                     scitt_checkpoint_t *out, const char **out_err_desc);
 
+/*
+ * Cosignatures (C2SP tlog-cosignature v1.0.1, the Ed25519 "cosignature/v1"
+ * type): a witness states that, as of a time, the checkpoint is the largest
+ * consistent one it has seen for the origin. A cosigner key is an Ed25519
+ * key under a name; its key id is the first four bytes of SHA-256(name ||
+ * "\n" || 0x04 || public key) and its vkey `<name>+<hex id>+<base64(0x04 ||
+ * key)>`. It signs "cosignature/v1\ntime <T>\n" followed by the checkpoint
+ * body; the signature line is "\u2014 <name> <base64(key id || u64 BE T ||
+ * 64-byte signature)>\n".
+ */
+#define SCITT_NOTE_TYPE_COSIG_ED25519 0x04
+#define SCITT_COSIG_BLOB_LEN          (4 + 8 + 64)
+#define SCITT_COSIG_MAX_TIME          INT64_MAX
+
+/* A cosigner: the same fields as a log verifier, another key id type. */
+typedef struct scitt_cosigner {
+    scitt_note_verifier_t v;
+} scitt_cosigner_t;
+
+/* scitt_cosigner_init / _parse / _cleanup / _vkey mirror the verifier
+ * functions above for type 0x04 keys (the init key is borrowed; the parsed
+ * key is owned and freed by cleanup). */
+int scitt_cosigner_init(scitt_cosigner_t *c, const char *name, const scitt_key_t *key);
+int scitt_cosigner_parse(scitt_cosigner_t *c, const char *vkey, size_t len);
+void scitt_cosigner_cleanup(scitt_cosigner_t *c);
+int scitt_cosigner_vkey(scitt_buf_t *out, const scitt_cosigner_t *c);
+
+/* scitt_cosig_message appends the signed message for `body` (a checkpoint
+ * body ending in "\n") at POSIX time `time`. SCITT_EINVAL for a body without
+ * its final newline or a time above SCITT_COSIG_MAX_TIME. */
+int scitt_cosig_message(scitt_buf_t *out, scitt_span_t body, uint64_t time);
+
+/* scitt_cosig_sign appends one cosignature line (with its "\n") by `c`,
+ * whose key must be private, over `body` at `time`. */
+int scitt_cosig_sign(scitt_buf_t *out, scitt_span_t body, uint64_t time, const scitt_cosigner_t *c);
+
+/* A parsed cosignature line; `name` points into the line. */
+typedef struct scitt_cosig {
+    scitt_span_t name;
+    uint8_t id[4];
+    uint64_t time;
+    uint8_t sig[64];
+} scitt_cosig_t;
+
+/* scitt_cosig_parse reads one signature line (without its "\n"). Any line
+ * that is not "\u2014 <name> <base64 of exactly 76 bytes>" with a time up
+ * to SCITT_COSIG_MAX_TIME is SCITT_EMALFORMED: a log signature line is
+ * simply not a cosignature. */
+int scitt_cosig_parse(const uint8_t *line, size_t len, scitt_cosig_t *out);
+
+/* scitt_cosig_verify checks `s` against cosigner `c` over `body`: 0 when
+ * name and key id are c's and the signature verifies, SCITT_ENOKEY when the
+ * line is someone else's, SCITT_EBADSIG when it is c's and fails. */
+int scitt_cosig_verify(const scitt_cosig_t *s, scitt_span_t body, const scitt_cosigner_t *c);
+
+/* scitt_cosig_count counts the listed cosigners (at most
+ * SCITT_NOTE_MAX_SIGS) with at least one valid cosignature line in `note`:
+ * each witness counts once however many lines it has. Lines by unknown keys
+ * and lines that are not cosignatures are skipped; a wrong cosignature by a
+ * listed witness does not count (and does not reject the note: the log's
+ * signature is scitt_note_open's business). `valid`, if not NULL, gets one
+ * flag per cosigner. SCITT_EMALFORMED for a note without a signature block,
+ * SCITT_EINVAL for too many cosigners. */
+int scitt_cosig_count(const uint8_t *note, size_t len, const scitt_cosigner_t *cosigners, size_t num_cosigners,
+                      bool *valid, size_t *out_count);
+
 #endif /* SCITT_NOTE_H */

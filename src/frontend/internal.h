@@ -472,6 +472,7 @@ void scitt_h2__async_cb(uv_async_t *a);
  * (`super` of each kind; freed with free() after `answer`). */
 struct scitt_h2_job {
     scitt_log_job_t task;
+    uv_work_t work;         /* instead of `task` without a log reader (a service) */
     scitt_h2_job_t *q_next; /* fe's list of finished jobs */
     int status;             /* 0, or SCITT_ESHUTDOWN when cancelled before it ran */
     scitt_frontend_t *fe;
@@ -483,6 +484,8 @@ struct scitt_h2_job {
     /* answer: on the loop, only while the stream is open; `rc` is the job's
      * or SCITT_ESHUTDOWN when the pool cancelled it. May take `body`. */
     void (*answer)(scitt_h2_job_t *j, scitt_h2_stream_t *s, int rc);
+    /* cleanup (may be NULL): on the loop, last, whether answered or not. */
+    void (*cleanup)(scitt_h2_job_t *j);
     int rc;
     scitt_buf_t body;
     size_t reserved; /* bytes of fe->job_bytes it holds, given back before `answer` */
@@ -506,6 +509,13 @@ void scitt_h2__job_submit(scitt_h2_stream_t *s, scitt_h2_job_t *j);
 /* scitt_h2__respond_busy answers 503 + Retry-After: a job could not be
  * queued, or the pool dropped it at shutdown (SCITT_ESHUTDOWN). */
 void scitt_h2__respond_busy(scitt_h2_stream_t *s);
+
+/* -- service.c -- */
+/* scitt_h2__service_early answers 413 for a body announced larger than
+ * max_statement_bytes (true), else false; scitt_h2__service hands a
+ * complete request to cfg.service on the pool. */
+bool scitt_h2__service_early(scitt_h2_stream_t *s);
+void scitt_h2__service(scitt_h2_stream_t *s);
 
 /* -- tiles.c -- */
 void scitt_h2__get_tile(scitt_h2_stream_t *s, const char *path, size_t len);

@@ -53,8 +53,28 @@ static void finish(scitt_h2_job_t *j)
         j->answer(j, s, j->status != 0 ? SCITT_ESHUTDOWN : j->rc);
         scitt_h2__conn_flush(s->conn);
     }
+    if (j->cleanup != NULL) {
+        j->cleanup(j);
+    }
     scitt_buf_cleanup(&j->body);
     free(j);
+}
+
+/* Without a log reader (a service, see service.c) jobs run on libuv's
+ * pool, and their completion already comes back on the loop. */
+static void work_run(uv_work_t *w)
+{
+    scitt_h2_job_t *j = scitt_container_of(w, scitt_h2_job_t, work);
+    j->run(j);
+}
+
+static void work_done(uv_work_t *w, int status)
+{
+    scitt_h2_job_t *j = scitt_container_of(w, scitt_h2_job_t, work);
+    scitt_frontend_t *fe = j->fe;
+    j->status = status == 0 ? 0 : SCITT_ESHUTDOWN;
+    finish(j);
+    scitt_h2__maybe_finish(fe);
 }
 
 void scitt_h2__job_async_cb(uv_async_t *a)
@@ -83,7 +103,8 @@ int scitt_h2__job_start(scitt_h2_stream_t *s, scitt_h2_job_t *j)
     j->task.run = task_run;
     j->task.done = task_done;
     scitt_buf_init(&j->body, NULL, 0);
-    int rc = scitt_log_submit(fe->log, &j->task);
+    int rc =
+        fe->log != NULL ? scitt_log_submit(fe->log, &j->task) : uv_queue_work(fe->loop, &j->work, work_run, work_done);
     if (rc != 0) {
         return rc;
     }
@@ -118,7 +139,11 @@ void scitt_h2__job_detach(scitt_h2_job_t *j)
     j->stream = NULL;
     /* Not started yet: drop it (its completion comes back at once and
      * frees it), so streams opened and reset cannot pile up work. */
-    (void)scitt_log_cancel(j->fe->log, &j->task);
+    if (j->fe->log != NULL) {
+        (void)scitt_log_cancel(j->fe->log, &j->task);
+    } else {
+        (void)uv_cancel((uv_req_t *)&j->work);
+    }
 }
 
 void scitt_h2__respond_busy(scitt_h2_stream_t *s)

@@ -557,6 +557,9 @@ static bool is_cose_type(const char *ct)
 bool scitt_h2__route_early(scitt_h2_stream_t *s)
 {
     scitt_frontend_t *fe = s->conn->fe;
+    if (fe->cfg.service != NULL) {
+        return scitt_h2__service_early(s);
+    }
     size_t len = path_only(s->path);
     route_t r = classify(s->path, len);
     if (r != R_REGISTER || strcmp(s->method, "POST") != 0 || s->path_too_long) {
@@ -593,6 +596,10 @@ void scitt_h2__route(scitt_h2_stream_t *s)
     size_t len = path_only(s->path);
     const char *p = s->path;
     route_t r = classify(p, len);
+    if (fe->cfg.service != NULL && r != R_METRICS && r != R_HEALTH) {
+        scitt_h2__service(s);
+        return;
+    }
     bool get = strcmp(s->method, "GET") == 0 || strcmp(s->method, "HEAD") == 0;
     bool post = strcmp(s->method, "POST") == 0;
     switch (r) {

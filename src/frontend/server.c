@@ -196,7 +196,7 @@ static int use_reader(scitt_frontend_t *fe, const char **why)
 {
     const scitt_frontend_config_t *cfg = &fe->cfg;
     fe->log = cfg->log != NULL ? cfg->log : cfg->seq != NULL ? scitt_seq_log(cfg->seq) : NULL;
-    if (fe->log == NULL) {
+    if (fe->log == NULL && cfg->service == NULL) { /* a service's jobs run on libuv's pool (job.c) */
         scitt_log_config_t lcfg = {.store = cfg->store,
                                    .receipt_kid = cfg->keys != NULL ? cfg->keys->receipt_kid : NULL,
                                    .origin = cfg->origin};
@@ -207,7 +207,7 @@ static int use_reader(scitt_frontend_t *fe, const char **why)
         }
         fe->log = fe->own_log;
     }
-    if (cfg->reads_in_pool) {
+    if (cfg->reads_in_pool && fe->log != NULL) {
         scitt_log__force_pool(fe->log, true);
     }
     return 0;

@@ -11,7 +11,7 @@
  */
 #include <stdio.h>
 
-#include "scitt/note.h"
+#include "note_priv.h"
 
 static const char em_dash[] = "\xe2\x80\x94"; /* U+2014 */
 
@@ -29,9 +29,9 @@ static bool valid_name(const char *name, size_t len)
     return true;
 }
 
-static void key_id(uint8_t out[4], const char *name, const uint8_t pub[32])
+static void key_id(uint8_t out[4], const char *name, uint8_t type, const uint8_t pub[32])
 {
-    uint8_t sep_type[2] = {'\n', SCITT_NOTE_TYPE_ED25519};
+    uint8_t sep_type[2] = {'\n', type};
     scitt_span_t parts[3] = {scitt_span_str(name), scitt_span(sep_type, 2), scitt_span(pub, 32)};
     uint8_t digest[32];
     scitt_sha256_parts(digest, parts, 3);
@@ -48,7 +48,7 @@ static int ed25519_public(const scitt_key_t *key, uint8_t out[32])
     return 0;
 }
 
-int scitt_note_verifier_init(scitt_note_verifier_t *v, const char *name, const scitt_key_t *key)
+int scitt_note__verifier_init(scitt_note_verifier_t *v, const char *name, const scitt_key_t *key, uint8_t type)
 {
     uint8_t pub[32];
     size_t len = strlen(name);
@@ -60,13 +60,13 @@ int scitt_note_verifier_init(scitt_note_verifier_t *v, const char *name, const s
         return rc;
     }
     memcpy(v->name, name, len + 1);
-    key_id(v->id, name, pub);
+    key_id(v->id, name, type, pub);
     v->key = (scitt_key_t *)key; /* borrowed: cleanup leaves it alone */
     v->_owns_key = false;
     return 0;
 }
 
-int scitt_note_verifier_parse(scitt_note_verifier_t *v, const char *vkey, size_t len)
+int scitt_note__verifier_parse(scitt_note_verifier_t *v, const char *vkey, size_t len, uint8_t type)
 {
     v->key = NULL;
     v->_owns_key = false;
@@ -79,13 +79,13 @@ int scitt_note_verifier_parse(scitt_note_verifier_t *v, const char *vkey, size_t
     size_t n;
     if (scitt_hex_decode(id, 4, &n, plus1 + 1, 8) != 0 ||
         scitt_base64_decode(raw, sizeof(raw), &n, plus2 + 1, (size_t)(vkey + len - plus2 - 1), SCITT_B64_STD) != 0 ||
-        n != 33 || raw[0] != SCITT_NOTE_TYPE_ED25519) {
+        n != 33 || raw[0] != type) {
         return SCITT_EMALFORMED;
     }
     size_t name_len = (size_t)(plus1 - vkey);
     memcpy(v->name, vkey, name_len);
     v->name[name_len] = '\0';
-    key_id(v->id, v->name, raw + 1);
+    key_id(v->id, v->name, type, raw + 1);
     if (memcmp(v->id, id, 4) != 0) {
         return SCITT_EMALFORMED;
     }
@@ -103,11 +103,11 @@ void scitt_note_verifier_cleanup(scitt_note_verifier_t *v)
     v->key = NULL;
 }
 
-int scitt_note_vkey(scitt_buf_t *out, const scitt_note_verifier_t *v)
+int scitt_note__vkey(scitt_buf_t *out, const scitt_note_verifier_t *v, uint8_t type)
 {
     uint8_t raw[33];
     char hex[9], b64[48];
-    raw[0] = SCITT_NOTE_TYPE_ED25519;
+    raw[0] = type;
     int rc = ed25519_public(v->key, raw + 1);
     if (rc != 0) {
         return rc;
@@ -319,4 +319,25 @@ int scitt_note_open(const uint8_t *note, size_t len, const scitt_note_verifier_t
     int rc = parse_checkpoint(body, out, why);
     out->num_verified = num_ok;
     return rc;
+}
+
+/* Entry points shared with cosig.c (note_priv.h). */
+int scitt_note_verifier_init(scitt_note_verifier_t *v, const char *name, const scitt_key_t *key)
+{
+    return scitt_note__verifier_init(v, name, key, SCITT_NOTE_TYPE_ED25519);
+}
+
+int scitt_note_verifier_parse(scitt_note_verifier_t *v, const char *vkey, size_t len)
+{
+    return scitt_note__verifier_parse(v, vkey, len, SCITT_NOTE_TYPE_ED25519);
+}
+
+int scitt_note_vkey(scitt_buf_t *out, const scitt_note_verifier_t *v)
+{
+    return scitt_note__vkey(out, v, SCITT_NOTE_TYPE_ED25519);
+}
+
+bool scitt_note__valid_name(const char *name, size_t len)
+{
+    return valid_name(name, len);
 }

@@ -39,7 +39,7 @@ typedef struct cli_cmd {
 } cli_cmd_t;
 
 extern const cli_cmd_t cli_keygen, cli_sign, cli_register, cli_verify, cli_get, cli_inspect, cli_mirror, cli_monitor,
-    cli_audit, cli_attest;
+    cli_audit, cli_attest, cli_witness;
 
 /* cli_err prints "scitt: " and the message to stderr, and a newline. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -9,8 +9,9 @@
 #include "cli.h"
 #include "scitt_version.h"
 
-static const cli_cmd_t *const cmds[] = {&cli_keygen,  &cli_sign,   &cli_register, &cli_verify, &cli_get,
-                                        &cli_inspect, &cli_mirror, &cli_monitor,  &cli_audit,  &cli_attest};
+static const cli_cmd_t *const cmds[] = {&cli_keygen, &cli_sign,    &cli_register, &cli_verify,
+                                        &cli_get,    &cli_inspect, &cli_mirror,   &cli_monitor,
+                                        &cli_audit,  &cli_attest,  &cli_witness};
 
 static void overview(FILE *f)
 {
