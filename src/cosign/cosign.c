@@ -237,8 +237,8 @@ static void on_answer(scitt_client_req_t *req, int rc)
         atomic_fetch_add(&w->conflicts, 1);
         uint64_t from = w->size;
         w->size = held;
-        if (held <= c->size && !w->retried) {
-            w->retried = true;
+        if (held <= c->size && !w->retried && scitt_client_error(w->client) == 0) {
+            w->retried = true; /* submit reuses the live connection: no client is freed in its callback */
             if (submit(c, w) == 0) {
                 return;
             }
