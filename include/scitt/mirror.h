@@ -41,6 +41,7 @@
 
 #include "scitt/client.h"
 #include "scitt/core.h"
+#include "scitt/note.h"
 #include "scitt/store.h"
 
 /* Outcomes of scitt_mirror_sync, also the exit codes of `scitt mirror`. */
@@ -53,6 +54,7 @@ typedef enum scitt_mirror_verdict {
     SCITT_MIRROR_BAD_STATEMENT = 13,  /* a statement that does not hash to its entry, or is missing */
     SCITT_MIRROR_ROLLBACK = 14,       /* an older checkpoint, and the entries past it are no longer served */
     SCITT_MIRROR_BAD_RECEIPT = 15,    /* a receipt in a statement that does not verify against the log */
+    SCITT_MIRROR_UNWITNESSED = 16,    /* fewer valid cosignatures than witness_threshold (issue 21) */
 } scitt_mirror_verdict_t;
 
 /* scitt_mirror_verdict_name returns a short name ("fork", ...). */
@@ -96,6 +98,13 @@ typedef struct scitt_mirror_config {
     /* progress, when not NULL, is called after each chunk. */
     void (*progress)(void *ud, uint64_t done, uint64_t target);
     void *progress_ud;
+    /* Issue 21: with witness_threshold K > 0, a checkpoint is trusted only
+     * with valid cosignature/v1 lines by at least K distinct `witnesses`
+     * (borrowed); else the round ends SCITT_MIRROR_UNWITNESSED, with the
+     * offered checkpoint kept as evidence, before anything is fetched. */
+    const scitt_cosigner_t *witnesses;
+    size_t num_witnesses;
+    size_t witness_threshold;
 } scitt_mirror_config_t;
 
 typedef struct scitt_mirror scitt_mirror_t;

@@ -109,6 +109,8 @@ const char *scitt_mirror_verdict_name(int verdict)
         return "rollback";
     case SCITT_MIRROR_BAD_RECEIPT:
         return "bad-receipt";
+    case SCITT_MIRROR_UNWITNESSED:
+        return "unwitnessed";
     }
     return "unknown";
 }
@@ -1107,6 +1109,31 @@ static int fetch_checkpoint(scitt_mirror_t *m, scitt_checkpoint_t *cp, scitt_buf
     return SCITT_MIRROR_OK;
 }
 
+/* check_witnesses applies the witness policy to the offered checkpoint:
+ * at least witness_threshold listed witnesses must have cosigned it. */
+static int check_witnesses(scitt_mirror_t *m, scitt_buf_t *msg)
+{
+    const scitt_mirror_config_t *cfg = &m->cfg;
+    if (cfg->witness_threshold == 0) {
+        return SCITT_MIRROR_OK;
+    }
+    size_t count = 0;
+    bool valid[SCITT_NOTE_MAX_SIGS];
+    int rc = scitt_cosig_count(m->offered.base, m->offered.len, cfg->witnesses, cfg->num_witnesses, valid, &count);
+    if (rc == 0 && count >= cfg->witness_threshold) {
+        return SCITT_MIRROR_OK;
+    }
+    say(msg, SCITT_MIRROR_UNWITNESSED,
+        "the log's checkpoint has valid cosignatures from %zu of the %zu witnesses given, "
+        "%zu needed",
+        count, cfg->num_witnesses, cfg->witness_threshold);
+    for (size_t i = 0; rc == 0 && i < cfg->num_witnesses; i++) {
+        say(msg, 0, "\n  %s %s", cfg->witnesses[i].v.name, valid[i] ? "cosigned" : "missing or invalid");
+    }
+    evidence(m, SCITT_MIRROR_UNWITNESSED, NULL, scitt_span(NULL, 0), msg);
+    return SCITT_MIRROR_UNWITNESSED;
+}
+
 /* fetch_config reads the log's limits from its configuration: statements
  * up to max_transparent_statement_bytes (capped at MAX_STATEMENT). A log
  * that publishes none is held to what the default --max-statement-bytes
@@ -1273,6 +1300,7 @@ static int sync_round(scitt_mirror_t *m, scitt_buf_t *msg)
     }
     scitt_checkpoint_t cp;
     verdict = fetch_checkpoint(m, &cp, msg);
+    verdict = verdict != 0 ? verdict : check_witnesses(m, msg);
     verdict = verdict != 0 ? verdict : fetch_config(m, &cp, msg);
     if (verdict != 0) {
         return verdict;

@@ -114,6 +114,43 @@ char *cli_kid_text(scitt_span_t kid);
 void cli_progress(const char *label, uint64_t done, uint64_t total);
 void cli_progress_end(void);
 
+/* -- witnesses a client demands (issue 21; witness.c) -- */
+
+/* --witness VKEY (repeatable: a witness's cosigner vkey line, or a file
+ * holding one) and --witness-threshold K, for mirror and monitor:
+ * CLI_WITNESS_OPTIONS goes into their option tables, cli_witness_option
+ * takes the values, cli_witnesses_load checks and parses them once the
+ * options are read. */
+enum { CLI_O_WITNESS = 420, CLI_O_WITNESS_THRESHOLD };
+#define CLI_MAX_WITNESSES 32
+// clang-format off
+#define CLI_WITNESS_OPTIONS                                                                                            \
+    {"witness", required_argument, NULL, CLI_O_WITNESS},                                                               \
+    {"witness-threshold", required_argument, NULL, CLI_O_WITNESS_THRESHOLD}
+// clang-format on
+#define CLI_WITNESS_HELP                                                                                               \
+    "  --witness VKEY   a witness's vkey line (or a file holding one), as `scitt\n"                                    \
+    "                   witness keygen` prints it; repeatable\n"                                                       \
+    "  --witness-threshold K  trust a checkpoint only with valid cosignatures\n"                                       \
+    "                   (cosignature/v1) from at least K distinct --witness keys\n"                                    \
+    "                   (default 1 with --witness); else exit 16, evidence kept\n"
+
+typedef struct cli_witnesses {
+    const char *args[CLI_MAX_WITNESSES];
+    size_t num;
+    uint64_t threshold; /* 0 until set */
+    scitt_cosigner_t list[CLI_MAX_WITNESSES];
+    size_t loaded;
+} cli_witnesses_t;
+
+/* cli_witness_option stores a witness option's value: 1 when `ch` is one,
+ * 0 when not, or CLI_USAGE (reported). */
+int cli_witness_option(cli_witnesses_t *w, int ch, const char *arg, const char *cmd);
+/* cli_witnesses_load parses the vkeys and settles the threshold: CLI_OK,
+ * CLI_USAGE or CLI_FAIL (reported). cli_witnesses_free in every case. */
+int cli_witnesses_load(cli_witnesses_t *w, const char *cmd);
+void cli_witnesses_free(cli_witnesses_t *w);
+
 /* cli_follow_t is a mirror session as `scitt mirror` and `scitt monitor`
  * run it (follow.c): the log at `url` mirrored into `dir`, the vkey from
  * `vkey` (a vkey line or a file holding one; NULL: pinned or fetched). */
@@ -130,10 +167,11 @@ typedef struct cli_follow {
     int (*opened)(void *ud, scitt_mirror_t *m);
     int (*round)(void *ud, scitt_mirror_t *m, const scitt_mirror_status_t *st);
     void *ud;
+    const cli_witnesses_t *witnesses; /* NULL: checkpoints need no cosignature */
 } cli_follow_t;
 
 /* cli_follow runs the session: the mirror's verdict of the last round (0,
- * 1, 10-15, reported on stderr), CLI_USAGE for a URL scheme it cannot read,
+ * 1, 10-16, reported on stderr), CLI_USAGE for a URL scheme it cannot read,
  * or the first non-zero code of a callback. */
 int cli_follow(const cli_follow_t *f);
 

@@ -124,6 +124,11 @@ int cli_follow(const cli_follow_t *f)
                                  .chunk_entries = f->chunk,
                                  .progress = progress,
                                  .progress_ud = (void *)f->cmd};
+    if (f->witnesses != NULL) {
+        cfg.witnesses = f->witnesses->list;
+        cfg.num_witnesses = f->witnesses->loaded;
+        cfg.witness_threshold = f->witnesses->threshold;
+    }
     int verdict = scitt_mirror_open(&m, &cfg, &msg);
     if (verdict == SCITT_MIRROR_OK) {
         scitt_mirror_status_t st;

@@ -13,6 +13,7 @@
 
 static const char help[] = "usage: scitt mirror --url URL --dir DIR [--vkey VKEY] [--follow [--interval S]]\n"
                            "                    [--chunk N] [--serve HOST:PORT]\n"
+                           "                    [--witness VKEY... [--witness-threshold K]]\n"
                            "       scitt mirror --dir DIR --serve HOST:PORT\n\n"
                            "Copies the log at URL into DIR (its own LMDB in DIR/db) and verifies it:\n"
                            "  - every checkpoint is signed by the log's key: --vkey (a vkey line or a file\n"
@@ -29,7 +30,7 @@ static const char help[] = "usage: scitt mirror --url URL --dir DIR [--vkey VKEY
                            "where it stopped. URL may be file:///path for a static copy of a log.\n\n"
                            "  --follow       keep going: a round every --interval seconds (default 5)\n"
                            "  --chunk N      entries verified and stored per step (default 1024)\n"
-                           "  --cacert, --cert, --key  for https:// URLs: see `scitt help`\n"
+                           "  --cacert, --cert, --key  for https:// URLs: see `scitt help`\n" CLI_WITNESS_HELP
                            "  --serve H:P    after the sync (or without --url, at once), re-serve the\n"
                            "                 verified copy read-only over HTTP/2 (h2c) until SIGINT or\n"
                            "                 SIGTERM: /checkpoint, /checkpoint.vkey, /tile/...,\n"
@@ -62,7 +63,10 @@ static const char help[] = "usage: scitt mirror --url URL --dir DIR [--vkey VKEY
                            "      a warning on stderr)\n"
                            "  15  bad receipt: a receipt embedded in a statement (header 394) that does\n"
                            "      not verify with the log's receipt keys (/.well-known/scitt-keys) or\n"
-                           "      whose root is not the log's root at the receipt's tree size\n";
+                           "      whose root is not the log's root at the receipt's tree size\n"
+                           "  16  unwitnessed: the log's checkpoint lacks valid cosignatures from\n"
+                           "      --witness-threshold of the --witness keys (missing, or not verifying);\n"
+                           "      the offered checkpoint is kept as evidence and nothing is fetched\n";
 
 /* serve_copy re-serves the verified copy in DIR read-only (a front end
  * with no pipeline and no receipt keys) until SIGINT or SIGTERM. */
@@ -128,16 +132,28 @@ static int serve_copy(const char *dir, const char *listen)
 
 static int run(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"url", required_argument, NULL, 'u'},      {"dir", required_argument, NULL, 'd'},
-        {"vkey", required_argument, NULL, 'k'},     {"follow", no_argument, NULL, 'f'},
-        {"interval", required_argument, NULL, 'i'}, {"chunk", required_argument, NULL, 'c'},
-        {"serve", required_argument, NULL, 's'},    {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"url", required_argument, NULL, 'u'},
+                                         {"dir", required_argument, NULL, 'd'},
+                                         {"vkey", required_argument, NULL, 'k'},
+                                         {"follow", no_argument, NULL, 'f'},
+                                         {"interval", required_argument, NULL, 'i'},
+                                         {"chunk", required_argument, NULL, 'c'},
+                                         {"serve", required_argument, NULL, 's'},
+                                         CLI_WITNESS_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    static cli_witnesses_t wit;
     const char *url = NULL, *dir = NULL, *vkey = NULL, *serve = NULL;
     bool follow = false;
     uint64_t interval = 5, chunk = 0;
     int ch;
     while ((ch = cli_getopt_url(argc, argv, opts)) != -1) {
+        int taken = cli_witness_option(&wit, ch, optarg, "mirror");
+        if (taken != 0) {
+            if (taken != 1) {
+                return taken;
+            }
+            continue;
+        }
         switch (ch) {
         case 'u':
             url = optarg;
@@ -185,6 +201,11 @@ static int run(int argc, char **argv)
     if (url == NULL) {
         return serve_copy(dir, serve);
     }
+    int wrc = cli_witnesses_load(&wit, "mirror");
+    if (wrc != CLI_OK) {
+        cli_witnesses_free(&wit);
+        return wrc;
+    }
     cli_follow_t f = {.cmd = "mirror",
                       .url = url,
                       .dir = dir,
@@ -192,8 +213,10 @@ static int run(int argc, char **argv)
                       .follow = follow,
                       .interval = interval,
                       .chunk = chunk,
-                      .out = stdout};
+                      .out = stdout,
+                      .witnesses = &wit};
     int verdict = cli_follow(&f);
+    cli_witnesses_free(&wit);
     if (verdict == SCITT_MIRROR_OK && serve != NULL && !cli_stopping()) {
         return serve_copy(dir, serve);
     }

@@ -26,7 +26,8 @@
 extern char **environ;
 
 static const char help[] = "usage: scitt monitor --url URL --dir DIR --watch WATCHFILE [--follow [--interval S]]\n"
-                           "                     [--exec CMD] [--json] [--vkey VKEY] [--chunk N]\n\n"
+                           "                     [--exec CMD] [--json] [--vkey VKEY] [--chunk N]\n"
+                           "                     [--witness VKEY... [--witness-threshold K]]\n\n"
                            "Mirrors the log at URL into DIR exactly as `scitt mirror` does (same checks,\n"
                            "same evidence, same exit codes 10-15), then examines every entry it has not\n"
                            "examined before and raises an alert for each one whose key id, iss or sub\n"
@@ -67,7 +68,7 @@ static const char help[] = "usage: scitt monitor --url URL --dir DIR --watch WAT
                            "                cut to 4096 bytes; the JSON has them whole); the\n"
                            "                monitor waits for it. A failing command is reported on stderr\n"
                            "                and not retried (the alert was printed on stdout).\n"
-                           "  --vkey, --chunk  as for `scitt mirror`\n"
+                           "  --vkey, --chunk  as for `scitt mirror`\n" CLI_WITNESS_HELP
                            "  --cacert, --cert, --key  for https:// URLs: see `scitt help`\n"
                            "\n"
                            "Each alert is delivered at most once, even across SIGKILL: the state moves\n"
@@ -79,7 +80,8 @@ static const char help[] = "usage: scitt monitor --url URL --dir DIR --watch WAT
                            "   2  usage error, or an error in WATCHFILE\n"
                            "   3  at least one alert with a flag (unexpected-*, outside-hours,\n"
                            "      time-unknown) was raised\n"
-                           "  10-15  the log is inconsistent: the mirror's verdict (`scitt help mirror`)\n";
+                           "  10-15  the log is inconsistent: the mirror's verdict (`scitt help mirror`)\n"
+                           "  16  a checkpoint without the cosignatures --witness-threshold asks for\n";
 
 #define STATE_FILE    "monitor.state"
 #define STATE_MAGIC   "scitt-monitor 1\n"
@@ -557,18 +559,31 @@ static int on_round(void *ud, scitt_mirror_t *m, const scitt_mirror_status_t *st
 
 static int run(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"url", required_argument, NULL, 'u'},   {"dir", required_argument, NULL, 'd'},
-        {"watch", required_argument, NULL, 'w'}, {"vkey", required_argument, NULL, 'k'},
-        {"follow", no_argument, NULL, 'f'},      {"interval", required_argument, NULL, 'i'},
-        {"exec", required_argument, NULL, 'e'},  {"json", no_argument, NULL, 'j'},
-        {"chunk", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"url", required_argument, NULL, 'u'},
+                                         {"dir", required_argument, NULL, 'd'},
+                                         {"watch", required_argument, NULL, 'w'},
+                                         {"vkey", required_argument, NULL, 'k'},
+                                         {"follow", no_argument, NULL, 'f'},
+                                         {"interval", required_argument, NULL, 'i'},
+                                         {"exec", required_argument, NULL, 'e'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"chunk", required_argument, NULL, 'c'},
+                                         CLI_WITNESS_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
     monitor_t mon = {0};
+    static cli_witnesses_t wit;
     cli_follow_t f = {.cmd = "monitor", .interval = 5, .out = stderr, .opened = on_open, .round = on_round, .ud = &mon};
     const char *watch = NULL;
     uint64_t chunk = 0;
     int ch;
     while ((ch = cli_getopt_url(argc, argv, opts)) != -1) {
+        int taken = cli_witness_option(&wit, ch, optarg, "monitor");
+        if (taken != 0) {
+            if (taken != 1) {
+                return taken;
+            }
+            continue;
+        }
         switch (ch) {
         case 'u':
             f.url = optarg;
@@ -610,11 +625,18 @@ static int run(int argc, char **argv)
     }
     f.chunk = (size_t)chunk;
     mon.dir = f.dir;
+    int wrc = cli_witnesses_load(&wit, "monitor");
+    if (wrc != CLI_OK) {
+        cli_witnesses_free(&wit);
+        return wrc;
+    }
+    f.witnesses = &wit;
 
     scitt_buf_t text;
     scitt_buf_init(&text, NULL, 1 << 20);
     if (cli_read_file(watch, &text) != 0) {
         scitt_buf_cleanup(&text);
+        cli_witnesses_free(&wit);
         return CLI_FAIL;
     }
     unsigned line = 0;
@@ -640,6 +662,7 @@ static int run(int argc, char **argv)
     }
     scitt_watch_cleanup(&mon.watch);
     scitt_buf_cleanup(&text);
+    cli_witnesses_free(&wit);
     return status;
 }
 

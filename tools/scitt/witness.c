@@ -167,25 +167,30 @@ static void handle(void *ctx, const char *method, const char *path, scitt_span_t
     fprintf(stderr, "scitt: witness: add-checkpoint %d: %s\n", r->status, r->detail);
 }
 
-/* load_log reads one --log value: a vkey line, or a file holding one. */
+/* read_vkey_arg reads a vkey option's value into `line` (initialised
+ * here): the value itself when it holds a '+', else the file it names,
+ * without its final newline. 0, or -1 (reported). */
+static int read_vkey_arg(const char *arg, scitt_buf_t *line)
+{
+    scitt_buf_init(line, NULL, 1 << 16);
+    int rc = strchr(arg, '+') != NULL ? scitt_buf_append_str(line, arg) : cli_read_file(arg, line);
+    while (rc == 0 && line->len > 0 && (line->base[line->len - 1] == '\n' || line->base[line->len - 1] == '\r')) {
+        line->len--;
+    }
+    return rc == 0 ? 0 : -1;
+}
+
+/* load_log reads one --log value: a log's vkey line, or a file holding one. */
 static int load_log(const char *arg, scitt_note_verifier_t *v)
 {
-    scitt_buf_t text;
-    scitt_buf_init(&text, NULL, 1 << 16);
-    int rc = -1;
-    if (strchr(arg, '+') != NULL || cli_read_file(arg, &text) == 0) {
-        const char *line = text.len > 0 ? (const char *)text.base : arg;
-        size_t len = text.len > 0 ? text.len : strlen(arg);
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
-            len--;
-        }
-        rc = scitt_note_verifier_parse(v, line, len);
-        if (rc != 0) {
-            cli_err("witness: --log %s is not a log's vkey line (Ed25519, type 0x01)", arg);
-        }
+    scitt_buf_t line;
+    int rc = read_vkey_arg(arg, &line);
+    if (rc == 0 && scitt_note_verifier_parse(v, (const char *)line.base, line.len) != 0) {
+        cli_err("witness: --log %s is not a log's vkey line (Ed25519, type 0x01)", arg);
+        rc = -1;
     }
-    scitt_buf_cleanup(&text);
-    return rc == 0 ? 0 : -1;
+    scitt_buf_cleanup(&line);
+    return rc;
 }
 
 static int serve(const char *key_path, const char *dir, const char *listen, const char **logs, size_t num_logs,
@@ -319,6 +324,68 @@ static int run(int argc, char **argv)
         return cli_usage("witness", "--key, --dir, --listen and at least one --log are required");
     }
     return serve(key, dir, listen, logs, num_logs, tls_cert, tls_key);
+}
+
+/* -- the witnesses a client demands -- */
+
+int cli_witness_option(cli_witnesses_t *w, int ch, const char *arg, const char *cmd)
+{
+    if (ch == CLI_O_WITNESS) {
+        if (w->num == CLI_MAX_WITNESSES) {
+            return cli_usage(cmd, "at most %d --witness keys", CLI_MAX_WITNESSES);
+        }
+        w->args[w->num++] = arg;
+        return 1;
+    }
+    if (ch == CLI_O_WITNESS_THRESHOLD) {
+        if (scitt_parse_u64(arg, strlen(arg), &w->threshold) != 0 || w->threshold == 0 ||
+            w->threshold > CLI_MAX_WITNESSES) {
+            return cli_usage(cmd, "--witness-threshold wants 1..%d", CLI_MAX_WITNESSES);
+        }
+        return 1;
+    }
+    return 0;
+}
+
+int cli_witnesses_load(cli_witnesses_t *w, const char *cmd)
+{
+    if (w->num == 0 && w->threshold > 0) {
+        return cli_usage(cmd, "--witness-threshold needs --witness keys");
+    }
+    if (w->num > 0 && w->threshold == 0) {
+        w->threshold = 1;
+    }
+    if (w->threshold > w->num) {
+        return cli_usage(cmd, "--witness-threshold %llu is more than the %zu --witness keys given",
+                         (unsigned long long)w->threshold, w->num);
+    }
+    for (; w->loaded < w->num; w->loaded++) {
+        scitt_buf_t line;
+        if (read_vkey_arg(w->args[w->loaded], &line) != 0 ||
+            scitt_cosigner_parse(&w->list[w->loaded], (const char *)line.base, line.len) != 0) {
+            scitt_buf_cleanup(&line);
+            cli_err("%s: --witness %s is not a witness's vkey line (cosignature/v1, type 0x04)", cmd,
+                    w->args[w->loaded]);
+            return CLI_FAIL;
+        }
+        scitt_buf_cleanup(&line);
+        for (size_t i = 0; i < w->loaded; i++) {
+            if (strcmp(w->list[i].v.name, w->list[w->loaded].v.name) == 0 &&
+                memcmp(w->list[i].v.id, w->list[w->loaded].v.id, 4) == 0) {
+                w->loaded++;
+                return cli_usage(cmd, "--witness %s is given twice", w->args[w->loaded - 1]);
+            }
+        }
+    }
+    return CLI_OK;
+}
+
+void cli_witnesses_free(cli_witnesses_t *w)
+{
+    for (size_t i = 0; i < w->loaded; i++) {
+        scitt_cosigner_cleanup(&w->list[i]);
+    }
+    w->loaded = 0;
 }
 
 const cli_cmd_t cli_witness = {"witness", "a log witness: cosign checkpoints that extend the last one (C2SP)", help,
