@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """bench/witness.py: what witnessing costs scittd (issue 21), in one run.
 
-    bench/witness.py [--build DIR] [--duration S] [--samples N] [--witness-cmd py|scitt]
+    bench/witness.py [--build DIR] [--duration S] [--samples N] [--pairs N]
 
 1. Registrations/s (bench/loadgen, closed loop, 4 connections x 64 streams,
    fsync on, data under $SCITT_BENCH_DIR or /var/tmp) of scittd without
@@ -16,8 +16,7 @@
    is polled every 5 ms until it has size >= S and three valid cosignatures
    (checked with the witnesses' keys); p50/p99 over the samples.
 
-The witnesses are tests/integration/witness_py.py (or `scitt witness` with
---witness-cmd scitt, once it exists). Ends with one line:
+The witnesses are three `scitt witness` processes. Ends with one line:
 RESULT witness registrations_ratio=... none_per_s=... witnessed_per_s=...
 cosigned_p50_ms=... cosigned_p99_ms=... samples=... loadavg=...
 """
@@ -35,7 +34,6 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import cbor2  # noqa: E402
 
 import harness  # noqa: E402
-import witness_py  # noqa: E402
 
 
 def loadavg():
@@ -58,23 +56,27 @@ def loadgen(build, port, issuer, duration):
 
 
 class Witnesses:
-    def __init__(self, work, log_vkey, n=3):
-        self.procs, self.specs, self.names, self.pubs = [], [], [], []
+    """Three `scitt witness` processes on loopback, trusting `log_vkey`."""
+
+    def __init__(self, build, work, log_vkey, n=3):
+        scitt = os.path.join(build, "tools", "scitt", "scitt")
+        self.procs, self.specs, self.names = [], [], []
         for i in range(n):
-            name = "bench-w%d" % i
-            seed = bytes([i + 1]) * 32
+            name = "bench.example/w%d" % i
+            key = os.path.join(work, "w%d.key" % i)
+            vkey = subprocess.run([scitt, "witness", "keygen", "--name", name, "--out", key], check=True,
+                                  capture_output=True, text=True).stdout.strip()
             port = harness.free_port()
-            state = os.path.join(work, name + ".json")
-            self.procs.append(subprocess.Popen([
-                sys.executable, os.path.join(ROOT, "tests", "integration", "witness_py.py"), "--name", name, "--seed",
-                seed.hex(), "--log-vkey", log_vkey, "--state", state, "--port", str(port)]))
+            self.procs.append(subprocess.Popen([scitt, "witness", "--key", key, "--dir", os.path.join(work, "w%d" % i),
+                                                "--listen", "127.0.0.1:%d" % port, "--log", log_vkey],
+                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             harness.wait_port(port)
-            self.specs.append("%s@http://127.0.0.1:%d" % (witness_py.vkey(name, seed), port))
+            self.specs.append("%s@http://127.0.0.1:%d" % (vkey, port))
             self.names.append(name)
 
     def stop(self):
         for p in self.procs:
-            p.kill()
+            p.terminate()
             p.wait()
 
 
@@ -92,6 +94,7 @@ def latency_samples(srv, issuer, names, k, n):
         r = h.wait([h.send("POST", "/entries", [("content-type", "application/cose")], stmt)])[0]
         t0 = time.monotonic()
         if r.status != 201:
+            print("  sample %d: POST answered %d %r" % (i, r.status, r.body[:200]))
             continue
         rc = cbor2.loads(r.body)
         rc = rc.value if hasattr(rc, "value") else rc
@@ -102,6 +105,7 @@ def latency_samples(srv, issuer, names, k, n):
                 out.append((time.monotonic() - t0) * 1000)
                 break
             if time.monotonic() - t0 > 30:
+                print("  sample %d: no checkpoint with %d cosignatures at size %d in 30 s: %r" % (i, k, size, note))
                 break
             time.sleep(0.005)
         time.sleep(0.05 + (i % 7) * 0.1)  # spread the samples over the interval
@@ -125,7 +129,7 @@ def main():
     harness.MAKE_STATEMENT = os.path.join(build, "tests", "integration", "make_statement")
     base = os.environ.get("SCITT_BENCH_DIR", "/var/tmp")
     work = tempfile.mkdtemp(prefix="scitt-bench-witness-", dir=base)
-    servers, wits = [], None
+    servers, started = [], []
     try:
         print("bench/witness.py: load average at start %s, %d CPUs" % (loadavg(), os.cpu_count()))
         lg_issuer = os.path.join(work, "lg-issuer")
@@ -139,34 +143,44 @@ def main():
                 shutil.copy(os.path.join(d, f), os.path.join(keys, "%d-%s" % (i, f)))
         common = ["--issuer-keys", keys, "--post-rate", "0", "--log-level", "warn"]
 
-        def start(tag, witnessed):
+        def start(tag, wits=None):
+            """scittd on a fresh copy of the keys; `wits`: fresh witnesses (each
+            run is another log under the same key: old witness state would
+            refuse it as a fork)."""
             args = list(common)
-            if witnessed:
+            if wits:
                 args += sum((["--witness", s] for s in wits.specs), [])
             srv = harness.Server(work, data=os.path.join(work, "data-" + tag), args=args, lmdb=True).start()
             servers.append(srv)
             return srv
 
-        first = start("keys", False)  # the service keys, and the vkey the witnesses trust
+        first = start("keys")  # the service keys, and the vkey the witnesses trust
         vkey = harness.curl(first.base + "/checkpoint.vkey").body.decode().strip()
         first.stop()
         shutil.copytree(os.path.join(work, "data-keys"), os.path.join(work, "keys-template"))
-        wits = Witnesses(work, vkey)
+
+        def fresh(tag, witnessed):
+            shutil.copytree(os.path.join(work, "keys-template"), os.path.join(work, "data-" + tag))
+            if not witnessed:
+                return start(tag), None
+            os.makedirs(os.path.join(work, "w-" + tag))
+            w = Witnesses(build, os.path.join(work, "w-" + tag), vkey)
+            started.append(w)
+            return start(tag, w), w
 
         rates = {False: [], True: []}
         for n, witnessed in enumerate((False, True, True, False) * a.pairs):
-            tag = "run%d" % n
-            shutil.copytree(os.path.join(work, "keys-template"), os.path.join(work, "data-" + tag))
-            srv = start(tag, witnessed)
+            srv, w = fresh("run%d" % n, witnessed)
             r = loadgen(build, srv.port, lg_issuer, a.duration)
             rates[witnessed].append(r)
             print("  %s: %.0f registrations/s (load average %s)" % ("three witnesses" if witnessed else "no witness",
                                                                      r, loadavg()))
             srv.stop()
+            if w:
+                w.stop()
         none, three = max(rates[False]), max(rates[True])
 
-        shutil.copytree(os.path.join(work, "keys-template"), os.path.join(work, "data-lat"))
-        srv = start("lat", True)
+        srv, wits = fresh("lat", True)
         bg_rate = max(50, int(three / 4))
         bg = subprocess.Popen(loadgen_cmd(build, srv.port, lg_issuer, a.samples * 2 + 30, bg_rate),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -185,8 +199,8 @@ def main():
     finally:
         for s in servers:
             s.stop()
-        if wits:
-            wits.stop()
+        for w in started:
+            w.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
