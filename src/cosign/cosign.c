@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -568,40 +569,30 @@ int scitt_cosign_metrics(void *ctx, scitt_buf_t *out)
                               "scittd_checkpoint_rounds_total %" PRIu64 "\n",
                               atomic_load(&c->published_size), n, c->threshold, n < c->threshold ? 1 : 0,
                               atomic_load(&c->rounds));
-    static const char *const types[] = {"# TYPE scittd_witness_cosigned_size gauge\n",
-                                        "# TYPE scittd_witness_cosignatures_total counter\n",
-                                        "# TYPE scittd_witness_conflicts_total counter\n",
-                                        "# TYPE scittd_witness_failures_total counter\n",
-                                        "# TYPE scittd_witness_bad_cosignatures_total counter\n",
-                                        "# TYPE scittd_witness_alerts_total counter\n"};
-    for (size_t t = 0; rc == 0 && t < scitt_countof(types); t++) {
-        rc = scitt_buf_append_str(out, types[t]);
+    /* Per witness: each counter's name and type, then the alerts by status. */
+    static const struct {
+        const char *name, *type;
+        size_t off;
+    } per[] = {
+        {"scittd_witness_cosigned_size", "gauge", offsetof(witness_t, cosigned_size)},
+        {"scittd_witness_cosignatures_total", "counter", offsetof(witness_t, cosignatures)},
+        {"scittd_witness_conflicts_total", "counter", offsetof(witness_t, conflicts)},
+        {"scittd_witness_failures_total", "counter", offsetof(witness_t, failures)},
+        {"scittd_witness_bad_cosignatures_total", "counter", offsetof(witness_t, bad_cosigs)},
+    };
+    for (size_t t = 0; rc == 0 && t < scitt_countof(per); t++) {
+        rc = scitt_buf_printf(out, "# TYPE %s %s\n", per[t].name, per[t].type);
         for (size_t i = 0; rc == 0 && i < c->num_w; i++) {
-            witness_t *w = &c->w[i];
-            switch (t) {
-            case 0:
-                rc = witness_line(out, "scittd_witness_cosigned_size", w, "", atomic_load(&w->cosigned_size));
-                break;
-            case 1:
-                rc = witness_line(out, "scittd_witness_cosignatures_total", w, "", atomic_load(&w->cosignatures));
-                break;
-            case 2:
-                rc = witness_line(out, "scittd_witness_conflicts_total", w, "", atomic_load(&w->conflicts));
-                break;
-            case 3:
-                rc = witness_line(out, "scittd_witness_failures_total", w, "", atomic_load(&w->failures));
-                break;
-            case 4:
-                rc = witness_line(out, "scittd_witness_bad_cosignatures_total", w, "", atomic_load(&w->bad_cosigs));
-                break;
-            default:
-                for (size_t s = 0; rc == 0 && s < 4; s++) {
-                    char extra[32];
-                    snprintf(extra, sizeof(extra), ",status=\"%d\"", alert_status[s]);
-                    rc = witness_line(out, "scittd_witness_alerts_total", w, extra, atomic_load(&w->alerts[s]));
-                }
-                break;
-            }
+            _Atomic uint64_t *v = (_Atomic uint64_t *)((char *)&c->w[i] + per[t].off);
+            rc = witness_line(out, per[t].name, &c->w[i], "", atomic_load(v));
+        }
+    }
+    rc = rc != 0 ? rc : scitt_buf_append_str(out, "# TYPE scittd_witness_alerts_total counter\n");
+    for (size_t i = 0; rc == 0 && i < c->num_w; i++) {
+        for (size_t s = 0; rc == 0 && s < scitt_countof(alert_status); s++) {
+            char extra[32];
+            snprintf(extra, sizeof(extra), ",status=\"%d\"", alert_status[s]);
+            rc = witness_line(out, "scittd_witness_alerts_total", &c->w[i], extra, atomic_load(&c->w[i].alerts[s]));
         }
     }
     return rc;

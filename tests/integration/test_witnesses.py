@@ -13,16 +13,14 @@
 - 409 adoption: scittd restarted (its witnesses' sizes forgotten) sends old
   0, adopts the size in the 409 and gets the cosignature with a proof from
   it; a witness restarted keeps its state and keeps cosigning.
-- A fork (the data folder copied, both copies growing with other
-  statements, same service keys): the witnesses refuse it (422) and
-  /checkpoint of the fork carries no cosignature, short of K = 2.
+(A fork refused by `scitt witness` witnesses and by `scitt mirror
+--witness-threshold 2`: tests/cli/test_witnessed_log.py.)
 """
 import base64
 import hashlib
 import json
 import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
@@ -229,32 +227,6 @@ try:
     check(metric(srv, "scittd_checkpoint_short") == 0, "metric: not short with K = 1")
     srv.stop()
 
-    # -- A fork: same keys, a divergent copy of the data folder --------------
-    w2 = PyWitness("w-two", vkey).start()
-    fork_data = os.path.join(root, "fork")
-    shutil.copytree(data, fork_data)
-    fargs = ["--issuer-keys", iss.keys_dir, "--checkpoint-interval-ms", "200", "--witness-threshold", "2",
-             "--witness", good.spec, "--witness", w2.spec]
-    srv = Server(root, data=data, args=fargs, lmdb=True).start()
-    servers.append(srv)
-    check(register(srv, iss, 2, "e"), "the log grows")
-    n += 2
-    note = wait_for(lambda: (lambda nt: nt[1] == n and len([v for v in cosignatures(nt[0], [good, w2]).values() if v])
-                             == 2 and nt[0])(served(srv, vkey)))
-    check(note, "the log's checkpoint %d carries both cosignatures" % n)
-    check(metric(srv, "scittd_checkpoint_short") == 0, "metric: not short")
-    srv.stop()
-    fork = Server(root, data=fork_data, args=fargs, lmdb=True).start()
-    servers.append(fork)
-    check(register(fork, iss, 5, "fork"), "the fork grows past the log with other statements")
-    ok = wait_for(lambda: (metric(fork, "scittd_witness_alerts_total", '{witness="w-good",status="422"}') or 0) >= 1
-                  and (metric(fork, "scittd_witness_alerts_total", '{witness="w-two",status="422"}') or 0) >= 1)
-    check(ok, "both witnesses refuse the fork: 422")
-    fnote, fsize = served(fork, vkey)
-    check(cosignatures(fnote, [good, w2]) == {}, "the fork's checkpoint carries no cosignature (size %d)" % fsize)
-    check(metric(fork, "scittd_checkpoint_short") == 1, "metric: the fork is short of K")
-    check(good.held() == n and w2.held() == n, "the witnesses still hold the log's size %d" % n)
-    fork.stop()
 finally:
     for s in servers:
         s.stop()
