@@ -26,6 +26,7 @@
 #include "scitt/check.h"
 #include "scitt/config.h"
 #include "scitt/frontend.h"
+#include "scitt/cosign.h"
 #include "scitt/publish.h"
 #include "scitt/seq.h"
 #include "scitt/store.h"
@@ -52,7 +53,50 @@ typedef struct app {
     keyring_t *keyrings, *loading;
     int reload_rc;
     char reload_why[512];
+    scitt_publish_t *publisher; /* --publish-dir, or NULL */
+    scitt_cosign_t *cosign;     /* --witness, or NULL */
 } app_t;
+
+/* extra_metrics: the publish folder's and the witnesses' lines. */
+static int extra_metrics(void *ctx, scitt_buf_t *out)
+{
+    app_t *app = ctx;
+    int rc = app->publisher != NULL ? scitt_publish_metrics(app->publisher, out) : 0;
+    return rc == 0 && app->cosign != NULL ? scitt_cosign_metrics(app->cosign, out) : rc;
+}
+
+/* start_cosign makes the checkpoint publisher that asks --witness (none
+ * without): 0, or 1 after saying why. */
+static int start_cosign(app_t *app, const scitt_config_t *cfg, scitt_store_t *store, scitt_log_reader_t *reader)
+{
+    if (cfg->witnesses.n == 0) {
+        if (cfg->witness_threshold != 0) {
+            fprintf(stderr, "scittd: --witness-threshold needs --witness\n");
+            return 1;
+        }
+        return 0;
+    }
+    scitt_cosign_config_t ccfg = {
+        .store = store,
+        .log = reader,
+        .witnesses = (const char *const *)cfg->witnesses.v,
+        .num_witnesses = cfg->witnesses.n,
+        .threshold = cfg->witness_threshold,
+        .interval_ms = cfg->checkpoint_interval_ms,
+        .timeout_ms = cfg->witness_timeout_ms,
+        .log_level = cfg->log_level,
+    };
+    char err[512];
+    int rc = scitt_cosign_new(&app->cosign, &ccfg, err, sizeof(err));
+    if (rc == 0 && (rc = scitt_cosign_start(app->cosign)) != 0) {
+        snprintf(err, sizeof(err), "cannot start the checkpoint publisher: %s", scitt_strerror(rc));
+    }
+    if (rc != 0) {
+        fprintf(stderr, "scittd: witnesses: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
 
 static void on_signal_closed(uv_handle_t *h)
 {
@@ -506,6 +550,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "scittd: log recovery: %s (%s)\n", why != NULL ? why : "", scitt_strerror(rc));
         goto out;
     }
+    app.publisher = publisher;
+    if (start_cosign(&app, &cfg, store, reader) != 0) {
+        rc = 1;
+        scitt_seq_stop(app.seq);
+        goto out;
+    }
 
     rc = uv_loop_init(&loop);
     if (rc != 0) {
@@ -538,8 +588,8 @@ int main(int argc, char **argv)
         .post_burst = (uint32_t)cfg.post_burst,
         .tokens = tokens,
         .client_ca = cfg.client_ca != NULL,
-        .extra_metrics = publisher != NULL ? scitt_publish_metrics : NULL,
-        .extra_metrics_ctx = publisher,
+        .extra_metrics = extra_metrics,
+        .extra_metrics_ctx = &app,
     };
     why = NULL;
     rc = scitt_frontend_new(&app.fe, &loop, &fcfg, &why);
@@ -581,7 +631,8 @@ int main(int argc, char **argv)
     scitt_frontend_free(app.fe);
 out:
     scitt_seq_free(app.seq);
-    scitt_publish_free(publisher); /* no commit advances the reader any more */
+    scitt_cosign_free(app.cosign); /* no commit advances the reader any more */
+    scitt_publish_free(publisher);
     scitt_log_free(reader);
     scitt_tls_ctx_free(tls);
     scitt_auth_tokens_free(tokens);

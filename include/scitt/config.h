@@ -20,6 +20,12 @@
 
 enum { SCITT_LOG_ERROR = 0, SCITT_LOG_WARN = 1, SCITT_LOG_INFO = 2, SCITT_LOG_DEBUG = 3 };
 
+/* A repeatable option's values, in the order given (config file first). */
+typedef struct scitt_config_list {
+    char **v;
+    size_t n;
+} scitt_config_list_t;
+
 /* scitt_config_t: every option. Strings are newly allocated and freed by
  * scitt_config_cleanup; NULL means "not given". */
 typedef struct scitt_config {
@@ -65,6 +71,12 @@ typedef struct scitt_config {
     char *tokens;                /* --tokens FILE: SHA-256 hashes of bearer tokens that may register */
     char *client_ca;             /* --client-ca FILE: client certificates that may register (TLS) */
     char *publish_dir;           /* --publish-dir DIR: the log as static files (issue 18) */
+
+    /* Witnesses (issue 21). */
+    scitt_config_list_t witnesses;   /* --witness VKEY@URL, repeatable */
+    unsigned witness_threshold;      /* --witness-threshold K, 0: every witness */
+    uint64_t witness_timeout_ms;     /* --witness-timeout-ms, default 5000 */
+    uint64_t checkpoint_interval_ms; /* --checkpoint-interval-ms, default 1000 */
 } scitt_config_t;
 
 /* scitt_config_init fills `cfg` with the defaults (strings allocated).

@@ -96,12 +96,30 @@ int scitt_log_advance(scitt_log_reader_t *r, uint64_t size);
  * committed (only once the commit returned 0). 0 or SCITT_ENOMEM. */
 int scitt_log_advance_to(scitt_log_reader_t *r, uint64_t size, scitt_span_t checkpoint);
 
-/* scitt_log_on_advance sets `fn` (NULL: none), called with the new tree
- * size each time scitt_log_advance or scitt_log_advance_to moves the cached
- * checkpoint forward, on the thread that called it, holding no lock of the
- * reader. It must
- * not block: the publisher (src/publish) only wakes its own thread. */
-void scitt_log_on_advance(scitt_log_reader_t *r, void (*fn)(void *ctx, uint64_t size), void *ctx);
+/* scitt_log_on_advance adds `fn`, called with the new tree size each time
+ * scitt_log_advance or scitt_log_advance_to moves the cached checkpoint
+ * forward, on the thread that called it, holding no lock of the reader.
+ * It must not block: the publishers (src/publish, src/cosign) only wake
+ * their own threads. At most SCITT_LOG_MAX_ADVANCE_HOOKS at once
+ * (SCITT_EFULL). With `fn` NULL it removes the hook of context `ctx`. */
+#define SCITT_LOG_MAX_ADVANCE_HOOKS 4
+int scitt_log_on_advance(scitt_log_reader_t *r, void (*fn)(void *ctx, uint64_t size), void *ctx);
+
+/* Publication (issue 21). By default /checkpoint serves the head cache,
+ * the checkpoint of the latest commit. After scitt_log_publishing (called
+ * once, before serving), scitt_log_try_checkpoint serves instead the
+ * checkpoint last given to scitt_log_publish (a checkpoint publisher's,
+ * with its witnesses' cosignatures), or, until there is one, the head it
+ * first served, pinned as published: what is served never goes backwards,
+ * and is always a committed head. scitt_log_publish replaces the published
+ * note with `note` (copied) for tree size `size`, which must be at least
+ * the published one (SCITT_ERANGE, nothing changes; an equal size is the
+ * same checkpoint with other cosignatures). scitt_log_head copies the head
+ * cache (what a publisher publishes next): 0 with `*out_size`,
+ * SCITT_ENOTFOUND (an empty log) or SCITT_EAGAIN (nothing cached). */
+void scitt_log_publishing(scitt_log_reader_t *r);
+int scitt_log_publish(scitt_log_reader_t *r, uint64_t size, scitt_span_t note);
+int scitt_log_head(scitt_log_reader_t *r, scitt_buf_t *out, uint64_t *out_size);
 
 /* scitt_log_try_checkpoint appends the cached latest checkpoint to `out`
  * and sets `*out_size` (may be NULL) to its tree size. SCITT_ENOTFOUND:

@@ -27,7 +27,8 @@ typedef enum opt_type {
     OPT_U64,
     OPT_U32,
     OPT_LISTEN,
-    OPT_LOG
+    OPT_LOG,
+    OPT_LIST /* repeatable: each value is added (scitt_config_list_t) */
 } opt_type_t;
 
 typedef struct opt {
@@ -124,6 +125,17 @@ static const opt_t opts[] = {
     {"client-ca", OPT_STR, F(client_ca), "FILE",
      "with TLS, POST /entries needs a client certificate chaining to FILE's PEM certificates (asked for, not "
      "required, so reads need none); with --tokens either credential suffices"},
+    {"checkpoint-interval-ms", OPT_U64, F(checkpoint_interval_ms), "MS",
+     "with --witness: publish the latest checkpoint (and ask the witnesses to cosign it) at most once per MS, at "
+     "once when the previous one is older (default 1000)"},
+    {"witness", OPT_LIST, F(witnesses), "VKEY@URL",
+     "a C2SP witness: its cosignature vkey line, '@', the URL prefix of its add-checkpoint (repeatable); "
+     "/checkpoint then serves the published checkpoint with the cosignatures collected for it"},
+    {"witness-threshold", OPT_UINT, F(witness_threshold), "K",
+     "cosignatures a published checkpoint should carry; one short of K is still served, and "
+     "scittd_checkpoint_short says so (default every --witness)"},
+    {"witness-timeout-ms", OPT_U64, F(witness_timeout_ms), "MS",
+     "bound of each add-checkpoint call to a witness (default 5000)"},
     {"log-level", OPT_LOG, F(log_level), "LEVEL", "error, warn, info (default) or debug"},
 };
 
@@ -183,6 +195,8 @@ int scitt_config_init(scitt_config_t *cfg)
     cfg->log_level = SCITT_LOG_INFO;
     cfg->post_rate = 100;
     cfg->post_burst = 1000;
+    cfg->checkpoint_interval_ms = 1000;
+    cfg->witness_timeout_ms = 5000;
     return 0;
 }
 
@@ -197,6 +211,11 @@ void scitt_config_cleanup(scitt_config_t *cfg)
     free(cfg->tokens);
     free(cfg->client_ca);
     cfg->tokens = cfg->client_ca = NULL;
+    for (size_t i = 0; i < cfg->witnesses.n; i++) {
+        free(cfg->witnesses.v[i]);
+    }
+    free(cfg->witnesses.v);
+    cfg->witnesses = (scitt_config_list_t){0};
 }
 
 static const opt_t *find_opt(const char *name, size_t len)
@@ -283,6 +302,18 @@ static int apply(scitt_config_t *cfg, const opt_t *o, const char *v, size_t len)
         return 0;
     case OPT_LISTEN:
         return parse_listen(cfg, v, len);
+    case OPT_LIST: {
+        scitt_config_list_t *l = field;
+        char *d = dup_str(v, len);
+        char **grown = d != NULL ? realloc(l->v, (l->n + 1) * sizeof(*l->v)) : NULL;
+        if (grown == NULL) {
+            free(d);
+            return SCITT_ENOMEM;
+        }
+        l->v = grown;
+        l->v[l->n++] = d;
+        return 0;
+    }
     case OPT_LOG: {
         static const char *const names[] = {"error", "warn", "info", "debug"};
         for (size_t i = 0; i < scitt_countof(names); i++) {

@@ -62,6 +62,12 @@ int scitt_log__pool_init(scitt_log__pool_t *p, unsigned threads);
  * them and frees the pool. */
 void scitt_log__pool_cleanup(scitt_log__pool_t *p);
 
+/* A function scitt_log_on_advance set. */
+typedef struct scitt_log__hook {
+    void (*fn)(void *ctx, uint64_t size);
+    void *ctx;
+} scitt_log__hook_t;
+
 struct scitt_log_reader {
     scitt_store_t *store;
     bool has_kid;
@@ -77,8 +83,12 @@ struct scitt_log_reader {
     bool head_known; /* advance ran: `head_size` 0 with no checkpoint is an empty log */
     uint64_t head_size;
     scitt_buf_t checkpoint;
-    void (*on_advance)(void *ctx, uint64_t size); /* under head_lock */
-    void *on_advance_ctx;
+    scitt_log__hook_t on_advance[SCITT_LOG_MAX_ADVANCE_HOOKS]; /* under head_lock */
+
+    /* Publication (scitt_log_publishing): what /checkpoint serves. */
+    bool publishing;
+    uint64_t published_size;
+    scitt_buf_t published; /* len 0: nothing published yet */
 };
 
 #endif /* SCITT_SRC_LOG_INTERNAL_H */

@@ -30,6 +30,7 @@ int scitt_log_new(scitt_log_reader_t **out, const scitt_log_config_t *cfg)
     }
     pthread_mutex_init(&r->head_lock, NULL);
     scitt_buf_init(&r->checkpoint, NULL, 0);
+    scitt_buf_init(&r->published, NULL, 0);
     atomic_init(&r->force_pool, false);
     r->origin = strdup(cfg->origin != NULL ? cfg->origin : SCITT_LOG_DEFAULT_ORIGIN);
     int rc = r->origin == NULL ? SCITT_ENOMEM : 0;
@@ -60,6 +61,7 @@ void scitt_log_free(scitt_log_reader_t *r)
     scitt_merkle_tile_cache_free(r->tile_cache);
     scitt_log__recent_cleanup(&r->recent);
     scitt_buf_cleanup(&r->checkpoint);
+    scitt_buf_cleanup(&r->published);
     pthread_mutex_destroy(&r->head_lock);
     free(r->origin);
     free(r);
@@ -90,24 +92,27 @@ void scitt_log__force_pool(scitt_log_reader_t *r, bool on)
 /* The head cache                                                           */
 
 /* set_head makes (size, checkpoint) the cached head if it is newer; the
- * checkpoint's bytes are taken (swapped into `*cp`) and the advance hook
- * runs. */
+ * checkpoint's bytes are taken (swapped into `*cp`) and the advance hooks
+ * run. */
 static void set_head(scitt_log_reader_t *r, uint64_t size, scitt_buf_t *cp)
 {
     pthread_mutex_lock(&r->head_lock);
-    void (*moved)(void *, uint64_t) = NULL;
-    void *moved_ctx = r->on_advance_ctx;
+    bool moved = false;
     if (!r->head_known || size > r->head_size || r->checkpoint.len == 0) {
         scitt_buf_t old = r->checkpoint; /* swapped, then freed outside the lock */
         r->checkpoint = *cp;
         *cp = old;
         r->head_size = size;
         r->head_known = true;
-        moved = r->on_advance;
+        moved = true;
     }
+    scitt_log__hook_t hooks[SCITT_LOG_MAX_ADVANCE_HOOKS];
+    memcpy(hooks, r->on_advance, sizeof(hooks));
     pthread_mutex_unlock(&r->head_lock);
-    if (moved != NULL) {
-        moved(moved_ctx, size); /* outside the lock: the hook may read the head */
+    for (size_t i = 0; moved && i < SCITT_LOG_MAX_ADVANCE_HOOKS; i++) {
+        if (hooks[i].fn != NULL) {
+            hooks[i].fn(hooks[i].ctx, size); /* outside the lock: a hook may read the head */
+        }
     }
 }
 
@@ -156,22 +161,81 @@ int scitt_log_advance(scitt_log_reader_t *r, uint64_t size)
     return rc;
 }
 
-void scitt_log_on_advance(scitt_log_reader_t *r, void (*fn)(void *ctx, uint64_t size), void *ctx)
+int scitt_log_on_advance(scitt_log_reader_t *r, void (*fn)(void *ctx, uint64_t size), void *ctx)
+{
+    int rc = fn != NULL ? SCITT_EFULL : 0;
+    pthread_mutex_lock(&r->head_lock);
+    for (size_t i = 0; i < SCITT_LOG_MAX_ADVANCE_HOOKS; i++) {
+        if (fn == NULL && r->on_advance[i].ctx == ctx) {
+            r->on_advance[i].fn = NULL;
+            r->on_advance[i].ctx = NULL;
+        } else if (fn != NULL && rc != 0 && r->on_advance[i].fn == NULL) {
+            r->on_advance[i].fn = fn;
+            r->on_advance[i].ctx = ctx;
+            rc = 0;
+        }
+    }
+    pthread_mutex_unlock(&r->head_lock);
+    return rc;
+}
+
+void scitt_log_publishing(scitt_log_reader_t *r)
 {
     pthread_mutex_lock(&r->head_lock);
-    r->on_advance = fn;
-    r->on_advance_ctx = ctx;
+    r->publishing = true;
     pthread_mutex_unlock(&r->head_lock);
 }
 
-int scitt_log_try_checkpoint(scitt_log_reader_t *r, scitt_buf_t *out, uint64_t *out_size)
+int scitt_log_publish(scitt_log_reader_t *r, uint64_t size, scitt_span_t note)
+{
+    scitt_buf_t b;
+    scitt_buf_init(&b, NULL, 0);
+    int rc = scitt_buf_append(&b, note.base, note.len);
+    pthread_mutex_lock(&r->head_lock);
+    if (rc == 0 && (r->published.len != 0 && size < r->published_size)) {
+        rc = SCITT_ERANGE;
+    }
+    if (rc == 0) {
+        scitt_buf_t old = r->published;
+        r->published = b;
+        r->published_size = size;
+        b = old;
+    }
+    pthread_mutex_unlock(&r->head_lock);
+    scitt_buf_cleanup(&b);
+    return rc;
+}
+
+int scitt_log_head(scitt_log_reader_t *r, scitt_buf_t *out, uint64_t *out_size)
 {
     pthread_mutex_lock(&r->head_lock);
     int rc = !r->head_known           ? SCITT_EAGAIN
              : r->checkpoint.len == 0 ? SCITT_ENOTFOUND
                                       : scitt_buf_append(out, r->checkpoint.base, r->checkpoint.len);
-    if (rc == 0 && out_size != NULL) {
+    if (rc == 0) {
         *out_size = r->head_size;
+    }
+    pthread_mutex_unlock(&r->head_lock);
+    return rc;
+}
+
+int scitt_log_try_checkpoint(scitt_log_reader_t *r, scitt_buf_t *out, uint64_t *out_size)
+{
+    pthread_mutex_lock(&r->head_lock);
+    if (r->publishing && r->published.len == 0 && r->head_known && r->checkpoint.len != 0) {
+        /* Served once, never older: the head is published as it is until
+         * the publisher's first round replaces it. */
+        int rc = scitt_buf_append(&r->published, r->checkpoint.base, r->checkpoint.len);
+        r->published_size = r->head_size;
+        if (rc != 0) {
+            pthread_mutex_unlock(&r->head_lock);
+            return rc;
+        }
+    }
+    const scitt_buf_t *cp = r->publishing && r->published.len != 0 ? &r->published : &r->checkpoint;
+    int rc = !r->head_known ? SCITT_EAGAIN : cp->len == 0 ? SCITT_ENOTFOUND : scitt_buf_append(out, cp->base, cp->len);
+    if (rc == 0 && out_size != NULL) {
+        *out_size = cp == &r->published ? r->published_size : r->head_size;
     }
     pthread_mutex_unlock(&r->head_lock);
     return rc;

@@ -534,8 +534,7 @@ int scitt_publish_start(scitt_publish_t *p)
     int rc = -pthread_create(&p->thread, NULL, publisher_main, p);
     p->running = rc == 0;
     if (rc == 0) {
-        scitt_log_on_advance(p->log, on_advance, p);
-        p->listening = true;
+        p->listening = scitt_log_on_advance(p->log, on_advance, p) == 0;
     }
     return rc;
 }
@@ -543,7 +542,7 @@ int scitt_publish_start(scitt_publish_t *p)
 void scitt_publish_stop(scitt_publish_t *p)
 {
     if (p->listening) {
-        scitt_log_on_advance(p->log, NULL, NULL);
+        scitt_log_on_advance(p->log, NULL, p);
         p->listening = false;
     }
     if (p->running) {
