@@ -522,7 +522,8 @@ void scitt_h1__respond_head(scitt_h2_stream_t *s, int status, const char *conten
         c->h1->stop = true;
     }
     scitt_buf_t *b = &s->head;
-    int rc = scitt_buf_printf(b, "HTTP/1.1 %d %s\r\n", status, http_status_str((enum http_status)status));
+    int rc = scitt_buf_printf(b, "HTTP/1.1 %d %s\r\ndate: %s\r\n", status, http_status_str((enum http_status)status),
+                              scitt_h2__date(c->fe));
     if (rc == 0 && content_type != NULL) {
         rc = scitt_buf_printf(b, "content-type: %s\r\n", content_type);
     }
