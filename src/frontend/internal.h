@@ -192,6 +192,7 @@ struct scitt_frontend {
     size_t num_streams;           /* open streams on all connections (each ~2 KB with nghttp2's state) */
     uint8_t read_buf[64 * 1024];  /* shared: read callbacks run one at a time */
     uint8_t plain_buf[16 * 1024]; /* TLS plaintext scratch */
+    scitt_buf_t tls_out;          /* TLS ciphertext scratch (session.c emit), empty between calls */
     scitt_buf_t keyset;           /* the COSE_KeySet, encoded once */
     scitt_buf_t key;              /* the one COSE_Key of it */
     char kid_b64[64];             /* unpadded base64url of the receipt kid */
