@@ -26,7 +26,8 @@
  * plus --timeout-ms of drain, then every connection is freed.
  *
  * Output: a human summary, one `LOADGEN key=value ...` line for scripts, and
- * a row appended to --csv.
+ * a row appended to --csv. Exit status 1 when every connection failed
+ * (the cause on stderr, e.g. "TLS: unknown CA: ..." over https).
  */
 #include <signal.h>
 #include <getopt.h>
@@ -96,6 +97,7 @@ struct lg {
     uint64_t t0, t_measure, t_end, t_hard;
     uint64_t t_exhausted; /* when the last request was issued before t_end, else 0 */
     bool issuing_over, closed;
+    bool all_failed; /* every connection failed: exit 1 */
 
     uint64_t ok, completed, unsent, in_window;
     uint64_t by_status[600];
@@ -301,9 +303,10 @@ static void on_tick(uv_timer_t *t)
         dead = dead && scitt_client_error(lg->conns[k].client) != 0;
     }
     if (dead && !lg->issuing_over) {
-        fprintf(stderr, "loadgen: every connection failed (%s)\n",
-                scitt_err_name(scitt_client_error(lg->conns[0].client)));
+        int rc = scitt_client_error(lg->conns[0].client);
+        fprintf(stderr, "loadgen: every connection failed (%s: %s)\n", scitt_err_name(rc), scitt_strerror(rc));
         lg->issuing_over = true;
+        lg->all_failed = true;
     }
     if ((lg->issuing_over && total_in_flight(lg) == 0) || uv_hrtime() >= lg->t_hard) {
         for (unsigned k = 0; k < lg->o->connections; k++) {
@@ -738,6 +741,7 @@ int main(int argc, char **argv)
     free(lg->free_slots);
     free(lg->slots);
     free(lg->conns);
+    bool failed = lg->all_failed;
     free(lg);
-    return 0;
+    return failed ? 1 : 0;
 }

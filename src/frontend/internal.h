@@ -192,6 +192,7 @@ struct scitt_frontend {
     size_t num_streams;           /* open streams on all connections (each ~2 KB with nghttp2's state) */
     uint8_t read_buf[64 * 1024];  /* shared: read callbacks run one at a time */
     uint8_t plain_buf[16 * 1024]; /* TLS plaintext scratch */
+    scitt_buf_t tls_out;          /* TLS ciphertext scratch (session.c emit), empty between calls */
     scitt_buf_t keyset;           /* the COSE_KeySet, encoded once */
     scitt_buf_t key;              /* the one COSE_Key of it */
     char kid_b64[64];             /* unpadded base64url of the receipt kid */
@@ -208,6 +209,10 @@ struct scitt_frontend {
     size_t peer_mask, num_peers;
     uint64_t peer_seed;
     scitt_rl_t *rl; /* per-address request rates (admit.c); NULL: --post-rate 0 */
+    /* The Date field of every response (RFC 9110 6.6.1), formatted again
+     * when the second changes (scitt_h2__date). */
+    int64_t date_sec;
+    char date[32];
 };
 
 struct scitt_h2_conn {
@@ -403,6 +408,10 @@ const uint8_t *scitt_h2__stream_take_data(scitt_h2_stream_t *s, size_t len);
  * scitt_h2__respond_no_room). scitt_h2__respond checks it; a route may ask
  * first to spare the work of building the body. */
 bool scitt_h2__output_room(scitt_frontend_t *fe, size_t len);
+/* scitt_h2__date is the current time as an IMF-fixdate ("Sun, 06 Nov 1994
+ * 08:49:37 GMT"), the value of every response's Date field; it is
+ * formatted at most once per second of the wall clock. */
+const char *scitt_h2__date(scitt_frontend_t *fe);
 void scitt_h2__respond_no_room(scitt_h2_stream_t *s);
 /* scitt_h2__respond_bytes copies `len` bytes into the response. */
 void scitt_h2__respond_bytes(scitt_h2_stream_t *s, int status, const char *content_type, const void *data, size_t len,

@@ -292,6 +292,7 @@ int scitt_frontend_new(scitt_frontend_t **out, uv_loop_t *loop, const scitt_fron
     scitt_h2__list_init(&fe->waiting);
     scitt_h2__list_init(&fe->spare_streams);
     scitt_buf_init(&fe->keyset, NULL, 0);
+    scitt_buf_init(&fe->tls_out, NULL, 0);
     scitt_buf_init(&fe->key, NULL, 0);
     scitt_buf_init(&fe->vkey, NULL, 0);
     scitt_buf_init(&fe->empty_checkpoint, NULL, 0);
@@ -467,5 +468,6 @@ void scitt_frontend_free(scitt_frontend_t *fe)
     scitt_buf_cleanup(&fe->key);
     scitt_buf_cleanup(&fe->vkey);
     scitt_buf_cleanup(&fe->empty_checkpoint);
+    scitt_buf_cleanup(&fe->tls_out);
     free(fe);
 }

@@ -449,16 +449,46 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
 /* emit writes the next write (plaintext frames) to the socket. With no
- * write queued, cleartext output goes out at once through uv_try_write,
- * payloads in place, and `c->out` is kept for the next frames: no
- * allocation, no buffer growing from empty, no queued request per burst.
- * Whatever the socket does not take is copied into a buffer of its own and
- * queued with uv_write, so no stream's body is needed after this returns. */
+ * write queued, output goes out at once through uv_try_write: cleartext
+ * with payloads in place, and `c->out` is kept for the next frames; TLS
+ * records from the front end's ciphertext scratch (no payload is in place
+ * over TLS). No allocation, no buffer growing from empty, no queued
+ * request per burst. Whatever the socket does not take is copied into a
+ * buffer of its own and queued with uv_write, so no stream's body is
+ * needed after this returns. */
 static int emit(scitt_h2_conn_t *c)
 {
     out_slice(c);
     size_t skip = 0;
-    if (c->tls == NULL && c->has_socket && c->write_pending == 0 && c->out_total > 0) {
+    scitt_buf_t *ct = &c->fe->tls_out;
+    if (c->tls != NULL) {
+        int rc = c->out.len > 0 ? scitt_tls_write(c->tls, c->out.base, c->out.len) : 0;
+        if (rc == 0) {
+            rc = scitt_tls_take_output(c->tls, ct);
+        }
+        out_reset(c);
+        if (rc != 0 || ct->len == 0 || !c->has_socket) {
+            scitt_buf_reset(ct);
+            return rc;
+        }
+        if (c->write_pending == 0) {
+            uv_buf_t b = uv_buf_init((char *)ct->base, (unsigned)ct->len);
+            int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+            if (n == (int)ct->len) {
+                c->drained_at = uv_now(c->fe->loop);
+                scitt_buf_reset(ct);
+                return 0;
+            }
+            if (n < 0 && n != UV_EAGAIN) {
+                scitt_buf_reset(ct);
+                return n;
+            }
+            skip = n > 0 ? (size_t)n : 0;
+            if (skip > 0) {
+                c->drained_at = uv_now(c->fe->loop);
+            }
+        }
+    } else if (c->has_socket && c->write_pending == 0 && c->out_total > 0) {
         uv_buf_t b[SCITT_H2_MAX_SEGS];
         for (size_t i = 0; i < c->num_segs; i++) {
             const struct scitt_h2_seg *g = &c->segs[i];
@@ -482,6 +512,7 @@ static int emit(scitt_h2_conn_t *c)
     }
     write_req_t *w = calloc(1, sizeof(*w));
     if (w == NULL) {
+        scitt_buf_reset(ct);
         out_reset(c); /* never resent from the start after a partial write */
         return SCITT_ENOMEM;
     }
@@ -489,10 +520,8 @@ static int emit(scitt_h2_conn_t *c)
     scitt_buf_init(&w->buf, NULL, 0);
     int rc = 0;
     if (c->tls != NULL) {
-        rc = c->out.len > 0 ? scitt_tls_write(c->tls, c->out.base, c->out.len) : 0;
-        if (rc == 0) {
-            rc = scitt_tls_take_output(c->tls, &w->buf);
-        }
+        rc = scitt_buf_append(&w->buf, ct->base + skip, ct->len - skip);
+        scitt_buf_reset(ct);
     } else if (skip == 0 && c->num_held == 0 && c->out.len == c->out_total) {
         w->buf = c->out; /* all of it is in `out`: hand the buffer over */
         scitt_buf_init(&c->out, NULL, 0);

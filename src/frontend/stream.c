@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "internal.h"
 #include "scitt/cose.h"
@@ -249,6 +250,21 @@ const uint8_t *scitt_h2__stream_take_data(scitt_h2_stream_t *s, size_t len)
     return p;
 }
 
+const char *scitt_h2__date(scitt_frontend_t *fe)
+{
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t now = time(NULL);
+    struct tm tm;
+    if ((int64_t)now != fe->date_sec && gmtime_r(&now, &tm) != NULL) {
+        fe->date_sec = (int64_t)now;
+        snprintf(fe->date, sizeof(fe->date), "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
+                 months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    }
+    return fe->date;
+}
+
 static nghttp2_nv nv(const char *name, const char *value)
 {
     nghttp2_nv h = {(uint8_t *)name, (uint8_t *)value, strlen(name), strlen(value), NGHTTP2_NV_FLAG_NONE};
@@ -311,9 +327,10 @@ static void submit(scitt_h2_stream_t *s, int status, const char *content_type, c
     char status_text[21], length_text[21];
     status_text[scitt_format_u64(status_text, (uint64_t)status, 1)] = '\0';
     length_text[scitt_format_u64(length_text, s->resp.len, 1)] = '\0';
-    nghttp2_nv nva[12];
+    nghttp2_nv nva[13];
     size_t n = 0;
     nva[n++] = nv(":status", status_text);
+    nva[n++] = nv("date", scitt_h2__date(s->conn->fe));
     if (content_type != NULL) {
         nva[n++] = nv("content-type", content_type);
     }
