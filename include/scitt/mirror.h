@@ -128,6 +128,18 @@ typedef struct scitt_mirror_status {
  * went); SCITT_MIRROR_OK may come with a warning in `msg`. `status` (may be NULL) is filled in either way. */
 int scitt_mirror_sync(scitt_mirror_t *m, scitt_mirror_status_t *status, scitt_buf_t *msg);
 
+/* scitt_mirror_check_root checks, with no store and nothing kept, that
+ * `root` is the root of the log's first `size` entries under its current
+ * checkpoint: the checkpoint must verify with cfg->vkey (NULL: any key
+ * /checkpoint.vkey lists) and meet cfg's witness threshold, and the log's
+ * tiles must prove `root` (a consistency proof, or equality at the
+ * checkpoint's size). `*out_size` gets the checkpoint's size. Returns a
+ * verdict: SCITT_MIRROR_UNWITNESSED, SCITT_MIRROR_FORK (`root` is not in
+ * that history), SCITT_MIRROR_FAILED (also when the checkpoint does not
+ * reach `size` yet), ... with `msg` saying why. For `scitt verify`. */
+int scitt_mirror_check_root(const scitt_mirror_config_t *cfg, uint64_t size, const uint8_t root[32], uint64_t *out_size,
+                            scitt_buf_t *msg);
+
 /* scitt_mirror_get_status reports the state without touching the log. */
 void scitt_mirror_get_status(const scitt_mirror_t *m, scitt_mirror_status_t *out);
 

@@ -92,6 +92,9 @@ struct scitt_mirror {
     uint8_t signed_memo[32];
     scitt_receipt_t receipt;
     scitt_buf_t scratch;
+    /* scitt_mirror_check_root's one-shot check: no store, nothing pinned
+     * or kept on disk. */
+    bool oneshot;
 };
 
 const char *scitt_mirror_verdict_name(int verdict)
@@ -158,6 +161,9 @@ static void evidence(scitt_mirror_t *m, int verdict, const char *item_name, scit
     char base[4400], path[4600], stamp[32];
     time_t now = time(NULL);
     struct tm tm;
+    if (m->oneshot) {
+        return;
+    }
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
     snprintf(base, sizeof(base), "%s/evidence", m->dir);
@@ -470,8 +476,8 @@ static int pin_vkey(scitt_mirror_t *m, scitt_buf_t *msg)
     snprintf(path, sizeof(path), "%s/%s", m->dir, VKEY_FILE);
     scitt_buf_t pinned;
     scitt_buf_init(&pinned, NULL, 4096);
-    int rc = scitt_read_file(path, &pinned);
-    bool was_pinned = rc == 0;
+    int rc = m->oneshot ? SCITT_ENOTFOUND : scitt_read_file(path, &pinned);
+    bool was_pinned = rc == 0 || m->oneshot;
     while (pinned.len > 0 && (pinned.base[pinned.len - 1] == '\n' || pinned.base[pinned.len - 1] == '\r')) {
         pinned.len--;
     }
@@ -568,11 +574,12 @@ scitt_store_t *scitt_mirror_store(scitt_mirror_t *m)
     return m->store;
 }
 
-int scitt_mirror_open(scitt_mirror_t **out, const scitt_mirror_config_t *cfg, scitt_buf_t *msg)
+/* mirror_new allocates a mirror with its buffers and nothing opened. */
+static scitt_mirror_t *mirror_new(const scitt_mirror_config_t *cfg)
 {
     scitt_mirror_t *m = calloc(1, sizeof(*m));
     if (m == NULL) {
-        return say(msg, SCITT_MIRROR_FAILED, "out of memory");
+        return NULL;
     }
     m->cfg = *cfg;
     if (m->cfg.chunk_entries == 0) {
@@ -589,6 +596,15 @@ int scitt_mirror_open(scitt_mirror_t **out, const scitt_mirror_config_t *cfg, sc
     scitt_buf_init(&m->offered, NULL, SCITT_NOTE_MAX_LEN);
     scitt_buf_init(&m->keyset, NULL, MAX_KEYSET);
     scitt_buf_init(&m->scratch, NULL, 0);
+    return m;
+}
+
+int scitt_mirror_open(scitt_mirror_t **out, const scitt_mirror_config_t *cfg, scitt_buf_t *msg)
+{
+    scitt_mirror_t *m = mirror_new(cfg);
+    if (m == NULL) {
+        return say(msg, SCITT_MIRROR_FAILED, "out of memory");
+    }
     int verdict = SCITT_MIRROR_OK;
     const char *why = NULL;
     if (mkdir(m->dir, 0700) != 0 && errno != EEXIST) {
@@ -1150,7 +1166,9 @@ static void learn_keys(scitt_mirror_t *m, const scitt_checkpoint_t *cp)
     scitt_buf_cleanup(&g.body);
 }
 
-static int fetch_checkpoint(scitt_mirror_t *m, scitt_checkpoint_t *cp, scitt_buf_t *msg)
+/* fetch_note fetches /checkpoint into m->offered and opens it with the
+ * pinned keys. */
+static int fetch_note(scitt_mirror_t *m, scitt_checkpoint_t *cp, scitt_buf_t *msg)
 {
     scitt_mirror_get_t g;
     int rc = fetch_one(m, &g, "/checkpoint", SCITT_NOTE_MAX_LEN);
@@ -1168,6 +1186,15 @@ static int fetch_checkpoint(scitt_mirror_t *m, scitt_checkpoint_t *cp, scitt_buf
             m->verifiers[0].name, why != NULL ? why : scitt_strerror(rc));
         evidence(m, SCITT_MIRROR_BAD_CHECKPOINT, NULL, scitt_span(NULL, 0), msg);
         return SCITT_MIRROR_BAD_CHECKPOINT;
+    }
+    return SCITT_MIRROR_OK;
+}
+
+static int fetch_checkpoint(scitt_mirror_t *m, scitt_checkpoint_t *cp, scitt_buf_t *msg)
+{
+    int verdict = fetch_note(m, cp, msg);
+    if (verdict != SCITT_MIRROR_OK) {
+        return verdict;
     }
     /* The origin names the log: it may never change under a mirror. */
     scitt_store_read_t *rd;
@@ -1478,6 +1505,39 @@ static int sync_round(scitt_mirror_t *m, scitt_buf_t *msg)
         return say(msg, SCITT_MIRROR_BAD_TILE, "the entries do not reproduce the checkpoint root");
     }
     return commit_head(m, &cp, msg);
+}
+
+int scitt_mirror_check_root(const scitt_mirror_config_t *cfg, uint64_t size, const uint8_t root[32], uint64_t *out_size,
+                            scitt_buf_t *msg)
+{
+    scitt_mirror_t *m = mirror_new(cfg);
+    if (m == NULL) {
+        return say(msg, SCITT_MIRROR_FAILED, "out of memory");
+    }
+    m->oneshot = true;
+    scitt_checkpoint_t cp;
+    int verdict = pin_vkey(m, msg);
+    verdict = verdict != 0 ? verdict : fetch_note(m, &cp, msg);
+    verdict = verdict != 0 ? verdict : check_witnesses(m, msg);
+    if (verdict == SCITT_MIRROR_OK) {
+        *out_size = m->log_size = cp.size;
+        memcpy(m->log_root, cp.root, 32);
+        if (size > cp.size) {
+            verdict =
+                say(msg, SCITT_MIRROR_FAILED, "the log's checkpoint (size %llu) does not cover tree size %llu yet",
+                    (unsigned long long)cp.size, (unsigned long long)size);
+        } else {
+            verdict = prove_prefix(m, size, root, msg);
+        }
+        if (verdict == SCITT_MIRROR_BAD_TILE) {
+            /* Tiles of the checkpoint's tree that do not give the root
+             * signed at `size`: that root is from another history. */
+            verdict = say(msg, SCITT_MIRROR_FORK, "\nthe root signed at tree size %llu is not in this history",
+                          (unsigned long long)size);
+        }
+    }
+    scitt_mirror_close(m);
+    return verdict;
 }
 
 int scitt_mirror_sync(scitt_mirror_t *m, scitt_mirror_status_t *status, scitt_buf_t *msg)

@@ -11,10 +11,12 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "scitt/mirror.h"
 #include "scitt/receipt.h"
 
 static const char help[] = "usage: scitt verify --keys KEYSET|PEM|URL [--issuer-key PEM] [--artifact FILE]\n"
                            "                    [--iss ISS | --iss-prefix P] [--sub SUB | --sub-prefix P]\n"
+                           "                    [--witness VKEY... [--witness-threshold K] [--url URL]]\n"
                            "                    STATEMENT [RECEIPT]\n\n"
                            "Verifies that each receipt proves STATEMENT's inclusion in the log and is\n"
                            "signed by one of the log's keys; prints the leaf index, tree size, the\n"
@@ -38,12 +40,20 @@ static const char help[] = "usage: scitt verify --keys KEYSET|PEM|URL [--issuer-
                            "  --sub SUB         the statement's CWT sub must be exactly SUB\n"
                            "  --sub-prefix P    ... or start with P (e.g. a repository's commits:\n"
                            "                    --sub-prefix https://github.com/org/repo@)\n\n"
+                           "With --witness, each receipt's signed root must also be in the log's current\n"
+                           "checkpoint, which K listed witnesses cosigned: verify fetches /checkpoint\n"
+                           "from the log (--url, default the --keys URL), checks its cosignatures and\n"
+                           "proves the receipt's root consistent with it from the log's tiles.\n" CLI_WITNESS_HELP
+                           "  --url URL         the log to fetch the checkpoint and tiles from\n\n"
                            "Every check prints one line. With a key set FILE nothing touches the network.\n\n"
                            "exit codes: 0 every receipt (and each check asked for) verifies; 1 a receipt\n"
                            "or the issuer signature fails, or a file cannot be read; 2 usage error;\n"
                            "3 the artifact is not the one signed (receipts verified); 4 iss or sub is not\n"
-                           "the one expected (receipts and artifact verified). The lowest failing check\n"
-                           "decides: receipts first, then the artifact, then the claims.\n";
+                           "the one expected (receipts and artifact verified); 11 a receipt's root is not\n"
+                           "in the history of the cosigned checkpoint (a fork); 16 the checkpoint lacks\n"
+                           "the cosignatures --witness-threshold asks for. The lowest failing check\n"
+                           "decides: receipts first (11 and 16 count as receipt failures), then the\n"
+                           "artifact, then the claims.\n";
 
 #define MAX_KEYS 16
 
@@ -146,7 +156,8 @@ static void print_kid(const char *label, scitt_span_t kid)
 
 /* verify_one checks one receipt against the entry with the keys whose kid
  * matches the receipt's (a key without kid matches anything). */
-static int verify_one(const keyring_t *kr, scitt_span_t receipt, const uint8_t entry[32], int n)
+static int verify_one(const keyring_t *kr, scitt_span_t receipt, const uint8_t entry[32], int n, uint64_t *out_size,
+                      uint8_t out_root[32])
 {
     scitt_receipt_t *r = scitt_xmalloc(sizeof(*r));
     scitt_buf_t scratch;
@@ -163,9 +174,10 @@ static int verify_one(const keyring_t *kr, scitt_span_t receipt, const uint8_t e
                 continue;
             }
             why = NULL;
-            rc = scitt_receipt_verify(r, entry, kr->keys[i], NULL, &scratch, &why);
+            rc = scitt_receipt_verify(r, entry, kr->keys[i], out_root, &scratch, &why);
         }
     }
+    *out_size = rc == 0 ? r->tree_size : 0;
     if (rc == 0) {
         printf("receipt %d: OK: leaf %llu of tree size %llu", n, (unsigned long long)r->leaf_index,
                (unsigned long long)r->tree_size);
@@ -182,6 +194,32 @@ static int verify_one(const keyring_t *kr, scitt_span_t receipt, const uint8_t e
     scitt_buf_cleanup(&scratch);
     free(r);
     return rc;
+}
+
+/* check_witnessed asks the log (its current checkpoint, cosigned by the
+ * witnesses, and its tiles) whether the root a receipt signed at `size` is
+ * in the witnessed history: CLI_OK, 16, 11 or CLI_FAIL. */
+static int check_witnessed(scitt_mirror_source_t *src, const cli_witnesses_t *wit, uint64_t size,
+                           const uint8_t root[32], int n)
+{
+    scitt_mirror_config_t cfg = {
+        .source = src, .witnesses = wit->list, .num_witnesses = wit->loaded, .witness_threshold = wit->threshold};
+    scitt_buf_t msg;
+    scitt_buf_init(&msg, NULL, 0);
+    uint64_t cp_size = 0;
+    int verdict = scitt_mirror_check_root(&cfg, size, root, &cp_size, &msg);
+    if (verdict == SCITT_MIRROR_OK) {
+        printf("receipt %d: witnessed: tree size %llu is in the checkpoint of size %llu cosigned by at least %llu of "
+               "the %zu witnesses given\n",
+               n, (unsigned long long)size, (unsigned long long)cp_size, (unsigned long long)wit->threshold,
+               wit->loaded);
+    } else {
+        printf("receipt %d: NOT WITNESSED (%s): %.*s\n", n, scitt_mirror_verdict_name(verdict), (int)msg.len,
+               (const char *)msg.base);
+    }
+    scitt_buf_cleanup(&msg);
+    return verdict == SCITT_MIRROR_OK || verdict == SCITT_MIRROR_UNWITNESSED || verdict == SCITT_MIRROR_FORK ? verdict
+                                                                                                             : CLI_FAIL;
 }
 
 static int check_issuer(const char *path, const scitt_cose_sign1_t *s)
@@ -206,16 +244,30 @@ static int check_issuer(const char *path, const scitt_cose_sign1_t *s)
 
 static int run(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"keys", required_argument, NULL, 'k'},       {"issuer-key", required_argument, NULL, 'i'},
-        {"artifact", required_argument, NULL, 'a'},   {"iss", required_argument, NULL, 'I'},
-        {"iss-prefix", required_argument, NULL, 'J'}, {"sub", required_argument, NULL, 'S'},
-        {"sub-prefix", required_argument, NULL, 'T'}, {NULL, 0, NULL, 0}};
-    const char *keys = NULL, *issuer = NULL, *artifact = NULL;
+    static const struct option opts[] = {{"keys", required_argument, NULL, 'k'},
+                                         {"issuer-key", required_argument, NULL, 'i'},
+                                         {"artifact", required_argument, NULL, 'a'},
+                                         {"iss", required_argument, NULL, 'I'},
+                                         {"iss-prefix", required_argument, NULL, 'J'},
+                                         {"sub", required_argument, NULL, 'S'},
+                                         {"sub-prefix", required_argument, NULL, 'T'},
+                                         {"url", required_argument, NULL, 'u'},
+                                         CLI_WITNESS_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    const char *keys = NULL, *issuer = NULL, *artifact = NULL, *url = NULL;
+    static cli_witnesses_t wit;
     cli_claims_want_t want = {0};
     int ch;
     while ((ch = cli_getopt_url(argc, argv, opts)) != -1) {
-        if (ch == 'k') {
+        int taken = cli_witness_option(&wit, ch, optarg, "verify");
+        if (taken == CLI_USAGE) {
+            return CLI_USAGE;
+        }
+        if (taken == 1) {
+            continue;
+        } else if (ch == 'u') {
+            url = optarg;
+        } else if (ch == 'k') {
             keys = optarg;
         } else if (ch == 'i') {
             issuer = optarg;
@@ -233,6 +285,26 @@ static int run(int argc, char **argv)
         return cli_usage("verify", "--keys and a STATEMENT (and optionally a RECEIPT) are required");
     }
     const char *stmt_path = argv[optind], *receipt_path = optind + 1 < argc ? argv[optind + 1] : NULL;
+    if (url == NULL && (strncmp(keys, "http://", 7) == 0 || strncmp(keys, "https://", 8) == 0)) {
+        url = keys;
+    }
+    int wrc = cli_witnesses_load(&wit, "verify");
+    if (wrc == CLI_OK && wit.threshold > 0 && url == NULL) {
+        wrc = cli_usage("verify", "--witness needs the log's URL: --url, or --keys URL");
+    }
+    scitt_mirror_source_t src = {0};
+    if (wrc == CLI_OK && wit.threshold > 0) {
+        const scitt_client_config_t *ccfg = cli_client_config();
+        int rc = ccfg == NULL ? SCITT_EINVAL : scitt_mirror_source_open_with(&src, url, ccfg);
+        if (rc != 0) {
+            cli_err("cannot read the log at %s: %s", url, scitt_strerror(rc));
+            wrc = CLI_FAIL;
+        }
+    }
+    if (wrc != CLI_OK) {
+        cli_witnesses_free(&wit);
+        return wrc;
+    }
 
     int status = CLI_FAIL;
     keyring_t kr = {0};
@@ -275,20 +347,31 @@ static int run(int argc, char **argv)
         print_kid("statement key id: ", fields.key_id);
         printf("\n");
     }
-    int failures = 0;
+    int failures = 0, witnessed = CLI_OK;
     for (size_t i = 0; i < num; i++) {
-        failures += verify_one(&kr, receipts[i], entry, (int)i + 1) != 0;
+        uint64_t size;
+        uint8_t root[32];
+        int one = verify_one(&kr, receipts[i], entry, (int)i + 1, &size, root);
+        failures += one != 0;
+        if (one == 0 && wit.threshold > 0) {
+            int w = check_witnessed(&src, &wit, size, root, (int)i + 1);
+            witnessed = witnessed == CLI_OK || (w != CLI_OK && w < witnessed) ? w : witnessed;
+        }
     }
     if (issuer != NULL) {
         failures += check_issuer(issuer, &s) != 0;
     }
-    status = failures == 0 ? CLI_OK : CLI_FAIL;
+    status = failures == 0 ? witnessed : CLI_FAIL;
     /* The checks run and print even after a failure, so the log of a
      * failed deploy shows everything; the first failure gives the code. */
     int art = artifact != NULL ? cli_check_artifact(&s, artifact) : CLI_OK;
     int claims = cli_check_claims(&s, &want);
     status = status != CLI_OK ? status : art != CLI_OK ? art : claims;
 done:
+    if (src.free != NULL) {
+        scitt_mirror_source_close(&src);
+    }
+    cli_witnesses_free(&wit);
     keyring_free(&kr);
     scitt_buf_cleanup(&stmt);
     scitt_buf_cleanup(&rbuf);
