@@ -1159,7 +1159,7 @@ static void learn_keys(scitt_mirror_t *m, const scitt_checkpoint_t *cp)
         }
         m->num_verifiers++;
         if (write_pinned(m) == 0) {
-            fprintf(stderr, "scitt mirror: the log's checkpoint key rotated: pinned %.*s too\n", (int)line.len,
+            fprintf(stderr, "scitt: the log's checkpoint key rotated: pinned %.*s too\n", (int)line.len,
                     (const char *)line.base);
         }
     }
