@@ -85,6 +85,8 @@ static int start_cosign(app_t *app, const scitt_config_t *cfg, scitt_store_t *st
         .interval_ms = cfg->checkpoint_interval_ms,
         .timeout_ms = cfg->witness_timeout_ms,
         .log_level = cfg->log_level,
+        .cosigned = app->publisher != NULL ? scitt_publish_cosigned : NULL, /* --publish-dir gets them too */
+        .cosigned_ctx = app->publisher,
     };
     char err[512];
     int rc = scitt_cosign_new(&app->cosign, &ccfg, err, sizeof(err));

@@ -57,6 +57,10 @@ typedef struct scitt_cosign_config {
     uint64_t timeout_ms;          /* each add-checkpoint call; 0: the default */
     struct scitt_tls_ctx *tls;    /* https witnesses' trust anchors; NULL: the system CAs */
     int log_level;                /* scitt/config.h's levels: info logs each witness's first cosignature */
+    /* cosigned, when not NULL, gets each checkpoint published with its
+     * cosignatures (from the publisher's thread; e.g. scitt_publish_cosigned). */
+    void (*cosigned)(void *ctx, uint64_t size, scitt_span_t note);
+    void *cosigned_ctx;
 } scitt_cosign_config_t;
 
 /* scitt_cosign_new checks the configuration (every witness line parses,

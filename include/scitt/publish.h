@@ -74,6 +74,14 @@ int scitt_publish_fixed(scitt_publish_t *p, const char *path, scitt_span_t data)
  * store's latest head, and listens to the log reader's advance. */
 int scitt_publish_start(scitt_publish_t *p);
 
+/* scitt_publish_cosigned hands the publisher `note`, the checkpoint at
+ * `size` with its witnesses' cosignatures (scitt_cosign_config_t.cosigned,
+ * ctx the publisher; any thread). The thread replaces DIR/checkpoint with it
+ * when DIR/checkpoint is that very checkpoint (same size, and `note` starts
+ * with its bytes), now or once it gets there: never another size, so the
+ * file never goes backwards. A note for a size already passed is dropped. */
+void scitt_publish_cosigned(void *ctx, uint64_t size, scitt_span_t note);
+
 /* scitt_publish_stop stops listening, lets the thread finish the file it
  * writes and joins it; scitt_publish_free stops and frees (NULL: no-op). */
 void scitt_publish_stop(scitt_publish_t *p);

@@ -68,6 +68,8 @@ struct scitt_cosign {
     uint64_t interval_ms, timeout_ms;
     struct scitt_tls_ctx *tls;
     int log_level;
+    void (*cosigned)(void *ctx, uint64_t size, scitt_span_t note);
+    void *cosigned_ctx;
 
     pthread_t thread;
     bool running, listening;
@@ -340,6 +342,9 @@ static void round_once(scitt_cosign_t *c)
     if (rc == 0 && scitt_log_publish(c->log, c->size, scitt_buf_span(&out)) == 0) {
         atomic_store(&c->published_size, c->size);
         atomic_store(&c->published_cosigs, n);
+        if (c->cosigned != NULL && n > 0) {
+            c->cosigned(c->cosigned_ctx, c->size, scitt_buf_span(&out));
+        }
     }
     atomic_fetch_add(&c->rounds, 1);
     scitt_buf_cleanup(&out);
@@ -431,6 +436,8 @@ int scitt_cosign_new(scitt_cosign_t **out, const scitt_cosign_config_t *cfg, cha
     }
     c->store = cfg->store;
     c->log = cfg->log;
+    c->cosigned = cfg->cosigned;
+    c->cosigned_ctx = cfg->cosigned_ctx;
     c->w = ws;
     c->num_w = cfg->num_witnesses;
     c->threshold = cfg->threshold != 0 ? cfg->threshold : (unsigned)cfg->num_witnesses;

@@ -63,6 +63,11 @@ struct scitt_publish {
     bool failing; /* the last round failed: say when it works again */
     char why[512];
     scitt_buf_t body, checkpoint;
+    scitt_buf_t cosigned_take; /* the cosigned note being written */
+
+    /* scitt_publish_cosigned's latest note (guarded by `lock`). */
+    scitt_buf_t cosigned;
+    uint64_t cosigned_size;
 };
 
 /* -- Files -- */
@@ -415,6 +420,46 @@ static int publish_round(scitt_publish_t *p)
     return 0;
 }
 
+/* put_cosigned replaces DIR/checkpoint with the cosigned note waiting for
+ * it, when that note is the published checkpoint plus cosignatures. */
+static void put_cosigned(scitt_publish_t *p)
+{
+    uint64_t size = atomic_load(&p->size);
+    pthread_mutex_lock(&p->lock);
+    bool take = p->cosigned_size != 0 && p->cosigned_size <= size;
+    if (take) {
+        scitt_buf_t t = p->cosigned_take;
+        p->cosigned_take = p->cosigned;
+        p->cosigned = t;
+        scitt_buf_reset(&p->cosigned);
+        take = p->cosigned_size == size;
+        p->cosigned_size = 0;
+    }
+    pthread_mutex_unlock(&p->lock);
+    scitt_span_t note = scitt_buf_span(&p->cosigned_take);
+    if (take && note.len > p->checkpoint.len && memcmp(note.base, p->checkpoint.base, p->checkpoint.len) == 0) {
+        int rc = split_write(p, "checkpoint", note, false);
+        if (rc != 0) {
+            atomic_fetch_add(&p->errors, 1);
+            fprintf(stderr, "scittd: publish: cannot write the cosigned %s/checkpoint: %s\n", p->dir,
+                    scitt_strerror(rc));
+        }
+    }
+}
+
+void scitt_publish_cosigned(void *ctx, uint64_t size, scitt_span_t note)
+{
+    scitt_publish_t *p = ctx;
+    pthread_mutex_lock(&p->lock);
+    scitt_buf_reset(&p->cosigned);
+    if (scitt_buf_append(&p->cosigned, note.base, note.len) == 0) {
+        p->cosigned_size = size;
+        p->wake = true;
+        pthread_cond_signal(&p->cond);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
 /* -- The thread -- */
 
 static void *publisher_main(void *arg)
@@ -437,6 +482,9 @@ static void *publisher_main(void *arg)
         p->wake = false;
         pthread_mutex_unlock(&p->lock);
         int rc = atomic_load(&p->forked) ? 0 : publish_round(p);
+        if (rc == 0 && !atomic_load(&p->forked)) {
+            put_cosigned(p);
+        }
         if (rc == SCITT_ECONFLICT) {
             atomic_store(&p->forked, true);
             fprintf(stderr,
@@ -494,6 +542,8 @@ int scitt_publish_open(scitt_publish_t **out, const scitt_publish_config_t *cfg,
     scitt_cond_init(&p->cond);
     scitt_buf_init(&p->body, NULL, 0);
     scitt_buf_init(&p->checkpoint, NULL, 0);
+    scitt_buf_init(&p->cosigned, NULL, 0);
+    scitt_buf_init(&p->cosigned_take, NULL, 0);
     p->dir = strdup(cfg->dir);
     int rc = p->dir == NULL ? SCITT_ENOMEM : 0;
     if (rc == 0 && mkdir(p->dir, DIR_MODE) != 0 && errno != EEXIST) {
@@ -568,6 +618,8 @@ void scitt_publish_free(scitt_publish_t *p)
     scitt_dir_unlock(p->lock_fd);
     scitt_buf_cleanup(&p->body);
     scitt_buf_cleanup(&p->checkpoint);
+    scitt_buf_cleanup(&p->cosigned);
+    scitt_buf_cleanup(&p->cosigned_take);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->cond);
     free(p->dir);
