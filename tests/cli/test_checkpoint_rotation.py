@@ -38,6 +38,13 @@ def pinned(mdir):
     return [ln for ln in open(os.path.join(mdir, "checkpoint.vkey")).read().splitlines() if ln]
 
 
+def end_transition(data):
+    """The checkpoint key's transition ends now: only the new key signs."""
+    hexid = open(os.path.join(data, "checkpoint-transition")).read().split()[1]
+    with open(os.path.join(data, "checkpoint-transition"), "w") as f:
+        f.write("0 %s\n" % hexid)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         issuer = Issuer(tmp)
@@ -87,9 +94,7 @@ def main():
             srv.stop()
 
         # The transition ends: only the new key signs; the mirror follows.
-        hexid = open(os.path.join(data, "checkpoint-transition")).read().split()[1]
-        with open(os.path.join(data, "checkpoint-transition"), "w") as f:
-            f.write("0 %s\n" % hexid)
+        end_transition(data)
         srv = Server(tmp, data, issuer.keys_dir)
         try:
             grow(srv, issuer, 1, "after", 1, "after the transition: one signature")

@@ -14,7 +14,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clitest import Issuer, Server, check, finish, scitt  # noqa: E402
-from test_checkpoint_rotation import grow, pinned, rotate  # noqa: E402
+from test_checkpoint_rotation import end_transition, grow, pinned, rotate  # noqa: E402
 
 
 def monitor(srv, mdir, watch):
@@ -52,9 +52,7 @@ def main():
         finally:
             srv.stop()
 
-        hexid = open(os.path.join(data, "checkpoint-transition")).read().split()[1]
-        with open(os.path.join(data, "checkpoint-transition"), "w") as f:
-            f.write("0 %s\n" % hexid)
+        end_transition(data)
         srv = Server(tmp, data, issuer.keys_dir)
         try:
             grow(srv, issuer, 1, "after", 1, "after the transition: one signature")

@@ -15,22 +15,17 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clitest import Issuer, check, finish, scitt  # noqa: E402
-import harness  # noqa: E402
-from witnesses import Witness, checkpoint_size, cosig_ok, get, split_note  # noqa: E402
+from clitest import check, finish, scitt  # noqa: E402
+from witnesses import WitnessedLog, checkpoint_size, cosig_ok, get, split_note  # noqa: E402
 
 
 def main():
-    tmp = harness.tempdir()
-    issuer = Issuer(tmp)
-    data, pub = os.path.join(tmp, "data"), os.path.join(tmp, "pub")
-    servers, ws, sizes = [], [], []
+    log = WitnessedLog()
+    data, pub = os.path.join(log.tmp, "data"), os.path.join(log.tmp, "pub")
+    sizes = []
 
     def server(extra=()):
-        s = harness.Server(tmp, data=data, args=["--issuer-keys", issuer.keys_dir, "--publish-dir", pub, *extra],
-                           lmdb=True).start()
-        servers.append(s)
-        return s
+        return log.server(data, ["--publish-dir", pub, *extra])
 
     def published_cosigned(size):
         deadline = time.time() + 30
@@ -42,25 +37,19 @@ def main():
             if note:
                 sizes.append(checkpoint_size(note))
                 body, sigs = split_note(note)
-                good = [w for w in ws if any(cosig_ok(s, body, w.vkey) for s in sigs)]
+                good = [w for w in log.witnesses if any(cosig_ok(s, body, w.vkey) for s in sigs)]
                 if sizes[-1] == size and len(good) == 2:
                     return True
             time.sleep(0.05)
         return False
 
     try:
-        srv = server()
-        vkey = get(srv.base + "/checkpoint.vkey").decode().strip()
-        srv.stop()
-        ws = [Witness(tmp, "witness.test/w%d" % i, [vkey]).start() for i in (1, 2)]
-        wargs = ["--checkpoint-interval-ms", "200", "--witness-threshold", "2"]
-        for w in ws:
-            wargs += ["--witness", "%s@%s" % (w.vkey, w.url)]
+        wargs = log.witness(data, 2, 2, 2, ["--publish-dir", pub])
         srv = server(wargs)
-        r = scitt("register", "--url", srv.base, *issuer.statements(3, "a"))
+        r = scitt("register", "--url", srv.base, *log.issuer.statements(3, "a"))
         check(r.returncode == 0, "3 registered")
         check(published_cosigned(3), "DIR/checkpoint at 3 carries both valid cosignatures (%s)" % sizes[-3:])
-        r = scitt("register", "--url", srv.base, *issuer.statements(2, "b"))
+        r = scitt("register", "--url", srv.base, *log.issuer.statements(2, "b"))
         check(r.returncode == 0, "2 more registered")
         check(published_cosigned(5), "DIR/checkpoint at 5 carries both valid cosignatures (%s)" % sizes[-3:])
         check(sizes == sorted(sizes), "DIR/checkpoint's size never went down while polled")
@@ -69,11 +58,7 @@ def main():
         check(get(srv.base + "/checkpoint").split(b"\n")[1] == b"5",
               "scittd restarts on the folder holding the cosigned checkpoint")
     finally:
-        for s in servers:
-            s.stop()
-        for w in ws:
-            w.stop()
-        harness.cleanup(tmp)
+        log.close()
     finish()
 
 

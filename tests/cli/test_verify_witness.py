@@ -19,9 +19,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clitest import Issuer, check, copy_service_keys, finish, scitt  # noqa: E402
-import harness  # noqa: E402
-from witnesses import Witness, get  # noqa: E402
+from clitest import check, copy_service_keys, finish, scitt  # noqa: E402
+from witnesses import WitnessedLog, get  # noqa: E402
 
 
 def transparent(srv, issuer, tag, tmp):
@@ -44,26 +43,12 @@ def cosigned_at(srv, size, names):
 
 
 def main():
-    tmp = harness.tempdir()
-    issuer = Issuer(tmp)
+    log = WitnessedLog()
+    tmp, issuer, server = log.tmp, log.issuer, log.server
     data, fork_data = os.path.join(tmp, "data"), os.path.join(tmp, "fork")
-    servers, ws = [], []
-
-    def server(d, extra=()):
-        s = harness.Server(tmp, data=d, args=["--issuer-keys", issuer.keys_dir, *extra], lmdb=True).start()
-        servers.append(s)
-        return s
-
     try:
-        srv = server(data)
-        vkey = get(srv.base + "/checkpoint.vkey").decode().strip()
-        srv.stop()
-        ws = [Witness(tmp, "witness.test/w%d" % i, [vkey]) for i in (1, 2, 3)]
-        for w in ws[:2]:
-            w.start()  # w3 is listed by the client but never asked
-        wargs = ["--checkpoint-interval-ms", "200", "--witness-threshold", "2"]
-        for w in ws[:2]:
-            wargs += ["--witness", "%s@%s" % (w.vkey, w.url)]
+        wargs = log.witness(data, 3, 2, 2)  # w3 is listed by the client but never asked
+        ws = log.witnesses
         two = ["--witness", ws[0].vkey, "--witness", ws[1].vkey, "--witness-threshold", "2"]
         three = two[:4] + ["--witness", ws[2].vkey, "--witness-threshold", "3"]
 
@@ -95,11 +80,7 @@ def main():
         r = scitt("verify", "--keys", fork.base, *two, forked)
         check(r.returncode == 16, "the fork's own checkpoint is not cosigned: exit 16 (%d)" % r.returncode)
     finally:
-        for s in servers:
-            s.stop()
-        for w in ws:
-            w.stop()
-        harness.cleanup(tmp)
+        log.close()
     finish()
 
 

@@ -152,3 +152,40 @@ def sign_note(body, name, key):
     key_id = hashlib.sha256(name.encode() + b"\n\x01" + pub).digest()[:4]
     sig = base64.b64encode(key_id + key.sign(body)).decode()
     return body + ("\n%s %s %s\n" % (DASH, name, sig)).encode()
+
+
+class WitnessedLog:
+    """A temp folder with an issuer, scittd servers on data folders in it and
+    `scitt witness` instances of its log; close() stops them all."""
+
+    def __init__(self):
+        from clitest import Issuer
+        self.tmp = harness.tempdir()
+        self.issuer = Issuer(self.tmp)
+        self.servers, self.witnesses = [], []
+
+    def server(self, data, extra=()):
+        s = harness.Server(self.tmp, data=data, args=["--issuer-keys", self.issuer.keys_dir, *extra],
+                           lmdb=True).start()
+        self.servers.append(s)
+        return s
+
+    def witness(self, data, n, running, threshold, extra=()):
+        """n witnesses of the log in `data` (a first start gives its vkey),
+        the first `running` started; scittd's arguments to ask those."""
+        srv = self.server(data, extra)
+        vkey = get(srv.base + "/checkpoint.vkey").decode().strip()
+        srv.stop()
+        self.witnesses = [Witness(self.tmp, "witness.test/w%d" % (i + 1), [vkey]) for i in range(n)]
+        args = ["--checkpoint-interval-ms", "200", "--witness-threshold", str(threshold)]
+        for w in self.witnesses[:running]:
+            w.start()
+            args += ["--witness", "%s@%s" % (w.vkey, w.url)]
+        return args
+
+    def close(self):
+        for s in self.servers:
+            s.stop()
+        for w in self.witnesses:
+            w.stop()
+        harness.cleanup(self.tmp)
