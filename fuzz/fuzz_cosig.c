@@ -17,12 +17,7 @@
 
 #include "scitt/note.h"
 
-#define CHECK(x)                                                                                                       \
-    do {                                                                                                               \
-        if (!(x)) {                                                                                                    \
-            abort();                                                                                                   \
-        }                                                                                                              \
-    } while (0)
+#include "check.h"
 
 static scitt_cosigner_t witnesses[2];
 

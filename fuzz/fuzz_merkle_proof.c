@@ -20,12 +20,7 @@
 
 #include "scitt/merkle.h"
 
-#define CHECK(x)                                                                                                       \
-    do {                                                                                                               \
-        if (!(x)) {                                                                                                    \
-            abort();                                                                                                   \
-        }                                                                                                              \
-    } while (0)
+#include "check.h"
 
 static bool known(int rc)
 {
