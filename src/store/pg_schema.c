@@ -79,8 +79,8 @@ static const char *const migrations[] = {
     /* 3: key rotation (issue 21). The kid of the receipt key that signed
      * each head; empty for heads written before, which the log's first
      * receipt key (meta receipt_kid) signed. */
-    "ALTER TABLE scitt_heads ADD COLUMN IF NOT EXISTS receipt_kid bytea NOT NULL DEFAULT ''::bytea"
-    "  CHECK (length(receipt_kid) IN (0, 32));",
+    ("ALTER TABLE scitt_heads ADD COLUMN IF NOT EXISTS receipt_kid bytea NOT NULL DEFAULT ''::bytea"
+     "  CHECK (length(receipt_kid) IN (0, 32));"),
 };
 
 static int version_cap; /* tests: scitt_store__pg_schema_cap */
