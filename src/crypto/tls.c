@@ -76,6 +76,18 @@ static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *out_l
  * certificate that does not match it then drops the key (both libraries),
  * which check_private_key reports as a mismatch rather than as an
  * unreadable file. */
+
+/* ctx_fail ends a failed context set-up: says why, frees `c`. */
+static int ctx_fail(scitt_tls_ctx_t *c, const char *why, const char **out_err_desc)
+{
+    ERR_clear_error();
+    if (out_err_desc != NULL) {
+        *out_err_desc = why;
+    }
+    scitt_tls_ctx_free(c);
+    return SCITT_EBADKEY;
+}
+
 static const char *load_pair(SSL_CTX *ctx, const char *cert_file, const char *key_file, const char *const msgs[3])
 {
     if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
@@ -116,12 +128,7 @@ int scitt_tls_ctx_new(scitt_tls_ctx_t **out, const char *cert_file, const char *
     *out = c;
     return 0;
 fail:
-    ERR_clear_error();
-    if (out_err_desc != NULL) {
-        *out_err_desc = why;
-    }
-    scitt_tls_ctx_free(c);
-    return SCITT_EBADKEY;
+    return ctx_fail(c, why, out_err_desc);
 }
 
 /* keep_going lets the handshake finish whatever the client's certificate:
@@ -259,12 +266,7 @@ int scitt_tls_client_ctx_new(scitt_tls_ctx_t **out, const char *ca_file, const c
     *out = c;
     return 0;
 fail:
-    ERR_clear_error();
-    if (out_err_desc != NULL) {
-        *out_err_desc = why;
-    }
-    scitt_tls_ctx_free(c);
-    return SCITT_EBADKEY;
+    return ctx_fail(c, why, out_err_desc);
 }
 
 int scitt_tls_client_new(scitt_tls_t **out, scitt_tls_ctx_t *ctx, const char *host)
