@@ -84,6 +84,7 @@
 #include "engine.h"
 #include "entryidx.h"
 #include "index.h"
+#include "lmdbfile.h"
 #include "tuning.h"
 #include "scitt/crypto.h"
 #include "scitt/sha256.h"
@@ -364,20 +365,23 @@ static int key_cmp(const MDB_val *a, const MDB_val *b)
     return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
 }
 
-/* file_holds_last_page: data.mdb reaches to the end of the last page in
- * use (meta pages are read with read(2), but every other page through the
- * map: a page past the end of a truncated file would be SIGBUS on first
- * touch, not an error). */
-static bool file_holds_last_page(const lmdb_t *st, const MDB_envinfo *info)
+/* file_complete: data.mdb holds every page LMDB may read through the map (a
+ * page past the end of a truncated file would be SIGBUS on first touch, not
+ * an error). The file may be shorter than the meta page's last page when
+ * the pages it lacks are free (lmdbfile.c says why); lmdbfile.c reads it
+ * with pread, under a read transaction so that another process committing
+ * meanwhile cannot reuse and overwrite the pages it reads. */
+static bool file_complete(const lmdb_t *st)
 {
-    MDB_stat ms;
-    struct stat sb;
     char path[4096];
     snprintf(path, sizeof(path), "%s/data.mdb", st->dir);
-    if (mdb_env_stat(st->env, &ms) != 0 || stat(path, &sb) != 0) {
+    MDB_txn *txn;
+    if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) != 0) {
         return false;
     }
-    return (uint64_t)sb.st_size / ms.ms_psize > (uint64_t)info->me_last_pgno;
+    bool ok = scitt_store__lmdbfile_complete(path);
+    mdb_txn_abort(txn);
+    return ok;
 }
 
 /* default_map_size: DEFAULT_MAP_SIZE, within the growth limit and within
@@ -446,9 +450,9 @@ static int lmdb_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
     MDB_envinfo info;
     mdb_env_info(st->env, &info);
     st->map_size = info.me_mapsize;
-    if (!file_holds_last_page(st, &info)) {
-        *why = "data.mdb is shorter than the last page its LMDB meta page says is in use (the file was truncated "
-               "or copied incompletely); restore the data folder from a backup";
+    if (!file_complete(st)) {
+        *why = "data.mdb lacks pages its LMDB meta page says are in use (the file was truncated or copied "
+               "incompletely); restore the data folder from a backup";
         rc = MDB_CORRUPTED;
         goto fail_env;
     }
