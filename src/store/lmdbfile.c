@@ -48,17 +48,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* page and node flags */
+#define P_BRANCH   0x01
+#define P_LEAF     0x02
+#define P_OVERFLOW 0x04
+#define P_META     0x08
+#define P_KIND     0x6f /* branch, leaf, overflow, meta, leaf2, sub-page: exactly one is set */
+#define F_BIGDATA  0x01
+
+enum { PAGE_HDR = 16, NODE_HDR = 8, MAX_DEPTH = 32 /* LMDB's own cursor stack depth */ };
+
+/* offsets in a meta page */
 enum {
-    PAGE_HDR = 16,
-    NODE_HDR = 8,
-    P_BRANCH = 0x01,
-    P_LEAF = 0x02,
-    P_OVERFLOW = 0x04,
-    P_META = 0x08,
-    P_KIND = 0x6f, /* branch, leaf, overflow, meta, leaf2, sub-page: exactly one may be set */
-    F_BIGDATA = 0x01,
-    MAX_DEPTH = 32, /* LMDB's own cursor stack depth */
-    /* offsets in a meta page */
     META_MAGIC = PAGE_HDR,
     META_VERSION = PAGE_HDR + 4,
     META_PSIZE = PAGE_HDR + 24,          /* mm_dbs[0].md_pad */
