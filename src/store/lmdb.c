@@ -365,23 +365,24 @@ static int key_cmp(const MDB_val *a, const MDB_val *b)
     return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
 }
 
-/* file_complete: data.mdb holds every page LMDB may read through the map (a
- * page past the end of a truncated file would be SIGBUS on first touch, not
- * an error). The file may be shorter than the meta page's last page when
- * the pages it lacks are free (lmdbfile.c says why); lmdbfile.c reads it
- * with pread, under a read transaction so that another process committing
- * meanwhile cannot reuse and overwrite the pages it reads. */
-static bool file_complete(const lmdb_t *st)
+/* check_file: 0 when data.mdb holds every page LMDB may read through the
+ * map (a page past the end of a truncated file would be SIGBUS on first
+ * touch, not an error), MDB_CORRUPTED when it lacks one. The file may be
+ * shorter than the meta page's last page when the pages it lacks are free
+ * (lmdbfile.c says why); lmdbfile.c reads it with pread, under a read
+ * transaction so that another process committing meanwhile cannot reuse
+ * and overwrite the pages it reads. */
+static int check_file(const lmdb_t *st)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/data.mdb", st->dir);
     MDB_txn *txn;
-    if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) != 0) {
-        return false;
+    int rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+    if (rc == 0) {
+        rc = scitt_store__lmdbfile_complete(path) ? 0 : MDB_CORRUPTED;
+        mdb_txn_abort(txn);
     }
-    bool ok = scitt_store__lmdbfile_complete(path);
-    mdb_txn_abort(txn);
-    return ok;
+    return rc;
 }
 
 /* default_map_size: DEFAULT_MAP_SIZE, within the growth limit and within
@@ -450,10 +451,11 @@ static int lmdb_open(scitt_store_t **out, const scitt_store_config_t *cfg, const
     MDB_envinfo info;
     mdb_env_info(st->env, &info);
     st->map_size = info.me_mapsize;
-    if (!file_complete(st)) {
-        *why = "data.mdb lacks pages its LMDB meta page says are in use (the file was truncated or copied "
-               "incompletely); restore the data folder from a backup";
-        rc = MDB_CORRUPTED;
+    rc = check_file(st);
+    if (rc != 0) {
+        *why = rc == MDB_CORRUPTED ? "data.mdb lacks pages its LMDB meta page says are in use (the file was "
+                                     "truncated or copied incompletely); restore the data folder from a backup"
+                                   : "cannot open the LMDB environment";
         goto fail_env;
     }
 
