@@ -352,6 +352,7 @@ static void round_once(scitt_cosign_t *c)
 
 static void *cosign_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "cosign");
     scitt_cosign_t *c = arg;
     uint64_t last = 0; /* when the last round started */
     bool have_last = false;

@@ -49,6 +49,7 @@ static void unlink_job(scitt_log__pool_t *p, scitt_log_job_t *j)
 
 static void *pool_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "log-reader");
     scitt_log__pool_t *p = arg;
     pthread_mutex_lock(&p->lock);
     for (;;) {

@@ -464,6 +464,7 @@ void scitt_publish_cosigned(void *ctx, uint64_t size, scitt_span_t note)
 
 static void *publisher_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "publish");
     scitt_publish_t *p = arg;
     pthread_mutex_lock(&p->lock);
     while (!p->stop) {

@@ -421,6 +421,7 @@ static int accept(scitt_seq_t *seq, scitt_seq__job_t *job, const scitt_verified_
 
 void *scitt_seq__pool_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "verify"); /* top -H, /proc/PID/task/TID/comm */
     scitt_seq_t *seq = arg;
     scitt_buf_t scratch, norm;
     scitt_buf_init(&scratch, NULL, 0);

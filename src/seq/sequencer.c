@@ -707,6 +707,7 @@ static void run_answers(answerer_t *a)
 
 static void *answerer_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "answer");
     answerer_t *a = arg;
     pthread_mutex_lock(&a->lock);
     for (;;) {
@@ -958,6 +959,7 @@ void scitt_seq__answerer_stop(scitt_seq__sequencer_t *s)
 
 void *scitt_seq__sequencer_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "sequencer");
     scitt_seq_t *seq = arg;
     scitt_seq__sequencer_t *s = seq->sequencer;
     scitt_seq__answerer_start(s);

@@ -342,6 +342,7 @@ static void answer_held(scitt_seq__shared_t *sh)
 
 static void *event_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "store-events");
     scitt_seq__shared_t *sh = arg;
     scitt_seq_t *seq = sh->seq;
     while (!atomic_load(&sh->event_stop)) {
@@ -654,6 +655,7 @@ static size_t held_num(scitt_seq__shared_t *sh)
 
 void *scitt_seq__shared_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "sequencer");
     scitt_seq_t *seq = arg;
     scitt_seq__shared_t *sh = seq->sh;
     scitt_seq__answerer_start(seq->sequencer);

@@ -544,6 +544,7 @@ static bool want_periodic(uint64_t unsynced, uint64_t slots, void *arg)
 
 static void *syncer_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "index-sync");
     scitt_entryidx_t *d = arg;
     struct timespec last;
     clock_gettime(CLOCK_MONOTONIC, &last);

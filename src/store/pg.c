@@ -1187,6 +1187,7 @@ static int merge_tail(PGconn *pg, size_t *out_moved)
  * maintain), until the store closes. */
 static void *merge_main(void *arg)
 {
+    pthread_setname_np(pthread_self(), "pg-merge");
     pg_store_t *st = arg;
     PGconn *pg = NULL;
     pthread_mutex_lock(&st->merge_lock);
