@@ -45,7 +45,9 @@
 #include "scitt/receipt.h"
 
 #define EVENT_WAIT_MS    1000 /* the event thread's timeout: held jobs are checked at least this often */
+#define EVENT_WAIT_MIN_MS 10  /* and at least this long */
 #define EVENT_RETRY_MS   250  /* after an event connection failure */
+#define DOUBT_RETRY_MS   1000 /* while a direct batch's commit is in doubt */
 #define FIND_CHUNK       4096 /* hashes per find_entries */
 #define STOP_WAIT_MIN_MS 2000 /* a stop waits this long past two leases for held statements */
 #define DRAIN_POLL_MS    50
@@ -89,7 +91,19 @@ struct scitt_seq__shared {
     scitt_buf_t receipts;
     uint64_t last_follow_ms;
 
+    /* The direct path: the holder's batch of its own statements in flight
+     * (set by the sequencer thread, cleared before it is answered), which
+     * the event thread queues as well (`rescued`) once it has been
+     * committing for rescue_ms. */
+    pthread_mutex_t direct_lock;
+    scitt_seq__job_t **direct;
+    size_t num_direct;
+    uint64_t direct_since_ms;
+    bool rescued;
+    scitt_store_queued_t *rescue_rows;
+
     /* The sequencer thread. */
+    uint64_t commit_ms; /* the holder's last batch took this long (UINT64_MAX: it failed) */
     bool holder;
     uint64_t epoch;
     uint64_t cursor; /* queue_take's `after` */
@@ -178,6 +192,15 @@ static void row_done(void *ctx, const scitt_seq_result_t *res)
         answer_registered(sh->seq, jobs, res->index, res->existing, res->receipt);
         jobs = next;
     }
+}
+
+/* put_row describes a job as a queue row (spans into the job). */
+static void put_row(scitt_store_queued_t *q, const scitt_seq__job_t *job)
+{
+    memcpy(q->entry_hash, job->entry, 32);
+    q->stored = scitt_span(job->data, job->len);
+    q->num_keys = job->num_keys;
+    memcpy(q->keys, job->keys, sizeof(q->keys));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -340,17 +363,51 @@ static void answer_held(scitt_seq__shared_t *sh)
     }
 }
 
+/* rescue queues the direct batch in flight once it has been committing
+ * for rescue_ms (its commit waits: a lock, a slow disk), on this thread's
+ * own connection, and only then reports its jobs verified: the front end
+ * may now give their 202s, a promise the queue keeps whatever happens to
+ * the commit. The commit, when it returns, still answers them (a 201
+ * unless the 202 went first); their rows are dropped later as repeats. */
+static void rescue(scitt_seq__shared_t *sh)
+{
+    scitt_seq_t *seq = sh->seq;
+    pthread_mutex_lock(&sh->direct_lock);
+    size_t n = sh->num_direct;
+    if (n > 0 && !sh->rescued && now_ms() - sh->direct_since_ms >= seq->rescue_ms) {
+        for (size_t i = 0; i < n; i++) {
+            put_row(&sh->rescue_rows[i], sh->direct[i]);
+        }
+        /* An error leaves it for the next round (queueing again is harmless). */
+        sh->rescued = scitt_store_queue_put_aside(seq->store, sh->rescue_rows, n) == 0;
+        for (size_t i = 0; sh->rescued && i < n; i++) {
+            scitt_seq__job_t *job = sh->direct[i];
+            if (job->verified != NULL) {
+                job->verified(job->ctx, job->entry); /* before `done`: the sequencer waits for the lock */
+            }
+        }
+        if (sh->rescued) {
+            atomic_fetch_add_explicit(&seq->queue_puts, n, memory_order_relaxed);
+        }
+    }
+    pthread_mutex_unlock(&sh->direct_lock);
+}
+
 static void *event_main(void *arg)
 {
     scitt_seq__shared_t *sh = arg;
     scitt_seq_t *seq = sh->seq;
+    /* Often enough to rescue a direct batch at most rescue_ms / 2 late. */
+    unsigned wait_ms = seq->rescue_ms / 2 < EVENT_WAIT_MS ? seq->rescue_ms / 2 : EVENT_WAIT_MS;
+    wait_ms = wait_ms < EVENT_WAIT_MIN_MS ? EVENT_WAIT_MIN_MS : wait_ms;
     while (!atomic_load(&sh->event_stop)) {
         unsigned events = 0;
         uint64_t size = 0;
-        int rc = scitt_store_wait_event(seq->store, EVENT_WAIT_MS, &events, &size);
+        int rc = scitt_store_wait_event(seq->store, wait_ms, &events, &size);
         if (atomic_load(&sh->event_stop)) {
             break;
         }
+        rescue(sh);
         if (rc != 0) {
             struct timespec ts = {0, EVENT_RETRY_MS * 1000000L};
             nanosleep(&ts, NULL);
@@ -515,12 +572,7 @@ static int put_group(scitt_seq__shared_t *sh, size_t n)
 {
     scitt_seq_t *seq = sh->seq;
     for (size_t i = 0; i < n; i++) {
-        scitt_seq__job_t *job = sh->group[i];
-        scitt_store_queued_t *q = &sh->put[i];
-        memcpy(q->entry_hash, job->entry, 32);
-        q->stored = scitt_span(job->data, job->len);
-        q->num_keys = job->num_keys;
-        memcpy(q->keys, job->keys, sizeof(q->keys));
+        put_row(&sh->put[i], sh->group[i]);
     }
     int rc = scitt_store_queue_put(seq->store, sh->put, n);
     if (rc == SCITT_EINDOUBT) {
@@ -604,9 +656,10 @@ static void take_batches(scitt_seq__shared_t *sh)
             }
             memcpy(sh->taken[num++], sh->rows[i].entry_hash, 32);
         }
-        uint64_t last_seq = sh->rows[n - 1].seq;
+        uint64_t last_seq = sh->rows[n - 1].seq, t0 = now_ms();
         size_t fresh = 0;
         rc = scitt_seq__batch_run(seq->sequencer, sh->epoch, (const uint8_t(*)[32])sh->taken, num, &fresh);
+        sh->commit_ms = rc == 0 ? now_ms() - t0 : UINT64_MAX;
         if (rc == 0 && fresh == 0) {
             rc = scitt_store_queue_drop(seq->store, (const uint8_t(*)[32])sh->taken, num);
         }
@@ -623,6 +676,60 @@ static void take_batches(scitt_seq__shared_t *sh)
         }
         sh->cursor = last_seq; /* a full batch: more may be queued */
     }
+}
+
+/* direct_ok: the holder commits its own statements directly while its
+ * last batch (direct or of queue rows) committed within rescue_ms / 2. */
+static bool direct_ok(const scitt_seq__shared_t *sh)
+{
+    return sh->holder && sh->commit_ms < sh->seq->rescue_ms / 2;
+}
+
+/* run_direct commits the group as one batch of this process's statements,
+ * without queue rows: no `verified` before the commit returned (unless a
+ * rescue queued them), so each is answered by the batch (201 with its
+ * receipt, or the error: no promise was made). What the batch cannot hold
+ * is queued. Returns true while the batch is held in doubt. */
+static bool run_direct(scitt_seq__shared_t *sh, size_t n)
+{
+    scitt_seq_t *seq = sh->seq;
+    size_t num = 0;
+    pthread_mutex_lock(&sh->direct_lock);
+    while (num < n && scitt_seq__batch_add(seq->sequencer, sh->group[num])) {
+        scitt_seq__job_t *job = sh->group[num];
+        if (!job->in_pending) {
+            scitt_seq__pendset_add(&seq->pendset, job->entry);
+            job->in_pending = true;
+        }
+        sh->direct[num++] = job;
+    }
+    sh->num_direct = num;
+    sh->direct_since_ms = now_ms();
+    sh->rescued = false;
+    pthread_mutex_unlock(&sh->direct_lock);
+    uint64_t t0 = now_ms();
+    size_t fresh = 0;
+    int rc = scitt_seq__batch_run(seq->sequencer, sh->epoch, NULL, 0, &fresh);
+    sh->commit_ms = rc == 0 ? now_ms() - t0 : UINT64_MAX;
+    if (rc == 0) {
+        atomic_fetch_add_explicit(&seq->direct_commits, num, memory_order_relaxed);
+    } else if (rc == SCITT_ECONFLICT) {
+        lease_step(sh); /* another process may have taken the lease over */
+    }
+    if (num < n) {
+        memmove(sh->group, sh->group + num, (n - num) * sizeof(*sh->group));
+        (void)put_group(sh, n - num);
+    }
+    return rc == SCITT_EINDOUBT;
+}
+
+void scitt_seq__shared_answering(scitt_seq_t *seq)
+{
+    scitt_seq__shared_t *sh = seq->sh;
+    pthread_mutex_lock(&sh->direct_lock); /* waits for a rescue in progress */
+    sh->num_direct = 0;
+    sh->direct_since_ms = 0;
+    pthread_mutex_unlock(&sh->direct_lock);
 }
 
 /* answer_rest answers what a stop leaves held: queued, not logged yet. */
@@ -659,6 +766,11 @@ void *scitt_seq__shared_main(void *arg)
     scitt_seq__answerer_start(seq->sequencer);
     uint64_t next_lease = 0, stop_at = 0;
     for (;;) {
+        if (scitt_seq__doubt_step(seq->sequencer, stopping(seq))) {
+            struct timespec ts = {DOUBT_RETRY_MS / 1000, (DOUBT_RETRY_MS % 1000) * 1000000L};
+            nanosleep(&ts, NULL); /* no other batch, no lease step until it is settled */
+            continue;
+        }
         uint64_t now = now_ms();
         bool tick = now >= next_lease;
         if (tick) {
@@ -680,14 +792,18 @@ void *scitt_seq__shared_main(void *arg)
                 break;
             }
         }
-        size_t n = 0;
-        while (!seq->hold && seq->sq.num > 0 && n < sh->group_cap) {
+        bool direct = direct_ok(sh);
+        size_t n = 0, cap = direct ? seq->batch_max : sh->group_cap;
+        while (!seq->hold && seq->sq.num > 0 && n < cap) {
             sh->group[n++] = scitt_seq__fifo_pop(&seq->sq);
         }
         bool empty = seq->sq.num == 0;
         pthread_mutex_unlock(&seq->sq_lock);
         bool take = atomic_exchange(&sh->queued, false) || tick;
-        if (n > 0) {
+        if (n > 0 && direct && run_direct(sh, n)) {
+            continue; /* held in doubt: settled first */
+        }
+        if (n > 0 && !direct) {
             take = put_group(sh, n) == 0 || take;
         }
         if (sh->holder && take && !seq->hold) {
@@ -738,6 +854,9 @@ void scitt_seq__shared_free(scitt_seq_t *seq)
         pthread_join(sh->event_thread, NULL);
     }
     pthread_mutex_destroy(&sh->lock);
+    pthread_mutex_destroy(&sh->direct_lock);
+    free(sh->direct);
+    free(sh->rescue_rows);
     free(sh->buckets);
     free(sh->hashes);
     free(sh->found);
@@ -761,6 +880,7 @@ int scitt_seq__shared_new(scitt_seq_t *seq)
     seq->sh = sh;
     sh->seq = seq;
     pthread_mutex_init(&sh->lock, NULL);
+    pthread_mutex_init(&sh->direct_lock, NULL);
     scitt_buf_init(&sh->receipts, NULL, 0);
     atomic_init(&sh->event_stop, false);
     atomic_init(&sh->queued, false);
@@ -775,7 +895,10 @@ int scitt_seq__shared_new(scitt_seq_t *seq)
     sh->put = calloc(sh->group_cap, sizeof(*sh->put));
     sh->rows = calloc(seq->batch_max, sizeof(*sh->rows));
     sh->taken = calloc(seq->batch_max, sizeof(*sh->taken));
-    if (sh->buckets == NULL || sh->group == NULL || sh->put == NULL || sh->rows == NULL || sh->taken == NULL) {
+    sh->direct = calloc(seq->batch_max, sizeof(*sh->direct));
+    sh->rescue_rows = calloc(seq->batch_max, sizeof(*sh->rescue_rows));
+    if (sh->buckets == NULL || sh->group == NULL || sh->put == NULL || sh->rows == NULL || sh->taken == NULL ||
+        sh->direct == NULL || sh->rescue_rows == NULL) {
         scitt_seq__shared_free(seq);
         return SCITT_ENOMEM;
     }
