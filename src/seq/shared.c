@@ -7,6 +7,20 @@
  *   verified jobs (the whole sequencer queue at once) -> scitt_store_queue_put
  *   -> only then `verified` (the 202 promise is durable) -> the held set,
  *   where each job waits until the log has its entry.
+ * The direct path: the lease holder instead commits its own verified jobs
+ * itself, as the single writer does (up to batch_max at a time, no queue
+ * row, counted in scittd_direct_commit_total), while its last batch (direct
+ * or of queue rows) committed within rescue_ms / 2 (rescue_ms is
+ * --register-wait-ms / 2). Such a job gets no `verified` before its commit
+ * returned: the batch answers it (201 with its receipt, or the error: no
+ * promise was made), and a batch held in doubt is settled by sequencer.c
+ * (read back; answered if committed, else run again). A direct batch still
+ * committing after rescue_ms (a lock, a slow disk) is rescued: the event
+ * thread queues it on its own connection (scitt_store_queue_put_aside) and
+ * only then reports its jobs verified, so the front end gives its 202s on
+ * time and the queue keeps the promise; the rows are dropped later as
+ * repeats. A failed batch, a slow one, a follower: the queue, as above.
+ * Queued rows are still taken on QUEUED and on the lease tick.
  * The process holding the sequencer lease (renewed every lease/4, tried
  * every min(250 ms, lease/8) otherwise) also takes queued rows in queue
  * order, turns them into jobs (from_queue) and runs them as batches
@@ -29,8 +43,11 @@
  *
  * Invariants:
  *  - A statement is acknowledged (verified, 202, 201) only after the
- *    transaction that queued it committed; from then on it is in the queue
- *    or in the log (the commit that logs it removes its row).
+ *    transaction that queued it, or the batch that logged it, committed;
+ *    from then on it is in the queue or in the log (the commit that logs
+ *    it removes its row). `verified` of a direct job comes from a rescue
+ *    or never, always before its `done` (shared_answering waits for a
+ *    rescue in progress and ends the batch's chance of one).
  *  - Only the lease holder commits, and only with the epoch of its lease:
  *    the store refuses a batch of an older epoch (SCITT_ECONFLICT).
  *  - A held job is answered with a receipt only once its entry is found
