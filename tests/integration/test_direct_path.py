@@ -42,13 +42,13 @@ def wait_metric(srv, name, value, timeout=10):
 
 
 root = tempdir()
+logdir = os.path.join(root, "log")  # names the database (database_for), also for WriterLock
 servers = []
 try:
     iss = Issuer(root)
+    args = ["--issuer-keys", iss.keys_dir, "--keys", os.path.join(root, "keys"), "--database", database_for(logdir),
+            "--lease-ms", "1500"]
     issuer_pem = os.path.join(iss.keys_dir, "issuer.pem")
-    keys = os.path.join(root, "keys")
-    logdir = os.path.join(root, "log")
-    args = ["--issuer-keys", iss.keys_dir, "--keys", keys, "--database", database_for(logdir), "--lease-ms", "1500"]
     a = Server(root, data=os.path.join(root, "a"), args=args + ["--register-wait-ms", str(WAIT_MS)]).start()
     servers.append(a)
     check(wait_metric(a, "scittd_sequencer", 1) == 1, "the only process holds the sequencer lease")
