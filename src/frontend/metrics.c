@@ -125,8 +125,7 @@ static int cluster_metrics(const scitt_seq_stats_t *st, scitt_buf_t *b)
                             "# TYPE scittd_handoff_queue_depth gauge\nscittd_handoff_queue_depth %llu\n",
                             st->sequencer ? 1 : 0, (unsigned long long)st->writer_epoch,
                             (unsigned long long)st->lease_takeovers, (unsigned long long)st->queue_puts,
-                            (unsigned long long)st->direct_commits,
-                            (unsigned long long)st->handoff_depth);
+                            (unsigned long long)st->direct_commits, (unsigned long long)st->handoff_depth);
 }
 
 int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)

@@ -140,7 +140,7 @@ struct scitt_seq {
     atomic_bool is_sequencer; /* holds the lease now */
     atomic_uint_fast64_t writer_epoch, lease_takeovers, queue_puts, handoff_depth;
     atomic_uint_fast64_t direct_commits; /* submissions the holder committed without a queue row */
-    unsigned rescue_ms; /* a direct batch still committing after this long is queued too (shared.c) */
+    unsigned rescue_ms;                  /* a direct batch still committing after this long is queued too (shared.c) */
 
     /* Gauges (relaxed atomics). */
     atomic_uint_fast64_t tree_size;

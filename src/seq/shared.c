@@ -62,7 +62,7 @@
 #include "scitt/receipt.h"
 
 #define EVENT_WAIT_MS    1000 /* the event thread's timeout: held jobs are checked at least this often */
-#define EVENT_WAIT_MIN_MS 10  /* and at least this long */
+#define EVENT_MIN_MS     10   /* and at least this long */
 #define EVENT_RETRY_MS   250  /* after an event connection failure */
 #define DOUBT_RETRY_MS   1000 /* while a direct batch's commit is in doubt */
 #define FIND_CHUNK       4096 /* hashes per find_entries */
@@ -416,7 +416,7 @@ static void *event_main(void *arg)
     scitt_seq_t *seq = sh->seq;
     /* Often enough to rescue a direct batch at most rescue_ms / 2 late. */
     unsigned wait_ms = seq->rescue_ms / 2 < EVENT_WAIT_MS ? seq->rescue_ms / 2 : EVENT_WAIT_MS;
-    wait_ms = wait_ms < EVENT_WAIT_MIN_MS ? EVENT_WAIT_MIN_MS : wait_ms;
+    wait_ms = wait_ms < EVENT_MIN_MS ? EVENT_MIN_MS : wait_ms;
     while (!atomic_load(&sh->event_stop)) {
         unsigned events = 0;
         uint64_t size = 0;
