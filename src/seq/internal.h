@@ -212,9 +212,11 @@ int scitt_seq__shared_new(scitt_seq_t *seq);
 void scitt_seq__shared_free(scitt_seq_t *seq);
 void *scitt_seq__shared_main(void *arg);
 /* scitt_seq__shared_answering: the sequencer is about to answer its batch
- * in hand; a rescue of its direct jobs (shared.c) finishes first and none
- * starts after. */
-void scitt_seq__shared_answering(scitt_seq_t *seq);
+ * in hand (`*num` jobs, failed with fail_rc or 0); a rescue of its direct
+ * jobs (shared.c) finishes first and none starts after. A failed batch
+ * whose jobs a rescue queued gives them up (`*num` shrinks): shared.c
+ * holds them until the log has them. */
+void scitt_seq__shared_answering(scitt_seq_t *seq, scitt_seq__job_t **jobs, size_t *num, int fail_rc);
 
 /* ------------------------------------------------------------------------ */
 /* Entry points for tests and the benchmark                                  */

@@ -736,7 +736,8 @@ static void hand_off(scitt_seq__sequencer_t *s, int fail_rc)
 {
     answerer_t *a = &s->ans;
     if (s->seq->sh != NULL) {
-        scitt_seq__shared_answering(s->seq); /* no 202 for the batch's direct jobs from here on */
+        /* no 202 for the batch's direct jobs from here on */
+        scitt_seq__shared_answering(s->seq, s->jobs, &s->num_jobs, fail_rc);
     }
     pthread_mutex_lock(&a->lock);
     while (a->busy) {

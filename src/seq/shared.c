@@ -72,6 +72,8 @@
 #define PUT_RETRY_NS     1000000000L /* while a failed queue_put's outcome cannot be read */
 #define PUT_STOP_TRIES   5           /* and how many tries a stop waits for */
 
+enum { RESCUE_NONE, RESCUE_DOUBT, RESCUED };
+
 /* An answer the event thread built: a held job and its receipt. */
 typedef struct held_answer {
     scitt_seq__job_t *job;
@@ -116,7 +118,7 @@ struct scitt_seq__shared {
     scitt_seq__job_t **direct;
     size_t num_direct;
     uint64_t direct_since_ms;
-    bool rescued;
+    int rescue; /* RESCUE_NONE, RESCUE_DOUBT (a put's outcome was lost), RESCUED */
     scitt_store_queued_t *rescue_rows;
 
     /* The sequencer thread. */
@@ -391,19 +393,20 @@ static void rescue(scitt_seq__shared_t *sh)
     scitt_seq_t *seq = sh->seq;
     pthread_mutex_lock(&sh->direct_lock);
     size_t n = sh->num_direct;
-    if (n > 0 && !sh->rescued && now_ms() - sh->direct_since_ms >= seq->rescue_ms) {
+    if (n > 0 && sh->rescue != RESCUED && now_ms() - sh->direct_since_ms >= seq->rescue_ms) {
         for (size_t i = 0; i < n; i++) {
             put_row(&sh->rescue_rows[i], sh->direct[i]);
         }
         /* An error leaves it for the next round (queueing again is harmless). */
-        sh->rescued = scitt_store_queue_put_aside(seq->store, sh->rescue_rows, n) == 0;
-        for (size_t i = 0; sh->rescued && i < n; i++) {
+        int rc = scitt_store_queue_put_aside(seq->store, sh->rescue_rows, n);
+        sh->rescue = rc == 0 ? RESCUED : rc == SCITT_EINDOUBT ? RESCUE_DOUBT : sh->rescue;
+        for (size_t i = 0; sh->rescue == RESCUED && i < n; i++) {
             scitt_seq__job_t *job = sh->direct[i];
             if (job->verified != NULL) {
                 job->verified(job->ctx, job->entry); /* before `done`: the sequencer waits for the lock */
             }
         }
-        if (sh->rescued) {
+        if (sh->rescue == RESCUED) {
             atomic_fetch_add_explicit(&seq->queue_puts, n, memory_order_relaxed);
         }
     }
@@ -542,7 +545,7 @@ static bool stopping(scitt_seq_t *seq)
  * group (0 .. *kept - 1), the rest is refused (not queued: 503, the client
  * tries again). While the store cannot be read the group waits, unanswered
  * (a stop gives it PUT_STOP_TRIES tries, then answers SCITT_EINDOUBT). */
-static void put_settle(scitt_seq__shared_t *sh, size_t n, size_t *kept)
+static void put_settle(scitt_seq__shared_t *sh, scitt_seq__job_t **jobs, size_t n, size_t *kept)
 {
     scitt_seq_t *seq = sh->seq;
     uint8_t(*hashes)[32] = malloc(n * sizeof(*hashes));
@@ -550,7 +553,7 @@ static void put_settle(scitt_seq__shared_t *sh, size_t n, size_t *kept)
     bool *present = malloc(n * sizeof(*present));
     int rc = hashes == NULL || found == NULL || present == NULL ? SCITT_ENOMEM : 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        memcpy(hashes[i], sh->group[i]->entry, 32);
+        memcpy(hashes[i], jobs[i]->entry, 32);
     }
     bool doubt = false;
     for (unsigned tries = 0; rc == 0 && put_outcome(sh, n, hashes, found, present) != 0; tries++) {
@@ -569,10 +572,10 @@ static void put_settle(scitt_seq__shared_t *sh, size_t n, size_t *kept)
     bool any = false;
     for (size_t i = 0; i < n; i++) {
         if (rc == 0 && present[i]) {
-            sh->group[(*kept)++] = sh->group[i];
+            jobs[(*kept)++] = jobs[i];
             any = true;
         } else {
-            refuse(seq, sh->group[i], rc != 0 ? rc : SCITT_EUNAVAIL);
+            refuse(seq, jobs[i], rc != 0 ? rc : SCITT_EUNAVAIL);
         }
     }
     if (doubt && rc == 0) {
@@ -581,6 +584,32 @@ static void put_settle(scitt_seq__shared_t *sh, size_t n, size_t *kept)
     free(hashes);
     free(found);
     free(present);
+}
+
+/* hold_jobs holds queued jobs until the log has them, reporting them
+ * verified first unless that was done (a rescue). */
+static void hold_jobs(scitt_seq__shared_t *sh, scitt_seq__job_t **jobs, size_t n, bool report)
+{
+    scitt_seq_t *seq = sh->seq;
+    scitt_log_stats_t ls;
+    scitt_log_stats(seq->log, &ls);
+    for (size_t i = 0; i < n; i++) {
+        scitt_seq__job_t *job = jobs[i];
+        job->seen_size = ls.head_size;
+        if (!job->in_pending) {
+            scitt_seq__pendset_add(&seq->pendset, job->entry);
+            job->in_pending = true;
+        }
+        if (report && job->verified != NULL) {
+            job->verified(job->ctx, job->entry); /* before it is held, so before `done` */
+        }
+    }
+    pthread_mutex_lock(&sh->lock);
+    for (size_t i = 0; i < n; i++) {
+        held_put(sh, jobs[i]);
+    }
+    pthread_mutex_unlock(&sh->lock);
+    scitt_store_wake(seq->store); /* repeats of logged entries are answered at once */
 }
 
 /* put_group queues the group durably, then reports each statement
@@ -593,7 +622,7 @@ static int put_group(scitt_seq__shared_t *sh, size_t n)
     }
     int rc = scitt_store_queue_put(seq->store, sh->put, n);
     if (rc == SCITT_EINDOUBT) {
-        put_settle(sh, n, &n);
+        put_settle(sh, sh->group, n, &n);
     } else if (rc != 0) {
         for (size_t i = 0; i < n; i++) {
             refuse(seq, sh->group[i], rc); /* nothing queued: 503, the client tries again */
@@ -606,25 +635,7 @@ static int put_group(scitt_seq__shared_t *sh, size_t n)
         return rc;
     }
     atomic_fetch_add_explicit(&seq->queue_puts, n, memory_order_relaxed);
-    scitt_log_stats_t ls;
-    scitt_log_stats(seq->log, &ls);
-    for (size_t i = 0; i < n; i++) {
-        scitt_seq__job_t *job = sh->group[i];
-        job->seen_size = ls.head_size;
-        if (!job->in_pending) {
-            scitt_seq__pendset_add(&seq->pendset, job->entry);
-            job->in_pending = true;
-        }
-        if (job->verified != NULL) {
-            job->verified(job->ctx, job->entry); /* before it is held, so before `done` */
-        }
-    }
-    pthread_mutex_lock(&sh->lock);
-    for (size_t i = 0; i < n; i++) {
-        held_put(sh, sh->group[i]);
-    }
-    pthread_mutex_unlock(&sh->lock);
-    scitt_store_wake(seq->store); /* repeats of logged entries are answered at once */
+    hold_jobs(sh, sh->group, n, true);
     return 0;
 }
 
@@ -722,7 +733,7 @@ static bool run_direct(scitt_seq__shared_t *sh, size_t n)
     }
     sh->num_direct = num;
     sh->direct_since_ms = now_ms();
-    sh->rescued = false;
+    sh->rescue = RESCUE_NONE;
     pthread_mutex_unlock(&sh->direct_lock);
     uint64_t t0 = now_ms();
     size_t fresh = 0;
@@ -740,13 +751,34 @@ static bool run_direct(scitt_seq__shared_t *sh, size_t n)
     return rc == SCITT_EINDOUBT;
 }
 
-void scitt_seq__shared_answering(scitt_seq_t *seq)
+void scitt_seq__shared_answering(scitt_seq_t *seq, scitt_seq__job_t **jobs, size_t *num, int fail_rc)
 {
     scitt_seq__shared_t *sh = seq->sh;
     pthread_mutex_lock(&sh->direct_lock); /* waits for a rescue in progress */
+    int rescue = sh->num_direct > 0 ? sh->rescue : RESCUE_NONE;
     sh->num_direct = 0;
     sh->direct_since_ms = 0;
     pthread_mutex_unlock(&sh->direct_lock);
+    if (fail_rc == 0 || rescue == RESCUE_NONE) {
+        return;
+    }
+    /* The batch failed, but a rescue queued its jobs (or may have): they
+     * leave the batch and are held like any queued statement (after a lost
+     * put, those the store holds; the rest are refused), so the promise of
+     * a 202 given meanwhile is kept and no error answers a queued one. */
+    size_t n = 0, k = 0;
+    for (size_t i = 0; i < *num; i++) {
+        if (jobs[i]->from_queue) {
+            jobs[k++] = jobs[i];
+        } else {
+            sh->direct[n++] = jobs[i];
+        }
+    }
+    *num = k;
+    if (rescue == RESCUE_DOUBT) {
+        put_settle(sh, sh->direct, n, &n);
+    }
+    hold_jobs(sh, sh->direct, n, rescue == RESCUE_DOUBT);
 }
 
 /* answer_rest answers what a stop leaves held: queued, not logged yet. */
