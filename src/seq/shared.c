@@ -19,7 +19,9 @@
  * thread queues it on its own connection (scitt_store_queue_put_aside) and
  * only then reports its jobs verified, so the front end gives its 202s on
  * time and the queue keeps the promise; the rows are dropped later as
- * repeats. A failed batch, a slow one, a follower: the queue, as above.
+ * repeats, and if that batch fails its jobs are held (shared_answering),
+ * not answered with the error. After a failed batch, a slow one, and on a
+ * follower: the queue, as above.
  * Queued rows are still taken on QUEUED and on the lease tick.
  * The process holding the sequencer lease (renewed every lease/4, tried
  * every min(250 ms, lease/8) otherwise) also takes queued rows in queue
