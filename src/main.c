@@ -545,6 +545,10 @@ int main(int argc, char **argv)
         .guard = publisher != NULL ? scitt_publish_guard : NULL, /* refuses a database behind the folder */
         .guard_ctx = publisher,
         .lease_ms = (unsigned)cfg.lease_ms,
+        /* a direct batch is queued at half the wait for its 201 (1 ms to a minute) */
+        .direct_rescue_ms = (unsigned)(cfg.register_wait_ms >= 120000 ? 60000
+                                       : cfg.register_wait_ms > 1     ? cfg.register_wait_ms / 2
+                                                                      : 1),
     };
     why = NULL;
     rc = scitt_seq_start(&app.seq, &qcfg, &why);

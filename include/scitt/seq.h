@@ -134,6 +134,11 @@ typedef struct scitt_seq_config {
     /* A shared store (scitt_store_shared: several processes, one log): the
      * sequencer lease's length; 0 means SCITT_SEQ_DEFAULT_LEASE_MS. */
     unsigned lease_ms;
+    /* A shared store: the lease holder commits its own statements directly
+     * (no queue row) while its commits are fast; a direct batch still
+     * committing after this long is queued as well, so the front end can
+     * give its 202. scittd passes --register-wait-ms / 2; 0 means 1000. */
+    unsigned direct_rescue_ms;
 } scitt_seq_config_t;
 
 /* The default sequencer lease on a shared store (milliseconds). */
@@ -265,9 +270,10 @@ typedef struct scitt_seq_stats {
     bool in_doubt; /* a batch waits for its commit's outcome now */
     /* A shared store: this process holds the sequencer lease; the writer
      * epoch it last held; lease takeovers; statements it queued; rows its
-     * last queue_take returned (the hand-off queue as the holder saw it). */
+     * last queue_take returned (the hand-off queue as the holder saw it);
+     * its own statements it committed directly, without a queue row. */
     bool shared, sequencer;
-    uint64_t writer_epoch, lease_takeovers, queue_puts, handoff_depth;
+    uint64_t writer_epoch, lease_takeovers, queue_puts, handoff_depth, direct_commits;
     /* The policy's cache of validated x5chain chains: lookups by result. */
     uint64_t x5chain_cache_hits, x5chain_cache_misses;
 } scitt_seq_stats_t;

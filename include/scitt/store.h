@@ -321,6 +321,11 @@ typedef struct scitt_store_queued {
  * (the caller reads the store to know; putting them again is harmless);
  * any other error: none of them was queued. */
 int scitt_store_queue_put(scitt_store_t *st, const scitt_store_queued_t *q, size_t n);
+/* scitt_store_queue_put_aside is scitt_store_queue_put on the calling
+ * thread's own connection (any thread but the writer's, with none of its
+ * read handles open): it does not wait for a commit in progress on the
+ * writer's connection. Same answers. */
+int scitt_store_queue_put_aside(scitt_store_t *st, const scitt_store_queued_t *q, size_t n);
 /* scitt_store_queue_take reads up to `max` queued statements with seq >
  * `after`, in seq order, without removing them (writer's thread; the
  * commit removes them). Spans stay valid until the next queue_take or

@@ -117,12 +117,15 @@ static int cluster_metrics(const scitt_seq_stats_t *st, scitt_buf_t *b)
                             "# TYPE scittd_lease_takeovers_total counter\nscittd_lease_takeovers_total %llu\n"
                             "# HELP scittd_queue_put_total Statements this process queued for the sequencer.\n"
                             "# TYPE scittd_queue_put_total counter\nscittd_queue_put_total %llu\n"
+                            "# HELP scittd_direct_commit_total Statements of this process the lease holder committed "
+                            "directly, without queueing them.\n"
+                            "# TYPE scittd_direct_commit_total counter\nscittd_direct_commit_total %llu\n"
                             "# HELP scittd_handoff_queue_depth Queued statements the lease holder's last take "
                             "returned.\n"
                             "# TYPE scittd_handoff_queue_depth gauge\nscittd_handoff_queue_depth %llu\n",
                             st->sequencer ? 1 : 0, (unsigned long long)st->writer_epoch,
                             (unsigned long long)st->lease_takeovers, (unsigned long long)st->queue_puts,
-                            (unsigned long long)st->handoff_depth);
+                            (unsigned long long)st->direct_commits, (unsigned long long)st->handoff_depth);
 }
 
 int scitt_h2__metrics_render(scitt_frontend_t *fe, scitt_buf_t *b)

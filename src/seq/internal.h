@@ -139,6 +139,8 @@ struct scitt_seq {
     scitt_seq__shared_t *sh;
     atomic_bool is_sequencer; /* holds the lease now */
     atomic_uint_fast64_t writer_epoch, lease_takeovers, queue_puts, handoff_depth;
+    atomic_uint_fast64_t direct_commits; /* submissions the holder committed without a queue row */
+    unsigned rescue_ms;                  /* a direct batch still committing after this long is queued too (shared.c) */
 
     /* Gauges (relaxed atomics). */
     atomic_uint_fast64_t tree_size;
@@ -197,6 +199,11 @@ bool scitt_seq__batch_add(scitt_seq__sequencer_t *s, scitt_seq__job_t *job);
 int scitt_seq__batch_run(scitt_seq__sequencer_t *s, uint64_t epoch, const uint8_t (*dequeue)[32], size_t num_dequeue,
                          size_t *out_fresh);
 void scitt_seq__resync(scitt_seq__sequencer_t *s);
+/* scitt_seq__doubt_step: while a batch with submissions of this process is
+ * held in doubt (a shared store), one try to settle it (maintain, then read
+ * the head back; a stop gives up after a few tries): true while it is still
+ * held, and then no other batch may run. */
+bool scitt_seq__doubt_step(scitt_seq__sequencer_t *s, bool stopping);
 
 /* Shared store (shared.c): the pipeline's back half when several processes
  * write one log. shared_new sets seq->sh (and the event thread it needs);
@@ -204,6 +211,12 @@ void scitt_seq__resync(scitt_seq__sequencer_t *s);
 int scitt_seq__shared_new(scitt_seq_t *seq);
 void scitt_seq__shared_free(scitt_seq_t *seq);
 void *scitt_seq__shared_main(void *arg);
+/* scitt_seq__shared_answering: the sequencer is about to answer its batch
+ * in hand (`*num` jobs, failed with fail_rc or 0); a rescue of its direct
+ * jobs (shared.c) finishes first and none starts after. A failed batch
+ * whose jobs a rescue queued gives them up (`*num` shrinks): shared.c
+ * holds them until the log has them. */
+void scitt_seq__shared_answering(scitt_seq_t *seq, scitt_seq__job_t **jobs, size_t *num, int fail_rc);
 
 /* ------------------------------------------------------------------------ */
 /* Entry points for tests and the benchmark                                  */

@@ -133,6 +133,7 @@ int scitt_seq_start(scitt_seq_t **out, const scitt_seq_config_t *cfg, const char
     }
     seq->shared = scitt_store_shared(seq->store);
     seq->lease_ms = cfg->lease_ms != 0 ? cfg->lease_ms : SCITT_SEQ_DEFAULT_LEASE_MS;
+    seq->rescue_ms = cfg->direct_rescue_ms != 0 ? cfg->direct_rescue_ms : 1000;
     if (rc == 0 && seq->shared) {
         rc = scitt_seq__shared_new(seq);
         *why = rc == 0 ? NULL : "cannot start the shared store's event thread";
@@ -241,6 +242,7 @@ void scitt_seq_stats(scitt_seq_t *seq, scitt_seq_stats_t *out)
     out->lease_takeovers = atomic_load_explicit(&seq->lease_takeovers, memory_order_relaxed);
     out->queue_puts = atomic_load_explicit(&seq->queue_puts, memory_order_relaxed);
     out->handoff_depth = atomic_load_explicit(&seq->handoff_depth, memory_order_relaxed);
+    out->direct_commits = atomic_load_explicit(&seq->direct_commits, memory_order_relaxed);
 }
 
 void scitt_seq_set_keys(scitt_seq_t *seq, const scitt_seq_keys_t *keys)

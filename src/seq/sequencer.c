@@ -736,6 +736,10 @@ static void *answerer_main(void *arg)
 static void hand_off(scitt_seq__sequencer_t *s, int fail_rc)
 {
     answerer_t *a = &s->ans;
+    if (s->seq->sh != NULL) {
+        /* no 202 for the batch's direct jobs from here on */
+        scitt_seq__shared_answering(s->seq, s->jobs, &s->num_jobs, fail_rc);
+    }
     pthread_mutex_lock(&a->lock);
     while (a->busy) {
         pthread_cond_wait(&a->cond, &a->lock);
@@ -772,6 +776,17 @@ static void hand_off(scitt_seq__sequencer_t *s, int fail_rc)
     pthread_mutex_unlock(&a->lock);
 }
 
+/* has_submissions: the batch in hand holds jobs that are not queue rows. */
+static bool has_submissions(const scitt_seq__sequencer_t *s)
+{
+    for (size_t i = 0; i < s->num_jobs; i++) {
+        if (!s->jobs[i]->from_queue) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int run_batch(scitt_seq__sequencer_t *s)
 {
     atomic_store_explicit(&s->seq->batch_since_ms, (uint64_t)(now_seconds() * 1e3), memory_order_relaxed);
@@ -805,14 +820,16 @@ static int run_batch(scitt_seq__sequencer_t *s)
     if (rc != 0 || s->num_fresh > 0) { /* a batch of repeats alone commits nothing */
         atomic_store_explicit(&s->seq->commit_rc, rc, memory_order_relaxed);
     }
-    if (rc == SCITT_EINDOUBT && !s->seq->shared) {
+    if (rc == SCITT_EINDOUBT && (!s->seq->shared || has_submissions(s))) {
         s->doubt = true; /* held, unanswered, until settle_doubt */
         s->stop_tries = 0;
         atomic_store_explicit(&s->seq->in_doubt, true, memory_order_relaxed);
     } else {
-        /* A shared store keeps no batch in doubt: its rows stay queued
-         * until a commit removes them, so after any failure the next batch
-         * recovers from the store and takes them again. */
+        /* A shared store keeps no batch of queue rows alone in doubt: its
+         * rows stay queued until a commit removes them, so after any
+         * failure the next batch recovers from the store and takes them
+         * again. A batch with submissions of this process (shared.c's
+         * direct path: no queue row) is held as above. */
         s->resync = s->resync || (rc != 0 && s->seq->shared);
         hand_off(s, rc);
     }
@@ -837,8 +854,10 @@ int scitt_seq__batch_run(scitt_seq__sequencer_t *s, uint64_t epoch, const uint8_
     s->num_dequeue = num_dequeue;
     int rc = run_batch(s);
     *out_fresh = rc == 0 ? s->num_fresh : 0;
-    s->dequeue = NULL;
-    s->num_dequeue = 0;
+    if (!s->doubt) { /* a batch held in doubt runs again with the same rows */
+        s->dequeue = NULL;
+        s->num_dequeue = 0;
+    }
     return rc;
 }
 
@@ -907,6 +926,21 @@ static void give_up_doubt(scitt_seq__sequencer_t *s)
     atomic_store_explicit(&s->seq->in_doubt, false, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->seq->in_doubt_given_up, 1, memory_order_relaxed);
     hand_off(s, SCITT_EINDOUBT);
+}
+
+bool scitt_seq__doubt_step(scitt_seq__sequencer_t *s, bool stopping)
+{
+    if (!s->doubt) {
+        return false;
+    }
+    if (scitt_store_maintain(s->seq->store) == 0 && settle_doubt(s) == 0) {
+        return s->doubt; /* a batch run again may be in doubt again */
+    }
+    if (stopping && ++s->stop_tries > DOUBT_STOP_TRIES) {
+        give_up_doubt(s);
+        return false;
+    }
+    return true;
 }
 
 /* linger: when verification is the bottleneck (statements wait for a

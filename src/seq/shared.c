@@ -7,6 +7,22 @@
  *   verified jobs (the whole sequencer queue at once) -> scitt_store_queue_put
  *   -> only then `verified` (the 202 promise is durable) -> the held set,
  *   where each job waits until the log has its entry.
+ * The direct path: the lease holder instead commits its own verified jobs
+ * itself, as the single writer does (up to batch_max at a time, no queue
+ * row, counted in scittd_direct_commit_total), while its last batch (direct
+ * or of queue rows) committed within rescue_ms / 2 (rescue_ms is
+ * --register-wait-ms / 2). Such a job gets no `verified` before its commit
+ * returned: the batch answers it (201 with its receipt, or the error: no
+ * promise was made), and a batch held in doubt is settled by sequencer.c
+ * (read back; answered if committed, else run again). A direct batch still
+ * committing after rescue_ms (a lock, a slow disk) is rescued: the event
+ * thread queues it on its own connection (scitt_store_queue_put_aside) and
+ * only then reports its jobs verified, so the front end gives its 202s on
+ * time and the queue keeps the promise; the rows are dropped later as
+ * repeats, and if that batch fails its jobs are held (shared_answering),
+ * not answered with the error. After a failed batch, a slow one, and on a
+ * follower: the queue, as above.
+ * Queued rows are still taken on QUEUED and on the lease tick.
  * The process holding the sequencer lease (renewed every lease/4, tried
  * every min(250 ms, lease/8) otherwise) also takes queued rows in queue
  * order, turns them into jobs (from_queue) and runs them as batches
@@ -29,8 +45,11 @@
  *
  * Invariants:
  *  - A statement is acknowledged (verified, 202, 201) only after the
- *    transaction that queued it committed; from then on it is in the queue
- *    or in the log (the commit that logs it removes its row).
+ *    transaction that queued it, or the batch that logged it, committed;
+ *    from then on it is in the queue or in the log (the commit that logs
+ *    it removes its row). `verified` of a direct job comes from a rescue
+ *    or never, always before its `done` (shared_answering waits for a
+ *    rescue in progress and ends the batch's chance of one).
  *  - Only the lease holder commits, and only with the epoch of its lease:
  *    the store refuses a batch of an older epoch (SCITT_ECONFLICT).
  *  - A held job is answered with a receipt only once its entry is found
@@ -45,13 +64,17 @@
 #include "scitt/receipt.h"
 
 #define EVENT_WAIT_MS    1000 /* the event thread's timeout: held jobs are checked at least this often */
+#define EVENT_MIN_MS     10   /* and at least this long */
 #define EVENT_RETRY_MS   250  /* after an event connection failure */
+#define DOUBT_RETRY_MS   1000 /* while a direct batch's commit is in doubt */
 #define FIND_CHUNK       4096 /* hashes per find_entries */
 #define STOP_WAIT_MIN_MS 2000 /* a stop waits this long past two leases for held statements */
 #define DRAIN_POLL_MS    50
 #define LEASE_TRY_MAX_MS 250
 #define PUT_RETRY_NS     1000000000L /* while a failed queue_put's outcome cannot be read */
 #define PUT_STOP_TRIES   5           /* and how many tries a stop waits for */
+
+enum { RESCUE_NONE, RESCUE_DOUBT, RESCUED };
 
 /* An answer the event thread built: a held job and its receipt. */
 typedef struct held_answer {
@@ -89,7 +112,19 @@ struct scitt_seq__shared {
     scitt_buf_t receipts;
     uint64_t last_follow_ms;
 
+    /* The direct path: the holder's batch of its own statements in flight
+     * (set by the sequencer thread, cleared before it is answered), which
+     * the event thread queues as well (`rescued`) once it has been
+     * committing for rescue_ms. */
+    pthread_mutex_t direct_lock;
+    scitt_seq__job_t **direct;
+    size_t num_direct;
+    uint64_t direct_since_ms;
+    int rescue; /* RESCUE_NONE, RESCUE_DOUBT (a put's outcome was lost), RESCUED */
+    scitt_store_queued_t *rescue_rows;
+
     /* The sequencer thread. */
+    uint64_t commit_ms; /* the holder's last batch took this long (UINT64_MAX: it failed) */
     bool holder;
     uint64_t epoch;
     uint64_t cursor; /* queue_take's `after` */
@@ -178,6 +213,15 @@ static void row_done(void *ctx, const scitt_seq_result_t *res)
         answer_registered(sh->seq, jobs, res->index, res->existing, res->receipt);
         jobs = next;
     }
+}
+
+/* put_row describes a job as a queue row (spans into the job). */
+static void put_row(scitt_store_queued_t *q, const scitt_seq__job_t *job)
+{
+    memcpy(q->entry_hash, job->entry, 32);
+    q->stored = scitt_span(job->data, job->len);
+    q->num_keys = job->num_keys;
+    memcpy(q->keys, job->keys, sizeof(q->keys));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -340,18 +384,53 @@ static void answer_held(scitt_seq__shared_t *sh)
     }
 }
 
+/* rescue queues the direct batch in flight once it has been committing
+ * for rescue_ms (its commit waits: a lock, a slow disk), on this thread's
+ * own connection, and only then reports its jobs verified: the front end
+ * may now give their 202s, a promise the queue keeps whatever happens to
+ * the commit. The commit, when it returns, still answers them (a 201
+ * unless the 202 went first); their rows are dropped later as repeats. */
+static void rescue(scitt_seq__shared_t *sh)
+{
+    scitt_seq_t *seq = sh->seq;
+    pthread_mutex_lock(&sh->direct_lock);
+    size_t n = sh->num_direct;
+    if (n > 0 && sh->rescue != RESCUED && now_ms() - sh->direct_since_ms >= seq->rescue_ms) {
+        for (size_t i = 0; i < n; i++) {
+            put_row(&sh->rescue_rows[i], sh->direct[i]);
+        }
+        /* An error leaves it for the next round (queueing again is harmless). */
+        int rc = scitt_store_queue_put_aside(seq->store, sh->rescue_rows, n);
+        sh->rescue = rc == 0 ? RESCUED : rc == SCITT_EINDOUBT ? RESCUE_DOUBT : sh->rescue;
+        for (size_t i = 0; sh->rescue == RESCUED && i < n; i++) {
+            scitt_seq__job_t *job = sh->direct[i];
+            if (job->verified != NULL) {
+                job->verified(job->ctx, job->entry); /* before `done`: the sequencer waits for the lock */
+            }
+        }
+        if (sh->rescue == RESCUED) {
+            atomic_fetch_add_explicit(&seq->queue_puts, n, memory_order_relaxed);
+        }
+    }
+    pthread_mutex_unlock(&sh->direct_lock);
+}
+
 static void *event_main(void *arg)
 {
     pthread_setname_np(pthread_self(), "store-events");
     scitt_seq__shared_t *sh = arg;
     scitt_seq_t *seq = sh->seq;
+    /* Often enough to rescue a direct batch at most rescue_ms / 2 late. */
+    unsigned wait_ms = seq->rescue_ms / 2 < EVENT_WAIT_MS ? seq->rescue_ms / 2 : EVENT_WAIT_MS;
+    wait_ms = wait_ms < EVENT_MIN_MS ? EVENT_MIN_MS : wait_ms;
     while (!atomic_load(&sh->event_stop)) {
         unsigned events = 0;
         uint64_t size = 0;
-        int rc = scitt_store_wait_event(seq->store, EVENT_WAIT_MS, &events, &size);
+        int rc = scitt_store_wait_event(seq->store, wait_ms, &events, &size);
         if (atomic_load(&sh->event_stop)) {
             break;
         }
+        rescue(sh);
         if (rc != 0) {
             struct timespec ts = {0, EVENT_RETRY_MS * 1000000L};
             nanosleep(&ts, NULL);
@@ -469,7 +548,7 @@ static bool stopping(scitt_seq_t *seq)
  * group (0 .. *kept - 1), the rest is refused (not queued: 503, the client
  * tries again). While the store cannot be read the group waits, unanswered
  * (a stop gives it PUT_STOP_TRIES tries, then answers SCITT_EINDOUBT). */
-static void put_settle(scitt_seq__shared_t *sh, size_t n, size_t *kept)
+static void put_settle(scitt_seq__shared_t *sh, scitt_seq__job_t **jobs, size_t n, size_t *kept)
 {
     scitt_seq_t *seq = sh->seq;
     uint8_t(*hashes)[32] = malloc(n * sizeof(*hashes));
@@ -477,7 +556,7 @@ static void put_settle(scitt_seq__shared_t *sh, size_t n, size_t *kept)
     bool *present = malloc(n * sizeof(*present));
     int rc = hashes == NULL || found == NULL || present == NULL ? SCITT_ENOMEM : 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        memcpy(hashes[i], sh->group[i]->entry, 32);
+        memcpy(hashes[i], jobs[i]->entry, 32);
     }
     bool doubt = false;
     for (unsigned tries = 0; rc == 0 && put_outcome(sh, n, hashes, found, present) != 0; tries++) {
@@ -496,10 +575,10 @@ static void put_settle(scitt_seq__shared_t *sh, size_t n, size_t *kept)
     bool any = false;
     for (size_t i = 0; i < n; i++) {
         if (rc == 0 && present[i]) {
-            sh->group[(*kept)++] = sh->group[i];
+            jobs[(*kept)++] = jobs[i];
             any = true;
         } else {
-            refuse(seq, sh->group[i], rc != 0 ? rc : SCITT_EUNAVAIL);
+            refuse(seq, jobs[i], rc != 0 ? rc : SCITT_EUNAVAIL);
         }
     }
     if (doubt && rc == 0) {
@@ -510,22 +589,43 @@ static void put_settle(scitt_seq__shared_t *sh, size_t n, size_t *kept)
     free(present);
 }
 
+/* hold_jobs holds queued jobs until the log has them, reporting them
+ * verified first unless that was done (a rescue). */
+static void hold_jobs(scitt_seq__shared_t *sh, scitt_seq__job_t **jobs, size_t n, bool report)
+{
+    scitt_seq_t *seq = sh->seq;
+    scitt_log_stats_t ls;
+    scitt_log_stats(seq->log, &ls);
+    for (size_t i = 0; i < n; i++) {
+        scitt_seq__job_t *job = jobs[i];
+        job->seen_size = ls.head_size;
+        if (!job->in_pending) {
+            scitt_seq__pendset_add(&seq->pendset, job->entry);
+            job->in_pending = true;
+        }
+        if (report && job->verified != NULL) {
+            job->verified(job->ctx, job->entry); /* before it is held, so before `done` */
+        }
+    }
+    pthread_mutex_lock(&sh->lock);
+    for (size_t i = 0; i < n; i++) {
+        held_put(sh, jobs[i]);
+    }
+    pthread_mutex_unlock(&sh->lock);
+    scitt_store_wake(seq->store); /* repeats of logged entries are answered at once */
+}
+
 /* put_group queues the group durably, then reports each statement
  * verified and holds it until the log has it. */
 static int put_group(scitt_seq__shared_t *sh, size_t n)
 {
     scitt_seq_t *seq = sh->seq;
     for (size_t i = 0; i < n; i++) {
-        scitt_seq__job_t *job = sh->group[i];
-        scitt_store_queued_t *q = &sh->put[i];
-        memcpy(q->entry_hash, job->entry, 32);
-        q->stored = scitt_span(job->data, job->len);
-        q->num_keys = job->num_keys;
-        memcpy(q->keys, job->keys, sizeof(q->keys));
+        put_row(&sh->put[i], sh->group[i]);
     }
     int rc = scitt_store_queue_put(seq->store, sh->put, n);
     if (rc == SCITT_EINDOUBT) {
-        put_settle(sh, n, &n);
+        put_settle(sh, sh->group, n, &n);
     } else if (rc != 0) {
         for (size_t i = 0; i < n; i++) {
             refuse(seq, sh->group[i], rc); /* nothing queued: 503, the client tries again */
@@ -538,25 +638,7 @@ static int put_group(scitt_seq__shared_t *sh, size_t n)
         return rc;
     }
     atomic_fetch_add_explicit(&seq->queue_puts, n, memory_order_relaxed);
-    scitt_log_stats_t ls;
-    scitt_log_stats(seq->log, &ls);
-    for (size_t i = 0; i < n; i++) {
-        scitt_seq__job_t *job = sh->group[i];
-        job->seen_size = ls.head_size;
-        if (!job->in_pending) {
-            scitt_seq__pendset_add(&seq->pendset, job->entry);
-            job->in_pending = true;
-        }
-        if (job->verified != NULL) {
-            job->verified(job->ctx, job->entry); /* before it is held, so before `done` */
-        }
-    }
-    pthread_mutex_lock(&sh->lock);
-    for (size_t i = 0; i < n; i++) {
-        held_put(sh, sh->group[i]);
-    }
-    pthread_mutex_unlock(&sh->lock);
-    scitt_store_wake(seq->store); /* repeats of logged entries are answered at once */
+    hold_jobs(sh, sh->group, n, true);
     return 0;
 }
 
@@ -605,9 +687,10 @@ static void take_batches(scitt_seq__shared_t *sh)
             }
             memcpy(sh->taken[num++], sh->rows[i].entry_hash, 32);
         }
-        uint64_t last_seq = sh->rows[n - 1].seq;
+        uint64_t last_seq = sh->rows[n - 1].seq, t0 = now_ms();
         size_t fresh = 0;
         rc = scitt_seq__batch_run(seq->sequencer, sh->epoch, (const uint8_t(*)[32])sh->taken, num, &fresh);
+        sh->commit_ms = rc == 0 ? now_ms() - t0 : UINT64_MAX;
         if (rc == 0 && fresh == 0) {
             rc = scitt_store_queue_drop(seq->store, (const uint8_t(*)[32])sh->taken, num);
         }
@@ -624,6 +707,81 @@ static void take_batches(scitt_seq__shared_t *sh)
         }
         sh->cursor = last_seq; /* a full batch: more may be queued */
     }
+}
+
+/* direct_ok: the holder commits its own statements directly while its
+ * last batch (direct or of queue rows) committed within rescue_ms / 2. */
+static bool direct_ok(const scitt_seq__shared_t *sh)
+{
+    return sh->holder && sh->commit_ms < sh->seq->rescue_ms / 2;
+}
+
+/* run_direct commits the group as one batch of this process's statements,
+ * without queue rows: no `verified` before the commit returned (unless a
+ * rescue queued them), so each is answered by the batch (201 with its
+ * receipt, or the error: no promise was made). What the batch cannot hold
+ * is queued. Returns true while the batch is held in doubt. */
+static bool run_direct(scitt_seq__shared_t *sh, size_t n)
+{
+    scitt_seq_t *seq = sh->seq;
+    size_t num = 0;
+    pthread_mutex_lock(&sh->direct_lock);
+    while (num < n && scitt_seq__batch_add(seq->sequencer, sh->group[num])) {
+        scitt_seq__job_t *job = sh->group[num];
+        if (!job->in_pending) {
+            scitt_seq__pendset_add(&seq->pendset, job->entry);
+            job->in_pending = true;
+        }
+        sh->direct[num++] = job;
+    }
+    sh->num_direct = num;
+    sh->direct_since_ms = now_ms();
+    sh->rescue = RESCUE_NONE;
+    pthread_mutex_unlock(&sh->direct_lock);
+    uint64_t t0 = now_ms();
+    size_t fresh = 0;
+    int rc = scitt_seq__batch_run(seq->sequencer, sh->epoch, NULL, 0, &fresh);
+    sh->commit_ms = rc == 0 ? now_ms() - t0 : UINT64_MAX;
+    if (rc == 0) {
+        atomic_fetch_add_explicit(&seq->direct_commits, num, memory_order_relaxed);
+    } else if (rc == SCITT_ECONFLICT) {
+        lease_step(sh); /* another process may have taken the lease over */
+    }
+    if (num < n) {
+        memmove(sh->group, sh->group + num, (n - num) * sizeof(*sh->group));
+        (void)put_group(sh, n - num);
+    }
+    return rc == SCITT_EINDOUBT;
+}
+
+void scitt_seq__shared_answering(scitt_seq_t *seq, scitt_seq__job_t **jobs, size_t *num, int fail_rc)
+{
+    scitt_seq__shared_t *sh = seq->sh;
+    pthread_mutex_lock(&sh->direct_lock); /* waits for a rescue in progress */
+    int rescue = sh->num_direct > 0 ? sh->rescue : RESCUE_NONE;
+    sh->num_direct = 0;
+    sh->direct_since_ms = 0;
+    pthread_mutex_unlock(&sh->direct_lock);
+    if (fail_rc == 0 || rescue == RESCUE_NONE) {
+        return;
+    }
+    /* The batch failed, but a rescue queued its jobs (or may have): they
+     * leave the batch and are held like any queued statement (after a lost
+     * put, those the store holds; the rest are refused), so the promise of
+     * a 202 given meanwhile is kept and no error answers a queued one. */
+    size_t n = 0, k = 0;
+    for (size_t i = 0; i < *num; i++) {
+        if (jobs[i]->from_queue) {
+            jobs[k++] = jobs[i];
+        } else {
+            sh->direct[n++] = jobs[i];
+        }
+    }
+    *num = k;
+    if (rescue == RESCUE_DOUBT) {
+        put_settle(sh, sh->direct, n, &n);
+    }
+    hold_jobs(sh, sh->direct, n, rescue == RESCUE_DOUBT);
 }
 
 /* answer_rest answers what a stop leaves held: queued, not logged yet. */
@@ -661,6 +819,11 @@ void *scitt_seq__shared_main(void *arg)
     scitt_seq__answerer_start(seq->sequencer);
     uint64_t next_lease = 0, stop_at = 0;
     for (;;) {
+        if (scitt_seq__doubt_step(seq->sequencer, stopping(seq))) {
+            struct timespec ts = {DOUBT_RETRY_MS / 1000, (DOUBT_RETRY_MS % 1000) * 1000000L};
+            nanosleep(&ts, NULL); /* no other batch, no lease step until it is settled */
+            continue;
+        }
         uint64_t now = now_ms();
         bool tick = now >= next_lease;
         if (tick) {
@@ -682,14 +845,18 @@ void *scitt_seq__shared_main(void *arg)
                 break;
             }
         }
-        size_t n = 0;
-        while (!seq->hold && seq->sq.num > 0 && n < sh->group_cap) {
+        bool direct = direct_ok(sh);
+        size_t n = 0, cap = direct ? seq->batch_max : sh->group_cap;
+        while (!seq->hold && seq->sq.num > 0 && n < cap) {
             sh->group[n++] = scitt_seq__fifo_pop(&seq->sq);
         }
         bool empty = seq->sq.num == 0;
         pthread_mutex_unlock(&seq->sq_lock);
         bool take = atomic_exchange(&sh->queued, false) || tick;
-        if (n > 0) {
+        if (n > 0 && direct && run_direct(sh, n)) {
+            continue; /* held in doubt: settled first */
+        }
+        if (n > 0 && !direct) {
             take = put_group(sh, n) == 0 || take;
         }
         if (sh->holder && take && !seq->hold) {
@@ -740,6 +907,9 @@ void scitt_seq__shared_free(scitt_seq_t *seq)
         pthread_join(sh->event_thread, NULL);
     }
     pthread_mutex_destroy(&sh->lock);
+    pthread_mutex_destroy(&sh->direct_lock);
+    free(sh->direct);
+    free(sh->rescue_rows);
     free(sh->buckets);
     free(sh->hashes);
     free(sh->found);
@@ -763,6 +933,7 @@ int scitt_seq__shared_new(scitt_seq_t *seq)
     seq->sh = sh;
     sh->seq = seq;
     pthread_mutex_init(&sh->lock, NULL);
+    pthread_mutex_init(&sh->direct_lock, NULL);
     scitt_buf_init(&sh->receipts, NULL, 0);
     atomic_init(&sh->event_stop, false);
     atomic_init(&sh->queued, false);
@@ -777,7 +948,10 @@ int scitt_seq__shared_new(scitt_seq_t *seq)
     sh->put = calloc(sh->group_cap, sizeof(*sh->put));
     sh->rows = calloc(seq->batch_max, sizeof(*sh->rows));
     sh->taken = calloc(seq->batch_max, sizeof(*sh->taken));
-    if (sh->buckets == NULL || sh->group == NULL || sh->put == NULL || sh->rows == NULL || sh->taken == NULL) {
+    sh->direct = calloc(seq->batch_max, sizeof(*sh->direct));
+    sh->rescue_rows = calloc(seq->batch_max, sizeof(*sh->rescue_rows));
+    if (sh->buckets == NULL || sh->group == NULL || sh->put == NULL || sh->rows == NULL || sh->taken == NULL ||
+        sh->direct == NULL || sh->rescue_rows == NULL) {
         scitt_seq__shared_free(seq);
         return SCITT_ENOMEM;
     }

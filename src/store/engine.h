@@ -105,6 +105,7 @@ struct scitt_store_ops {
     int (*lease)(scitt_store_t *st, unsigned lease_ms, scitt_store_lease_t *out);
     int (*lease_release)(scitt_store_t *st);
     int (*queue_put)(scitt_store_t *st, const scitt_store_queued_t *q, size_t n);
+    int (*queue_put_aside)(scitt_store_t *st, const scitt_store_queued_t *q, size_t n);
     int (*queue_take)(scitt_store_t *st, uint64_t after, scitt_store_queued_t *out, size_t max, size_t *out_num);
     int (*queue_drop)(scitt_store_t *st, const uint8_t (*hashes)[32], size_t n);
     int (*queue_has)(scitt_store_read_t *rd, const uint8_t (*hashes)[32], size_t n, bool *out);

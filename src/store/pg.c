@@ -1747,9 +1747,8 @@ static int pg_lease_release(scitt_store_t *base)
  * then the rows. An outcome lost with the connection is SCITT_EINDOUBT
  * (store.h): the caller reads the queue back before it answers anyone;
  * putting the rows again is harmless (ON CONFLICT DO NOTHING). */
-static int pg_queue_put(scitt_store_t *base, const scitt_store_queued_t *q, size_t n)
+static int queue_put_on(pg_store_t *st, pg_conn_t *c, const scitt_store_queued_t *q, size_t n)
 {
-    pg_store_t *st = of(base);
     scitt_buf_t a[3];
     for (int i = 0; i < 3; i++) {
         scitt_buf_init(&a[i], NULL, 0);
@@ -1775,15 +1774,35 @@ static int pg_queue_put(scitt_store_t *base, const scitt_store_queued_t *q, size
         int num = 0;
         p_int8(add_step(steps, &num, W_QLOCK), LOCK_QUEUE);
         add_arrays(steps, &num, W_QPUT, a, 3);
-        if (commit_pipeline(st, steps, num, &rc) == PIPE_LOST) {
+        pipe_end_t end = c == NULL ? commit_pipeline(st, steps, num, &rc) : pipeline(c, steps, num, &rc);
+        if (end == PIPE_LOST) {
             rc = SCITT_EINDOUBT;
         }
-        st->queued += rc == 0 ? n : 0;
+        st->queued += rc == 0 && c == NULL ? n : 0;
     }
     for (int i = 0; i < 3; i++) {
         scitt_buf_cleanup(&a[i]);
     }
     return rc;
+}
+
+static int pg_queue_put(scitt_store_t *base, const scitt_store_queued_t *q, size_t n)
+{
+    return queue_put_on(of(base), NULL, q, n);
+}
+
+/* pg_queue_put_aside is queue_put on the calling thread's own connection
+ * (the one its reads use), never the writer's: it goes through while the
+ * writer's connection waits in a commit. */
+static int pg_queue_put_aside(scitt_store_t *base, const scitt_store_queued_t *q, size_t n)
+{
+    pg_store_t *st = of(base);
+    pg_conn_t *c;
+    int rc = thread_conn(st, &c);
+    if (rc == 0 && c->depth != 0) {
+        rc = SCITT_EINVAL; /* a read handle of this thread is open on it */
+    }
+    return rc != 0 ? rc : queue_put_on(st, c, q, n);
 }
 
 static int pg_queue_take(scitt_store_t *base, uint64_t after, scitt_store_queued_t *out, size_t max, size_t *out_num)
@@ -1905,6 +1924,7 @@ const scitt_store_ops_t scitt_store__pg_ops = {
     .lease = pg_lease,
     .lease_release = pg_lease_release,
     .queue_put = pg_queue_put,
+    .queue_put_aside = pg_queue_put_aside,
     .queue_take = pg_queue_take,
     .queue_drop = pg_queue_drop,
     .queue_has = pg_queue_has,

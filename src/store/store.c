@@ -112,6 +112,11 @@ int scitt_store_queue_put(scitt_store_t *st, const scitt_store_queued_t *q, size
     return n == 0 ? 0 : SHARED(st->ops, queue_put, st, q, n);
 }
 
+int scitt_store_queue_put_aside(scitt_store_t *st, const scitt_store_queued_t *q, size_t n)
+{
+    return n == 0 ? 0 : SHARED(st->ops, queue_put_aside, st, q, n);
+}
+
 int scitt_store_queue_take(scitt_store_t *st, uint64_t after, scitt_store_queued_t *out, size_t max, size_t *out_num)
 {
     *out_num = 0;
