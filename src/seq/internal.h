@@ -165,6 +165,9 @@ scitt_seq__job_t *scitt_seq__job_new(const uint8_t *body, size_t len, scitt_seq_
  * `s` (each audit field that is present; none when bench_no_index). */
 void scitt_seq__job_keys(const scitt_seq_t *seq, scitt_seq__job_t *job, const scitt_cose_sign1_t *s);
 
+/* scitt_seq__pend puts a job's entry in the pending set (GET answers 204
+ * for it), once: unpend takes it out again. */
+void scitt_seq__pend(scitt_seq_t *seq, scitt_seq__job_t *job);
 /* scitt_seq__unpend is called just before `num` jobs are answered: it
  * takes them out of the pending set and the pending count, so a client
  * that hears back can submit again at once and a waiter that looks at the

@@ -216,6 +216,14 @@ static void release_pending(scitt_seq_t *seq, size_t bytes)
     atomic_fetch_sub_explicit(&seq->pending, 1, memory_order_relaxed);
 }
 
+void scitt_seq__pend(scitt_seq_t *seq, scitt_seq__job_t *job)
+{
+    if (!job->in_pending) {
+        scitt_seq__pendset_add(&seq->pendset, job->entry);
+        job->in_pending = true;
+    }
+}
+
 void scitt_seq__unpend(scitt_seq_t *seq, scitt_seq__job_t *const *jobs, size_t num)
 {
     size_t bytes = 0, counted = 0;
@@ -354,8 +362,7 @@ int scitt_seq__submit_entry(scitt_seq_t *seq, const uint8_t *stmt, size_t len, c
         scitt_seq__free_jobs(&job, 1);
         return SCITT_ESHUTDOWN;
     }
-    scitt_seq__pendset_add(&seq->pendset, entry);
-    job->in_pending = true;
+    scitt_seq__pend(seq, job);
     scitt_seq__fifo_push(&seq->sq, job);
     /* A lingering sequencer wants a fuller batch, or to know that no more
      * statements wait for verification. */
@@ -408,8 +415,7 @@ static int accept(scitt_seq_t *seq, scitt_seq__job_t *job, const scitt_verified_
          * a promise is made only for what survives this process. */
         return scitt_seq__queue_verified(seq, job);
     }
-    scitt_seq__pendset_add(&seq->pendset, job->entry);
-    job->in_pending = true;
+    scitt_seq__pend(seq, job);
     if (job->verified != NULL) {
         /* Before the sequencer can see the job, so `done` comes after. */
         job->verified(job->ctx, job->entry);

@@ -599,10 +599,7 @@ static void hold_jobs(scitt_seq__shared_t *sh, scitt_seq__job_t **jobs, size_t n
     for (size_t i = 0; i < n; i++) {
         scitt_seq__job_t *job = jobs[i];
         job->seen_size = ls.head_size;
-        if (!job->in_pending) {
-            scitt_seq__pendset_add(&seq->pendset, job->entry);
-            job->in_pending = true;
-        }
+        scitt_seq__pend(seq, job);
         if (report && job->verified != NULL) {
             job->verified(job->ctx, job->entry); /* before it is held, so before `done` */
         }
@@ -655,6 +652,16 @@ static scitt_seq__job_t *row_job(scitt_seq__shared_t *sh, const scitt_store_queu
     return job;
 }
 
+/* run_timed runs the batch in hand and records how long it took (commit_ms:
+ * UINT64_MAX when it failed), which decides the direct path (direct_ok). */
+static int run_timed(scitt_seq__shared_t *sh, const uint8_t (*dequeue)[32], size_t num_dequeue, size_t *out_fresh)
+{
+    uint64_t t0 = now_ms();
+    int rc = scitt_seq__batch_run(sh->seq->sequencer, sh->epoch, dequeue, num_dequeue, out_fresh);
+    sh->commit_ms = rc == 0 ? now_ms() - t0 : UINT64_MAX;
+    return rc;
+}
+
 /* take_batches: the holder commits what is queued, batch by batch. */
 static void take_batches(scitt_seq__shared_t *sh)
 {
@@ -687,10 +694,9 @@ static void take_batches(scitt_seq__shared_t *sh)
             }
             memcpy(sh->taken[num++], sh->rows[i].entry_hash, 32);
         }
-        uint64_t last_seq = sh->rows[n - 1].seq, t0 = now_ms();
+        uint64_t last_seq = sh->rows[n - 1].seq;
         size_t fresh = 0;
-        rc = scitt_seq__batch_run(seq->sequencer, sh->epoch, (const uint8_t(*)[32])sh->taken, num, &fresh);
-        sh->commit_ms = rc == 0 ? now_ms() - t0 : UINT64_MAX;
+        rc = run_timed(sh, (const uint8_t(*)[32])sh->taken, num, &fresh);
         if (rc == 0 && fresh == 0) {
             rc = scitt_store_queue_drop(seq->store, (const uint8_t(*)[32])sh->taken, num);
         }
@@ -728,20 +734,15 @@ static bool run_direct(scitt_seq__shared_t *sh, size_t n)
     pthread_mutex_lock(&sh->direct_lock);
     while (num < n && scitt_seq__batch_add(seq->sequencer, sh->group[num])) {
         scitt_seq__job_t *job = sh->group[num];
-        if (!job->in_pending) {
-            scitt_seq__pendset_add(&seq->pendset, job->entry);
-            job->in_pending = true;
-        }
+        scitt_seq__pend(seq, job);
         sh->direct[num++] = job;
     }
     sh->num_direct = num;
     sh->direct_since_ms = now_ms();
     sh->rescue = RESCUE_NONE;
     pthread_mutex_unlock(&sh->direct_lock);
-    uint64_t t0 = now_ms();
     size_t fresh = 0;
-    int rc = scitt_seq__batch_run(seq->sequencer, sh->epoch, NULL, 0, &fresh);
-    sh->commit_ms = rc == 0 ? now_ms() - t0 : UINT64_MAX;
+    int rc = run_timed(sh, NULL, 0, &fresh);
     if (rc == 0) {
         atomic_fetch_add_explicit(&seq->direct_commits, num, memory_order_relaxed);
     } else if (rc == SCITT_ECONFLICT) {
